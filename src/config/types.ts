@@ -1,0 +1,120 @@
+/**
+ * The effective configuration, after TOML, env and flags are merged and validated.
+ * Keys mirror the TOML file (snake_case) so that error messages, `config validate`
+ * output and the file a user edits all speak the same names.
+ * @module
+ */
+
+export const BACKEND_TYPES = [
+  "ollama",
+  "vllm",
+  "llamacpp",
+  "lmstudio",
+  "exo",
+  "localai",
+  "llamafile",
+  "openai",
+] as const
+export type BackendType = (typeof BACKEND_TYPES)[number]
+
+export const ROUTING_STRATEGIES = [
+  "smart",
+  "round_robin",
+  "priority_only",
+  "random",
+  "least_busy",
+] as const
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number]
+
+export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export const LOG_FORMATS = ["pretty", "json"] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
+export const ZONES = ["restricted", "open"] as const
+export type Zone = (typeof ZONES)[number]
+
+export interface ServerConfig {
+  host: string
+  port: number
+  /** Total budget for one proxied request, all attempts included. */
+  request_timeout_seconds: number
+  /** How long an upstream may take to send response headers before we fail over. */
+  first_byte_timeout_seconds: number
+  /** Request body limit in bytes (default 10 MiB). */
+  max_body_bytes: number
+  /** How long SIGINT/SIGTERM waits for in-flight requests. */
+  shutdown_timeout_seconds: number
+  admin_token?: string
+}
+
+export interface DiscoveryConfig {
+  enabled: boolean
+  service_types: string[]
+  grace_period_seconds: number
+  probe_hosts: string[]
+  probe_ports: number[]
+  probe_interval_seconds: number
+  advertise: boolean
+}
+
+export interface HealthCheckConfig {
+  enabled: boolean
+  interval_seconds: number
+  timeout_seconds: number
+  failure_threshold: number
+  recovery_threshold: number
+}
+
+export interface RoutingWeights {
+  priority: number
+  load: number
+  latency: number
+}
+
+export interface RoutingConfig {
+  strategy: RoutingStrategy
+  /** Extra attempts after the first one, each on the next candidate. */
+  max_retries: number
+  weights: RoutingWeights
+  aliases: Record<string, string>
+  fallbacks: Record<string, string[]>
+}
+
+export interface ModelOverride {
+  name: string
+  context_length?: number
+  vision?: boolean
+  tools?: boolean
+  json_mode?: boolean
+  embeddings?: boolean
+}
+
+export interface BackendConfig {
+  name: string
+  url: string
+  type: BackendType
+  /** Lower is preferred, as in the original. */
+  priority: number
+  api_key_env?: string
+  zone: Zone
+  tier: number
+  timeout_seconds?: number
+  max_concurrent?: number
+  models: ModelOverride[]
+}
+
+export interface LoggingConfig {
+  level: LogLevel
+  format: LogFormat
+}
+
+export interface NexusConfig {
+  server: ServerConfig
+  discovery: DiscoveryConfig
+  health_check: HealthCheckConfig
+  routing: RoutingConfig
+  backends: BackendConfig[]
+  logging: LoggingConfig
+}
