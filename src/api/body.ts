@@ -1,0 +1,59 @@
+/**
+ * Reading a JSON request body within the configured limit, with errors that say
+ * exactly what was wrong in the OpenAI envelope.
+ * @module
+ */
+import { ApiError } from "../errors.ts"
+
+/** Read the body as text, refusing anything over `limit` bytes before buffering it. */
+export async function readBodyText(req: Request, limit: number): Promise<string> {
+  const declared = req.headers.get("content-length")
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
+  if (!req.body) return ""
+  if (declared !== null) return await req.text()
+  // Chunked upload: count as we go, so a huge body is refused, not buffered.
+  const reader = req.body.getReader()
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      reader.cancel().catch(() => {})
+      throw tooLarge(limit)
+    }
+    parts.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(parts))
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError({
+    status: 413,
+    message: `Request body is larger than the limit of ${limit} bytes (server.max_body_bytes).`,
+    type: "invalid_request_error",
+    code: "request_too_large",
+  })
+}
+
+/** Parse a JSON object body; anything else is a 400 naming the problem. */
+export function parseJsonObject(text: string): Record<string, unknown> {
+  if (!text.trim()) {
+    throw new ApiError({ status: 400, message: "Request body is empty; expected a JSON object.", code: "invalid_json" })
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (err) {
+    throw new ApiError({
+      status: 400,
+      message: `Request body is not valid JSON: ${(err as Error).message}`,
+      code: "invalid_json",
+    })
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ApiError({ status: 400, message: "Request body must be a JSON object.", code: "invalid_json" })
+  }
+  return body as Record<string, unknown>
+}

@@ -1,0 +1,27 @@
+/**
+ * What the HTTP surfaces need from the rest of the gateway. The composition root
+ * (`server.ts`) builds it; tests build it the same way, never with fakes.
+ * @module
+ */
+import type { NexusConfig } from "../config/types.ts"
+import type { Logger } from "../observability/log.ts"
+import type { Metrics } from "../observability/metrics.ts"
+import type { Stats } from "../observability/stats.ts"
+import type { Registry } from "../registry/registry.ts"
+import type { Router } from "../routing/router.ts"
+
+export interface AppDeps {
+  config(): NexusConfig
+  registry: Registry
+  router: Router
+  metrics: Metrics
+  stats: Stats
+  log: Logger
+  /** Resolves when the first round of health probes has finished. */
+  firstProbe: Promise<void>
+  /** Disable Bun's idle timer for a long-running proxied request. */
+  noIdleTimeout(req: Request): void
+}
+
+/** Hono environment: nothing in bindings; handlers read deps by closure. */
+export type Env = { Variables: { requestId: string } }

@@ -1,0 +1,100 @@
+/**
+ * `GET /v1/models` and `GET /v1/models/{id}`: one entry per model id across healthy
+ * backends, with what we know of it and who serves it. Aliases whose target is
+ * available are listed too, so pickers in Open WebUI or Continue can offer them.
+ * @module
+ */
+import { Hono } from "hono"
+import { ApiError } from "../errors.ts"
+import type { Backend, ModelCapabilities } from "../registry/types.ts"
+import { resolveAlias } from "../routing/aliases.ts"
+import type { AppDeps, Env } from "./deps.ts"
+
+export interface ModelEntry {
+  id: string
+  object: "model"
+  created: number
+  owned_by: string
+  context_length: number | null
+  capabilities: Record<keyof Required<ModelCapabilities>, boolean | null>
+  loaded: boolean | null
+  backends: string[]
+  alias_of?: string
+}
+
+const CAPS: (keyof Required<ModelCapabilities>)[] = ["completion", "vision", "tools", "json_mode", "embeddings"]
+
+/** Merge tri-state facts: yes if any backend says yes, no only if all that know say no. */
+function mergeCaps(backends: Backend[], id: string): ModelEntry["capabilities"] {
+  const out = {} as ModelEntry["capabilities"]
+  for (const cap of CAPS) {
+    let v: boolean | null = null
+    for (const b of backends) {
+      const known = b.models.get(id)?.capabilities[cap]
+      if (known === true) {
+        v = true
+        break
+      }
+      if (known === false) v = false
+    }
+    out[cap] = v
+  }
+  return out
+}
+
+export function listModels(deps: AppDeps): ModelEntry[] {
+  const created = Math.floor(deps.stats.startedAt / 1000)
+  const byId = new Map<string, Backend[]>()
+  for (const b of deps.registry.list()) {
+    if (b.status !== "healthy") continue
+    for (const id of b.models.keys()) {
+      const list = byId.get(id)
+      if (list) list.push(b)
+      else byId.set(id, [b])
+    }
+  }
+  const entries: ModelEntry[] = []
+  for (const [id, backends] of byId) {
+    backends.sort((a, b) => a.priority - b.priority)
+    const contexts = backends.map((b) => b.models.get(id)?.contextLength).filter((n): n is number => !!n)
+    const loaded = backends.map((b) => b.models.get(id)?.loaded)
+    entries.push({
+      id,
+      object: "model",
+      created,
+      owned_by: backends[0]!.name,
+      context_length: contexts.length ? Math.max(...contexts) : null,
+      capabilities: mergeCaps(backends, id),
+      loaded: loaded.includes(true) ? true : loaded.includes(false) ? false : null,
+      backends: backends.map((b) => b.name),
+    })
+  }
+  const aliases = deps.config().routing.aliases
+  for (const alias of Object.keys(aliases)) {
+    if (byId.has(alias)) continue
+    const target = entries.find((e) => e.id === resolveAlias(aliases, alias) && !e.alias_of)
+    if (target) entries.push({ ...target, id: alias, alias_of: target.id })
+  }
+  return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+export function modelRoutes(deps: AppDeps) {
+  const app = new Hono<Env>()
+  app.get("/v1/models", (c) => c.json({ object: "list", data: listModels(deps) }))
+  // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
+  app.get("/v1/models/:id{.+}", (c) => {
+    const id = decodeURIComponent(c.req.param("id"))
+    const entry = listModels(deps).find((m) => m.id === id)
+    if (!entry) {
+      throw new ApiError({
+        status: 404,
+        message: `Model '${id}' not found.`,
+        type: "invalid_request_error",
+        code: "model_not_found",
+        param: "model",
+      })
+    }
+    return c.json(entry)
+  })
+  return app
+}

@@ -1,0 +1,57 @@
+/**
+ * llama.cpp server: 503 "Loading model" on every path while it loads (that is
+ * "loading", not "dead"); context from `meta.n_ctx` or `/props`, vision and tools
+ * from `/props`.
+ * @module
+ */
+import type { ModelInfo } from "../registry/types.ts"
+import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
+import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
+
+/** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
+export function readLlamaHealth(res: ProbeResponse): HealthVerdict {
+  if (res.status >= 200 && res.status < 300) return { status: "healthy" }
+  const body = res.json
+  const message = isObject(body)
+    ? isObject(body.error)
+      ? String(body.error.message ?? "")
+      : String(body.status ?? "")
+    : res.text
+  if (res.status === 503 && /loading/i.test(message)) return { status: "loading", error: message }
+  return { status: "unhealthy", error: `health check answered ${res.status}${message ? `: ${message}` : ""}` }
+}
+
+export function readLlamaModel(entry: Record<string, unknown>): ModelInfo | undefined {
+  const model = defaultReadModel(entry)
+  if (model && isObject(entry.meta)) {
+    model.contextLength = positiveInt(entry.meta.n_ctx) ?? positiveInt(entry.meta.n_ctx_train)
+  }
+  return model
+}
+
+export const llamacpp = openaiCompatible({
+  type: "llamacpp",
+  healthPath: "/health",
+  readHealth: readLlamaHealth,
+  readModel: readLlamaModel,
+  async enrich(backend, models, ctx) {
+    const res = await probeRequest(`${trimSlash(backend.url)}/props`, {
+      headers: authHeaders(backend),
+      timeoutMs: ctx.timeoutMs,
+    })
+    if (res.status !== 200 || !isObject(res.json)) return models
+    const props = res.json
+    const settings = isObject(props.default_generation_settings) ? props.default_generation_settings : {}
+    // /props n_ctx is already per slot: the window one request really gets.
+    const nCtx = positiveInt(settings.n_ctx)
+    const vision = isObject(props.modalities) ? props.modalities.vision === true : undefined
+    const caps = isObject(props.chat_template_caps) ? props.chat_template_caps : undefined
+    const tools = caps ? caps.supports_tool_calls === true || caps.supports_tools === true : undefined
+    return models.map((m) => ({
+      ...m,
+      contextLength: nCtx ?? m.contextLength,
+      loaded: true,
+      capabilities: { ...m.capabilities, vision, tools, completion: true },
+    }))
+  },
+})

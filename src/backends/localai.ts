@@ -1,0 +1,41 @@
+/**
+ * LocalAI: `/readyz` is 503 while it preloads; `/v1/models/capabilities` (2026+)
+ * says what each model can do.
+ * @module
+ */
+import { authHeaders, dataArray, probeRequest, trimSlash } from "./http.ts"
+import { openaiCompatible } from "./openai-compatible.ts"
+
+export const localai = openaiCompatible({
+  type: "localai",
+  healthPath: "/readyz",
+  readHealth(res) {
+    if (res.status >= 200 && res.status < 300) return { status: "healthy" }
+    if (res.status === 503) return { status: "loading", error: "startup preload in progress" }
+    return { status: "unhealthy", error: `GET /readyz answered ${res.status}` }
+  },
+  async enrich(backend, models, ctx) {
+    const res = await probeRequest(`${trimSlash(backend.url)}/v1/models/capabilities`, {
+      headers: authHeaders(backend),
+      timeoutMs: ctx.timeoutMs,
+    })
+    if (res.status !== 200) return models
+    const words = new Map<string, unknown[]>()
+    for (const e of dataArray(res.json)) {
+      if (typeof e.id === "string" && Array.isArray(e.capabilities)) words.set(e.id, e.capabilities)
+    }
+    return models.map((m) => {
+      const w = words.get(m.id)
+      if (!w) return m
+      return {
+        ...m,
+        capabilities: {
+          completion: w.includes("chat") || w.includes("completion"),
+          tools: w.includes("tools"),
+          embeddings: w.includes("embeddings"),
+          vision: w.includes("vision"),
+        },
+      }
+    })
+  },
+})

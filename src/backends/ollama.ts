@@ -1,0 +1,111 @@
+/**
+ * Ollama: models from `/api/tags`, capabilities and context length from the tag
+ * list (v0.30+) or `/api/show` (cached per digest, so a probe costs two calls, not N+2),
+ * warm state from `/api/ps`. Requests go to its OpenAI layer under `/v1`.
+ * @module
+ */
+import type { ModelCapabilities, ModelInfo } from "../registry/types.ts"
+import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
+import type { BackendAdapter, ProbeContext } from "./types.ts"
+
+interface ShowFacts {
+  contextLength?: number
+  capabilities?: string[]
+}
+
+/** Map Ollama's capability words onto ours. Absent words are "known no" only when the list exists. */
+export function ollamaCapabilities(words: string[] | undefined): ModelCapabilities {
+  if (!words) return {}
+  const has = (w: string) => words.includes(w)
+  const completion = has("completion")
+  return {
+    completion,
+    vision: has("vision"),
+    tools: has("tools"),
+    embeddings: has("embedding"),
+    // Ollama honours `format`/`response_format` for every completion model.
+    json_mode: completion ? true : undefined,
+  }
+}
+
+function contextFromModelInfo(info: unknown): number | undefined {
+  if (!isObject(info)) return undefined
+  const arch = info["general.architecture"]
+  if (typeof arch === "string") {
+    const n = positiveInt(info[`${arch}.context_length`])
+    if (n) return n
+  }
+  for (const [k, v] of Object.entries(info)) {
+    if (k.endsWith(".context_length")) return positiveInt(v)
+  }
+  return undefined
+}
+
+async function show(base: string, model: string, headers: Record<string, string>, ctx: ProbeContext): Promise<ShowFacts> {
+  const res = await probeRequest(`${base}/api/show`, {
+    method: "POST",
+    body: { model },
+    headers,
+    timeoutMs: ctx.timeoutMs,
+  })
+  if (res.status !== 200 || !isObject(res.json)) return {}
+  const caps = res.json.capabilities
+  return {
+    contextLength: contextFromModelInfo(res.json.model_info),
+    capabilities: Array.isArray(caps) ? caps.filter((c): c is string => typeof c === "string") : undefined,
+  }
+}
+
+export const ollama: BackendAdapter = {
+  type: "ollama",
+  apiBase: (url) => `${trimSlash(url)}/v1`,
+
+  async probe(backend, ctx) {
+    const base = trimSlash(backend.url)
+    const headers = authHeaders(backend)
+    let tags
+    try {
+      tags = await probeRequest(`${base}/api/tags`, { headers, timeoutMs: ctx.timeoutMs })
+    } catch (err) {
+      return { status: "unhealthy", error: (err as Error).message }
+    }
+    if (tags.status !== 200 || !isObject(tags.json) || !Array.isArray(tags.json.models)) {
+      return { status: "unhealthy", error: `GET /api/tags answered ${tags.status}` }
+    }
+
+    const loaded = new Set<string>()
+    const ps = await probeRequest(`${base}/api/ps`, { headers, timeoutMs: ctx.timeoutMs }).catch(() => undefined)
+    if (ps && isObject(ps.json) && Array.isArray(ps.json.models)) {
+      for (const m of ps.json.models) if (isObject(m) && typeof m.name === "string") loaded.add(m.name)
+    }
+
+    const models: ModelInfo[] = []
+    for (const entry of tags.json.models) {
+      if (!isObject(entry)) continue
+      const id = typeof entry.name === "string" ? entry.name : typeof entry.model === "string" ? entry.model : undefined
+      if (!id) continue
+      const details = isObject(entry.details) ? entry.details : {}
+      let words = Array.isArray(entry.capabilities) ? (entry.capabilities as string[]) : undefined
+      let contextLength = positiveInt(details.context_length)
+      if (!words || !contextLength) {
+        // Older Ollama: ask /api/show once per digest and remember the answer.
+        const key = `show:${id}:${String(entry.digest ?? "")}`
+        let facts = ctx.cache.get(key) as ShowFacts | undefined
+        if (!facts) {
+          facts = await show(base, id, headers, ctx).catch(() => ({}) as ShowFacts)
+          if (facts.capabilities || facts.contextLength) ctx.cache.set(key, facts)
+        }
+        words ??= facts.capabilities
+        contextLength ??= facts.contextLength
+      }
+      models.push({
+        id,
+        contextLength,
+        capabilities: ollamaCapabilities(words),
+        loaded: loaded.has(id),
+        ownedBy: id.includes("/") ? id.split("/")[0] : "library",
+      })
+    }
+    return { status: "healthy", models }
+  },
+}

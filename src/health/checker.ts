@@ -1,0 +1,131 @@
+/**
+ * The health checker: probes every backend concurrently each interval, applies the
+ * failure/recovery thresholds, and refreshes model lists on success. A probe that
+ * says "loading" (llama.cpp's 503 while it loads) is not a failure.
+ * @module
+ */
+import { adapterFor } from "../backends/index.ts"
+import type { ModelOverride, HealthCheckConfig } from "../config/types.ts"
+import type { Registry } from "../registry/registry.ts"
+import type { Backend, BackendStatus, ModelInfo } from "../registry/types.ts"
+
+interface Track {
+  failures: number
+  successes: number
+  cache: Map<string, unknown>
+}
+
+export type HealthChecker = ReturnType<typeof createHealthChecker>
+
+/** Apply `[[backends.models]]` overrides: config beats what the server says. */
+export function applyOverrides(models: ModelInfo[], overrides: ModelOverride[]): ModelInfo[] {
+  if (!overrides.length) return models
+  const byName = new Map(overrides.map((o) => [o.name, o]))
+  return models.map((m) => {
+    const o = byName.get(m.id)
+    if (!o) return m
+    const caps = { ...m.capabilities }
+    if (o.vision !== undefined) caps.vision = o.vision
+    if (o.tools !== undefined) caps.tools = o.tools
+    if (o.json_mode !== undefined) caps.json_mode = o.json_mode
+    if (o.embeddings !== undefined) caps.embeddings = o.embeddings
+    return { ...m, contextLength: o.context_length ?? m.contextLength, capabilities: caps }
+  })
+}
+
+/** The next status given the current one, a probe verdict and the streak counters. */
+export function nextStatus(
+  current: BackendStatus,
+  verdict: "healthy" | "loading" | "unhealthy",
+  track: Pick<Track, "failures" | "successes">,
+  cfg: Pick<HealthCheckConfig, "failure_threshold" | "recovery_threshold">
+): BackendStatus {
+  if (current === "draining") return current // an operator's decision, not the prober's
+  if (verdict === "loading") return "loading"
+  if (verdict === "healthy") {
+    if (current === "unhealthy") return track.successes >= cfg.recovery_threshold ? "healthy" : current
+    return "healthy"
+  }
+  if (current === "healthy") return track.failures >= cfg.failure_threshold ? "unhealthy" : current
+  return "unhealthy"
+}
+
+export function createHealthChecker(opts: {
+  registry: Registry
+  config: () => HealthCheckConfig
+  overrides: (backend: Backend) => ModelOverride[]
+}) {
+  const tracks = new Map<string, Track>()
+  let timer: Timer | undefined
+  let running: Promise<void> | undefined
+
+  function trackOf(id: string): Track {
+    let t = tracks.get(id)
+    if (!t) {
+      t = { failures: 0, successes: 0, cache: new Map() }
+      tracks.set(id, t)
+    }
+    return t
+  }
+
+  async function checkOne(backend: Backend): Promise<void> {
+    const cfg = opts.config()
+    const track = trackOf(backend.id)
+    const started = performance.now()
+    const result = await adapterFor(backend.type)
+      .probe(backend, { timeoutMs: cfg.timeout_seconds * 1000, cache: track.cache })
+      .catch((err: Error) => ({ status: "unhealthy" as const, error: err.message, models: undefined }))
+    // The backend may have been removed while we waited.
+    if (opts.registry.get(backend.id) !== backend) return
+    backend.lastCheck = Date.now()
+    if (result.status === "healthy") {
+      track.successes++
+      track.failures = 0
+      const ms = performance.now() - started
+      const prev = backend.stats.probeLatencyMs
+      backend.stats.probeLatencyMs = prev === undefined ? ms : prev + 0.2 * (ms - prev)
+    } else if (result.status === "unhealthy") {
+      track.failures++
+      track.successes = 0
+    } else {
+      track.failures = 0
+      track.successes = 0
+    }
+    if (result.models) opts.registry.setModels(backend.id, applyOverrides(result.models, opts.overrides(backend)))
+    const status = nextStatus(backend.status, result.status, track, cfg)
+    opts.registry.setStatus(backend.id, status, result.status === "healthy" ? undefined : result.error)
+  }
+
+  /** Probe every backend once, concurrently. Concurrent calls share one round. */
+  function checkAll(): Promise<void> {
+    running ??= Promise.allSettled(opts.registry.list().map(checkOne)).then(() => {
+      running = undefined
+    })
+    return running
+  }
+
+  return {
+    checkAll,
+    checkOne,
+    /** Start periodic checks; the first round runs at once and is returned. */
+    start(): Promise<void> {
+      const first = checkAll()
+      const schedule = () => {
+        timer = setTimeout(() => {
+          checkAll().finally(() => {
+            if (timer) schedule()
+          })
+        }, opts.config().interval_seconds * 1000)
+      }
+      schedule()
+      return first
+    },
+    stop(): void {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+    },
+    forget(id: string): void {
+      tracks.delete(id)
+    },
+  }
+}

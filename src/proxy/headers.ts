@@ -1,0 +1,61 @@
+/**
+ * Which headers cross the proxy. Hop-by-hop headers (RFC 9110 §7.6.1) never do; our
+ * own routing headers and the client's credentials are decided per backend.
+ * @module
+ */
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+])
+
+/** Request headers we never copy from the client: the backend gets its own Host (Ollama
+ * answers 403 to a foreign one), its own length, and our fetch negotiates encoding. */
+const REQUEST_DROP = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "content-length",
+  "accept-encoding",
+  "authorization",
+  "x-api-key",
+  "cookie",
+  "expect",
+])
+
+/** Response headers we never copy from the backend: fetch already decoded the body. */
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length", "date", "server"])
+
+/**
+ * Headers for the upstream request. A configured key always wins; the client's own
+ * Authorization is forwarded only to backends that have no key of ours.
+ */
+export function upstreamHeaders(client: Headers, apiKey: string | undefined, requestId: string): Headers {
+  const out = new Headers()
+  client.forEach((value, name) => {
+    if (!REQUEST_DROP.has(name) && !name.startsWith("x-nexus-")) out.set(name, value)
+  })
+  if (apiKey) out.set("authorization", `Bearer ${apiKey}`)
+  else {
+    const auth = client.get("authorization")
+    if (auth) out.set("authorization", auth)
+  }
+  out.set("x-request-id", requestId)
+  if (!out.has("content-type")) out.set("content-type", "application/json")
+  return out
+}
+
+/** Headers for the client response, copied from the backend's. */
+export function downstreamHeaders(upstream: Headers): Headers {
+  const out = new Headers()
+  upstream.forEach((value, name) => {
+    if (!RESPONSE_DROP.has(name)) out.set(name, value)
+  })
+  return out
+}

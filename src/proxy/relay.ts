@@ -1,0 +1,140 @@
+/**
+ * The response body we hand to the client: upstream bytes relayed as they arrive,
+ * observed on the way (first token, usage, errors), and closed cleanly on every path.
+ * Client disconnect cancels this stream, which aborts the upstream request at once.
+ * @module
+ */
+import { createSseReader, errorEvent } from "./sse.ts"
+import { readUsage, type Usage } from "./usage.ts"
+
+export interface RelayEnd {
+  /** How the body ended. */
+  how: "complete" | "upstream_error" | "client_abort"
+  usage?: Usage
+  /** ms from relay start to the first data event (streams) or first byte (others). */
+  firstTokenMs?: number
+  error?: string
+  bytes: number
+}
+
+export interface RelayOptions {
+  sse: boolean
+  /** Abort the upstream request (client went away, or we gave up). */
+  abort: () => void
+  /** Called exactly once, when the body is finished for whatever reason. */
+  onEnd: (end: RelayEnd) => void
+  /** Quiet time after which an SSE comment keeps the client connection alive. */
+  heartbeatMs?: number
+  /** Named in the error event when the backend dies mid-stream. */
+  backendName: string
+}
+
+/** Keep at most this much of a non-streaming body to read `usage` from at the end. */
+const USAGE_SCAN_LIMIT = 1 << 20
+
+export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  const encoder = new TextEncoder()
+  const sse = opts.sse ? createSseReader() : undefined
+  const started = performance.now()
+  let firstTokenMs: number | undefined
+  let bytes = 0
+  let ended = false
+  let heartbeat: Timer | undefined
+  let lastWrite = started
+  const kept: Uint8Array[] = []
+  let keptBytes = 0
+
+  function end(how: RelayEnd["how"], error?: string): void {
+    if (ended) return
+    ended = true
+    if (heartbeat) clearInterval(heartbeat)
+    let usage = sse?.seen.usage
+    if (!sse && how === "complete" && keptBytes > 0 && keptBytes <= USAGE_SCAN_LIMIT) {
+      try {
+        usage = readUsage(JSON.parse(decoder.decode(Buffer.concat(kept))))
+      } catch {
+        // not JSON: nothing to observe
+      }
+    }
+    kept.length = 0
+    opts.onEnd({ how, usage, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
+  }
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (!sse || !opts.heartbeatMs) return
+      const every = opts.heartbeatMs
+      heartbeat = setInterval(() => {
+        if (ended || performance.now() - lastWrite < every) return
+        try {
+          controller.enqueue(encoder.encode(": keep-alive\n\n"))
+          lastWrite = performance.now()
+        } catch {
+          // stream already closed
+        }
+      }, Math.max(250, Math.floor(every / 2)))
+    },
+
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>
+      try {
+        chunk = await reader.read()
+      } catch (err) {
+        if (ended) return
+        const reason = describe(err)
+        if (sse) {
+          const msg = `backend ${opts.backendName} failed mid-stream: ${reason}`
+          controller.enqueue(encoder.encode(errorEvent(msg, "upstream_stream_error") + "data: [DONE]\n\n"))
+          controller.close()
+        } else {
+          controller.error(err)
+        }
+        opts.abort()
+        end("upstream_error", reason)
+        return
+      }
+      if (ended) return
+      if (chunk.done) {
+        if (sse) {
+          const tail = sse.finish()
+          if (tail) controller.enqueue(encoder.encode(tail))
+        }
+        controller.close()
+        end("complete")
+        return
+      }
+      const value = chunk.value
+      bytes += value.byteLength
+      if (!sse) {
+        if (firstTokenMs === undefined) firstTokenMs = performance.now() - started
+        if (keptBytes <= USAGE_SCAN_LIMIT) {
+          kept.push(value)
+          keptBytes += value.byteLength
+        }
+        controller.enqueue(value)
+        return
+      }
+      const out = sse.push(decoder.decode(value, { stream: true }))
+      if (firstTokenMs === undefined && sse.seen.sawData) firstTokenMs = performance.now() - started
+      if (out) {
+        controller.enqueue(encoder.encode(out))
+        lastWrite = performance.now()
+      }
+    },
+
+    cancel() {
+      if (ended) return
+      opts.abort()
+      reader.cancel().catch(() => {})
+      end("client_abort")
+    },
+  })
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; code?: string; message?: string }
+  if (e?.name === "TimeoutError") return "timed out waiting for data"
+  return e?.code ? `${e.code}${e.message ? `: ${e.message}` : ""}` : (e?.message ?? String(err))
+}

@@ -1,0 +1,84 @@
+/**
+ * Ordering candidates by strategy. `smart` blends three normalised signals, each 0..1
+ * across the candidate set: configured priority (lower number wins), load (in-flight
+ * relative to capacity) and observed time to first byte on real requests.
+ * @module
+ */
+import type { RoutingStrategy, RoutingWeights } from "../config/types.ts"
+import type { Backend } from "../registry/types.ts"
+
+/** Load as a 0..1 fraction: in-flight over capacity, or a soft curve when unlimited. */
+export function loadOf(b: Backend): number {
+  const inFlight = b.stats.inFlight
+  if (b.maxConcurrent) return Math.min(inFlight / b.maxConcurrent, 1)
+  return inFlight / (inFlight + 4)
+}
+
+export interface Scored {
+  backend: Backend
+  score: number
+}
+
+export function smartScores(candidates: readonly Backend[], w: RoutingWeights): Scored[] {
+  let minP = Infinity
+  let maxP = -Infinity
+  let minLat = Infinity
+  for (const b of candidates) {
+    if (b.priority < minP) minP = b.priority
+    if (b.priority > maxP) maxP = b.priority
+    const lat = b.stats.ttftEwmaMs
+    if (lat !== undefined && lat < minLat) minLat = lat
+  }
+  const spanP = maxP - minP
+  const out: Scored[] = []
+  for (const b of candidates) {
+    const priority = spanP > 0 ? (maxP - b.priority) / spanP : 1
+    const load = 1 - loadOf(b)
+    const lat = b.stats.ttftEwmaMs
+    // No sample yet counts as "as good as the best", so a new backend gets traffic.
+    const latency = lat === undefined || minLat === Infinity ? 1 : (minLat + 1) / (lat + 1)
+    const score = (w.priority * priority + w.load * load + w.latency * latency) / 100
+    out.push({ backend: b, score: Math.round(score * 1000) / 1000 })
+  }
+  return out
+}
+
+/** Order candidates best first. Ties keep registration order, so results are stable. */
+export function orderCandidates(
+  candidates: readonly Backend[],
+  strategy: RoutingStrategy,
+  weights: RoutingWeights,
+  /** Round-robin position: the router counts per model. */
+  tick = 0
+): Scored[] {
+  switch (strategy) {
+    case "smart":
+      return stableSort(smartScores(candidates, weights), (a, b) => b.score - a.score)
+    case "priority_only":
+      return stableSort(
+        candidates.map((backend) => ({ backend, score: -backend.priority })),
+        (a, b) => b.score - a.score
+      )
+    case "least_busy":
+      return stableSort(
+        candidates.map((backend) => ({ backend, score: 1 - loadOf(backend) })),
+        (a, b) => b.score - a.score || a.backend.priority - b.backend.priority
+      )
+    case "round_robin": {
+      const n = candidates.length
+      const start = n ? tick % n : 0
+      return candidates.map((_, i) => ({ backend: candidates[(start + i) % n]!, score: 0 }))
+    }
+    case "random": {
+      const arr = candidates.map((backend) => ({ backend, score: Math.random() }))
+      return arr.sort((a, b) => b.score - a.score)
+    }
+  }
+}
+
+function stableSort<T>(arr: T[], cmp: (a: T, b: T) => number): T[] {
+  return arr
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => cmp(a.v, b.v) || a.i - b.i)
+    .map((x) => x.v)
+}
