@@ -1,0 +1,90 @@
+/**
+ * Start a real Nexus (`startGateway` on `Bun.serve`, port 0) for a test, with the
+ * request log captured as JSON lines so tests can read what was logged.
+ */
+import { Writable } from "node:stream"
+import { defaultConfig } from "../../src/config/load.ts"
+import type { BackendConfig, NexusConfig } from "../../src/config/types.ts"
+import { createLogger } from "../../src/observability/log.ts"
+import { startGateway, type Gateway } from "../../src/server.ts"
+
+export interface TestNexus extends Gateway {
+  logs: Record<string, unknown>[]
+  /** POST JSON to a path of this Nexus. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
+  get(path: string): Promise<Response>
+  inFlight(): number
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] }
+
+/** A backend entry with the defaults a config file would give it. */
+export function backend(name: string, url: string, type: BackendConfig["type"], extra: Partial<BackendConfig> = {}): BackendConfig {
+  return { name, url, type, priority: 50, zone: type === "openai" ? "open" : "restricted", tier: 1, models: [], ...extra }
+}
+
+export async function startNexus(
+  overrides: DeepPartial<NexusConfig> & { backends?: BackendConfig[] } = {},
+  opts: { env?: Record<string, string | undefined> } = {}
+): Promise<TestNexus> {
+  const base = defaultConfig()
+  const config: NexusConfig = {
+    ...base,
+    server: { ...base.server, host: "127.0.0.1", port: 0, ...overrides.server },
+    discovery: { ...base.discovery, enabled: false, advertise: false, ...overrides.discovery },
+    health_check: { ...base.health_check, ...overrides.health_check },
+    routing: {
+      ...base.routing,
+      ...overrides.routing,
+      weights: { ...base.routing.weights, ...overrides.routing?.weights },
+    } as NexusConfig["routing"],
+    backends: overrides.backends ?? [],
+    logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
+  }
+  const logs: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split("\n")) {
+        if (line.trim()) logs.push(JSON.parse(line))
+      }
+      done()
+    },
+  }) as unknown as NodeJS.WriteStream
+  const log = createLogger({ level: config.logging.level, format: "json", stream })
+  const gw = await startGateway(config, { log, env: opts.env ?? {} })
+  await gw.deps.firstProbe
+  return Object.assign(gw, {
+    logs,
+    post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${gw.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    get: (path: string) => fetch(`${gw.url}${path}`),
+    inFlight: () => gw.deps.registry.list().reduce((n, b) => n + b.stats.inFlight, 0),
+  })
+}
+
+/** Poll until `check` is true (for counters that settle just after a response ends). */
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > until) throw new Error("condition not reached in time")
+    await Bun.sleep(10)
+  }
+}
+
+/** A minimal valid chat body. */
+export function chat(model: string, extra: Record<string, unknown> = {}) {
+  return { model, messages: [{ role: "user", content: "Say hello" }], ...extra }
+}
+
+/** Read an SSE response body into its `data:` payloads. */
+export async function sseData(res: Response): Promise<string[]> {
+  const text = await res.text()
+  return text
+    .split("\n\n")
+    .filter((e) => e.startsWith("data:"))
+    .map((e) => e.slice(5).trim())
+}
