@@ -14,6 +14,9 @@ import { createMetrics } from "./observability/metrics.ts"
 import { createStats } from "./observability/stats.ts"
 import { createRegistry } from "./registry/registry.ts"
 import type { Backend } from "./registry/types.ts"
+import type { AttemptObserver } from "./proxy/forward.ts"
+import { createBreakers } from "./routing/breaker.ts"
+import { createQueue } from "./routing/queue.ts"
 import { createRouter } from "./routing/router.ts"
 
 export interface Gateway {
@@ -55,7 +58,7 @@ export function backendFromConfig(
       timeoutMs: cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined,
       maxConcurrent: cfg.max_concurrent,
       models: new Map(),
-      stats: { inFlight: 0, requests: 0, errors: 0 },
+      stats: { inFlight: 0, requests: 0, errors: 0, errorRate: 0 },
     },
   }
 }
@@ -67,7 +70,17 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const registry = createRegistry()
   const stats = createStats()
   const metrics = createMetrics(registry)
-  const router = createRouter(registry, () => current.routing)
+  const breakers = createBreakers(() => current.routing.circuit_breaker)
+  const queue = createQueue(() => current.queue)
+  const router = createRouter(registry, () => current.routing, breakers)
+  const observer: AttemptObserver = {
+    begin: (b) => breakers.begin(b.id),
+    success: (b) => breakers.success(b.id),
+    failure: (b, reason) => breakers.failure(b.id, reason),
+    rateLimited: (b, seconds) => breakers.cooldown(b.id, seconds),
+    neutral: (b) => breakers.neutral(b.id),
+    released: () => queue.notify(),
+  }
   const overrides = new Map(config.backends.map((b) => [b.name, b.models]))
   const health = createHealthChecker({
     registry,
@@ -79,6 +92,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     if (event.type === "status_changed") {
       const fields = { backend: event.backend.name, from: event.from, to: event.to, reason: event.backend.lastError }
       log.info(`backend ${event.backend.name} is ${event.to}`, fields)
+      // A backend that comes back may be what queued requests are waiting for.
+      queue.notify()
     } else if (event.type === "models_changed") {
       log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
     }
@@ -96,6 +111,9 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     config: () => current,
     registry,
     router,
+    breakers,
+    queue,
+    observer,
     metrics,
     stats,
     log,

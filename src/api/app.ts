@@ -6,10 +6,11 @@
  */
 import { Hono } from "hono"
 import { ApiError } from "../errors.ts"
-import { chatCompletions } from "./chat.ts"
+import { chatCompletions, embeddings } from "./chat.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
+import { routePlanRoutes } from "./route-plan.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
@@ -24,8 +25,10 @@ export function createApp(deps: AppDeps) {
   })
 
   app.post("/v1/chat/completions", chatCompletions(deps))
+  app.post("/v1/embeddings", embeddings(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
+  app.route("/", routePlanRoutes(deps))
 
   app.notFound((c) => {
     const err = new ApiError({

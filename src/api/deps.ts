@@ -8,12 +8,19 @@ import type { Logger } from "../observability/log.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
 import type { Registry } from "../registry/registry.ts"
+import type { AttemptObserver } from "../proxy/forward.ts"
+import type { Breakers } from "../routing/breaker.ts"
+import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
 
 export interface AppDeps {
   config(): NexusConfig
   registry: Registry
   router: Router
+  breakers: Breakers
+  queue: RequestQueue
+  /** Feeds attempt results to breakers, error rates and the queue. */
+  observer: AttemptObserver
   metrics: Metrics
   stats: Stats
   log: Logger

@@ -34,3 +34,14 @@ export function validate<S extends v.GenericSchema>(schema: S, body: unknown): v
     param,
   })
 }
+
+export const EmbeddingsRequest = v.looseObject({
+  model: v.pipe(v.string("`model` is required and must be a string"), v.nonEmpty("`model` must not be empty")),
+  input: v.union(
+    [
+      v.pipe(v.string(), v.nonEmpty("`input` must not be empty")),
+      v.pipe(v.array(v.unknown()), v.minLength(1, "`input` must not be empty"), v.maxLength(2048, "`input` has more than 2048 items")),
+    ],
+    "`input` is required: a string or an array"
+  ),
+})

@@ -42,6 +42,8 @@ export interface ServerConfig {
   request_timeout_seconds: number
   /** How long an upstream may take to send response headers before we fail over. */
   first_byte_timeout_seconds: number
+  /** The same allowance when the model is known not to be loaded yet (cold start). */
+  cold_first_byte_timeout_seconds: number
   /** Request body limit in bytes (default 10 MiB). */
   max_body_bytes: number
   /** How long SIGINT/SIGTERM waits for in-flight requests. */
@@ -67,10 +69,29 @@ export interface HealthCheckConfig {
   recovery_threshold: number
 }
 
+/** Relative weights of the `smart` score; they are normalised by their sum. */
 export interface RoutingWeights {
   priority: number
   load: number
   latency: number
+  /** Prefer backends that already have the model loaded. */
+  warm: number
+  /** Avoid backends whose recent attempts failed. */
+  errors: number
+}
+
+export interface CircuitBreakerConfig {
+  /** Consecutive failures that open a backend's circuit. */
+  failure_threshold: number
+  /** Seconds an open circuit refuses traffic before one trial request. */
+  cooldown_seconds: number
+}
+
+export interface QueueConfig {
+  /** Requests that may wait for capacity at once; more are refused with 503. */
+  max_size: number
+  /** How long one request may wait before a 503 with Retry-After. */
+  max_wait_seconds: number
 }
 
 export interface RoutingConfig {
@@ -80,6 +101,7 @@ export interface RoutingConfig {
   weights: RoutingWeights
   aliases: Record<string, string>
   fallbacks: Record<string, string[]>
+  circuit_breaker: CircuitBreakerConfig
 }
 
 export interface ModelOverride {
@@ -116,5 +138,6 @@ export interface NexusConfig {
   health_check: HealthCheckConfig
   routing: RoutingConfig
   backends: BackendConfig[]
+  queue: QueueConfig
   logging: LoggingConfig
 }

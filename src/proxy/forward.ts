@@ -27,11 +27,29 @@ export interface ForwardRequest {
   clientHeaders: Headers
   clientSignal: AbortSignal
   attempts: Attempt[]
-  maxAttempts: number
   firstByteTimeoutMs: number
+  /** First-byte allowance when the model is known not to be loaded yet. */
+  coldFirstByteTimeoutMs: number
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  observer?: AttemptObserver
+}
+
+/** What the resilience layer (breakers, queue) hears about each attempt. */
+export interface AttemptObserver {
+  /** An attempt on `b` starts (a half-open circuit lets it through as the trial). */
+  begin(b: Backend): void
+  /** `b` answered properly (a success status, or a client error that is the client's). */
+  success(b: Backend): void
+  /** `b` failed: connection error, timeout, 5xx, 408, or death mid-stream. */
+  failure(b: Backend, reason: string): void
+  /** `b` asked us to back off (429). */
+  rateLimited(b: Backend, retryAfterSeconds: number): void
+  /** The attempt ended for a reason that says nothing about `b` (client left). */
+  neutral(b: Backend): void
+  /** An in-flight slot on `b` was released. */
+  released(b: Backend): void
 }
 
 export interface Failure {
@@ -69,6 +87,19 @@ function observeLatency(b: Backend, ms: number): void {
   b.stats.ttftEwmaMs = prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev)
 }
 
+function observeError(b: Backend, failed: boolean): void {
+  b.stats.errorRate += EWMA_ALPHA * ((failed ? 1 : 0) - b.stats.errorRate)
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), if any. */
+export function retryAfterSeconds(value: string | null): number | undefined {
+  if (!value) return undefined
+  const secs = Number(value)
+  if (Number.isFinite(secs) && secs >= 0) return secs
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000)
+}
+
 /** Statuses after which another backend may well succeed. */
 function isRetryable(status: number): boolean {
   return status >= 500 || status === 429 || status === 408
@@ -85,9 +116,9 @@ export async function forward(
   const t0 = performance.now()
   const failures: Failure[] = []
   let lastTimeout = false
-  const limit = Math.min(req.attempts.length, Math.max(1, req.maxAttempts))
+  const obs = req.observer
 
-  for (let i = 0; i < limit; i++) {
+  for (let i = 0; i < req.attempts.length; i++) {
     const attempt = req.attempts[i]!
     const backend = attempt.backend
     const remaining = req.deadline - performance.now()
@@ -103,12 +134,15 @@ export async function forward(
     const upstream = new AbortController()
     const onClientAbort = () => upstream.abort(req.clientSignal.reason)
     req.clientSignal.addEventListener("abort", onClientAbort, { once: true })
-    const firstByteMs = Math.min(backend.timeoutMs ?? req.firstByteTimeoutMs, remaining)
+    const cold = backend.models.get(attempt.model)?.loaded === false
+    const allowance = cold ? req.coldFirstByteTimeoutMs : req.firstByteTimeoutMs
+    const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
     const timer = setTimeout(
       () => upstream.abort(new DOMException("first byte timeout", "TimeoutError")),
       firstByteMs
     )
 
+    obs?.begin(backend)
     backend.stats.inFlight++
     backend.stats.requests++
     let released = false
@@ -118,6 +152,7 @@ export async function forward(
       backend.stats.inFlight--
       if (failed) backend.stats.errors++
       req.clientSignal.removeEventListener("abort", onClientAbort)
+      obs?.released(backend)
     }
 
     const sent = performance.now()
@@ -136,13 +171,16 @@ export async function forward(
       clearTimeout(timer)
       const clientGone = req.clientSignal.aborted
       release(!clientGone)
-      if (clientGone) break
+      if (clientGone) {
+        obs?.neutral(backend)
+        break
+      }
       const timedOut = (upstream.signal.reason as { name?: string })?.name === "TimeoutError"
       lastTimeout = timedOut
-      failures.push({
-        backend: backend.name,
-        reason: timedOut ? `no response within ${firstByteMs} ms` : describeFetchError(err),
-      })
+      const reason = timedOut ? `no response within ${firstByteMs} ms` : describeFetchError(err)
+      failures.push({ backend: backend.name, reason })
+      observeError(backend, true)
+      obs?.failure(backend, reason)
       continue
     }
     clearTimeout(timer)
@@ -152,12 +190,19 @@ export async function forward(
       const message = upstreamMessage(text) || `HTTP ${res.status}`
       lastTimeout = false
       if (isRetryable(res.status)) {
+        const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
         release(true)
-        const retryAfter = Number(res.headers.get("retry-after")) || undefined
         failures.push({ backend: backend.name, reason: message, status: res.status, retryAfter })
+        if (res.status === 429) obs?.rateLimited(backend, retryAfter ?? 1)
+        else {
+          observeError(backend, true)
+          obs?.failure(backend, `HTTP ${res.status}: ${message}`)
+        }
         continue
       }
       // A client error is the client's: another backend would say the same.
+      observeError(backend, false)
+      obs?.success(backend)
       release(false)
       const error = new ApiError({
         status: res.status,
@@ -170,6 +215,8 @@ export async function forward(
     }
 
     // Committed: from here on the client gets this backend's answer.
+    observeError(backend, false)
+    obs?.success(backend)
     const contentType = res.headers.get("content-type") ?? ""
     const sse = req.stream || contentType.includes("text/event-stream")
     const headers = downstreamHeaders(res.headers)
@@ -195,6 +242,10 @@ export async function forward(
       abort: () => upstream.abort(),
       onEnd(end: RelayEnd) {
         const failed = end.how === "upstream_error"
+        if (failed) {
+          observeError(backend, true)
+          obs?.failure(backend, `died mid-stream: ${end.error ?? "unknown"}`)
+        }
         release(failed)
         const ttft = end.firstTokenMs === undefined ? undefined : relayStart - t0 + end.firstTokenMs
         if (sse && end.firstTokenMs !== undefined) observeLatency(backend, relayStart - sent + end.firstTokenMs)
@@ -224,7 +275,7 @@ export async function forward(
       ? `all backends failed: ${failures.map((f) => `${f.backend}: ${f.reason}`).join("; ")}`
       : "no backend attempt could be made before the deadline"
   onSettled({ status, failures, error: message, clientAborted, midStreamError: false })
-  const retryAfter = allLimited ? Math.min(...failures.map((f) => f.retryAfter ?? 1)) : undefined
+  const retryAfter = allLimited ? Math.ceil(Math.min(...failures.map((f) => f.retryAfter ?? 1))) : undefined
   const error = new ApiError({
     status,
     message,

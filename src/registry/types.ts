@@ -40,6 +40,8 @@ export interface BackendStats {
   ttftEwmaMs?: number
   /** EWMA of probe latency, ms. */
   probeLatencyMs?: number
+  /** EWMA of attempt failures (0 = none fail, 1 = all fail). */
+  errorRate: number
 }
 
 export interface Backend {

@@ -8,6 +8,7 @@ import type { RoutingConfig } from "../config/types.ts"
 import { isRoutable, type Registry } from "../registry/registry.ts"
 import type { Backend } from "../registry/types.ts"
 import { resolveAlias } from "./aliases.ts"
+import type { Breakers } from "./breaker.ts"
 import type { Requirements } from "./requirements.ts"
 import { orderCandidates } from "./score.ts"
 
@@ -24,6 +25,8 @@ export interface Exclusion {
   backend: string
   model: string
   reason: string
+  /** The backend could take it once a slot frees up. */
+  capacity?: boolean
 }
 
 export type Plan =
@@ -37,11 +40,19 @@ export type Plan =
       reason: string
     }
   | { ok: false; kind: "not_found"; requested: string; available: string[] }
-  | { ok: false; kind: "unavailable"; requested: string; resolved: string; excluded: Exclusion[] }
+  | {
+      ok: false
+      kind: "unavailable"
+      requested: string
+      resolved: string
+      excluded: Exclusion[]
+      /** Some capable backend is only at capacity: waiting in the queue can help. */
+      waitable: boolean
+    }
 
 export type Router = ReturnType<typeof createRouter>
 
-export function createRouter(registry: Registry, getConfig: () => RoutingConfig) {
+export function createRouter(registry: Registry, getConfig: () => RoutingConfig, breakers?: Breakers) {
   const ticks = new Map<string, number>()
 
   /** Why a backend cannot take this request now, or undefined when it can. */
@@ -63,10 +74,13 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig)
     if (ctx && needs.estimatedTokens > ctx) {
       return `context too small: request needs ~${needs.estimatedTokens} tokens, model has ${ctx}`
     }
-    if (b.maxConcurrent && b.stats.inFlight >= b.maxConcurrent) {
-      return `at capacity (${b.stats.inFlight}/${b.maxConcurrent} in flight)`
-    }
+    const refused = breakers?.refusal(b.id)
+    if (refused) return refused
     return undefined
+  }
+
+  function atCapacity(b: Backend): boolean {
+    return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
   }
 
   function candidatesFor(model: string, needs: Requirements, excluded: Exclusion[]): Attempt[] {
@@ -75,16 +89,18 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig)
     for (const b of registry.backendsFor(model)) {
       const reason = exclusionReason(b, model, needs)
       if (reason) excluded.push({ backend: b.name, model, reason })
-      else ok.push(b)
+      else if (atCapacity(b)) {
+        const reason = `at capacity (${b.stats.inFlight}/${b.maxConcurrent} in flight)`
+        excluded.push({ backend: b.name, model, reason, capacity: true })
+      } else ok.push(b)
     }
     if (!ok.length) return []
     const tick = ticks.get(model) ?? 0
     if (config.strategy === "round_robin") ticks.set(model, tick + 1)
-    return orderCandidates(ok, config.strategy, config.weights, tick).map((s) => ({
-      backend: s.backend,
-      model,
-      score: s.score,
-    }))
+    // Each model gets its own retry budget, so fallbacks stay reachable.
+    return orderCandidates(ok, config.strategy, config.weights, tick, model)
+      .slice(0, config.max_retries + 1)
+      .map((s) => ({ backend: s.backend, model, score: s.score }))
   }
 
   return {
@@ -113,7 +129,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig)
           registry.backendsFor(resolved).length > 0 ||
           fallbacks.some((f) => registry.backendsFor(resolveAlias(config.aliases, f)).length > 0)
         if (!known) return { ok: false, kind: "not_found", requested, available: registry.modelIds().sort() }
-        return { ok: false, kind: "unavailable", requested, resolved, excluded }
+        return { ok: false, kind: "unavailable", requested, resolved, excluded, waitable: excluded.some((e) => e.capacity) }
       }
       const first = attempts[0]!
       let reason: string

@@ -1,7 +1,8 @@
 /**
- * Ordering candidates by strategy. `smart` blends three normalised signals, each 0..1
- * across the candidate set: configured priority (lower number wins), load (in-flight
- * relative to capacity) and observed time to first byte on real requests.
+ * Ordering candidates by strategy. `smart` blends five signals, each 0..1: configured
+ * priority (lower number wins, relative to the other candidates), load (in-flight
+ * relative to capacity), observed time to first byte on real requests (relative to
+ * the fastest), whether the model is already loaded (warm), and recent error rate.
  * @module
  */
 import type { RoutingStrategy, RoutingWeights } from "../config/types.ts"
@@ -19,7 +20,13 @@ export interface Scored {
   score: number
 }
 
-export function smartScores(candidates: readonly Backend[], w: RoutingWeights): Scored[] {
+/** 1 when the model is loaded on `b`, 0 when known not to be, 0.5 when unknown. */
+function warmth(b: Backend, model: string): number {
+  const loaded = b.models.get(model)?.loaded
+  return loaded === true ? 1 : loaded === false ? 0 : 0.5
+}
+
+export function smartScores(candidates: readonly Backend[], w: RoutingWeights, model = ""): Scored[] {
   let minP = Infinity
   let maxP = -Infinity
   let minLat = Infinity
@@ -30,6 +37,7 @@ export function smartScores(candidates: readonly Backend[], w: RoutingWeights): 
     if (lat !== undefined && lat < minLat) minLat = lat
   }
   const spanP = maxP - minP
+  const total = w.priority + w.load + w.latency + w.warm + w.errors || 1
   const out: Scored[] = []
   for (const b of candidates) {
     const priority = spanP > 0 ? (maxP - b.priority) / spanP : 1
@@ -37,7 +45,13 @@ export function smartScores(candidates: readonly Backend[], w: RoutingWeights): 
     const lat = b.stats.ttftEwmaMs
     // No sample yet counts as "as good as the best", so a new backend gets traffic.
     const latency = lat === undefined || minLat === Infinity ? 1 : (minLat + 1) / (lat + 1)
-    const score = (w.priority * priority + w.load * load + w.latency * latency) / 100
+    const score =
+      (w.priority * priority +
+        w.load * load +
+        w.latency * latency +
+        w.warm * warmth(b, model) +
+        w.errors * (1 - b.stats.errorRate)) /
+      total
     out.push({ backend: b, score: Math.round(score * 1000) / 1000 })
   }
   return out
@@ -49,11 +63,12 @@ export function orderCandidates(
   strategy: RoutingStrategy,
   weights: RoutingWeights,
   /** Round-robin position: the router counts per model. */
-  tick = 0
+  tick = 0,
+  model = ""
 ): Scored[] {
   switch (strategy) {
     case "smart":
-      return stableSort(smartScores(candidates, weights), (a, b) => b.score - a.score)
+      return stableSort(smartScores(candidates, weights, model), (a, b) => b.score - a.score)
     case "priority_only":
       return stableSort(
         candidates.map((backend) => ({ backend, score: -backend.priority })),

@@ -1,0 +1,56 @@
+/**
+ * `POST /v1/nexus/route`: "why would this request go there?" Takes a chat request
+ * and returns the routing plan without sending anything upstream.
+ * @module
+ */
+import { Hono } from "hono"
+import { chatRequirements } from "../routing/requirements.ts"
+import { parseJsonObject, readBodyText } from "./body.ts"
+import type { AppDeps, Env } from "./deps.ts"
+import { planError } from "./plan-error.ts"
+import { ChatRequest, validate } from "./validate.ts"
+
+export function routePlanRoutes(deps: AppDeps) {
+  const app = new Hono<Env>()
+  app.post("/v1/nexus/route", async (c) => {
+    const body = parseJsonObject(await readBodyText(c.req.raw, deps.config().server.max_body_bytes))
+    const chat = validate(ChatRequest, body)
+    const needs = chatRequirements(body)
+    const plan = deps.router.plan(chat.model, needs)
+    if (!plan.ok) {
+      const err = planError(plan)
+      return c.json(
+        {
+          routable: false,
+          requested: chat.model,
+          requirements: needs,
+          error: err.toJSON().error,
+          excluded: plan.kind === "unavailable" ? plan.excluded : [],
+          waitable: plan.kind === "unavailable" ? plan.waitable : false,
+        },
+        200
+      )
+    }
+    return c.json({
+      routable: true,
+      requested: plan.requested,
+      resolved: plan.resolved,
+      reason: plan.reason,
+      requirements: needs,
+      candidates: plan.attempts.map((a, i) => ({
+        rank: i + 1,
+        backend: a.backend.name,
+        model: a.model,
+        score: a.score,
+        fallback_from: a.fallbackFrom ?? null,
+        in_flight: a.backend.stats.inFlight,
+        max_concurrent: a.backend.maxConcurrent ?? null,
+        ttft_ewma_ms: a.backend.stats.ttftEwmaMs ?? null,
+        error_rate: Math.round(a.backend.stats.errorRate * 1000) / 1000,
+        loaded: a.backend.models.get(a.model)?.loaded ?? null,
+      })),
+      excluded: plan.excluded.map(({ backend, model, reason }) => ({ backend, model, reason })),
+    })
+  })
+  return app
+}
