@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test"
+import { createSseReader } from "../../src/proxy/sse.ts"
+
+function feed(chunks: string[]): { out: string; reader: ReturnType<typeof createSseReader> } {
+  const reader = createSseReader()
+  let out = ""
+  for (const c of chunks) out += reader.push(c)
+  out += reader.finish()
+  return { out, reader }
+}
+
+describe("SSE reader", () => {
+  test("forwards whole events untouched and ends with exactly one [DONE]", () => {
+    const events = ['data: {"a":1}\n\n', 'data: {"b":2}\n\n', "data: [DONE]\n\n"]
+    expect(feed(events).out).toBe(events.join(""))
+  })
+
+  test("holds an event split across chunks until it is complete", () => {
+    const r = createSseReader()
+    expect(r.push('data: {"choi')).toBe("")
+    expect(r.push('ces":[]}\n')).toBe("")
+    expect(r.push("\n")).toBe('data: {"choices":[]}\n\n')
+  })
+
+  test("adds [DONE] when the backend ends without it (llamafile)", () => {
+    expect(feed(['data: {"x":1}\n\n']).out).toBe('data: {"x":1}\n\ndata: [DONE]\n\n')
+  })
+
+  test("drops a duplicate [DONE] and anything after it", () => {
+    const { out } = feed(["data: [DONE]\n\n", "data: [DONE]\n\n", 'data: {"late":1}\n\n'])
+    expect(out).toBe("data: [DONE]\n\n")
+  })
+
+  test("reads usage from the stream without changing it", () => {
+    const usage = 'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}\n\n'
+    const { out, reader } = feed([usage, "data: [DONE]\n\n"])
+    expect(out).toBe(`${usage}data: [DONE]\n\n`)
+    expect(reader.seen.usage).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 })
+  })
+
+  test("turns an `error:` field into a data error the SDKs understand", () => {
+    const { out, reader } = feed(['data: {"x":1}\n\n', 'error: {"message":"slot failed"}\n\n'])
+    const events = out.split("\n\n").filter(Boolean)
+    expect(JSON.parse(events[1]!.slice(6))).toEqual({
+      error: { message: "slot failed", type: "server_error", param: null, code: "upstream_error" },
+    })
+    expect(events[2]).toBe("data: [DONE]")
+    expect(reader.seen.upstreamError).toBe("slot failed")
+  })
+
+  test("normalises CRLF framing and keeps comments", () => {
+    const { out } = feed([": keep-alive\r\n\r\ndata: {\"a\":1}\r\n\r\n"])
+    expect(out).toBe(': keep-alive\n\ndata: {"a":1}\n\ndata: [DONE]\n\n')
+  })
+
+  test("notices the first data event but not comments", () => {
+    const r = createSseReader()
+    r.push(": keep-alive\n\n")
+    expect(r.seen.sawData).toBe(false)
+    r.push('data: {"choices":[{"delta":{"content":"hi"}}]}\n\n')
+    expect(r.seen.sawData).toBe(true)
+  })
+})
