@@ -13,7 +13,7 @@ import type { Attempt } from "../routing/router.ts"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { rewriteModel } from "./rewrite-model.ts"
-import type { Usage } from "./usage.ts"
+import { readUsage, type Usage } from "./usage.ts"
 
 export interface ForwardRequest {
   requestId: string
@@ -81,6 +81,17 @@ export interface ForwardResult {
 }
 
 const EWMA_ALPHA = 0.2
+
+/** Non-streaming bodies up to this size (declared by content-length) are taken whole. */
+const WHOLE_BODY_LIMIT = 1 << 20
+
+function usageOf(bytes: Uint8Array): Usage | undefined {
+  try {
+    return readUsage(JSON.parse(new TextDecoder().decode(bytes)))
+  } catch {
+    return undefined
+  }
+}
 
 function observeLatency(b: Backend, ms: number): void {
   const prev = b.stats.ttftEwmaMs
@@ -232,6 +243,38 @@ export async function forward(
       release(false)
       onSettled({ status: res.status, attempt, failures, clientAborted: false, midStreamError: false, ttftMs: performance.now() - t0 })
       return { response: new Response(null, { status: res.status, headers }), attempt, failures }
+    }
+
+    // A non-streaming answer is one JSON document the backend writes when generation
+    // is done. When it declares a small length, take it whole: usage is read and the
+    // slot released at native speed, and Bun sends it with its length. Anything else
+    // (no length, large, or a stream) is relayed chunk by chunk below.
+    const length = Number(res.headers.get("content-length") ?? Number.NaN)
+    if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) {
+      let bytes: Uint8Array
+      try {
+        bytes = await res.bytes()
+      } catch (err) {
+        const clientGone = req.clientSignal.aborted
+        release(!clientGone)
+        if (clientGone) obs?.neutral(backend)
+        else obs?.failure(backend, describeFetchError(err))
+        const message = clientGone ? "client closed the request" : `backend ${backend.name} failed while sending its answer: ${describeFetchError(err)}`
+        onSettled({ status: clientGone ? 499 : 502, attempt, failures, error: message, clientAborted: clientGone, midStreamError: !clientGone })
+        const error = new ApiError({ status: 502, message, type: "server_error", code: "upstream_error" })
+        return { response: error.toResponse(), attempt, failures }
+      }
+      release(false)
+      onSettled({
+        status: res.status,
+        attempt,
+        failures,
+        ttftMs: performance.now() - t0,
+        usage: usageOf(bytes),
+        clientAborted: false,
+        midStreamError: false,
+      })
+      return { response: new Response(bytes, { status: res.status, headers }), attempt, failures }
     }
 
     const relayStart = performance.now()
