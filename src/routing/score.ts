@@ -1,6 +1,7 @@
 /**
  * Ordering candidates by strategy. `smart` blends five signals, each 0..1: configured
- * priority (lower number wins, relative to the other candidates), load (in-flight
+ * priority on the original's 0..100 scale (lower wins; 1 vs 2 is a nudge, 1 vs 90 a
+ * strong preference, so load can still spill over), load (in-flight
  * relative to capacity), observed time to first byte on real requests (relative to
  * the fastest), whether the model is already loaded (warm), and recent error rate.
  * @module
@@ -27,20 +28,15 @@ function warmth(b: Backend, model: string): number {
 }
 
 export function smartScores(candidates: readonly Backend[], w: RoutingWeights, model = ""): Scored[] {
-  let minP = Infinity
-  let maxP = -Infinity
   let minLat = Infinity
   for (const b of candidates) {
-    if (b.priority < minP) minP = b.priority
-    if (b.priority > maxP) maxP = b.priority
     const lat = b.stats.ttftEwmaMs
     if (lat !== undefined && lat < minLat) minLat = lat
   }
-  const spanP = maxP - minP
   const total = w.priority + w.load + w.latency + w.warm + w.errors || 1
   const out: Scored[] = []
   for (const b of candidates) {
-    const priority = spanP > 0 ? (maxP - b.priority) / spanP : 1
+    const priority = (100 - Math.min(Math.max(b.priority, 0), 100)) / 100
     const load = 1 - loadOf(b)
     const lat = b.stats.ttftEwmaMs
     // No sample yet counts as "as good as the best", so a new backend gets traffic.
