@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono"
 import { ApiError } from "../errors.ts"
-import { chatCompletions, embeddings } from "./chat.ts"
+import { chatCompletions, completions, embeddings } from "./chat.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
@@ -25,6 +25,7 @@ export function createApp(deps: AppDeps) {
   })
 
   app.post("/v1/chat/completions", chatCompletions(deps))
+  app.post("/v1/completions", completions(deps))
   app.post("/v1/embeddings", embeddings(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))

@@ -1,12 +1,13 @@
 /**
- * `POST /v1/chat/completions` and `POST /v1/embeddings`: bodies pass through byte
- * for byte; only `model` may change when an alias or fallback resolves.
+ * The proxied OpenAI endpoints: `POST /v1/chat/completions`, `/v1/completions`
+ * (legacy, used by editors for autocomplete) and `/v1/embeddings`. Bodies pass
+ * through byte for byte; only `model` may change when an alias or fallback resolves.
  * @module
  */
 import { chatRequirements, noRequirements } from "../routing/requirements.ts"
 import type { AppDeps } from "./deps.ts"
 import { proxied } from "./proxied.ts"
-import { ChatRequest, EmbeddingsRequest, validate } from "./validate.ts"
+import { ChatRequest, CompletionRequest, EmbeddingsRequest, validate } from "./validate.ts"
 
 export function chatCompletions(deps: AppDeps) {
   return proxied(deps, {
@@ -26,5 +27,20 @@ export function embeddings(deps: AppDeps) {
       return { model: validate(EmbeddingsRequest, body).model, stream: false }
     },
     requirements: () => ({ ...noRequirements(), embeddings: true }),
+  })
+}
+
+export function completions(deps: AppDeps) {
+  return proxied(deps, {
+    path: "/completions",
+    read(body) {
+      const req = validate(CompletionRequest, body)
+      return { model: req.model, stream: req.stream === true }
+    },
+    requirements(body) {
+      const prompt = typeof body.prompt === "string" ? body.prompt : ""
+      const max = typeof body.max_tokens === "number" && body.max_tokens > 0 ? body.max_tokens : 0
+      return { ...noRequirements(), estimatedTokens: Math.ceil(prompt.length / 4) + max }
+    },
   })
 }

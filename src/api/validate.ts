@@ -45,3 +45,9 @@ export const EmbeddingsRequest = v.looseObject({
     "`input` is required: a string or an array"
   ),
 })
+
+export const CompletionRequest = v.looseObject({
+  model: v.pipe(v.string("`model` is required and must be a string"), v.nonEmpty("`model` must not be empty")),
+  prompt: v.union([v.string(), v.array(v.unknown())], "`prompt` is required: a string or an array"),
+  stream: v.optional(v.nullable(v.boolean("`stream` must be a boolean"))),
+})
