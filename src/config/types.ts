@@ -49,6 +49,8 @@ export interface ServerConfig {
   /** How long SIGINT/SIGTERM waits for in-flight requests. */
   shutdown_timeout_seconds: number
   admin_token?: string
+  /** Where runtime state (added backends) is kept; a per-OS default when unset. */
+  data_dir?: string
 }
 
 export interface DiscoveryConfig {
