@@ -7,6 +7,7 @@ import { defineCommand } from "citty"
 import { ConfigError } from "../config/errors.ts"
 import { loadConfig } from "../config/load.ts"
 import { createLogger } from "../observability/log.ts"
+import { ensureFetchCap } from "./fetch-limit.ts"
 import { startGateway } from "../server.ts"
 import { VERSION } from "../version.ts"
 
@@ -26,6 +27,7 @@ export const serveCommand = defineCommand({
     "health-check": { type: "boolean", description: "Probe backends periodically (--no-health-check to turn off)" },
   },
   async run({ args }) {
+    await ensureFetchCap()
     let loaded
     try {
       loaded = await loadConfig({

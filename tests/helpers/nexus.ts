@@ -37,7 +37,9 @@ export async function startNexus(
       ...base.routing,
       ...overrides.routing,
       weights: { ...base.routing.weights, ...overrides.routing?.weights },
+      circuit_breaker: { ...base.routing.circuit_breaker, ...overrides.routing?.circuit_breaker },
     } as NexusConfig["routing"],
+    queue: { ...base.queue, ...overrides.queue },
     backends: overrides.backends ?? [],
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
   }
