@@ -88,7 +88,8 @@ for (let i = 0; ; i++) {
 }
 
 const say = (s: string) => process.stdout.write(s)
-say(`\n\u001b[1mStreaming a chat completion through Nexus (${base}) with model "gpt-4o-mini" (an alias):\u001b[0m\n\n`)
+const bold = (s: string) => (process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s)
+say(`\n${bold(`Streaming a chat completion through Nexus (${base}) with model "gpt-4o-mini" (an alias):`)}\n\n`)
 const res = await fetch(`${base}/v1/chat/completions`, {
   method: "POST",
   headers: { "content-type": "application/json" },
