@@ -16,8 +16,6 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
 
-const HEARTBEAT_MS = 5000
-
 export interface ProxiedEndpoint {
   /** Path below the backend's OpenAI base, e.g. `/chat/completions`. */
   path: string
@@ -104,7 +102,7 @@ export function proxied(deps: AppDeps, endpoint: ProxiedEndpoint) {
         firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
         coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
         deadline,
-        heartbeatMs: HEARTBEAT_MS,
+        heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
         observer: deps.observer,
       },
       (outcome) =>

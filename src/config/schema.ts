@@ -48,6 +48,7 @@ const ServerSchema = v.strictObject({
   first_byte_timeout_seconds: v.optional(positive(), 60),
   cold_first_byte_timeout_seconds: v.optional(positive(), 180),
   max_body_bytes: v.optional(int(1024, 1024 ** 3), 10 * 1024 * 1024),
+  sse_heartbeat_seconds: v.optional(positive(), 5),
   shutdown_timeout_seconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.minValue(0, "expected 0 or more seconds")), 30),
   admin_token: v.optional(v.pipe(str(), v.minLength(8, "expected at least 8 characters"))),
   data_dir: v.optional(str("a directory path")),

@@ -21,6 +21,8 @@ first_byte_timeout_seconds = 60
 cold_first_byte_timeout_seconds = 180
 # Largest request body accepted, in bytes (413 above it).
 max_body_bytes = 10485760
+# In a stream, quiet time after which an SSE comment keeps proxies and clients from timing out.
+sse_heartbeat_seconds = 5
 # On SIGINT/SIGTERM, how long in-flight requests may take to finish.
 shutdown_timeout_seconds = 30
 # Token for state-changing admin endpoints; without one they accept loopback clients only.

@@ -46,6 +46,8 @@ export interface ServerConfig {
   cold_first_byte_timeout_seconds: number
   /** Request body limit in bytes (default 10 MiB). */
   max_body_bytes: number
+  /** Quiet time in a stream after which an SSE comment keeps the connection alive. */
+  sse_heartbeat_seconds: number
   /** How long SIGINT/SIGTERM waits for in-flight requests. */
   shutdown_timeout_seconds: number
   admin_token?: string
