@@ -47,7 +47,7 @@ export function healthRoutes(deps: AppDeps) {
     const { totals, models } = deps.stats
     return c.json({
       uptime_seconds: Math.floor((Date.now() - deps.stats.startedAt) / 1000),
-      requests: { ...totals },
+      requests: { total: totals.requests, success: totals.success, errors: totals.errors, streams: totals.streams },
       backends: deps.registry.list().map((b) => ({
         id: b.id,
         name: b.name,
