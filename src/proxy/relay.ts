@@ -43,6 +43,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   let ended = false
   let heartbeat: Timer | undefined
   let lastWrite = started
+  let cleanBoundary = true
   const kept: Uint8Array[] = []
   let keptBytes = 0
 
@@ -116,10 +117,14 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         controller.enqueue(value)
         return
       }
-      const out = sse.push(decoder.decode(value, { stream: true }))
+      const text = decoder.decode(value, { stream: true })
+      const out = sse.push(text)
       if (firstTokenMs === undefined && sse.seen.sawData) firstTokenMs = performance.now() - started
+      // Unchanged whole events on clean UTF-8 boundaries go out as the backend's own bytes.
+      const clean = cleanBoundary && value[value.byteLength - 1]! < 0x80
+      cleanBoundary = value[value.byteLength - 1]! < 0x80
       if (out) {
-        controller.enqueue(encoder.encode(out))
+        controller.enqueue(clean && out === text ? value : encoder.encode(out))
         lastWrite = performance.now()
       }
     },

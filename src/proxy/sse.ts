@@ -77,22 +77,36 @@ export function createSseReader() {
 
   return {
     seen,
-    /** Feed decoded text; returns what is ready to forward (possibly ""). */
+    /**
+     * Feed decoded text; returns what is ready to forward (possibly ""). When every
+     * complete event passes unchanged, the returned string is the input's own slice,
+     * so the caller can forward the original bytes.
+     */
     push(text: string): string {
-      let buf = pending + (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text)
+      const buf = pending + (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text)
       const cut = buf.lastIndexOf("\n\n")
       if (cut === -1) {
         pending = buf
         return ""
       }
       pending = buf.slice(cut + 2)
-      buf = buf.slice(0, cut)
       let out = ""
-      for (const event of buf.split("\n\n")) {
-        if (event.length) out += inspect(event)
+      let changed = false
+      let start = 0
+      while (start <= cut) {
+        let end = buf.indexOf("\n\n", start)
+        if (end === -1 || end > cut) end = cut
+        if (end > start) {
+          const event = buf.slice(start, end)
+          const forwarded = inspect(event)
+          if (forwarded.length !== event.length + 2) changed = true
+          out += forwarded
+        } else changed = true // an empty event (extra blank line): dropped
+        start = end + 2
       }
-      return out
+      return changed ? out : buf.slice(0, cut + 2)
     },
+
     /** End of upstream: forward a trailing partial event, then guarantee one [DONE]. */
     finish(): string {
       let out = ""

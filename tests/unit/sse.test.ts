@@ -61,3 +61,13 @@ describe("SSE reader", () => {
     expect(r.seen.sawData).toBe(true)
   })
 })
+
+describe("SSE reader fast path", () => {
+  test("unchanged complete events come back as the very input, so bytes can be forwarded as they are", () => {
+    const r = createSseReader()
+    const text = 'data: {"a":"é"}\n\ndata: {"b":2}\n\n'
+    expect(r.push(text)).toBe(text)
+    const partial = 'data: {"c":3}\n\ndata: {"d"'
+    expect(r.push(partial)).toBe('data: {"c":3}\n\n')
+  })
+})
