@@ -110,6 +110,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const deps: AppDeps = {
     config: () => current,
     registry,
+    health,
     router,
     breakers,
     queue,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { NexusConfig } from "../config/types.ts"
+import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
@@ -16,6 +17,7 @@ import type { Router } from "../routing/router.ts"
 export interface AppDeps {
   config(): NexusConfig
   registry: Registry
+  health: HealthChecker
   router: Router
   breakers: Breakers
   queue: RequestQueue

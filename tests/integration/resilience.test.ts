@@ -3,7 +3,7 @@
  * HTTP in front of emulated backends whose faults are switched at run time.
  */
 import { afterEach, describe, expect, test } from "bun:test"
-import { startVllm } from "../emulators/index.ts"
+import { startOllama, startVllm } from "../emulators/index.ts"
 import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
 
@@ -104,6 +104,66 @@ describe("failover", () => {
     expect(res.headers.get("x-nexus-fallback-model")).toBe("small")
     expect(res.headers.get("x-nexus-model")).toBe("small")
     expect(JSON.parse(f!.stats.lastRequest!.body).model).toBe("small")
+  })
+})
+
+describe("capabilities, cold starts and deadlines", () => {
+  test("incapable backends are excluded with their reasons, in the 503 and its header", async () => {
+    const plain = await startOllama({ models: [{ id: "m", capabilities: ["completion"] }] })
+    cleanup.push(() => plain.stop())
+    const n = await nexus({ backends: [backend("plain", plain.url, "ollama")] })
+    const vision = chat(MODEL, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] }] })
+    const res = await n.post("/v1/chat/completions", vision)
+    expect(res.status).toBe(503)
+    expect(res.headers.get("x-nexus-rejection-reasons")).toBe("plain: model lacks vision")
+    const tools = await n.post("/v1/chat/completions", chat(MODEL, { tools: [{ type: "function", function: { name: "f", parameters: {} } }] }))
+    expect(((await tools.json()) as any).context.backends[0].reason).toBe("model lacks tool calling")
+    expect(plain.stats.byPath["/v1/chat/completions"] ?? 0).toBe(0)
+    // JSON mode is fine on Ollama: it honours response_format for every chat model.
+    expect((await n.post("/v1/chat/completions", chat(MODEL, { response_format: { type: "json_object" } }))).status).toBe(200)
+  })
+
+  test("a model that is not loaded yet gets the longer cold-start allowance before failover", async () => {
+    const cold = await startOllama({ models: [{ id: "m", loaded: false }], latencyMs: 500 })
+    const [spare] = await emulators(1)
+    cleanup.push(() => cold.stop())
+    const n = await nexus({
+      server: { first_byte_timeout_seconds: 0.2, cold_first_byte_timeout_seconds: 5 },
+      backends: [backend("cold", cold.url, "ollama", { priority: 1 }), backend("spare", spare!.url, "vllm", { priority: 90 })],
+    })
+    expect(n.deps.registry.get("cold")!.models.get("m")!.loaded).toBe(false)
+    const res = await n.post("/v1/chat/completions", chat(MODEL))
+    expect(res.headers.get("x-nexus-backend")).toBe("cold") // waited 500 ms instead of failing over at 200
+    // The same latency on a warm model is cut at first_byte_timeout_seconds.
+    cold.setModels([{ id: "m", loaded: true }])
+    await n.deps.health.checkAll()
+    const warm = await n.post("/v1/chat/completions", chat(MODEL))
+    expect(warm.headers.get("x-nexus-backend")).toBe("spare")
+  })
+
+  test("the total deadline bounds every attempt together", async () => {
+    const [a, b] = await emulators(2)
+    a!.faults.hangBeforeHeaders = true
+    b!.faults.hangBeforeHeaders = true
+    const n = await nexus({
+      server: { request_timeout_seconds: 0.4, first_byte_timeout_seconds: 0.3 },
+      backends: [backend("a", a!.url, "vllm"), backend("b", b!.url, "vllm")],
+    })
+    const res = await n.post("/v1/chat/completions", chat(MODEL))
+    expect(res.status).toBe(504)
+    expect(((await res.json()) as any).error.code).toBe("upstream_timeout")
+    await eventually(() => n.inFlight() === 0 && a!.stats.inFlight === 0 && b!.stats.inFlight === 0)
+  })
+
+  test("with the queue off, a busy backend is a 503 that says 'at capacity'", async () => {
+    const [a] = await emulators(1, { latencyMs: 300 })
+    const n = await nexus({ queue: { max_size: 0 }, backends: [backend("a", a!.url, "vllm", { max_concurrent: 1 })] })
+    const busy = n.post("/v1/chat/completions", chat(MODEL))
+    await eventually(() => a!.stats.inFlight === 1)
+    const res = await n.post("/v1/chat/completions", chat(MODEL))
+    expect(res.status).toBe(503)
+    expect(res.headers.get("x-nexus-rejection-reasons")).toBe("a: at capacity (1/1 in flight)")
+    expect((await busy).status).toBe(200)
   })
 })
 
