@@ -7,23 +7,28 @@
 import type { Server } from "bun"
 import { createApp } from "./api/app.ts"
 import type { AppDeps } from "./api/deps.ts"
-import type { BackendConfig, NexusConfig } from "./config/types.ts"
+import type { NexusConfig } from "./config/types.ts"
 import { createHealthChecker } from "./health/checker.ts"
 import { createLogger, type Logger } from "./observability/log.ts"
 import { createMetrics } from "./observability/metrics.ts"
 import { createStats } from "./observability/stats.ts"
 import { createRegistry } from "./registry/registry.ts"
-import type { Backend } from "./registry/types.ts"
+import { createBackend } from "./registry/create.ts"
 import type { AttemptObserver } from "./proxy/forward.ts"
 import { createBreakers } from "./routing/breaker.ts"
 import { createQueue } from "./routing/queue.ts"
 import { createRouter } from "./routing/router.ts"
+import { dataDir, openStore, type Store } from "./persist/store.ts"
+import { createRuntime, type Runtime } from "./runtime.ts"
 
 export interface Gateway {
   url: string
   port: number
   server: Server<undefined>
   deps: AppDeps
+  runtime: Runtime
+  /** Re-read the configuration and apply the difference; throws ConfigError when invalid. */
+  reload(): Promise<string[]>
   /** Stop accepting, let in-flight requests finish up to `graceMs`, then close. */
   stop(graceMs?: number): Promise<void>
 }
@@ -31,36 +36,10 @@ export interface Gateway {
 export interface StartOptions {
   log?: Logger
   env?: Record<string, string | undefined>
-}
-
-/** A configured backend as the registry holds it. Keys come from the environment only. */
-export function backendFromConfig(
-  cfg: BackendConfig,
-  env: Record<string, string | undefined>
-): { backend?: Backend; problem?: string } {
-  let apiKey: string | undefined
-  if (cfg.api_key_env) {
-    apiKey = env[cfg.api_key_env]
-    if (!apiKey) return { problem: `environment variable ${cfg.api_key_env} is not set` }
-  }
-  return {
-    backend: {
-      id: cfg.name,
-      name: cfg.name,
-      url: cfg.url.replace(/\/+$/, ""),
-      type: cfg.type,
-      priority: cfg.priority,
-      zone: cfg.zone,
-      tier: cfg.tier,
-      source: "config",
-      status: "unknown",
-      apiKey,
-      timeoutMs: cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined,
-      maxConcurrent: cfg.max_concurrent,
-      models: new Map(),
-      stats: { inFlight: 0, requests: 0, errors: 0, errorRate: 0 },
-    },
-  }
+  /** Where a reload reads the configuration from (the file `serve` was started with). */
+  loadConfig?: () => Promise<NexusConfig>
+  /** Keep runtime-added backends in the data directory (default true). */
+  persist?: boolean
 }
 
 export async function startGateway(config: NexusConfig, opts: StartOptions = {}): Promise<Gateway> {
@@ -100,9 +79,38 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   })
 
   for (const cfg of config.backends) {
-    const { backend, problem } = backendFromConfig(cfg, env)
+    const { backend, problem } = createBackend(cfg, env)
     if (backend) registry.add(backend)
     else log.warn(`backend ${cfg.name} skipped: ${problem}`, { backend: cfg.name })
+  }
+
+  let store: Store | undefined
+  if (opts.persist !== false) {
+    const dir = dataDir(config.server.data_dir, env)
+    try {
+      store = openStore(dir)
+    } catch (err) {
+      log.warn(`runtime-added backends will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
+    }
+  }
+  const runtime = createRuntime({
+    registry,
+    health,
+    store,
+    env,
+    log,
+    overrides,
+    config: () => current,
+    setConfig(next) {
+      current = next
+      log.setLevel(next.logging.level)
+      queue.notify()
+    },
+  })
+  runtime.restore()
+  const reload = async (): Promise<string[]> => {
+    if (!opts.loadConfig) return runtime.apply(current)
+    return runtime.apply(await opts.loadConfig())
   }
 
   let server: Server<undefined> | undefined
@@ -122,6 +130,11 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     noIdleTimeout(req) {
       server?.timeout(req, 0)
     },
+    clientIP(req) {
+      return server?.requestIP(req)?.address
+    },
+    runtime,
+    reload,
   }
   const app = createApp(deps)
 
@@ -152,6 +165,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     port,
     server: s,
     deps,
+    runtime,
+    reload,
     stop(graceMs = config.server.shutdown_timeout_seconds * 1000) {
       stopping ??= (async () => {
         health.stop()
@@ -159,6 +174,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         const deadline = performance.now() + graceMs
         while (s.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(25)
         await s.stop(true)
+        store?.close()
       })()
       return stopping
     },

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono"
 import { ApiError } from "../errors.ts"
+import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "./chat.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
+  app.route("/", adminRoutes(deps))
 
   app.notFound((c) => {
     const err = new ApiError({

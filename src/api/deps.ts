@@ -13,6 +13,7 @@ import type { AttemptObserver } from "../proxy/forward.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
+import type { Runtime } from "../runtime.ts"
 
 export interface AppDeps {
   config(): NexusConfig
@@ -30,6 +31,11 @@ export interface AppDeps {
   firstProbe: Promise<void>
   /** Disable Bun's idle timer for a long-running proxied request. */
   noIdleTimeout(req: Request): void
+  /** The client's address, for the loopback rule of admin endpoints. */
+  clientIP(req: Request): string | undefined
+  runtime: Runtime
+  /** Re-read the configuration and apply it (the admin reload endpoint). */
+  reload(): Promise<string[]>
 }
 
 /** Hono environment: nothing in bindings; handlers read deps by closure. */

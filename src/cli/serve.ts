@@ -28,19 +28,18 @@ export const serveCommand = defineCommand({
   },
   async run({ args }) {
     await ensureFetchCap()
+    const flags = {
+      config: args.config,
+      port: args.port,
+      host: args.host,
+      logLevel: args["log-level"],
+      logFormat: args["log-format"],
+      discovery: args.discovery,
+      healthCheck: args["health-check"],
+    }
     let loaded
     try {
-      loaded = await loadConfig({
-        flags: {
-          config: args.config,
-          port: args.port,
-          host: args.host,
-          logLevel: args["log-level"],
-          logFormat: args["log-format"],
-          discovery: args.discovery,
-          healthCheck: args["health-check"],
-        },
-      })
+      loaded = await loadConfig({ flags })
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`)
@@ -56,7 +55,7 @@ export const serveCommand = defineCommand({
       log.error("unhandled promise rejection", { error: reason instanceof Error ? reason.message : String(reason) })
     })
 
-    const gateway = await startGateway(config, { log }).catch((err: Error & { code?: string }) => {
+    const gateway = await startGateway(config, { log, loadConfig: async () => (await loadConfig({ flags })).config }).catch((err: Error & { code?: string }) => {
       const hint = err.code === "EADDRINUSE" ? ` (is another process using port ${config.server.port}?)` : ""
       log.error(`cannot start: ${err.message}${hint}`)
       process.exit(1)
@@ -77,6 +76,13 @@ export const serveCommand = defineCommand({
       log.info("stopped")
       process.exit(0)
     }
+    // SIGHUP re-reads the file; an invalid one leaves the running configuration untouched.
+    process.on("SIGHUP", () => {
+      gateway.reload().catch((err: Error) => {
+        const why = err instanceof ConfigError ? err.message : (err.stack ?? err.message)
+        log.error(`reload refused, running configuration unchanged:\n${why}`)
+      })
+    })
     process.on("SIGINT", () => void shutdown("SIGINT"))
     process.on("SIGTERM", () => void shutdown("SIGTERM"))
   },

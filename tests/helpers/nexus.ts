@@ -25,7 +25,7 @@ export function backend(name: string, url: string, type: BackendConfig["type"], 
 
 export async function startNexus(
   overrides: DeepPartial<NexusConfig> & { backends?: BackendConfig[] } = {},
-  opts: { env?: Record<string, string | undefined> } = {}
+  opts: { env?: Record<string, string | undefined>; dataDir?: string; loadConfig?: () => Promise<NexusConfig> } = {}
 ): Promise<TestNexus> {
   const base = defaultConfig()
   const config: NexusConfig = {
@@ -53,7 +53,8 @@ export async function startNexus(
     },
   }) as unknown as NodeJS.WriteStream
   const log = createLogger({ level: config.logging.level, format: "json", stream })
-  const gw = await startGateway(config, { log, env: opts.env ?? {} })
+  const env = { ...opts.env, ...(opts.dataDir ? { NEXUS_DATA_DIR: opts.dataDir } : {}) }
+  const gw = await startGateway(config, { log, env, persist: opts.dataDir !== undefined, loadConfig: opts.loadConfig })
   await gw.deps.firstProbe
   return Object.assign(gw, {
     logs,

@@ -1,0 +1,54 @@
+/**
+ * Which server is this? Identifies the backend type behind a URL from its answers
+ * (reference/backends.md §1.3), telling apart llama.cpp, LocalAI and llamafile, which
+ * all default to port 8080. Used by `POST /v1/backends` without a type, and by discovery.
+ * @module
+ */
+import type { BackendType } from "../config/types.ts"
+import { dataArray, isObject, probeRequest, trimSlash, type ProbeResponse } from "../backends/http.ts"
+
+async function get(url: string, timeoutMs: number): Promise<ProbeResponse | undefined> {
+  return probeRequest(url, { timeoutMs }).catch(() => undefined)
+}
+
+/**
+ * The type of the server at `url`, or undefined when nothing answers like an LLM server.
+ * Probes run in parallel; each is a cheap GET.
+ */
+export async function fingerprint(url: string, opts: { timeoutMs?: number } = {}): Promise<BackendType | undefined> {
+  const base = trimSlash(url)
+  const t = opts.timeoutMs ?? 2000
+  const [root, models, version, nodeId, localai, lmstudio] = await Promise.all([
+    get(`${base}/`, t),
+    get(`${base}/v1/models`, t),
+    get(`${base}/version`, t),
+    get(`${base}/node_id`, t),
+    get(`${base}/.well-known/localai.json`, t),
+    get(`${base}/api/v0/models`, t),
+  ])
+  if (!root && !models && !version) return undefined
+
+  if (root?.status === 200 && root.text.trim() === "Ollama is running") return "ollama"
+  if (localai?.status === 200 && isObject(localai.json)) return "localai"
+  if (nodeId?.status === 200 && typeof nodeId.json === "string") return "exo"
+
+  const owners = dataArray(models?.json).map((m) => m.owned_by)
+  const server = root?.headers.get("server") ?? models?.headers.get("server") ?? ""
+  if (owners.includes("llamafile")) return "llamafile"
+  if (/llama\.cpp/i.test(server)) return "llamacpp"
+  if (owners.includes("vllm")) return "vllm"
+  if (owners.includes("exo")) return "exo"
+  if (owners.includes("organization_owner") || (lmstudio?.status === 200 && dataArray(lmstudio.json).some((m) => "state" in m))) {
+    return "lmstudio"
+  }
+  if (owners.includes("llamacpp")) {
+    // llamafile's legacy server is a llama.cpp fork: its /health reports slots.
+    const health = await get(`${base}/health`, t)
+    return isObject(health?.json) && "slots_idle" in health.json ? "llamafile" : "llamacpp"
+  }
+  if (version?.status === 200 && isObject(version.json) && typeof version.json.version === "string") {
+    return version.json.version.startsWith("v") ? "localai" : "vllm"
+  }
+  if (models && models.status < 500 && (Array.isArray(dataArray(models.json)) || models.status === 401)) return "openai"
+  return undefined
+}

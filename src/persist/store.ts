@@ -1,0 +1,77 @@
+/**
+ * What must survive a restart, in `bun:sqlite` under the data directory: backends
+ * added at run time through the admin API or the CLI.
+ * @module
+ */
+import { Database } from "bun:sqlite"
+import { mkdirSync } from "node:fs"
+import { homedir } from "node:os"
+import { join } from "node:path"
+import type { BackendType } from "../config/types.ts"
+
+export interface StoredBackend {
+  id: string
+  name: string
+  url: string
+  type: BackendType
+  priority: number
+  api_key_env?: string
+  max_concurrent?: number
+}
+
+/**
+ * The data directory: `$NEXUS_DATA_DIR`, `[server] data_dir`, systemd's
+ * `$STATE_DIRECTORY`, else the platform's per-user state directory.
+ */
+export function dataDir(configured: string | undefined, env: Record<string, string | undefined> = process.env): string {
+  if (env.NEXUS_DATA_DIR) return env.NEXUS_DATA_DIR
+  if (configured) return configured
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(":")[0]!
+  const home = env.HOME ?? homedir()
+  if (process.platform === "darwin") return join(home, "Library", "Application Support", "Nexus")
+  if (process.platform === "win32") return join(env.LOCALAPPDATA ?? join(home, "AppData", "Local"), "Nexus")
+  return join(env.XDG_STATE_HOME ?? join(home, ".local", "state"), "nexus")
+}
+
+export type Store = ReturnType<typeof openStore>
+
+export function openStore(dir: string) {
+  mkdirSync(dir, { recursive: true })
+  const db = new Database(join(dir, "nexus.sqlite"), { create: true })
+  db.run("PRAGMA journal_mode = WAL")
+  db.run(`CREATE TABLE IF NOT EXISTS backends (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    type TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    api_key_env TEXT,
+    max_concurrent INTEGER,
+    added_at TEXT NOT NULL
+  )`)
+  const insert = db.prepare(
+    "INSERT OR REPLACE INTO backends (id, name, url, type, priority, api_key_env, max_concurrent, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+  )
+  const remove = db.prepare("DELETE FROM backends WHERE id = ?")
+  const all = db.prepare("SELECT id, name, url, type, priority, api_key_env, max_concurrent FROM backends ORDER BY added_at")
+
+  return {
+    path: join(dir, "nexus.sqlite"),
+    saveBackend(b: StoredBackend): void {
+      insert.run(b.id, b.name, b.url, b.type, b.priority, b.api_key_env ?? null, b.max_concurrent ?? null, new Date().toISOString())
+    },
+    deleteBackend(id: string): void {
+      remove.run(id)
+    },
+    backends(): StoredBackend[] {
+      return (all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null })[]).map((r) => ({
+        ...r,
+        api_key_env: r.api_key_env ?? undefined,
+        max_concurrent: r.max_concurrent ?? undefined,
+      }))
+    },
+    close(): void {
+      db.close()
+    },
+  }
+}
