@@ -1,191 +1,337 @@
 /**
  * The configuration file's schema (valibot). Every table and key is optional with a
- * default; unknown keys are errors; enum values are case-insensitive. The output type
- * is exactly `NexusConfig`.
+ * default, except what a `[[backends]]` entry cannot do without (name, url, type).
+ * Unknown keys are errors; enum values are case-insensitive. Each message says what is
+ * allowed; the loader adds the key path, the line and the value it got. Checks that span
+ * keys (weight sum, unique names, alias cycles) live in checks.ts.
  * @module
  */
 import * as v from "valibot"
+import { BIND_HOST_EXPECTED, isBindHost, isHostPort, isHttpUrl } from "./addresses.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
   LOG_LEVELS,
   ROUTING_STRATEGIES,
   ZONES,
+  type BackendType,
   type NexusConfig,
+  type Zone,
 } from "./types.ts"
 
-/** Case-insensitive enum: `"Smart"` and `"SMART"` are `"smart"`. */
-function oneOf<const T extends readonly string[]>(values: T, aliases: Record<string, T[number]> = {}) {
+/** Longest duration accepted: timers overflow beyond about 24.8 days and would fire at once. */
+const MAX_SECONDS = 1_000_000
+
+/** An integer in [min, max]. Every step says the same thing, so the user reads one message. */
+function int(min: number, max: number, what = `expected an integer between ${min} and ${max}`) {
+  return v.pipe(v.number(what), v.integer(what), v.minValue(min, what), v.maxValue(max, what))
+}
+
+/** A duration in seconds, fractions allowed; above 0 unless `zero` is allowed. */
+function seconds(zero = false) {
+  const what = zero
+    ? `expected a number of seconds from 0 to ${MAX_SECONDS}`
+    : `expected a number of seconds above 0 (at most ${MAX_SECONDS})`
+  return zero
+    ? v.pipe(v.number(what), v.minValue(0, what), v.maxValue(MAX_SECONDS, what))
+    : v.pipe(v.number(what), v.gtValue(0, what), v.maxValue(MAX_SECONDS, what))
+}
+
+/** Case-insensitive enum: `"Smart"` and `" SMART"` are `"smart"`; `aliases` map other spellings. */
+function oneOf<const T extends readonly string[]>(
+  values: T,
+  aliases: Readonly<Record<string, T[number]>> = {}
+) {
+  const what = `expected one of: ${values.join(", ")}`
   return v.pipe(
-    v.string(`expected one of: ${values.join(", ")}`),
+    v.string(what),
     v.transform((s) => {
-      const lower = s.trim().toLowerCase()
-      return (aliases[lower] ?? lower) as string
+      const key = s.trim().toLowerCase()
+      return aliases[key] ?? key
     }),
-    v.picklist(values, (issue) => `expected one of: ${values.join(", ")}, got ${JSON.stringify(issue.input)}`)
+    v.picklist(values, what)
   )
 }
 
-const int = (min: number, max: number) =>
-  v.pipe(
-    v.number(`expected an integer between ${min} and ${max}`),
-    v.integer(`expected an integer between ${min} and ${max}`),
-    v.minValue(min, `expected an integer between ${min} and ${max}`),
-    v.maxValue(max, `expected an integer between ${min} and ${max}`)
-  )
-
-const positive = (what = "a positive number") =>
-  v.pipe(v.number(`expected ${what}`), v.gtValue(0, `expected ${what}`), v.finite(`expected ${what}`))
-
 const bool = v.boolean("expected true or false")
-const str = (what = "a string") => v.string(`expected ${what}`)
-const strings = v.array(v.string("expected a string"), "expected an array of strings")
 
-const ServerSchema = v.strictObject({
-  host: v.optional(str("a host name or address"), "0.0.0.0"),
-  port: v.optional(int(1, 65535), 8000),
-  request_timeout_seconds: v.optional(positive(), 300),
-  first_byte_timeout_seconds: v.optional(positive(), 60),
-  cold_first_byte_timeout_seconds: v.optional(positive(), 180),
-  max_body_bytes: v.optional(int(1024, 1024 ** 3), 10 * 1024 * 1024),
-  sse_heartbeat_seconds: v.optional(positive(), 5),
-  shutdown_timeout_seconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.minValue(0, "expected 0 or more seconds")), 30),
-  admin_token: v.optional(v.pipe(str(), v.minLength(8, "expected at least 8 characters"))),
-  data_dir: v.optional(str("a directory path")),
-})
+/** A non-empty string, trimmed. */
+function text(what: string) {
+  return v.pipe(v.string(`expected ${what}`), v.trim(), v.nonEmpty(`expected ${what}`))
+}
 
-/** `_llm._tcp.local.` and `_llm._tcp` name the same browse type. */
+function table<const E extends v.ObjectEntries>(entries: E, header: string) {
+  return v.strictObject(entries, `expected a table (${header} or { … })`)
+}
+
+const ServerSchema = table(
+  {
+    host: v.optional(
+      v.pipe(text("an address to bind"), v.check(isBindHost, BIND_HOST_EXPECTED)),
+      "0.0.0.0"
+    ),
+    port: v.optional(int(1, 65535), 8000),
+    request_timeout_seconds: v.optional(seconds(), 300),
+    first_byte_timeout_seconds: v.optional(seconds(), 60),
+    cold_first_byte_timeout_seconds: v.optional(seconds(), 180),
+    max_body_bytes: v.optional(int(1024, 1024 ** 3), 10 * 1024 * 1024),
+    sse_heartbeat_seconds: v.optional(seconds(), 5),
+    shutdown_timeout_seconds: v.optional(seconds(true), 30),
+    // A short token is guessable. Messages never repeat its value (see parse.ts).
+    admin_token: v.optional(
+      v.pipe(
+        v.string("expected a string"),
+        v.trim(),
+        v.minLength(8, "expected a token of at least 8 characters")
+      )
+    ),
+    data_dir: v.optional(text("a directory path")),
+  },
+  "[server]"
+)
+
+/** `_llm._tcp.local.` and `_llm._tcp` name the same browse type; the short form is kept. */
 const serviceType = v.pipe(
-  str("a DNS-SD service type like _llm._tcp"),
-  v.transform((s) => s.trim().replace(/\.$/, "").replace(/\.local$/, "")),
-  v.regex(/^_[a-z0-9-]+\._(tcp|udp)$/i, "expected a DNS-SD service type like _llm._tcp")
+  v.string("expected a DNS-SD service type like _llm._tcp"),
+  v.transform((s) => s.trim().toLowerCase().replace(/\.$/, "").replace(/\.local$/, "")),
+  v.regex(/^_[a-z0-9-]+\._(?:tcp|udp)$/, "expected a DNS-SD service type like _llm._tcp")
 )
 
-const DiscoverySchema = v.strictObject({
-  enabled: v.optional(bool, true),
-  service_types: v.optional(v.array(serviceType, "expected an array of service types"), ["_ollama._tcp", "_llm._tcp"]),
-  grace_period_seconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.minValue(0, "expected 0 or more seconds")), 60),
-  probe_hosts: v.optional(strings, []),
-  probe_ports: v.optional(v.array(int(1, 65535), "expected an array of ports"), [11434, 1234, 8000, 8080, 52415]),
-  probe_interval_seconds: v.optional(positive(), 30),
-  advertise: v.optional(bool, true),
-})
-
-const HealthSchema = v.strictObject({
-  enabled: v.optional(bool, true),
-  interval_seconds: v.optional(positive(), 30),
-  timeout_seconds: v.optional(positive(), 5),
-  failure_threshold: v.optional(int(1, 100), 3),
-  recovery_threshold: v.optional(int(1, 100), 2),
-})
-
-const weight = v.pipe(v.number("expected a number from 0 to 100"), v.minValue(0, "expected a number from 0 to 100"), v.maxValue(100, "expected a number from 0 to 100"))
-
-const WeightsSchema = v.pipe(
-  v.strictObject({
-    priority: v.optional(weight, 50),
-    load: v.optional(weight, 30),
-    latency: v.optional(weight, 20),
-    warm: v.optional(weight, 10),
-    errors: v.optional(weight, 10),
-  }),
-  v.check((w) => w.priority + w.load + w.latency + w.warm + w.errors > 0, "at least one weight must be above 0")
+const probeHost = v.pipe(
+  v.string("expected a host or host:port"),
+  v.trim(),
+  v.check(isHostPort, "expected a host or host:port, like gpu-box.local or 192.168.1.50:11434 (no http://)")
 )
 
-const RoutingSchema = v.strictObject({
-  strategy: v.optional(oneOf(ROUTING_STRATEGIES), "smart"),
-  max_retries: v.optional(int(0, 10), 2),
-  weights: v.optional(WeightsSchema, {}),
-  aliases: v.optional(v.record(v.string(), str("a model name")), {}),
-  fallbacks: v.optional(v.record(v.string(), v.array(str("a model name"), "expected an array of model names")), {}),
-  circuit_breaker: v.optional(
-    v.strictObject({
-      failure_threshold: v.optional(int(1, 1000), 5),
-      cooldown_seconds: v.optional(positive(), 30),
-    }),
-    {}
-  ),
-})
-
-const QueueSchema = v.strictObject({
-  max_size: v.optional(int(0, 100_000), 100),
-  max_wait_seconds: v.optional(positive(), 30),
-})
-
-const ModelOverrideSchema = v.strictObject({
-  name: v.pipe(str("a model name"), v.nonEmpty("expected a model name")),
-  context_length: v.optional(int(1, 100_000_000)),
-  vision: v.optional(bool),
-  tools: v.optional(bool),
-  json_mode: v.optional(bool),
-  embeddings: v.optional(bool),
-})
-
-const url = v.pipe(
-  str("an http:// or https:// URL"),
-  v.check((s) => {
-    try {
-      const u = new URL(s)
-      return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== ""
-    } catch {
-      return false
-    }
-  }, (issue) => `expected an http:// or https:// URL, got ${JSON.stringify(issue.input)}`)
+const DiscoverySchema = table(
+  {
+    enabled: v.optional(bool, true),
+    service_types: v.optional(v.array(serviceType, "expected an array of service types"), () => [
+      "_ollama._tcp",
+      "_llm._tcp",
+    ]),
+    grace_period_seconds: v.optional(seconds(true), 60),
+    probe_hosts: v.optional(v.array(probeHost, "expected an array of hosts"), () => []),
+    probe_ports: v.optional(v.array(int(1, 65535), "expected an array of ports"), () => [
+      11434, 1234, 8000, 8080, 52415,
+    ]),
+    probe_interval_seconds: v.optional(seconds(), 30),
+    advertise: v.optional(bool, true),
+  },
+  "[discovery]"
 )
 
-const BackendSchema = v.strictObject({
-  name: v.pipe(str("a name"), v.trim(), v.nonEmpty("expected a non-empty name")),
-  url,
-  type: oneOf(BACKEND_TYPES, { "llama.cpp": "llamacpp", llama_cpp: "llamacpp", "llama-cpp": "llamacpp", generic: "openai" }),
-  priority: v.optional(int(-1000, 1000), 50),
-  api_key_env: v.optional(v.pipe(str("an environment variable name"), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name like OPENAI_API_KEY"))),
-  zone: v.optional(oneOf(ZONES)),
-  tier: v.optional(int(1, 5), 1),
-  timeout_seconds: v.optional(positive()),
-  max_concurrent: v.optional(int(1, 100_000)),
-  models: v.optional(v.array(ModelOverrideSchema, "expected an array of [[backends.models]] tables"), []),
-})
+const HealthSchema = table(
+  {
+    enabled: v.optional(bool, true),
+    interval_seconds: v.optional(int(1, 86_400), 30),
+    timeout_seconds: v.optional(seconds(), 5),
+    failure_threshold: v.optional(int(1, 100), 3),
+    recovery_threshold: v.optional(int(1, 100), 2),
+  },
+  "[health_check]"
+)
 
-const LoggingSchema = v.strictObject({
-  level: v.optional(oneOf(LOG_LEVELS), "info"),
-  format: v.optional(oneOf(LOG_FORMATS), "pretty"),
-})
+/** Defaults of `[routing.weights]`; a partial table keeps these for the keys it leaves out. */
+export const DEFAULT_WEIGHTS = {
+  priority: 50,
+  load: 30,
+  latency: 20,
+  warm: 10,
+  errors: 10,
+} as const
 
-export const ConfigSchema = v.pipe(
-  v.strictObject({
-    server: v.optional(ServerSchema, {}),
-    discovery: v.optional(DiscoverySchema, {}),
-    health_check: v.optional(HealthSchema, {}),
-    routing: v.optional(RoutingSchema, {}),
-    backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), []),
-    queue: v.optional(QueueSchema, {}),
-    logging: v.optional(LoggingSchema, {}),
-  }),
-  v.transform((c) => ({
-    ...c,
-    // Cloud-style OpenAI backends default to the open zone, local servers to restricted.
-    backends: c.backends.map((b) => ({ ...b, zone: b.zone ?? (b.type === "openai" ? "open" : "restricted") })),
+const weight = v.pipe(
+  v.number("expected a number from 0 to 100"),
+  v.minValue(0, "expected a number from 0 to 100"),
+  v.maxValue(100, "expected a number from 0 to 100")
+)
+
+const WeightsSchema = table(
+  {
+    priority: v.optional(weight, DEFAULT_WEIGHTS.priority),
+    load: v.optional(weight, DEFAULT_WEIGHTS.load),
+    latency: v.optional(weight, DEFAULT_WEIGHTS.latency),
+    warm: v.optional(weight, DEFAULT_WEIGHTS.warm),
+    errors: v.optional(weight, DEFAULT_WEIGHTS.errors),
+  },
+  "[routing.weights]"
+)
+
+const BreakerSchema = table(
+  {
+    failure_threshold: v.optional(int(1, 1000), 5),
+    cooldown_seconds: v.optional(seconds(), 30),
+  },
+  "[routing.circuit_breaker]"
+)
+
+const modelName = text("a model name")
+
+const RoutingSchema = table(
+  {
+    strategy: v.optional(oneOf(ROUTING_STRATEGIES), "smart"),
+    max_retries: v.optional(int(0, 10), 2),
+    weights: v.optional(WeightsSchema, {}),
+    aliases: v.optional(
+      v.record(v.string(), modelName, "expected a table of alias = model"),
+      () => ({})
+    ),
+    fallbacks: v.optional(
+      v.record(
+        v.string(),
+        v.array(modelName, "expected an array of model names"),
+        "expected a table of model = [fallbacks]"
+      ),
+      () => ({})
+    ),
+    circuit_breaker: v.optional(BreakerSchema, {}),
+  },
+  "[routing]"
+)
+
+const QueueSchema = table(
+  {
+    max_size: v.optional(int(0, 100_000), 100),
+    max_wait_seconds: v.optional(seconds(), 30),
+  },
+  "[queue]"
+)
+
+const ModelOverrideSchema = table(
+  {
+    name: modelName,
+    context_length: v.optional(int(1, 100_000_000, "expected a positive integer (tokens)")),
+    vision: v.optional(bool),
+    tools: v.optional(bool),
+    json_mode: v.optional(bool),
+    embeddings: v.optional(bool),
+  },
+  "[[backends.models]]"
+)
+
+/** The original's and other common spellings of backend types. */
+const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {
+  "llama.cpp": "llamacpp",
+  llama_cpp: "llamacpp",
+  "llama-cpp": "llamacpp",
+  "lm-studio": "lmstudio",
+  lm_studio: "lmstudio",
+  generic: "openai",
+}
+
+/** Cloud APIs (type "openai") default to the open zone, local servers to restricted. */
+function defaultZone(type: BackendType): Zone {
+  return type === "openai" ? "open" : "restricted"
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const BackendFields = table(
+  {
+    // Names appear in response headers and metric labels: no control characters.
+    name: v.pipe(
+      text("a backend name"),
+      v.regex(/^[^\p{Cc}]+$/u, "expected a backend name without control characters")
+    ),
+    url: v.pipe(
+      v.string("expected an http:// or https:// URL"),
+      v.trim(),
+      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434")
+    ),
+    type: oneOf(BACKEND_TYPES, TYPE_ALIASES),
+    priority: v.optional(
+      int(-1000, 1000, "expected an integer between -1000 and 1000 (lower is preferred)"),
+      50
+    ),
+    api_key_env: v.optional(
+      v.pipe(
+        v.string("expected the name of an environment variable"),
+        v.trim(),
+        v.regex(
+          ENV_NAME,
+          "expected the name of an environment variable, like OPENAI_API_KEY (the key itself goes in the environment)"
+        )
+      )
+    ),
+    zone: v.optional(oneOf(ZONES)),
+    tier: v.optional(int(1, 5), 1),
+    timeout_seconds: v.optional(seconds()),
+    max_concurrent: v.optional(int(1, 100_000)),
+    models: v.optional(
+      v.array(ModelOverrideSchema, "expected [[backends.models]] tables"),
+      () => []
+    ),
+  },
+  "[[backends]]"
+)
+
+const BackendSchema = v.pipe(
+  BackendFields,
+  v.transform(({ models, ...rest }) => ({
+    ...rest,
+    zone: rest.zone ?? defaultZone(rest.type),
+    models,
   }))
 )
 
-// The schema's output and NexusConfig must stay the same shape.
-type Output = v.InferOutput<typeof ConfigSchema>
-const _forward: (o: Output) => NexusConfig = (o) => o
-const _backward: (c: NexusConfig) => Output = (c) => c
-void _forward
-void _backward
+const LoggingSchema = table(
+  {
+    level: v.optional(oneOf(LOG_LEVELS), "info"),
+    format: v.optional(oneOf(LOG_FORMATS), "pretty"),
+  },
+  "[logging]"
+)
 
-/** The schema of each table, for "did you mean" lookups of unknown keys. */
-export const TABLE_KEYS: Record<string, readonly string[]> = {
-  "": ["server", "discovery", "health_check", "routing", "backends", "queue", "logging"],
+const RootFields = {
+  server: v.optional(ServerSchema, {}),
+  discovery: v.optional(DiscoverySchema, {}),
+  health_check: v.optional(HealthSchema, {}),
+  routing: v.optional(RoutingSchema, {}),
+  backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
+  queue: v.optional(QueueSchema, {}),
+  logging: v.optional(LoggingSchema, {}),
+}
+
+/** The whole file. Its output is exactly `NexusConfig` (checked below at compile time). */
+export const ConfigSchema = v.strictObject(RootFields, "expected a TOML document")
+
+type Output = v.InferOutput<typeof ConfigSchema>
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+/** `true` while the schema's output and `NexusConfig` agree; the next line fails otherwise. */
+export type SchemaMatchesConfig = MutuallyAssignable<Output, NexusConfig>
+const schemaMatchesConfig: SchemaMatchesConfig = true
+void schemaMatchesConfig
+
+/** The keys each strict table accepts, by table path without indexes, for "did you mean". */
+export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": Object.keys(RootFields),
   server: Object.keys(ServerSchema.entries),
   discovery: Object.keys(DiscoverySchema.entries),
   health_check: Object.keys(HealthSchema.entries),
   routing: Object.keys(RoutingSchema.entries),
-  "routing.weights": ["priority", "load", "latency", "warm", "errors"],
-  "routing.circuit_breaker": ["failure_threshold", "cooldown_seconds"],
-  backends: Object.keys(BackendSchema.entries),
+  "routing.weights": Object.keys(WeightsSchema.entries),
+  "routing.circuit_breaker": Object.keys(BreakerSchema.entries),
+  backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
+}
+
+/** What a required key must hold, for "missing required key" messages. */
+export const REQUIRED_KEYS: Readonly<Record<string, string>> = {
+  "backends.name": 'a unique name, like "gpu-server"',
+  "backends.url": "the server's http:// or https:// URL",
+  "backends.type": `one of: ${BACKEND_TYPES.join(", ")}`,
+  "backends.models.name": "the model's name as the backend reports it",
+}
+
+/**
+ * Keys of the original Nexus that have no place here, with what to do instead. Checked
+ * before "did you mean", which would otherwise suggest an unrelated key.
+ */
+export const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  "queue.enabled": "set `max_size = 0` to turn the queue off",
+  "server.max_concurrent_requests": "set `max_concurrent` on each [[backends]] entry instead",
+  "logging.enable_content_logging": "request and response content is never logged",
 }
