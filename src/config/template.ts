@@ -1,123 +1,135 @@
 /**
- * The file `nexus config init` writes: every key, its default, what is allowed and
- * why you would change it. It must load back unchanged (a test checks).
+ * The files `nexus config init` writes. The full one documents every key with its
+ * default, what is allowed and why you would change it; loaded as written it equals the
+ * defaults, and its commented-out examples load too once uncommented (tests check both).
  * @module
  */
 
-export const FULL_TEMPLATE = `# Nexus configuration. Every key is optional: the values shown are the defaults.
-# Precedence: command-line flags > environment (NEXUS_*) > this file > defaults.
-# Check a file with: nexus config validate --config nexus.toml
+/** Every key, documented; the values shown are the defaults. */
+export const FULL_TEMPLATE = `# Nexus configuration. Every key is optional: the values shown are the defaults,
+# so you can delete whatever you do not change. Unknown keys are errors (typos show up).
+#
+# Precedence: command-line flags > environment variables (NEXUS_*) > this file > defaults.
+# Check this file and see the effective settings: nexus config validate --config nexus.toml
+# Enum values are case-insensitive ("Smart" and "smart" are the same).
 
 [server]
-# Address to bind. "0.0.0.0" serves the whole LAN; "127.0.0.1" only this machine. (NEXUS_HOST)
+# Address to bind: "0.0.0.0" serves the LAN, "127.0.0.1" this machine only. (NEXUS_HOST, --host)
 host = "0.0.0.0"
-# Port of the OpenAI-compatible API, 1-65535. (NEXUS_PORT)
+# Port of the OpenAI-compatible API, 1-65535. (NEXUS_PORT, --port)
 port = 8000
-# Whole budget for one request, all failover attempts included, in seconds.
+# Budget for one request, every failover attempt included, in seconds (> 0).
 request_timeout_seconds = 300
-# How long a backend may take to start answering before Nexus tries the next one.
+# How long a backend may take to send response headers before the next one is tried (> 0).
 first_byte_timeout_seconds = 60
-# The same allowance when the model is known not to be loaded yet (cold start).
+# The same allowance when the model is not loaded yet, since loading takes a while (> 0).
 cold_first_byte_timeout_seconds = 180
-# Largest request body accepted, in bytes (413 above it).
+# Largest request body accepted, in bytes (1024 to 1073741824); larger ones get a 413.
 max_body_bytes = 10485760
-# In a stream, quiet time after which an SSE comment keeps proxies and clients from timing out.
+# Quiet time in a stream after which a comment keeps proxies from closing it, in seconds (> 0).
 sse_heartbeat_seconds = 5
-# On SIGINT/SIGTERM, how long in-flight requests may take to finish.
+# On SIGINT/SIGTERM, how long in-flight requests may take to finish, in seconds (>= 0).
 shutdown_timeout_seconds = 30
-# Token for state-changing admin endpoints; without one they accept loopback clients only.
-# Prefer the NEXUS_ADMIN_TOKEN environment variable over writing it here.
+# Token (8+ characters) for state-changing admin endpoints; without one they accept
+# loopback clients only. Prefer the NEXUS_ADMIN_TOKEN environment variable to this file.
 # admin_token = "change-me-to-a-long-random-string"
-# Where runtime state (backends added at run time) is kept. Default: per-OS state directory.
+# Where backends added at run time are kept. Default: a per-OS state directory. (NEXUS_DATA_DIR)
 # data_dir = "/var/lib/nexus"
 
 [discovery]
-# Find backends by itself: probe well-known ports and browse mDNS. (NEXUS_DISCOVERY)
+# Find backends without listing them: probe well-known ports and browse mDNS. (NEXUS_DISCOVERY, --no-discovery)
 enabled = true
-# DNS-SD types to browse on the LAN.
+# DNS-SD service types to browse on the LAN; a ".local" suffix is accepted and dropped.
 service_types = ["_ollama._tcp", "_llm._tcp"]
-# A service that disappears from mDNS is removed after this many seconds.
+# A service that leaves mDNS is removed after this many seconds, so a blip does not drop it (>= 0).
 grace_period_seconds = 60
-# Other hosts to probe on the ports below, e.g. ["gpu-box.local", "192.168.1.50"].
+# More machines to probe on the ports below: "host" or "host:port", e.g. ["gpu-box.local", "192.168.1.50:11434"].
 probe_hosts = []
-# Well-known ports: Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo.
+# Well-known ports: Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (1-65535 each).
 probe_ports = [11434, 1234, 8000, 8080, 52415]
-# How often to probe again, so a server started later appears without a restart.
+# How often to probe again, so a server started later appears without a restart, in seconds (> 0).
 probe_interval_seconds = 30
-# Advertise this Nexus on the LAN as _nexus._tcp.
+# Announce this Nexus on the LAN (_nexus._tcp) so other machines and CLIs can find it.
 advertise = true
 
 [health_check]
-# Probe every backend periodically. (NEXUS_HEALTH_CHECK)
+# Probe every backend periodically; unhealthy ones get no traffic. (NEXUS_HEALTH_CHECK, --no-health-check)
 enabled = true
+# Seconds between probes of one backend (whole seconds, >= 1).
 interval_seconds = 30
-# A probe slower than this counts as a failure.
+# A probe slower than this counts as failed, in seconds (> 0).
 timeout_seconds = 5
-# Consecutive failed probes before a healthy backend is taken out.
+# Consecutive failed probes before a healthy backend is taken out (1-100).
 failure_threshold = 3
-# Consecutive good probes before an unhealthy backend is used again.
+# Consecutive good probes before an unhealthy backend is used again (1-100).
 recovery_threshold = 2
 
 [routing]
-# smart | round_robin | priority_only | random | least_busy
+# How the backend for a request is chosen:
+#   smart (score by the weights below) | round_robin | priority_only | random | least_busy
 strategy = "smart"
-# Further attempts on other backends when one fails before answering (0-10), per model.
+# Further attempts on other backends when one fails before answering (0-10).
 max_retries = 2
 
 [routing.weights]
-# How "smart" weighs its signals (0-100 each; only their proportions matter).
+# How "smart" ranks backends, each 0-100. priority + load + latency must add up to 100;
+# warm and errors are extra signals on the same scale. Leave a key out to keep its default.
 priority = 50   # the backend's priority (lower number = preferred)
 load = 30       # requests in flight relative to max_concurrent
 latency = 20    # time to first token measured on real requests
-warm = 10       # the model is already loaded on that backend
+warm = 10       # the model is already loaded there, so no cold start
 errors = 10     # recent failure rate
 
 [routing.circuit_breaker]
-# Consecutive failures that take a backend out of rotation...
+# Consecutive failures that take a backend out of rotation (1-1000)...
 failure_threshold = 5
-# ...for this long, after which one trial request decides.
+# ...for this many seconds, after which one trial request decides (> 0).
 cooldown_seconds = 30
 
 [routing.aliases]
-# Names clients use -> models your backends serve (up to 3 hops; cycles are rejected).
+# Names clients ask for -> models your backends serve. Chains are followed up to 3 hops;
+# cycles are rejected. Clients written for one API then work unchanged.
 # "gpt-4o-mini" = "llama3.2:latest"
 # "claude-sonnet-4-5" = "qwen2.5-coder:32b"
 
 [routing.fallbacks]
-# Tried in order when a model has no healthy backend, or every attempt on it failed.
+# Models tried in order when a model has no healthy backend or every attempt on it failed.
 # "llama3.1:70b" = ["llama3.1:8b", "llama3.2:latest"]
 
 [queue]
-# When every capable backend is at max_concurrent, requests wait here (0 disables).
+# When every capable backend is at max_concurrent, up to this many requests wait (0-100000;
+# 0 turns the queue off and answers 503 at once).
 max_size = 100
-# Longest wait before a 503 with Retry-After.
+# Longest wait in the queue before a 503 with Retry-After, in seconds (> 0).
 max_wait_seconds = 30
 
 [logging]
-# silent | error | warn | info | debug | trace (NEXUS_LOG_LEVEL)
+# silent | error | warn | info | debug | trace (NEXUS_LOG_LEVEL, --log-level)
 level = "info"
-# pretty for people, json for journald and log shippers. (NEXUS_LOG_FORMAT)
+# pretty for people, json for journald and log shippers. (NEXUS_LOG_FORMAT, --log-format)
 format = "pretty"
 
-# Backends. Each [[backends]] table is one server; more are found by discovery.
-# type: ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai (any
-# OpenAI-compatible API). The URL has no /v1 suffix.
+# Backends. Each [[backends]] table is one server; discovery finds more by itself.
+# Uncomment and adapt. name, url and type are required; the rest shows the defaults
+# or an example.
 #
 # [[backends]]
-# name = "local-ollama"             # unique; shown in X-Nexus-Backend and metrics
-# url = "http://localhost:11434"
-# type = "ollama"
-# priority = 1                      # lower is preferred (default 50)
-# zone = "restricted"               # restricted (local data) | open (cloud)
-# tier = 1                          # capability tier 1-5
-# max_concurrent = 4                # requests at once; more wait in the queue
-# timeout_seconds = 120             # overrides first_byte_timeout_seconds for it
+# name = "local-ollama"             # unique; shown in the X-Nexus-Backend header and metrics
+# url = "http://localhost:11434"    # http:// or https://, without a /v1 suffix
+# type = "ollama"                   # ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai
+# priority = 1                      # lower is preferred, may be negative (default 50)
+# zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for openai, else restricted
+# tier = 1                          # capability tier 1-5, higher is more capable (default 1)
+# max_concurrent = 4                # requests at once; more wait in [queue] (default: no limit)
+# timeout_seconds = 120             # this backend's first-byte timeout (default: the [server] one)
 #
-# [[backends.models]]               # correct what the server reports about a model
-# name = "llama3.2:latest"
-# context_length = 8192
-# vision = false
-# tools = true
+# [[backends.models]]               # correct what the server reports about one of its models
+# name = "llama3.2:latest"          # required: the model's name as the backend lists it
+# context_length = 131072           # tokens; longer prompts go elsewhere
+# vision = false                    # accepts images
+# tools = true                      # supports tool calls
+# json_mode = true                  # supports response_format json_object
+# embeddings = false                # serves /v1/embeddings
 #
 # [[backends]]
 # name = "gpu-server"
@@ -128,21 +140,23 @@ format = "pretty"
 # [[backends]]
 # name = "openai"
 # url = "https://api.openai.com"
-# type = "openai"
+# type = "openai"                   # any OpenAI-compatible API
 # priority = 90
-# api_key_env = "OPENAI_API_KEY"    # the key comes from this environment variable, never from this file
+# api_key_env = "OPENAI_API_KEY"    # the NAME of the variable holding the key; never put the key here
 `
 
-export const MINIMAL_TEMPLATE = `# Nexus configuration (minimal). Run \`nexus config init\` without --minimal for every key.
+/** A short file: the server section and one backend example. */
+export const MINIMAL_TEMPLATE = `# Nexus configuration (minimal). \`nexus config init\` without --minimal writes every key, documented.
+# Precedence: flags > environment (NEXUS_*) > this file > defaults.
 
 [server]
-host = "0.0.0.0"
+host = "0.0.0.0"   # "127.0.0.1" to serve this machine only
 port = 8000
 
-# Nexus finds local servers by itself; list the ones it cannot find here.
+# Nexus finds local servers by itself; list the ones it cannot find.
 # [[backends]]
 # name = "gpu-server"
 # url = "http://192.168.1.100:8000"
-# type = "vllm"      # ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai
-# priority = 1
+# type = "vllm"    # ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai
+# priority = 1     # lower is preferred
 `
