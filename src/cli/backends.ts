@@ -1,0 +1,100 @@
+/**
+ * `nexus backends list|add|remove|drain|undrain`, against the running server.
+ * @module
+ */
+import { defineCommand } from "citty"
+import type { backendView } from "../api/admin.ts"
+import { BACKEND_TYPES, type BackendType } from "../config/types.ts"
+import { api, fail, serverUrl, urlArg } from "./client.ts"
+import { statusMark, table } from "./table.ts"
+
+type BackendView = ReturnType<typeof backendView>
+
+const list = defineCommand({
+  meta: {
+    name: "list",
+    description:
+      "List backends with status, models, load and latency.\n\nExamples:\n  nexus backends list\n  nexus backends list --status unhealthy\n  nexus backends list --json | jq '.backends[].name'",
+  },
+  args: {
+    ...urlArg,
+    json: { type: "boolean", description: "Print JSON: {\"backends\": [ {id, name, url, type, status, source, models, in_flight, ...} ]}" },
+    status: { type: "string", description: "Only backends with this status: healthy|unhealthy|loading|draining|unknown" },
+  },
+  async run({ args }) {
+    const base = serverUrl(args.url)
+    let { backends } = await api<{ backends: BackendView[] }>(base, "/v1/backends")
+    if (args.status) backends = backends.filter((b) => b.status === args.status!.toLowerCase())
+    if (args.json) return void process.stdout.write(`${JSON.stringify({ backends }, null, 2)}\n`)
+    if (!backends.length) return void process.stdout.write(`No backends${args.status ? ` with status ${args.status}` : ""} at ${base}.\n`)
+    process.stdout.write(
+      table(
+        ["NAME", "STATUS", "TYPE", "URL", "MODELS", "IN FLIGHT", "TTFT", "SOURCE"],
+        backends.map((b) => [
+          b.name,
+          statusMark(b.status),
+          b.type,
+          b.url,
+          String(b.models.length),
+          b.max_concurrent ? `${b.in_flight}/${b.max_concurrent}` : String(b.in_flight),
+          b.ttft_ewma_ms === null ? "-" : `${Math.round(b.ttft_ewma_ms)} ms`,
+          b.source,
+        ])
+      )
+    )
+  },
+})
+
+const add = defineCommand({
+  meta: {
+    name: "add",
+    description:
+      "Add a backend to the running server; the type is detected when --type is omitted. It survives restarts.\n\nExamples:\n  nexus backends add http://gpu-box:8000\n  nexus backends add http://192.168.1.20:11434 --name kitchen-pc --priority 10\n  nexus backends add https://api.openai.com --type openai --api-key-env OPENAI_API_KEY",
+  },
+  args: {
+    target: { type: "positional", description: "Base URL of the server (no /v1)", required: true },
+    ...urlArg,
+    name: { type: "string", description: "Name (default: <type>-<host>-<port>)" },
+    type: { type: "string", description: `One of: ${BACKEND_TYPES.join(", ")}` },
+    priority: { type: "string", description: "Lower is preferred (default 50)" },
+    "api-key-env": { type: "string", description: "Environment variable on the server holding its API key" },
+    json: { type: "boolean", description: "Print the added backend as JSON" },
+  },
+  async run({ args }) {
+    const type = args.type?.toLowerCase()
+    if (type && !(BACKEND_TYPES as readonly string[]).includes(type)) fail(`--type: expected one of ${BACKEND_TYPES.join(", ")}`, 2)
+    const priority = args.priority === undefined ? undefined : Number(args.priority)
+    if (priority !== undefined && !Number.isInteger(priority)) fail("--priority: expected an integer", 2)
+    const b = await api<BackendView>(serverUrl(args.url), "/v1/backends", {
+      method: "POST",
+      body: { url: args.target, name: args.name, type: type as BackendType | undefined, priority, api_key_env: args["api-key-env"] },
+    })
+    if (args.json) return void process.stdout.write(`${JSON.stringify(b, null, 2)}\n`)
+    process.stdout.write(`Added ${b.name} (${b.type} at ${b.url}): ${statusMark(b.status)}, ${b.models.length} model(s)\n`)
+  },
+})
+
+function simple(name: "remove" | "drain" | "undrain", description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: { id: { type: "positional", description: "Backend id (its name)", required: true }, ...urlArg },
+    async run({ args }) {
+      const base = serverUrl(args.url)
+      const path = `/v1/backends/${encodeURIComponent(args.id)}${name === "remove" ? "" : `/${name}`}`
+      await api(base, path, { method: name === "remove" ? "DELETE" : "POST", body: name === "remove" ? undefined : {} })
+      const done = { remove: "Removed", drain: "Draining", undrain: "Undrained" }[name]
+      process.stdout.write(`${done} ${args.id}\n`)
+    },
+  })
+}
+
+export const backendsCommand = defineCommand({
+  meta: { name: "backends", description: "List and manage the running server's backends" },
+  subCommands: {
+    list,
+    add,
+    remove: simple("remove", "Remove a backend; requests in flight on it finish.\n\nExample:\n  nexus backends remove gpu-box"),
+    drain: simple("drain", "Let a backend finish what it has and take nothing new.\n\nExample:\n  nexus backends drain gpu-box"),
+    undrain: simple("undrain", "Put a drained backend back in rotation.\n\nExample:\n  nexus backends undrain gpu-box"),
+  },
+})

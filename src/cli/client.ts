@@ -1,0 +1,55 @@
+/**
+ * How CLI commands reach the running server: `--url`, else `NEXUS_URL`, else
+ * http://127.0.0.1:8000. When nothing answers they say so, with the URL tried, and exit 1.
+ * @module
+ */
+
+export const DEFAULT_URL = "http://127.0.0.1:8000"
+
+export const urlArg = {
+  url: { type: "string", description: `Nexus server URL (default: $NEXUS_URL, else ${DEFAULT_URL})` },
+} as const
+
+export function serverUrl(flag: string | undefined, env = process.env): string {
+  return (flag || env.NEXUS_URL || DEFAULT_URL).replace(/\/+$/, "")
+}
+
+/** Exit with a message on stderr. */
+export function fail(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`)
+  process.exit(code)
+}
+
+/**
+ * Call the server's API. Network failures and error responses end the command with a
+ * plain sentence; the OpenAI error envelope's message is shown as is.
+ */
+export async function api<T>(base: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" }
+  if (init.body !== undefined) headers["content-type"] = "application/json"
+  const token = process.env.NEXUS_ADMIN_TOKEN
+  if (token) headers.authorization = `Bearer ${token}`
+  let res: Response
+  try {
+    res = await fetch(`${base}${path}`, {
+      method: init.method ?? "GET",
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: AbortSignal.timeout(30_000),
+    })
+  } catch (err) {
+    fail(`No Nexus server answers at ${base} (${(err as Error).message}). Start one with \`nexus serve\`, or pass --url / set NEXUS_URL.`)
+  }
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = text ? JSON.parse(text) : undefined
+  } catch {
+    fail(`${base}${path} answered ${res.status} with something that is not JSON; is this a Nexus server?`)
+  }
+  if (!res.ok) {
+    const message = (body as { error?: { message?: string } })?.error?.message ?? `HTTP ${res.status}`
+    fail(`Error from ${base}: ${message}`)
+  }
+  return body as T
+}

@@ -1,0 +1,25 @@
+/**
+ * The command tree. Kept apart from the entry point so `nexus completions` can walk it
+ * without importing a module whose top-level await is still running.
+ * Subcommands load lazily so `nexus --version` and `nexus config init` start without
+ * pulling in the server.
+ * @module
+ */
+import { defineCommand } from "citty"
+import { COMMIT, TARGET, VERSION } from "../version.ts"
+
+export const main = defineCommand({
+  meta: {
+    name: "nexus",
+    version: `${VERSION} (${COMMIT}, ${TARGET})`,
+    description: "One OpenAI-compatible endpoint in front of every LLM server on your network",
+  },
+  subCommands: {
+    serve: () => import("./serve.ts").then((m) => m.serveCommand),
+    config: () => import("./config.ts").then((m) => m.configCommand),
+    backends: () => import("./backends.ts").then((m) => m.backendsCommand),
+    models: () => import("./models.ts").then((m) => m.modelsCommand),
+    health: () => import("./models.ts").then((m) => m.healthCommand),
+    completions: () => import("./completions.ts").then((m) => m.completionsCommand),
+  },
+})
