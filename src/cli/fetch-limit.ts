@@ -2,9 +2,14 @@
  * Bun caps concurrent outgoing `fetch` requests process-wide (256 by default), and the
  * cap is read from BUN_CONFIG_MAX_HTTP_REQUESTS only when the process starts. A gateway
  * behind which 1,000 streams are open would silently queue the rest, so `nexus serve`
- * re-executes itself once with a higher cap when none was set.
+ * runs itself again with a higher cap when none was set.
+ *
+ * On Linux and macOS it replaces itself with execve(2): same PID (systemd's MainPID and
+ * signals stay right) and no parent process left holding memory. Where that is not
+ * possible (Windows) it runs a child and forwards signals and the exit code.
  * @module
  */
+import { dlopen, FFIType, ptr } from "bun:ffi"
 
 export const FETCH_CAP_ENV = "BUN_CONFIG_MAX_HTTP_REQUESTS"
 export const FETCH_CAP = "16384"
@@ -16,16 +21,50 @@ export function selfCommand(): string[] {
   return [process.execPath, ...(compiled ? process.argv.slice(2) : process.argv.slice(1))]
 }
 
+/** execve(2) through libc. Returns false where there is no libc to call; true if it was called and failed. */
+function execInPlace(argv: string[], env: Record<string, string | undefined>): boolean {
+  const libc = { linux: "libc.so.6", darwin: "libSystem.B.dylib" }[process.platform as string]
+  if (!libc) return false
+  const lib = dlopen(libc, { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } })
+  // The buffers must stay referenced until execve returns (or never does).
+  const held: Buffer[] = []
+  const cString = (s: string) => {
+    const b = Buffer.from(`${s}\0`)
+    held.push(b)
+    return ptr(b)
+  }
+  const cArray = (items: string[]) => {
+    const a = new BigUint64Array(items.length + 1)
+    items.forEach((s, i) => (a[i] = BigInt(cString(s))))
+    return ptr(a)
+  }
+  const envList = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
+  lib.symbols.execve(cString(argv[0]!), cArray(argv), cArray(envList))
+  lib.close()
+  return true
+}
+
 /**
- * Re-run the current command with the raised cap, forwarding signals and the exit
- * code. Returns only when no re-exec is needed.
+ * Re-run the current command with the raised cap. Returns only when no re-run is
+ * needed (the cap is already set).
  */
 export async function ensureFetchCap(): Promise<void> {
   if (process.env[FETCH_CAP_ENV]) return
-  const child = Bun.spawn(selfCommand(), {
-    env: { ...process.env, [FETCH_CAP_ENV]: FETCH_CAP },
-    stdio: ["inherit", "inherit", "inherit"],
-  })
+  const argv = selfCommand()
+  const env = { ...process.env, [FETCH_CAP_ENV]: FETCH_CAP }
+  let tried = false
+  try {
+    tried = execInPlace(argv, env)
+  } catch {
+    // No usable FFI here: fall through to a child process.
+  }
+  if (tried) {
+    // The kernel refused to run this executable again (seen under qemu-user without
+    // binfmt_misc): a child would fail the same way, so serve with Bun's default cap.
+    process.stderr.write(`nexus: could not re-execute to raise ${FETCH_CAP_ENV}; at most 256 upstream requests run at once (set ${FETCH_CAP_ENV}=${FETCH_CAP} to lift it)\n`)
+    return
+  }
+  const child = Bun.spawn(argv, { env, stdio: ["inherit", "inherit", "inherit"] })
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => child.kill(signal))
   }

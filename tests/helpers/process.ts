@@ -28,12 +28,13 @@ export function freePort(): number {
  */
 export async function spawnNexus(
   toml: string,
-  opts: { cmd?: string[]; env?: Record<string, string>; minModels?: number; timeoutMs?: number } = {}
+  opts: { cmd?: string[]; env?: Record<string, string>; minModels?: number; timeoutMs?: number; files?: Record<string, string> } = {}
 ): Promise<NexusProcess> {
   const dir = mkdtempSync(join(tmpdir(), "nexus-test-"))
   const port = freePort()
   const path = join(dir, "nexus.toml")
   writeFileSync(path, `${toml}\n`)
+  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text)
   const cmd = opts.cmd ?? [process.execPath, join(ROOT, "src/main.ts")]
   const proc = Bun.spawn([...cmd, "serve", "--config", path, "--port", String(port), "--host", "127.0.0.1", "--no-discovery"], {
     cwd: dir,

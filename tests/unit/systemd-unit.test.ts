@@ -1,0 +1,50 @@
+/**
+ * The shipped systemd unit: hardened the way the README promises, its command line one
+ * the CLI accepts, and (where systemd-analyze exists) valid to systemd itself.
+ */
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { commandTree } from "../../src/cli/completions.ts"
+import { main } from "../../src/cli/root.ts"
+
+const ROOT = new URL("../..", import.meta.url).pathname
+const unit = readFileSync(join(ROOT, "scripts/systemd/nexus.service"), "utf8")
+const keys = new Map(
+  unit
+    .split("\n")
+    .filter((l) => /^\w+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const)
+)
+
+describe("nexus.service", () => {
+  test("is hardened and restarts on failure", () => {
+    expect(keys.get("DynamicUser")).toBe("yes")
+    expect(keys.get("ProtectSystem")).toBe("strict")
+    expect(keys.get("StateDirectory")).toBe("nexus")
+    expect(keys.get("Restart")).toBe("on-failure")
+    expect(keys.get("NoNewPrivileges")).toBe("yes")
+    // The JIT needs writable+executable memory.
+    expect(keys.has("MemoryDenyWriteExecute")).toBe(false)
+    // Graceful shutdown gets longer than the default 30 s drain.
+    expect(Number.parseInt(keys.get("TimeoutStopSec")!)).toBeGreaterThan(30)
+  })
+
+  test("ExecStart is a command line the CLI accepts", async () => {
+    const [, command, ...args] = keys.get("ExecStart")!.split(" ")
+    const tree = await commandTree(main, "nexus")
+    const serve = tree.children.find((c) => c.name === command)!
+    expect(serve).toBeDefined()
+    for (const flag of args.filter((a) => a.startsWith("--"))) expect(serve.flags.map((f) => `--${f.name}`)).toContain(flag)
+  })
+
+  test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze verify accepts it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nexus-unit-"))
+    // verify checks that ExecStart's binary exists: point it at one that does.
+    writeFileSync(join(dir, "nexus.service"), unit.replaceAll("/usr/local/bin/nexus", process.execPath))
+    const r = Bun.spawnSync(["systemd-analyze", "verify", join(dir, "nexus.service")], { stderr: "pipe" })
+    expect(r.stderr.toString()).toBe("")
+    expect(r.exitCode).toBe(0)
+  })
+})
