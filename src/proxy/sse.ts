@@ -8,6 +8,7 @@
 import { readUsage, type Usage } from "./usage.ts"
 
 export const DONE_EVENT = "data: [DONE]\n\n"
+const CHUNK_LABEL = /"object":\s*"chat\.completion"/
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -38,8 +39,14 @@ export function createSseReader() {
       }
       if (seen.sawDone) return "" // nothing may follow [DONE]
       seen.sawData = true
-      if (payload.includes('"usage"') || payload.includes('"error"')) observeJson(payload)
-      return `${event}\n\n`
+      let out = event
+      if (payload.includes('"usage"') || payload.includes('"error"')) {
+        const fixed = observeJson(payload)
+        if (fixed) out = `data: ${fixed}`
+      }
+      // exo labels stream chunks "chat.completion"; strict clients want ".chunk".
+      if (out.includes('"chat.completion"')) out = out.replace(CHUNK_LABEL, '"object":"chat.completion.chunk"')
+      return `${out}\n\n`
     }
     if (event.startsWith(":") || event.trim() === "") return seen.sawDone ? "" : `${event}\n\n`
     // llamafile's legacy server reports errors in an `error:` field that SDKs drop.
@@ -61,7 +68,8 @@ export function createSseReader() {
     return seen.sawDone ? "" : `${event}\n\n`
   }
 
-  function observeJson(payload: string): void {
+  /** Record usage and errors; returns a replacement payload when the event must change. */
+  function observeJson(payload: string): string | undefined {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
       const usage = readUsage(body)
@@ -69,10 +77,13 @@ export function createSseReader() {
       if (body.error !== undefined && body.error !== null) {
         const e = body.error as { message?: unknown } | string
         seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
+        // LM Studio (and others) send `"error": "text"`; SDKs expect the OpenAI object.
+        if (typeof e === "string") return JSON.stringify({ error: { message: e, type: "upstream_error", param: null, code: null } })
       }
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
+    return undefined
   }
 
   return {

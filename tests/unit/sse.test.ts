@@ -70,4 +70,21 @@ describe("SSE reader fast path", () => {
     const partial = 'data: {"c":3}\n\ndata: {"d"'
     expect(r.push(partial)).toBe('data: {"c":3}\n\n')
   })
+
+  test("relabels exo's chunks as chat.completion.chunk and leaves every other byte alone", () => {
+    const exo = 'data: {"id": "c1", "object": "chat.completion", "model": "llama-3.2-1b", "choices": [{"index": 0, "delta": {"content": "chat.completion"}}]}\n\n'
+    const { out } = feed([": keep-alive\n\n", exo])
+    expect(out).toBe(
+      ': keep-alive\n\ndata: {"id": "c1", "object":"chat.completion.chunk", "model": "llama-3.2-1b", "choices": [{"index": 0, "delta": {"content": "chat.completion"}}]}\n\ndata: [DONE]\n\n'
+    )
+    // A proper chunk label is not touched.
+    const ok = 'data: {"object":"chat.completion.chunk","choices":[]}\n\n'
+    expect(feed([ok]).out).toBe(`${ok}data: [DONE]\n\n`)
+  })
+
+  test("a string-valued error (LM Studio) becomes the OpenAI error object", () => {
+    const { out, reader } = feed(['data: {"error":"Model unloaded"}\n\n'])
+    expect(out).toBe('data: {"error":{"message":"Model unloaded","type":"upstream_error","param":null,"code":null}}\n\ndata: [DONE]\n\n')
+    expect(reader.seen.upstreamError).toBe("Model unloaded")
+  })
 })
