@@ -124,6 +124,35 @@ export function createRuntime(opts: {
       return backend
     },
 
+    /**
+     * Register a server that discovery found (not persisted: discovery finds it again).
+     * Returns undefined when a backend already serves that address; configured ones win.
+     */
+    addDiscovered(found: { url: string; type: BackendType; source: "probe" | "mdns"; id: string }): Backend | undefined {
+      if (registry.findByUrl(found.url) || registry.get(found.id)) return undefined
+      const cfg: BackendConfig = {
+        name: found.id,
+        url: found.url,
+        type: found.type,
+        priority: 50,
+        zone: found.type === "openai" ? "open" : "restricted",
+        tier: 1,
+        models: [],
+      }
+      const backend = register(cfg, found.source)
+      if (backend) log.info(`discovered ${found.type} at ${found.url} (${found.source})`, { backend: found.id, source: found.source })
+      return backend
+    },
+
+    /** Forget a discovered backend (its advertisement is gone for good). */
+    removeDiscovered(id: string): void {
+      const b = registry.get(id)
+      if (!b || (b.source !== "probe" && b.source !== "mdns")) return
+      registry.remove(id)
+      health.forget(id)
+      log.info(`backend ${id} removed: its advertisement is gone`, { backend: id })
+    },
+
     /** Backends persisted by earlier runs, unless the configuration now has them. */
     restore(): void {
       for (const s of store?.backends() ?? []) {
@@ -157,6 +186,12 @@ export function createRuntime(opts: {
         b.timeoutMs = cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined
       }
       for (const cfg of diff.added) {
+        // A configured backend wins over a discovered one at the same address.
+        const dup = registry.findByUrl(cfg.url)
+        if (dup && (dup.source === "probe" || dup.source === "mdns")) {
+          registry.remove(dup.id)
+          health.forget(dup.id)
+        }
         if (!registry.get(cfg.name)) register(cfg, "config")
       }
       opts.overrides.clear()

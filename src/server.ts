@@ -20,6 +20,7 @@ import { createQueue } from "./routing/queue.ts"
 import { createRouter } from "./routing/router.ts"
 import { dataDir, openStore, type Store } from "./persist/store.ts"
 import { createRuntime, type Runtime } from "./runtime.ts"
+import { startDiscovery } from "./discovery/index.ts"
 
 export interface Gateway {
   url: string
@@ -157,6 +158,9 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
 
   const s = server
   const port = s.port ?? config.server.port
+  const discovery = config.discovery.enabled
+    ? startDiscovery({ config: () => current, registry, health, runtime, log, port })
+    : undefined
   const host = config.server.host === "0.0.0.0" || config.server.host === "::" ? "127.0.0.1" : config.server.host
   let stopping: Promise<void> | undefined
 
@@ -170,6 +174,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     stop(graceMs = config.server.shutdown_timeout_seconds * 1000) {
       stopping ??= (async () => {
         health.stop()
+        // Withdraw our advertisement (goodbye packets) before we stop answering.
+        await discovery?.stop().catch(() => {})
         s.stop(false)
         const deadline = performance.now() + graceMs
         while (s.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(25)

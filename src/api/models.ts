@@ -8,6 +8,7 @@ import { Hono } from "hono"
 import { ApiError } from "../errors.ts"
 import type { Backend, ModelCapabilities } from "../registry/types.ts"
 import { resolveAlias } from "../routing/aliases.ts"
+import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 
 export interface ModelEntry {
@@ -80,7 +81,11 @@ export function listModels(deps: AppDeps): ModelEntry[] {
 
 export function modelRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
-  app.get("/v1/models", (c) => c.json({ object: "list", data: listModels(deps) }))
+  app.get("/v1/models", (c) => {
+    // Lets discovery recognise another Nexus and not proxy to it in a loop.
+    c.header("x-nexus-version", VERSION)
+    return c.json({ object: "list", data: listModels(deps) })
+  })
   // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
   app.get("/v1/models/:id{.+}", (c) => {
     const id = decodeURIComponent(c.req.param("id"))

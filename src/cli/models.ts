@@ -5,7 +5,7 @@
 import { defineCommand } from "citty"
 import type { healthSummary } from "../api/health.ts"
 import type { ModelEntry } from "../api/models.ts"
-import { api, serverUrl, urlArg } from "./client.ts"
+import { answeredBy, api, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"
 
 export const modelsCommand = defineCommand({
@@ -47,8 +47,9 @@ export const healthCommand = defineCommand({
     json: { type: "boolean", description: "Print the /health JSON: {status, version, uptime_seconds, backends{...}, models}" },
   },
   async run({ args }) {
-    const base = serverUrl(args.url)
+    let base = serverUrl(args.url)
     const h = await api<ReturnType<typeof healthSummary>>(base, "/health")
+    base = answeredBy(base)
     if (args.json) return void process.stdout.write(`${JSON.stringify(h, null, 2)}\n`)
     const b = h.backends
     process.stdout.write(

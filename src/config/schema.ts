@@ -103,6 +103,9 @@ const probeHost = v.pipe(
   v.check(isHostPort, "expected a host or host:port, like gpu-box.local or 192.168.1.50:11434 (no http://)")
 )
 
+/** Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (reference/backends.md §1.1). */
+export const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
+
 const DiscoverySchema = table(
   {
     enabled: v.optional(bool, true),
@@ -112,9 +115,7 @@ const DiscoverySchema = table(
     ]),
     grace_period_seconds: v.optional(seconds(true), 60),
     probe_hosts: v.optional(v.array(probeHost, "expected an array of hosts"), () => []),
-    probe_ports: v.optional(v.array(int(1, 65535), "expected an array of ports"), () => [
-      11434, 1234, 8000, 8080, 52415,
-    ]),
+    probe_ports: v.optional(v.array(int(1, 65535), "expected an array of ports"), () => [...DEFAULT_PROBE_PORTS]),
     probe_interval_seconds: v.optional(seconds(), 30),
     advertise: v.optional(bool, true),
   },

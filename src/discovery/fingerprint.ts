@@ -11,11 +11,22 @@ async function get(url: string, timeoutMs: number): Promise<ProbeResponse | unde
   return probeRequest(url, { timeoutMs }).catch(() => undefined)
 }
 
+export interface Identity {
+  /** The backend type, or undefined when nothing answers like an LLM server. */
+  type?: BackendType
+  /** The server is another Nexus (it speaks OpenAI, but discovery must not loop through it). */
+  nexus: boolean
+}
+
 /**
  * The type of the server at `url`, or undefined when nothing answers like an LLM server.
  * Probes run in parallel; each is a cheap GET.
  */
 export async function fingerprint(url: string, opts: { timeoutMs?: number } = {}): Promise<BackendType | undefined> {
+  return (await identify(url, opts)).type
+}
+
+export async function identify(url: string, opts: { timeoutMs?: number } = {}): Promise<Identity> {
   const base = trimSlash(url)
   const t = opts.timeoutMs ?? 2000
   const [root, models, version, nodeId, localai, lmstudio] = await Promise.all([
@@ -26,6 +37,16 @@ export async function fingerprint(url: string, opts: { timeoutMs?: number } = {}
     get(`${base}/.well-known/localai.json`, t),
     get(`${base}/api/v0/models`, t),
   ])
+  const type = await classify(base, t, { root, models, version, nodeId, localai, lmstudio })
+  return { type, nexus: !!models?.headers.get("x-nexus-version") }
+}
+
+async function classify(
+  base: string,
+  t: number,
+  answers: Record<"root" | "models" | "version" | "nodeId" | "localai" | "lmstudio", ProbeResponse | undefined>
+): Promise<BackendType | undefined> {
+  const { root, models, version, nodeId, localai, lmstudio } = answers
   if (!root && !models && !version) return undefined
 
   if (root?.status === 200 && root.text.trim() === "Ollama is running") return "ollama"
@@ -49,6 +70,8 @@ export async function fingerprint(url: string, opts: { timeoutMs?: number } = {}
   if (version?.status === 200 && isObject(version.json) && typeof version.json.version === "string") {
     return version.json.version.startsWith("v") ? "localai" : "vllm"
   }
-  if (models && models.status < 500 && (Array.isArray(dataArray(models.json)) || models.status === 401)) return "openai"
+  // Anything else that lists models the OpenAI way, or refuses us in its error envelope.
+  if (models?.status === 200 && isObject(models.json) && Array.isArray(models.json.data)) return "openai"
+  if (models?.status === 401 && isObject(models.json) && isObject(models.json.error)) return "openai"
   return undefined
 }

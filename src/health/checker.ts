@@ -98,7 +98,8 @@ export function createHealthChecker(opts: {
 
   /** Probe every backend once, concurrently. Concurrent calls share one round. */
   function checkAll(): Promise<void> {
-    running ??= Promise.allSettled(opts.registry.list().map(checkOne)).then(() => {
+    const due = opts.registry.list().filter((b) => !b.withdrawn)
+    running ??= Promise.allSettled(due.map(checkOne)).then(() => {
       running = undefined
     })
     return running

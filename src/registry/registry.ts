@@ -71,9 +71,10 @@ export function createRegistry() {
     },
 
     /** The backend with this base URL, ignoring a trailing slash. */
+    /** The backend at this server address (loopback spellings and default ports count as one). */
     findByUrl(url: string): Backend | undefined {
-      const want = url.replace(/\/+$/, "")
-      for (const b of backends.values()) if (b.url.replace(/\/+$/, "") === want) return b
+      const want = serverKey(url)
+      for (const b of backends.values()) if (serverKey(b.url) === want) return b
       return undefined
     },
 
@@ -119,5 +120,18 @@ export function createRegistry() {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+  }
+}
+
+/** `scheme://host:port/path` with loopback names and default ports made canonical. */
+export function serverKey(url: string): string {
+  try {
+    const u = new URL(url)
+    const host = u.hostname.replace(/^\[|\]$/g, "")
+    const loopback = host === "localhost" || host === "::1" || /^127\./.test(host)
+    const port = u.port || (u.protocol === "https:" ? "443" : "80")
+    return `${u.protocol}//${loopback ? "loopback" : host.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, "")}`
+  } catch {
+    return url.replace(/\/+$/, "")
   }
 }

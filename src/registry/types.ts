@@ -64,6 +64,11 @@ export interface Backend {
   maxConcurrent?: number
   models: Map<string, ModelInfo>
   stats: BackendStats
+  /**
+   * Set while a discovered service has withdrawn (mDNS goodbye) and waits out its grace
+   * period: health checks leave it "unknown" until it returns or is removed.
+   */
+  withdrawn?: boolean
 }
 
 export type RegistryEvent =

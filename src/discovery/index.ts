@@ -1,0 +1,130 @@
+/**
+ * Discovery for `nexus serve`: probing well-known ports, browsing DNS-SD, and
+ * advertising this gateway as `_nexus._tcp`. Discovered backends go through the same
+ * registry and health checks as configured ones; health checks, not mDNS, decide
+ * whether a backend is routable (a crashed host sends no goodbye).
+ * @module
+ */
+import { hostname } from "node:os"
+import type { NexusConfig } from "../config/types.ts"
+import type { HealthChecker } from "../health/checker.ts"
+import type { Logger } from "../observability/log.ts"
+import type { Registry } from "../registry/registry.ts"
+import type { Runtime } from "../runtime.ts"
+import { VERSION } from "../version.ts"
+import { fingerprint } from "./fingerprint.ts"
+import { createMdns, type Mdns, type MdnsService } from "./mdns.ts"
+import { discoveredId, startProbing } from "./probe.ts"
+import { fromService } from "./service-url.ts"
+
+export interface DiscoveryDeps {
+  config: () => NexusConfig
+  registry: Registry
+  health: HealthChecker
+  runtime: Runtime
+  log: Logger
+  /** The port this gateway listens on (never probed, and advertised). */
+  port: number
+  /** Injected for tests that run mDNS inside a network namespace. */
+  mdns?: Mdns
+}
+
+export interface Discovery {
+  stop(): Promise<void>
+}
+
+function isLoopbackBind(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.")
+}
+
+export function startDiscovery(deps: DiscoveryDeps): Discovery {
+  const { registry, health, runtime, log } = deps
+  const cfg = deps.config().discovery
+  const stops: (() => void | Promise<void>)[] = []
+
+  if (cfg.probe_ports.length) {
+    stops.push(
+      startProbing(
+        {
+          hosts: cfg.probe_hosts,
+          ports: cfg.probe_ports,
+          skip: [`localhost:${deps.port}`],
+          intervalMs: cfg.probe_interval_seconds * 1000,
+        },
+        (found) => void runtime.addDiscovered({ ...found, source: "probe" })
+      )
+    )
+  }
+
+  const wantsMdns = cfg.service_types.length > 0 || cfg.advertise
+  const mdns = wantsMdns ? (deps.mdns ?? createMdns((m) => log.warn(m))) : undefined
+  const removals = new Map<string, Timer>()
+
+  async function up(s: MdnsService, serviceType: string): Promise<void> {
+    const ad = fromService(s, serviceType)
+    if (!ad) return log.debug(`mDNS: ${s.name} has no usable address`, { service: s.name })
+    const known = registry.findByUrl(ad.url)
+    if (known) {
+      const timer = removals.get(known.id)
+      if (timer) clearTimeout(timer)
+      removals.delete(known.id)
+      if (known.withdrawn) {
+        known.withdrawn = false
+        log.info(`backend ${known.name} is advertised again`, { backend: known.name })
+        await health.checkOne(known)
+      }
+      return
+    }
+    const type = ad.type ?? (await fingerprint(ad.url, { timeoutMs: 3000 }))
+    if (!type) return log.warn(`mDNS: ${s.name} at ${ad.url} does not answer like an LLM server; ignored`)
+    runtime.addDiscovered({ id: discoveredId(type, ad.host, ad.port), url: ad.url, type, source: "mdns" })
+  }
+
+  function down(s: MdnsService, serviceType: string): void {
+    const ad = fromService(s, serviceType)
+    const b = ad && registry.findByUrl(ad.url)
+    if (!b || b.source !== "mdns") return
+    // Out of rotation now; forgotten after the grace period unless it comes back.
+    b.withdrawn = true
+    registry.setStatus(b.id, "unknown", "mDNS service withdrawn")
+    const grace = deps.config().discovery.grace_period_seconds * 1000
+    const timer = setTimeout(() => {
+      removals.delete(b.id)
+      if (b.withdrawn) runtime.removeDiscovered(b.id)
+    }, grace)
+    timer.unref?.()
+    removals.set(b.id, timer)
+  }
+
+  if (mdns) {
+    for (const serviceType of cfg.service_types) {
+      const browser = mdns.browse(serviceType, {
+        up: (s) => void up(s, serviceType).catch((err: Error) => log.warn(`mDNS: ${s.name}: ${err.message}`)),
+        down: (s) => down(s, serviceType),
+      })
+      // Ask again now and then: answers to a fresh query also find services whose
+      // announcements we missed.
+      const refresh = setInterval(() => browser.refresh(), Math.max(5, cfg.probe_interval_seconds) * 1000)
+      refresh.unref?.()
+      stops.push(() => {
+        clearInterval(refresh)
+        browser.stop()
+      })
+    }
+    const host = deps.config().server.host
+    if (cfg.advertise && !isLoopbackBind(host)) {
+      mdns.publish({ name: `Nexus on ${hostname()}`, type: "_nexus._tcp", port: deps.port, txt: { version: VERSION, api_path: "/v1" } })
+    } else if (cfg.advertise) {
+      log.debug(`not advertising _nexus._tcp: listening on ${host} only`)
+    }
+    stops.push(() => mdns.close())
+  }
+
+  return {
+    async stop() {
+      for (const t of removals.values()) clearTimeout(t)
+      removals.clear()
+      await Promise.all(stops.map((s) => s()))
+    },
+  }
+}

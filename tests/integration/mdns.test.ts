@@ -1,0 +1,233 @@
+/**
+ * Discovery over real mDNS packets: `nexus advertise` beside an emulated Ollama in one
+ * network namespace, `nexus serve` in another, a veth pair between them. Nothing here
+ * touches this machine's own interfaces. Skipped where namespaces cannot be made.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { hostname, tmpdir } from "node:os"
+import { join } from "node:path"
+import { createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
+
+const ROOT = new URL("../..", import.meta.url).pathname
+const BUN = process.execPath
+const BACKEND_ID = `ollama-${hostname().replace(/[^\w.-]/g, "_")}-11434`
+const GRACE_SECONDS = 3
+
+interface BackendView {
+  id: string
+  status: string
+  source: string
+  url: string
+  models: { id: string }[]
+}
+
+let net: NetPair
+type Proc = ReturnType<NetPair["spawn"]>
+let nexus: Proc
+let emulator: Proc
+let advertiser: Proc | undefined
+const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-"))
+
+function startEmulator() {
+  return net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
+}
+function startAdvertiser() {
+  return net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
+}
+async function backends(): Promise<BackendView[]> {
+  const r = await net.http(net.b, "http://127.0.0.1:8000/v1/backends")
+  return r.status === 200 ? (JSON.parse(r.body) as { backends: BackendView[] }).backends : []
+}
+async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await get()
+    if (ok(v)) return v
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(v)})`)
+    await Bun.sleep(100)
+  }
+}
+const chat = () => net.http(net.b, "http://127.0.0.1:8000/v1/chat/completions", { model: "llama3.2:latest", messages: [{ role: "user", content: "hi" }] })
+
+/** Browse a service type from namespace A; `next` waits for a matching event line. */
+async function watch(type: string) {
+  const p = net.spawn(net.a, [BUN, join(ROOT, "tests/helpers/mdns-watch.ts"), type])
+  const reader = p.stdout.getReader()
+  const lines: string[] = []
+  let buffer = ""
+  let pending: Promise<{ done: boolean; value?: Uint8Array }> | undefined
+  return {
+    async next(match: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const hit = lines.find(match)
+        if (hit) return hit
+        if (Date.now() > deadline) throw new Error(`no matching mDNS event in ${timeoutMs} ms; saw: ${lines.join(" | ")}`)
+        // One read outstanding at a time: a second read() would take the next chunk.
+        pending ??= reader.read()
+        const chunk = await Promise.race([pending, Bun.sleep(200).then(() => undefined)])
+        if (chunk) pending = undefined
+        if (chunk?.value) {
+          buffer += new TextDecoder().decode(chunk.value)
+          const parts = buffer.split("\n")
+          buffer = parts.pop()!
+          lines.push(...parts)
+        }
+      }
+    },
+    stop: () => p.kill("SIGTERM"),
+  }
+}
+
+setDefaultTimeout(30_000)
+const available = netnsAvailable()
+
+beforeAll(async () => {
+  if (!available) return
+  net = createNetPair()
+  emulator = startEmulator()
+  const config = join(dir, "nexus.toml")
+  // mDNS only (no port probing), quick health checks and a short grace period.
+  writeFileSync(
+    config,
+    `[server]\nhost = "0.0.0.0"\nport = 8000\n[discovery]\nprobe_ports = []\ngrace_period_seconds = ${GRACE_SECONDS}\n` +
+      `[health_check]\ninterval_seconds = 1\ntimeout_seconds = 1\nfailure_threshold = 1\n[logging]\nformat = "json"\n`
+  )
+  nexus = net.spawn(net.b, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+  await until("nexus up", () => net.http(net.b, "http://127.0.0.1:8000/health"), (r) => r.status === 200)
+})
+
+afterAll(() => net?.destroy())
+
+describe.skipIf(!available)("mDNS between two network namespaces", () => {
+  test("a server published by `nexus advertise` appears in `nexus serve` and is routable", async () => {
+    advertiser = startAdvertiser()
+    const [b] = await until("discovered", backends, (l) => l.some((x) => x.id === BACKEND_ID && x.status === "healthy"))
+    expect(b).toMatchObject({ id: BACKEND_ID, source: "mdns", url: `http://${net.addrA}:11434`, models: [{ id: "llama3.2:latest" }] })
+    const r = await chat()
+    expect(r.status).toBe(200)
+    expect(JSON.parse(r.body).choices[0].message.content).toContain("emulated model")
+  })
+
+  test("the CLI on another machine finds the gateway by its _nexus._tcp advertisement", async () => {
+    const p = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "health", "--json"], { NEXUS_URL: "" })
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    expect(code).toBe(0)
+    expect(err).toContain(`found via mDNS`)
+    expect(err).toContain(`http://${net.addrB}:8000`)
+    expect(JSON.parse(out)).toMatchObject({ status: "healthy", models: 1 })
+  })
+
+  test("a goodbye takes it out of rotation at once; back within the grace period, routable at once", async () => {
+    advertiser!.kill("SIGTERM")
+    expect(await advertiser!.exited).toBe(0)
+    await until("withdrawn", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "unknown", 3000)
+    // The server still answers, but a withdrawn service is not used, even by health checks.
+    expect((await chat()).status).toBe(503)
+    await Bun.sleep(1500)
+    expect((await backends()).find((x) => x.id === BACKEND_ID)?.status).toBe("unknown")
+
+    advertiser = startAdvertiser()
+    await until("back", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy", 5000)
+    expect((await chat()).status).toBe(200)
+  })
+
+  test("gone for longer than the grace period: removed", async () => {
+    advertiser!.kill("SIGTERM")
+    await advertiser!.exited
+    await until("withdrawn", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "unknown", 3000)
+    await until("removed", backends, (l) => !l.some((x) => x.id === BACKEND_ID), (GRACE_SECONDS + 3) * 1000)
+  })
+
+  test("a silent crash (no goodbye): health checks, not mDNS, take it out", async () => {
+    advertiser = startAdvertiser()
+    await until("rediscovered", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy")
+    advertiser.kill("SIGKILL")
+    emulator.kill("SIGKILL")
+    await until("unhealthy", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "unhealthy", 6000)
+    expect((await chat()).status).toBe(503)
+    // The host comes back: health checks make it routable again without any mDNS event.
+    emulator = startEmulator()
+    await until("recovered", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy", 8000)
+  })
+
+  test("a name already taken on the network: a warning, and the next name", async () => {
+    const watcher = await watch("_nexus._tcp")
+    await watcher.next((l) => l === `up Nexus on ${hostname()}`)
+    // A second gateway on a machine with the same host name wants the same instance name.
+    const config = join(dir, "twin.toml")
+    writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8002\n[discovery]\nprobe_ports = []\nservice_types = []\n[logging]\nformat = "json"\n`)
+    const twin = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+    await watcher.next((l) => l === `up Nexus on ${hostname()} (2)`, 8000).catch(async (err) => {
+      twin.kill("SIGTERM")
+      throw new Error(`${err.message}\n${await new Response(twin.stdout).text()}${await new Response(twin.stderr).text()}`)
+    })
+    twin.kill("SIGTERM")
+    expect(await twin.exited).toBe(0)
+    const log = (await new Response(twin.stdout).text()) + (await new Response(twin.stderr).text())
+    expect(log).toContain(`mDNS name \\"Nexus on ${hostname()}\\" is already in use on the network; trying \\"Nexus on ${hostname()} (2)\\"`)
+    watcher.stop()
+  })
+
+  test("SIGTERM withdraws the gateway's own advertisement (goodbye) and exits 0", async () => {
+    const watcher = await watch("_nexus._tcp")
+    await watcher.next((l) => l === `up Nexus on ${hostname()}`)
+    nexus.kill("SIGTERM")
+    expect(await nexus.exited).toBe(0)
+    await watcher.next((l) => l === `down Nexus on ${hostname()}`, 3000)
+    watcher.stop()
+    const log = (await new Response(nexus.stdout).text()) + (await new Response(nexus.stderr).text())
+    expect(log).toContain(`"msg":"discovered ollama at http://${net.addrA}:11434 (mdns)"`)
+  })
+})
+
+describe.skipIf(!available)("mDNS failures never take Nexus down", () => {
+  beforeAll(() => {
+    net ??= createNetPair()
+  })
+
+  test("no multicast route: one warning, and the gateway keeps serving", async () => {
+    const ns = `nx-lo-${Math.random().toString(16).slice(2, 8)}`
+    Bun.spawnSync(["ip", "netns", "add", ns])
+    Bun.spawnSync(["ip", "-n", ns, "link", "set", "lo", "up"])
+    try {
+      const config = join(dir, "lonely.toml")
+      writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8000\n[discovery]\nprobe_ports = []\n[logging]\nformat = "json"\n`)
+      const p = Bun.spawn(["ip", "netns", "exec", ns, BUN, join(ROOT, "src/main.ts"), "serve", "--config", config], { stdout: "pipe", stderr: "pipe" })
+      let health = 0
+      for (let i = 0; i < 50 && health !== 200; i++) {
+        await Bun.sleep(100)
+        const c = Bun.spawnSync(["ip", "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8000/health"])
+        health = Number(c.stdout.toString())
+      }
+      expect(health).toBe(200)
+      await Bun.sleep(1500)
+      expect(p.exitCode).toBeNull() // still running
+      p.kill("SIGTERM")
+      expect(await p.exited).toBe(0)
+      const log = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text())
+      expect(log).toMatch(/mDNS unavailable \(no network interface with a multicast route\)/)
+      expect(log.match(/mDNS unavailable/g)!.length).toBe(1)
+    } finally {
+      Bun.spawnSync(["ip", "netns", "del", ns])
+    }
+  })
+
+  test("UDP 5353 held by a program that does not share it: one warning, and the gateway keeps serving", async () => {
+    // Binds 5353 without SO_REUSEADDR, as a non-cooperating responder would.
+    const holder = net.spawn(net.a, ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5353)); print('bound', flush=True); time.sleep(60)"])
+    await holder.stdout.getReader().read()
+    const config = join(dir, "busy.toml")
+    writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8001\n[discovery]\nprobe_ports = []\n[logging]\nformat = "json"\n`)
+    const p = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+    await until("serving", () => net.http(net.a, "http://127.0.0.1:8001/health"), (r) => r.status === 200)
+    await Bun.sleep(1000)
+    expect(p.exitCode).toBeNull()
+    p.kill("SIGTERM")
+    expect(await p.exited).toBe(0)
+    holder.kill("SIGKILL")
+    const log = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text())
+    expect(log).toContain("mDNS unavailable (UDP port 5353 is in use by a program that does not share it)")
+  })
+})
