@@ -36,6 +36,44 @@ export function netnsAvailable(): boolean {
   }
 }
 
+export interface Namespace {
+  name: string
+  spawn(cmd: string[], env?: Record<string, string>): Bun.Subprocess<"ignore", "pipe", "pipe">
+  http(url: string, body?: unknown): Promise<{ status: number; body: string }>
+  destroy(): void
+}
+
+/** One namespace with only loopback: its own ports 11434, 8080, ... all free. */
+export function createNamespace(): Namespace {
+  const name = `nx-${randomBytes(4).toString("hex")}`
+  ip("netns", "add", name)
+  ip("-n", name, "link", "set", "lo", "up")
+  const procs: Bun.Subprocess[] = []
+  return {
+    name,
+    spawn(cmd, env = {}) {
+      const p = Bun.spawn(["ip", "netns", "exec", name, ...cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+      procs.push(p)
+      return p
+    },
+    http: (url, body) => curlIn(name, url, body),
+    destroy() {
+      for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL")
+      Bun.spawnSync(["ip", "netns", "del", name])
+    },
+  }
+}
+
+async function curlIn(ns: string, url: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const args = ["ip", "netns", "exec", ns, "curl", "-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", url]
+  if (body !== undefined) args.push("-H", "content-type: application/json", "--data-binary", JSON.stringify(body))
+  const p = Bun.spawn(args, { stdout: "pipe" })
+  const out = await new Response(p.stdout).text()
+  await p.exited
+  const cut = out.lastIndexOf("\n")
+  return { status: Number(out.slice(cut + 1)) || 0, body: out.slice(0, cut) }
+}
+
 export function createNetPair(): NetPair {
   const tag = randomBytes(3).toString("hex")
   const a = `nx-a-${tag}`
@@ -69,15 +107,7 @@ export function createNetPair(): NetPair {
       procs.push(p)
       return p
     },
-    async http(ns, url, body) {
-      const args = ["ip", "netns", "exec", ns, "curl", "-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}", url]
-      if (body !== undefined) args.push("-H", "content-type: application/json", "--data-binary", JSON.stringify(body))
-      const p = Bun.spawn(args, { stdout: "pipe" })
-      const out = await new Response(p.stdout).text()
-      await p.exited
-      const cut = out.lastIndexOf("\n")
-      return { status: Number(out.slice(cut + 1)) || 0, body: out.slice(0, cut) }
-    },
+    http: (ns, url, body) => curlIn(ns, url, body),
     destroy() {
       for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL")
       for (const ns of [a, b]) Bun.spawnSync(["ip", "netns", "del", ns])

@@ -10,13 +10,17 @@ import { commandTree } from "../../src/cli/completions.ts"
 import { main } from "../../src/cli/root.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
-const unit = readFileSync(join(ROOT, "scripts/systemd/nexus.service"), "utf8")
-const keys = new Map(
-  unit
-    .split("\n")
-    .filter((l) => /^\w+=/.test(l))
-    .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const)
-)
+function readUnit(name: string) {
+  const text = readFileSync(join(ROOT, "scripts/systemd", name), "utf8")
+  const keys = new Map(
+    text
+      .split("\n")
+      .filter((l) => /^\w+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const)
+  )
+  return { text, keys }
+}
+const { text: unit, keys } = readUnit("nexus.service")
 
 describe("nexus.service", () => {
   test("is hardened and restarts on failure", () => {
@@ -44,6 +48,29 @@ describe("nexus.service", () => {
     // verify checks that ExecStart's binary exists: point it at one that does.
     writeFileSync(join(dir, "nexus.service"), unit.replaceAll("/usr/local/bin/nexus", process.execPath))
     const r = Bun.spawnSync(["systemd-analyze", "verify", join(dir, "nexus.service")], { stderr: "pipe" })
+    expect(r.stderr.toString()).toBe("")
+    expect(r.exitCode).toBe(0)
+  })
+})
+
+describe("nexus-advertise.service", () => {
+  const adv = readUnit("nexus-advertise.service")
+
+  test("is hardened, and its command line is one the CLI accepts", async () => {
+    expect(adv.keys.get("DynamicUser")).toBe("yes")
+    expect(adv.keys.get("ProtectSystem")).toBe("strict")
+    expect(adv.keys.get("Restart")).toBe("on-failure")
+    const [, command, ...args] = adv.keys.get("ExecStart")!.split(" ")
+    const tree = await commandTree(main, "nexus")
+    const node = tree.children.find((c) => c.name === command)!
+    expect(node).toBeDefined()
+    for (const flag of args.filter((a) => a.startsWith("--"))) expect(node.flags.map((f) => `--${f.name}`)).toContain(flag)
+  })
+
+  test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze verify accepts it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nexus-unit-"))
+    writeFileSync(join(dir, "nexus-advertise.service"), adv.text.replaceAll("/usr/local/bin/nexus", process.execPath))
+    const r = Bun.spawnSync(["systemd-analyze", "verify", join(dir, "nexus-advertise.service")], { stderr: "pipe" })
     expect(r.stderr.toString()).toBe("")
     expect(r.exitCode).toBe(0)
   })
