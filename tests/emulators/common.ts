@@ -248,3 +248,10 @@ export function options(opts: EmulatorOptions) {
     reply: opts.reply ?? DEFAULT_REPLY,
   }
 }
+
+/** A random id body: `n` characters drawn from `alphabet` (lowercase alphanumerics by default). */
+export function randomId(n: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"): string {
+  let out = ""
+  for (let i = 0; i < n; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)]
+  return out
+}

@@ -1,18 +1,33 @@
 /**
  * Emulated backends for tests, the demo and the benchmark: one per server type.
  */
+import { startExo } from "./exo.ts"
 import { startLlamacpp } from "./llamacpp.ts"
+import { startLlamafile } from "./llamafile.ts"
+import { startLmstudio } from "./lmstudio.ts"
+import { startLocalai } from "./localai.ts"
 import { startOllama } from "./ollama.ts"
+import { startOpenai } from "./openai.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 import { startVllm } from "./vllm.ts"
 
-export { startLlamacpp, startOllama, startVllm }
+export { startExo, startLlamacpp, startLlamafile, startLmstudio, startLocalai, startOllama, startOpenai, startVllm }
+export type { ExoEmulator, ExoOptions } from "./exo.ts"
+export type { LlamafileEmulator, LlamafileOptions } from "./llamafile.ts"
+export type { LmstudioEmulator, LmstudioOptions } from "./lmstudio.ts"
+export type { LocalaiEmulator, LocalaiOptions } from "./localai.ts"
+export type { OpenaiOptions } from "./openai.ts"
 export type { Emulator, EmulatorModel, EmulatorOptions, EmulatorStats, Faults } from "./types.ts"
 
 export const EMULATORS = {
   ollama: startOllama,
   vllm: startVllm,
   llamacpp: startLlamacpp,
+  lmstudio: startLmstudio,
+  exo: startExo,
+  localai: startLocalai,
+  llamafile: startLlamafile,
+  openai: startOpenai,
 } satisfies Record<string, (opts?: EmulatorOptions) => Promise<Emulator>>
 
 export type EmulatorKind = keyof typeof EMULATORS
