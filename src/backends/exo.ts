@@ -1,9 +1,11 @@
 /**
  * exo: no health route, `/v1/models` is the whole catalogue with `context_length`
- * and capability words; only models with a running instance can answer.
+ * and capability words, but only models with a running instance can answer (others get
+ * `404 No instance found`). `/ollama/api/ps` names the placed ones, so only those are
+ * offered for routing; a model placed later appears at the next probe.
  * @module
  */
-import { positiveInt } from "./http.ts"
+import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
 export const exo = openaiCompatible({
@@ -20,5 +22,11 @@ export const exo = openaiCompatible({
       }
     }
     return model
+  },
+  async enrich(backend, models, ctx) {
+    const ps = await probeRequest(`${trimSlash(backend.url)}/ollama/api/ps`, { headers: authHeaders(backend), timeoutMs: ctx.timeoutMs })
+    if (ps.status !== 200 || !isObject(ps.json) || !Array.isArray(ps.json.models)) return models
+    const placed = new Set(ps.json.models.filter(isObject).map((m) => String(m.model ?? m.name)))
+    return models.filter((m) => placed.has(m.id)).map((m) => ({ ...m, loaded: true }))
   },
 })

@@ -50,20 +50,21 @@ async function classify(
   if (!root && !models && !version) return undefined
 
   if (root?.status === 200 && root.text.trim() === "Ollama is running") return "ollama"
-  if (localai?.status === 200 && isObject(localai.json)) return "localai"
+  // LM Studio answers every unknown route with 200 {"error": "Unexpected endpoint..."}, so
+  // a route merely answering proves nothing: look for each server's own content.
+  if (lmstudio?.status === 200 && dataArray(lmstudio.json).some((m) => "state" in m)) return "lmstudio"
+  if (localai?.status === 200 && isObject(localai.json) && isObject(localai.json.endpoints)) return "localai"
   if (nodeId?.status === 200 && typeof nodeId.json === "string") return "exo"
 
   const owners = dataArray(models?.json).map((m) => m.owned_by)
   const server = root?.headers.get("server") ?? models?.headers.get("server") ?? ""
-  if (owners.includes("llamafile")) return "llamafile"
-  if (/llama\.cpp/i.test(server)) return "llamacpp"
+  if (owners.includes("llamafile") || /^llamafile/i.test(server)) return "llamafile"
   if (owners.includes("vllm")) return "vllm"
   if (owners.includes("exo")) return "exo"
-  if (owners.includes("organization_owner") || (lmstudio?.status === 200 && dataArray(lmstudio.json).some((m) => "state" in m))) {
-    return "lmstudio"
-  }
-  if (owners.includes("llamacpp")) {
-    // llamafile's legacy server is a llama.cpp fork: its /health reports slots.
+  if (owners.includes("organization_owner")) return "lmstudio"
+  if (owners.includes("llamacpp") || /llama\.cpp/i.test(server)) {
+    // llamafile's legacy server is a llama.cpp fork (same owner, same Server header):
+    // its /health reports idle slots, llama.cpp's does not.
     const health = await get(`${base}/health`, t)
     return isObject(health?.json) && "slots_idle" in health.json ? "llamafile" : "llamacpp"
   }
