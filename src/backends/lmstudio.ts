@@ -1,10 +1,12 @@
 /**
- * LM Studio: no health route, so the model list is the probe. `/api/v0/models`
- * adds type (llm/vlm/embeddings), load state and context; `/v1/models` is the fallback.
+ * LM Studio: no health route, so the model list is the probe. The REST API adds what
+ * the OpenAI list leaves out: `/api/v1/models` (0.4+: capabilities.vision and
+ * trained_for_tool_use, loaded instances with their context) or `/api/v0/models`
+ * (type llm/vlm/embeddings, state, max/loaded context, capabilities ["tool_use"]).
  * @module
  */
 import type { ModelInfo } from "../registry/types.ts"
-import { authHeaders, dataArray, positiveInt, probeRequest, trimSlash } from "./http.ts"
+import { authHeaders, dataArray, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
 export function readLmStudioModel(entry: Record<string, unknown>): ModelInfo | undefined {
@@ -25,19 +27,50 @@ export function readLmStudioModel(entry: Record<string, unknown>): ModelInfo | u
   }
 }
 
+/** One entry of `/api/v1/models` (0.4+). */
+export function readLmStudioV1Model(entry: Record<string, unknown>): ModelInfo | undefined {
+  if (typeof entry.key !== "string") return undefined
+  const instances = Array.isArray(entry.loaded_instances) ? entry.loaded_instances.filter(isObject) : []
+  const loadedContext = instances.map((i) => (isObject(i.config) ? positiveInt(i.config.context_length) : undefined)).find((n) => n)
+  const caps = isObject(entry.capabilities) ? entry.capabilities : undefined
+  const embedding = entry.type === "embedding" || entry.type === "embeddings"
+  return {
+    id: entry.key,
+    contextLength: loadedContext ?? positiveInt(entry.max_context_length),
+    loaded: instances.length > 0,
+    ownedBy: typeof entry.publisher === "string" ? entry.publisher : "organization_owner",
+    capabilities: {
+      embeddings: embedding,
+      completion: !embedding,
+      vision: caps ? caps.vision === true : embedding ? false : undefined,
+      tools: caps ? caps.trained_for_tool_use === true : embedding ? false : undefined,
+    },
+  }
+}
+
+async function richModels(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Map<string, ModelInfo>> {
+  const rich = new Map<string, ModelInfo>()
+  const v1 = await probeRequest(`${url}/api/v1/models`, { headers, timeoutMs }).catch(() => undefined)
+  if (v1?.status === 200 && isObject(v1.json) && Array.isArray(v1.json.models)) {
+    for (const entry of v1.json.models.filter(isObject)) {
+      const m = readLmStudioV1Model(entry)
+      if (m) rich.set(m.id, m)
+    }
+    if (rich.size) return rich
+  }
+  const v0 = await probeRequest(`${url}/api/v0/models`, { headers, timeoutMs })
+  if (v0.status !== 200) return rich
+  for (const entry of dataArray(v0.json)) {
+    const m = readLmStudioModel(entry)
+    if (m) rich.set(m.id, m)
+  }
+  return rich
+}
+
 export const lmstudio = openaiCompatible({
   type: "lmstudio",
   async enrich(backend, models, ctx) {
-    const res = await probeRequest(`${trimSlash(backend.url)}/api/v0/models`, {
-      headers: authHeaders(backend),
-      timeoutMs: ctx.timeoutMs,
-    })
-    if (res.status !== 200) return models
-    const rich = new Map<string, ModelInfo>()
-    for (const entry of dataArray(res.json)) {
-      const m = readLmStudioModel(entry)
-      if (m) rich.set(m.id, m)
-    }
+    const rich = await richModels(trimSlash(backend.url), authHeaders(backend), ctx.timeoutMs)
     return models.map((m) => rich.get(m.id) ?? m)
   },
 })

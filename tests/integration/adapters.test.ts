@@ -69,6 +69,22 @@ describe("what each adapter learns from its server", () => {
     expect(embed.loaded).toBe(false)
   })
 
+  test("LM Studio 0.4+: /api/v1/models (capabilities object, loaded instances), same facts", async () => {
+    const lms = await emu(
+      startLmstudio({
+        version: "0.4.1",
+        models: [
+          { id: "google/gemma-3-12b", contextLength: 131072, capabilities: ["vision", "tool_use"], loaded: true },
+          { id: "qwen/qwen3-4b", contextLength: 32768, capabilities: [], loaded: false },
+        ],
+      })
+    )
+    const n = await nexus({ backends: [backend("lms", lms.url, "lmstudio")] })
+    expect(lms.stats.byPath["/api/v1/models"]).toBeGreaterThan(0)
+    expect(model(n, "lms", "google/gemma-3-12b")).toMatchObject({ loaded: true, capabilities: { vision: true, tools: true, completion: true } })
+    expect(model(n, "lms", "qwen/qwen3-4b")).toMatchObject({ loaded: false, contextLength: 32768, capabilities: { vision: false, tools: false } })
+  })
+
   test("exo: only models with a running instance are offered; one placed later appears at the next probe", async () => {
     const exo = await emu(
       startExo({
