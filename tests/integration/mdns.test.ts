@@ -50,10 +50,9 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
 }
 const chat = () => net.http(net.b, "http://127.0.0.1:8000/v1/chat/completions", { model: "llama3.2:latest", messages: [{ role: "user", content: "hi" }] })
 
-/** Browse a service type from namespace A; `next` waits for a matching event line. */
-async function watch(type: string) {
-  const p = net.spawn(net.a, [BUN, join(ROOT, "tests/helpers/mdns-watch.ts"), type])
-  const reader = p.stdout.getReader()
+/** Follow a process's output line by line; `next` waits for a matching line. */
+function follow(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader()
   const lines: string[] = []
   let buffer = ""
   let pending: Promise<{ done: boolean; value?: Uint8Array }> | undefined
@@ -63,7 +62,7 @@ async function watch(type: string) {
       for (;;) {
         const hit = lines.find(match)
         if (hit) return hit
-        if (Date.now() > deadline) throw new Error(`no matching mDNS event in ${timeoutMs} ms; saw: ${lines.join(" | ")}`)
+        if (Date.now() > deadline) throw new Error(`no matching line in ${timeoutMs} ms; saw: ${lines.join(" | ")}`)
         // One read outstanding at a time: a second read() would take the next chunk.
         pending ??= reader.read()
         const chunk = await Promise.race([pending, Bun.sleep(200).then(() => undefined)])
@@ -76,7 +75,18 @@ async function watch(type: string) {
         }
       }
     },
-    stop: () => p.kill("SIGTERM"),
+  }
+}
+
+/** Browse a service type from namespace A: `up <name>` / `down <name>` lines. */
+async function watch(type: string) {
+  const p = net.spawn(net.a, [BUN, join(ROOT, "tests/helpers/mdns-watch.ts"), type])
+  return {
+    ...follow(p.stdout),
+    async stop() {
+      p.kill("SIGTERM")
+      await p.exited
+    },
   }
 }
 
@@ -152,6 +162,35 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     await until("recovered", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy", 8000)
   })
 
+  test("nexus advertise follows its servers: one that stops is withdrawn, one that returns is published again", async () => {
+    advertiser = startAdvertiser()
+    // JSON logs go to stderr.
+    await follow(advertiser.stderr).next((l) => l.includes("advertising ollama on port 11434"))
+    emulator.kill("SIGKILL")
+    await emulator.exited
+    // The advertiser notices at its next probe and sends a goodbye: out of rotation.
+    await until("withdrawn by the advertiser", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "unknown", 5000)
+    emulator = startEmulator()
+    await until("published again", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy", 8000)
+    expect((await chat()).status).toBe(200)
+    advertiser.kill("SIGTERM")
+    expect(await advertiser.exited).toBe(0)
+  })
+
+  test("[discovery] advertise = false: the gateway publishes nothing", async () => {
+    const watcher = await watch("_nexus._tcp")
+    await watcher.next((l) => l === `up Nexus on ${hostname()}`)
+    const config = join(dir, "quiet.toml")
+    writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8003\n[discovery]\nprobe_ports = []\nadvertise = false\n`)
+    const quiet = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+    await until("serving", () => net.http(net.a, "http://127.0.0.1:8003/health"), (r) => r.status === 200)
+    await Bun.sleep(2500)
+    await expect(watcher.next((l) => l.includes("(2)") || l.startsWith("up ") && l !== `up Nexus on ${hostname()}`, 500)).rejects.toThrow()
+    quiet.kill("SIGTERM")
+    expect(await quiet.exited).toBe(0)
+    await watcher.stop()
+  })
+
   test("a name already taken on the network: a warning, and the next name", async () => {
     const watcher = await watch("_nexus._tcp")
     await watcher.next((l) => l === `up Nexus on ${hostname()}`)
@@ -167,7 +206,7 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     expect(await twin.exited).toBe(0)
     const log = (await new Response(twin.stdout).text()) + (await new Response(twin.stderr).text())
     expect(log).toContain(`mDNS name \\"Nexus on ${hostname()}\\" is already in use on the network; trying \\"Nexus on ${hostname()} (2)\\"`)
-    watcher.stop()
+    await watcher.stop()
   })
 
   test("SIGTERM withdraws the gateway's own advertisement (goodbye) and exits 0", async () => {
@@ -176,16 +215,13 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     nexus.kill("SIGTERM")
     expect(await nexus.exited).toBe(0)
     await watcher.next((l) => l === `down Nexus on ${hostname()}`, 3000)
-    watcher.stop()
+    await watcher.stop()
     const log = (await new Response(nexus.stdout).text()) + (await new Response(nexus.stderr).text())
     expect(log).toContain(`"msg":"discovered ollama at http://${net.addrA}:11434 (mdns)"`)
   })
 })
 
 describe.skipIf(!available)("mDNS failures never take Nexus down", () => {
-  beforeAll(() => {
-    net ??= createNetPair()
-  })
 
   test("no multicast route: one warning, and the gateway keeps serving", async () => {
     const ns = `nx-lo-${Math.random().toString(16).slice(2, 8)}`
@@ -215,19 +251,24 @@ describe.skipIf(!available)("mDNS failures never take Nexus down", () => {
   })
 
   test("UDP 5353 held by a program that does not share it: one warning, and the gateway keeps serving", async () => {
-    // Binds 5353 without SO_REUSEADDR, as a non-cooperating responder would.
-    const holder = net.spawn(net.a, ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5353)); print('bound', flush=True); time.sleep(60)"])
-    await holder.stdout.getReader().read()
-    const config = join(dir, "busy.toml")
-    writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8001\n[discovery]\nprobe_ports = []\n[logging]\nformat = "json"\n`)
-    const p = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
-    await until("serving", () => net.http(net.a, "http://127.0.0.1:8001/health"), (r) => r.status === 200)
-    await Bun.sleep(1000)
-    expect(p.exitCode).toBeNull()
-    p.kill("SIGTERM")
-    expect(await p.exited).toBe(0)
-    holder.kill("SIGKILL")
-    const log = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text())
-    expect(log).toContain("mDNS unavailable (UDP port 5353 is in use by a program that does not share it)")
+    const pair = createNetPair() // fresh: nothing else may hold 5353 there
+    try {
+      // Binds 5353 without SO_REUSEADDR, as a non-cooperating responder would.
+      const holder = pair.spawn(pair.a, ["python3", "-c", "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5353)); print('bound', flush=True); time.sleep(60)"])
+      const first = await holder.stdout.getReader().read()
+      expect(new TextDecoder().decode(first.value)).toStartWith("bound")
+      const config = join(dir, "busy.toml")
+      writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8001\n[discovery]\nprobe_ports = []\n[logging]\nformat = "json"\n`)
+      const p = pair.spawn(pair.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+      await until("serving", () => pair.http(pair.a, "http://127.0.0.1:8001/health"), (r) => r.status === 200)
+      await Bun.sleep(1000)
+      expect(p.exitCode).toBeNull()
+      p.kill("SIGTERM")
+      expect(await p.exited).toBe(0)
+      const log = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text())
+      expect(log).toContain("mDNS unavailable (UDP port 5353 is in use by a program that does not share it)")
+    } finally {
+      pair.destroy()
+    }
   })
 })
