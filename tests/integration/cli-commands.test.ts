@@ -52,6 +52,24 @@ describe("talking to the running server", () => {
     for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^✓ healthy/)
   })
 
+  test.skipIf(!Bun.which("script"))("on a terminal the status marks are in colour (and NO_COLOR turns it off)", async () => {
+    // `script` gives the command a pseudo-terminal as stdout.
+    const onTty = async (env: Record<string, string>) => {
+      const cmd = `${process.execPath} ${MAIN} backends list --url ${n.url}`
+      const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
+      const out = await new Response(p.stdout).text()
+      expect(await p.exited).toBe(0)
+      return out
+    }
+    const coloured = await onTty({ NO_COLOR: "" })
+    expect(coloured).toContain("\u001b[32m✓ healthy\u001b[0m")
+    // Columns still line up: escapes do not count as width.
+    const lines = coloured.replace(/\u001b\[[0-9;]*m/g, "").replace(/\r/g, "").trimEnd().split("\n")
+    const col = lines[0]!.indexOf("TYPE")
+    for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^(ollama|vllm)\s/)
+    expect(await onTty({ NO_COLOR: "1" })).not.toContain("\u001b[")
+  })
+
   test("backends list --json is the documented shape; --status filters", async () => {
     const r = await nexusCli(["backends", "list", "--json"], { NEXUS_URL: n.url })
     expect(r.code).toBe(0)
