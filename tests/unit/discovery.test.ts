@@ -70,3 +70,20 @@ describe("advertised services", () => {
     expect(txt.split(",").every((id) => ids.includes(id))).toBe(true)
   })
 })
+
+describe("one server, many names", () => {
+  test("localhost, 127.x, ::1 and this machine's own addresses are the same server; other hosts and ports are not", async () => {
+    const { serverKey } = await import("../../src/registry/registry.ts")
+    const { networkInterfaces } = await import("node:os")
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && !a.internal && a.family === "IPv4")?.address
+    const key = serverKey("http://localhost:11434")
+    expect(serverKey("http://127.0.0.1:11434/")).toBe(key)
+    expect(serverKey("http://[::1]:11434")).toBe(key)
+    if (own) expect(serverKey(`http://${own}:11434`)).toBe(key)
+    expect(serverKey("http://localhost:11435")).not.toBe(key)
+    expect(serverKey("http://192.0.2.44:11434")).not.toBe(key)
+    expect(serverKey("http://gpu-box:80")).toBe(serverKey("http://GPU-BOX"))
+  })
+})
