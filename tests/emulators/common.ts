@@ -79,6 +79,37 @@ export function inFlight(stats: EmulatorStats, req: Request, body: string): { do
   }
 }
 
+export type Admission = { ok: true; track: ReturnType<typeof inFlight> } | { ok: false; status?: number }
+
+/**
+ * Admit one generation request the way every emulator does: count it in flight, apply
+ * the faults that act before a response (hang, latency, an error status), and say how to
+ * go on. `{ ok: false }` without a status means the client left while we waited.
+ * `warmUp` runs before the latency (a cold model loading on first use).
+ */
+export async function admit(
+  state: { stats: EmulatorStats; faults: Faults },
+  req: Request,
+  body: string,
+  latencyMs: number,
+  warmUp?: (signal: AbortSignal) => Promise<void>
+): Promise<Admission> {
+  const track = inFlight(state.stats, req, body)
+  try {
+    if (state.faults.hangBeforeHeaders) await untilAborted(req.signal)
+    if (warmUp) await warmUp(req.signal)
+    await delay(latencyMs, req.signal)
+  } catch {
+    return { ok: false }
+  }
+  const status = takeStatusFault(state.faults)
+  if (status) {
+    track.done()
+    return { ok: false, status }
+  }
+  return { ok: true, track }
+}
+
 /** The status fault to apply to this chat request, consuming one from statusCount. */
 export function takeStatusFault(faults: Faults): number | undefined {
   if (!faults.status) return undefined

@@ -10,9 +10,8 @@
  * and `data: [DONE]`; a mid-stream error is `data: {"error":…}` followed by `[DONE]`.
  */
 import {
+  admit,
   CREATED,
-  delay,
-  inFlight,
   json,
   newStats,
   options,
@@ -23,9 +22,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
 
@@ -92,19 +89,14 @@ export async function startExo(opts: ExoOptions = {}): Promise<ExoEmulator> {
     const model = body.model
     const m = state.models.find((x) => x.id === model)
     if (!m || !hasInstance(m)) return error(404, `No instance found for model ${model}`)
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, text, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       return error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
     }
+    const { track } = admitted
     const id = crypto.randomUUID()
     const parts = pieces(o.reply, o.chunks)
     const prompt = promptTokens(body)

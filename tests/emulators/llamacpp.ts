@@ -5,8 +5,8 @@
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.
  */
 import {
+  admit,
   CREATED,
-  delay,
   inFlight,
   json,
   newStats,
@@ -18,9 +18,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
@@ -69,19 +67,14 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     if (prompt >= nCtx) {
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })
     }
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, text, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       return err(status, `emulated failure ${status}`, {}, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
     }
+    const { track } = admitted
     const id = "chatcmpl-Wq3hHn2cXoO0yQ7Zr9tKs1Pb"
     const parts = pieces(o.reply, o.chunks)
     const usage = { completion_tokens: parts.length, prompt_tokens: prompt, total_tokens: prompt + parts.length, prompt_tokens_details: { cached_tokens: 0 } }

@@ -10,8 +10,8 @@
  * `x_prefill_progress` chunk first, usage on the finish chunk when asked, then `[DONE]`.
  */
 import {
+  admit,
   CREATED,
-  delay,
   inFlight,
   json,
   newStats,
@@ -24,9 +24,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
@@ -83,20 +81,15 @@ export async function startLlamafile(opts: LlamafileOptions = {}): Promise<Llama
       if (!Array.isArray(body.messages)) return v2Error(400, "JSON missing messages array")
     } else if (!body) return text(500, "500 Internal Server Error\n[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'x'")
     const model = typeof body.model === "string" ? body.model : "unknown"
-    const track = inFlight(state.stats, req, raw)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, raw, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       const headers: Record<string, string> = faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
       return legacy ? text(status, `emulated failure ${status}`, headers) : v2Error(status, undefined, headers)
     }
+    const { track } = admitted
     const parts = pieces(o.reply, o.chunks)
     const prompt = promptTokens(body)
     const usage = { completion_tokens: parts.length, prompt_tokens: prompt, total_tokens: prompt + parts.length }

@@ -8,9 +8,9 @@
  * (≤0.3.5) or 400 (later), `include_usage` and OpenAI-shaped stream errors from 0.3.18.
  */
 import {
+  admit,
   CREATED,
   delay,
-  inFlight,
   json,
   newStats,
   options,
@@ -22,9 +22,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
 
@@ -138,23 +136,19 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
     const target = resolve(String(body.model ?? ""))
     if (target instanceof Response) return target
     const model = target.id
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      if (!isLoaded(target)) {
-        await delay(opts.jitLoadMs ?? 0, req.signal)
-        override.set(model, true)
-      }
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    // JIT: a model that is not loaded loads on its first request, which waits.
+    const admitted = await admit(state, req, text, o.latencyMs, async (signal) => {
+      if (isLoaded(target)) return
+      await delay(opts.jitLoadMs ?? 0, signal)
+      override.set(model, true)
+    })
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       return stringError(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
     }
+    const { track } = admitted
     const parts = pieces(o.reply, o.chunks)
     const prompt = promptTokens(body)
     const usage = { prompt_tokens: prompt, completion_tokens: parts.length, total_tokens: prompt + parts.length }

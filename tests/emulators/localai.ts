@@ -10,9 +10,9 @@
  * every chunk), and a mid-stream failure sent as content `"Internal error: …"` then `[DONE]`.
  */
 import {
+  admit,
   CREATED,
   delay,
-  inFlight,
   json,
   newStats,
   options,
@@ -23,9 +23,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
 
@@ -70,21 +68,18 @@ export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEm
     const name = typeof body.model === "string" && body.model ? body.model : state.models[0]?.id ?? ""
     const m = state.models.find((x) => x.id === name)
     if (!m) return error(404, `model "${name}" not found. To see available models, call GET /v1/models`, "invalid_request_error")
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      if (m.loaded === false && !warm.has(m.id)) await delay(opts.loadMs ?? 0, req.signal)
+    // Lazy loading: the first request for a model waits while it loads.
+    const admitted = await admit(state, req, text, o.latencyMs, async (signal) => {
+      if (m.loaded === false && !warm.has(m.id)) await delay(opts.loadMs ?? 0, signal)
       warm.add(m.id)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    })
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       return error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, undefined, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
     }
+    const { track } = admitted
     const id = crypto.randomUUID()
     const headers = { "x-correlation-id": req.headers.get("x-correlation-id")?.trim() || id }
     const parts = pieces(o.reply, o.chunks)

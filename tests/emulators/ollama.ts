@@ -5,6 +5,7 @@
  * and a 403 with an empty body for a Host header it does not accept.
  */
 import {
+  admit,
   CREATED,
   delay,
   inFlight,
@@ -18,9 +19,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
 
@@ -85,21 +84,16 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     const name = String(body.model ?? "")
     if (!Array.isArray(body.messages) || body.messages.length === 0) return openaiError(400, "[] is too short - 'messages'")
     if (!find(name)) return openaiError(404, `model '${name}' not found`)
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, text, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       const headers: Record<string, string> = faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
       if (status === 503) return json({ error: "server busy, please try again.  maximum pending requests exceeded" }, { status, headers })
       return openaiError(status, `emulated failure ${status}`, headers)
     }
+    const { track } = admitted
     const id = `chatcmpl-${Math.floor(Math.random() * 999)}`
     const parts = pieces(o.reply, o.chunks)
     const prompt = promptTokens(body)

@@ -10,9 +10,8 @@
  * `"usage":null` on every chunk plus a final `choices: []` usage chunk before `[DONE]`.
  */
 import {
+  admit,
   CREATED,
-  delay,
-  inFlight,
   json,
   newStats,
   options,
@@ -24,9 +23,7 @@ import {
   record,
   serve,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
 
@@ -90,19 +87,14 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
     if (prompt > ctx) {
       return error(400, `This model's maximum context length is ${ctx} tokens. However, your messages resulted in ${prompt} tokens. Please reduce the length of the messages.`, "invalid_request_error", "context_length_exceeded", "messages")
     }
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, text, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       return faultResponse(status, model, faults)
     }
+    const { track } = admitted
     const parts = pieces(o.reply, o.chunks)
     if (path === "/v1/embeddings") {
       track.done()

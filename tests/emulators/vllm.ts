@@ -5,8 +5,8 @@
  * once `stream_options` is present, `x-request-id` on responses.
  */
 import {
+  admit,
   CREATED,
-  delay,
   inFlight,
   json,
   newStats,
@@ -17,9 +17,7 @@ import {
   promptTokens,
   record,
   sse,
-  takeStatusFault,
   toModels,
-  untilAborted,
 } from "./common.ts"
 import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
@@ -69,20 +67,15 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     if (!state.models.some((m) => m.id === model)) {
       return error(404, `The model \`${model}\` does not exist.`, "model")
     }
-    const track = inFlight(state.stats, req, text)
     const faults = state.faults
-    try {
-      if (faults.hangBeforeHeaders) await untilAborted(req.signal)
-      await delay(o.latencyMs, req.signal)
-    } catch {
-      return new Response(null, { status: 499 })
-    }
-    const status = takeStatusFault(faults)
-    if (status) {
-      track.done()
+    const admitted = await admit(state, req, text, o.latencyMs)
+    if (!admitted.ok) {
+      const status = admitted.status
+      if (!status) return new Response(null, { status: 499 })
       const headers: Record<string, string> = faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
       return error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, null, headers)
     }
+    const { track } = admitted
     const id = requestId()
     const parts = pieces(o.reply, o.chunks)
     const prompt = promptTokens(body)
