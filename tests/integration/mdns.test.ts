@@ -177,6 +177,20 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     expect(await advertiser.exited).toBe(0)
   })
 
+  test("nexus advertise does not publish a server that only listens on localhost, and says how to fix it", async () => {
+    const local = net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11500", "--host", "127.0.0.1"])
+    await until("emulator up", () => net.http(net.a, "http://127.0.0.1:11500/"), (r) => r.status === 200)
+    const watcher = await watch("_llm._tcp")
+    const adv = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11500", "--log-format", "json"])
+    const log = follow(adv.stderr)
+    await log.next((l) => l.includes("ollama on port 11500 listens on localhost only, so other machines cannot reach it (start it with OLLAMA_HOST=0.0.0.0); not advertised"))
+    await expect(watcher.next((l) => l.startsWith("up "), 1500)).rejects.toThrow()
+    adv.kill("SIGTERM")
+    expect(await adv.exited).toBe(0)
+    local.kill("SIGTERM")
+    await watcher.stop()
+  })
+
   test("[discovery] advertise = false: the gateway publishes nothing", async () => {
     const watcher = await watch("_nexus._tcp")
     await watcher.next((l) => l === `up Nexus on ${hostname()}`)
