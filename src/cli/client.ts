@@ -4,7 +4,6 @@
  * When nothing answers they say so, with the URL tried, and exit 1.
  * @module
  */
-import { createMdns } from "../discovery/mdns.ts"
 import { pickAddress } from "../discovery/service-url.ts"
 
 export const DEFAULT_URL = "http://127.0.0.1:8000"
@@ -26,6 +25,7 @@ export function answeredBy(fallback: string): string {
 
 /** Browse `_nexus._tcp` for a moment; the first gateway that answers, or undefined. */
 export async function findAdvertisedNexus(waitMs = 2000): Promise<string | undefined> {
+  const { createMdns } = await import("../discovery/mdns.ts")
   const mdns = createMdns(() => {})
   try {
     return await new Promise<string | undefined>((resolve) => {

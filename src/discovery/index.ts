@@ -13,7 +13,7 @@ import type { Registry } from "../registry/registry.ts"
 import type { Runtime } from "../runtime.ts"
 import { VERSION } from "../version.ts"
 import { fingerprint } from "./fingerprint.ts"
-import { createMdns, type Mdns, type MdnsService } from "./mdns.ts"
+import type { Mdns, MdnsService } from "./mdns.ts"
 import { discoveredId, startProbing } from "./probe.ts"
 import { fromService } from "./service-url.ts"
 
@@ -57,7 +57,6 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   }
 
   const wantsMdns = cfg.service_types.length > 0 || cfg.advertise
-  const mdns = wantsMdns ? (deps.mdns ?? createMdns((m) => log.warn(m))) : undefined
   const removals = new Map<string, Timer>()
 
   async function up(s: MdnsService, serviceType: string): Promise<void> {
@@ -96,7 +95,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     removals.set(b.id, timer)
   }
 
-  if (mdns) {
+  function startMdns(mdns: Mdns): void {
     for (const serviceType of cfg.service_types) {
       const browser = mdns.browse(serviceType, {
         up: (s) => void up(s, serviceType).catch((err: Error) => log.warn(`mDNS: ${s.name}: ${err.message}`)),
@@ -120,8 +119,19 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     stops.push(() => mdns.close())
   }
 
+  // bonjour-service is loaded only when mDNS is wanted (a few MB on a small box).
+  let stopped = false
+  const mdnsReady = wantsMdns
+    ? (deps.mdns ? Promise.resolve(deps.mdns) : import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg)))).then(
+        (mdns) => (stopped ? mdns.close() : startMdns(mdns)),
+        (err: Error) => log.warn(`mDNS unavailable (${err.message}); other discovery keeps working`)
+      )
+    : Promise.resolve()
+
   return {
     async stop() {
+      stopped = true
+      await mdnsReady
       for (const t of removals.values()) clearTimeout(t)
       removals.clear()
       await Promise.all(stops.map((s) => s()))

