@@ -129,7 +129,7 @@ try {
     configPath,
     `[server]\nhost = "127.0.0.1"\nport = ${nexusPort}\n[discovery]\nenabled = false\n[[backends]]\nname = "fast"\nurl = "${fast}"\ntype = "vllm"\n[[backends]]\nname = "paced"\nurl = "${paced}"\ntype = "vllm"\n`
   )
-  spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", configPath])
+  spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", configPath], { NEXUS_DATA_DIR: join(configPath, "..", "state") })
   const nexus = `http://127.0.0.1:${nexusPort}`
   await waitFor(`http://127.0.0.1:${floorFast}/health`)
   await waitFor(`http://127.0.0.1:${floorPaced}/health`)

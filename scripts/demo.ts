@@ -62,6 +62,8 @@ priority = 2
 )
 
 const nexus = Bun.spawn([process.execPath, join(root, "src/main.ts"), "serve", "--config", configPath], {
+  // The demo's runtime state stays with its throwaway config, not in your home directory.
+  env: { ...process.env, NEXUS_DATA_DIR: join(dir, "state") },
   stdout: "inherit",
   stderr: "inherit",
 })

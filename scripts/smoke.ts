@@ -75,7 +75,7 @@ writeFileSync(
 const started = performance.now()
 const serve = Bun.spawn([...runner, binary, "serve", "--config", join(cwd, "serve.toml"), "--log-format", "json"], {
   cwd,
-  env: { ...process.env },
+  env: { ...process.env, NEXUS_DATA_DIR: join(cwd, "state") },
   stdout: "pipe",
   stderr: "pipe",
 })

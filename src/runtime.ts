@@ -70,13 +70,17 @@ export function createRuntime(opts: {
       }
       const clean = input.url.replace(/\/+$/, "")
       const existing = registry.findByUrl(clean)
-      if (existing) throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`)
+      // A discovered backend may be adopted: it becomes an admin one that is kept.
+      if (existing && existing.source !== "probe" && existing.source !== "mdns") {
+        throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`)
+      }
       const type = input.type ?? (await fingerprint(clean))
       if (!type) {
         throw new RuntimeError(422, `no LLM server recognised at ${clean}; pass "type" (ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai)`)
       }
       const name = input.name ?? `${type}-${url.hostname}-${url.port || (url.protocol === "https:" ? 443 : 80)}`
-      if (registry.get(name)) throw new RuntimeError(409, `a backend named ${name} already exists`)
+      const named = registry.get(name)
+      if (named && named !== existing) throw new RuntimeError(409, `a backend named ${name} already exists`)
       const cfg: BackendConfig = {
         name,
         url: clean,
@@ -90,6 +94,11 @@ export function createRuntime(opts: {
       }
       if (cfg.api_key_env && !env[cfg.api_key_env]) {
         throw new RuntimeError(400, `api_key_env: environment variable ${cfg.api_key_env} is not set on the server`)
+      }
+      if (existing) {
+        registry.remove(existing.id)
+        health.forget(existing.id)
+        log.info(`backend ${existing.name} (discovered) adopted as ${name}`, { backend: name })
       }
       const backend = register(cfg, "admin")!
       store?.saveBackend({ id: name, name, url: clean, type, priority: cfg.priority, api_key_env: cfg.api_key_env, max_concurrent: cfg.max_concurrent })

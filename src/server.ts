@@ -110,8 +110,20 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   })
   runtime.restore()
   const reload = async (): Promise<string[]> => {
-    if (!opts.loadConfig) return runtime.apply(current)
-    return runtime.apply(await opts.loadConfig())
+    const before = current.discovery
+    const lines = runtime.apply(opts.loadConfig ? await opts.loadConfig() : current)
+    // Discovery keeps timers and sockets: a changed [discovery] restarts it.
+    if (JSON.stringify(before) !== JSON.stringify(current.discovery)) {
+      await discovery?.stop().catch(() => {})
+      discovery = startDiscoveryIfEnabled()
+      if (!current.discovery.enabled) {
+        for (const b of registry.list()) if (b.source === "probe" || b.source === "mdns") runtime.removeDiscovered(b.id)
+      }
+      const line = `discovery ${current.discovery.enabled ? "restarted with the new [discovery] settings" : "turned off"}`
+      log.info(line)
+      lines.push(line)
+    }
+    return lines
   }
 
   let server: Server<undefined> | undefined
@@ -158,9 +170,9 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
 
   const s = server
   const port = s.port ?? config.server.port
-  const discovery = config.discovery.enabled
-    ? startDiscovery({ config: () => current, registry, health, runtime, log, port })
-    : undefined
+  const startDiscoveryIfEnabled = () =>
+    current.discovery.enabled ? startDiscovery({ config: () => current, registry, health, runtime, log, port }) : undefined
+  let discovery = startDiscoveryIfEnabled()
   const host = config.server.host === "0.0.0.0" || config.server.host === "::" ? "127.0.0.1" : config.server.host
   let stopping: Promise<void> | undefined
 

@@ -244,7 +244,7 @@ describe.skipIf(!available)("mDNS failures never take Nexus down", () => {
     try {
       const config = join(dir, "lonely.toml")
       writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8000\n[discovery]\nprobe_ports = []\n[logging]\nformat = "json"\n`)
-      const p = Bun.spawn(["ip", "netns", "exec", ns, BUN, join(ROOT, "src/main.ts"), "serve", "--config", config], { stdout: "pipe", stderr: "pipe" })
+      const p = Bun.spawn(["ip", "netns", "exec", ns, BUN, join(ROOT, "src/main.ts"), "serve", "--config", config], { env: { ...process.env }, stdout: "pipe", stderr: "pipe" })
       let health = 0
       for (let i = 0; i < 50 && health !== 200; i++) {
         await Bun.sleep(100)

@@ -34,7 +34,11 @@ async function emulator(kind: string, port: number, models: string) {
   await until(() => ns!.http(`http://127.0.0.1:${port}/`), (r) => r.status > 0)
 }
 function serve(args: string[], cwd: string) {
-  return ns!.spawn(["sh", "-c", `cd ${cwd} && exec ${BUN} ${join(ROOT, "src/main.ts")} serve --log-format json ${args.join(" ")}`])
+  // Each test's gateway keeps its state beside its config: an adopted backend must not
+  // reappear in the next test.
+  return ns!.spawn(["sh", "-c", `cd ${cwd} && exec ${BUN} ${join(ROOT, "src/main.ts")} serve --log-format json ${args.join(" ")}`], {
+    NEXUS_DATA_DIR: join(cwd, "state"),
+  })
 }
 async function backends(port = 8000): Promise<BackendView[]> {
   const r = await ns!.http(`http://127.0.0.1:${port}/v1/backends`)
@@ -82,6 +86,34 @@ describe.skipIf(!netnsAvailable())("zero-config discovery by probing", () => {
     expect(later.find((b) => b.type === "llamacpp")).toMatchObject({ id: "llamacpp-localhost-8080", source: "probe" })
     const models = await ns.http("http://127.0.0.1:9000/v1/models")
     expect(JSON.parse(models.body).data.map((m: { id: string }) => m.id).sort()).toEqual(["gemma-3-4b", "llama3.2:latest"])
+  })
+
+  test("a discovered backend can be adopted by name through the admin API, and kept", async () => {
+    ns = createNamespace()
+    await emulator("ollama", 11434, "llama3.2:latest")
+    serve([], mkdtempSync(join(tmpdir(), "nexus-zero-")))
+    await until(backends, (l) => l.some((b) => b.id === "ollama-localhost-11434" && b.status === "healthy"))
+    const r = await ns.http("http://127.0.0.1:8000/v1/backends", { url: "http://localhost:11434", name: "desk" })
+    expect(r.status).toBe(201)
+    expect(JSON.parse(r.body)).toMatchObject({ id: "desk", source: "admin", type: "ollama" })
+    await Bun.sleep(300)
+    expect((await backends()).map((b) => `${b.id}:${b.source}`)).toEqual(["desk:admin"])
+  })
+
+  test("a reload that turns discovery off stops probing and forgets what it found", async () => {
+    ns = createNamespace()
+    await emulator("ollama", 11434, "llama3.2:latest")
+    const dir = mkdtempSync(join(tmpdir(), "nexus-zero-"))
+    writeFileSync(join(dir, "nexus.toml"), `[discovery]\nprobe_interval_seconds = 1\n`)
+    serve([], dir)
+    await until(backends, (l) => l.some((b) => b.source === "probe"))
+    writeFileSync(join(dir, "nexus.toml"), `[discovery]\nenabled = false\n`)
+    const r = await ns.http("http://127.0.0.1:8000/v1/admin/reload", {})
+    expect(r.status).toBe(200)
+    expect(r.body).toContain("discovery turned off")
+    expect(await backends()).toEqual([])
+    await Bun.sleep(1500) // no probe round brings it back
+    expect(await backends()).toEqual([])
   })
 
   test("--no-discovery probes nothing", async () => {
