@@ -28,7 +28,7 @@ export function backendView(b: Backend) {
     zone: b.zone,
     last_error: b.lastError ?? null,
     last_check: b.lastCheck ? new Date(b.lastCheck).toISOString() : null,
-    models: [...b.models.values()].map((m) => ({ id: m.id, context_length: m.contextLength ?? null, loaded: m.loaded ?? null })),
+    models: [...b.models.values()].map((m) => ({ id: m.id, context_length: m.contextLength ?? null, loaded: m.loaded ?? null, vram_bytes: m.vramBytes ?? null })),
     in_flight: b.stats.inFlight,
     max_concurrent: b.maxConcurrent ?? null,
     requests: b.stats.requests,

@@ -73,10 +73,11 @@ export const ollama: BackendAdapter = {
       return { status: "unhealthy", error: `GET /api/tags answered ${tags.status}` }
     }
 
-    const loaded = new Set<string>()
+    // Loaded models, and how much GPU memory each holds.
+    const loaded = new Map<string, number | undefined>()
     const ps = await probeRequest(`${base}/api/ps`, { headers, timeoutMs: ctx.timeoutMs }).catch(() => undefined)
     if (ps && isObject(ps.json) && Array.isArray(ps.json.models)) {
-      for (const m of ps.json.models) if (isObject(m) && typeof m.name === "string") loaded.add(m.name)
+      for (const m of ps.json.models) if (isObject(m) && typeof m.name === "string") loaded.set(m.name, positiveInt(m.size_vram))
     }
 
     const models: ModelInfo[] = []
@@ -103,6 +104,7 @@ export const ollama: BackendAdapter = {
         contextLength,
         capabilities: ollamaCapabilities(words),
         loaded: loaded.has(id),
+        vramBytes: loaded.get(id),
         ownedBy: id.includes("/") ? id.split("/")[0] : "library",
       })
     }

@@ -23,6 +23,8 @@ export interface ModelInfo {
   capabilities: ModelCapabilities
   /** Loaded in memory on this backend (warm), when the server exposes it. */
   loaded?: boolean
+  /** GPU memory the loaded model holds, in bytes (Ollama's /api/ps). */
+  vramBytes?: number
   /** Who owns it according to the backend (`library`, `vllm`, …). */
   ownedBy?: string
 }

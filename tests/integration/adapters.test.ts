@@ -162,8 +162,8 @@ describe("what each adapter learns from its server", () => {
   test("warm state: Ollama's /api/ps is recorded per model and shown by /v1/models", async () => {
     const ollama = await emu(startOllama({ models: [{ id: "llama3.2:3b", loaded: true }, { id: "qwen2.5:14b", loaded: false }] }))
     const n = await nexus({ backends: [backend("o", ollama.url, "ollama")] })
-    expect(model(n, "o", "llama3.2:3b")?.loaded).toBe(true)
-    expect(model(n, "o", "qwen2.5:14b")?.loaded).toBe(false)
+    expect(model(n, "o", "llama3.2:3b")).toMatchObject({ loaded: true, vramBytes: 3825819519 })
+    expect(model(n, "o", "qwen2.5:14b")).toMatchObject({ loaded: false, vramBytes: undefined })
     const { data } = (await (await n.get("/v1/models")).json()) as { data: { id: string; loaded: boolean | null }[] }
     expect(Object.fromEntries(data.map((m) => [m.id, m.loaded]))).toEqual({ "llama3.2:3b": true, "qwen2.5:14b": false })
   })
