@@ -1,9 +1,9 @@
 /**
  * LocalAI: `/readyz` is 503 while it preloads; `/v1/models/capabilities` (2026+)
- * says what each model can do.
+ * says what each model can do; `/system` lists the models loaded in memory.
  * @module
  */
-import { authHeaders, dataArray, probeRequest, trimSlash } from "./http.ts"
+import { authHeaders, dataArray, isObject, probeRequest, trimSlash } from "./http.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
 export const localai = openaiCompatible({
@@ -15,10 +15,16 @@ export const localai = openaiCompatible({
     return { status: "unhealthy", error: `GET /readyz answered ${res.status}` }
   },
   async enrich(backend, models, ctx) {
-    const res = await probeRequest(`${trimSlash(backend.url)}/v1/models/capabilities`, {
-      headers: authHeaders(backend),
-      timeoutMs: ctx.timeoutMs,
-    })
+    const headers = authHeaders(backend)
+    const [res, system] = await Promise.all([
+      probeRequest(`${trimSlash(backend.url)}/v1/models/capabilities`, { headers, timeoutMs: ctx.timeoutMs }),
+      probeRequest(`${trimSlash(backend.url)}/system`, { headers, timeoutMs: ctx.timeoutMs }).catch(() => undefined),
+    ])
+    // Lazy loading: a model not in memory answers its first request after loading.
+    if (system?.status === 200 && isObject(system.json) && Array.isArray(system.json.loaded_models)) {
+      const loaded = new Set(system.json.loaded_models.filter(isObject).map((m) => String(m.id)))
+      models = models.map((m) => ({ ...m, loaded: loaded.has(m.id) }))
+    }
     if (res.status !== 200) return models
     const words = new Map<string, unknown[]>()
     for (const e of dataArray(res.json)) {

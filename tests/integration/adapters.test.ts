@@ -106,8 +106,8 @@ describe("what each adapter learns from its server", () => {
     expect(model(n, "exo", "mlx-community/Qwen2.5-VL-7B-4bit")?.capabilities.vision).toBe(true)
   })
 
-  test("LocalAI: loading while /readyz is 503, then capabilities from /v1/models/capabilities", async () => {
-    const local = await emu(startLocalai({ loading: true, models: [{ id: "qwen3-8b", capabilities: ["chat", "tools"] }, { id: "bert-embeddings", capabilities: ["embeddings"] }] }))
+  test("LocalAI: loading while /readyz is 503, then capabilities from /v1/models/capabilities and load state from /system", async () => {
+    const local = await emu(startLocalai({ loading: true, models: [{ id: "qwen3-8b", capabilities: ["chat", "tools"] }, { id: "bert-embeddings", capabilities: ["embeddings"], loaded: false }] }))
     const n = await nexus({ backends: [backend("local", local.url, "localai")] })
     expect(n.deps.registry.get("local")?.status).toBe("loading")
     ;(local as Awaited<ReturnType<typeof startLocalai>>).finishLoading()
@@ -115,6 +115,8 @@ describe("what each adapter learns from its server", () => {
     expect(n.deps.registry.get("local")?.status).toBe("healthy")
     expect(model(n, "local", "qwen3-8b")?.capabilities).toMatchObject({ tools: true, embeddings: false, completion: true })
     expect(model(n, "local", "bert-embeddings")?.capabilities).toMatchObject({ embeddings: true, completion: false })
+    // /system says which are in memory.
+    expect([model(n, "local", "qwen3-8b")?.loaded, model(n, "local", "bert-embeddings")?.loaded]).toEqual([true, false])
   })
 
   test("llamafile: the legacy server's 503 while loading is 'loading'; the v2 server's missing /health is fine", async () => {
