@@ -9,6 +9,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../tests/helpers/process.ts"
 import { benchRouting } from "./bench/routing.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
@@ -20,13 +21,6 @@ const children: ReturnType<typeof Bun.spawn>[] = []
 
 function log(msg: string): void {
   if (!asJson) console.error(msg)
-}
-
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
-  const p = s.port!
-  s.stop(true)
-  return p
 }
 
 function spawn(cmd: string[], env: Record<string, string> = {}): ReturnType<typeof Bun.spawn> {

@@ -14,6 +14,7 @@ import { copyFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, statSyn
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { startOllama } from "../tests/emulators/index.ts"
+import { freePort } from "../tests/helpers/process.ts"
 
 const args = process.argv.slice(2)
 const runnerAt = args.indexOf("--runner")
@@ -43,13 +44,6 @@ async function run(argv: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([...runner, binary, ...argv], { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   return { stdout, stderr, code }
-}
-
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
 }
 
 console.log(`smoke: ${label} (${(statSync(binary).size / 1024 / 1024).toFixed(1)} MiB)`)

@@ -4,14 +4,16 @@
  * without dropping a request in flight.
  * @module
  */
+import { backendWithDefaults } from "./config/schema.ts"
 import type { BackendConfig, BackendType, ModelOverride, NexusConfig } from "./config/types.ts"
 import { fingerprint } from "./discovery/fingerprint.ts"
+import { discoveredId } from "./discovery/probe.ts"
 import type { HealthChecker } from "./health/checker.ts"
 import type { Logger } from "./observability/log.ts"
 import type { Store } from "./persist/store.ts"
 import { createBackend } from "./registry/create.ts"
 import type { Registry } from "./registry/registry.ts"
-import type { Backend } from "./registry/types.ts"
+import { isDiscovered, type Backend } from "./registry/types.ts"
 import { describeDiff, diffConfig } from "./reload.ts"
 
 export interface AddBackendInput {
@@ -58,6 +60,13 @@ export function createRuntime(opts: {
     return backend
   }
 
+  /** Out of the registry and the health checker; requests in flight on it finish. */
+  function drop(id: string): Backend | undefined {
+    const backend = registry.remove(id)
+    if (backend) health.forget(id)
+    return backend
+  }
+
   return {
     /** Add a backend by URL; the type is fingerprinted when not given. Persisted. */
     async addBackend(input: AddBackendInput): Promise<Backend> {
@@ -71,33 +80,22 @@ export function createRuntime(opts: {
       const clean = input.url.replace(/\/+$/, "")
       const existing = registry.findByUrl(clean)
       // A discovered backend may be adopted: it becomes an admin one that is kept.
-      if (existing && existing.source !== "probe" && existing.source !== "mdns") {
+      if (existing && !isDiscovered(existing)) {
         throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`)
       }
       const type = input.type ?? (await fingerprint(clean))
       if (!type) {
         throw new RuntimeError(422, `no LLM server recognised at ${clean}; pass "type" (ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai)`)
       }
-      const name = input.name ?? `${type}-${url.hostname}-${url.port || (url.protocol === "https:" ? 443 : 80)}`
+      const name = input.name ?? discoveredId(type, url.hostname, Number(url.port) || (url.protocol === "https:" ? 443 : 80))
       const named = registry.get(name)
       if (named && named !== existing) throw new RuntimeError(409, `a backend named ${name} already exists`)
-      const cfg: BackendConfig = {
-        name,
-        url: clean,
-        type,
-        priority: input.priority ?? 50,
-        api_key_env: input.api_key_env,
-        max_concurrent: input.max_concurrent,
-        zone: type === "openai" ? "open" : "restricted",
-        tier: 1,
-        models: [],
-      }
+      const cfg = backendWithDefaults({ name, url: clean, type, priority: input.priority, api_key_env: input.api_key_env, max_concurrent: input.max_concurrent })
       if (cfg.api_key_env && !env[cfg.api_key_env]) {
         throw new RuntimeError(400, `api_key_env: environment variable ${cfg.api_key_env} is not set on the server`)
       }
       if (existing) {
-        registry.remove(existing.id)
-        health.forget(existing.id)
+        drop(existing.id)
         log.info(`backend ${existing.name} (discovered) adopted as ${name}`, { backend: name })
       }
       const backend = register(cfg, "admin")!
@@ -108,9 +106,8 @@ export function createRuntime(opts: {
 
     /** Remove a backend; requests in flight on it finish normally. */
     removeBackend(id: string): Backend {
-      const backend = registry.remove(id)
+      const backend = drop(id)
       if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
-      health.forget(id)
       store?.deleteBackend(id)
       log.info(`backend ${id} removed`, { backend: id, in_flight: backend.stats.inFlight })
       return backend
@@ -139,16 +136,7 @@ export function createRuntime(opts: {
      */
     addDiscovered(found: { url: string; type: BackendType; source: "probe" | "mdns"; id: string }): Backend | undefined {
       if (registry.findByUrl(found.url) || registry.get(found.id)) return undefined
-      const cfg: BackendConfig = {
-        name: found.id,
-        url: found.url,
-        type: found.type,
-        priority: 50,
-        zone: found.type === "openai" ? "open" : "restricted",
-        tier: 1,
-        models: [],
-      }
-      const backend = register(cfg, found.source)
+      const backend = register(backendWithDefaults({ name: found.id, url: found.url, type: found.type }), found.source)
       if (backend) log.info(`discovered ${found.type} at ${found.url} (${found.source})`, { backend: found.id, source: found.source })
       return backend
     },
@@ -156,17 +144,22 @@ export function createRuntime(opts: {
     /** Forget a discovered backend (its advertisement is gone for good). */
     removeDiscovered(id: string): void {
       const b = registry.get(id)
-      if (!b || (b.source !== "probe" && b.source !== "mdns")) return
-      registry.remove(id)
-      health.forget(id)
+      if (!b || !isDiscovered(b)) return
+      drop(id)
       log.info(`backend ${id} removed: its advertisement is gone`, { backend: id })
+    },
+
+    /** Forget every discovered backend (discovery was turned off). */
+    forgetDiscovered(): void {
+      for (const b of registry.list()) if (isDiscovered(b)) drop(b.id)
     },
 
     /** Backends persisted by earlier runs, unless the configuration now has them. */
     restore(): void {
       for (const s of store?.backends() ?? []) {
         if (registry.get(s.id) || registry.findByUrl(s.url)) continue
-        register({ ...s, zone: s.type === "openai" ? "open" : "restricted", tier: 1, models: [] }, "admin")
+        const { id: _id, ...fields } = s
+        register(backendWithDefaults(fields), "admin")
       }
     },
 
@@ -176,15 +169,12 @@ export function createRuntime(opts: {
       const diff = diffConfig(prev, next)
       for (const name of diff.removed) {
         const b = registry.get(name)
-        if (b?.source === "config") {
-          registry.remove(name)
-          health.forget(name)
-        }
+        if (b?.source === "config") drop(name)
       }
       for (const { next: cfg, replace } of diff.changed) {
         const b = registry.get(cfg.name)
         if (!b || replace) {
-          if (b) registry.remove(cfg.name)
+          if (b) drop(cfg.name)
           register(cfg, "config")
           continue
         }
@@ -197,10 +187,7 @@ export function createRuntime(opts: {
       for (const cfg of diff.added) {
         // A configured backend wins over a discovered one at the same address.
         const dup = registry.findByUrl(cfg.url)
-        if (dup && (dup.source === "probe" || dup.source === "mdns")) {
-          registry.remove(dup.id)
-          health.forget(dup.id)
-        }
+        if (dup && isDiscovered(dup)) drop(dup.id)
         if (!registry.get(cfg.name)) register(cfg, "config")
       }
       opts.overrides.clear()

@@ -116,9 +116,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     if (JSON.stringify(before) !== JSON.stringify(current.discovery)) {
       await discovery?.stop().catch(() => {})
       discovery = startDiscoveryIfEnabled()
-      if (!current.discovery.enabled) {
-        for (const b of registry.list()) if (b.source === "probe" || b.source === "mdns") runtime.removeDiscovered(b.id)
-      }
+      if (!current.discovery.enabled) runtime.forgetDiscovered()
       const line = `discovery ${current.discovery.enabled ? "restarted with the new [discovery] settings" : "turned off"}`
       log.info(line)
       lines.push(line)

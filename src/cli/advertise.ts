@@ -5,6 +5,7 @@
  */
 import { defineCommand } from "citty"
 import { DEFAULT_PROBE_PORTS } from "../config/schema.ts"
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../config/types.ts"
 import { startAdvertiser } from "../discovery/advertiser.ts"
 import { createMdns } from "../discovery/mdns.ts"
 import { createLogger } from "../observability/log.ts"
@@ -19,8 +20,8 @@ export const advertiseCommand = defineCommand({
   args: {
     ports: { type: "string", description: `Ports to probe on this machine (default ${DEFAULT_PROBE_PORTS.join(",")})` },
     interval: { type: "string", description: "Seconds between probes (default 30)" },
-    "log-level": { type: "string", description: "silent|error|warn|info|debug" },
-    "log-format": { type: "string", description: "pretty|json" },
+    "log-level": { type: "string", description: LOG_LEVELS.join("|") },
+    "log-format": { type: "string", description: LOG_FORMATS.join("|") },
   },
   async run({ args }) {
     const ports = args.ports ? args.ports.split(",").map((p) => Number(p.trim())) : [...DEFAULT_PROBE_PORTS]
@@ -29,9 +30,9 @@ export const advertiseCommand = defineCommand({
     if (!Number.isFinite(interval) || interval < 1) fail("--interval: expected a number of seconds, at least 1", 2)
     const level = (args["log-level"] ?? process.env.NEXUS_LOG_LEVEL ?? "info").toLowerCase()
     const format = (args["log-format"] ?? process.env.NEXUS_LOG_FORMAT ?? "pretty").toLowerCase()
-    if (!["silent", "error", "warn", "info", "debug", "trace"].includes(level)) fail("--log-level: expected silent, error, warn, info, debug or trace", 2)
-    if (format !== "pretty" && format !== "json") fail("--log-format: expected pretty or json", 2)
-    const log = createLogger({ level: level as "info", format })
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) fail(`--log-level: expected one of ${LOG_LEVELS.join(", ")}`, 2)
+    if (!(LOG_FORMATS as readonly string[]).includes(format)) fail(`--log-format: expected one of ${LOG_FORMATS.join(", ")}`, 2)
+    const log = createLogger({ level: level as LogLevel, format: format as LogFormat })
 
     const mdns = createMdns((m) => log.warn(m))
     const advertiser = startAdvertiser({ mdns, ports, intervalMs: interval * 1000, log })

@@ -121,17 +121,20 @@ export function fishScript(root: CommandNode): string {
   return `${lines.join("\n")}\n`
 }
 
+const SHELLS: Record<string, (root: CommandNode) => string> = { bash: bashScript, zsh: zshScript, fish: fishScript }
+
 export const completionsCommand = defineCommand({
   meta: {
     name: "completions",
     description:
       "Print a shell completion script.\n\nExamples:\n  nexus completions bash > /etc/bash_completion.d/nexus\n  nexus completions zsh > \"${fpath[1]}/_nexus\"\n  nexus completions fish > ~/.config/fish/completions/nexus.fish",
   },
-  args: { shell: { type: "positional", description: "Shell to complete for", valueHint: "bash|zsh|fish", required: true } },
+  args: { shell: { type: "positional", description: "Shell to complete for", valueHint: Object.keys(SHELLS).join("|"), required: true } },
   async run({ args }) {
     const { main } = await import("./root.ts")
     const tree = await commandTree(main, "nexus")
-    const gen = { bash: bashScript, zsh: zshScript, fish: fishScript }[args.shell as "bash" | "zsh" | "fish"]
+    // Own keys only: "toString" is not a shell.
+    const gen = Object.hasOwn(SHELLS, args.shell) ? SHELLS[args.shell] : undefined
     if (!gen) {
       process.stderr.write(`Unknown shell "${args.shell}": expected bash, zsh or fish\n`)
       process.exit(2)

@@ -14,6 +14,7 @@ import {
   LOG_LEVELS,
   ROUTING_STRATEGIES,
   ZONES,
+  type BackendConfig,
   type BackendType,
   type NexusConfig,
   type Zone,
@@ -275,6 +276,14 @@ const BackendSchema = v.pipe(
     models,
   }))
 )
+
+/**
+ * A backend entry with every default a `[[backends]]` table would get, for backends that
+ * come from the admin API, the store or discovery rather than the file.
+ */
+export function backendWithDefaults(fields: Pick<BackendConfig, "name" | "url" | "type"> & Partial<BackendConfig>): BackendConfig {
+  return v.parse(BackendSchema, fields) as BackendConfig
+}
 
 const LoggingSchema = table(
   {

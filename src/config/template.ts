@@ -39,13 +39,16 @@ shutdown_timeout_seconds = 30
 [discovery]
 # Find backends without listing them: probe well-known ports and browse mDNS. (NEXUS_DISCOVERY, --no-discovery)
 enabled = true
-# DNS-SD service types to browse on the LAN; a ".local" suffix is accepted and dropped.
+# DNS-SD service types to browse on the LAN (nexus advertise publishes _llm._tcp); a ".local"
+# suffix is accepted and dropped. [] browses nothing.
 service_types = ["_ollama._tcp", "_llm._tcp"]
-# A service that leaves mDNS is removed after this many seconds, so a blip does not drop it (>= 0).
+# A service that withdraws from mDNS leaves rotation at once and is forgotten after this many
+# seconds unless it is advertised again, when it is routable at once (>= 0).
 grace_period_seconds = 60
 # More machines to probe on the ports below: "host" or "host:port", e.g. ["gpu-box.local", "192.168.1.50:11434"].
 probe_hosts = []
-# Well-known ports: Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (1-65535 each).
+# Well-known ports probed on localhost and probe_hosts: Ollama, LM Studio, vLLM,
+# llama.cpp/LocalAI/llamafile, exo (1-65535 each). [] turns probing off.
 probe_ports = [11434, 1234, 8000, 8080, 52415]
 # How often to probe again, so a server started later appears without a restart, in seconds (> 0).
 probe_interval_seconds = 30

@@ -5,9 +5,11 @@
  * servers come, go and change models, and withdraw them with goodbyes on exit.
  * @module
  */
-import { hostname, networkInterfaces } from "node:os"
+import { hostname } from "node:os"
 import { adapterFor } from "../backends/index.ts"
 import { probeRequest } from "../backends/http.ts"
+import { backendWithDefaults } from "../config/schema.ts"
+import { lanAddress } from "../net.ts"
 import { createBackend } from "../registry/create.ts"
 import type { Mdns, Published } from "./mdns.ts"
 import { probeOnce, type Found } from "./probe.ts"
@@ -17,8 +19,6 @@ export interface AdvertiserOptions {
   ports: number[]
   intervalMs: number
   log: { info(m: string): void; warn(m: string): void }
-  /** The address other machines use to reach us; default: the first non-internal IPv4. */
-  lanAddress?: string
 }
 
 /** TXT strings are at most 255 bytes each: keep whole model names that fit. */
@@ -32,15 +32,8 @@ export function modelsTxt(ids: string[], limit = 200): string {
   return out
 }
 
-export function lanAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address
-  }
-  return undefined
-}
-
 async function describeServer(f: Found): Promise<Record<string, string>> {
-  const { backend } = createBackend({ name: f.id, url: f.url, type: f.type, priority: 50, zone: "restricted", tier: 1 }, {})
+  const { backend } = createBackend(backendWithDefaults({ name: f.id, url: f.url, type: f.type }), {})
   const result = backend ? await adapterFor(f.type).probe(backend, { timeoutMs: 3000, cache: new Map() }).catch(() => undefined) : undefined
   const txt: Record<string, string> = { type: f.type, api_path: "/v1" }
   if (result?.version) txt.version = result.version
@@ -57,7 +50,7 @@ async function reachableFromLan(address: string | undefined, port: number): Prom
   )
 }
 
-export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void>; round(): Promise<void> } {
+export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void> } {
   const published = new Map<string, { record: Published; txt: string }>()
   const warnedLocal = new Set<string>()
   const host = hostname()
@@ -68,7 +61,7 @@ export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void
   async function round(): Promise<void> {
     const found = await probeOnce({ hosts: [], ports: opts.ports }).catch(() => [] as Found[])
     const seen = new Set<string>()
-    const lan = opts.lanAddress ?? lanAddress()
+    const lan = lanAddress()
     for (const f of found) {
       if (!(await reachableFromLan(lan, f.port))) {
         if (!warnedLocal.has(f.id)) {
@@ -105,7 +98,6 @@ export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void
   void loop()
 
   return {
-    round: () => round(),
     async stop() {
       stopped = true
       if (timer) clearTimeout(timer)

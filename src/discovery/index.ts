@@ -11,6 +11,7 @@ import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Registry } from "../registry/registry.ts"
 import type { Runtime } from "../runtime.ts"
+import { isLoopbackHost } from "../net.ts"
 import { VERSION } from "../version.ts"
 import { fingerprint } from "./fingerprint.ts"
 import type { Mdns, MdnsService } from "./mdns.ts"
@@ -25,16 +26,10 @@ export interface DiscoveryDeps {
   log: Logger
   /** The port this gateway listens on (never probed, and advertised). */
   port: number
-  /** Injected for tests that run mDNS inside a network namespace. */
-  mdns?: Mdns
 }
 
 export interface Discovery {
   stop(): Promise<void>
-}
-
-function isLoopbackBind(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.")
 }
 
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
@@ -111,7 +106,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
       })
     }
     const host = deps.config().server.host
-    if (cfg.advertise && !isLoopbackBind(host)) {
+    if (cfg.advertise && !isLoopbackHost(host)) {
       mdns.publish({ name: `Nexus on ${hostname()}`, type: "_nexus._tcp", port: deps.port, txt: { version: VERSION, api_path: "/v1" } })
     } else if (cfg.advertise) {
       log.debug(`not advertising _nexus._tcp: listening on ${host} only`)
@@ -122,7 +117,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   // bonjour-service is loaded only when mDNS is wanted (a few MB on a small box).
   let stopped = false
   const mdnsReady = wantsMdns
-    ? (deps.mdns ? Promise.resolve(deps.mdns) : import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg)))).then(
+    ? import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg))).then(
         (mdns) => (stopped ? mdns.close() : startMdns(mdns)),
         (err: Error) => log.warn(`mDNS unavailable (${err.message}); other discovery keeps working`)
       )

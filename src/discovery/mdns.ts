@@ -6,7 +6,7 @@
  * @module
  */
 import { Bonjour, type Browser, type Service } from "bonjour-service"
-import { networkInterfaces } from "node:os"
+import { lanAddress } from "../net.ts"
 
 export interface MdnsService {
   /** Instance name (`ollama on gpu-box`). */
@@ -51,7 +51,7 @@ function view(s: Service): MdnsService {
   return { name: s.name, type: s.type, host: s.host, port: s.port, addresses, txt }
 }
 
-export function createMdns(warn: (message: string) => void, opts: { interface?: string } = {}): Mdns {
+export function createMdns(warn: (message: string) => void): Mdns {
   let warned = new Set<string>()
   const once = (key: string, message: string) => {
     if (warned.has(key)) return
@@ -69,8 +69,7 @@ export function createMdns(warn: (message: string) => void, opts: { interface?: 
 
   const disabled: Mdns = { browse: () => ({ stop() {}, refresh() {} }), publish: (o) => ({ name: o.name, stop: async () => {} }), close: async () => {} }
   // Only loopback: multicast-dns would send into the void without a word.
-  const usable = Object.values(networkInterfaces()).some((list) => list?.some((a) => !a.internal && a.family === "IPv4"))
-  if (!usable && !opts.interface) {
+  if (!lanAddress()) {
     onError(Object.assign(new Error("no interface"), { code: "ENETUNREACH" }))
     return disabled
   }
@@ -78,7 +77,7 @@ export function createMdns(warn: (message: string) => void, opts: { interface?: 
   let bonjour: Bonjour
   let socket: MulticastDns
   try {
-    bonjour = new Bonjour((opts.interface ? { interface: opts.interface } : {}) as object, onError)
+    bonjour = new Bonjour({}, onError)
     // The socket's own errors come from a private emitter the callback does not cover.
     socket = (bonjour as unknown as { server: { mdns: MulticastDns } }).server.mdns
     socket.on("error", onError)

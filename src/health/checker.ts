@@ -98,8 +98,8 @@ export function createHealthChecker(opts: {
 
   /** Probe every backend once, concurrently. Concurrent calls share one round. */
   function checkAll(): Promise<void> {
-    const due = opts.registry.list().filter((b) => !b.withdrawn)
-    running ??= Promise.allSettled(due.map(checkOne)).then(() => {
+    // A withdrawn mDNS service stays "unknown" until it is advertised again.
+    running ??= Promise.allSettled(opts.registry.list().filter((b) => !b.withdrawn).map(checkOne)).then(() => {
       running = undefined
     })
     return running

@@ -3,7 +3,7 @@
  * so lookups by model are O(1) through an index kept in step with every change.
  * @module
  */
-import { networkInterfaces } from "node:os"
+import { isLoopbackHost, isOwnAddress } from "../net.ts"
 import type { Backend, BackendStatus, ModelInfo, RegistryEvent } from "./types.ts"
 
 export type Registry = ReturnType<typeof createRegistry>
@@ -71,7 +71,6 @@ export function createRegistry() {
       return backends.get(id)
     },
 
-    /** The backend with this base URL, ignoring a trailing slash. */
     /** The backend at this server address (loopback spellings and default ports count as one). */
     findByUrl(url: string): Backend | undefined {
       const want = serverKey(url)
@@ -124,18 +123,6 @@ export function createRegistry() {
   }
 }
 
-let ownAddresses: { at: number; set: Set<string> } | undefined
-
-/** This machine's interface addresses (cached briefly: interfaces rarely change). */
-function isOwnAddress(host: string): boolean {
-  if (!ownAddresses || Date.now() - ownAddresses.at > 30_000) {
-    const set = new Set<string>()
-    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address.toLowerCase())
-    ownAddresses = { at: Date.now(), set }
-  }
-  return ownAddresses.set.has(host.toLowerCase())
-}
-
 /**
  * `scheme://host:port/path` with default ports made canonical, and every name for this
  * machine (localhost, 127.x, ::1, its own LAN addresses) counted as one: a server found
@@ -145,7 +132,7 @@ export function serverKey(url: string): string {
   try {
     const u = new URL(url)
     const host = u.hostname.replace(/^\[|\]$/g, "")
-    const loopback = host === "localhost" || host === "::1" || /^127\./.test(host) || isOwnAddress(host)
+    const loopback = isLoopbackHost(host) || isOwnAddress(host)
     const port = u.port || (u.protocol === "https:" ? "443" : "80")
     return `${u.protocol}//${loopback ? "loopback" : host.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, "")}`
   } catch {

@@ -33,6 +33,11 @@ export type BackendStatus = "unknown" | "healthy" | "unhealthy" | "loading" | "d
 
 export type BackendSource = "config" | "probe" | "mdns" | "admin"
 
+/** Found by discovery (not configured or added by an operator): it may be replaced or forgotten. */
+export function isDiscovered(b: Pick<Backend, "source">): boolean {
+  return b.source === "probe" || b.source === "mdns"
+}
+
 /** Observed behaviour, fed by real requests, read by the router and by stats. */
 export interface BackendStats {
   inFlight: number

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test"
 import OpenAI from "openai"
-import { fingerprint } from "../../src/discovery/fingerprint.ts"
+import { fingerprint, identify } from "../../src/discovery/fingerprint.ts"
+import { probeOnce } from "../../src/discovery/probe.ts"
 import type { BackendType } from "../../src/config/types.ts"
 import {
   startExo,
@@ -260,20 +261,14 @@ describe("fingerprinting", () => {
   })
 
   test("the three servers that default to port 8080 are told apart on three hosts", async () => {
-    const on8080 = async (start: (o: { hostname: string; port: number }) => Promise<Emulator>, hostname: string) => {
-      try {
-        return await emu(start({ hostname, port: 8080 }))
-      } catch {
-        return undefined // 8080 taken on this loopback address: covered by the test above
-      }
-    }
+    // Every 127.x address is loopback on Linux, so each server gets its own port 8080.
+    const on8080 = (start: (o: { hostname: string; port: number }) => Promise<Emulator>, hostname: string) => emu(start({ hostname, port: 8080 }))
     const servers = [
       ["llamacpp", await on8080(startLlamacpp, "127.0.0.2")],
       ["localai", await on8080(startLocalai, "127.0.0.3")],
       ["llamafile", await on8080((o) => startLlamafile({ ...o, legacy: true }), "127.0.0.4")],
     ] as const
     for (const [type, e] of servers) {
-      if (!e) continue
       expect(e.url).toEndWith(":8080")
       expect(await fingerprint(e.url)).toBe(type)
     }
@@ -283,8 +278,10 @@ describe("fingerprinting", () => {
     const web = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>hello</html>", { status: 404, headers: { "content-type": "text/html" } }) })
     cleanup.push(async () => web.stop(true))
     expect(await fingerprint(`http://127.0.0.1:${web.port}`)).toBeUndefined()
-    // Another Nexus speaks OpenAI but says who it is.
+    // Another Nexus speaks OpenAI but says who it is, and probing never adopts it.
     const other = await nexus({})
     expect((await fetch(`${other.url}/v1/models`)).headers.get("x-nexus-version")).toBeTruthy()
+    expect(await identify(other.url)).toEqual({ type: "openai", nexus: true })
+    expect(await probeOnce({ hosts: [], ports: [other.port] })).toEqual([])
   })
 })

@@ -174,9 +174,11 @@ describe("completions, loaded in their shells", () => {
   const haveShell = (s: string) => Bun.which(s) !== null
 
   test("an unknown shell is an error naming the choices", async () => {
-    const r = await nexusCli(["completions", "tcsh"])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain("expected bash, zsh or fish")
+    for (const shell of ["tcsh", "toString"]) {
+      const r = await nexusCli(["completions", shell])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain("expected bash, zsh or fish")
+    }
   })
 
   test.skipIf(!haveShell("bash"))("bash: commands, subcommands, flags, --no- flags and shell names", async () => {
