@@ -11,9 +11,9 @@ import { discoveredId } from "./discovery/probe.ts"
 import type { HealthChecker } from "./health/checker.ts"
 import type { Logger } from "./observability/log.ts"
 import type { Store } from "./persist/store.ts"
-import { createBackend } from "./registry/create.ts"
+import { backendInit, settingsOf } from "./registry/create.ts"
 import type { Registry } from "./registry/registry.ts"
-import { isDiscovered, type Backend } from "./registry/types.ts"
+import { isDiscovered, type Backend } from "./core/backend.ts"
 import { describeDiff, diffConfig } from "./reload.ts"
 
 export interface AddBackendInput {
@@ -50,12 +50,12 @@ export function createRuntime(opts: {
   const { registry, health, store, env, log } = opts
 
   function register(cfg: BackendConfig, source: Backend["source"]): Backend | undefined {
-    const { backend, problem } = createBackend(cfg, env, source)
-    if (!backend) {
+    const { init, problem } = backendInit(cfg, env, source)
+    if (!init) {
       log.warn(`backend ${cfg.name} skipped: ${problem}`, { backend: cfg.name })
       return undefined
     }
-    registry.add(backend)
+    const backend = registry.add(init)
     void health.checkOne(backend)
     return backend
   }
@@ -178,11 +178,7 @@ export function createRuntime(opts: {
           register(cfg, "config")
           continue
         }
-        b.priority = cfg.priority
-        b.zone = cfg.zone
-        b.tier = cfg.tier
-        b.maxConcurrent = cfg.max_concurrent
-        b.timeoutMs = cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined
+        registry.updateSettings(b.id, settingsOf(cfg))
       }
       for (const cfg of diff.added) {
         // A configured backend wins over a discovered one at the same address.

@@ -13,8 +13,8 @@ import { createLogger, type Logger } from "./observability/log.ts"
 import { createMetrics } from "./observability/metrics.ts"
 import { createStats } from "./observability/stats.ts"
 import { createRegistry } from "./registry/registry.ts"
-import { createBackend } from "./registry/create.ts"
-import type { AttemptObserver } from "./proxy/forward.ts"
+import { backendInit } from "./registry/create.ts"
+import { createFeedback } from "./routing/feedback.ts"
 import { createBreakers } from "./routing/breaker.ts"
 import { createQueue } from "./routing/queue.ts"
 import { createRouter } from "./routing/router.ts"
@@ -53,14 +53,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const breakers = createBreakers(() => current.routing.circuit_breaker)
   const queue = createQueue(() => current.queue)
   const router = createRouter(registry, () => current.routing, breakers)
-  const observer: AttemptObserver = {
-    begin: (b) => breakers.begin(b.id),
-    success: (b) => breakers.success(b.id),
-    failure: (b, reason) => breakers.failure(b.id, reason),
-    rateLimited: (b, seconds) => breakers.cooldown(b.id, seconds),
-    neutral: (b) => breakers.neutral(b.id),
-    released: () => queue.notify(),
-  }
+  const feedback = createFeedback(registry, breakers)
   const overrides = new Map(config.backends.map((b) => [b.name, b.models]))
   const health = createHealthChecker({
     registry,
@@ -69,19 +62,23 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   })
 
   registry.on((event) => {
-    if (event.type === "status_changed") {
+    if (event.type === "load_changed") {
+      if (event.released) queue.released()
+    } else if (event.type === "status_changed") {
       const fields = { backend: event.backend.name, from: event.from, to: event.to, reason: event.backend.lastError }
       log.info(`backend ${event.backend.name} is ${event.to}`, fields)
       // A backend that comes back may be what queued requests are waiting for.
-      queue.notify()
-    } else if (event.type === "models_changed") {
+      queue.changed()
+    } else if (event.type === "settings_changed" || event.type === "backend_added") {
+      queue.changed()
+    } else if (event.type === "models_changed" && event.idsChanged) {
       log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
     }
   })
 
   for (const cfg of config.backends) {
-    const { backend, problem } = createBackend(cfg, env)
-    if (backend) registry.add(backend)
+    const { init, problem } = backendInit(cfg, env)
+    if (init) registry.add(init)
     else log.warn(`backend ${cfg.name} skipped: ${problem}`, { backend: cfg.name })
   }
 
@@ -105,7 +102,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     setConfig(next) {
       current = next
       log.setLevel(next.logging.level)
-      queue.notify()
+      queue.changed()
     },
   })
   runtime.restore()
@@ -133,7 +130,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     router,
     breakers,
     queue,
-    observer,
+    feedback,
     metrics,
     stats,
     log,

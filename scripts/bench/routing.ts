@@ -3,9 +3,9 @@
  *   bun scripts/bench/routing.ts
  */
 import { createRegistry } from "../../src/registry/registry.ts"
-import type { Backend, ModelInfo } from "../../src/registry/types.ts"
+import type { ModelInfo } from "../../src/core/backend.ts"
 import { createBreakers } from "../../src/routing/breaker.ts"
-import { chatRequirements } from "../../src/routing/requirements.ts"
+import { chatRequirements } from "../../src/ingress/openai/requirements.ts"
 import { createRouter } from "../../src/routing/router.ts"
 import { defaultConfig } from "../../src/config/load.ts"
 
@@ -27,21 +27,14 @@ export function benchRouting(iterations = 100_000): RoutingResult {
       const id = `model-${(b * 7 + k * 5) % MODELS}`
       models.set(id, { id, contextLength: 32768, capabilities: { tools: true, vision: k % 3 === 0 }, loaded: k % 2 === 0 })
     }
-    const backend: Backend = {
-      id: `b${b}`,
-      name: `b${b}`,
-      url: `http://10.0.0.${b}:8000`,
-      type: "vllm",
-      priority: b % 10,
-      zone: "restricted",
-      tier: 1,
-      source: "config",
-      status: "healthy",
-      models,
-      stats: { inFlight: b % 4, requests: 0, errors: 0, errorRate: 0.01 * (b % 5), ttftEwmaMs: 50 + b },
-      maxConcurrent: 8,
-    }
-    registry.add(backend)
+    const id = `b${b}`
+    const backend = registry.add({ id, name: id, url: `http://10.0.0.${b}:8000`, type: "vllm", priority: b % 10, zone: "restricted", tier: 1, source: "config", maxConcurrent: 8 })
+    registry.setModels(id, [...models.values()])
+    registry.setStatus(id, "healthy")
+    // Load and latency as a busy fleet would have them.
+    for (let k = 0; k < b % 4; k++) registry.tryAcquire(backend)
+    registry.release(backend, { failed: false, latencyMs: 50 + b })
+    registry.tryAcquire(backend)
   }
   const config = defaultConfig().routing
   config.aliases = { "gpt-4o": "model-42" }

@@ -5,7 +5,10 @@
  * @module
  */
 import { Hono } from "hono"
+import { NexusError } from "../core/errors.ts"
 import { ApiError } from "../errors.ts"
+import { openaiErrorResponse } from "../ingress/openai/errors.ts"
+import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "./chat.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -46,6 +49,7 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
     if (err instanceof ApiError) return err.toResponse({ "x-request-id": requestId })
+    if (err instanceof NexusError) return openaiErrorResponse(err, { "x-request-id": requestId, ...rejectionHeader(err) })
     deps.log.error("unhandled error (a bug in Nexus)", {
       request_id: requestId,
       path: c.req.path,

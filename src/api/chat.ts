@@ -4,14 +4,14 @@
  * through byte for byte; only `model` may change when an alias or fallback resolves.
  * @module
  */
-import { chatRequirements, noRequirements } from "../routing/requirements.ts"
+import { chatRequirements, noRequirements } from "../ingress/openai/requirements.ts"
 import type { AppDeps } from "./deps.ts"
 import { proxied } from "./proxied.ts"
 import { ChatRequest, CompletionRequest, EmbeddingsRequest, validate } from "./validate.ts"
 
 export function chatCompletions(deps: AppDeps) {
   return proxied(deps, {
-    path: "/chat/completions",
+    operation: "chat",
     read(body) {
       const chat = validate(ChatRequest, body)
       return { model: chat.model, stream: chat.stream === true }
@@ -22,7 +22,7 @@ export function chatCompletions(deps: AppDeps) {
 
 export function embeddings(deps: AppDeps) {
   return proxied(deps, {
-    path: "/embeddings",
+    operation: "embeddings",
     read(body) {
       return { model: validate(EmbeddingsRequest, body).model, stream: false }
     },
@@ -32,7 +32,7 @@ export function embeddings(deps: AppDeps) {
 
 export function completions(deps: AppDeps) {
   return proxied(deps, {
-    path: "/completions",
+    operation: "completions",
     read(body) {
       const req = validate(CompletionRequest, body)
       return { model: req.model, stream: req.stream === true }

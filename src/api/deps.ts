@@ -3,13 +3,13 @@
  * (`server.ts`) builds it; tests build it the same way, never with fakes.
  * @module
  */
+import type { AttemptFeedback } from "../core/outcome.ts"
 import type { NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
 import type { Registry } from "../registry/registry.ts"
-import type { AttemptObserver } from "../proxy/forward.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
@@ -22,8 +22,8 @@ export interface AppDeps {
   router: Router
   breakers: Breakers
   queue: RequestQueue
-  /** Feeds attempt results to breakers, error rates and the queue. */
-  observer: AttemptObserver
+  /** Takes slots for attempts and feeds their results to breakers, averages and the queue. */
+  feedback: AttemptFeedback
   metrics: Metrics
   stats: Stats
   log: Logger

@@ -1,39 +1,54 @@
 /**
- * Turning a routing refusal into an error that says what to do: 404 for a model
- * nobody serves, 503 with every backend's reason otherwise.
+ * Turning a routing refusal into an error that says what to do: 404 for a model nobody
+ * serves, 400 when the model cannot do what the request asks (retrying cannot help),
+ * 503 with every backend's reason otherwise.
  * @module
  */
-import { ApiError } from "../errors.ts"
+import { NexusError } from "../core/errors.ts"
 import type { Exclusion, Plan } from "../routing/router.ts"
 
-export function planError(plan: Exclude<Plan, { ok: true }>): ApiError {
+export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
   if (plan.kind === "not_found") {
     const list = plan.available.length ? plan.available.join(", ") : "none (no healthy backend lists any model)"
-    return new ApiError({
-      status: 404,
+    return new NexusError({
+      kind: "not_found",
       message: `Model '${plan.requested}' not found. Available models: ${list}`,
-      type: "invalid_request_error",
       code: "model_not_found",
       param: "model",
     })
   }
   const model = plan.resolved === plan.requested ? plan.requested : `${plan.requested} (-> ${plan.resolved})`
   const summary = summarise(plan.excluded)
-  return new ApiError({
-    status: 503,
+  const context = {
+    model: plan.requested,
+    resolved_model: plan.resolved,
+    backends: plan.excluded.map((e) => ({ backend: e.backend, model: e.model, reason: e.reason })),
+  }
+  if (plan.excluded.length > 0 && plan.excluded.every((e) => e.kind === "capability")) {
+    return new NexusError({
+      kind: "invalid_request",
+      message: `Model '${model}' cannot serve this request: ${summary}`,
+      code: "model_not_capable",
+      param: "model",
+      context,
+    })
+  }
+  return new NexusError({
+    kind: "unavailable",
     message: `No backend can serve model '${model}' right now: ${summary}`,
-    type: "server_error",
     code: "no_backend_available",
-    context: {
-      model: plan.requested,
-      resolved_model: plan.resolved,
-      backends: plan.excluded.map((e) => ({ backend: e.backend, model: e.model, reason: e.reason })),
-    },
-    headers: { "x-nexus-rejection-reasons": headerSafe(summary) },
+    context,
   })
 }
 
-function summarise(excluded: Exclusion[]): string {
+/** The reasons in one line, for the `X-Nexus-Rejection-Reasons` header. */
+export function rejectionHeader(err: NexusError): Record<string, string> {
+  const backends = (err.context?.backends ?? []) as { backend: string; reason: string }[]
+  if (!backends.length) return {}
+  return { "x-nexus-rejection-reasons": headerSafe(summarise(backends as Exclusion[])) }
+}
+
+function summarise(excluded: Pick<Exclusion, "backend" | "reason">[]): string {
   if (!excluded.length) return "no backend lists it"
   return excluded.map((e) => `${e.backend}: ${e.reason}`).join("; ")
 }

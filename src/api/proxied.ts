@@ -1,24 +1,26 @@
 /**
- * The shared shape of every proxied OpenAI endpoint: read and validate the body,
- * plan, wait for capacity when that is the only obstacle, forward with failover,
- * and report the routing facts in `X-Nexus-*` headers.
+ * The shared shape of every proxied endpoint: decode the request, run the policy stages,
+ * plan and reserve a slot (waiting in the queue when capacity is the only obstacle),
+ * forward with failover, and report the routing facts in `X-Nexus-*` headers.
  * @module
  */
 import type { Context } from "hono"
-import { ApiError } from "../errors.ts"
+import { isCloud, type Backend } from "../core/backend.ts"
+import { NexusError } from "../core/errors.ts"
+import type { BackendFilter } from "../core/policy.ts"
+import type { CanonicalRequest, Operation, Requirements } from "../core/request.ts"
+import { forward } from "../egress/transport/forward.ts"
+import { openaiErrorResponse } from "../ingress/openai/errors.ts"
 import { recordOutcome } from "../observability/record.ts"
-import { forward } from "../proxy/forward.ts"
-import { isCloud } from "../registry/types.ts"
+import { applyPolicy } from "../policy/index.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
-import type { Requirements } from "../routing/requirements.ts"
-import type { Plan } from "../routing/router.ts"
+import type { Attempt, Plan } from "../routing/router.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
 
 export interface ProxiedEndpoint {
-  /** Path below the backend's OpenAI base, e.g. `/chat/completions`. */
-  path: string
+  operation: Operation
   /** Validate the parsed body; returns the model and whether the client wants a stream. */
   read(body: Record<string, unknown>): { model: string; stream: boolean }
   requirements(body: Record<string, unknown>): Requirements
@@ -28,49 +30,60 @@ export function priorityOf(c: Context): QueuePriority {
   return c.req.header("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
 }
 
-/** Plan, and while only capacity stands in the way, wait in the queue and plan again. */
-async function planWithQueue(
-  deps: AppDeps,
-  c: Context<Env>,
-  model: string,
-  needs: Requirements,
-  deadline: number
-): Promise<Extract<Plan, { ok: true }>> {
-  let plan = deps.router.plan(model, needs)
-  if (!plan.ok && plan.kind === "not_found") {
+type Refusal = Exclude<Plan, { ok: true }>
+type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt[]; held: Backend }
+
+/**
+ * Plan and take a slot on the first candidate in one synchronous step, so that the
+ * router's choice and the slot it counted on cannot be told apart by another request.
+ */
+function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[]): Reserved | Refusal {
+  const plan = deps.router.plan(req.model, req.requirements, policy)
+  if (!plan.ok) return plan
+  for (let i = 0; i < plan.attempts.length; i++) {
+    const attempt = plan.attempts[i]!
+    if (deps.feedback.acquire(attempt.backend)) return { ok: true, plan, attempts: plan.attempts.slice(i), held: attempt.backend }
+  }
+  return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
+}
+
+/** Reserve, and while only capacity stands in the way, wait in the queue for a slot. */
+async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number): Promise<Reserved> {
+  let got = reserve(deps, req, policy)
+  if (!got.ok && got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
-    plan = deps.router.plan(model, needs)
+    got = reserve(deps, req, policy)
   }
-  let ticket: number | undefined
   const cfg = deps.config().queue
-  const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
-  while (!plan.ok && plan.kind === "unavailable" && plan.waitable && cfg.max_size > 0) {
+  if (!got.ok && got.kind === "unavailable" && got.waitable && cfg.max_size > 0) {
+    const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
     try {
-      ticket = await deps.queue.wait(priorityOf(c), c.req.raw.signal, queueDeadline, ticket)
+      got = await deps.queue.wait(req.priority, signal, queueDeadline, () => {
+        const r = reserve(deps, req, policy)
+        return !r.ok && r.kind === "unavailable" && r.waitable ? undefined : r
+      })
     } catch (err) {
       if (!(err instanceof QueueError)) throw err
       throw queueError(err, cfg.max_wait_seconds)
     }
-    plan = deps.router.plan(model, needs)
   }
-  if (!plan.ok) throw planError(plan)
-  return plan
+  if (!got.ok) throw planError(got)
+  return got
 }
 
-function queueError(err: QueueError, waitSeconds: number): ApiError {
+function queueError(err: QueueError, waitSeconds: number): NexusError {
   if (err.reason === "aborted") {
-    return new ApiError({ status: 499, message: "client closed the request while queued", code: "client_closed" })
+    return new NexusError({ kind: "client_closed", message: "client closed the request while queued", code: "client_closed" })
   }
   const full = err.reason === "full"
-  return new ApiError({
-    status: 503,
+  return new NexusError({
+    kind: "unavailable",
     message: full
       ? "Every capable backend is at capacity and the wait queue is full; retry shortly."
       : `Every capable backend stayed at capacity for ${waitSeconds} s (queue.max_wait_seconds).`,
-    type: "server_error",
     code: full ? "queue_full" : "queue_timeout",
-    headers: { "retry-after": String(full ? 1 : Math.max(1, Math.ceil(waitSeconds / 2))) },
+    retryAfterSeconds: full ? 1 : Math.max(1, Math.ceil(waitSeconds / 2)),
   })
 }
 
@@ -79,46 +92,51 @@ export function proxied(deps: AppDeps, endpoint: ProxiedEndpoint) {
     const started = performance.now()
     const requestId = c.get("requestId")
     const config = deps.config()
-    const text = await readBodyText(c.req.raw, config.server.max_body_bytes)
-    const body = parseJsonObject(text)
+    const raw = await readBodyText(c.req.raw, config.server.max_body_bytes)
+    const body = parseJsonObject(raw)
     const { model, stream } = endpoint.read(body)
+    const request: CanonicalRequest = {
+      dialect: "openai",
+      operation: endpoint.operation,
+      model,
+      stream,
+      raw,
+      body,
+      requirements: endpoint.requirements(body),
+      priority: priorityOf(c),
+      headers: c.req.raw.headers,
+      requestId,
+    }
+    const policy = applyPolicy(request)
     const deadline = started + config.server.request_timeout_seconds * 1000
-
     // Bun's idle timer would cut a long queue wait or a slow first token.
     deps.noIdleTimeout(c.req.raw)
-    const plan = await planWithQueue(deps, c, model, endpoint.requirements(body), deadline)
+    const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline)
 
-    const reasonOf = (failures: number) => (failures > 0 ? "failover" : plan.reason)
+    const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
     const result = await forward(
       {
-        requestId,
-        path: endpoint.path,
-        body: text,
-        model,
-        stream,
-        clientHeaders: c.req.raw.headers,
+        request,
         clientSignal: c.req.raw.signal,
-        attempts: plan.attempts,
-        firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
-        coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
-        deadline,
-        heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
-        observer: deps.observer,
+        attempts: reserved.attempts,
+        held: reserved.held,
+        feedback: deps.feedback,
+        timing: {
+          firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
+          coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
+          deadline,
+          heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+        },
       },
-      (outcome) =>
-        recordOutcome(
-          deps,
-          { requestId, model, stream, started, routeReason: reasonOf(outcome.failures.length) },
-          outcome
-        )
+      (outcome) => recordOutcome(deps, { requestId, model, stream, started, routeReason: reasonOf(outcome.failures.length) }, outcome)
     )
 
-    const res = result.response
+    const res = result.response ?? openaiErrorResponse(result.error!)
     const attempt = result.attempt
     if (attempt) {
       const b = attempt.backend
       res.headers.set("x-nexus-backend", b.name)
-      res.headers.set("x-nexus-backend-type", isCloud(b.type, b.url) ? "cloud" : "local")
+      res.headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
       res.headers.set("x-nexus-route-reason", reasonOf(result.failures.length))
       res.headers.set("x-nexus-model", attempt.model)
       if (attempt.fallbackFrom) res.headers.set("x-nexus-fallback-model", attempt.model)

@@ -4,9 +4,10 @@
  * @module
  */
 import { Hono } from "hono"
-import { chatRequirements } from "../routing/requirements.ts"
+import { chatRequirements } from "../ingress/openai/requirements.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { openaiErrorBody } from "../ingress/openai/errors.ts"
 import { planError } from "./plan-error.ts"
 import { ChatRequest, validate } from "./validate.ts"
 
@@ -24,7 +25,7 @@ export function routePlanRoutes(deps: AppDeps) {
           routable: false,
           requested: chat.model,
           requirements: needs,
-          error: err.toJSON().error,
+          error: (openaiErrorBody(err) as { error: unknown }).error,
           excluded: plan.kind === "unavailable" ? plan.excluded : [],
           waitable: plan.kind === "unavailable" ? plan.waitable : false,
         },
@@ -49,7 +50,7 @@ export function routePlanRoutes(deps: AppDeps) {
         error_rate: Math.round(a.backend.stats.errorRate * 1000) / 1000,
         loaded: a.backend.models.get(a.model)?.loaded ?? null,
       })),
-      excluded: plan.excluded.map(({ backend, model, reason }) => ({ backend, model, reason })),
+      excluded: plan.excluded.map(({ backend, model, reason, kind }) => ({ backend, model, reason, kind })),
     })
   })
   return app

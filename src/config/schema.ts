@@ -7,6 +7,7 @@
  * @module
  */
 import * as v from "valibot"
+import { defaultZone, isPrivateUrl } from "../core/locality.ts"
 import { BIND_HOST_EXPECTED, isBindHost, isHostPort, isHttpUrl } from "./addresses.ts"
 import {
   BACKEND_TYPES,
@@ -219,12 +220,16 @@ const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {
   "llama-cpp": "llamacpp",
   "lm-studio": "lmstudio",
   lm_studio: "lmstudio",
-  generic: "openai",
+  "openai-compatible": "generic",
+  openai_compatible: "generic",
 }
 
-/** Cloud APIs (type "openai") default to the open zone, local servers to restricted. */
-function defaultZone(type: BackendType): Zone {
-  return type === "openai" ? "open" : "restricted"
+/**
+ * `type = "openai"` used to mean any OpenAI-compatible server; it now names the OpenAI
+ * cloud. A file that points it at a server on the LAN keeps working as `generic`.
+ */
+export function mappedType(type: BackendType, url: string): BackendType {
+  return type === "openai" && isPrivateUrl(url) ? "generic" : type
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -272,7 +277,8 @@ const BackendSchema = v.pipe(
   BackendFields,
   v.transform(({ models, ...rest }) => ({
     ...rest,
-    zone: rest.zone ?? defaultZone(rest.type),
+    type: mappedType(rest.type, rest.url),
+    zone: rest.zone ?? defaultZone(mappedType(rest.type, rest.url)),
     models,
   }))
 )

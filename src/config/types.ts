@@ -5,17 +5,8 @@
  * @module
  */
 
-export const BACKEND_TYPES = [
-  "ollama",
-  "vllm",
-  "llamacpp",
-  "lmstudio",
-  "exo",
-  "localai",
-  "llamafile",
-  "openai",
-] as const
-export type BackendType = (typeof BACKEND_TYPES)[number]
+export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
+import type { BackendType, Zone } from "../core/backend.ts"
 
 export const ROUTING_STRATEGIES = [
   "smart",
@@ -31,9 +22,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const LOG_FORMATS = ["pretty", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
-
-export const ZONES = ["restricted", "open"] as const
-export type Zone = (typeof ZONES)[number]
 
 export interface ServerConfig {
   host: string

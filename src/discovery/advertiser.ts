@@ -6,11 +6,9 @@
  * @module
  */
 import { hostname } from "node:os"
-import { adapterFor } from "../backends/index.ts"
-import { probeRequest } from "../backends/http.ts"
-import { backendWithDefaults } from "../config/schema.ts"
+import { providerFor } from "../egress/providers/index.ts"
+import { probeRequest } from "../egress/providers/http.ts"
 import { lanAddress } from "../net.ts"
-import { createBackend } from "../registry/create.ts"
 import type { Mdns, Published } from "./mdns.ts"
 import { probeOnce, type Found } from "./probe.ts"
 
@@ -33,8 +31,9 @@ export function modelsTxt(ids: string[], limit = 200): string {
 }
 
 async function describeServer(f: Found): Promise<Record<string, string>> {
-  const { backend } = createBackend(backendWithDefaults({ name: f.id, url: f.url, type: f.type }), {})
-  const result = backend ? await adapterFor(f.type).probe(backend, { timeoutMs: 3000, cache: new Map() }).catch(() => undefined) : undefined
+  const result = await providerFor(f.type)
+    .probe({ url: f.url }, { timeoutMs: 3000, cache: new Map() })
+    .catch(() => undefined)
   const txt: Record<string, string> = { type: f.type, api_path: "/v1" }
   if (result?.version) txt.version = result.version
   const ids = (result?.models ?? []).map((m) => m.id).sort()

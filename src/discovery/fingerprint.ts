@@ -5,7 +5,7 @@
  * @module
  */
 import type { BackendType } from "../config/types.ts"
-import { dataArray, isObject, probeRequest, trimSlash, type ProbeResponse } from "../backends/http.ts"
+import { dataArray, isObject, probeRequest, trimSlash, type ProbeResponse } from "../egress/providers/http.ts"
 
 async function get(url: string, timeoutMs: number): Promise<ProbeResponse | undefined> {
   return probeRequest(url, { timeoutMs }).catch(() => undefined)

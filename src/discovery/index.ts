@@ -63,7 +63,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
       if (timer) clearTimeout(timer)
       removals.delete(known.id)
       if (known.withdrawn) {
-        known.withdrawn = false
+        registry.setWithdrawn(known.id, false)
         log.info(`backend ${known.name} is advertised again`, { backend: known.name })
         await health.checkOne(known)
       }
@@ -79,7 +79,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     const b = ad && registry.findByUrl(ad.url)
     if (!b || b.source !== "mdns") return
     // Out of rotation now; forgotten after the grace period unless it comes back.
-    b.withdrawn = true
+    registry.setWithdrawn(b.id, true)
     registry.setStatus(b.id, "unknown", "mDNS service withdrawn")
     const grace = deps.config().discovery.grace_period_seconds * 1000
     const timer = setTimeout(() => {

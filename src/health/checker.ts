@@ -4,10 +4,10 @@
  * says "loading" (llama.cpp's 503 while it loads) is not a failure.
  * @module
  */
-import { adapterFor } from "../backends/index.ts"
+import { providerFor } from "../egress/providers/index.ts"
 import type { ModelOverride, HealthCheckConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import type { Backend, BackendStatus, ModelInfo } from "../registry/types.ts"
+import type { Backend, BackendStatus, ModelInfo } from "../core/backend.ts"
 
 interface Track {
   failures: number
@@ -72,18 +72,16 @@ export function createHealthChecker(opts: {
     const cfg = opts.config()
     const track = trackOf(backend.id)
     const started = performance.now()
-    const result = await adapterFor(backend.type)
+    const result = await providerFor(backend.type)
       .probe(backend, { timeoutMs: cfg.timeout_seconds * 1000, cache: track.cache })
       .catch((err: Error) => ({ status: "unhealthy" as const, error: err.message, models: undefined }))
     // The backend may have been removed while we waited.
     if (opts.registry.get(backend.id) !== backend) return
-    backend.lastCheck = Date.now()
-    if (result.status === "healthy") {
+    const healthy = result.status === "healthy"
+    opts.registry.recordProbe(backend.id, Date.now(), healthy ? performance.now() - started : undefined)
+    if (healthy) {
       track.successes++
       track.failures = 0
-      const ms = performance.now() - started
-      const prev = backend.stats.probeLatencyMs
-      backend.stats.probeLatencyMs = prev === undefined ? ms : prev + 0.2 * (ms - prev)
     } else if (result.status === "unhealthy") {
       track.failures++
       track.successes = 0

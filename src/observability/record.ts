@@ -2,7 +2,7 @@
  * One place where a finished request turns into metrics, stats and its log line.
  * @module
  */
-import type { ForwardOutcome } from "../proxy/forward.ts"
+import type { RequestOutcome } from "../core/outcome.ts"
 import type { Logger } from "./log.ts"
 import type { Metrics } from "./metrics.ts"
 import type { Stats } from "./stats.ts"
@@ -18,12 +18,12 @@ export interface RequestContext {
 export function recordOutcome(
   deps: { metrics: Metrics; stats: Stats; log: Logger },
   ctx: RequestContext,
-  outcome: ForwardOutcome
+  outcome: RequestOutcome
 ): void {
   const { metrics, stats, log } = deps
   const durationMs = performance.now() - ctx.started
-  const backend = outcome.attempt?.backend.name ?? "none"
-  const model = outcome.attempt?.model ?? ctx.model
+  const backend = outcome.backend?.name ?? "none"
+  const model = outcome.model ?? ctx.model
   const ok = outcome.status < 400 && !outcome.midStreamError && !outcome.clientAborted
   const prompt = outcome.usage?.prompt_tokens ?? 0
   const completion = outcome.usage?.completion_tokens ?? 0
@@ -34,8 +34,8 @@ export function recordOutcome(
   if (prompt) metrics.tokens.inc({ model, backend, type: "prompt" }, prompt)
   if (completion) metrics.tokens.inc({ model, backend, type: "completion" }, completion)
   for (const f of outcome.failures) metrics.failovers.inc({ backend: f.backend })
-  if (outcome.attempt?.fallbackFrom) {
-    metrics.fallbacks.inc({ from_model: outcome.attempt.fallbackFrom, to_model: outcome.attempt.model })
+  if (outcome.fallbackFrom) {
+    metrics.fallbacks.inc({ from_model: outcome.fallbackFrom, to_model: model })
   }
   if (!ok) {
     const type = outcome.clientAborted

@@ -1,37 +1,38 @@
 /**
- * The one registry of backends and their models. Routing reads it on every request,
- * so lookups by model are O(1) through an index kept in step with every change.
+ * The one registry of backends and their models, and the only writer of them: every
+ * change goes through a method here and is announced as a typed event. Routing reads
+ * it on every request, so lookups by model are O(1) through an index kept in step.
  * @module
  */
-import { isLoopbackHost, isOwnAddress } from "../net.ts"
-import type { Backend, BackendStatus, ModelInfo, RegistryEvent } from "./types.ts"
+import type { Backend, BackendInit, BackendRecord, BackendSettings, BackendStatus, ModelInfo } from "../core/backend.ts"
+import { createEventBus, type Listener, type RegistryEvent } from "../core/events.ts"
+import { serverKey } from "./server-key.ts"
 
 export type Registry = ReturnType<typeof createRegistry>
 
-type Listener = (event: RegistryEvent) => void
+/** What one finished attempt teaches us about its backend. */
+export interface AttemptSettlement {
+  /** Count it as an error of this backend. */
+  failed: boolean
+  /** A sample for the error-rate average (undefined: the attempt says nothing, e.g. the client left). */
+  errorSample?: boolean
+  /** Time to first byte or token on a real request, for the latency average. */
+  latencyMs?: number
+}
 
-/** Statuses a request may be routed to. */
-export function isRoutable(status: BackendStatus): boolean {
-  return status === "healthy"
+const EWMA_ALPHA = 0.2
+
+function ewma(prev: number | undefined, sample: number): number {
+  return prev === undefined ? sample : prev + EWMA_ALPHA * (sample - prev)
 }
 
 export function createRegistry() {
-  const backends = new Map<string, Backend>()
+  const backends = new Map<string, BackendRecord>()
   /** model id -> backends listing it, in registration order. */
-  const index = new Map<string, Backend[]>()
-  const listeners = new Set<Listener>()
+  const index = new Map<string, BackendRecord[]>()
+  const bus = createEventBus<RegistryEvent>()
 
-  function emit(event: RegistryEvent): void {
-    for (const listener of listeners) {
-      try {
-        listener(event)
-      } catch {
-        // A faulty subscriber must not break the registry for everybody else.
-      }
-    }
-  }
-
-  function unindex(backend: Backend): void {
+  function unindex(backend: BackendRecord): void {
     for (const id of backend.models.keys()) {
       const list = index.get(id)
       if (!list) continue
@@ -41,7 +42,7 @@ export function createRegistry() {
     }
   }
 
-  function reindex(backend: Backend): void {
+  function reindex(backend: BackendRecord): void {
     for (const id of backend.models.keys()) {
       const list = index.get(id)
       if (list) list.push(backend)
@@ -49,21 +50,31 @@ export function createRegistry() {
     }
   }
 
+  /** The record behind a backend someone holds, even if it was removed meanwhile. */
+  const record = (b: Backend) => b as BackendRecord
+
   return {
-    add(backend: Backend): Backend {
-      if (backends.has(backend.id)) throw new Error(`backend "${backend.id}" already exists`)
+    add(init: BackendInit): Backend {
+      if (backends.has(init.id)) throw new Error(`backend "${init.id}" already exists`)
+      const backend: BackendRecord = {
+        ...init,
+        url: init.url.replace(/\/+$/, ""),
+        status: "unknown",
+        models: new Map(),
+        stats: { inFlight: 0, requests: 0, errors: 0, errorRate: 0 },
+      }
       backends.set(backend.id, backend)
-      reindex(backend)
-      emit({ type: "backend_added", backend })
+      bus.emit({ type: "backend_added", backend })
       return backend
     },
 
+    /** Out of rotation and the index; requests in flight on it finish normally. */
     remove(id: string): Backend | undefined {
       const backend = backends.get(id)
       if (!backend) return undefined
       unindex(backend)
       backends.delete(id)
-      emit({ type: "backend_removed", backend })
+      bus.emit({ type: "backend_removed", backend })
       return backend
     },
 
@@ -85,11 +96,15 @@ export function createRegistry() {
     setStatus(id: string, status: BackendStatus, error?: string): void {
       const backend = backends.get(id)
       if (!backend) return
+      if (backend.status === status) {
+        if (backend.lastError === error) return
+        backend.lastError = error
+        return bus.emit({ type: "error_changed", backend })
+      }
       backend.lastError = error
-      if (backend.status === status) return
       const from = backend.status
       backend.status = status
-      emit({ type: "status_changed", backend, from, to: status })
+      bus.emit({ type: "status_changed", backend, from, to: status })
     },
 
     /** Replace a backend's model list; the index follows. */
@@ -97,13 +112,59 @@ export function createRegistry() {
       const backend = backends.get(id)
       if (!backend) return
       const next = new Map(models.map((m) => [m.id, m]))
-      const same =
-        next.size === backend.models.size &&
-        [...next.keys()].every((k) => backend.models.has(k))
+      const same = next.size === backend.models.size && [...next.keys()].every((k) => backend.models.has(k))
       unindex(backend)
       backend.models = next
       reindex(backend)
-      if (!same) emit({ type: "models_changed", backend })
+      bus.emit({ type: "models_changed", backend, idsChanged: !same })
+    },
+
+    /** Apply reloaded settings in place (the backend keeps its models and counters). */
+    updateSettings(id: string, settings: BackendSettings): void {
+      const backend = backends.get(id)
+      if (!backend) return
+      Object.assign(backend, settings)
+      bus.emit({ type: "settings_changed", backend })
+    },
+
+    setWithdrawn(id: string, withdrawn: boolean): void {
+      const backend = backends.get(id)
+      if (!backend || (backend.withdrawn ?? false) === withdrawn) return
+      backend.withdrawn = withdrawn
+      bus.emit({ type: "withdrawn_changed", backend })
+    },
+
+    /** A health probe finished: when, and how long the server took (an average). */
+    recordProbe(id: string, at: number, latencyMs?: number): void {
+      const backend = backends.get(id)
+      if (!backend) return
+      backend.lastCheck = at
+      if (latencyMs !== undefined) backend.stats.probeLatencyMs = ewma(backend.stats.probeLatencyMs, latencyMs)
+      bus.emit({ type: "probed", backend })
+    },
+
+    /**
+     * Take an in-flight slot on `b` unless it is at `max_concurrent`. Check and take are
+     * one step, so no two requests can both see the last free slot.
+     */
+    tryAcquire(b: Backend): boolean {
+      const backend = record(b)
+      if (backend.maxConcurrent !== undefined && backend.stats.inFlight >= backend.maxConcurrent) return false
+      backend.stats.inFlight++
+      backend.stats.requests++
+      bus.emit({ type: "load_changed", backend, released: false })
+      return true
+    },
+
+    /** Give a slot back, with what the attempt taught us. Exactly once per acquired slot. */
+    release(b: Backend, s: AttemptSettlement): void {
+      const backend = record(b)
+      const stats = backend.stats
+      stats.inFlight--
+      if (s.failed) stats.errors++
+      if (s.errorSample !== undefined) stats.errorRate += EWMA_ALPHA * ((s.errorSample ? 1 : 0) - stats.errorRate)
+      if (s.latencyMs !== undefined) stats.ttftEwmaMs = ewma(stats.ttftEwmaMs, s.latencyMs)
+      bus.emit({ type: "load_changed", backend, released: true })
     },
 
     /** Every backend that lists this model, whatever its health. */
@@ -116,26 +177,8 @@ export function createRegistry() {
       return [...index.keys()]
     },
 
-    on(listener: Listener): () => void {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
+    on(listener: Listener<RegistryEvent>): () => void {
+      return bus.on(listener)
     },
-  }
-}
-
-/**
- * `scheme://host:port/path` with default ports made canonical, and every name for this
- * machine (localhost, 127.x, ::1, its own LAN addresses) counted as one: a server found
- * on localhost by probing and advertised over mDNS with a LAN address is one server.
- */
-export function serverKey(url: string): string {
-  try {
-    const u = new URL(url)
-    const host = u.hostname.replace(/^\[|\]$/g, "")
-    const loopback = isLoopbackHost(host) || isOwnAddress(host)
-    const port = u.port || (u.protocol === "https:" ? "443" : "80")
-    return `${u.protocol}//${loopback ? "loopback" : host.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, "")}`
-  } catch {
-    return url.replace(/\/+$/, "")
   }
 }

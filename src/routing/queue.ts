@@ -1,7 +1,10 @@
 /**
- * The capacity queue. A request waits here only when every capable backend is at
- * its `max_concurrent`; unknown or unservable models never get here. High priority
- * goes first, FIFO within a priority. Released slots wake waiters in that order.
+ * The capacity queue. A request waits here only when every capable backend is at its
+ * `max_concurrent`; unknown or unservable models never get here. High priority goes
+ * first, FIFO within a priority. Each waiter brings a `take` function that plans and
+ * reserves a slot in one synchronous step; a released slot is offered to waiters in
+ * line order until one takes it, so one slot wakes exactly one request and no two
+ * requests can both win the last slot.
  * @module
  */
 
@@ -20,10 +23,13 @@ export class QueueError extends Error {
   }
 }
 
+/** Try to get what the waiter waits for now; undefined means "keep waiting". */
+export type Take<T> = () => T | undefined
+
 interface Waiter {
   priority: QueuePriority
-  seq: number
-  wake: () => void
+  /** Returns true when the waiter took something and left the line. */
+  offer: () => boolean
 }
 
 export type RequestQueue = ReturnType<typeof createQueue>
@@ -31,7 +37,6 @@ export type RequestQueue = ReturnType<typeof createQueue>
 export function createQueue(config: () => QueueConfig) {
   const high: Waiter[] = []
   const normal: Waiter[] = []
-  let seq = 0
 
   function remove(w: Waiter): void {
     const list = w.priority === "high" ? high : normal
@@ -39,12 +44,14 @@ export function createQueue(config: () => QueueConfig) {
     if (i !== -1) list.splice(i, 1)
   }
 
-  function insert(w: Waiter): void {
-    const list = w.priority === "high" ? high : normal
-    // Keep FIFO by original arrival, also for a waiter that re-queues after losing a race.
-    let i = list.length
-    while (i > 0 && list[i - 1]!.seq > w.seq) i--
-    list.splice(i, 0, w)
+  /** Offer to waiters in line order; stop after `max` have taken something. */
+  function offer(max: number): void {
+    if (!high.length && !normal.length) return
+    let taken = 0
+    for (const w of [...high, ...normal]) {
+      if (taken >= max) return
+      if (w.offer()) taken++
+    }
   }
 
   return {
@@ -53,41 +60,45 @@ export function createQueue(config: () => QueueConfig) {
     },
 
     /**
-     * Wait for a slot to free up. Resolves when woken (the caller re-plans and may
-     * call `wait` again with the same ticket to keep its place); rejects with a
-     * QueueError when the queue is full, the deadline passes or the client leaves.
+     * Wait until `take` returns something; rejects with a QueueError when the queue is
+     * full, the deadline passes or the client leaves.
      */
-    wait(priority: QueuePriority, signal: AbortSignal, deadline: number, ticket?: number): Promise<number> {
-      const cfg = config()
-      if (ticket === undefined && high.length + normal.length >= cfg.max_size) {
-        return Promise.reject(new QueueError("full"))
-      }
+    wait<T>(priority: QueuePriority, signal: AbortSignal, deadline: number, take: Take<T>): Promise<T> {
+      if (high.length + normal.length >= config().max_size) return Promise.reject(new QueueError("full"))
       if (signal.aborted) return Promise.reject(new QueueError("aborted"))
       const remaining = deadline - performance.now()
       if (remaining <= 0) return Promise.reject(new QueueError("timeout"))
-      return new Promise<number>((resolve, reject) => {
-        const w: Waiter = { priority, seq: ticket ?? ++seq, wake: () => done(() => resolve(w.seq)) }
+      return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => done(() => reject(new QueueError("timeout"))), remaining)
         const onAbort = () => done(() => reject(new QueueError("aborted")))
         signal.addEventListener("abort", onAbort, { once: true })
+        const w: Waiter = {
+          priority,
+          offer() {
+            const got = take()
+            if (got === undefined) return false
+            done(() => resolve(got))
+            return true
+          },
+        }
         function done(settle: () => void): void {
           clearTimeout(timer)
           signal.removeEventListener("abort", onAbort)
           remove(w)
           settle()
         }
-        insert(w)
+        ;(priority === "high" ? high : normal).push(w)
       })
     },
 
-    /**
-     * A slot was released somewhere, or the set of backends changed: wake every
-     * waiter in line order. Each re-plans; the first that finds room takes it and
-     * the rest wait again with their original place.
-     */
-    notify(): void {
-      if (!high.length && !normal.length) return
-      for (const w of [...high, ...normal]) w.wake()
+    /** One slot was released: the first waiter that can use it gets it. */
+    released(): void {
+      offer(1)
+    },
+
+    /** The set of backends or their health changed: every waiter tries again, in order. */
+    changed(): void {
+      offer(Number.POSITIVE_INFINITY)
     },
   }
 }

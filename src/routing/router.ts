@@ -4,12 +4,13 @@
  * Pure reads of the registry; nothing here does I/O.
  * @module
  */
+import { isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
+import type { BackendFilter } from "../core/policy.ts"
+import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
-import { isRoutable, type Registry } from "../registry/registry.ts"
-import type { Backend } from "../registry/types.ts"
+import type { Registry } from "../registry/registry.ts"
 import { resolveAlias } from "./aliases.ts"
 import type { Breakers } from "./breaker.ts"
-import type { Requirements } from "./requirements.ts"
 import { orderCandidates } from "./score.ts"
 
 export interface Attempt {
@@ -25,8 +26,11 @@ export interface Exclusion {
   backend: string
   model: string
   reason: string
-  /** The backend could take it once a slot frees up. */
-  capacity?: boolean
+  /**
+   * `capacity`: it could take it once a slot frees up; `capability`: the model cannot do
+   * what the request asks, whatever happens; `health`, `breaker`, `policy`: the rest.
+   */
+  kind: "health" | "capability" | "policy" | "breaker" | "capacity"
 }
 
 export type Plan =
@@ -56,42 +60,34 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
   const ticks = new Map<string, number>()
 
   /** Why a backend cannot take this request now, or undefined when it can. */
-  function exclusionReason(b: Backend, model: string, needs: Requirements): string | undefined {
-    if (!isRoutable(b.status)) {
-      if (b.status === "unknown") return "not checked yet"
-      return b.lastError ? `${b.status}: ${b.lastError}` : b.status
+  function exclusionOf(b: Backend, model: string, needs: Requirements, policy: readonly BackendFilter[]): Omit<Exclusion, "backend" | "model"> | undefined {
+    if (!isRoutable(b)) {
+      if (b.status === "unknown") return { kind: "health", reason: "not checked yet" }
+      return { kind: "health", reason: b.lastError ? `${b.status}: ${b.lastError}` : b.status }
     }
-    const info = b.models.get(model)
-    const caps = info?.capabilities
-    if (caps) {
-      if (needs.vision && caps.vision === false) return "model lacks vision"
-      if (needs.tools && caps.tools === false) return "model lacks tool calling"
-      if (needs.jsonMode && caps.json_mode === false) return "model lacks JSON mode"
-      if (needs.embeddings && caps.embeddings === false) return "model does not do embeddings"
-      if (!needs.embeddings && caps.completion === false) return "model does not do chat (embeddings only)"
-    }
-    const ctx = info?.contextLength
-    if (ctx && needs.estimatedTokens > ctx) {
-      return `context too small: request needs ~${needs.estimatedTokens} tokens, model has ${ctx}`
+    const reason = lacking(b.models.get(model), needs)
+    if (reason) return { kind: "capability", reason }
+    for (const exclude of policy) {
+      const reason = exclude(b, model)
+      if (reason) return { kind: "policy", reason }
     }
     const refused = breakers?.refusal(b.id)
-    if (refused) return refused
-    return undefined
+    return refused ? { kind: "breaker", reason: refused } : undefined
   }
 
   function atCapacity(b: Backend): boolean {
     return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
   }
 
-  function candidatesFor(model: string, needs: Requirements, excluded: Exclusion[]): Attempt[] {
+  function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[]): Attempt[] {
     const config = getConfig()
     const ok: Backend[] = []
     for (const b of registry.backendsFor(model)) {
-      const reason = exclusionReason(b, model, needs)
-      if (reason) excluded.push({ backend: b.name, model, reason })
+      const why = exclusionOf(b, model, needs, policy)
+      if (why) excluded.push({ backend: b.name, model, ...why })
       else if (atCapacity(b)) {
         const reason = `at capacity (${b.stats.inFlight}/${b.maxConcurrent} in flight)`
-        excluded.push({ backend: b.name, model, reason, capacity: true })
+        excluded.push({ backend: b.name, model, kind: "capacity", reason })
       } else ok.push(b)
     }
     if (!ok.length) return []
@@ -107,19 +103,20 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     /**
      * Plan a request for `requested`. Attempts list the primary model's candidates
      * best first, then each fallback's, so the proxy can walk one list on failure.
+     * `policy` holds the exclusions of the policy stages that ran for this request.
      */
-    plan(requested: string, needs: Requirements): Plan {
+    plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = []): Plan {
       const config = getConfig()
       const resolved = resolveAlias(config.aliases, requested)
       const excluded: Exclusion[] = []
-      const attempts = candidatesFor(resolved, needs, excluded)
+      const attempts = candidatesFor(resolved, needs, policy, excluded)
       const primaryCount = attempts.length
 
       const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? []
       for (const name of fallbacks) {
         const model = resolveAlias(config.aliases, name)
         if (model === resolved) continue
-        for (const a of candidatesFor(model, needs, excluded)) {
+        for (const a of candidatesFor(model, needs, policy, excluded)) {
           attempts.push({ ...a, fallbackFrom: resolved })
         }
       }
@@ -129,7 +126,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
           registry.backendsFor(resolved).length > 0 ||
           fallbacks.some((f) => registry.backendsFor(resolveAlias(config.aliases, f)).length > 0)
         if (!known) return { ok: false, kind: "not_found", requested, available: registry.modelIds().sort() }
-        return { ok: false, kind: "unavailable", requested, resolved, excluded, waitable: excluded.some((e) => e.capacity) }
+        return { ok: false, kind: "unavailable", requested, resolved, excluded, waitable: excluded.some((e) => e.kind === "capacity") }
       }
       const first = attempts[0]!
       let reason: string
@@ -139,4 +136,19 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       return { ok: true, requested, resolved, attempts, excluded, reason }
     },
   }
+}
+
+/** What the model lacks for this request, from what its backend told us. */
+function lacking(info: ModelInfo | undefined, needs: Requirements): string | undefined {
+  const caps = info?.capabilities
+  if (caps) {
+    if (needs.vision && caps.vision === false) return "model lacks vision"
+    if (needs.tools && caps.tools === false) return "model lacks tool calling"
+    if (needs.jsonMode && caps.json_mode === false) return "model lacks JSON mode"
+    if (needs.embeddings && caps.embeddings === false) return "model does not do embeddings"
+    if (!needs.embeddings && caps.completion === false) return "model does not do chat (embeddings only)"
+  }
+  const ctx = info?.contextLength
+  if (ctx && needs.estimatedTokens > ctx) return `context too small: request needs ~${needs.estimatedTokens} tokens, model has ${ctx}`
+  return undefined
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RoutingStrategy, RoutingWeights } from "../config/types.ts"
-import type { Backend } from "../registry/types.ts"
+import type { Backend } from "../core/backend.ts"
 
 /** Load as a 0..1 fraction: in-flight over capacity, or a soft curve when unlimited. */
 export function loadOf(b: Backend): number {

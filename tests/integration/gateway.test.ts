@@ -176,8 +176,11 @@ describe("errors, all in the OpenAI envelope", () => {
   test("a prompt larger than the model's context (learned from /props) is refused with the reason", async () => {
     const before = llama.stats.byPath["/v1/chat/completions"] ?? 0
     const res = await nexus.post("/v1/chat/completions", chat("tiny", { messages: [{ role: "user", content: "x".repeat(400) }] }))
-    expect(res.status).toBe(503)
-    expect((await errorOf(res)).context.backends[0].reason).toBe("context too small: request needs ~100 tokens, model has 64")
+    // No retry can make the model bigger: a 400 the SDKs do not retry, with the reason.
+    expect(res.status).toBe(400)
+    const body = await errorOf(res)
+    expect(body.error.code).toBe("model_not_capable")
+    expect(body.context.backends[0].reason).toBe("context too small: request needs ~100 tokens, model has 64")
     expect(llama.stats.byPath["/v1/chat/completions"] ?? 0).toBe(before)
   })
 

@@ -108,19 +108,38 @@ describe("failover", () => {
 })
 
 describe("capabilities, cold starts and deadlines", () => {
-  test("incapable backends are excluded with their reasons, in the 503 and its header", async () => {
+  test("incapable backends are excluded with their reasons, in a 400 (retrying cannot help) and its header", async () => {
     const plain = await startOllama({ models: [{ id: "m", capabilities: ["completion"] }] })
     cleanup.push(() => plain.stop())
     const n = await nexus({ backends: [backend("plain", plain.url, "ollama")] })
     const vision = chat(MODEL, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] }] })
     const res = await n.post("/v1/chat/completions", vision)
-    expect(res.status).toBe(503)
+    expect(res.status).toBe(400)
+    expect(((await res.clone().json()) as any).error).toMatchObject({ code: "model_not_capable", param: "model", type: "invalid_request_error" })
     expect(res.headers.get("x-nexus-rejection-reasons")).toBe("plain: model lacks vision")
     const tools = await n.post("/v1/chat/completions", chat(MODEL, { tools: [{ type: "function", function: { name: "f", parameters: {} } }] }))
     expect(((await tools.json()) as any).context.backends[0].reason).toBe("model lacks tool calling")
     expect(plain.stats.byPath["/v1/chat/completions"] ?? 0).toBe(0)
     // JSON mode is fine on Ollama: it honours response_format for every chat model.
     expect((await n.post("/v1/chat/completions", chat(MODEL, { response_format: { type: "json_object" } }))).status).toBe(200)
+  })
+
+  test("chat with a model that only does embeddings is a 400 that says so; an unhealthy capable twin makes it a 503", async () => {
+    const embedOnly = await startOllama({ models: [{ id: "nomic-embed-text", capabilities: ["embedding"] }] })
+    cleanup.push(() => embedOnly.stop())
+    const n = await nexus({ backends: [backend("emb", embedOnly.url, "ollama")] })
+    const res = await n.post("/v1/chat/completions", chat("nomic-embed-text"))
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as any
+    expect(body.error.code).toBe("model_not_capable")
+    expect(body.error.message).toContain("model does not do chat (embeddings only)")
+    expect(embedOnly.stats.byPath["/v1/chat/completions"] ?? 0).toBe(0)
+    // The same model on a backend that is merely down: waiting may help, so 503.
+    const twin = await nexus({ backends: [backend("emb", embedOnly.url, "ollama"), backend("down", "http://127.0.0.1:9", "ollama")] })
+    const reg = twin.deps.registry
+    reg.setModels("down", [{ id: "nomic-embed-text", capabilities: { completion: true } }])
+    const mixed = await twin.post("/v1/chat/completions", chat("nomic-embed-text"))
+    expect(mixed.status).toBe(503)
   })
 
   test("a model that is not loaded yet gets the longer cold-start allowance before failover", async () => {

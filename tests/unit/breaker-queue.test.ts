@@ -74,25 +74,53 @@ describe("circuit breaker", () => {
 describe("capacity queue", () => {
   const cfg = { max_size: 3, max_wait_seconds: 5 }
   const far = () => performance.now() + 5000
+  /** A pool of `n` slots that waiters take from synchronously, as requests do. */
+  const pool = (n: number) => ({ free: n, take(): number | undefined { return this.free > 0 ? this.free-- : undefined } })
 
-  test("wakes high priority first, then FIFO", async () => {
+  test("a released slot goes to high priority first, then FIFO, one waiter per slot", async () => {
     const q = createQueue(() => cfg)
+    const slots = pool(0)
     const order: string[] = []
     const signal = new AbortController().signal
-    const a = q.wait("normal", signal, far()).then(() => order.push("a"))
-    const b = q.wait("normal", signal, far()).then(() => order.push("b"))
-    const c = q.wait("high", signal, far()).then(() => order.push("c"))
-    q.notify()
-    await Promise.all([a, b, c])
+    const take = () => slots.take()
+    const a = q.wait("normal", signal, far(), take).then(() => order.push("a"))
+    const b = q.wait("normal", signal, far(), take).then(() => order.push("b"))
+    const c = q.wait("high", signal, far(), take).then(() => order.push("c"))
+    slots.free = 1
+    q.released()
+    await c
+    // One slot woke exactly one waiter: the others are still in line.
+    expect(q.size).toBe(2)
+    slots.free = 2
+    q.changed()
+    await Promise.all([a, b])
     expect(order).toEqual(["c", "a", "b"])
     expect(q.size).toBe(0)
+  })
+
+  test("a waiter that cannot use the slot keeps its place; the next one gets it", async () => {
+    const q = createQueue(() => cfg)
+    const signal = new AbortController().signal
+    let forB = 0
+    const a = q.wait("normal", signal, far(), () => undefined)
+    const b = q.wait("normal", signal, far(), () => (forB > 0 ? forB-- : undefined))
+    forB = 1
+    q.released()
+    expect(await b).toBe(1)
+    expect(q.size).toBe(1)
+    const ac = new AbortController()
+    void ac
+    q.changed()
+    expect(q.size).toBe(1)
+    void a.catch(() => {})
   })
 
   test("refuses at once when full", async () => {
     const q = createQueue(() => ({ ...cfg, max_size: 1 }))
     const ac = new AbortController()
-    const first = q.wait("normal", ac.signal, far())
-    await expect(q.wait("normal", ac.signal, far())).rejects.toEqual(new QueueError("full"))
+    const never = () => undefined
+    const first = q.wait("normal", ac.signal, far(), never)
+    await expect(q.wait("normal", ac.signal, far(), never)).rejects.toEqual(new QueueError("full"))
     ac.abort()
     await expect(first).rejects.toEqual(new QueueError("aborted"))
     expect(q.size).toBe(0)
@@ -100,24 +128,8 @@ describe("capacity queue", () => {
 
   test("times out at the deadline and leaves the queue", async () => {
     const q = createQueue(() => cfg)
-    const err = await q.wait("normal", new AbortController().signal, performance.now() + 20).catch((e) => e)
+    const err = await q.wait("normal", new AbortController().signal, performance.now() + 20, () => undefined).catch((e) => e)
     expect(err).toEqual(new QueueError("timeout"))
     expect(q.size).toBe(0)
-  })
-
-  test("a re-queued ticket keeps its place ahead of later arrivals", async () => {
-    const q = createQueue(() => cfg)
-    const signal = new AbortController().signal
-    const first = q.wait("normal", signal, far())
-    q.notify()
-    const ticket = await first
-    const later = q.wait("normal", signal, far())
-    const again = q.wait("normal", signal, far(), ticket)
-    const order: string[] = []
-    later.then(() => order.push("later"))
-    again.then(() => order.push("again"))
-    q.notify()
-    await Promise.all([later, again])
-    expect(order).toEqual(["again", "later"])
   })
 })

@@ -95,7 +95,7 @@ tier = 9
       "nexus.toml:3: server.max_body_bytes: expected an integer between 1024 and 1073741824, got 12.5",
       'nexus.toml:6: health_check.enabled: expected true or false, got "yes"',
       'nexus.toml:10: backends[0].url: expected an http:// or https:// URL with a host, like http://localhost:11434, got "ftp://a"',
-      'nexus.toml:11: backends[0].type: expected one of: ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai, got "vllmx"',
+      'nexus.toml:11: backends[0].type: expected one of: ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, generic, openai, got "vllmx"',
       "nexus.toml:12: backends[0].tier: expected an integer between 1 and 5, got 9",
     ])
   })

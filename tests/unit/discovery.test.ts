@@ -7,7 +7,7 @@ import { modelsTxt } from "../../src/discovery/advertiser.ts"
 import { bareType } from "../../src/discovery/mdns.ts"
 import { discoveredId, targets } from "../../src/discovery/probe.ts"
 import { advertisedUrl, fromService, pickAddress } from "../../src/discovery/service-url.ts"
-import { openaiBase } from "../../src/backends/http.ts"
+import { openaiBase } from "../../src/egress/providers/http.ts"
 
 describe("probe targets", () => {
   test("localhost on every port first, then named hosts; host:port means that port only; our own port skipped", () => {
@@ -73,7 +73,7 @@ describe("advertised services", () => {
 
 describe("one server, many names", () => {
   test("localhost, 127.x, ::1 and this machine's own addresses are the same server; other hosts and ports are not", async () => {
-    const { serverKey } = await import("../../src/registry/registry.ts")
+    const { serverKey } = await import("../../src/registry/server-key.ts")
     const { networkInterfaces } = await import("node:os")
     const own = Object.values(networkInterfaces())
       .flat()

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { findTopLevelString, rewriteModel } from "../../src/proxy/rewrite-model.ts"
+import { findTopLevelString, rewriteModel } from "../../src/egress/transport/rewrite-model.ts"
 
 describe("rewriteModel", () => {
   test("replaces only the top-level model and keeps every other byte", () => {

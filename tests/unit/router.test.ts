@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test"
 import type { RoutingConfig } from "../../src/config/types.ts"
 import { createRegistry } from "../../src/registry/registry.ts"
-import type { Backend, ModelInfo } from "../../src/registry/types.ts"
+import type { BackendRecord, ModelInfo } from "../../src/core/backend.ts"
 import { createBreakers } from "../../src/routing/breaker.ts"
-import { chatRequirements, noRequirements } from "../../src/routing/requirements.ts"
+import { chatRequirements, noRequirements } from "../../src/ingress/openai/requirements.ts"
 import { createRouter } from "../../src/routing/router.ts"
 
 function routing(over: Partial<RoutingConfig> = {}): RoutingConfig {
@@ -18,7 +18,7 @@ function routing(over: Partial<RoutingConfig> = {}): RoutingConfig {
   }
 }
 
-function backend(name: string, models: (string | ModelInfo)[], extra: Partial<Backend> = {}): Backend {
+function backend(name: string, models: (string | ModelInfo)[], extra: Partial<BackendRecord> = {}): BackendRecord {
   return {
     id: name,
     name,
@@ -35,9 +35,18 @@ function backend(name: string, models: (string | ModelInfo)[], extra: Partial<Ba
   }
 }
 
-function setup(backends: Backend[], over: Partial<RoutingConfig> = {}) {
+/**
+ * Register the fixtures. The router is a pure read of the registry, so the tests stage
+ * load and latency by writing the counters the registry shares with the fixture.
+ */
+function setup(backends: BackendRecord[], over: Partial<RoutingConfig> = {}) {
   const registry = createRegistry()
-  for (const b of backends) registry.add(b)
+  for (const b of backends) {
+    const rec = registry.add(b) as BackendRecord
+    registry.setModels(b.id, [...b.models.values()])
+    registry.setStatus(b.id, b.status, b.lastError)
+    rec.stats = b.stats
+  }
   let config = routing(over)
   const breakers = createBreakers(() => config.circuit_breaker)
   const router = createRouter(registry, () => config, breakers)
@@ -92,12 +101,12 @@ describe("strategies", () => {
 
   test("smart: lower priority number, lower load and lower latency each win", () => {
     const bs = [backend("x", ["m"], { priority: 1 }), backend("y", ["m"], { priority: 2 })]
-    const { router } = setup(bs)
+    const { router, registry } = setup(bs)
     expect(first(router.plan("m", noRequirements()))).toBe("x")
     bs[0]!.stats.inFlight = 20
     expect(first(router.plan("m", noRequirements()))).toBe("y")
     bs[0]!.stats.inFlight = 0
-    bs[0]!.priority = 2
+    registry.updateSettings("x", { ...bs[0]!, priority: 2 })
     bs[0]!.stats.ttftEwmaMs = 900
     bs[1]!.stats.ttftEwmaMs = 30
     expect(first(router.plan("m", noRequirements()))).toBe("y")
@@ -125,7 +134,7 @@ describe("candidates and exclusions", () => {
     }
     const plan = router.plan("m", chatRequirements(body))
     expect(plan.ok && plan.attempts.map((a) => a.backend.name)).toEqual(["unknown"])
-    expect(plan.ok && plan.excluded).toEqual([{ backend: "plain", model: "m", reason: "model lacks vision" }])
+    expect(plan.ok && plan.excluded).toEqual([{ backend: "plain", model: "m", kind: "capability", reason: "model lacks vision" }])
   })
 
   test("context length counts the prompt and max_tokens", () => {

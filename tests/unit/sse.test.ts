@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test"
-import { createSseReader } from "../../src/proxy/sse.ts"
+import { providerFor } from "../../src/egress/providers/index.ts"
+import type { EventFix } from "../../src/egress/providers/types.ts"
+import { createSseReader } from "../../src/egress/transport/sse.ts"
 
-function feed(chunks: string[]): { out: string; reader: ReturnType<typeof createSseReader> } {
-  const reader = createSseReader()
+function feed(chunks: string[], fixEvent?: EventFix): { out: string; reader: ReturnType<typeof createSseReader> } {
+  const reader = createSseReader(fixEvent)
   let out = ""
   for (const c of chunks) out += reader.push(c)
   out += reader.finish()
@@ -38,8 +40,8 @@ describe("SSE reader", () => {
     expect(reader.seen.usage).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 })
   })
 
-  test("turns an `error:` field into a data error the SDKs understand", () => {
-    const { out, reader } = feed(['data: {"x":1}\n\n', 'error: {"message":"slot failed"}\n\n'])
+  test("llamafile: turns an `error:` field into a data error the SDKs understand", () => {
+    const { out, reader } = feed(['data: {"x":1}\n\n', 'error: {"message":"slot failed"}\n\n'], providerFor("llamafile").fixEvent)
     const events = out.split("\n\n").filter(Boolean)
     expect(JSON.parse(events[1]!.slice(6))).toEqual({
       error: { message: "slot failed", type: "server_error", param: null, code: "upstream_error" },
@@ -71,19 +73,22 @@ describe("SSE reader fast path", () => {
     expect(r.push(partial)).toBe('data: {"c":3}\n\n')
   })
 
-  test("relabels exo's chunks as chat.completion.chunk and leaves every other byte alone", () => {
+  test("exo: relabels its chunks as chat.completion.chunk and leaves every other byte alone", () => {
+    const fix = providerFor("exo").fixEvent
     const exo = 'data: {"id": "c1", "object": "chat.completion", "model": "llama-3.2-1b", "choices": [{"index": 0, "delta": {"content": "chat.completion"}}]}\n\n'
-    const { out } = feed([": keep-alive\n\n", exo])
+    const { out } = feed([": keep-alive\n\n", exo], fix)
     expect(out).toBe(
       ': keep-alive\n\ndata: {"id": "c1", "object":"chat.completion.chunk", "model": "llama-3.2-1b", "choices": [{"index": 0, "delta": {"content": "chat.completion"}}]}\n\ndata: [DONE]\n\n'
     )
     // A proper chunk label is not touched.
     const ok = 'data: {"object":"chat.completion.chunk","choices":[]}\n\n'
-    expect(feed([ok]).out).toBe(`${ok}data: [DONE]\n\n`)
+    expect(feed([ok], fix).out).toBe(`${ok}data: [DONE]\n\n`)
+    // Other servers' chunks are never relabelled: the fix belongs to exo.
+    expect(feed([exo]).out).toBe(`${exo}data: [DONE]\n\n`)
   })
 
-  test("a string-valued error (LM Studio) becomes the OpenAI error object", () => {
-    const { out, reader } = feed(['data: {"error":"Model unloaded"}\n\n'])
+  test("LM Studio: a string-valued error becomes the OpenAI error object", () => {
+    const { out, reader } = feed(['data: {"error":"Model unloaded"}\n\n'], providerFor("lmstudio").fixEvent)
     expect(out).toBe('data: {"error":{"message":"Model unloaded","type":"upstream_error","param":null,"code":null}}\n\ndata: [DONE]\n\n')
     expect(reader.seen.upstreamError).toBe("Model unloaded")
   })

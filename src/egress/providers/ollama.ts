@@ -4,9 +4,9 @@
  * warm state from `/api/ps`. Requests go to its OpenAI layer under `/v1`.
  * @module
  */
-import type { ModelCapabilities, ModelInfo } from "../registry/types.ts"
+import type { ModelCapabilities, ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
-import type { BackendAdapter, ProbeContext } from "./types.ts"
+import type { Provider, ProbeContext } from "./types.ts"
 
 interface ShowFacts {
   contextLength?: number
@@ -56,8 +56,9 @@ async function show(base: string, model: string, headers: Record<string, string>
   }
 }
 
-export const ollama: BackendAdapter = {
+export const ollama: Provider = {
   type: "ollama",
+  dialect: "openai",
   apiBase: (url) => `${trimSlash(url)}/v1`,
 
   async probe(backend, ctx) {

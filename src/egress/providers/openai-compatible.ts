@@ -3,10 +3,10 @@
  * route, then `/v1/models`, then per-family enrichment of what the list leaves out.
  * @module
  */
-import type { BackendType } from "../config/types.ts"
-import type { Backend, ModelInfo } from "../registry/types.ts"
+import type { BackendType } from "../../config/types.ts"
+import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, dataArray, openaiBase, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
-import type { BackendAdapter, ProbeContext, ProbeResult } from "./types.ts"
+import type { EventFix, ProbeContext, ProbeResult, ProbeTarget, Provider } from "./types.ts"
 
 export interface HealthVerdict {
   status: ProbeResult["status"]
@@ -22,7 +22,9 @@ export interface Family {
   /** Turn one `/v1/models` entry into a model. Default: id only. */
   readModel?(entry: Record<string, unknown>): ModelInfo | undefined
   /** Add what the list does not say (context, capabilities, warm state). */
-  enrich?(backend: Backend, models: ModelInfo[], ctx: ProbeContext): Promise<ModelInfo[]>
+  enrich?(backend: ProbeTarget, models: ModelInfo[], ctx: ProbeContext): Promise<ModelInfo[]>
+  /** The server's stream quirks (see Provider.fixEvent). */
+  fixEvent?: EventFix
 }
 
 export function defaultReadModel(entry: Record<string, unknown>): ModelInfo | undefined {
@@ -39,12 +41,14 @@ function defaultReadHealth(res: ProbeResponse): HealthVerdict {
   return { status: "unhealthy", error: `health check answered ${res.status}` }
 }
 
-export function openaiCompatible(family: Family): BackendAdapter {
+export function openaiCompatible(family: Family): Provider {
   const readHealth = family.readHealth ?? defaultReadHealth
   const readModel = family.readModel ?? defaultReadModel
   return {
     type: family.type,
+    dialect: "openai",
     apiBase: openaiBase,
+    fixEvent: family.fixEvent,
 
     async probe(backend, ctx) {
       const headers = authHeaders(backend)

@@ -3,7 +3,7 @@
  * and reporting network failures as a short human reason.
  * @module
  */
-import type { Backend } from "../registry/types.ts"
+import type { ProbeTarget } from "./types.ts"
 
 export interface ProbeResponse {
   status: number
@@ -14,7 +14,7 @@ export interface ProbeResponse {
 }
 
 /** Headers to send to a backend on our own behalf (probes). */
-export function authHeaders(backend: Pick<Backend, "apiKey">): Record<string, string> {
+export function authHeaders(backend: ProbeTarget): Record<string, string> {
   return backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {}
 }
 

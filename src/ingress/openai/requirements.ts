@@ -1,16 +1,10 @@
 /**
- * What a request needs from a model, read from the payload itself.
+ * What an OpenAI request needs from a model, read from the payload itself.
  * @module
  */
 
-export interface Requirements {
-  vision: boolean
-  tools: boolean
-  jsonMode: boolean
-  embeddings: boolean
-  /** Rough prompt size (characters / 4) plus the requested completion budget. */
-  estimatedTokens: number
-}
+import type { Requirements } from "../../core/request.ts"
+
 
 const NONE: Requirements = { vision: false, tools: false, jsonMode: false, embeddings: false, estimatedTokens: 0 }
 

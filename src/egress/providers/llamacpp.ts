@@ -4,7 +4,7 @@
  * from `/props`.
  * @module
  */
-import type { ModelInfo } from "../registry/types.ts"
+import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
 

@@ -2,14 +2,17 @@
  * exo: no health route, `/v1/models` is the whole catalogue with `context_length`
  * and capability words, but only models with a running instance can answer (others get
  * `404 No instance found`). `/ollama/api/ps` names the placed ones, so only those are
- * offered for routing; a model placed later appears at the next probe.
+ * offered for routing; a model placed later appears at the next probe. Stream chunks are
+ * labelled `chat.completion`, which we relabel.
  * @module
  */
+import { relabelChunk } from "../sse-format.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
 export const exo = openaiCompatible({
   type: "exo",
+  fixEvent: relabelChunk,
   readModel(entry) {
     const model = defaultReadModel(entry)
     if (!model) return model

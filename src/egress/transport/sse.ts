@@ -2,13 +2,13 @@
  * Incremental reading of an OpenAI-style SSE stream. Events are forwarded as whole
  * events, as soon as they are complete, with their original bytes; we only look
  * inside to learn time to first token, usage and errors, and to make every stream
- * end with exactly one `data: [DONE]`, whatever the backend did.
+ * end with exactly one `data: [DONE]`, whatever the backend did. A provider's own
+ * quirks are fixed by its `fixEvent`, before we look.
  * @module
  */
-import { readUsage, type Usage } from "./usage.ts"
-
-export const DONE_EVENT = "data: [DONE]\n\n"
-const CHUNK_LABEL = /"object":\s*"chat\.completion"/
+import type { EventFix } from "../providers/types.ts"
+import { DONE_EVENT, dataPayload } from "../sse-format.ts"
+import { readUsage, type Usage } from "../../core/usage.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -21,17 +21,18 @@ export interface SseObservation {
 
 /**
  * Split decoded text into complete events and a remainder, observing each event.
- * Returns the text to forward now (complete events, `[DONE]` de-duplicated, and
- * foreign `error:` fields turned into `data:` errors the client libraries understand).
+ * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
+ * by the provider when it has quirks).
  */
-export function createSseReader() {
+export function createSseReader(fixEvent?: EventFix) {
   let pending = ""
   const seen: SseObservation = { sawData: false, sawDone: false }
 
-  function inspect(event: string): string {
+  function inspect(original: string): string {
+    const event = fixEvent?.(original) ?? original
     // Fast path: one `data: {json}` line, the overwhelming majority.
-    if (event.startsWith("data:")) {
-      const payload = event.slice(event.charCodeAt(5) === 0x20 ? 6 : 5).trimEnd()
+    const payload = dataPayload(event)
+    if (payload !== undefined) {
       if (payload === "[DONE]") {
         if (seen.sawDone) return ""
         seen.sawDone = true
@@ -39,51 +40,25 @@ export function createSseReader() {
       }
       if (seen.sawDone) return "" // nothing may follow [DONE]
       seen.sawData = true
-      let out = event
-      if (payload.includes('"usage"') || payload.includes('"error"')) {
-        const fixed = observeJson(payload)
-        if (fixed) out = `data: ${fixed}`
-      }
-      // exo labels stream chunks "chat.completion"; strict clients want ".chunk".
-      if (out.includes('"chat.completion"')) out = out.replace(CHUNK_LABEL, '"object":"chat.completion.chunk"')
-      return `${out}\n\n`
+      if (payload.includes('"usage"') || payload.includes('"error"')) observeJson(payload)
+      return `${event}\n\n`
     }
-    if (event.startsWith(":") || event.trim() === "") return seen.sawDone ? "" : `${event}\n\n`
-    // llamafile's legacy server reports errors in an `error:` field that SDKs drop.
-    const errorLine = /^error: ?(.*)$/m.exec(event)
-    if (errorLine && !/^data:/m.test(event)) {
-      const raw = errorLine[1] ?? ""
-      let message = raw
-      try {
-        const parsed = JSON.parse(raw) as { message?: string; error?: { message?: string } }
-        message = parsed.message ?? parsed.error?.message ?? raw
-      } catch {
-        // not JSON: keep the raw text as the message
-      }
-      seen.upstreamError = message
-      return errorEvent(message, "upstream_error")
-    }
-    // Multi-line events (event:/id:/data: mixes) pass through untouched.
+    if (seen.sawDone) return ""
+    // Multi-line events (event:/id:/data: mixes) and comments pass through untouched.
     if (/^data:/m.test(event)) seen.sawData = true
-    return seen.sawDone ? "" : `${event}\n\n`
+    return `${event}\n\n`
   }
 
-  /** Record usage and errors; returns a replacement payload when the event must change. */
-  function observeJson(payload: string): string | undefined {
+  function observeJson(payload: string): void {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
       const usage = readUsage(body)
       if (usage) seen.usage = usage
-      if (body.error !== undefined && body.error !== null) {
-        const e = body.error as { message?: unknown } | string
-        seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
-        // LM Studio (and others) send `"error": "text"`; SDKs expect the OpenAI object.
-        if (typeof e === "string") return JSON.stringify({ error: { message: e, type: "upstream_error", param: null, code: null } })
-      }
+      const e = body.error as { message?: unknown } | string | null | undefined
+      if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
-    return undefined
   }
 
   return {
@@ -130,9 +105,4 @@ export function createSseReader() {
       return out
     },
   }
-}
-
-/** An OpenAI-style error event, as the openai SDK expects one inside a stream. */
-export function errorEvent(message: string, code: string, type = "server_error"): string {
-  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`
 }

@@ -4,8 +4,10 @@
  * Client disconnect cancels this stream, which aborts the upstream request at once.
  * @module
  */
-import { createSseReader, errorEvent } from "./sse.ts"
-import { readUsage, type Usage } from "./usage.ts"
+import type { EventFix } from "../providers/types.ts"
+import { errorEvent } from "../sse-format.ts"
+import { createSseReader } from "./sse.ts"
+import { readUsage, type Usage } from "../../core/usage.ts"
 
 export interface RelayEnd {
   /** How the body ended. */
@@ -23,6 +25,8 @@ export interface RelayOptions {
   abort: () => void
   /** Called exactly once, when the body is finished for whatever reason. */
   onEnd: (end: RelayEnd) => void
+  /** The provider's stream quirk fix. */
+  fixEvent?: EventFix
   /** Quiet time after which an SSE comment keeps the client connection alive. */
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
@@ -36,7 +40,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   const reader = body.getReader()
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  const sse = opts.sse ? createSseReader() : undefined
+  const sse = opts.sse ? createSseReader(opts.fixEvent) : undefined
   const started = performance.now()
   let firstTokenMs: number | undefined
   let bytes = 0

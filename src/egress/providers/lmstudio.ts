@@ -5,8 +5,9 @@
  * (type llm/vlm/embeddings, state, max/loaded context, capabilities ["tool_use"]).
  * @module
  */
-import type { ModelInfo } from "../registry/types.ts"
+import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, dataArray, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
+import { dataPayload } from "../sse-format.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
 export function readLmStudioModel(entry: Record<string, unknown>): ModelInfo | undefined {
@@ -67,8 +68,22 @@ async function richModels(url: string, headers: Record<string, string>, timeoutM
   return rich
 }
 
+/** Before 0.3.18 a stream error is `{"error":"text"}`; SDKs expect the OpenAI object. */
+function fixStringError(event: string): string | undefined {
+  const payload = dataPayload(event)
+  if (!payload?.includes('"error"')) return undefined
+  try {
+    const body = JSON.parse(payload) as { error?: unknown }
+    if (typeof body.error !== "string") return undefined
+    return `data: ${JSON.stringify({ error: { message: body.error, type: "upstream_error", param: null, code: null } })}`
+  } catch {
+    return undefined
+  }
+}
+
 export const lmstudio = openaiCompatible({
   type: "lmstudio",
+  fixEvent: fixStringError,
   async enrich(backend, models, ctx) {
     const rich = await richModels(trimSlash(backend.url), authHeaders(backend), ctx.timeoutMs)
     return models.map((m) => rich.get(m.id) ?? m)

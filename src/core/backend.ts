@@ -1,0 +1,122 @@
+/**
+ * Backends and models as the gateway knows them. The registry is the only writer of
+ * these objects; everything else sees them read-only and learns of changes through
+ * registry events.
+ * @module
+ */
+
+/**
+ * Every kind of server Nexus talks to. `generic` is any OpenAI-compatible server we know
+ * nothing more about; `openai` is the OpenAI cloud (or a compatible cloud provider).
+ */
+export const BACKEND_TYPES = [
+  "ollama",
+  "vllm",
+  "llamacpp",
+  "lmstudio",
+  "exo",
+  "localai",
+  "llamafile",
+  "generic",
+  "openai",
+] as const
+export type BackendType = (typeof BACKEND_TYPES)[number]
+
+/** Where a backend runs: `restricted` keeps data on hardware the operator controls. */
+export const ZONES = ["restricted", "open"] as const
+export type Zone = (typeof ZONES)[number]
+
+export interface ModelCapabilities {
+  vision?: boolean
+  tools?: boolean
+  json_mode?: boolean
+  embeddings?: boolean
+  completion?: boolean
+}
+
+export interface ModelInfo {
+  id: string
+  /** Context window in tokens, when the server tells us. */
+  contextLength?: number
+  capabilities: ModelCapabilities
+  /** Loaded in memory on this backend (warm), when the server exposes it. */
+  loaded?: boolean
+  /** GPU memory the loaded model holds, in bytes (Ollama's /api/ps). */
+  vramBytes?: number
+  /** Who owns it according to the backend (`library`, `vllm`, …). */
+  ownedBy?: string
+}
+
+export type BackendStatus = "unknown" | "healthy" | "unhealthy" | "loading" | "draining"
+
+export type BackendSource = "config" | "probe" | "mdns" | "admin"
+
+/** Observed behaviour, fed by real requests, read by the router and by stats. */
+export interface BackendStats {
+  inFlight: number
+  requests: number
+  errors: number
+  /** EWMA of time to first byte on real requests, ms. Undefined until the first sample. */
+  ttftEwmaMs?: number
+  /** EWMA of probe latency, ms. */
+  probeLatencyMs?: number
+  /** EWMA of attempt failures (0 = none fail, 1 = all fail). */
+  errorRate: number
+}
+
+/** The settings an operator controls, which a reload may change in place. */
+export interface BackendSettings {
+  /** Lower is preferred. */
+  priority: number
+  zone: Zone
+  tier: number
+  timeoutMs?: number
+  maxConcurrent?: number
+}
+
+/** What the registry needs to register a backend. */
+export interface BackendInit extends BackendSettings {
+  /** Stable id: the configured name, or type+host+port for discovered ones. */
+  id: string
+  name: string
+  url: string
+  type: BackendType
+  source: BackendSource
+  /** Resolved from `api_key_env` at registration; never logged, never sent elsewhere. */
+  apiKey?: string
+}
+
+/** A registered backend, as the registry keeps it. Only the registry writes it. */
+export interface BackendRecord extends BackendInit {
+  status: BackendStatus
+  lastError?: string
+  lastCheck?: number
+  models: Map<string, ModelInfo>
+  stats: BackendStats
+  /**
+   * Set while a discovered service has withdrawn (mDNS goodbye) and waits out its grace
+   * period: health checks leave it "unknown" until it returns or is removed.
+   */
+  withdrawn?: boolean
+}
+
+/** A backend as everyone but the registry sees it. */
+export type Backend = Readonly<Omit<BackendRecord, "models" | "stats">> & {
+  readonly models: ReadonlyMap<string, Readonly<ModelInfo>>
+  readonly stats: Readonly<BackendStats>
+}
+
+/** Statuses a request may be routed to. */
+export function isRoutable(b: Pick<Backend, "status">): boolean {
+  return b.status === "healthy"
+}
+
+/** Found by discovery (not configured or added by an operator): it may be replaced or forgotten. */
+export function isDiscovered(b: Pick<Backend, "source">): boolean {
+  return b.source === "probe" || b.source === "mdns"
+}
+
+/** Whether requests to this backend leave the operator's own hardware. */
+export function isCloud(b: Pick<Backend, "zone">): boolean {
+  return b.zone === "open"
+}

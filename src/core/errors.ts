@@ -1,0 +1,79 @@
+/**
+ * Errors by kind, not by status. One map turns a kind into an HTTP status; each client
+ * dialect renders the error in its own shape (the OpenAI envelope, Anthropic's, …).
+ * @module
+ */
+
+export type ErrorKind =
+  | "invalid_request"
+  | "authentication"
+  | "permission"
+  | "not_found"
+  | "unknown_route"
+  | "method_not_allowed"
+  | "conflict"
+  | "too_large"
+  | "unprocessable"
+  | "rate_limited"
+  | "client_closed"
+  | "internal"
+  | "upstream_failed"
+  | "unavailable"
+  | "timeout"
+  /** A backend's own 4xx: the client's problem, passed on with the backend's status. */
+  | "upstream_rejected"
+
+/** The one place where kinds become statuses. */
+export const STATUS_OF: Readonly<Record<ErrorKind, number>> = {
+  invalid_request: 400,
+  authentication: 401,
+  permission: 403,
+  not_found: 404,
+  unknown_route: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  rate_limited: 429,
+  client_closed: 499,
+  internal: 500,
+  upstream_failed: 502,
+  unavailable: 503,
+  timeout: 504,
+  upstream_rejected: 400,
+}
+
+export interface NexusErrorInit {
+  kind: ErrorKind
+  message: string
+  /** A machine-readable code (`model_not_found`, `queue_full`, …). */
+  code?: string | null
+  /** The request field at fault. */
+  param?: string | null
+  /** What was tried and what would fix it. */
+  context?: Record<string, unknown>
+  /** When the client may try again (429, 503). */
+  retryAfterSeconds?: number
+  /** Only for `upstream_rejected`: the backend's own status. */
+  status?: number
+}
+
+export class NexusError extends Error {
+  readonly kind: ErrorKind
+  readonly status: number
+  readonly code: string | null
+  readonly param: string | null
+  readonly context?: Record<string, unknown>
+  readonly retryAfterSeconds?: number
+
+  constructor(init: NexusErrorInit) {
+    super(init.message)
+    this.name = "NexusError"
+    this.kind = init.kind
+    this.status = init.kind === "upstream_rejected" && init.status ? init.status : STATUS_OF[init.kind]
+    this.code = init.code ?? null
+    this.param = init.param ?? null
+    this.context = init.context
+    this.retryAfterSeconds = init.retryAfterSeconds
+  }
+}

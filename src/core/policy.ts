@@ -1,0 +1,24 @@
+/**
+ * The shape every policy stage has (API keys, rate limits, privacy zone, tier, budget):
+ * given the request, either reject it outright or name the backends it must not go to,
+ * with a reason. The router takes exclusions like any other, so the route explainer
+ * shows policy decisions for free.
+ * @module
+ */
+import type { Backend } from "./backend.ts"
+import type { NexusError } from "./errors.ts"
+import type { CanonicalRequest } from "./request.ts"
+
+/** Why `backend` may not serve `model` for this request, or undefined when it may. */
+export type BackendFilter = (backend: Backend, model: string) => string | undefined
+
+export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } | undefined
+
+/** What a stage sees: the request (headers included). */
+export type PolicyInput = Pick<CanonicalRequest, "model" | "headers" | "operation">
+
+export interface PolicyStage {
+  /** Shown in exclusion reasons and logs. */
+  name: string
+  check(input: PolicyInput): PolicyVerdict
+}

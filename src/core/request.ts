@@ -1,0 +1,49 @@
+/**
+ * The canonical request: what every client dialect decodes into and every provider
+ * receives. Its shape is the OpenAI one the gateway already speaks, kept as the raw
+ * body text too, so that when the client's dialect equals the provider's the bytes go
+ * out untouched (only the model name may be rewritten).
+ * @module
+ */
+
+/** The wire dialects on both sides of the gateway. */
+export type Dialect = "openai"
+
+/** Which operation: the OpenAI endpoint it maps to. */
+export type Operation = "chat" | "completions" | "embeddings"
+
+/** What a request needs from a model; the router filters on it. */
+export interface Requirements {
+  vision: boolean
+  tools: boolean
+  jsonMode: boolean
+  embeddings: boolean
+  /** Rough prompt + completion size, to compare with the context window. */
+  estimatedTokens: number
+}
+
+export interface CanonicalRequest {
+  /** The dialect the client spoke, so answers and errors go back in it. */
+  dialect: Dialect
+  operation: Operation
+  /** The model the client asked for (before aliases and fallbacks). */
+  model: string
+  stream: boolean
+  /** The client's body as received: forwarded as is when dialects match. */
+  raw: string
+  /** The same body, parsed. */
+  body: Record<string, unknown>
+  requirements: Requirements
+  /** Sent to the queue first when capacity is short. */
+  priority: "high" | "normal"
+  /** Client headers (credentials are never forwarded to a backend that has its own key). */
+  headers: Headers
+  requestId: string
+}
+
+/** The path below a provider's API base for each operation, in the OpenAI dialect. */
+export const OPENAI_PATHS: Readonly<Record<Operation, string>> = {
+  chat: "/chat/completions",
+  completions: "/completions",
+  embeddings: "/embeddings",
+}

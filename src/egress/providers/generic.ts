@@ -1,0 +1,8 @@
+/**
+ * Any OpenAI-compatible server we know nothing more about. The model list is the probe;
+ * capabilities stay unknown so nothing is refused.
+ * @module
+ */
+import { openaiCompatible } from "./openai-compatible.ts"
+
+export const generic = openaiCompatible({ type: "generic" })

@@ -1,0 +1,34 @@
+/**
+ * The provider for each backend type. Adding a provider means adding a file here and a
+ * line below.
+ * @module
+ */
+import type { BackendType } from "../../core/backend.ts"
+import { generic } from "./generic.ts"
+import { exo } from "./exo.ts"
+import { llamacpp } from "./llamacpp.ts"
+import { llamafile } from "./llamafile.ts"
+import { lmstudio } from "./lmstudio.ts"
+import { localai } from "./localai.ts"
+import { ollama } from "./ollama.ts"
+import { openai } from "./openai.ts"
+import type { Provider } from "./types.ts"
+import { vllm } from "./vllm.ts"
+
+const providers: Record<BackendType, Provider> = {
+  ollama,
+  vllm,
+  llamacpp,
+  lmstudio,
+  exo,
+  localai,
+  llamafile,
+  generic,
+  openai,
+}
+
+export function providerFor(type: BackendType): Provider {
+  return providers[type]
+}
+
+export type { Provider, ProbeContext, ProbeResult, ProbeTarget } from "./types.ts"

@@ -1,0 +1,236 @@
+/**
+ * One attempt on one backend: send, wait for the status, and either fail (so the loop
+ * tries the next candidate) or commit the answer to the client. Whatever happens, the
+ * attempt's slot is settled exactly once with what it taught us about the backend.
+ * @module
+ */
+import type { Backend } from "../../core/backend.ts"
+import { NexusError } from "../../core/errors.ts"
+import type { AttemptFeedback, AttemptReport, Failure, RequestOutcome } from "../../core/outcome.ts"
+import type { CanonicalRequest } from "../../core/request.ts"
+import type { Attempt } from "../../routing/router.ts"
+import { exchangeFor } from "../exchange.ts"
+import { describeFetchError } from "../providers/http.ts"
+import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
+import { relayBody, type RelayEnd } from "./relay.ts"
+import { upstreamMessage } from "./upstream-error.ts"
+import { readUsage } from "../../core/usage.ts"
+
+export interface AttemptTiming {
+  firstByteTimeoutMs: number
+  /** First-byte allowance when the model is known not to be loaded yet. */
+  coldFirstByteTimeoutMs: number
+  /** Absolute time (performance.now() clock) after which no new attempt starts. */
+  deadline: number
+  heartbeatMs: number
+}
+
+export interface AttemptContext {
+  request: CanonicalRequest
+  clientSignal: AbortSignal
+  timing: AttemptTiming
+  feedback: AttemptFeedback
+  /** performance.now() when forwarding started (for time to first token). */
+  started: number
+  /** Called once when the answer has completely reached the client (or it left). */
+  finish(outcome: Omit<RequestOutcome, "failures">): void
+}
+
+export type AttemptResult =
+  /** Try the next candidate; the client saw nothing. */
+  | { type: "failed"; failure: Failure }
+  | { type: "client_gone" }
+  /** The client gets this: a committed answer, or a final error. */
+  | { type: "answered"; response?: Response; error?: NexusError }
+
+/** Non-streaming bodies up to this size (declared by content-length) are taken whole. */
+const WHOLE_BODY_LIMIT = 1 << 20
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), if any. */
+export function retryAfterSeconds(value: string | null): number | undefined {
+  if (!value) return undefined
+  const secs = Number(value)
+  if (Number.isFinite(secs) && secs >= 0) return secs
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000)
+}
+
+/** Statuses after which another backend may well succeed. */
+function isRetryable(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408
+}
+
+/** Run one attempt whose slot on `attempt.backend` is already held. */
+export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise<AttemptResult> {
+  const { request: req, clientSignal, timing, feedback } = ctx
+  const backend = attempt.backend
+  const remaining = timing.deadline - performance.now()
+  const exchange = exchangeFor(req, backend, attempt.model)
+  const upstream = new AbortController()
+  const onClientAbort = () => upstream.abort(clientSignal.reason)
+  clientSignal.addEventListener("abort", onClientAbort, { once: true })
+  const cold = backend.models.get(attempt.model)?.loaded === false
+  const allowance = cold ? timing.coldFirstByteTimeoutMs : timing.firstByteTimeoutMs
+  const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
+  const timer = setTimeout(() => upstream.abort(new DOMException("first byte timeout", "TimeoutError")), firstByteMs)
+
+  let settled = false
+  const settle = (report: Omit<AttemptReport, "backend">) => {
+    if (settled) return
+    settled = true
+    clientSignal.removeEventListener("abort", onClientAbort)
+    feedback.settle({ backend, ...report })
+  }
+
+  const sent = performance.now()
+  let res: Response
+  try {
+    res = await fetch(exchange.url, {
+      method: "POST",
+      headers: upstreamHeaders(req.headers, backend.apiKey, req.requestId),
+      body: exchange.body,
+      signal: upstream.signal,
+      // Bun's own idle timer (5 min default) would cut long silent generations.
+      timeout: backend.timeoutMs ?? Math.max(remaining, 1000),
+      redirect: "manual",
+    })
+  } catch (err) {
+    clearTimeout(timer)
+    if (clientSignal.aborted) {
+      settle({ verdict: "neutral" })
+      return { type: "client_gone" }
+    }
+    const timedOut = (upstream.signal.reason as { name?: string })?.name === "TimeoutError"
+    const reason = timedOut ? `no response within ${firstByteMs} ms` : describeFetchError(err)
+    settle({ verdict: "failure", reason })
+    return { type: "failed", failure: { backend: backend.name, kind: timedOut ? "timeout" : "connect", reason } }
+  }
+  clearTimeout(timer)
+
+  if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
+  return commit(ctx, attempt, res, { upstream, sent, settle, fixEvent: exchange.fixEvent })
+}
+
+type Settle = (report: Omit<AttemptReport, "backend">) => void
+
+/** A non-2xx answer: fail over when another backend may do better, else pass it on. */
+async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
+  const backend = attempt.backend
+  const text = await res.text().catch(() => "")
+  const message = upstreamMessage(text) || `HTTP ${res.status}`
+  if (isRetryable(res.status)) {
+    const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
+    if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
+    else settle({ verdict: "failure", reason: `HTTP ${res.status}: ${message}` })
+    const kind = res.status === 429 ? "rate_limited" : "status"
+    return { type: "failed", failure: { backend: backend.name, kind, reason: message, status: res.status, retryAfter } }
+  }
+  // A client error is the client's: another backend would say the same.
+  settle({ verdict: "success" })
+  ctx.finish({ status: res.status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false })
+  // Only a 404 that talks about a model is about the model; others are the backend's route.
+  const aboutModel = res.status === 404 && /model/i.test(message)
+  const error = new NexusError({
+    kind: "upstream_rejected",
+    status: res.status,
+    message,
+    code: aboutModel ? "model_not_found" : "upstream_error",
+    param: aboutModel ? "model" : null,
+  })
+  return { type: "answered", error }
+}
+
+interface CommitState {
+  upstream: AbortController
+  sent: number
+  settle: Settle
+  fixEvent?: (event: string) => string | undefined
+}
+
+/** A success status: from here on the client gets this backend's answer. */
+async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: CommitState): Promise<AttemptResult> {
+  const backend = attempt.backend
+  const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
+  const contentType = res.headers.get("content-type") ?? ""
+  const sse = ctx.request.stream || contentType.includes("text/event-stream")
+  const headers = downstreamHeaders(res.headers)
+  if (sse) {
+    headers.set("content-type", "text/event-stream; charset=utf-8")
+    headers.set("cache-control", "no-cache")
+    headers.set("x-accel-buffering", "no")
+  }
+  const headersMs = performance.now() - st.sent
+
+  if (!res.body) {
+    st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
+    ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started })
+    return { type: "answered", response: new Response(null, { status: res.status, headers }) }
+  }
+
+  // A non-streaming answer is one JSON document the backend writes when generation is
+  // done. When it declares a small length, take it whole: usage is read and the slot
+  // released at native speed, and Bun sends it with its length. Anything else (no
+  // length, large, or a stream) is relayed chunk by chunk.
+  const length = Number(res.headers.get("content-length") ?? Number.NaN)
+  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, res, headers, headersMs, where, st)
+
+  const relayStart = performance.now()
+  const stream = relayBody(res.body, {
+    sse,
+    fixEvent: st.fixEvent,
+    backendName: backend.name,
+    heartbeatMs: ctx.timing.heartbeatMs,
+    abort: () => st.upstream.abort(),
+    onEnd(end: RelayEnd) {
+      const failed = end.how === "upstream_error"
+      const tokenMs = end.firstTokenMs === undefined ? undefined : relayStart - st.sent + end.firstTokenMs
+      st.settle(
+        failed
+          ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
+          : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
+      )
+      ctx.finish({
+        status: res.status,
+        ...where,
+        ttftMs: end.firstTokenMs === undefined ? undefined : relayStart - ctx.started + end.firstTokenMs,
+        usage: end.usage,
+        error: end.error,
+        clientAborted: end.how === "client_abort",
+        midStreamError: failed,
+      })
+    },
+  })
+  return { type: "answered", response: new Response(stream, { status: res.status, headers }) }
+}
+
+async function whole(
+  ctx: AttemptContext,
+  res: Response,
+  headers: Headers,
+  headersMs: number,
+  where: { backend: Backend; model: string; fallbackFrom?: string },
+  st: CommitState
+): Promise<AttemptResult> {
+  let bytes: Uint8Array
+  try {
+    bytes = await res.bytes()
+  } catch (err) {
+    const clientGone = ctx.clientSignal.aborted
+    const reason = describeFetchError(err)
+    st.settle(clientGone ? { verdict: "neutral" } : { verdict: "failure", reason })
+    const message = clientGone ? "client closed the request" : `backend ${where.backend.name} failed while sending its answer: ${reason}`
+    ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone })
+    return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
+  }
+  st.settle({ verdict: "success", latencyMs: headersMs })
+  ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
+  return { type: "answered", response: new Response(bytes, { status: res.status, headers }) }
+}
+
+function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {
+  try {
+    return readUsage(JSON.parse(new TextDecoder().decode(bytes)))
+  } catch {
+    return undefined
+  }
+}
