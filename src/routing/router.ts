@@ -7,7 +7,7 @@
 import type { RoutingConfig } from "../config/types.ts"
 import { isRoutable, type Registry } from "../registry/registry.ts"
 import type { Backend } from "../registry/types.ts"
-import { resolveAlias } from "./aliases.ts"
+import { resolveAlias } from "../core/aliases.ts"
 import type { Breakers } from "./breaker.ts"
 import type { Requirements } from "./requirements.ts"
 import { orderCandidates } from "./score.ts"
