@@ -21,7 +21,7 @@ export interface ServeFlags {
 }
 
 /** The settings a layer can override. */
-type Setting =
+export type Setting =
   | "port"
   | "host"
   | "logLevel"
@@ -89,15 +89,19 @@ const FLAGS: Readonly<Record<FlagSetting, string>> = {
 const SECRET: ReadonlySet<Setting> = new Set(["adminToken"])
 
 /**
- * Apply the NEXUS_* variables to `config` in place. An empty variable counts as unset,
- * so `NEXUS_PORT= nexus serve` falls back to the file. Returns one line per bad value.
+ * Apply the NEXUS_* variables to `config` in place (those of `only`, when given: a
+ * command that uses a few settings is not stopped by a bad one it ignores). An empty
+ * variable counts as unset, so `NEXUS_PORT= nexus serve` falls back to the file.
+ * Returns one line per bad value.
  */
 export function applyEnv(
   config: NexusConfig,
-  env: Readonly<Record<string, string | undefined>>
+  env: Readonly<Record<string, string | undefined>>,
+  only?: readonly Setting[]
 ): string[] {
   const problems: string[] = []
   for (const [setting, name] of Object.entries(ENV_VARS) as [Setting, string][]) {
+    if (only && !only.includes(setting)) continue
     const raw = env[name]
     if (raw === undefined || raw.trim() === "") continue
     const expected = SETTINGS[setting](config, raw)

@@ -42,3 +42,20 @@ export function booleanFrom(raw: unknown): unknown {
 export function problem(name: string, raw: unknown, expected: string, secret = false): string {
   return `${name}${secret ? "" : `=${JSON.stringify(raw)}`}: ${expected}`
 }
+
+/**
+ * For a command that checks several values: `schema`'s output for `raw` (read from text by
+ * `read`), or undefined with the refusal added to `problems`, so all of them are listed.
+ */
+export function checkInto<S extends v.GenericSchema>(
+  problems: string[],
+  name: string,
+  raw: unknown,
+  schema: S,
+  read: (raw: unknown) => unknown = (r) => r
+): v.InferOutput<S> | undefined {
+  const checked = check(schema, read(raw))
+  if (checked.ok) return checked.value
+  problems.push(problem(name, raw, checked.expected))
+  return undefined
+}
