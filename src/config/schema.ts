@@ -105,7 +105,7 @@ const probeHost = v.pipe(
 )
 
 /** Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (reference/backends.md §1.1). */
-export const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
+const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
 
 const DiscoverySchema = table(
   {
