@@ -7,7 +7,7 @@
 import { Hono } from "hono"
 import { ApiError } from "../errors.ts"
 import type { Backend, ModelCapabilities } from "../core/backend.ts"
-import { resolveAlias } from "../routing/aliases.ts"
+import { resolveAlias } from "../core/aliases.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 

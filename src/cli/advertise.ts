@@ -4,12 +4,43 @@
  * @module
  */
 import { defineCommand } from "citty"
-import { DEFAULT_PROBE_PORTS } from "../config/schema.ts"
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../config/types.ts"
+import { applyEnv, applyFlags } from "../config/overrides.ts"
+import { defaultConfig } from "../config/parse.ts"
+import { FIELDS } from "../config/schema.ts"
+import { LOG_FORMATS, LOG_LEVELS } from "../config/types.ts"
+import { checkInto, numberFrom } from "../config/values.ts"
 import { startAdvertiser } from "../discovery/advertiser.ts"
 import { createMdns } from "../discovery/mdns.ts"
 import { createLogger } from "../observability/log.ts"
 import { fail } from "./client.ts"
+
+/** Probing here is discovery's probing: same defaults, same rules as [discovery]. */
+const DEFAULTS = defaultConfig()
+
+interface AdvertiseArgs {
+  ports?: string
+  interval?: string
+  "log-level"?: string
+  "log-format"?: string
+}
+
+/** The settings from flags, NEXUS_LOG_* and defaults; every bad value listed, exit 2. */
+function settings(args: AdvertiseArgs) {
+  const config = defaultConfig()
+  const problems = [
+    ...applyEnv(config, process.env, ["logLevel", "logFormat"]),
+    ...applyFlags(config, { logLevel: args["log-level"], logFormat: args["log-format"] }),
+  ]
+  const ports = (args.ports ? args.ports.split(",") : DEFAULTS.discovery.probe_ports).map((raw, i) =>
+    checkInto(problems, `--ports[${i}]`, raw, FIELDS.probe_port, numberFrom)
+  )
+  const interval =
+    args.interval === undefined
+      ? DEFAULTS.discovery.probe_interval_seconds
+      : checkInto(problems, "--interval", args.interval, FIELDS.probe_interval_seconds, numberFrom)
+  if (problems.length) fail(problems.join("\n"), 2)
+  return { ports: ports as number[], interval: interval!, logging: config.logging }
+}
 
 export const advertiseCommand = defineCommand({
   meta: {
@@ -18,21 +49,14 @@ export const advertiseCommand = defineCommand({
       "Advertise this machine's LLM servers over mDNS (_llm._tcp) until stopped; withdraws them on exit.\n\nExamples:\n  nexus advertise\n  nexus advertise --ports 11434,8000 --interval 10",
   },
   args: {
-    ports: { type: "string", description: `Ports to probe on this machine (default ${DEFAULT_PROBE_PORTS.join(",")})` },
-    interval: { type: "string", description: "Seconds between probes (default 30)" },
+    ports: { type: "string", description: `Ports to probe on this machine (default ${DEFAULTS.discovery.probe_ports.join(",")})` },
+    interval: { type: "string", description: `Seconds between probes (default ${DEFAULTS.discovery.probe_interval_seconds})` },
     "log-level": { type: "string", description: LOG_LEVELS.join("|") },
     "log-format": { type: "string", description: LOG_FORMATS.join("|") },
   },
   async run({ args }) {
-    const ports = args.ports ? args.ports.split(",").map((p) => Number(p.trim())) : [...DEFAULT_PROBE_PORTS]
-    if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) fail("--ports: expected comma-separated port numbers (1-65535)", 2)
-    const interval = args.interval === undefined ? 30 : Number(args.interval)
-    if (!Number.isFinite(interval) || interval < 1) fail("--interval: expected a number of seconds, at least 1", 2)
-    const level = (args["log-level"] ?? process.env.NEXUS_LOG_LEVEL ?? "info").toLowerCase()
-    const format = (args["log-format"] ?? process.env.NEXUS_LOG_FORMAT ?? "pretty").toLowerCase()
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) fail(`--log-level: expected one of ${LOG_LEVELS.join(", ")}`, 2)
-    if (!(LOG_FORMATS as readonly string[]).includes(format)) fail(`--log-format: expected one of ${LOG_FORMATS.join(", ")}`, 2)
-    const log = createLogger({ level: level as LogLevel, format: format as LogFormat })
+    const { ports, interval, logging } = settings(args)
+    const log = createLogger(logging)
 
     const mdns = createMdns((m) => log.warn(m))
     const advertiser = startAdvertiser({ mdns, ports, intervalMs: interval * 1000, log })

@@ -4,7 +4,9 @@
  */
 import { defineCommand } from "citty"
 import type { backendView } from "../api/admin.ts"
-import { BACKEND_TYPES, type BackendType } from "../config/types.ts"
+import { FIELDS } from "../config/schema.ts"
+import { BACKEND_TYPES } from "../config/types.ts"
+import { checkInto, numberFrom } from "../config/values.ts"
 import { api, fail, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"
 
@@ -45,6 +47,24 @@ const list = defineCommand({
   },
 })
 
+/**
+ * The POST /v1/backends body. Flags are checked here by the rules a [[backends]] entry
+ * has in the file, so a bad one gets the same message, before any request is made.
+ */
+function addBody(args: { target: string; name?: string; type?: string; priority?: string; "api-key-env"?: string }) {
+  const problems: string[] = []
+  const body = {
+    url: args.target,
+    name: args.name,
+    type: args.type === undefined ? undefined : checkInto(problems, "--type", args.type, FIELDS.backend_type),
+    priority: args.priority === undefined ? undefined : checkInto(problems, "--priority", args.priority, FIELDS.priority, numberFrom),
+    api_key_env:
+      args["api-key-env"] === undefined ? undefined : checkInto(problems, "--api-key-env", args["api-key-env"], FIELDS.api_key_env),
+  }
+  if (problems.length) fail(problems.join("\n"), 2)
+  return body
+}
+
 const add = defineCommand({
   meta: {
     name: "add",
@@ -61,14 +81,7 @@ const add = defineCommand({
     json: { type: "boolean", description: "Print the added backend as JSON" },
   },
   async run({ args }) {
-    const type = args.type?.toLowerCase()
-    if (type && !(BACKEND_TYPES as readonly string[]).includes(type)) fail(`--type: expected one of ${BACKEND_TYPES.join(", ")}`, 2)
-    const priority = args.priority === undefined ? undefined : Number(args.priority)
-    if (priority !== undefined && !Number.isInteger(priority)) fail("--priority: expected an integer", 2)
-    const b = await api<BackendView>(serverUrl(args.url), "/v1/backends", {
-      method: "POST",
-      body: { url: args.target, name: args.name, type: type as BackendType | undefined, priority, api_key_env: args["api-key-env"] },
-    })
+    const b = await api<BackendView>(serverUrl(args.url), "/v1/backends", { method: "POST", body: addBody(args) })
     if (args.json) return void process.stdout.write(`${JSON.stringify(b, null, 2)}\n`)
     process.stdout.write(`Added ${b.name} (${b.type} at ${b.url}): ${statusMark(b.status)}, ${b.models.length} model(s)\n`)
   },

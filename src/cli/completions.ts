@@ -122,23 +122,29 @@ export function fishScript(root: CommandNode): string {
 }
 
 const SHELLS: Record<string, (root: CommandNode) => string> = { bash: bashScript, zsh: zshScript, fish: fishScript }
+const SHELL_NAMES = Object.keys(SHELLS)
 
-export const completionsCommand = defineCommand({
-  meta: {
-    name: "completions",
-    description:
-      "Print a shell completion script.\n\nExamples:\n  nexus completions bash > /etc/bash_completion.d/nexus\n  nexus completions zsh > \"${fpath[1]}/_nexus\"\n  nexus completions fish > ~/.config/fish/completions/nexus.fish",
-  },
-  args: { shell: { type: "positional", description: "Shell to complete for", valueHint: Object.keys(SHELLS).join("|"), required: true } },
-  async run({ args }) {
-    const { main } = await import("./root.ts")
-    const tree = await commandTree(main, "nexus")
-    // Own keys only: "toString" is not a shell.
-    const gen = Object.hasOwn(SHELLS, args.shell) ? SHELLS[args.shell] : undefined
-    if (!gen) {
-      process.stderr.write(`Unknown shell "${args.shell}": expected bash, zsh or fish\n`)
-      process.exit(2)
-    }
-    process.stdout.write(gen(tree))
-  },
-})
+/**
+ * `nexus completions`, for the command tree that `root` returns. The tree is passed in
+ * (root.ts builds this command) rather than imported, so the two modules form no cycle.
+ */
+export function completionsCommand(root: () => CommandDef) {
+  return defineCommand({
+    meta: {
+      name: "completions",
+      description:
+        "Print a shell completion script.\n\nExamples:\n  nexus completions bash > /etc/bash_completion.d/nexus\n  nexus completions zsh > \"${fpath[1]}/_nexus\"\n  nexus completions fish > ~/.config/fish/completions/nexus.fish",
+    },
+    args: { shell: { type: "positional", description: "Shell to complete for", valueHint: SHELL_NAMES.join("|"), required: true } },
+    async run({ args }) {
+      // Own keys only: "toString" is not a shell.
+      const gen = Object.hasOwn(SHELLS, args.shell) ? SHELLS[args.shell] : undefined
+      if (!gen) {
+        const expected = `${SHELL_NAMES.slice(0, -1).join(", ")} or ${SHELL_NAMES.at(-1)}`
+        process.stderr.write(`Unknown shell "${args.shell}": expected ${expected}\n`)
+        process.exit(2)
+      }
+      process.stdout.write(gen(await commandTree(root(), "nexus")))
+    },
+  })
+}

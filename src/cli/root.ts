@@ -1,11 +1,11 @@
 /**
- * The command tree. Kept apart from the entry point so `nexus completions` can walk it
- * without importing a module whose top-level await is still running.
+ * The command tree. Kept apart from the entry point (whose top-level await runs the CLI).
+ * `nexus completions` gets the tree from here as an argument: it imports nothing above it.
  * Subcommands load lazily so `nexus --version` and `nexus config init` start without
  * pulling in the server.
  * @module
  */
-import { defineCommand } from "citty"
+import { defineCommand, type CommandDef } from "citty"
 import { COMMIT, TARGET, VERSION } from "../version.ts"
 
 export const main = defineCommand({
@@ -21,6 +21,6 @@ export const main = defineCommand({
     models: () => import("./models.ts").then((m) => m.modelsCommand),
     health: () => import("./models.ts").then((m) => m.healthCommand),
     advertise: () => import("./advertise.ts").then((m) => m.advertiseCommand),
-    completions: () => import("./completions.ts").then((m) => m.completionsCommand),
+    completions: () => import("./completions.ts").then((m) => m.completionsCommand((): CommandDef => main)),
   },
 })

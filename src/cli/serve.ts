@@ -5,11 +5,14 @@
  */
 import { defineCommand } from "citty"
 import { ConfigError } from "../config/errors.ts"
-import { loadConfig } from "../config/load.ts"
+import { defaultConfig, loadConfig } from "../config/load.ts"
+import { LOG_FORMATS, LOG_LEVELS } from "../config/types.ts"
 import { createLogger } from "../observability/log.ts"
 import { ensureFetchCap } from "./fetch-limit.ts"
 import { startGateway } from "../server.ts"
 import { VERSION } from "../version.ts"
+
+const DEFAULTS = defaultConfig()
 
 export const serveCommand = defineCommand({
   meta: {
@@ -19,10 +22,10 @@ export const serveCommand = defineCommand({
   },
   args: {
     config: { type: "string", alias: "c", description: "Config file (default: nexus.toml, or $NEXUS_CONFIG)" },
-    port: { type: "string", alias: "p", description: "Port to listen on (default 8000, or $NEXUS_PORT)" },
-    host: { type: "string", alias: "H", description: "Address to bind (default 0.0.0.0, or $NEXUS_HOST)" },
-    "log-level": { type: "string", alias: "l", description: "silent|error|warn|info|debug|trace" },
-    "log-format": { type: "string", description: "pretty|json" },
+    port: { type: "string", alias: "p", description: `Port to listen on (default ${DEFAULTS.server.port}, or $NEXUS_PORT)` },
+    host: { type: "string", alias: "H", description: `Address to bind (default ${DEFAULTS.server.host}, or $NEXUS_HOST)` },
+    "log-level": { type: "string", alias: "l", description: LOG_LEVELS.join("|") },
+    "log-format": { type: "string", description: LOG_FORMATS.join("|") },
     discovery: { type: "boolean", description: "Find backends by probing and mDNS (--no-discovery to turn off)" },
     "health-check": { type: "boolean", description: "Probe backends periodically (--no-health-check to turn off)" },
   },

@@ -5,7 +5,7 @@
  * a value with the wrong type is skipped here (the schema reports it).
  * @module
  */
-import { MAX_ALIAS_HOPS } from "../routing/aliases.ts"
+import { MAX_ALIAS_HOPS } from "../core/aliases.ts"
 import { formatPath, type PathItem } from "./errors.ts"
 import { DEFAULT_WEIGHTS } from "./schema.ts"
 

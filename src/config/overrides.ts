@@ -1,11 +1,13 @@
 /**
  * The two layers above the file: environment variables, then `nexus serve` flags.
- * Each value is checked on its own and a bad one names the variable or flag it came
- * from, never the config key the user did not write.
+ * Each value is checked on its own, by the schema's rule for its key, and a bad one names
+ * the variable or flag it came from, never the config key the user did not write.
  * @module
  */
-import { BIND_HOST_EXPECTED, isBindHost } from "./addresses.ts"
-import { LOG_FORMATS, LOG_LEVELS, type NexusConfig } from "./types.ts"
+import type * as v from "valibot"
+import { FIELDS } from "./schema.ts"
+import type { NexusConfig } from "./types.ts"
+import { BOOLEAN_WORDS, booleanFrom, check, numberFrom, problem } from "./values.ts"
 
 /** `nexus serve` flags that override the environment and the file. */
 export interface ServeFlags {
@@ -19,7 +21,7 @@ export interface ServeFlags {
 }
 
 /** The settings a layer can override. */
-type Setting =
+export type Setting =
   | "port"
   | "host"
   | "logLevel"
@@ -29,65 +31,35 @@ type Setting =
   | "adminToken"
 type Raw = string | number | boolean
 
-/** A parsed value, or what was expected instead. */
-type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string }
-
-const TRUE = ["true", "1", "yes", "on"]
-const FALSE = ["false", "0", "no", "off"]
-
-function port(raw: Raw): Parsed<number> {
-  // Number("0x1F") and Number("1e3") are numbers too; a port is plain digits.
-  const digits = typeof raw === "string" && /^\s*\d+\s*$/.test(raw)
-  const n = typeof raw === "number" ? raw : digits ? Number(raw) : Number.NaN
-  return Number.isInteger(n) && n >= 1 && n <= 65535
-    ? { ok: true, value: n }
-    : { ok: false, expected: "expected an integer between 1 and 65535" }
-}
-
-function host(raw: Raw): Parsed<string> {
-  const s = String(raw).trim()
-  return isBindHost(s) ? { ok: true, value: s } : { ok: false, expected: BIND_HOST_EXPECTED }
-}
-
-function bool(raw: Raw): Parsed<boolean> {
-  if (typeof raw === "boolean") return { ok: true, value: raw }
-  const s = String(raw).trim().toLowerCase()
-  if (TRUE.includes(s)) return { ok: true, value: true }
-  if (FALSE.includes(s)) return { ok: true, value: false }
-  return { ok: false, expected: "expected true or false (also 1/0, yes/no, on/off)" }
-}
-
-function oneOf<const T extends readonly string[]>(values: T): (raw: Raw) => Parsed<T[number]> {
-  return (raw) => {
-    const s = String(raw).trim().toLowerCase()
-    return (values as readonly string[]).includes(s)
-      ? { ok: true, value: s as T[number] }
-      : { ok: false, expected: `expected one of: ${values.join(", ")}` }
+/**
+ * One setting: read from text, checked by the schema's rule for its key, then written to
+ * the configuration. Returns what was expected when the value is refused.
+ */
+function setting<S extends v.GenericSchema>(
+  schema: S,
+  read: (raw: Raw) => unknown,
+  set: (c: NexusConfig, value: v.InferOutput<S>) => void,
+  hint?: string
+) {
+  return (c: NexusConfig, raw: Raw): string | undefined => {
+    const checked = check(schema, read(raw))
+    if (!checked.ok) return hint ? `${checked.expected} (${hint})` : checked.expected
+    set(c, checked.value)
+    return undefined
   }
 }
 
-function token(raw: Raw): Parsed<string> {
-  const s = String(raw).trim()
-  return s.length >= 8
-    ? { ok: true, value: s }
-    : { ok: false, expected: "expected a token of at least 8 characters" }
-}
+const asIs = (raw: Raw) => raw
 
-/** How each setting is parsed and where it goes in the configuration. */
+/** How each setting is read and where it goes in the configuration. */
 const SETTINGS: { [K in Setting]: (c: NexusConfig, raw: Raw) => string | undefined } = {
-  port: (c, raw) => apply(port(raw), (v) => (c.server.port = v)),
-  host: (c, raw) => apply(host(raw), (v) => (c.server.host = v)),
-  logLevel: (c, raw) => apply(oneOf(LOG_LEVELS)(raw), (v) => (c.logging.level = v)),
-  logFormat: (c, raw) => apply(oneOf(LOG_FORMATS)(raw), (v) => (c.logging.format = v)),
-  discovery: (c, raw) => apply(bool(raw), (v) => (c.discovery.enabled = v)),
-  healthCheck: (c, raw) => apply(bool(raw), (v) => (c.health_check.enabled = v)),
-  adminToken: (c, raw) => apply(token(raw), (v) => (c.server.admin_token = v)),
-}
-
-function apply<T>(parsed: Parsed<T>, set: (value: T) => void): string | undefined {
-  if (!parsed.ok) return parsed.expected
-  set(parsed.value)
-  return undefined
+  port: setting(FIELDS.port, numberFrom, (c, val) => (c.server.port = val)),
+  host: setting(FIELDS.host, asIs, (c, val) => (c.server.host = val)),
+  logLevel: setting(FIELDS.log_level, asIs, (c, val) => (c.logging.level = val)),
+  logFormat: setting(FIELDS.log_format, asIs, (c, val) => (c.logging.format = val)),
+  discovery: setting(FIELDS.enabled, booleanFrom, (c, val) => (c.discovery.enabled = val), BOOLEAN_WORDS),
+  healthCheck: setting(FIELDS.enabled, booleanFrom, (c, val) => (c.health_check.enabled = val), BOOLEAN_WORDS),
+  adminToken: setting(FIELDS.admin_token, asIs, (c, val) => (c.server.admin_token = val)),
 }
 
 /** Environment variables, by the setting they override. */
@@ -116,25 +88,24 @@ const FLAGS: Readonly<Record<FlagSetting, string>> = {
 /** Never echoed back: a secret in an error message ends up in logs. */
 const SECRET: ReadonlySet<Setting> = new Set(["adminToken"])
 
-function problem(setting: Setting, name: string, raw: Raw, expected: string): string {
-  const shown = SECRET.has(setting) ? "" : `=${JSON.stringify(raw)}`
-  return `${name}${shown}: ${expected}`
-}
-
 /**
- * Apply the NEXUS_* variables to `config` in place. An empty variable counts as unset,
- * so `NEXUS_PORT= nexus serve` falls back to the file. Returns one line per bad value.
+ * Apply the NEXUS_* variables to `config` in place (those of `only`, when given: a
+ * command that uses a few settings is not stopped by a bad one it ignores). An empty
+ * variable counts as unset, so `NEXUS_PORT= nexus serve` falls back to the file.
+ * Returns one line per bad value.
  */
 export function applyEnv(
   config: NexusConfig,
-  env: Readonly<Record<string, string | undefined>>
+  env: Readonly<Record<string, string | undefined>>,
+  only?: readonly Setting[]
 ): string[] {
   const problems: string[] = []
   for (const [setting, name] of Object.entries(ENV_VARS) as [Setting, string][]) {
+    if (only && !only.includes(setting)) continue
     const raw = env[name]
     if (raw === undefined || raw.trim() === "") continue
     const expected = SETTINGS[setting](config, raw)
-    if (expected) problems.push(problem(setting, name, raw, expected))
+    if (expected) problems.push(problem(name, raw, expected, SECRET.has(setting)))
   }
   return problems
 }
@@ -146,7 +117,7 @@ export function applyFlags(config: NexusConfig, flags: ServeFlags): string[] {
     const raw = flags[setting]
     if (raw === undefined) continue
     const expected = SETTINGS[setting](config, raw)
-    if (expected) problems.push(problem(setting, name, raw, expected))
+    if (expected) problems.push(problem(name, raw, expected, SECRET.has(setting)))
   }
   return problems
 }

@@ -106,7 +106,7 @@ const probeHost = v.pipe(
 )
 
 /** Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (reference/backends.md §1.1). */
-export const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
+const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
 
 const DiscoverySchema = table(
   {
@@ -351,3 +351,24 @@ export const RETIRED_KEYS: Readonly<Record<string, string>> = {
   "server.max_concurrent_requests": "set `max_concurrent` on each [[backends]] entry instead",
   "logging.enable_content_logging": "request and response content is never logged",
 }
+
+/**
+ * Single keys, with the rule and message they have in the file, for the surfaces that take
+ * one value at a time: NEXUS_* variables, `nexus serve` flags, other commands' flags. A
+ * range or a list of choices is written once, above; see values.ts for reading text.
+ */
+export const FIELDS = {
+  port: ServerSchema.entries.port.wrapped,
+  host: ServerSchema.entries.host.wrapped,
+  admin_token: ServerSchema.entries.admin_token.wrapped,
+  enabled: DiscoverySchema.entries.enabled.wrapped,
+  probe_port: DiscoverySchema.entries.probe_ports.wrapped.item,
+  probe_interval_seconds: DiscoverySchema.entries.probe_interval_seconds.wrapped,
+  log_level: LoggingSchema.entries.level.wrapped,
+  log_format: LoggingSchema.entries.format.wrapped,
+  backend_name: BackendFields.entries.name,
+  backend_type: BackendFields.entries.type,
+  priority: BackendFields.entries.priority.wrapped,
+  api_key_env: BackendFields.entries.api_key_env.wrapped,
+  max_concurrent: BackendFields.entries.max_concurrent.wrapped,
+} as const

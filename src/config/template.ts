@@ -4,6 +4,10 @@
  * defaults, and its commented-out examples load too once uncommented (tests check both).
  * @module
  */
+import { BACKEND_TYPES } from "./types.ts"
+
+/** The backend types as the template's comments list them. */
+const TYPES = BACKEND_TYPES.join(" | ")
 
 /** Every key, documented; the values shown are the defaults. */
 export const FULL_TEMPLATE = `# Nexus configuration. Every key is optional: the values shown are the defaults,
@@ -119,7 +123,7 @@ format = "pretty"
 # [[backends]]
 # name = "local-ollama"             # unique; shown in the X-Nexus-Backend header and metrics
 # url = "http://localhost:11434"    # http:// or https://, without a /v1 suffix
-# type = "ollama"                   # ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai
+# type = "ollama"                   # ${TYPES}
 # priority = 1                      # lower is preferred, may be negative (default 50)
 # zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for openai, else restricted
 # tier = 1                          # capability tier 1-5, higher is more capable (default 1)
@@ -160,6 +164,6 @@ port = 8000
 # [[backends]]
 # name = "gpu-server"
 # url = "http://192.168.1.100:8000"
-# type = "vllm"    # ollama | vllm | llamacpp | lmstudio | exo | localai | llamafile | openai
+# type = "vllm"    # ${TYPES}
 # priority = 1     # lower is preferred
 `

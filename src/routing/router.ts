@@ -9,7 +9,7 @@ import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import { resolveAlias } from "./aliases.ts"
+import { resolveAlias } from "../core/aliases.ts"
 import type { Breakers } from "./breaker.ts"
 import { orderCandidates } from "./score.ts"
 

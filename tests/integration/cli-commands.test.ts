@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { parseConfigText } from "../../src/config/load.ts"
 import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { freePort } from "../helpers/process.ts"
@@ -123,7 +124,7 @@ describe("talking to the running server", () => {
     expect(r.stderr).toBe(`Error from ${n.url}: no backend with id no-such-backend\n`)
     const bad = await nexusCli(["backends", "add", "http://127.0.0.1:9", "--type", "tgi", "--url", n.url])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toContain("--type: expected one of ollama, vllm")
+    expect(bad.stderr).toContain('--type="tgi": expected one of: ollama, vllm')
   })
 
   test("no server: says so with the URL tried, exit 1, no stack trace", async () => {
@@ -136,6 +137,45 @@ describe("talking to the running server", () => {
     }
     const fromEnv = await nexusCli(["health"], { NEXUS_URL: url })
     expect(fromEnv.stderr).toStartWith(`No Nexus server answers at ${url}`)
+  })
+})
+
+describe("command flags are checked by the file's rules, in the file's words", () => {
+  /** What loading `toml` says is expected, without the file, line, key and "got". */
+  const fileSays = (toml: string) => {
+    try {
+      parseConfigText(toml, "nexus.toml")
+    } catch (err) {
+      return /: (expected .*), got /.exec((err as Error).message)![1]
+    }
+    throw new Error(`${toml} loaded`)
+  }
+
+  test("advertise: every bad flag listed, exit 2", async () => {
+    const r = await nexusCli(["advertise", "--ports", "11434,x", "--interval", "0", "--log-level", "loud"])
+    expect(r.code).toBe(2)
+    expect(r.stderr.split("\n")).toEqual([
+      `--log-level="loud": ${fileSays('[logging]\nlevel = "loud"')}`,
+      `--ports[1]="x": ${fileSays('[discovery]\nprobe_ports = ["x"]')}`,
+      `--interval="0": ${fileSays("[discovery]\nprobe_interval_seconds = 0")}`,
+      "",
+    ])
+  })
+
+  test("backends add: every bad flag listed before any request; spellings the file accepts pass", async () => {
+    const backendToml = (line: string) => `[[backends]]\nname = "b"\nurl = "http://b:1"\ntype = "vllm"\n${line}`
+    const r = await nexusCli(["backends", "add", "http://127.0.0.1:9", "--type", "tgi", "--priority", "5000", "--api-key-env", "sk-123", "--url", n.url])
+    expect(r.code).toBe(2)
+    expect(r.stderr.split("\n")).toEqual([
+      `--type="tgi": ${fileSays('[[backends]]\nname = "b"\nurl = "http://b:1"\ntype = "tgi"')}`,
+      `--priority="5000": ${fileSays(backendToml("priority = 5000"))}`,
+      `--api-key-env="sk-123": ${fileSays(backendToml('api_key_env = "sk-123"'))}`,
+      "",
+    ])
+    // Accepted by the CLI, so the request is made (to a port where nothing listens).
+    const nobody = `http://127.0.0.1:${freePort()}`
+    const ok = await nexusCli(["backends", "add", "http://127.0.0.1:9", "--type", "LLAMA.CPP", "--priority", "-5", "--url", nobody])
+    expect(ok.stderr).toStartWith(`No Nexus server answers at ${nobody}`)
   })
 })
 

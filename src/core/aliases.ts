@@ -1,6 +1,7 @@
 /**
  * Alias resolution: up to three hops, as in the original. Cycles are rejected when
- * the configuration loads, so here a cycle can only cut the walk short.
+ * the configuration loads, so here a cycle can only cut the walk short. Pure and below
+ * both config (which rejects chains longer than the limit) and routing (which follows them).
  * @module
  */
 
