@@ -38,3 +38,10 @@ export function isHttpUrl(s: string): boolean {
     return false
   }
 }
+
+/** True for `scheme://host[:port]` with nothing after it but an optional `/`. */
+export function isHttpOrigin(s: string): boolean {
+  if (!isHttpUrl(s)) return false
+  const u = new URL(s)
+  return u.pathname === "/" && !u.search && !u.hash && !u.username && !u.password && !s.endsWith("?") && !s.endsWith("#")
+}
