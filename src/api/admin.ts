@@ -88,7 +88,8 @@ function requireAdmin(deps: AppDeps, c: Context<Env>): void {
 
 function runtimeError(err: unknown): never {
   if (err instanceof RuntimeError) {
-    throw new ApiError({ status: err.status, message: err.message, type: "invalid_request_error", code: err.status === 404 ? "backend_not_found" : "invalid_backend" })
+    const code = err.code ?? (err.status === 404 ? "backend_not_found" : "invalid_backend")
+    throw new ApiError({ status: err.status, message: err.message, type: "invalid_request_error", param: err.param, code })
   }
   throw err
 }
