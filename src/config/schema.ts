@@ -7,7 +7,7 @@
  * @module
  */
 import * as v from "valibot"
-import { BIND_HOST_EXPECTED, isBindHost, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
+import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./overrides.ts"
 import {
   BACKEND_TYPES,
@@ -259,7 +259,11 @@ function defaultZone(type: BackendType): Zone {
   return type === "openai" ? "open" : "restricted"
 }
 
-const BackendFields = table(
+/**
+ * The fields of a `[[backends]]` entry. The admin API validates with these same schemas,
+ * so a value refused in the file is refused over HTTP with the same words.
+ */
+export const BackendFields = table(
   {
     // Names appear in response headers and metric labels: no control characters.
     name: v.pipe(
@@ -269,7 +273,8 @@ const BackendFields = table(
     url: v.pipe(
       v.string("expected an http:// or https:// URL"),
       v.trim(),
-      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434")
+      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
+      v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
     ),
     type: oneOf(BACKEND_TYPES, TYPE_ALIASES),
     priority: v.optional(
