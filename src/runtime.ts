@@ -40,6 +40,11 @@ export class RuntimeError extends Error {
   }
 }
 
+/** The id comes from a URL path and may hold anything: quoted and shortened. */
+export function noSuchBackend(id: string): RuntimeError {
+  return new RuntimeError(404, `no backend with id ${describeValue(id)}`, "id")
+}
+
 export type Runtime = ReturnType<typeof createRuntime>
 
 export function createRuntime(opts: {
@@ -165,7 +170,7 @@ export function createRuntime(opts: {
     /** Remove a backend; requests in flight on it finish normally. */
     removeBackend(id: string): Backend {
       const backend = drop(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       store?.deleteBackend(id)
       log.info(`backend ${id} removed`, { backend: id, in_flight: backend.stats.inFlight })
       return backend
@@ -173,14 +178,14 @@ export function createRuntime(opts: {
 
     drain(id: string): Backend {
       const backend = registry.get(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       registry.setStatus(id, "draining", "drained by an operator")
       return backend
     },
 
     undrain(id: string): Backend {
       const backend = registry.get(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       if (backend.status === "draining") {
         registry.setStatus(id, "unknown")
         void health.checkOne(backend)

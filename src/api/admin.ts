@@ -10,7 +10,7 @@ import { closest, ConfigError, describeValue } from "../config/errors.ts"
 import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
 import { ApiError } from "../errors.ts"
 import type { Backend } from "../registry/types.ts"
-import { RuntimeError } from "../runtime.ts"
+import { noSuchBackend, RuntimeError } from "../runtime.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 
@@ -123,13 +123,17 @@ function runtimeError(err: unknown): never {
   throw err
 }
 
+function notFound(id: string): never {
+  runtimeError(noSuchBackend(id))
+}
+
 export function adminRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
 
   app.get("/v1/backends", (c) => c.json({ backends: deps.registry.list().map(backendView) }))
   app.get("/v1/backends/:id", (c) => {
     const b = deps.registry.get(c.req.param("id"))
-    if (!b) runtimeError(new RuntimeError(404, `no backend with id ${c.req.param("id")}`))
+    if (!b) notFound(c.req.param("id"))
     return c.json(backendView(b))
   })
 

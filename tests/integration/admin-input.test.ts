@@ -130,4 +130,30 @@ describe("every admin error is the OpenAI envelope with param naming the field",
     const sameName = await envelope(await n.post("/v1/backends", { url: `${NOWHERE}/x`, type: "vllm", name: "one" }), 409)
     expect(sameName.param).toBe("name")
   })
+
+  test("odd ids on /v1/backends/:id, drain and undrain: a short 404 naming `id`", async () => {
+    const n = await nexus()
+    const ids = ["%ff", "%", "%00", "%E0%A4%A", "a%2Fb", "%F0%9F%92%A9", "x".repeat(5000)]
+    for (const id of ids) {
+      const requests = [
+        fetch(`${n.url}/v1/backends/${id}`),
+        fetch(`${n.url}/v1/backends/${id}`, { method: "DELETE" }),
+        fetch(`${n.url}/v1/backends/${id}/drain`, { method: "POST" }),
+        fetch(`${n.url}/v1/backends/${id}/undrain`, { method: "POST" }),
+      ]
+      for (const res of await Promise.all(requests)) {
+        const err = await envelope(res, 404)
+        expect([err.param, err.code]).toEqual(["id", "backend_not_found"])
+        expect(err.message.length).toBeLessThan(120)
+        expect(err.message).not.toContain("\u0000")
+      }
+    }
+  })
+
+  test("reload ignores its body; unknown admin routes are 404s in the envelope", async () => {
+    const n = await nexus()
+    expect((await n.post("/v1/admin/reload", "not json at all")).status).toBe(200)
+    await envelope(await fetch(`${n.url}/v1/backends`, { method: "PUT" }), 404)
+    await envelope(await n.post("/v1/backends/a/b/drain", {}), 404)
+  })
 })
