@@ -93,8 +93,8 @@ function sameToken(given: string, want: string): boolean {
 function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
-    const auth = c.req.header("authorization") ?? ""
-    const given = auth.startsWith("Bearer ") ? auth.slice(7).trim() : ""
+    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
+    const given = /^bearer[ \t]+(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim() ?? ""
     if (!given || !sameToken(given, token)) {
       throw new ApiError({
         status: 401,

@@ -177,3 +177,20 @@ describe("keys of persisted backends are checked again", () => {
     expect(n.deps.registry.get("keyed")?.source).toBe("admin")
   })
 })
+
+describe("admin authentication", () => {
+  test("the Authorization scheme is case-insensitive (RFC 9110); anything else is still a 401", async () => {
+    const token = "s3cret-token-123"
+    const n = await nexus({ server: { admin_token: token } })
+    const reload = (authorization: string) => n.post("/v1/admin/reload", {}, { authorization })
+    for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) {
+      expect((await reload(`${scheme} ${token}`)).status).toBe(200)
+    }
+    expect((await reload(`Bearer \t ${token}`)).status).toBe(200)
+    for (const bad of [`Basic ${token}`, `Bearer${token}`, token, `bearer ${token}x`, "bearer "]) {
+      const res = await reload(bad)
+      expect(res.status).toBe(401)
+      expect((await errorOf(res)).type).toBe("authentication_error")
+    }
+  })
+})
