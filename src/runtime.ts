@@ -40,9 +40,10 @@ export class RuntimeError extends Error {
   }
 }
 
-/** The id comes from a URL path and may hold anything: quoted and shortened. */
+/** The id comes from a URL path and may hold anything: an unusual one is quoted and shortened. */
 export function noSuchBackend(id: string): RuntimeError {
-  return new RuntimeError(404, `no backend with id ${describeValue(id)}`, "id")
+  const shown = /^[\w.:@/-]{1,64}$/.test(id) ? id : describeValue(id)
+  return new RuntimeError(404, `no backend with id ${shown}`, "id")
 }
 
 export type Runtime = ReturnType<typeof createRuntime>
