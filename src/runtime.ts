@@ -4,13 +4,16 @@
  * without dropping a request in flight.
  * @module
  */
+import * as v from "valibot"
+import { describeValue } from "./config/errors.ts"
+import { runtimeKeyRefusal } from "./config/runtime-keys.ts"
 import { backendWithDefaults } from "./config/schema.ts"
 import type { BackendConfig, BackendType, ModelOverride, NexusConfig } from "./config/types.ts"
 import { fingerprint } from "./discovery/fingerprint.ts"
 import { discoveredId } from "./discovery/probe.ts"
 import type { HealthChecker } from "./health/checker.ts"
 import type { Logger } from "./observability/log.ts"
-import type { Store } from "./persist/store.ts"
+import type { Store, StoredBackend } from "./persist/store.ts"
 import { backendInit, settingsOf } from "./registry/create.ts"
 import type { Registry } from "./registry/registry.ts"
 import { isDiscovered, type Backend } from "./core/backend.ts"
@@ -25,14 +28,22 @@ export interface AddBackendInput {
   max_concurrent?: number
 }
 
-/** A failure the admin API turns into a 4xx. */
+/** A failure the admin API turns into a 4xx; `param` names the request field at fault. */
 export class RuntimeError extends Error {
   constructor(
     readonly status: 400 | 404 | 409 | 422,
-    message: string
+    message: string,
+    readonly param: string | null = null,
+    readonly code?: string
   ) {
     super(message)
   }
+}
+
+/** The id comes from a URL path and may hold anything: an unusual one is quoted and shortened. */
+export function noSuchBackend(id: string): RuntimeError {
+  const shown = /^[\w.:@/-]{1,64}$/.test(id) ? id : describeValue(id)
+  return new RuntimeError(404, `no backend with id ${shown}`, "id")
 }
 
 export type Runtime = ReturnType<typeof createRuntime>
@@ -48,6 +59,8 @@ export function createRuntime(opts: {
   overrides: Map<string, ModelOverride[]>
 }) {
   const { registry, health, store, env, log } = opts
+  /** `api_key_env` of each backend added at run time that has a key, by id: checked again on reload. */
+  const keyEnvs = new Map<string, string>()
 
   function register(cfg: BackendConfig, source: Backend["source"]): Backend | undefined {
     const { init, problem } = backendInit(cfg, env, source)
@@ -64,7 +77,54 @@ export function createRuntime(opts: {
   function drop(id: string): Backend | undefined {
     const backend = registry.remove(id)
     if (backend) health.forget(id)
+    keyEnvs.delete(id)
     return backend
+  }
+
+  /** Why this backend added at run time may not have its key; undefined when it may. */
+  function keyRefusal(keyEnv: string | undefined, url: string): string | undefined {
+    return keyEnv ? runtimeKeyRefusal(opts.config().server, keyEnv, url, env) : undefined
+  }
+
+  /**
+   * Register one persisted backend. A row that fails today's checks (its key is no
+   * longer paired with its origin, or an older version stored a value now refused) is
+   * skipped with a warning rather than registered without its key: a backend silently
+   * changed from what the operator added would be a downgrade nobody asked for. The row
+   * stays in the store, so allowing it again and reloading brings it back.
+   */
+  function restoreOne(s: StoredBackend): void {
+    if (registry.get(s.id) || registry.findByUrl(s.url)) return
+    const { id: _id, ...fields } = s
+    let cfg: BackendConfig
+    try {
+      cfg = backendWithDefaults(fields)
+    } catch (err) {
+      const issue = err instanceof v.ValiError ? err.issues[0] : undefined
+      const why = issue ? `${v.getDotPath(issue)}: ${issue.message}, got ${describeValue(issue.input)}` : (err as Error).message
+      log.warn(`backend ${s.name} not restored: ${why}`, { backend: s.name })
+      return
+    }
+    // Checked on the validated URL, before anything is registered or probed.
+    const refusal = keyRefusal(cfg.api_key_env, cfg.url)
+    if (refusal) {
+      log.warn(`backend ${s.name} not restored: api_key_env ${refusal}`, { backend: s.name, api_key_env: s.api_key_env })
+      return
+    }
+    const backend = register(cfg, "admin")
+    if (backend && cfg.api_key_env) keyEnvs.set(backend.id, cfg.api_key_env)
+  }
+
+  /** After a reload: backends whose key is no longer allowed leave; newly allowed ones return. */
+  function recheckKeys(): void {
+    for (const [id, keyEnv] of keyEnvs) {
+      const b = registry.get(id)
+      const refusal = b && keyRefusal(keyEnv, b.url)
+      if (!refusal) continue
+      drop(id)
+      log.warn(`backend ${id} removed until allowed again: api_key_env ${refusal}`, { backend: id, api_key_env: keyEnv })
+    }
+    for (const s of store?.backends() ?? []) restoreOne(s)
   }
 
   return {
@@ -75,30 +135,34 @@ export function createRuntime(opts: {
         url = new URL(input.url)
         if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error()
       } catch {
-        throw new RuntimeError(400, `url: expected an http:// or https:// URL, got ${JSON.stringify(input.url)}`)
+        throw new RuntimeError(400, `url: expected an http:// or https:// URL, got ${JSON.stringify(input.url)}`, "url")
       }
       const clean = input.url.replace(/\/+$/, "")
+      // Before anything contacts the URL, and before saying whether the variable is set.
+      const refusal = keyRefusal(input.api_key_env, clean)
+      if (refusal) throw new RuntimeError(400, `api_key_env: ${refusal}`, "api_key_env", "api_key_env_not_allowed")
+      if (input.api_key_env && !env[input.api_key_env]) {
+        throw new RuntimeError(400, `api_key_env: environment variable ${input.api_key_env} is not set on the server`, "api_key_env")
+      }
       const existing = registry.findByUrl(clean)
       // A discovered backend may be adopted: it becomes an admin one that is kept.
       if (existing && !isDiscovered(existing)) {
-        throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`)
+        throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`, "url")
       }
       const type = input.type ?? (await fingerprint(clean))
       if (!type) {
-        throw new RuntimeError(422, `no LLM server recognised at ${clean}; pass "type" (ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai)`)
+        throw new RuntimeError(422, `no LLM server recognised at ${clean}; pass "type" (ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai)`, "url")
       }
       const name = input.name ?? discoveredId(type, url.hostname, Number(url.port) || (url.protocol === "https:" ? 443 : 80))
       const named = registry.get(name)
-      if (named && named !== existing) throw new RuntimeError(409, `a backend named ${name} already exists`)
+      if (named && named !== existing) throw new RuntimeError(409, `a backend named ${name} already exists`, "name")
       const cfg = backendWithDefaults({ name, url: clean, type, priority: input.priority, api_key_env: input.api_key_env, max_concurrent: input.max_concurrent })
-      if (cfg.api_key_env && !env[cfg.api_key_env]) {
-        throw new RuntimeError(400, `api_key_env: environment variable ${cfg.api_key_env} is not set on the server`)
-      }
       if (existing) {
         drop(existing.id)
         log.info(`backend ${existing.name} (discovered) adopted as ${name}`, { backend: name })
       }
       const backend = register(cfg, "admin")!
+      if (cfg.api_key_env) keyEnvs.set(backend.id, cfg.api_key_env)
       store?.saveBackend({ id: name, name, url: clean, type, priority: cfg.priority, api_key_env: cfg.api_key_env, max_concurrent: cfg.max_concurrent })
       log.info(`backend ${name} added (${type} at ${clean})`, { backend: name })
       return backend
@@ -107,7 +171,7 @@ export function createRuntime(opts: {
     /** Remove a backend; requests in flight on it finish normally. */
     removeBackend(id: string): Backend {
       const backend = drop(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       store?.deleteBackend(id)
       log.info(`backend ${id} removed`, { backend: id, in_flight: backend.stats.inFlight })
       return backend
@@ -115,14 +179,14 @@ export function createRuntime(opts: {
 
     drain(id: string): Backend {
       const backend = registry.get(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       registry.setStatus(id, "draining", "drained by an operator")
       return backend
     },
 
     undrain(id: string): Backend {
       const backend = registry.get(id)
-      if (!backend) throw new RuntimeError(404, `no backend with id ${id}`)
+      if (!backend) throw noSuchBackend(id)
       if (backend.status === "draining") {
         registry.setStatus(id, "unknown")
         void health.checkOne(backend)
@@ -156,11 +220,7 @@ export function createRuntime(opts: {
 
     /** Backends persisted by earlier runs, unless the configuration now has them. */
     restore(): void {
-      for (const s of store?.backends() ?? []) {
-        if (registry.get(s.id) || registry.findByUrl(s.url)) continue
-        const { id: _id, ...fields } = s
-        register(backendWithDefaults(fields), "admin")
-      }
+      for (const s of store?.backends() ?? []) restoreOne(s)
     },
 
     /** Apply a new, already validated configuration; returns what changed. */
@@ -189,6 +249,7 @@ export function createRuntime(opts: {
       opts.overrides.clear()
       for (const b of next.backends) opts.overrides.set(b.name, b.models)
       opts.setConfig(next)
+      recheckKeys()
       const lines = describeDiff(diff)
       log.info(lines.length ? `configuration reloaded: ${lines.join("; ")}` : "configuration reloaded: nothing changed")
       return lines

@@ -6,14 +6,13 @@
  */
 import { Hono, type Context } from "hono"
 import * as v from "valibot"
-import { BACKEND_TYPES } from "../config/types.ts"
-import { ConfigError } from "../config/errors.ts"
+import { closest, ConfigError, describeValue } from "../config/errors.ts"
+import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
 import { ApiError } from "../errors.ts"
 import type { Backend } from "../core/backend.ts"
-import { RuntimeError } from "../runtime.ts"
+import { noSuchBackend, RuntimeError } from "../runtime.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { validate } from "./validate.ts"
 
 /** The documented shape of a backend in `GET /v1/backends` and `nexus backends list --json`. */
 export function backendView(b: Backend) {
@@ -38,14 +37,44 @@ export function backendView(b: Backend) {
   }
 }
 
+/**
+ * The body of `POST /v1/backends`. Every field but `name` uses the schema of the same
+ * `[[backends]]` key, so ranges and wording cannot drift from the file's. Names are
+ * narrower here: they also end up in URLs of this API.
+ */
+const F = BackendFields.entries
 const AddBackend = v.strictObject({
-  url: v.pipe(v.string("`url` is required: the server's base URL, e.g. http://gpu-box:8000"), v.nonEmpty("`url` must not be empty")),
-  name: v.optional(v.pipe(v.string("`name` must be a string"), v.regex(/^[\w.:@-]{1,64}$/, "`name` may use letters, digits and . _ - : @ (at most 64)"))),
-  type: v.optional(v.picklist(BACKEND_TYPES, `\`type\` must be one of: ${BACKEND_TYPES.join(", ")}`)),
-  priority: v.optional(v.pipe(v.number("`priority` must be a number"), v.integer("`priority` must be an integer"))),
-  api_key_env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "`api_key_env` must name an environment variable"))),
-  max_concurrent: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "`max_concurrent` must be at least 1"))),
+  url: F.url,
+  name: v.optional(v.pipe(v.string("expected a string"), v.regex(/^[\w.:@-]{1,64}$/, "expected letters, digits and . _ - : @ (at most 64)"))),
+  type: v.optional(F.type),
+  priority: F.priority,
+  api_key_env: F.api_key_env,
+  max_concurrent: F.max_concurrent,
 })
+
+/** A JSON value as the file's messages quote it, in JSON's words for objects. */
+function describeJson(value: unknown): string {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? "an object" : describeValue(value)
+}
+
+/** The body, or a 400 naming the first bad field as the config file would (`field: what, got x`). */
+function parseAddBackend(body: Record<string, unknown>): v.InferOutput<typeof AddBackend> {
+  const result = v.safeParse(AddBackend, body)
+  if (result.success) return result.output
+  const issue = result.issues[0]
+  const field = v.getDotPath(issue) ?? ""
+  const fields = Object.keys(AddBackend.entries)
+  let message: string
+  if (issue.type === "strict_object" && issue.expected === "never") {
+    const near = closest(field, fields)
+    message = `unknown field \`${field}\`; ${near ? `did you mean \`${near}\`?` : `valid fields: ${fields.join(", ")}`}`
+  } else if (!Object.hasOwn(body, field)) {
+    message = `${field}: missing required field (${REQUIRED_KEYS[`backends.${field}`] ?? "required"})`
+  } else {
+    message = `${field}: ${issue.message}, got ${describeJson(issue.input)}`
+  }
+  throw new ApiError({ status: 400, message, type: "invalid_request_error", param: field, code: "invalid_request" })
+}
 
 function isLoopback(ip: string | undefined): boolean {
   if (!ip) return false
@@ -64,8 +93,8 @@ function sameToken(given: string, want: string): boolean {
 function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
-    const auth = c.req.header("authorization") ?? ""
-    const given = auth.startsWith("Bearer ") ? auth.slice(7).trim() : ""
+    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
+    const given = /^bearer[ \t]+(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim() ?? ""
     if (!given || !sameToken(given, token)) {
       throw new ApiError({
         status: 401,
@@ -88,9 +117,14 @@ function requireAdmin(deps: AppDeps, c: Context<Env>): void {
 
 function runtimeError(err: unknown): never {
   if (err instanceof RuntimeError) {
-    throw new ApiError({ status: err.status, message: err.message, type: "invalid_request_error", code: err.status === 404 ? "backend_not_found" : "invalid_backend" })
+    const code = err.code ?? (err.status === 404 ? "backend_not_found" : "invalid_backend")
+    throw new ApiError({ status: err.status, message: err.message, type: "invalid_request_error", param: err.param, code })
   }
   throw err
+}
+
+function notFound(id: string): never {
+  runtimeError(noSuchBackend(id))
 }
 
 export function adminRoutes(deps: AppDeps) {
@@ -99,13 +133,13 @@ export function adminRoutes(deps: AppDeps) {
   app.get("/v1/backends", (c) => c.json({ backends: deps.registry.list().map(backendView) }))
   app.get("/v1/backends/:id", (c) => {
     const b = deps.registry.get(c.req.param("id"))
-    if (!b) runtimeError(new RuntimeError(404, `no backend with id ${c.req.param("id")}`))
+    if (!b) notFound(c.req.param("id"))
     return c.json(backendView(b))
   })
 
   app.post("/v1/backends", async (c) => {
     requireAdmin(deps, c)
-    const body = validate(AddBackend, parseJsonObject(await readBodyText(c.req.raw, 64 * 1024)))
+    const body = parseAddBackend(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024)))
     const backend = await deps.runtime.addBackend(body).catch(runtimeError)
     await deps.health.checkOne(backend)
     return c.json(backendView(backend), 201)

@@ -38,3 +38,30 @@ export function isHttpUrl(s: string): boolean {
     return false
   }
 }
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * True when `s` is text a person typed: no U+FFFD (what a decoder leaves of invalid
+ * bytes), no lone surrogates, and every run of %XX escapes decodes as UTF-8. The URL
+ * parser accepts all three and would store mojibake that no server answers to.
+ */
+export function isCleanText(s: string): boolean {
+  if (!s.isWellFormed() || s.includes("\uFFFD")) return false
+  for (const run of s.match(/(?:%[0-9A-Fa-f]{2})+/g) ?? []) {
+    const bytes = Uint8Array.from(run.slice(1).split("%"), (h) => parseInt(h, 16))
+    try {
+      STRICT_UTF8.decode(bytes)
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
+/** True for `scheme://host[:port]` with nothing after it but an optional `/`. */
+export function isHttpOrigin(s: string): boolean {
+  if (!isHttpUrl(s)) return false
+  const u = new URL(s)
+  return u.pathname === "/" && !u.search && !u.hash && !u.username && !u.password && !s.endsWith("?") && !s.endsWith("#")
+}

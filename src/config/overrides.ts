@@ -8,6 +8,9 @@ import type * as v from "valibot"
 import { FIELDS } from "./schema.ts"
 import type { NexusConfig } from "./types.ts"
 import { BOOLEAN_WORDS, booleanFrom, check, numberFrom, problem } from "./values.ts"
+import { ENV_VARS, type Setting } from "./env-names.ts"
+
+export { ENV_VARS, type Setting }
 
 /** `nexus serve` flags that override the environment and the file. */
 export interface ServeFlags {
@@ -20,15 +23,6 @@ export interface ServeFlags {
   healthCheck?: boolean
 }
 
-/** The settings a layer can override. */
-export type Setting =
-  | "port"
-  | "host"
-  | "logLevel"
-  | "logFormat"
-  | "discovery"
-  | "healthCheck"
-  | "adminToken"
 type Raw = string | number | boolean
 
 /**
@@ -62,16 +56,6 @@ const SETTINGS: { [K in Setting]: (c: NexusConfig, raw: Raw) => string | undefin
   adminToken: setting(FIELDS.admin_token, asIs, (c, val) => (c.server.admin_token = val)),
 }
 
-/** Environment variables, by the setting they override. */
-export const ENV_VARS: Readonly<Record<Setting, string>> = {
-  port: "NEXUS_PORT",
-  host: "NEXUS_HOST",
-  logLevel: "NEXUS_LOG_LEVEL",
-  logFormat: "NEXUS_LOG_FORMAT",
-  discovery: "NEXUS_DISCOVERY",
-  healthCheck: "NEXUS_HEALTH_CHECK",
-  adminToken: "NEXUS_ADMIN_TOKEN",
-}
 
 /** The admin token has no flag: flags show up in `ps` for every user of the machine. */
 type FlagSetting = Exclude<Setting, "adminToken">

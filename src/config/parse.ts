@@ -82,7 +82,10 @@ function describeIssue(
     }
   }
   const shown = formatPath(path) || "(top level)"
-  const got = SECRET_KEYS.has(tableOf(path)) ? "" : `, got ${describeValue(valueAt(raw, path))}`
+  // A key of a record (a variable name in [server.runtime_api_keys]) is already in the path.
+  const aboutKey = issue.path?.at(-1)?.origin === "key"
+  const secret = SECRET_KEYS.has(tableOf(path))
+  const got = secret || aboutKey ? "" : `, got ${describeValue(valueAt(raw, path))}`
   return { text: `${shown}: ${issue.message}${got}`, at: path }
 }
 

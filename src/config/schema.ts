@@ -8,7 +8,8 @@
  */
 import * as v from "valibot"
 import { defaultZone, isPrivateUrl } from "../core/locality.ts"
-import { BIND_HOST_EXPECTED, isBindHost, isHostPort, isHttpUrl } from "./addresses.ts"
+import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
+import { ENV_VARS } from "./env-names.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
@@ -66,6 +67,34 @@ function table<const E extends v.ObjectEntries>(entries: E, header: string) {
   return v.strictObject(entries, `expected a table (${header} or { … })`)
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const ORIGIN_EXPECTED = 'expected an origin like "https://api.openai.com" (scheme, host, port; no path)'
+
+/**
+ * `[server.runtime_api_keys]`: VARIABLE = [origins]. The only keys a backend added at run
+ * time may send, and only to these origins (see runtime-keys.ts). The admin token's
+ * variable is refused outright: listing it would hand the token to any admin client.
+ */
+const RuntimeApiKeys = v.record(
+  v.pipe(
+    v.string(),
+    v.regex(ENV_NAME, "expected the name of an environment variable, like OPENAI_API_KEY"),
+    v.check(
+      (name) => name !== ENV_VARS.adminToken,
+      `${ENV_VARS.adminToken} holds the admin token, which is never sent to a backend; remove it`
+    )
+  ),
+  v.pipe(
+    v.array(
+      v.pipe(v.string(ORIGIN_EXPECTED), v.trim(), v.check(isHttpOrigin, ORIGIN_EXPECTED), v.transform((s) => new URL(s).origin)),
+      `expected an array of origins, like ["https://api.openai.com"]`
+    ),
+    v.minLength(1, `expected at least one origin, like ["https://api.openai.com"]`)
+  ),
+  'expected a table of VARIABLE = ["https://origin"]'
+)
+
 const ServerSchema = table(
   {
     host: v.optional(
@@ -88,6 +117,9 @@ const ServerSchema = table(
       )
     ),
     data_dir: v.optional(text("a directory path")),
+    // No default: absent means no variable is allowed, and test fixtures that build a
+    // [server] table by hand stay valid.
+    runtime_api_keys: v.optional(RuntimeApiKeys),
   },
   "[server]"
 )
@@ -232,9 +264,11 @@ export function mappedType(type: BackendType, url: string): BackendType {
   return type === "openai" && isPrivateUrl(url) ? "generic" : type
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-const BackendFields = table(
+/**
+ * The fields of a `[[backends]]` entry. The admin API validates with these same schemas,
+ * so a value refused in the file is refused over HTTP with the same words.
+ */
+export const BackendFields = table(
   {
     // Names appear in response headers and metric labels: no control characters.
     name: v.pipe(
@@ -244,7 +278,8 @@ const BackendFields = table(
     url: v.pipe(
       v.string("expected an http:// or https:// URL"),
       v.trim(),
-      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434")
+      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
+      v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
     ),
     type: oneOf(BACKEND_TYPES, TYPE_ALIASES),
     priority: v.optional(
@@ -323,6 +358,7 @@ void schemaMatchesConfig
 export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   "": Object.keys(RootFields),
   server: Object.keys(ServerSchema.entries),
+  "server.runtime_api_keys": [],
   discovery: Object.keys(DiscoverySchema.entries),
   health_check: Object.keys(HealthSchema.entries),
   routing: Object.keys(RoutingSchema.entries),

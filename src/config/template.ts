@@ -39,6 +39,12 @@ shutdown_timeout_seconds = 30
 # admin_token = "change-me-to-a-long-random-string"
 # Where backends added at run time are kept. Default: a per-OS state directory. (NEXUS_DATA_DIR)
 # data_dir = "/var/lib/nexus"
+# Keys for backends added at run time (POST /v1/backends, nexus backends add). Their
+# api_key_env may name only a variable listed here, and its value is sent only to the
+# origins listed with it (scheme://host[:port], no path). Absent: such backends get no key.
+# NEXUS_ADMIN_TOKEN can never be listed. [[backends]] in this file are not limited by it.
+# [server.runtime_api_keys]
+# OPENAI_API_KEY = ["https://api.openai.com"]
 
 [discovery]
 # Find backends without listing them: probe well-known ports and browse mDNS. (NEXUS_DISCOVERY, --no-discovery)

@@ -41,6 +41,11 @@ export interface ServerConfig {
   admin_token?: string
   /** Where runtime state (added backends) is kept; a per-OS default when unset. */
   data_dir?: string
+  /**
+   * Environment variables that backends added at run time may name in `api_key_env`,
+   * each with the origins (`https://host:port`) its value may be sent to. Absent: none.
+   */
+  runtime_api_keys?: Record<string, string[]>
 }
 
 export interface DiscoveryConfig {
