@@ -3,7 +3,7 @@
  * @module
  */
 import { defineCommand } from "citty"
-import type { backendView } from "../api/admin.ts"
+import type { backendView } from "../http/admin.ts"
 import { FIELDS } from "../config/schema.ts"
 import { BACKEND_TYPES } from "../config/types.ts"
 import { checkInto, numberFrom } from "../config/values.ts"

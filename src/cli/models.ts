@@ -3,8 +3,8 @@
  * @module
  */
 import { defineCommand } from "citty"
-import type { healthSummary } from "../api/health.ts"
-import type { ModelEntry } from "../api/models.ts"
+import type { healthSummary } from "../http/health.ts"
+import type { ModelEntry } from "../http/models.ts"
 import { answeredBy, api, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"
 

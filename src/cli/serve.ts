@@ -9,7 +9,7 @@ import { defaultConfig, loadConfig } from "../config/load.ts"
 import { LOG_FORMATS, LOG_LEVELS } from "../config/types.ts"
 import { createLogger } from "../observability/log.ts"
 import { ensureFetchCap } from "./fetch-limit.ts"
-import { startGateway } from "../server.ts"
+import { startGateway } from "../app/gateway.ts"
 import { VERSION } from "../version.ts"
 
 const DEFAULTS = defaultConfig()

@@ -120,3 +120,8 @@ export function isDiscovered(b: Pick<Backend, "source">): boolean {
 export function isCloud(b: Pick<Backend, "zone">): boolean {
   return b.zone === "open"
 }
+
+/** The id of a backend found at an address (discovery, or added by URL without a name). */
+export function backendId(type: string, host: string, port: number): string {
+  return `${type}-${host.replace(/[^\w.-]/g, "_")}-${port}`
+}

@@ -6,11 +6,10 @@
  * @module
  */
 import { hostname } from "node:os"
-import type { NexusConfig } from "../config/types.ts"
+import type { BackendType, NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Registry } from "../registry/registry.ts"
-import type { Runtime } from "../runtime.ts"
 import { isLoopbackHost } from "../net.ts"
 import { VERSION } from "../version.ts"
 import { fingerprint } from "./fingerprint.ts"
@@ -18,11 +17,19 @@ import type { Mdns, MdnsService } from "./mdns.ts"
 import { discoveredId, startProbing } from "./probe.ts"
 import { fromService } from "./service-url.ts"
 
+/** Where discovery reports what it finds and loses; backend management implements it. */
+export interface DiscoverySink {
+  /** A server was found (not persisted: discovery finds it again). Configured ones win. */
+  addDiscovered(found: { url: string; type: BackendType; source: "probe" | "mdns"; id: string }): unknown
+  /** Its advertisement is gone for good. */
+  removeDiscovered(id: string): void
+}
+
 export interface DiscoveryDeps {
   config: () => NexusConfig
   registry: Registry
   health: HealthChecker
-  runtime: Runtime
+  sink: DiscoverySink
   log: Logger
   /** The port this gateway listens on (never probed, and advertised). */
   port: number
@@ -33,7 +40,7 @@ export interface Discovery {
 }
 
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
-  const { registry, health, runtime, log } = deps
+  const { registry, health, sink, log } = deps
   const cfg = deps.config().discovery
   const stops: (() => void | Promise<void>)[] = []
 
@@ -46,7 +53,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
           skip: [`localhost:${deps.port}`],
           intervalMs: cfg.probe_interval_seconds * 1000,
         },
-        (found) => void runtime.addDiscovered({ ...found, source: "probe" })
+        (found) => void sink.addDiscovered({ ...found, source: "probe" })
       )
     )
   }
@@ -71,7 +78,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     }
     const type = ad.type ?? (await fingerprint(ad.url, { timeoutMs: 3000 }))
     if (!type) return log.warn(`mDNS: ${s.name} at ${ad.url} does not answer like an LLM server; ignored`)
-    runtime.addDiscovered({ id: discoveredId(type, ad.host, ad.port), url: ad.url, type, source: "mdns" })
+    sink.addDiscovered({ id: discoveredId(type, ad.host, ad.port), url: ad.url, type, source: "mdns" })
   }
 
   function down(s: MdnsService, serviceType: string): void {
@@ -84,7 +91,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     const grace = deps.config().discovery.grace_period_seconds * 1000
     const timer = setTimeout(() => {
       removals.delete(b.id)
-      if (b.withdrawn) runtime.removeDiscovered(b.id)
+      if (b.withdrawn) sink.removeDiscovered(b.id)
     }, grace)
     timer.unref?.()
     removals.set(b.id, timer)

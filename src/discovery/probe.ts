@@ -7,6 +7,7 @@
  */
 import type { BackendType } from "../config/types.ts"
 import { identify } from "./fingerprint.ts"
+import { backendId } from "../core/backend.ts"
 
 export interface Found {
   /** Stable id: type + host + port (`ollama-localhost-11434`). */
@@ -48,9 +49,8 @@ export function targets(t: ProbeTargets): { host: string; port: number }[] {
   return out
 }
 
-export function discoveredId(type: string, host: string, port: number): string {
-  return `${type}-${host.replace(/[^\w.-]/g, "_")}-${port}`
-}
+/** Discovered backends are named by type, host and port. */
+export const discoveredId = backendId
 
 function urlOf(host: string, port: number): string {
   return `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`

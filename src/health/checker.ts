@@ -123,6 +123,17 @@ export function createHealthChecker(opts: {
       if (timer) clearTimeout(timer)
       timer = undefined
     },
+    /**
+     * Probe what the registry gains, at once: a new backend, or one an operator undrained.
+     * Returns the unsubscribe function.
+     */
+    follow(): () => void {
+      return opts.registry.on((e) => {
+        if (e.type === "backend_added") void checkOne(e.backend)
+        else if (e.type === "backend_removed") tracks.delete(e.backend.id)
+        else if (e.type === "status_changed" && e.from === "draining" && e.to === "unknown") void checkOne(e.backend)
+      })
+    },
     forget(id: string): void {
       tracks.delete(id)
     },

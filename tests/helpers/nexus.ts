@@ -6,7 +6,7 @@ import { Writable } from "node:stream"
 import { defaultConfig } from "../../src/config/load.ts"
 import type { BackendConfig, NexusConfig } from "../../src/config/types.ts"
 import { createLogger } from "../../src/observability/log.ts"
-import { startGateway, type Gateway } from "../../src/server.ts"
+import { startGateway, type Gateway } from "../../src/app/gateway.ts"
 
 export interface TestNexus extends Gateway {
   logs: Record<string, unknown>[]

@@ -8,9 +8,10 @@ import { Hono } from "hono"
 import { NexusError } from "../core/errors.ts"
 import { ApiError } from "../errors.ts"
 import { openaiErrorResponse } from "../ingress/openai/errors.ts"
+import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
-import { chatCompletions, completions, embeddings } from "./chat.ts"
+import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
@@ -28,9 +29,9 @@ export function createApp(deps: AppDeps) {
     await next()
   })
 
-  app.post("/v1/chat/completions", chatCompletions(deps))
-  app.post("/v1/completions", completions(deps))
-  app.post("/v1/embeddings", embeddings(deps))
+  app.post("/v1/chat/completions", proxied(deps, chatCompletions))
+  app.post("/v1/completions", proxied(deps, completions))
+  app.post("/v1/embeddings", proxied(deps, embeddings))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
@@ -49,7 +50,10 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
     if (err instanceof ApiError) return err.toResponse({ "x-request-id": requestId })
-    if (err instanceof NexusError) return openaiErrorResponse(err, { "x-request-id": requestId, ...rejectionHeader(err) })
+    if (err instanceof NexusError) {
+      const render = c.get("dialect")?.error ?? openaiErrorResponse
+      return render(err, { "x-request-id": requestId, ...rejectionHeader(err) })
+    }
     deps.log.error("unhandled error (a bug in Nexus)", {
       request_id: requestId,
       path: c.req.path,

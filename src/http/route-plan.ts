@@ -9,7 +9,7 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { openaiErrorBody } from "../ingress/openai/errors.ts"
 import { planError } from "./plan-error.ts"
-import { ChatRequest, validate } from "./validate.ts"
+import { ChatRequest, validate } from "../ingress/openai/validate.ts"
 
 export function routePlanRoutes(deps: AppDeps) {
   const app = new Hono<Env>()

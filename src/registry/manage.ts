@@ -1,23 +1,22 @@
 /**
- * Changing the running gateway: backends added and removed at run time (persisted),
- * drained and undrained, and configuration reloads that apply only the difference
- * without dropping a request in flight.
+ * Backend management: backends added and removed at run time (persisted), drained and
+ * undrained, found and forgotten by discovery, and the configured set brought in line
+ * with a reloaded file. Everything goes through the registry, whose events tell the
+ * health checker, the queue and observability what changed.
  * @module
  */
 import * as v from "valibot"
-import { describeValue } from "./config/errors.ts"
-import { runtimeKeyRefusal } from "./config/runtime-keys.ts"
-import { backendWithDefaults } from "./config/schema.ts"
-import type { BackendConfig, BackendType, ModelOverride, NexusConfig } from "./config/types.ts"
-import { fingerprint } from "./discovery/fingerprint.ts"
-import { discoveredId } from "./discovery/probe.ts"
-import type { HealthChecker } from "./health/checker.ts"
-import type { Logger } from "./observability/log.ts"
-import type { Store, StoredBackend } from "./persist/store.ts"
-import { backendInit, settingsOf } from "./registry/create.ts"
-import type { Registry } from "./registry/registry.ts"
-import { isDiscovered, type Backend } from "./core/backend.ts"
-import { describeDiff, diffConfig } from "./reload.ts"
+import { backendId, isDiscovered, type Backend, type BackendType } from "../core/backend.ts"
+import { NexusError } from "../core/errors.ts"
+import { describeValue } from "../config/errors.ts"
+import { runtimeKeyRefusal } from "../config/runtime-keys.ts"
+import { backendWithDefaults } from "../config/schema.ts"
+import { BACKEND_TYPES, type BackendConfig, type NexusConfig } from "../config/types.ts"
+import type { Logger } from "../observability/log.ts"
+import type { Store, StoredBackend } from "../persist/store.ts"
+import { backendInit, settingsOf } from "./create.ts"
+import type { ConfigDiff } from "./diff.ts"
+import type { Registry } from "./registry.ts"
 
 export interface AddBackendInput {
   url: string
@@ -28,37 +27,28 @@ export interface AddBackendInput {
   max_concurrent?: number
 }
 
-/** A failure the admin API turns into a 4xx; `param` names the request field at fault. */
-export class RuntimeError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 422,
-    message: string,
-    readonly param: string | null = null,
-    readonly code?: string
-  ) {
-    super(message)
-  }
-}
-
 /** The id comes from a URL path and may hold anything: an unusual one is quoted and shortened. */
-export function noSuchBackend(id: string): RuntimeError {
+export function noSuchBackend(id: string): NexusError {
   const shown = /^[\w.:@/-]{1,64}$/.test(id) ? id : describeValue(id)
-  return new RuntimeError(404, `no backend with id ${shown}`, "id")
+  return new NexusError({ kind: "not_found", message: `no backend with id ${shown}`, param: "id", code: "backend_not_found" })
 }
 
-export type Runtime = ReturnType<typeof createRuntime>
+function invalid(param: string, message: string, code = "invalid_request"): NexusError {
+  return new NexusError({ kind: "invalid_request", message, param, code })
+}
 
-export function createRuntime(opts: {
+export type BackendManager = ReturnType<typeof createBackendManager>
+
+export function createBackendManager(opts: {
   registry: Registry
-  health: HealthChecker
   store?: Store
   env: Record<string, string | undefined>
   log: Logger
   config(): NexusConfig
-  setConfig(next: NexusConfig): void
-  overrides: Map<string, ModelOverride[]>
+  /** What kind of server answers at a URL (fingerprinting), for backends added without a type. */
+  identify(url: string): Promise<BackendType | undefined>
 }) {
-  const { registry, health, store, env, log } = opts
+  const { registry, store, env, log } = opts
   /** `api_key_env` of each backend added at run time that has a key, by id: checked again on reload. */
   const keyEnvs = new Map<string, string>()
 
@@ -68,15 +58,12 @@ export function createRuntime(opts: {
       log.warn(`backend ${cfg.name} skipped: ${problem}`, { backend: cfg.name })
       return undefined
     }
-    const backend = registry.add(init)
-    void health.checkOne(backend)
-    return backend
+    return registry.add(init)
   }
 
-  /** Out of the registry and the health checker; requests in flight on it finish. */
+  /** Out of the registry; requests in flight on it finish. */
   function drop(id: string): Backend | undefined {
     const backend = registry.remove(id)
-    if (backend) health.forget(id)
     keyEnvs.delete(id)
     return backend
   }
@@ -135,27 +122,30 @@ export function createRuntime(opts: {
         url = new URL(input.url)
         if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error()
       } catch {
-        throw new RuntimeError(400, `url: expected an http:// or https:// URL, got ${JSON.stringify(input.url)}`, "url")
+        throw invalid("url", `url: expected an http:// or https:// URL, got ${JSON.stringify(input.url)}`)
       }
       const clean = input.url.replace(/\/+$/, "")
       // Before anything contacts the URL, and before saying whether the variable is set.
       const refusal = keyRefusal(input.api_key_env, clean)
-      if (refusal) throw new RuntimeError(400, `api_key_env: ${refusal}`, "api_key_env", "api_key_env_not_allowed")
+      if (refusal) throw invalid("api_key_env", `api_key_env: ${refusal}`, "api_key_env_not_allowed")
       if (input.api_key_env && !env[input.api_key_env]) {
-        throw new RuntimeError(400, `api_key_env: environment variable ${input.api_key_env} is not set on the server`, "api_key_env")
+        throw invalid("api_key_env", `api_key_env: environment variable ${input.api_key_env} is not set on the server`)
       }
       const existing = registry.findByUrl(clean)
       // A discovered backend may be adopted: it becomes an admin one that is kept.
       if (existing && !isDiscovered(existing)) {
-        throw new RuntimeError(409, `backend ${existing.name} already serves ${clean}`, "url")
+        throw new NexusError({ kind: "conflict", message: `backend ${existing.name} already serves ${clean}`, param: "url", code: "backend_exists" })
       }
-      const type = input.type ?? (await fingerprint(clean))
+      const type = input.type ?? (await opts.identify(clean))
       if (!type) {
-        throw new RuntimeError(422, `no LLM server recognised at ${clean}; pass "type" (ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, openai)`, "url")
+        const message = `no LLM server recognised at ${clean}; pass "type" (${BACKEND_TYPES.join(", ")})`
+        throw new NexusError({ kind: "unprocessable", message, param: "url", code: "unrecognised_server" })
       }
-      const name = input.name ?? discoveredId(type, url.hostname, Number(url.port) || (url.protocol === "https:" ? 443 : 80))
+      const name = input.name ?? backendId(type, url.hostname, Number(url.port) || (url.protocol === "https:" ? 443 : 80))
       const named = registry.get(name)
-      if (named && named !== existing) throw new RuntimeError(409, `a backend named ${name} already exists`, "name")
+      if (named && named !== existing) {
+        throw new NexusError({ kind: "conflict", message: `a backend named ${name} already exists`, param: "name", code: "backend_exists" })
+      }
       const cfg = backendWithDefaults({ name, url: clean, type, priority: input.priority, api_key_env: input.api_key_env, max_concurrent: input.max_concurrent })
       if (existing) {
         drop(existing.id)
@@ -187,10 +177,8 @@ export function createRuntime(opts: {
     undrain(id: string): Backend {
       const backend = registry.get(id)
       if (!backend) throw noSuchBackend(id)
-      if (backend.status === "draining") {
-        registry.setStatus(id, "unknown")
-        void health.checkOne(backend)
-      }
+      // Back to "unknown": the health checker hears of it and probes at once.
+      if (backend.status === "draining") registry.setStatus(id, "unknown")
       return backend
     },
 
@@ -223,10 +211,8 @@ export function createRuntime(opts: {
       for (const s of store?.backends() ?? []) restoreOne(s)
     },
 
-    /** Apply a new, already validated configuration; returns what changed. */
-    apply(next: NexusConfig): string[] {
-      const prev = opts.config()
-      const diff = diffConfig(prev, next)
+    /** Bring the configured backends in line with a reloaded file (`diff` of old and new). */
+    applyConfig(diff: ConfigDiff): void {
       for (const name of diff.removed) {
         const b = registry.get(name)
         if (b?.source === "config") drop(name)
@@ -246,13 +232,12 @@ export function createRuntime(opts: {
         if (dup && isDiscovered(dup)) drop(dup.id)
         if (!registry.get(cfg.name)) register(cfg, "config")
       }
-      opts.overrides.clear()
-      for (const b of next.backends) opts.overrides.set(b.name, b.models)
-      opts.setConfig(next)
       recheckKeys()
-      const lines = describeDiff(diff)
-      log.info(lines.length ? `configuration reloaded: ${lines.join("; ")}` : "configuration reloaded: nothing changed")
-      return lines
+    },
+
+    /** The configured backends at start. */
+    addConfigured(backends: BackendConfig[]): void {
+      for (const cfg of backends) register(cfg, "config")
     },
   }
 }

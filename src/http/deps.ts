@@ -4,6 +4,7 @@
  * @module
  */
 import type { AttemptFeedback } from "../core/outcome.ts"
+import type { IngressEndpoint } from "../ingress/types.ts"
 import type { NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
@@ -13,7 +14,7 @@ import type { Registry } from "../registry/registry.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
-import type { Runtime } from "../runtime.ts"
+import type { BackendManager } from "../registry/manage.ts"
 
 export interface AppDeps {
   config(): NexusConfig
@@ -33,10 +34,10 @@ export interface AppDeps {
   noIdleTimeout(req: Request): void
   /** The client's address, for the loopback rule of admin endpoints. */
   clientIP(req: Request): string | undefined
-  runtime: Runtime
+  manager: BackendManager
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }
 
 /** Hono environment: nothing in bindings; handlers read deps by closure. */
-export type Env = { Variables: { requestId: string } }
+export type Env = { Variables: { requestId: string; dialect?: IngressEndpoint } }

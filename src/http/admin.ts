@@ -10,7 +10,7 @@ import { closest, ConfigError, describeValue } from "../config/errors.ts"
 import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
 import { ApiError } from "../errors.ts"
 import type { Backend } from "../core/backend.ts"
-import { noSuchBackend, RuntimeError } from "../runtime.ts"
+import { noSuchBackend } from "../registry/manage.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 
@@ -115,17 +115,6 @@ function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   }
 }
 
-function runtimeError(err: unknown): never {
-  if (err instanceof RuntimeError) {
-    const code = err.code ?? (err.status === 404 ? "backend_not_found" : "invalid_backend")
-    throw new ApiError({ status: err.status, message: err.message, type: "invalid_request_error", param: err.param, code })
-  }
-  throw err
-}
-
-function notFound(id: string): never {
-  runtimeError(noSuchBackend(id))
-}
 
 export function adminRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
@@ -133,35 +122,27 @@ export function adminRoutes(deps: AppDeps) {
   app.get("/v1/backends", (c) => c.json({ backends: deps.registry.list().map(backendView) }))
   app.get("/v1/backends/:id", (c) => {
     const b = deps.registry.get(c.req.param("id"))
-    if (!b) notFound(c.req.param("id"))
+    if (!b) throw noSuchBackend(c.req.param("id"))
     return c.json(backendView(b))
   })
 
   app.post("/v1/backends", async (c) => {
     requireAdmin(deps, c)
     const body = parseAddBackend(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024)))
-    const backend = await deps.runtime.addBackend(body).catch(runtimeError)
+    const backend = await deps.manager.addBackend(body)
     await deps.health.checkOne(backend)
     return c.json(backendView(backend), 201)
   })
 
   app.delete("/v1/backends/:id", (c) => {
     requireAdmin(deps, c)
-    try {
-      return c.json({ removed: backendView(deps.runtime.removeBackend(c.req.param("id"))) })
-    } catch (err) {
-      runtimeError(err)
-    }
+    return c.json({ removed: backendView(deps.manager.removeBackend(c.req.param("id"))) })
   })
 
   for (const action of ["drain", "undrain"] as const) {
     app.post(`/v1/backends/:id/${action}`, (c) => {
       requireAdmin(deps, c)
-      try {
-        return c.json(backendView(deps.runtime[action](c.req.param("id"))))
-      } catch (err) {
-        runtimeError(err)
-      }
+      return c.json(backendView(deps.manager[action](c.req.param("id"))))
     })
   }
 

@@ -3,7 +3,7 @@
  * and says so. Pure: `server.ts` applies the result.
  * @module
  */
-import type { BackendConfig, NexusConfig } from "./config/types.ts"
+import type { BackendConfig, NexusConfig } from "../config/types.ts"
 
 export interface ConfigDiff {
   added: BackendConfig[]

@@ -4,7 +4,7 @@
  * @module
  */
 import * as v from "valibot"
-import { ApiError } from "../errors.ts"
+import { ApiError } from "../../errors.ts"
 
 const Message = v.looseObject({
   role: v.string("each message needs a string `role`"),

@@ -8,9 +8,9 @@ import type { Context } from "hono"
 import { isCloud, type Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import type { BackendFilter } from "../core/policy.ts"
-import type { CanonicalRequest, Operation, Requirements } from "../core/request.ts"
+import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
-import { openaiErrorResponse } from "../ingress/openai/errors.ts"
+import type { IngressEndpoint } from "../ingress/types.ts"
 import { recordOutcome } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
@@ -18,13 +18,6 @@ import type { Attempt, Plan } from "../routing/router.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
-
-export interface ProxiedEndpoint {
-  operation: Operation
-  /** Validate the parsed body; returns the model and whether the client wants a stream. */
-  read(body: Record<string, unknown>): { model: string; stream: boolean }
-  requirements(body: Record<string, unknown>): Requirements
-}
 
 export function priorityOf(c: Context): QueuePriority {
   return c.req.header("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
@@ -87,22 +80,24 @@ function queueError(err: QueueError, waitSeconds: number): NexusError {
   })
 }
 
-export function proxied(deps: AppDeps, endpoint: ProxiedEndpoint) {
+export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
   return async (c: Context<Env>): Promise<Response> => {
     const started = performance.now()
     const requestId = c.get("requestId")
+    // Errors thrown from here on are rendered in the client's dialect.
+    c.set("dialect", endpoint)
     const config = deps.config()
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes)
     const body = parseJsonObject(raw)
-    const { model, stream } = endpoint.read(body)
+    const { model, stream, requirements } = endpoint.decode(body)
     const request: CanonicalRequest = {
-      dialect: "openai",
+      dialect: endpoint.dialect,
       operation: endpoint.operation,
       model,
       stream,
       raw,
       body,
-      requirements: endpoint.requirements(body),
+      requirements,
       priority: priorityOf(c),
       headers: c.req.raw.headers,
       requestId,
@@ -131,7 +126,7 @@ export function proxied(deps: AppDeps, endpoint: ProxiedEndpoint) {
       (outcome) => recordOutcome(deps, { requestId, model, stream, started, routeReason: reasonOf(outcome.failures.length) }, outcome)
     )
 
-    const res = result.response ?? openaiErrorResponse(result.error!)
+    const res = result.response ?? endpoint.error(result.error!)
     const attempt = result.attempt
     if (attempt) {
       const b = attempt.backend

@@ -1,0 +1,113 @@
+/**
+ * Composition root: configuration in, a running gateway out. Only wiring: `nexus serve`
+ * and the tests both start Nexus through `startGateway`.
+ * @module
+ */
+import type { Server } from "bun"
+import type { NexusConfig } from "../config/types.ts"
+import { fingerprint } from "../discovery/fingerprint.ts"
+import { createApp } from "../http/app.ts"
+import type { AppDeps } from "../http/deps.ts"
+import { createLogger, type Logger } from "../observability/log.ts"
+import { dataDir, openStore, type Store } from "../persist/store.ts"
+import { createBackendManager, type BackendManager } from "../registry/manage.ts"
+import { discoveryLifecycle } from "./discovery.ts"
+import { listen } from "./listen.ts"
+import { createReload, type ReloadResult } from "./reload.ts"
+import { createServices } from "./services.ts"
+
+export interface Gateway {
+  url: string
+  port: number
+  server: Server<undefined>
+  deps: AppDeps
+  manager: BackendManager
+  /** Re-read the configuration and apply the difference; throws ConfigError when invalid. */
+  reload(): Promise<ReloadResult>
+  /** Stop accepting, let in-flight requests finish up to `graceMs`, then close. */
+  stop(graceMs?: number): Promise<void>
+}
+
+export interface StartOptions {
+  log?: Logger
+  env?: Record<string, string | undefined>
+  /** Where a reload reads the configuration from (the file `serve` was started with). */
+  loadConfig?: () => Promise<NexusConfig>
+  /** Keep runtime-added backends in the data directory (default true). */
+  persist?: boolean
+}
+
+export async function startGateway(config: NexusConfig, opts: StartOptions = {}): Promise<Gateway> {
+  let current = config
+  const env = opts.env ?? process.env
+  const log = opts.log ?? createLogger(config.logging)
+  const services = createServices(() => current, log)
+  const { registry, health, queue } = services
+  const store = opts.persist === false ? undefined : openStoreOrWarn(config, env, log)
+  const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
+
+  manager.addConfigured(config.backends)
+  manager.restore()
+  health.follow()
+  const firstProbe = (config.health_check.enabled ? health.start() : health.checkAll()).catch(() => {})
+
+  let server: Server<undefined> | undefined
+  const applyReload = createReload({
+    current: () => current,
+    load: opts.loadConfig ?? (async () => current),
+    install(next) {
+      current = next
+      log.setLevel(next.logging.level)
+    },
+    consumers: [(diff) => manager.applyConfig(diff), () => queue.changed(), (diff, next) => discovery.onReload(diff, next)],
+  })
+  const reload = async (): Promise<ReloadResult> => {
+    const result = await applyReload()
+    const { lines } = result
+    log.info(lines.length ? `configuration reloaded: ${lines.join("; ")}` : "configuration reloaded: nothing changed")
+    return result
+  }
+  const deps: AppDeps = {
+    ...services,
+    config: () => current,
+    log,
+    firstProbe,
+    noIdleTimeout: (req) => server?.timeout(req, 0),
+    clientIP: (req) => server?.requestIP(req)?.address,
+    manager,
+    reload: async () => (await reload()).lines,
+  }
+  const listener = listen(createApp(deps), { host: config.server.host, port: config.server.port, log })
+  server = listener.server
+  const discovery = discoveryLifecycle({ config: () => current, registry, health, manager, log, port: listener.port })
+  let stopping: Promise<void> | undefined
+
+  return {
+    url: listener.url,
+    port: listener.port,
+    server: listener.server,
+    deps,
+    manager,
+    reload,
+    stop(graceMs = config.server.shutdown_timeout_seconds * 1000) {
+      stopping ??= (async () => {
+        health.stop()
+        // Withdraw our advertisement (goodbye packets) before we stop answering.
+        await discovery.stop()
+        await listener.stop(graceMs)
+        store?.close()
+      })()
+      return stopping
+    },
+  }
+}
+
+function openStoreOrWarn(config: NexusConfig, env: Record<string, string | undefined>, log: Logger): Store | undefined {
+  const dir = dataDir(config.server.data_dir, env)
+  try {
+    return openStore(dir)
+  } catch (err) {
+    log.warn(`runtime-added backends will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
+    return undefined
+  }
+}

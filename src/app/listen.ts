@@ -1,0 +1,49 @@
+/**
+ * The HTTP server: Hono's app on `Bun.serve`, and a graceful stop that lets requests in
+ * flight finish up to a grace period.
+ * @module
+ */
+import type { Server } from "bun"
+import type { Hono } from "hono"
+import type { Logger } from "../observability/log.ts"
+
+export interface Listener {
+  server: Server<undefined>
+  port: number
+  /** The URL a local client uses (a wildcard bind is reached on loopback). */
+  url: string
+  /** Stop accepting, wait for requests in flight up to `graceMs`, then close. */
+  stop(graceMs: number): Promise<void>
+}
+
+export function listen(app: Hono<any>, opts: { host: string; port: number; log: Logger }): Listener {
+  const server = Bun.serve({
+    hostname: opts.host,
+    port: opts.port,
+    // Proxied requests switch this off for themselves; it guards everything else.
+    idleTimeout: 30,
+    // Our own reader enforces server.max_body_bytes with an OpenAI-shaped 413.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch: (req) => app.fetch(req),
+    error(err) {
+      opts.log.error("unhandled server error (a bug in Nexus)", { error: err.stack ?? err.message })
+      return Response.json(
+        { error: { message: "Internal error in Nexus", type: "server_error", param: null, code: "internal_error" } },
+        { status: 500 }
+      )
+    },
+  })
+  const port = server.port ?? opts.port
+  const host = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host
+  return {
+    server,
+    port,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    async stop(graceMs) {
+      server.stop(false)
+      const deadline = performance.now() + graceMs
+      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(25)
+      await server.stop(true)
+    },
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The gateway's domain services, built from the configuration and wired to each other
+ * only through registry events: the health checker probes what the registry gains, the
+ * queue hears of freed slots and changed backends, the log hears of status changes.
+ * @module
+ */
+import type { NexusConfig } from "../config/types.ts"
+import { createHealthChecker } from "../health/checker.ts"
+import type { Logger } from "../observability/log.ts"
+import { createMetrics } from "../observability/metrics.ts"
+import { createStats } from "../observability/stats.ts"
+import { createRegistry } from "../registry/registry.ts"
+import { createBreakers } from "../routing/breaker.ts"
+import { createFeedback } from "../routing/feedback.ts"
+import { createQueue } from "../routing/queue.ts"
+import { createRouter } from "../routing/router.ts"
+
+export type Services = ReturnType<typeof createServices>
+
+export function createServices(config: () => NexusConfig, log: Logger) {
+  const registry = createRegistry()
+  const breakers = createBreakers(() => config().routing.circuit_breaker)
+  const queue = createQueue(() => config().queue)
+  const router = createRouter(registry, () => config().routing, breakers)
+  const feedback = createFeedback(registry, breakers)
+  const overrides = (name: string) => config().backends.find((b) => b.name === name)?.models ?? []
+  const health = createHealthChecker({ registry, config: () => config().health_check, overrides: (b) => overrides(b.name) })
+
+  registry.on((event) => {
+    switch (event.type) {
+      case "load_changed":
+        if (event.released) queue.released()
+        return
+      case "status_changed": {
+        const { backend, from, to } = event
+        log.info(`backend ${backend.name} is ${to}`, { backend: backend.name, from, to, reason: backend.lastError })
+        // A backend that comes back may be what queued requests are waiting for.
+        return queue.changed()
+      }
+      case "settings_changed":
+      case "backend_added":
+        return queue.changed()
+      case "models_changed":
+        if (event.idsChanged) log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
+    }
+  })
+
+  return { registry, breakers, queue, router, feedback, health, stats: createStats(), metrics: createMetrics(registry) }
+}

@@ -1,0 +1,23 @@
+/**
+ * What a client dialect provides for each endpoint it serves: decoding the client's
+ * body into the canonical request, and rendering errors (and, for dialects other than
+ * the canonical one, answers) in the client's own shape.
+ * @module
+ */
+import type { NexusError } from "../core/errors.ts"
+import type { Dialect, Operation, Requirements } from "../core/request.ts"
+
+export interface Decoded {
+  model: string
+  stream: boolean
+  requirements: Requirements
+}
+
+export interface IngressEndpoint {
+  dialect: Dialect
+  operation: Operation
+  /** Validate the parsed body; throws a NexusError naming the field at fault. */
+  decode(body: Record<string, unknown>): Decoded
+  /** The error in this dialect's shape. */
+  error(err: NexusError, headers?: Record<string, string>): Response
+}
