@@ -6,8 +6,11 @@
  * @module
  */
 
-/** The wire dialects on both sides of the gateway. */
-export type Dialect = "openai"
+/**
+ * The wire dialects on both sides of the gateway: OpenAI Chat Completions (canonical),
+ * Anthropic Messages, Ollama's native API and OpenAI Responses.
+ */
+export type Dialect = "openai" | "anthropic" | "ollama" | "responses"
 
 /** Which operation: the OpenAI endpoint it maps to. */
 export type Operation = "chat" | "completions" | "embeddings"
@@ -29,10 +32,12 @@ export interface CanonicalRequest {
   /** The model the client asked for (before aliases and fallbacks). */
   model: string
   stream: boolean
-  /** The client's body as received: forwarded as is when dialects match. */
+  /** The client's body as received: forwarded as is when the provider speaks its dialect. */
   raw: string
-  /** The same body, parsed. */
+  /** The request in the canonical (OpenAI) shape, parsed; the client's own body when it spoke OpenAI. */
   body: Record<string, unknown>
+  /** The canonical request as text: `raw` itself when the client spoke OpenAI. */
+  canonical: string
   requirements: Requirements
   /** Sent to the queue first when capacity is short. */
   priority: "high" | "normal"

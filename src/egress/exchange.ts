@@ -1,35 +1,55 @@
 /**
- * What one attempt sends and how its answer is read, decided once per attempt. When the
- * client's dialect is the provider's, the client's bytes go out untouched (only the
- * model may be rewritten) and the answer comes back as the provider's own bytes, with
- * its quirks fixed. A provider that speaks another dialect would translate here.
+ * What one attempt sends and how its answer is read, decided once per attempt:
+ * - the provider speaks the client's dialect: the client's bytes go out untouched (only
+ *   the model may be rewritten) and the answer comes back as the provider's own bytes;
+ * - the provider speaks the canonical (OpenAI) dialect: the canonical request goes out,
+ *   and the client's dialect encodes the answer;
+ * - otherwise the provider's translator turns the canonical request into its dialect and
+ *   its answer back into a canonical one.
  * @module
  */
 import type { Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
-import { OPENAI_PATHS, type CanonicalRequest } from "../core/request.ts"
+import { OPENAI_PATHS, type CanonicalRequest, type Dialect } from "../core/request.ts"
 import { providerFor } from "./providers/index.ts"
-import type { EventFix } from "./providers/types.ts"
+import type { EventFix, Provider } from "./providers/types.ts"
+import type { Credentials } from "./transport/headers.ts"
 import { rewriteModel } from "./transport/rewrite-model.ts"
 
 export interface Exchange {
   url: string
   body: string
+  credentials: Credentials
+  /** The dialect of the answer once `toCanonical` (if any) has run. */
+  dialect: Dialect
   /** The provider's stream quirk fix, applied to each SSE event. */
   fixEvent?: EventFix
+  /** Reads a translating provider's answer as a canonical one. */
+  toCanonical?(res: Response, ctx: { stream: boolean; model: string }): Response
 }
 
 export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string): Exchange {
   const provider = providerFor(backend.type)
-  if (provider.dialect !== req.dialect) {
-    throw new NexusError({
-      kind: "internal",
-      message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
-    })
+  const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
+  const base = provider.apiBase(backend.url)
+  const rewrite = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  if (provider.dialect === req.dialect) {
+    return { url: `${base}${pathOf(provider, req)}`, body: rewrite(req.raw), credentials, dialect: req.dialect, fixEvent: provider.fixEvent }
   }
-  return {
-    url: `${provider.apiBase(backend.url)}${OPENAI_PATHS[req.operation]}`,
-    body: model === req.model ? req.raw : rewriteModel(req.raw, model),
-    fixEvent: provider.fixEvent,
+  if (provider.dialect === "openai") {
+    const url = `${base}${OPENAI_PATHS[req.operation]}`
+    return { url, body: rewrite(req.canonical), credentials, dialect: "openai", fixEvent: provider.fixEvent }
   }
+  if (provider.translate) {
+    const { path, body } = provider.translate.request(req.body, model, req.operation)
+    return { url: `${base}${path}`, body, credentials, dialect: "openai", toCanonical: provider.translate.response }
+  }
+  throw new NexusError({
+    kind: "internal",
+    message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
+  })
+}
+
+function pathOf(provider: Provider, req: CanonicalRequest): string {
+  return provider.path ? provider.path(req.operation) : OPENAI_PATHS[req.operation]
 }

@@ -89,14 +89,15 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const config = deps.config()
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes)
     const body = parseJsonObject(raw)
-    const { model, stream, requirements } = endpoint.decode(body)
+    const { model, stream, requirements, canonical } = endpoint.decode(body)
     const request: CanonicalRequest = {
       dialect: endpoint.dialect,
       operation: endpoint.operation,
       model,
       stream,
       raw,
-      body,
+      body: canonical ?? body,
+      canonical: canonical ? JSON.stringify(canonical) : raw,
       requirements,
       priority: priorityOf(c),
       headers: c.req.raw.headers,
@@ -126,7 +127,10 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       (outcome) => recordOutcome(deps, { requestId, model, stream, started, routeReason: reasonOf(outcome.failures.length) }, outcome)
     )
 
-    const res = result.response ?? endpoint.error(result.error!)
+    let res = result.response ?? endpoint.error(result.error!)
+    if (result.response && result.dialect !== endpoint.dialect && endpoint.encode) {
+      res = endpoint.encode(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+    }
     const attempt = result.attempt
     if (attempt) {
       const b = attempt.backend

@@ -11,6 +11,8 @@ export interface Decoded {
   model: string
   stream: boolean
   requirements: Requirements
+  /** The request in the canonical shape; omitted by the canonical dialect (its body is it). */
+  canonical?: Record<string, unknown>
 }
 
 export interface IngressEndpoint {
@@ -20,4 +22,9 @@ export interface IngressEndpoint {
   decode(body: Record<string, unknown>): Decoded
   /** The error in this dialect's shape. */
   error(err: NexusError, headers?: Record<string, string>): Response
+  /**
+   * A canonical (OpenAI) answer in this dialect, streamed as it arrives. Required of every
+   * dialect but the canonical one; not called when the provider answered in this dialect.
+   */
+  encode?(res: Response, ctx: { stream: boolean; model: string; requestId: string }): Response
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { BackendInit, BackendType, ModelInfo } from "../../core/backend.ts"
-import type { Dialect } from "../../core/request.ts"
+import type { Dialect, Operation } from "../../core/request.ts"
 
 export interface ProbeResult {
   status: "healthy" | "loading" | "unhealthy"
@@ -30,13 +30,35 @@ export type ProbeTarget = Pick<BackendInit, "url" | "apiKey">
  */
 export type EventFix = (event: string) => string | undefined
 
+/**
+ * How a provider that does not speak the canonical (OpenAI) dialect is sent a canonical
+ * request, and how its answer is read back as a canonical one.
+ */
+export interface Translator {
+  /** The request in the provider's dialect: path below `apiBase`, and body. */
+  request(body: Record<string, unknown>, model: string, operation: Operation): { path: string; body: string }
+  /** The provider's answer (a stream when `stream`) as an OpenAI answer, streamed as it arrives. */
+  response(res: Response, ctx: { stream: boolean; model: string }): Response
+}
+
 export interface Provider {
   type: BackendType
   /** The API dialect the server speaks natively. */
   dialect: Dialect
   /** Base of the server's API in that dialect, without a trailing slash (`http://h:11434/v1`). */
   apiBase(url: string): string
+  /** Path below `apiBase` for an operation in the provider's own dialect (default: OpenAI's). */
+  path?(operation: Operation): string
   probe(target: ProbeTarget, ctx: ProbeContext): Promise<ProbeResult>
   /** This server's stream quirks, fixed on the way through (only events that need it change). */
   fixEvent?: EventFix
+  /** Headers that carry the configured key (default `Authorization: Bearer <key>`). */
+  auth?(key: string): Record<string, string>
+  /**
+   * Whether a client's own credentials may go to this server when no key is configured
+   * (a LAN server started with --api-key). Cloud providers say no: only our key is sent.
+   */
+  forwardClientAuth?: boolean
+  /** Present when `dialect` is not the canonical one. */
+  translate?: Translator
 }

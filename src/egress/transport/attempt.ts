@@ -7,9 +7,10 @@
 import type { Backend } from "../../core/backend.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { AttemptFeedback, AttemptReport, Failure, RequestOutcome } from "../../core/outcome.ts"
-import type { CanonicalRequest } from "../../core/request.ts"
+import type { CanonicalRequest, Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
-import { exchangeFor } from "../exchange.ts"
+import { exchangeFor, type Exchange } from "../exchange.ts"
+import { FRAMING } from "../sse-format.ts"
 import { describeFetchError } from "../providers/http.ts"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
@@ -40,8 +41,8 @@ export type AttemptResult =
   /** Try the next candidate; the client saw nothing. */
   | { type: "failed"; failure: Failure }
   | { type: "client_gone" }
-  /** The client gets this: a committed answer, or a final error. */
-  | { type: "answered"; response?: Response; error?: NexusError }
+  /** The client gets this: a committed answer (in `dialect`), or a final error. */
+  | { type: "answered"; response?: Response; dialect?: Dialect; error?: NexusError }
 
 /** Non-streaming bodies up to this size (declared by content-length) are taken whole. */
 const WHOLE_BODY_LIMIT = 1 << 20
@@ -87,7 +88,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   try {
     res = await fetch(exchange.url, {
       method: "POST",
-      headers: upstreamHeaders(req.headers, backend.apiKey, req.requestId),
+      headers: upstreamHeaders(req.headers, req.requestId, exchange.credentials),
       body: exchange.body,
       signal: upstream.signal,
       // Bun's own idle timer (5 min default) would cut long silent generations.
@@ -108,7 +109,8 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   clearTimeout(timer)
 
   if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
-  return commit(ctx, attempt, res, { upstream, sent, settle, fixEvent: exchange.fixEvent })
+  if (exchange.toCanonical) res = exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
+  return commit(ctx, attempt, res, { upstream, sent, settle, exchange })
 }
 
 type Settle = (report: Omit<AttemptReport, "backend">) => void
@@ -144,7 +146,7 @@ interface CommitState {
   upstream: AbortController
   sent: number
   settle: Settle
-  fixEvent?: (event: string) => string | undefined
+  exchange: Exchange
 }
 
 /** A success status: from here on the client gets this backend's answer. */
@@ -152,7 +154,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   const backend = attempt.backend
   const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
   const contentType = res.headers.get("content-type") ?? ""
-  const sse = ctx.request.stream || contentType.includes("text/event-stream")
+  const dialect = st.exchange.dialect
+  // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
+  const sse = contentType.includes("text/event-stream") || (ctx.request.stream && !contentType.includes("json"))
   const headers = downstreamHeaders(res.headers)
   if (sse) {
     headers.set("content-type", "text/event-stream; charset=utf-8")
@@ -164,7 +168,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
     ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started })
-    return { type: "answered", response: new Response(null, { status: res.status, headers }) }
+    return { type: "answered", response: new Response(null, { status: res.status, headers }), dialect }
   }
 
   // A non-streaming answer is one JSON document the backend writes when generation is
@@ -173,11 +177,13 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   // length, large, or a stream) is relayed chunk by chunk.
   const length = Number(res.headers.get("content-length") ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, res, headers, headersMs, where, st)
+  const framing = FRAMING[dialect]
 
   const relayStart = performance.now()
   const stream = relayBody(res.body, {
     sse,
-    fixEvent: st.fixEvent,
+    fixEvent: st.exchange.fixEvent,
+    framing,
     backendName: backend.name,
     heartbeatMs: ctx.timing.heartbeatMs,
     abort: () => st.upstream.abort(),
@@ -200,7 +206,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
       })
     },
   })
-  return { type: "answered", response: new Response(stream, { status: res.status, headers }) }
+  return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
 }
 
 async function whole(
@@ -224,7 +230,7 @@ async function whole(
   }
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
-  return { type: "answered", response: new Response(bytes, { status: res.status, headers }) }
+  return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
 }
 
 function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {

@@ -9,6 +9,7 @@
 import type { Backend } from "../../core/backend.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { Failure, RequestOutcome } from "../../core/outcome.ts"
+import type { Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
 import { runAttempt, type AttemptContext } from "./attempt.ts"
 
@@ -21,6 +22,8 @@ export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started
 export interface ForwardResult {
   /** The committed answer, or undefined when `error` is what the client gets. */
   response?: Response
+  /** The dialect `response` is in (the client's, or the canonical one to be encoded). */
+  dialect?: Dialect
   error?: NexusError
   attempt?: Attempt
   failures: Failure[]
@@ -55,7 +58,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
       }
     }
     const result = await runAttempt(ctx, attempt)
-    if (result.type === "answered") return { response: result.response, error: result.error, attempt, failures }
+    if (result.type === "answered") return { response: result.response, dialect: result.dialect, error: result.error, attempt, failures }
     if (result.type === "client_gone") break
     failures.push(result.failure)
   }

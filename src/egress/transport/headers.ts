@@ -32,17 +32,28 @@ const REQUEST_DROP = new Set([
 /** Response headers we never copy from the backend: fetch already decoded the body. */
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length", "date", "server"])
 
+/** Who may authenticate to the backend: our configured key, else (maybe) the client. */
+export interface Credentials {
+  apiKey?: string
+  /** How the provider carries a key (default `Authorization: Bearer`). */
+  auth?(key: string): Record<string, string>
+  /** Forward the client's own Authorization when we have no key (default true). */
+  forwardClientAuth?: boolean
+}
+
 /**
  * Headers for the upstream request. A configured key always wins; the client's own
- * Authorization is forwarded only to backends that have no key of ours.
+ * Authorization is forwarded only to backends that have no key of ours and accept it.
  */
-export function upstreamHeaders(client: Headers, apiKey: string | undefined, requestId: string): Headers {
+export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}): Headers {
   const out = new Headers()
   client.forEach((value, name) => {
     if (!REQUEST_DROP.has(name) && !name.startsWith("x-nexus-")) out.set(name, value)
   })
-  if (apiKey) out.set("authorization", `Bearer ${apiKey}`)
-  else {
+  if (creds.apiKey) {
+    const headers = creds.auth ? creds.auth(creds.apiKey) : { authorization: `Bearer ${creds.apiKey}` }
+    for (const [k, v] of Object.entries(headers)) out.set(k, v)
+  } else if (creds.forwardClientAuth !== false) {
     const auth = client.get("authorization")
     if (auth) out.set("authorization", auth)
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { errorEvent } from "../sse-format.ts"
+import { FRAMING, type StreamFraming } from "../sse-format.ts"
 import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 
@@ -27,6 +27,8 @@ export interface RelayOptions {
   onEnd: (end: RelayEnd) => void
   /** The provider's stream quirk fix. */
   fixEvent?: EventFix
+  /** The stream's dialect: how it ends and how a failure is told (default OpenAI's). */
+  framing?: StreamFraming
   /** Quiet time after which an SSE comment keeps the client connection alive. */
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
@@ -40,7 +42,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   const reader = body.getReader()
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  const sse = opts.sse ? createSseReader(opts.fixEvent) : undefined
+  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing) : undefined
   const started = performance.now()
   let firstTokenMs: number | undefined
   let bytes = 0
@@ -91,7 +93,8 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         const reason = describe(err)
         if (sse) {
           const msg = `backend ${opts.backendName} failed mid-stream: ${reason}`
-          controller.enqueue(encoder.encode(errorEvent(msg, "upstream_stream_error") + "data: [DONE]\n\n"))
+          const framing = opts.framing ?? FRAMING.openai
+          controller.enqueue(encoder.encode(framing.error(msg, "upstream_stream_error") + (framing.done ?? "")))
           controller.close()
         } else {
           controller.error(err)

@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { DONE_EVENT, dataPayload } from "../sse-format.ts"
+import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 
 export interface SseObservation {
@@ -24,7 +24,8 @@ export interface SseObservation {
  * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
  * by the provider when it has quirks).
  */
-export function createSseReader(fixEvent?: EventFix) {
+export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai) {
+  const done = framing.done
   let pending = ""
   const seen: SseObservation = { sawData: false, sawDone: false }
 
@@ -33,10 +34,10 @@ export function createSseReader(fixEvent?: EventFix) {
     // Fast path: one `data: {json}` line, the overwhelming majority.
     const payload = dataPayload(event)
     if (payload !== undefined) {
-      if (payload === "[DONE]") {
+      if (done && payload === "[DONE]") {
         if (seen.sawDone) return ""
         seen.sawDone = true
-        return DONE_EVENT
+        return done
       }
       if (seen.sawDone) return "" // nothing may follow [DONE]
       seen.sawData = true
@@ -98,9 +99,9 @@ export function createSseReader(fixEvent?: EventFix) {
       let out = ""
       if (pending.trim()) out += inspect(pending.replace(/\n+$/, ""))
       pending = ""
-      if (!seen.sawDone) {
+      if (done && !seen.sawDone) {
         seen.sawDone = true
-        out += DONE_EVENT
+        out += done
       }
       return out
     },
