@@ -5,7 +5,7 @@
  * @module
  */
 import type { Server } from "bun"
-import { createApp } from "./api/app.ts"
+import { createApp, describeError } from "./api/app.ts"
 import type { AppDeps } from "./api/deps.ts"
 import type { NexusConfig } from "./config/types.ts"
 import { createHealthChecker } from "./health/checker.ts"
@@ -157,8 +157,10 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     // Our own reader enforces server.max_body_bytes with an OpenAI-shaped 413.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch: (req) => app.fetch(req),
+    // Hono answers every error itself; this only catches what escapes it. Requests Bun
+    // cannot parse (431, bad framing, bare CR/LF) never get here: Bun answers those alone.
     error(err) {
-      log.error("unhandled server error (a bug in Nexus)", { error: err.stack ?? err.message })
+      log.error("unhandled server error (a bug in Nexus)", { error: describeError(err) })
       return Response.json(
         { error: { message: "Internal error in Nexus", type: "server_error", param: null, code: "internal_error" } },
         { status: 500 }

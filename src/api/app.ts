@@ -4,9 +4,10 @@
  * No `Bun.serve` in here, so the app is the same in tests and in production.
  * @module
  */
-import { Hono } from "hono"
+import { Hono, type Context } from "hono"
 import { ApiError } from "../errors.ts"
 import { adminRoutes } from "./admin.ts"
+import { ClientClosed, isAbort } from "./body.ts"
 import { chatCompletions, completions, embeddings } from "./chat.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
@@ -15,6 +16,12 @@ import { routePlanRoutes } from "./route-plan.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
+
+/** The text of an error for the log; Bun's DOMExceptions have an empty stack. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  return err.stack && err.stack.includes(err.message) ? err.stack : `${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ""}`
+}
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<Env>()
@@ -45,11 +52,19 @@ export function createApp(deps: AppDeps) {
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
-    if (err instanceof ApiError) return err.toResponse({ "x-request-id": requestId })
+    if (err instanceof ApiError) {
+      if (err.status === 499) clientClosed(deps, c, "queue")
+      return err.toResponse({ "x-request-id": requestId })
+    }
+    if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
+      clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")
+      // Nobody is left to read it; Hono still wants a response.
+      return new ApiError({ status: 499, message: "client closed the request", code: "client_closed" }).toResponse()
+    }
     deps.log.error("unhandled error (a bug in Nexus)", {
       request_id: requestId,
       path: c.req.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      error: describeError(err),
     })
     return new ApiError({ status: 500, message: "Internal error in Nexus", code: "internal_error" }).toResponse({
       "x-request-id": requestId,
@@ -57,4 +72,10 @@ export function createApp(deps: AppDeps) {
   })
 
   return app
+}
+
+/** A client that leaves is counted and noted at debug level: one per request, never an error. */
+function clientClosed(deps: AppDeps, c: Context<Env>, stage: ClientClosed["stage"]): void {
+  deps.metrics.clientDisconnects.inc({ stage })
+  deps.log.debug("client closed the connection", { request_id: c.get("requestId"), path: c.req.path, stage })
 }

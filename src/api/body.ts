@@ -5,14 +5,40 @@
  */
 import { ApiError } from "../errors.ts"
 
+/**
+ * The client went away (or Bun cut the connection) while we were still reading its
+ * request: normal life for a server, never a bug. `app.ts` logs it at debug level and
+ * counts it; there is nobody left to answer.
+ */
+export class ClientClosed extends Error {
+  constructor(readonly stage: "request_body" | "queue" | "handler") {
+    super(`client closed the connection (${stage})`)
+    this.name = "ClientClosed"
+  }
+}
+
+/** Bun rejects body reads with a DOMException AbortError when the connection closes. */
+export function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === "AbortError" || err.name === "ClientClosed")
+}
+
 /** Read the body as text, refusing anything over `limit` bytes before buffering it. */
 export async function readBodyText(req: Request, limit: number): Promise<string> {
   const declared = req.headers.get("content-length")
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   if (!req.body) return ""
-  if (declared !== null) return await req.text()
-  // Chunked upload: count as we go, so a huge body is refused, not buffered.
-  const reader = req.body.getReader()
+  try {
+    if (declared !== null) return await req.text()
+    return await readCounted(req.body, limit)
+  } catch (err) {
+    if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
+    throw err
+  }
+}
+
+/** Chunked upload: count as we go, so a huge body is refused, not buffered. */
+async function readCounted(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
+  const reader = body.getReader()
   const parts: Uint8Array[] = []
   let size = 0
   for (;;) {
