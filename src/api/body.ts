@@ -22,22 +22,35 @@ export function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === "AbortError" || err.name === "ClientClosed")
 }
 
+// Fatal: a body that is not UTF-8 is refused rather than silently turned into U+FFFD
+// and forwarded as something the client never sent.
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
 /** Read the body as text, refusing anything over `limit` bytes before buffering it. */
 export async function readBodyText(req: Request, limit: number): Promise<string> {
   const declared = req.headers.get("content-length")
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   if (!req.body) return ""
+  let bytes: ArrayBuffer | Uint8Array
   try {
-    if (declared !== null) return await req.text()
-    return await readCounted(req.body, limit)
+    bytes = declared !== null ? await req.arrayBuffer() : await readCounted(req.body, limit)
   } catch (err) {
     if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
     throw err
   }
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new ApiError({
+      status: 400,
+      message: "Request body is not valid UTF-8; send JSON encoded as UTF-8.",
+      code: "invalid_encoding",
+    })
+  }
 }
 
 /** Chunked upload: count as we go, so a huge body is refused, not buffered. */
-async function readCounted(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
+async function readCounted(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const reader = body.getReader()
   const parts: Uint8Array[] = []
   let size = 0
@@ -51,7 +64,7 @@ async function readCounted(body: ReadableStream<Uint8Array>, limit: number): Pro
     }
     parts.push(value)
   }
-  return new TextDecoder().decode(Buffer.concat(parts))
+  return Buffer.concat(parts)
 }
 
 function tooLarge(limit: number): ApiError {
@@ -62,6 +75,8 @@ function tooLarge(limit: number): ApiError {
     code: "request_too_large",
   })
 }
+
+const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`)
 
 /** Parse a JSON object body; anything else is a 400 naming the problem. */
 export function parseJsonObject(text: string): Record<string, unknown> {
@@ -79,7 +94,7 @@ export function parseJsonObject(text: string): Record<string, unknown> {
     })
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ApiError({ status: 400, message: "Request body must be a JSON object.", code: "invalid_json" })
+    throw new ApiError({ status: 400, message: `Request body must be a JSON object, not ${kindOf(body)}.`, code: "invalid_json" })
   }
   return body as Record<string, unknown>
 }
