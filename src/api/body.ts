@@ -26,17 +26,39 @@ export function isAbort(err: unknown): boolean {
 // and forwarded as something the client never sent.
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-/** Read the body as text, refusing anything over `limit` bytes before buffering it. */
-export async function readBodyText(req: Request, limit: number): Promise<string> {
+/** Callers pass `server.request_timeout_seconds`; this is its default. */
+const DEFAULT_BODY_TIMEOUT_MS = 300_000
+
+/**
+ * Read the body as text, refusing anything over `limit` bytes before buffering it and
+ * anything that has not fully arrived within `timeoutMs` (a stalled or trickling upload
+ * would otherwise hold the request open for as long as the client likes).
+ */
+export async function readBodyText(req: Request, limit: number, timeoutMs = DEFAULT_BODY_TIMEOUT_MS): Promise<string> {
   const declared = req.headers.get("content-length")
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   if (!req.body) return ""
+  // A declared length was checked above, so that body is read natively in one go; a
+  // chunked one is counted as it arrives, so a huge body is refused, not buffered.
+  const reader = declared === null ? (req.body.getReader() as BodyReader) : undefined
+  const reading = reader ? readCounted(reader, limit) : req.arrayBuffer()
+  reading.catch(() => {}) // may settle after the deadline, when the race below has answered
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reader?.cancel().catch(() => {})
+      reject(timedOut(timeoutMs))
+    }, timeoutMs)
+  })
   let bytes: ArrayBuffer | Uint8Array
   try {
-    bytes = declared !== null ? await req.arrayBuffer() : await readCounted(req.body, limit)
+    bytes = await Promise.race([reading, expired])
   } catch (err) {
+    if (err instanceof ApiError) throw err
     if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
     throw err
+  } finally {
+    clearTimeout(timer)
   }
   try {
     return utf8.decode(bytes)
@@ -49,9 +71,9 @@ export async function readBodyText(req: Request, limit: number): Promise<string>
   }
 }
 
-/** Chunked upload: count as we go, so a huge body is refused, not buffered. */
-async function readCounted(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = body.getReader()
+type BodyReader = ReadableStreamDefaultReader<Uint8Array>
+
+async function readCounted(reader: BodyReader, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let size = 0
   for (;;) {
@@ -73,6 +95,15 @@ function tooLarge(limit: number): ApiError {
     message: `Request body is larger than the limit of ${limit} bytes (server.max_body_bytes).`,
     type: "invalid_request_error",
     code: "request_too_large",
+  })
+}
+
+function timedOut(ms: number): ApiError {
+  return new ApiError({
+    status: 408,
+    message: `The request body did not arrive within ${ms / 1000} s.`,
+    type: "invalid_request_error",
+    code: "request_timeout",
   })
 }
 

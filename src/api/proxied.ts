@@ -79,7 +79,7 @@ export function proxied(deps: AppDeps, endpoint: ProxiedEndpoint) {
     const started = performance.now()
     const requestId = c.get("requestId")
     const config = deps.config()
-    const text = await readBodyText(c.req.raw, config.server.max_body_bytes)
+    const text = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(text)
     const { model, stream } = endpoint.read(body)
     const deadline = started + config.server.request_timeout_seconds * 1000
