@@ -5,6 +5,7 @@
  * @module
  */
 import { Hono, type Context } from "hono"
+import { getPath } from "hono/utils/url"
 import { ApiError } from "../errors.ts"
 import { adminRoutes } from "./admin.ts"
 import { ClientClosed, isAbort } from "./body.ts"
@@ -17,6 +18,14 @@ import { routePlanRoutes } from "./route-plan.ts"
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
 
+/**
+ * Bun hands over a bare path as `req.url` when the Host header is missing or unusable
+ * (an HTTP/1.0 health check sends none), and Hono then routes `/health` as `h`.
+ */
+function pathOf(req: Request): string {
+  return req.url.charCodeAt(0) === 47 ? getPath({ url: `http://nexus.invalid${req.url}` } as Request) : getPath(req)
+}
+
 /** The text of an error for the log; Bun's DOMExceptions have an empty stack. */
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
@@ -24,7 +33,7 @@ export function describeError(err: unknown): string {
 }
 
 export function createApp(deps: AppDeps) {
-  const app = new Hono<Env>()
+  const app = new Hono<Env>({ getPath: pathOf })
 
   app.use(async (c, next) => {
     const given = c.req.header("x-request-id")

@@ -1,6 +1,6 @@
 /**
- * `..`, `//` and broken percent-encoding in paths. Sent over a raw socket so nothing
- * normalises them on the way. Each answer is in the OpenAI envelope; none is a 500.
+ * `..`, `//` and broken percent-encoding in paths, odd Host and X-Request-Id headers. Sent over a raw socket so nothing normalises them
+ * on the way. Each answer is in the OpenAI envelope; none is a 500.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { expectAlive, expectEnvelope, expectNoErrorLogs, MODEL, startTarget, type Target } from "../helpers/bad-input.ts"
@@ -75,6 +75,45 @@ describe("paths", () => {
       expect(JSON.parse(res.body).status).toBe("healthy")
     }
   )
+})
+
+describe("Host and X-Request-Id", () => {
+  test.each([
+    ["no Host at all (HTTP/1.0, as load balancer checks send it)", "GET /health HTTP/1.0\r\n\r\n"],
+    ["an empty Host", "GET /health HTTP/1.1\r\nHost:\r\n\r\n"],
+    ["a Host with a space", "GET /health HTTP/1.1\r\nHost: a b\r\n\r\n"],
+    ["a Host with a path", "GET /health HTTP/1.1\r\nHost: evil.example/x?\r\n\r\n"],
+    ["an unclosed IPv6 Host", "GET /health HTTP/1.1\r\nHost: [::1\r\n\r\n"],
+  ])("/health with %s is still /health", async (_, request) => {
+    const res = await rawRequest(target.nexus.port, request)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body).status).toBe("healthy")
+  })
+
+  test("a model id is found without a Host too", async () => {
+    const res = await rawRequest(target.nexus.port, `GET /v1/models/${MODEL} HTTP/1.0\r\n\r\n`)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body).id).toBe(MODEL)
+  })
+
+  test("CRLF in X-Request-Id only starts another header; nothing is injected into the answer", async () => {
+    const res = await send("GET", "/v1/models/nope", ["X-Request-Id: abc\r\nX-Injected: 1"])
+    expectEnvelope(res.status, res.body, 404)
+    expect(res.headers["x-request-id"]).toBe("abc")
+    expect(res.headers["x-injected"]).toBeUndefined()
+  })
+
+  test.each([
+    ["longer than 128 characters", "a".repeat(129)],
+    ["with spaces and quotes", 'a b"c'],
+    ["with non-ASCII characters", "caf\u00e9"],
+    ["with a tab", "a\tb"],
+    ["with HTML", "<script>"],
+  ])("an X-Request-Id %s is replaced by a fresh id", async (_, id) => {
+    const res = await send("GET", "/v1/models/nope", [`X-Request-Id: ${id}`])
+    expectEnvelope(res.status, res.body, 404)
+    expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/)
+  })
 })
 
 test("none of it was logged as an error, and Nexus still serves", async () => {
