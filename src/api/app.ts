@@ -1,6 +1,6 @@
 /**
  * The Hono application: every HTTP surface mounted on one app, with request ids,
- * OpenAI-envelope errors for everything (including 404 and our own bugs).
+ * OpenAI-envelope errors for everything (including 404, 405 and our own bugs).
  * No `Bun.serve` in here, so the app is the same in tests and in production.
  * @module
  */
@@ -17,6 +17,9 @@ import { routePlanRoutes } from "./route-plan.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
+
+/** Methods some route answers; anything else on a known path is a 405. */
+const METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH"] as const
 
 /**
  * Bun hands over a bare path as `req.url` when the Host header is missing or unusable
@@ -49,14 +52,29 @@ export function createApp(deps: AppDeps) {
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
 
+  /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
+  const allowed = (path: string) =>
+    METHODS.filter((m) => app.router.match(m, path)[0].some(([[, route]]) => route.method !== "ALL"))
+
   app.notFound((c) => {
-    const err = new ApiError({
-      status: 404,
-      message: `Unknown route: ${c.req.method} ${c.req.path}`,
+    const methods = allowed(c.req.path)
+    const headers: Record<string, string> = { "x-request-id": c.get("requestId") ?? "" }
+    if (methods.length === 0) {
+      return new ApiError({
+        status: 404,
+        message: `Unknown route: ${c.req.method} ${c.req.path}`,
+        type: "invalid_request_error",
+        code: "unknown_route",
+      }).toResponse(headers)
+    }
+    const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
+    return new ApiError({
+      status: 405,
+      message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`,
       type: "invalid_request_error",
-      code: "unknown_route",
-    })
-    return err.toResponse({ "x-request-id": c.get("requestId") ?? "" })
+      code: "method_not_allowed",
+      headers: { allow: allow.join(", ") },
+    }).toResponse(headers)
   })
 
   app.onError((err, c) => {

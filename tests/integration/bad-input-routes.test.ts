@@ -1,9 +1,10 @@
 /**
- * `..`, `//` and broken percent-encoding in paths, odd Host and X-Request-Id headers. Sent over a raw socket so nothing normalises them
+ * Odd methods on every route, `..`, `//` and broken percent-encoding in paths, odd
+ * Host and X-Request-Id headers. Sent over a raw socket so nothing normalises them
  * on the way. Each answer is in the OpenAI envelope; none is a 500.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { expectAlive, expectEnvelope, expectNoErrorLogs, MODEL, startTarget, type Target } from "../helpers/bad-input.ts"
+import { expectAlive, expectEnvelope, expectNoErrorLogs, MODEL, ROUTES, startTarget, type Target } from "../helpers/bad-input.ts"
 import { head, rawRequest } from "../helpers/raw-http.ts"
 
 let target: Target
@@ -17,6 +18,27 @@ afterAll(async () => {
 })
 
 const send = (method: string, path: string, headers: string[] = []) => rawRequest(target.nexus.port, head(method, path, headers))
+
+const ODD = ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
+const METHOD_CASES = ROUTES.flatMap(({ path, methods }) =>
+  ODD.filter((m) => !methods.includes(m)).map((method) => ({ method, path, methods }))
+)
+
+describe("odd methods", () => {
+  test.each(METHOD_CASES)("$method $path: 405 with Allow", async ({ method, path, methods }) => {
+    const res = await send(method, path)
+    const { error } = expectEnvelope(res.status, res.body, 405)
+    expect(error.code).toBe("method_not_allowed")
+    const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
+    expect(res.headers.allow?.split(", ").sort()).toEqual(allow.sort())
+  })
+
+  test("HEAD of a GET route is answered like GET, without a body", async () => {
+    const res = await fetch(`${target.nexus.url}/health`, { method: "HEAD" })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe("")
+  })
+})
 
 interface PathCase {
   path: string
