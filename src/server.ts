@@ -156,6 +156,9 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     idleTimeout: 30,
     // Our own reader enforces server.max_body_bytes with an OpenAI-shaped 413.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    // Never Bun's development error page (source and paths to whoever asked). Bun's
+    // default follows NODE_ENV, which neither the build nor `nexus serve` sets.
+    development: false,
     fetch: (req) => app.fetch(req),
     // Hono answers every error itself; this only catches what escapes it. Requests Bun
     // cannot parse (431, bad framing, bare CR/LF) never get here: Bun answers those alone.

@@ -160,6 +160,10 @@ describe("slow clients", () => {
   })
 })
 
+test("Bun.serve runs in production mode: its development error page would show source to clients", () => {
+  expect(target.nexus.server.development).toBe(false)
+})
+
 test("none of it was logged as an error, and Nexus still serves", async () => {
   expectNoErrorLogs(target.nexus)
   await expectAlive(target.nexus)
