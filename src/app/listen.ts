@@ -5,6 +5,7 @@
  */
 import type { Server } from "bun"
 import type { Hono } from "hono"
+import { describeError } from "../http/app.ts"
 import type { Logger } from "../observability/log.ts"
 
 export interface Listener {
@@ -24,9 +25,14 @@ export function listen(app: Hono<any>, opts: { host: string; port: number; log: 
     idleTimeout: 30,
     // Our own reader enforces server.max_body_bytes with an OpenAI-shaped 413.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    // Never Bun's development error page (source and paths to whoever asked). Bun's
+    // default follows NODE_ENV, which neither the build nor `nexus serve` sets.
+    development: false,
     fetch: (req) => app.fetch(req),
+    // Hono answers every error itself; this only catches what escapes it. Requests Bun
+    // cannot parse (431, bad framing, bare CR/LF) never get here: Bun answers those alone.
     error(err) {
-      opts.log.error("unhandled server error (a bug in Nexus)", { error: err.stack ?? err.message })
+      opts.log.error("unhandled server error (a bug in Nexus)", { error: describeError(err) })
       return Response.json(
         { error: { message: "Internal error in Nexus", type: "server_error", param: null, code: "internal_error" } },
         { status: 500 }

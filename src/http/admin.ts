@@ -128,7 +128,8 @@ export function adminRoutes(deps: AppDeps) {
 
   app.post("/v1/backends", async (c) => {
     requireAdmin(deps, c)
-    const body = parseAddBackend(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024)))
+    const timeoutMs = deps.config().server.request_timeout_seconds * 1000
+    const body = parseAddBackend(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024, timeoutMs)))
     const backend = await deps.manager.addBackend(body)
     await deps.health.checkOne(backend)
     return c.json(backendView(backend), 201)

@@ -1,10 +1,11 @@
 /**
  * The Hono application: every HTTP surface mounted on one app, with request ids,
- * OpenAI-envelope errors for everything (including 404 and our own bugs).
+ * OpenAI-envelope errors for everything (including 404, 405 and our own bugs).
  * No `Bun.serve` in here, so the app is the same in tests and in production.
  * @module
  */
-import { Hono } from "hono"
+import { Hono, type Context } from "hono"
+import { getPath } from "hono/utils/url"
 import { NexusError } from "../core/errors.ts"
 import { ApiError } from "../errors.ts"
 import { openaiErrorResponse } from "../ingress/openai/errors.ts"
@@ -12,6 +13,7 @@ import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
+import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
@@ -20,8 +22,25 @@ import { routePlanRoutes } from "./route-plan.ts"
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
 
+/** Methods some route answers; anything else on a known path is a 405. */
+const METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH"] as const
+
+/**
+ * Bun hands over a bare path as `req.url` when the Host header is missing or unusable
+ * (an HTTP/1.0 health check sends none), and Hono then routes `/health` as `h`.
+ */
+function pathOf(req: Request): string {
+  return req.url.charCodeAt(0) === 47 ? getPath({ url: `http://nexus.invalid${req.url}` } as Request) : getPath(req)
+}
+
+/** The text of an error for the log; Bun's DOMExceptions have an empty stack. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  return err.stack && err.stack.includes(err.message) ? err.stack : `${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ""}`
+}
+
 export function createApp(deps: AppDeps) {
-  const app = new Hono<Env>()
+  const app = new Hono<Env>({ getPath: pathOf })
 
   app.use(async (c, next) => {
     const given = c.req.header("x-request-id")
@@ -37,27 +56,51 @@ export function createApp(deps: AppDeps) {
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
 
+  /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
+  const allowed = (path: string) =>
+    METHODS.filter((m) => app.router.match(m, path)[0].some(([[, route]]) => route.method !== "ALL"))
+
   app.notFound((c) => {
-    const err = new ApiError({
-      status: 404,
-      message: `Unknown route: ${c.req.method} ${c.req.path}`,
+    const methods = allowed(c.req.path)
+    const headers: Record<string, string> = { "x-request-id": c.get("requestId") ?? "" }
+    if (methods.length === 0) {
+      return new ApiError({
+        status: 404,
+        message: `Unknown route: ${c.req.method} ${c.req.path}`,
+        type: "invalid_request_error",
+        code: "unknown_route",
+      }).toResponse(headers)
+    }
+    const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
+    return new ApiError({
+      status: 405,
+      message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`,
       type: "invalid_request_error",
-      code: "unknown_route",
-    })
-    return err.toResponse({ "x-request-id": c.get("requestId") ?? "" })
+      code: "method_not_allowed",
+      headers: { allow: allow.join(", ") },
+    }).toResponse(headers)
   })
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
-    if (err instanceof ApiError) return err.toResponse({ "x-request-id": requestId })
+    if (err instanceof ApiError) {
+      if (err.status === 499) clientClosed(deps, c, "queue")
+      return err.toResponse({ "x-request-id": requestId })
+    }
     if (err instanceof NexusError) {
+      if (err.kind === "client_closed") clientClosed(deps, c, "queue")
       const render = c.get("dialect")?.error ?? openaiErrorResponse
       return render(err, { "x-request-id": requestId, ...rejectionHeader(err) })
+    }
+    if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
+      clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")
+      // Nobody is left to read it; Hono still wants a response.
+      return new ApiError({ status: 499, message: "client closed the request", code: "client_closed" }).toResponse()
     }
     deps.log.error("unhandled error (a bug in Nexus)", {
       request_id: requestId,
       path: c.req.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      error: describeError(err),
     })
     return new ApiError({ status: 500, message: "Internal error in Nexus", code: "internal_error" }).toResponse({
       "x-request-id": requestId,
@@ -65,4 +108,10 @@ export function createApp(deps: AppDeps) {
   })
 
   return app
+}
+
+/** A client that leaves is counted and noted at debug level: one per request, never an error. */
+function clientClosed(deps: AppDeps, c: Context<Env>, stage: ClientClosed["stage"]): void {
+  deps.metrics.clientDisconnects.inc({ stage })
+  deps.log.debug("client closed the connection", { request_id: c.get("requestId"), path: c.req.path, stage })
 }

@@ -5,14 +5,75 @@
  */
 import { ApiError } from "../errors.ts"
 
-/** Read the body as text, refusing anything over `limit` bytes before buffering it. */
-export async function readBodyText(req: Request, limit: number): Promise<string> {
+/**
+ * The client went away (or Bun cut the connection) while we were still reading its
+ * request: normal life for a server, never a bug. `app.ts` logs it at debug level and
+ * counts it; there is nobody left to answer.
+ */
+export class ClientClosed extends Error {
+  constructor(readonly stage: "request_body" | "queue" | "handler") {
+    super(`client closed the connection (${stage})`)
+    this.name = "ClientClosed"
+  }
+}
+
+/** Bun rejects body reads with a DOMException AbortError when the connection closes. */
+export function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === "AbortError" || err.name === "ClientClosed")
+}
+
+// Fatal: a body that is not UTF-8 is refused rather than silently turned into U+FFFD
+// and forwarded as something the client never sent.
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** Callers pass `server.request_timeout_seconds`; this is its default. */
+const DEFAULT_BODY_TIMEOUT_MS = 300_000
+
+/**
+ * Read the body as text, refusing anything over `limit` bytes before buffering it and
+ * anything that has not fully arrived within `timeoutMs` (a stalled or trickling upload
+ * would otherwise hold the request open for as long as the client likes).
+ */
+export async function readBodyText(req: Request, limit: number, timeoutMs = DEFAULT_BODY_TIMEOUT_MS): Promise<string> {
   const declared = req.headers.get("content-length")
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
   if (!req.body) return ""
-  if (declared !== null) return await req.text()
-  // Chunked upload: count as we go, so a huge body is refused, not buffered.
-  const reader = req.body.getReader()
+  // A declared length was checked above, so that body is read natively in one go; a
+  // chunked one is counted as it arrives, so a huge body is refused, not buffered.
+  const reader = declared === null ? (req.body.getReader() as BodyReader) : undefined
+  const reading = reader ? readCounted(reader, limit) : req.arrayBuffer()
+  reading.catch(() => {}) // may settle after the deadline, when the race below has answered
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reader?.cancel().catch(() => {})
+      reject(timedOut(timeoutMs))
+    }, timeoutMs)
+  })
+  let bytes: ArrayBuffer | Uint8Array
+  try {
+    bytes = await Promise.race([reading, expired])
+  } catch (err) {
+    if (err instanceof ApiError) throw err
+    if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new ApiError({
+      status: 400,
+      message: "Request body is not valid UTF-8; send JSON encoded as UTF-8.",
+      code: "invalid_encoding",
+    })
+  }
+}
+
+type BodyReader = ReadableStreamDefaultReader<Uint8Array>
+
+async function readCounted(reader: BodyReader, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let size = 0
   for (;;) {
@@ -25,7 +86,7 @@ export async function readBodyText(req: Request, limit: number): Promise<string>
     }
     parts.push(value)
   }
-  return new TextDecoder().decode(Buffer.concat(parts))
+  return Buffer.concat(parts)
 }
 
 function tooLarge(limit: number): ApiError {
@@ -36,6 +97,17 @@ function tooLarge(limit: number): ApiError {
     code: "request_too_large",
   })
 }
+
+function timedOut(ms: number): ApiError {
+  return new ApiError({
+    status: 408,
+    message: `The request body did not arrive within ${ms / 1000} s.`,
+    type: "invalid_request_error",
+    code: "request_timeout",
+  })
+}
+
+const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`)
 
 /** Parse a JSON object body; anything else is a 400 naming the problem. */
 export function parseJsonObject(text: string): Record<string, unknown> {
@@ -53,7 +125,7 @@ export function parseJsonObject(text: string): Record<string, unknown> {
     })
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ApiError({ status: 400, message: "Request body must be a JSON object.", code: "invalid_json" })
+    throw new ApiError({ status: 400, message: `Request body must be a JSON object, not ${kindOf(body)}.`, code: "invalid_json" })
   }
   return body as Record<string, unknown>
 }

@@ -79,6 +79,31 @@ export function listModels(deps: AppDeps): ModelEntry[] {
   return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
+/**
+ * The model id from the raw path, percent-decoded exactly once (Hono's param has been
+ * decoded already and keeps broken escapes as they are, so a second decode threw on
+ * `%ff` and mangled ids that contain `%`). Broken escapes are the client's error.
+ */
+function modelIdOf(url: string): string {
+  // Not `new URL`: Bun passes on a Host it could not use (`[::1`, none at all with
+  // HTTP/1.0), which makes the URL a bare path or unparseable.
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2)
+  const path = url.slice(start).split(/[?#]/, 1)[0]!
+  // The route matched, so the first segments are "", "v1" and "models" (perhaps escaped).
+  const raw = path.split("/").slice(3).join("/")
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new ApiError({
+      status: 400,
+      message: `The model id in the path is not valid percent-encoded UTF-8: '${raw}'. Encode the id with encodeURIComponent.`,
+      type: "invalid_request_error",
+      code: "invalid_model_id",
+      param: "model",
+    })
+  }
+}
+
 export function modelRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   app.get("/v1/models", (c) => {
@@ -88,7 +113,7 @@ export function modelRoutes(deps: AppDeps) {
   })
   // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
   app.get("/v1/models/:id{.+}", (c) => {
-    const id = decodeURIComponent(c.req.param("id"))
+    const id = modelIdOf(c.req.url)
     const entry = listModels(deps).find((m) => m.id === id)
     if (!entry) {
       throw new ApiError({

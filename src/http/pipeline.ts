@@ -87,7 +87,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     // Errors thrown from here on are rendered in the client's dialect.
     c.set("dialect", endpoint)
     const config = deps.config()
-    const raw = await readBodyText(c.req.raw, config.server.max_body_bytes)
+    const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(raw)
     const { model, stream, requirements, canonical } = endpoint.decode(body)
     const request: CanonicalRequest = {

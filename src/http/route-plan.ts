@@ -14,7 +14,8 @@ import { ChatRequest, validate } from "../ingress/openai/validate.ts"
 export function routePlanRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   app.post("/v1/nexus/route", async (c) => {
-    const body = parseJsonObject(await readBodyText(c.req.raw, deps.config().server.max_body_bytes))
+    const { max_body_bytes, request_timeout_seconds } = deps.config().server
+    const body = parseJsonObject(await readBodyText(c.req.raw, max_body_bytes, request_timeout_seconds * 1000))
     const chat = validate(ChatRequest, body)
     const needs = chatRequirements(body)
     const plan = deps.router.plan(chat.model, needs)

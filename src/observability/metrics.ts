@@ -51,6 +51,13 @@ export function createMetrics(backends: BackendRegistry) {
     buckets: DURATION_BUCKETS,
     registers: [registry],
   })
+  // Clients that leave are normal (a closed laptop, a cancelled completion): counted, not logged as errors.
+  const clientDisconnects = new Counter({
+    name: "nexus_client_disconnects_total",
+    help: "Clients that closed the connection before Nexus answered, by the stage the request was in.",
+    labelNames: ["stage"] as const,
+    registers: [registry],
+  })
   const tokens = new Counter({
     name: "nexus_tokens_total",
     help: "Tokens reported by backends in `usage`.",
@@ -90,5 +97,5 @@ export function createMetrics(backends: BackendRegistry) {
     },
   })
 
-  return { registry, requests, errors, failovers, fallbacks, duration, ttft, tokens }
+  return { registry, requests, errors, failovers, fallbacks, duration, ttft, tokens, clientDisconnects }
 }

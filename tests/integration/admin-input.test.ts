@@ -98,7 +98,8 @@ describe("POST /v1/backends: URLs", () => {
     }
     const raw = Buffer.concat([Buffer.from(`{"type":"vllm","url":"${NOWHERE}/`), Buffer.from([0xff, 0xc3]), Buffer.from('"}')])
     const res = await fetch(`${n.url}/v1/backends`, { method: "POST", headers: { "content-type": "application/json" }, body: raw })
-    expect((await envelope(res, 400)).param).toBe("url")
+    // Bytes that are not UTF-8 are refused for the whole body, before any field is read.
+    expect((await envelope(res, 400)).code).toBe("invalid_encoding")
     expect(await backends(n)).toEqual([])
     // Escaped UTF-8 is fine.
     expect((await n.post("/v1/backends", { url: `${NOWHERE}/caf%C3%A9`, type: "vllm" })).status).toBe(201)
@@ -150,10 +151,10 @@ describe("every admin error is the OpenAI envelope with param naming the field",
     }
   })
 
-  test("reload ignores its body; unknown admin routes are 404s in the envelope", async () => {
+  test("reload ignores its body; unknown admin routes are 404s, wrong methods 405s, in the envelope", async () => {
     const n = await nexus()
     expect((await n.post("/v1/admin/reload", "not json at all")).status).toBe(200)
-    await envelope(await fetch(`${n.url}/v1/backends`, { method: "PUT" }), 404)
+    await envelope(await fetch(`${n.url}/v1/backends`, { method: "PUT" }), 405)
     await envelope(await n.post("/v1/backends/a/b/drain", {}), 404)
   })
 })
