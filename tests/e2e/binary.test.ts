@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import OpenAI from "openai"
-import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { spawnNexus, type NexusProcess } from "../helpers/process.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname

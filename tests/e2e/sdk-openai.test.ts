@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import OpenAI from "openai"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let nexus: TestNexus

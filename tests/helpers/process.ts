@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../../emulators/ports.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 
@@ -14,13 +15,6 @@ export interface NexusProcess {
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
-}
 
 /**
  * Start `bun src/main.ts serve` (or `cmd`) with a TOML config and wait until /health

@@ -20,7 +20,7 @@ import {
   startOpenai,
   startVllm,
   type Emulator,
-} from "../emulators/index.ts"
+} from "../../emulators/index.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let cleanup: (() => Promise<unknown>)[] = []

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseConfigText } from "../../src/config/load.ts"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
 

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { freePort, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
-import { freePort } from "../helpers/process.ts"
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 

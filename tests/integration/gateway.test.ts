@@ -3,7 +3,7 @@
  * request ids, the Host Ollama accepts, and every error in the OpenAI envelope.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let nexus: TestNexus

@@ -30,7 +30,7 @@ let advertiser: Proc | undefined
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-"))
 
 function startEmulator() {
-  return net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
+  return net.spawn(net.a, [BUN, join(ROOT, "emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
 }
 function startAdvertiser() {
   return net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
@@ -178,7 +178,7 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
   })
 
   test("nexus advertise does not publish a server that only listens on localhost, and says how to fix it", async () => {
-    const local = net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11500", "--host", "127.0.0.1"])
+    const local = net.spawn(net.a, [BUN, join(ROOT, "emulators/cli.ts"), "ollama", "--port", "11500", "--host", "127.0.0.1"])
     await until("emulator up", () => net.http(net.a, "http://127.0.0.1:11500/"), (r) => r.status === 200)
     const watcher = await watch("_llm._tcp")
     const adv = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11500", "--log-format", "json"])

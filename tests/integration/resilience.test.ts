@@ -3,7 +3,7 @@
  * HTTP in front of emulated backends whose faults are switched at run time.
  */
 import { afterEach, describe, expect, test } from "bun:test"
-import { startOllama, startVllm } from "../emulators/index.ts"
+import { startOllama, startVllm } from "../../emulators/index.ts"
 import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
 

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startVllm, type Emulator } from "../emulators/index.ts"
-import { freePort, spawnNexus } from "../helpers/process.ts"
+import { freePort, startVllm, type Emulator } from "../../emulators/index.ts"
+import { spawnNexus } from "../helpers/process.ts"
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 let emu: Emulator

@@ -3,7 +3,7 @@
  * counter, and each Bun behaviour that breaks a naive proxy (reference/stack.md) is handled.
  */
 import { afterEach, describe, expect, test } from "bun:test"
-import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let cleanup: (() => Promise<void>)[] = []

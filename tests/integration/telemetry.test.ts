@@ -2,7 +2,7 @@
  * What operators see: /v1/models, /health, /metrics, /v1/stats and the request log.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let nexus: TestNexus

@@ -30,7 +30,7 @@ afterEach(() => {
 
 /** Start an emulator in the namespace and wait until it listens. */
 async function emulator(kind: string, port: number, models: string) {
-  ns!.spawn([BUN, join(ROOT, "tests/emulators/cli.ts"), kind, "--port", String(port), "--host", "127.0.0.1", "--models", models])
+  ns!.spawn([BUN, join(ROOT, "emulators/cli.ts"), kind, "--port", String(port), "--host", "127.0.0.1", "--models", models])
   await until(() => ns!.http(`http://127.0.0.1:${port}/`), (r) => r.status > 0)
 }
 function serve(args: string[], cwd: string) {

@@ -11,6 +11,7 @@ import { startOpenai } from "./openai.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 import { startVllm } from "./vllm.ts"
 
+export { freePort } from "./ports.ts"
 export { startExo, startLlamacpp, startLlamafile, startLmstudio, startLocalai, startOllama, startOpenai, startVllm }
 export type { ExoEmulator, ExoOptions } from "./exo.ts"
 export type { LlamafileEmulator, LlamafileOptions } from "./llamafile.ts"

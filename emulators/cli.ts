@@ -1,6 +1,6 @@
 /**
  * Run one emulated backend from the command line:
- *   bun tests/emulators/cli.ts vllm --port 8000 --models a,b --latency 20 --chunks 64 --chunk-delay 5
+ *   bun emulators/cli.ts vllm --port 8000 --models a,b --latency 20 --chunks 64 --chunk-delay 5
  */
 import { parseArgs } from "node:util"
 import { EMULATORS, startEmulator, type EmulatorKind } from "./index.ts"
@@ -22,7 +22,7 @@ const { values, positionals } = parseArgs({
 
 const kind = positionals[0] as EmulatorKind | undefined
 if (!kind || !(kind in EMULATORS)) {
-  console.error(`usage: bun tests/emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K]`)
+  console.error(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K]`)
   process.exit(2)
 }
 
