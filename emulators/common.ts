@@ -1,23 +1,41 @@
 /**
- * The machinery every emulator shares: request accounting (in flight, aborted),
- * faults, abortable delays, and a chunked stream whose timing tests can control.
+ * The machinery every emulator shares: its state, request accounting (in flight, peak,
+ * aborted), faults, abortable delays, a chunked stream whose timing tests can control,
+ * and the server handle.
  */
-import type { Emulator, EmulatorModel, EmulatorOptions, EmulatorStats, Faults } from "./types.ts"
+import type { Emulator, EmulatorModel, EmulatorOptions, EmulatorState, EmulatorStats, Faults } from "./types.ts"
 
-export const DEFAULT_REPLY = "Hello! I am an emulated model, answering through Nexus."
 export const CREATED = 1755800000
+export const DEFAULT_REPLY = "Hello! I am an emulated model, answering through Nexus."
 
 export function toModels(list: (string | EmulatorModel)[] | undefined, fallback: string[]): EmulatorModel[] {
   return (list ?? fallback).map((m) => (typeof m === "string" ? { id: m } : m))
 }
 
-/** Split a reply into `n` non-empty pieces (the tokens of the stream). */
-export function pieces(reply: string, n: number): string[] {
-  const count = Math.max(1, n)
-  const size = Math.ceil(reply.length / count)
-  const out: string[] = []
-  for (let i = 0; i < count; i++) out.push(reply.slice(i * size, (i + 1) * size) || " ")
-  return out
+export function newStats(): EmulatorStats {
+  return { requests: 0, inFlight: 0, peakInFlight: 0, aborted: 0, completed: 0, byPath: {}, bodies: [] }
+}
+
+/** The run-time state of one emulator, from its options and the server's default models. */
+export function createState(opts: EmulatorOptions, defaultModels: string[]): EmulatorState {
+  return {
+    stats: newStats(),
+    faults: {},
+    models: toModels(opts.models, defaultModels),
+    latencyMs: opts.latencyMs ?? 0,
+    chunks: opts.chunks ?? 8,
+    chunkDelayMs: opts.chunkDelayMs ?? 0,
+    reply: opts.reply ?? DEFAULT_REPLY,
+    toolCalls: opts.toolCalls ?? [],
+    loaded: new Map(),
+    loading: false,
+    crash: () => {},
+  }
+}
+
+/** Whether a model is in memory: what changed at run time, else what it was created with. */
+export function isLoaded(state: EmulatorState, m: EmulatorModel): boolean {
+  return state.loaded.get(m.id) ?? m.loaded !== false
 }
 
 /** Sleep that ends early (rejecting) when the signal aborts. */
@@ -36,8 +54,12 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
-export function newStats(): EmulatorStats {
-  return { requests: 0, inFlight: 0, aborted: 0, completed: 0, byPath: {}, bodies: [] }
+/** Wait forever, until the client goes away. */
+export function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(new Error("aborted"))
+    signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true })
+  })
 }
 
 /** Count a request and record it; returns its body text. */
@@ -51,12 +73,18 @@ export async function record(stats: EmulatorStats, req: Request, path: string): 
   return body
 }
 
+export interface Track {
+  done(): void
+  signal: AbortSignal
+}
+
 /**
- * Track one chat request in flight. `done()` is idempotent; an abort before `done()`
- * counts in `aborted`.
+ * Track one generation request in flight. `done()` is idempotent; an abort before
+ * `done()` counts in `aborted`.
  */
-export function inFlight(stats: EmulatorStats, req: Request, body: string): { done(): void; signal: AbortSignal } {
+export function inFlight(stats: EmulatorStats, req: Request, body: string): Track {
   stats.inFlight++
+  stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight)
   stats.bodies.push(body)
   if (stats.bodies.length > 200) stats.bodies.shift()
   let finished = false
@@ -79,35 +107,34 @@ export function inFlight(stats: EmulatorStats, req: Request, body: string): { do
   }
 }
 
-export type Admission = { ok: true; track: ReturnType<typeof inFlight> } | { ok: false; status?: number }
-
 /**
  * Admit one generation request the way every emulator does: count it in flight, apply
- * the faults that act before a response (hang, latency, an error status), and say how to
- * go on. `{ ok: false }` without a status means the client left while we waited.
+ * the faults that act before a response (hang, latency, an error status), and hand back
+ * the request's track, or the response that ends it: the server's own error body for a
+ * status fault (`onFault`), or a bare 499 when the client left while we waited.
  * `warmUp` runs before the latency (a cold model loading on first use).
  */
 export async function admit(
-  state: { stats: EmulatorStats; faults: Faults },
+  state: EmulatorState,
   req: Request,
   body: string,
-  latencyMs: number,
+  onFault: (status: number, faults: Faults) => Response,
   warmUp?: (signal: AbortSignal) => Promise<void>
-): Promise<Admission> {
+): Promise<Track | Response> {
   const track = inFlight(state.stats, req, body)
   try {
     if (state.faults.hangBeforeHeaders) await untilAborted(req.signal)
     if (warmUp) await warmUp(req.signal)
-    await delay(latencyMs, req.signal)
+    await delay(state.latencyMs, req.signal)
   } catch {
-    return { ok: false }
+    return new Response(null, { status: 499 })
   }
   const status = takeStatusFault(state.faults)
   if (status) {
     track.done()
-    return { ok: false, status }
+    return onFault(status, state.faults)
   }
-  return { ok: true, track }
+  return track
 }
 
 /** The status fault to apply to this chat request, consuming one from statusCount. */
@@ -124,12 +151,9 @@ export function takeStatusFault(faults: Faults): number | undefined {
   return status
 }
 
-/** Wait forever, until the client goes away. */
-export function untilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(new Error("aborted"))
-    signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true })
-  })
+/** The Retry-After header a fault asks for, if any. */
+export function retryAfter(faults: Faults): Record<string, string> {
+  return faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
 }
 
 export interface StreamPlan {
@@ -142,57 +166,42 @@ export interface StreamPlan {
 }
 
 /**
- * A streamed body that follows the plan with the configured pacing and faults.
- * The first event goes out at once (the caller already waited `latencyMs`).
+ * A streamed body that follows the plan with the state's pacing and faults. The first
+ * event goes out at once (the request already waited `latencyMs`).
  */
-export function pacedStream(
-  plan: StreamPlan,
-  opts: { chunkDelayMs: number; faults: Faults; track: { done(): void; signal: AbortSignal }; crash?: () => void }
-): ReadableStream<Uint8Array> {
+export function pacedStream(state: EmulatorState, track: Track, plan: StreamPlan): ReadableStream<Uint8Array> {
   const enc = new TextEncoder()
-  const { faults, track } = opts
+  const { faults } = state
   let i = 0
   let closed = false
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    closed = true
+    controller.close()
+    track.done()
+  }
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (closed) return
       const contentIndex = i - plan.contentStart
       if (faults.midStreamError !== undefined && contentIndex === faults.midStreamError) {
         for (const e of plan.errorEvents) controller.enqueue(enc.encode(e))
-        closed = true
-        controller.close()
-        track.done()
-        return
+        return finish(controller)
       }
       if (faults.dieAfterChunks !== undefined && contentIndex === faults.dieAfterChunks) {
         // A killed server: every connection cut at once and the port closed. (Erroring
         // the stream instead would be reported by Bun as an uncaught error.)
         closed = true
         track.done()
-        opts.crash?.()
+        state.crash()
         return
       }
-      if (faults.hangAfterChunks !== undefined && contentIndex === faults.hangAfterChunks) {
-        try {
-          await untilAborted(track.signal)
-        } catch {
-          closed = true
-          return
-        }
-      }
-      if (i >= plan.events.length) {
+      try {
+        if (faults.hangAfterChunks !== undefined && contentIndex === faults.hangAfterChunks) await untilAborted(track.signal)
+        if (i >= plan.events.length) return finish(controller)
+        if (i > 0 && state.chunkDelayMs > 0) await delay(state.chunkDelayMs, track.signal)
+      } catch {
         closed = true
-        controller.close()
-        track.done()
         return
-      }
-      if (i > 0 && opts.chunkDelayMs > 0) {
-        try {
-          await delay(opts.chunkDelayMs, track.signal)
-        } catch {
-          closed = true
-          return
-        }
       }
       controller.enqueue(enc.encode(plan.events[i]!))
       i++
@@ -201,6 +210,11 @@ export function pacedStream(
       closed = true
     },
   })
+}
+
+/** A streamed response that follows the plan (see `pacedStream`). */
+export function streamResponse(state: EmulatorState, track: Track, plan: StreamPlan, headers: Record<string, string>): Response {
+  return new Response(pacedStream(state, track, plan), { headers })
 }
 
 /** JSON response, optionally gzip-compressed as a proxy in front of the server would. */
@@ -215,23 +229,6 @@ export function json(body: unknown, init: { status?: number; headers?: Record<st
   return new Response(text, { status: init.status ?? 200, headers })
 }
 
-export function sse(data: unknown): string {
-  return `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
-}
-
-/** Rough token count the way the emulators bill usage: characters / 4. */
-export function promptTokens(body: Record<string, unknown>): number {
-  const messages = Array.isArray(body.messages) ? body.messages : []
-  let chars = 0
-  for (const m of messages) {
-    const c = (m as { content?: unknown }).content
-    if (typeof c === "string") chars += c.length
-    else if (Array.isArray(c)) for (const p of c) chars += typeof p?.text === "string" ? p.text.length : 0
-  }
-  if (typeof body.prompt === "string") chars += body.prompt.length
-  return Math.max(1, Math.ceil(chars / 4))
-}
-
 export function parseBody(text: string): Record<string, unknown> | undefined {
   try {
     const v = JSON.parse(text)
@@ -241,48 +238,74 @@ export function parseBody(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Start a server and wrap it as an Emulator handle. */
+/** A random id body: `n` characters drawn from `alphabet` (lowercase alphanumerics by default). */
+export function randomId(n: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"): string {
+  let out = ""
+  for (let i = 0; i < n; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)]
+  return out
+}
+
+export type EmulatorHandle = Emulator & {
+  /** Start listening (after `closed: true`); a no-op while listening. */
+  listen(): void
+}
+
+/**
+ * Start a server and wrap it as an Emulator handle. `headers`: set on every response (a
+ * server's signature, such as `Server: llama.cpp`). `closed`: reserve the port number but
+ * refuse connections until `listen()` (vLLM binds only once its engine is ready).
+ */
 export function serve(
   kind: string,
-  o: { port: number; hostname: string },
-  state: { stats: EmulatorStats; faults: Faults; models: EmulatorModel[]; crash?: () => void },
-  defaults: string[],
-  fetch: (req: Request) => Response | Promise<Response>
-): Emulator {
-  const server = Bun.serve({ port: o.port, hostname: o.hostname, idleTimeout: 0, fetch })
-  state.crash = () => void server.stop(true)
+  opts: EmulatorOptions,
+  state: EmulatorState,
+  defaultModels: string[],
+  fetch: (req: Request) => Response | Promise<Response>,
+  { closed = false, headers = {} as Record<string, string> } = {}
+): EmulatorHandle {
+  const hostname = opts.hostname ?? "127.0.0.1"
+  let port = opts.port ?? 0
+  let server: ReturnType<typeof Bun.serve> | undefined
+  const handler = async (req: Request) => {
+    state.onRequest?.(req, new URL(req.url).pathname)
+    const res = await fetch(req)
+    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v)
+    return res
+  }
+  const listen = () => {
+    if (server) return
+    server = Bun.serve({ port, hostname, idleTimeout: 0, fetch: handler })
+    port = server.port!
+  }
+  state.crash = () => {
+    void server?.stop(true)
+    server = undefined
+  }
+  if (closed) {
+    const probe = Bun.serve({ port, hostname, fetch: () => new Response() })
+    port = probe.port!
+    probe.stop(true)
+  } else listen()
   return {
     kind,
-    url: `http://${o.hostname}:${server.port}`,
-    port: server.port!,
+    url: `http://${hostname}:${port}`,
+    port,
+    state,
     stats: state.stats,
     faults: state.faults,
     get models() {
       return state.models
     },
     setModels(models) {
-      state.models = toModels(models, defaults)
+      state.models = toModels(models, defaultModels)
     },
+    resetPeak() {
+      state.stats.peakInFlight = state.stats.inFlight
+    },
+    listen,
     async stop() {
-      await server.stop(true)
+      await server?.stop(true)
+      server = undefined
     },
   }
-}
-
-export function options(opts: EmulatorOptions) {
-  return {
-    port: opts.port ?? 0,
-    hostname: opts.hostname ?? "127.0.0.1",
-    latencyMs: opts.latencyMs ?? 0,
-    chunks: opts.chunks ?? 8,
-    chunkDelayMs: opts.chunkDelayMs ?? 0,
-    reply: opts.reply ?? DEFAULT_REPLY,
-  }
-}
-
-/** A random id body: `n` characters drawn from `alphabet` (lowercase alphanumerics by default). */
-export function randomId(n: number, alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"): string {
-  let out = ""
-  for (let i = 0; i < n; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)]
-  return out
 }

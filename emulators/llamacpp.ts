@@ -4,23 +4,9 @@
  * `models` and `data`, `/props`, `/slots`, `/metrics` 501 unless enabled, any model
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.
  */
-import {
-  admit,
-  CREATED,
-  inFlight,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
+import { chatStream, message, promptTokens, sse, turn } from "./generate.ts"
+import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamacppOptions extends EmulatorOptions {
   loading?: boolean
@@ -37,21 +23,16 @@ export interface LlamacppEmulator extends Emulator {
 
 const DEFAULT_MODELS = ["ggml-org/gemma-3-4b-it-GGUF:Q4_K_M"]
 const TYPES: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 500: "server_error", 501: "not_supported_error", 503: "unavailable_error" }
+const BUILD = "b6215-2f3a9c1"
+
+const err = (code: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  json({ error: { code, message, type: TYPES[code] ?? "server_error", ...extra } }, { status: code, headers })
 
 export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<LlamacppEmulator> {
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: ReturnType<typeof toModels>; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, DEFAULT_MODELS),
-  }
-  let loading = opts.loading ?? false
+  const state = createState(opts, DEFAULT_MODELS)
+  state.loading = opts.loading ?? false
   const nCtx = opts.nCtx ?? 8192
   const slots = opts.slots ?? 4
-  const build = "b6215-2f3a9c1"
-
-  const err = (code: number, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    json({ error: { code, message, type: TYPES[code] ?? "server_error", ...extra } }, { status: code, headers })
 
   function authorized(req: Request, path: string): boolean {
     if (!opts.apiKey || ["/health", "/v1/health", "/models", "/v1/models", "/"].includes(path)) return true
@@ -67,43 +48,59 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     if (prompt >= nCtx) {
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })
     }
-    const faults = state.faults
-    const admitted = await admit(state, req, text, o.latencyMs)
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      return err(status, `emulated failure ${status}`, {}, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
-    }
-    const { track } = admitted
+    const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)))
+    if (track instanceof Response) return track
     const id = "chatcmpl-Wq3hHn2cXoO0yQ7Zr9tKs1Pb"
-    const parts = pieces(o.reply, o.chunks)
-    const usage = { completion_tokens: parts.length, prompt_tokens: prompt, total_tokens: prompt + parts.length, prompt_tokens_details: { cached_tokens: 0 } }
-    const timings = { cache_n: 0, prompt_n: prompt, prompt_ms: 30.9, predicted_n: parts.length, predicted_ms: 37.7 }
+    const t = turn(state, body)
+    const usage = { completion_tokens: t.completion, prompt_tokens: prompt, total_tokens: prompt + t.completion, prompt_tokens_details: { cached_tokens: 0 } }
+    const timings = { cache_n: 0, prompt_n: prompt, prompt_ms: 30.9, predicted_n: t.completion, predicted_ms: 37.7 }
     if (body.stream !== true) {
       track.done()
       return json(
-        { choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: o.reply } }], created: CREATED, model, system_fingerprint: build, object: "chat.completion", usage, id, timings },
-        { gzip: faults.gzip }
+        { choices: [{ finish_reason: t.finish, index: 0, message: message(t) }], created: CREATED, model, system_fingerprint: BUILD, object: "chat.completion", usage, id, timings },
+        { gzip: state.faults.gzip }
       )
     }
-    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-      sse({ choices: [{ finish_reason: finish, index: 0, delta }], created: CREATED, id, model, system_fingerprint: build, object: "chat.completion.chunk" })
-    const events = [chunk({ role: "assistant", content: null }, null), ...parts.map((p) => chunk({ content: p }, null)), chunk({}, "stop")]
+    const frame = (delta: Record<string, unknown>, finish: string | null) =>
+      sse({ choices: [{ finish_reason: finish, index: 0, delta }], created: CREATED, id, model, system_fingerprint: BUILD, object: "chat.completion.chunk" })
     const so = body.stream_options as { include_usage?: boolean } | undefined
-    if (so?.include_usage) {
-      events.push(sse({ choices: [], created: CREATED, id, model, system_fingerprint: build, object: "chat.completion.chunk", usage, timings }))
-    }
-    events.push("data: [DONE]\n\n")
+    const tail = so?.include_usage ? [sse({ choices: [], created: CREATED, id, model, system_fingerprint: BUILD, object: "chat.completion.chunk", usage, timings })] : []
+    const { events, contentStart } = chatStream(t, { frame, lead: [frame({ role: "assistant", content: null }, null)], tail })
     const errorEvents = [sse({ error: { code: 500, message: "emulated slot failure", type: "server_error" } })]
-    return new Response(pacedStream({ events, contentStart: 1, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), {
-      headers: { "content-type": "text/event-stream" },
+    return streamResponse(state, track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream" })
+  }
+
+  function modelList(): Response {
+    const caps = opts.vision ? ["completion", "multimodal"] : ["completion"]
+    return json({
+      models: state.models.map((m) => ({ name: m.id, model: m.id, modified_at: "", size: "", digest: "", type: "model", description: "", tags: [""], capabilities: caps, parameters: "", details: { parent_model: "", format: "gguf", family: "", families: [""], parameter_size: "", quantization_level: "" } })),
+      object: "list",
+      data: state.models.map((m) => ({ id: m.id, aliases: [], tags: [], object: "model", created: CREATED, owned_by: "llamacpp", meta: { vocab_type: 1, n_vocab: 262144, n_ctx: m.contextLength ?? nCtx, n_ctx_train: 131072, n_embd: 2560, n_params: 3880263168, size: 2489757952 } })),
+    })
+  }
+
+  function props(): Response {
+    return json({
+      default_generation_settings: { n_ctx: nCtx, params: { n_predict: -1, temperature: 0.8, top_k: 40, top_p: 0.95, stream: true } },
+      total_slots: slots,
+      model_alias: state.models[0]?.id,
+      model_path: "/models/model.gguf",
+      modalities: { vision: opts.vision ?? false, audio: false },
+      endpoint_slots: true,
+      endpoint_props: false,
+      endpoint_metrics: opts.metrics ?? false,
+      chat_template: "{% for message in messages %}...",
+      chat_template_caps: { supports_tools: true, supports_tool_calls: true, supports_tool_responses: true, supports_system_role: true, supports_parallel_tool_calls: false, supports_tool_call_id: false },
+      bos_token: "<bos>",
+      eos_token: "<eos>",
+      build_info: BUILD,
     })
   }
 
   async function route(req: Request): Promise<Response> {
     const url = new URL(req.url)
     const path = url.pathname
-    if (loading) return err(503, "Loading model")
+    if (state.loading) return err(503, "Loading model")
     if (!authorized(req, path)) return err(401, "Invalid API Key")
     if (path === "/health" || path === "/v1/health") {
       await record(state.stats, req, path)
@@ -113,29 +110,9 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     }
     if (path === "/v1/models" || path === "/models") {
       await record(state.stats, req, path)
-      return json({
-        models: state.models.map((m) => ({ name: m.id, model: m.id, modified_at: "", size: "", digest: "", type: "model", description: "", tags: [""], capabilities: opts.vision ? ["completion", "multimodal"] : ["completion"], parameters: "", details: { parent_model: "", format: "gguf", family: "", families: [""], parameter_size: "", quantization_level: "" } })),
-        object: "list",
-        data: state.models.map((m) => ({ id: m.id, aliases: [], tags: [], object: "model", created: CREATED, owned_by: "llamacpp", meta: { vocab_type: 1, n_vocab: 262144, n_ctx: m.contextLength ?? nCtx, n_ctx_train: 131072, n_embd: 2560, n_params: 3880263168, size: 2489757952 } })),
-      })
+      return modelList()
     }
-    if (path === "/props") {
-      return json({
-        default_generation_settings: { n_ctx: nCtx, params: { n_predict: -1, temperature: 0.8, top_k: 40, top_p: 0.95, stream: true } },
-        total_slots: slots,
-        model_alias: state.models[0]?.id,
-        model_path: "/models/model.gguf",
-        modalities: { vision: opts.vision ?? false, audio: false },
-        endpoint_slots: true,
-        endpoint_props: false,
-        endpoint_metrics: opts.metrics ?? false,
-        chat_template: "{% for message in messages %}...",
-        chat_template_caps: { supports_tools: true, supports_tool_calls: true, supports_tool_responses: true, supports_system_role: true, supports_parallel_tool_calls: false, supports_tool_call_id: false },
-        bos_token: "<bos>",
-        eos_token: "<eos>",
-        build_info: build,
-      })
-    }
+    if (path === "/props") return props()
     if (path === "/slots") {
       const busy = Math.min(state.stats.inFlight, slots)
       if (url.searchParams.get("fail_on_no_slot") && busy >= slots) return err(503, "no slot available")
@@ -145,9 +122,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
       if (!opts.metrics) return err(501, "This server does not support metrics endpoint.")
       return new Response(`# HELP llamacpp:requests_processing Number of requests processing.\n# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing ${state.stats.inFlight}\n`, { headers: { "content-type": "text/plain; version=0.0.4" } })
     }
-    if (path === "/v1/chat/completions" || path === "/chat/completions") {
-      if (req.method === "POST") return chat(req, path)
-    }
+    if ((path === "/v1/chat/completions" || path === "/chat/completions") && req.method === "POST") return chat(req, path)
     if (path === "/v1/embeddings" && req.method === "POST") {
       await record(state.stats, req, path)
       return err(501, "This server does not support embeddings. Start it with `--embeddings`")
@@ -156,14 +131,10 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     return err(404, "File Not Found")
   }
 
-  const emu = serve("llamacpp", o, state, DEFAULT_MODELS, async (req) => {
-    const res = await route(req)
-    res.headers.set("server", "llama.cpp")
-    return res
-  })
+  const emu = serve("llamacpp", opts, state, DEFAULT_MODELS, route, { headers: { server: "llama.cpp" } })
   return Object.assign(emu, {
     setLoading(value: boolean) {
-      loading = value
+      state.loading = value
     },
   })
 }
