@@ -66,6 +66,32 @@ describe("openai SDK", () => {
     }
   })
 
+  test("tool calls: the arguments streamed in pieces add up to the call, as in the plain answer", async () => {
+    vllm.state.toolCalls = [{ name: "get_weather", arguments: { city: "Tokyo", unit: "celsius" } }]
+    try {
+      const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }]
+      const ask = { model: "meta-llama/Llama-3.1-8B-Instruct", tools, messages: [{ role: "user" as const, content: "weather in Tokyo?" }] }
+      const plain = await client.chat.completions.create(ask)
+      expect(plain.choices[0]!.finish_reason).toBe("tool_calls")
+      const call = plain.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } }
+      expect(call.function.name).toBe("get_weather")
+      expect(JSON.parse(call.function.arguments)).toEqual({ city: "Tokyo", unit: "celsius" })
+
+      const pieces: string[] = []
+      const finishes: string[] = []
+      for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+        for (const t of chunk.choices[0]?.delta?.tool_calls ?? []) if (t.function?.arguments) pieces.push(t.function.arguments)
+        const f = chunk.choices[0]?.finish_reason
+        if (f) finishes.push(f)
+      }
+      expect(pieces.length).toBeGreaterThan(1)
+      expect(JSON.parse(pieces.join(""))).toEqual({ city: "Tokyo", unit: "celsius" })
+      expect(finishes).toEqual(["tool_calls"])
+    } finally {
+      vllm.state.toolCalls = []
+    }
+  })
+
   test("models.list and models.retrieve, including ids with slashes", async () => {
     const ids = []
     for await (const m of client.models.list()) ids.push(m.id)
