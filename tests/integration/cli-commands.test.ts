@@ -9,8 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freePort, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { MAIN } from "../helpers/process.ts"
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 
 async function nexusCli(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {

@@ -2,34 +2,25 @@
  * Routing and resilience under injected faults: every test drives a real Nexus over
  * HTTP in front of emulated backends whose faults are switched at run time.
  */
-import { afterEach, describe, expect, test } from "bun:test"
-import { startOllama, startVllm } from "../../emulators/index.ts"
-import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { describe, expect, test } from "bun:test"
+import { startOllama, startVllm, type VllmEmulator } from "../../emulators/index.ts"
+import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
+import { testScope } from "../helpers/scope.ts"
+import { sseData } from "../helpers/sse.ts"
+import { eventually } from "../helpers/wait.ts"
 
 const LOAD_CLIENT = new URL("../helpers/load-client.ts", import.meta.url).pathname
 
-type Emu = Awaited<ReturnType<typeof startVllm>>
 const MODEL = "m"
-let cleanup: (() => Promise<void>)[] = []
-afterEach(async () => {
-  await Promise.all(cleanup.map((f) => f().catch(() => {})))
-  cleanup = []
-})
+const scope = testScope()
 
-async function emulators(n: number, opts: Parameters<typeof startVllm>[0] = {}): Promise<Emu[]> {
-  const list = await Promise.all(Array.from({ length: n }, () => startVllm({ models: [MODEL], ...opts })))
-  cleanup.push(...list.map((e) => () => e.stop()))
-  return list
+async function emulators(n: number, opts: Parameters<typeof startVllm>[0] = {}): Promise<VllmEmulator[]> {
+  return Promise.all(Array.from({ length: n }, () => scope.emulator(startVllm({ models: [MODEL], ...opts }))))
 }
+const nexus = scope.nexus
 
-async function nexus(config: Parameters<typeof startNexus>[0]): Promise<TestNexus> {
-  const n = await startNexus(config)
-  cleanup.push(() => n.stop(0))
-  return n
-}
-
-const chatReqs = (e: Emu) => e.stats.byPath["/v1/chat/completions"] ?? 0
+const chatReqs = (e: VllmEmulator) => e.stats.byPath["/v1/chat/completions"] ?? 0
 
 describe("failover", () => {
   test("a 4xx is the client's: returned as is, never retried on another backend", async () => {
@@ -92,25 +83,23 @@ describe("failover", () => {
 
   test("a fallback model serves when every attempt on the primary failed", async () => {
     const [a] = await emulators(1)
-    const [f] = await Promise.all([startVllm({ models: ["small"] })])
-    cleanup.push(() => f!.stop())
+    const f = await scope.emulator(startVllm({ models: ["small"] }))
     a!.faults.status = 500
     const n = await nexus({
       routing: { fallbacks: { [MODEL]: ["small"] } },
-      backends: [backend("a", a!.url, "vllm"), backend("f", f!.url, "vllm")],
+      backends: [backend("a", a!.url, "vllm"), backend("f", f.url, "vllm")],
     })
     const res = await n.post("/v1/chat/completions", chat(MODEL))
     expect(res.status).toBe(200)
     expect(res.headers.get("x-nexus-fallback-model")).toBe("small")
     expect(res.headers.get("x-nexus-model")).toBe("small")
-    expect(JSON.parse(f!.stats.lastRequest!.body).model).toBe("small")
+    expect(JSON.parse(f.stats.lastRequest!.body).model).toBe("small")
   })
 })
 
 describe("capabilities, cold starts and deadlines", () => {
   test("incapable backends are excluded with their reasons, in the 503 and its header", async () => {
-    const plain = await startOllama({ models: [{ id: "m", capabilities: ["completion"] }] })
-    cleanup.push(() => plain.stop())
+    const plain = await scope.emulator(startOllama({ models: [{ id: "m", capabilities: ["completion"] }] }))
     const n = await nexus({ backends: [backend("plain", plain.url, "ollama")] })
     const vision = chat(MODEL, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] }] })
     const res = await n.post("/v1/chat/completions", vision)
@@ -124,9 +113,8 @@ describe("capabilities, cold starts and deadlines", () => {
   })
 
   test("a model that is not loaded yet gets the longer cold-start allowance before failover", async () => {
-    const cold = await startOllama({ models: [{ id: "m", loaded: false }], latencyMs: 500 })
+    const cold = await scope.emulator(startOllama({ models: [{ id: "m", loaded: false }], latencyMs: 500 }))
     const [spare] = await emulators(1)
-    cleanup.push(() => cold.stop())
     const n = await nexus({
       server: { first_byte_timeout_seconds: 0.2, cold_first_byte_timeout_seconds: 5 },
       backends: [backend("cold", cold.url, "ollama", { priority: 1 }), backend("spare", spare!.url, "vllm", { priority: 90 })],
@@ -344,7 +332,7 @@ describe("under load", () => {
       [a, b, c].map((e, i) => `[[backends]]\nname = "e${i}"\nurl = "${e!.url}"\ntype = "vllm"`).join("\n"),
       { env: { NEXUS_LOG_LEVEL: "warn" } }
     )
-    cleanup.push(async () => void (await nexus.stop()))
+    scope.defer(() => nexus.stop())
     const client = Bun.spawn([process.execPath, LOAD_CLIENT, nexus.url, "1000", MODEL], {
       env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
       stdout: "pipe",

@@ -3,7 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
-import { backend, chat, eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { eventually } from "../helpers/wait.ts"
 
 let nexus: TestNexus
 let ollama: Emulator
