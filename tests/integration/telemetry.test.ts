@@ -128,8 +128,24 @@ describe("health, metrics, stats and logs", () => {
   })
 
   test("status changes are logged once, at info", async () => {
-    const changes = nexus.logs.filter((l) => l.msg === "backend vllm is unhealthy")
-    expect(changes).toHaveLength(1)
-    expect(changes[0]!.level).toBe("info")
+    const flaky = await startVllm({ models: ["f"] })
+    const n = await startNexus({ health_check: { interval_seconds: 0.05, failure_threshold: 1, recovery_threshold: 1 }, backends: [backend("flaky", flaky.url, "vllm")] })
+    try {
+      const checks = () => flaky.stats.byPath["/health"] ?? 0
+      flaky.faults.healthStatus = 503
+      await eventually(() => n.deps.registry.get("flaky")!.status === "unhealthy")
+      // More failing checks while it stays down: each would log again if changes were not told apart from checks.
+      const failed = checks()
+      await eventually(() => checks() >= failed + 3)
+      flaky.faults.healthStatus = undefined
+      await eventually(() => n.deps.registry.get("flaky")!.status === "healthy")
+      const down = n.logs.filter((l) => l.msg === "backend flaky is unhealthy")
+      expect(down).toHaveLength(1)
+      expect(down[0]).toMatchObject({ level: "info", backend: "flaky", from: "healthy", to: "unhealthy" })
+      expect(n.logs.filter((l) => l.msg === "backend flaky is healthy" && l.from === "unhealthy")).toHaveLength(1)
+    } finally {
+      await n.stop(0)
+      await flaky.stop()
+    }
   })
 })
