@@ -8,7 +8,7 @@ import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
 import { testScope } from "../helpers/scope.ts"
 import { sseData } from "../helpers/sse.ts"
-import { eventually } from "../helpers/wait.ts"
+import { eventually, until } from "../helpers/wait.ts"
 
 const LOAD_CLIENT = new URL("../helpers/load-client.ts", import.meta.url).pathname
 
@@ -195,7 +195,9 @@ describe("rate limits and circuit breakers", () => {
     const plan = (await (await n.post("/v1/nexus/route", chat(MODEL))).json()) as any
     expect(plan.excluded[0].reason).toContain("circuit open")
 
-    await Bun.sleep(600)
+    // Once the cooldown is over the plan stops excluding it: the next request is the trial.
+    const excluded = async () => ((await (await n.post("/v1/nexus/route", chat(MODEL))).json()) as { excluded: unknown[] }).excluded
+    await until(excluded, (list) => list.length === 0, { what: "the end of the circuit's cooldown" })
     bad!.faults.status = undefined
     const trial = await n.post("/v1/chat/completions", chat(MODEL))
     expect(trial.headers.get("x-nexus-backend")).toBe("bad") // the half-open trial
@@ -213,9 +215,10 @@ describe("rate limits and circuit breakers", () => {
     for (let i = 0; i < 3; i++) {
       const ac = new AbortController()
       const p = fetch(`${n.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(chat(MODEL)), signal: ac.signal }).catch(() => {})
-      await Bun.sleep(50)
+      await eventually(() => a!.stats.inFlight === 1) // it reached the backend, then the client leaves
       ac.abort()
       await p
+      await eventually(() => a!.stats.inFlight === 0 && a!.stats.aborted === i + 1)
     }
     a!.faults.status = 400
     for (let i = 0; i < 3; i++) expect((await n.post("/v1/chat/completions", chat(MODEL))).status).toBe(400)

@@ -52,9 +52,12 @@ describe("models", () => {
     expect(llava.capabilities.vision).toBe(true)
     expect(llava.loaded).toBe(false)
     expect(data.find((m) => m.id === "nomic-embed-text:latest")!.capabilities.embeddings).toBe(true)
-    // /api/show is asked once per model and digest, not on every probe.
+    // /api/show is asked once per model and digest, not on every probe: two more probe
+    // rounds (each asks /api/tags first, and a round starts only when the last one ended)
+    // ask nothing more of it.
     const shows = ollama.stats.byPath["/api/show"]
-    await Bun.sleep(500)
+    const tags = ollama.stats.byPath["/api/tags"]!
+    await eventually(() => ollama.stats.byPath["/api/tags"]! >= tags + 2)
     expect(ollama.stats.byPath["/api/show"]).toBe(shows)
   })
 
