@@ -9,6 +9,7 @@ import { backend, chat } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
 import { testScope } from "../helpers/scope.ts"
 import { readEvents } from "../helpers/sse.ts"
+import { until } from "../helpers/wait.ts"
 
 const MODEL = "m"
 const scope = testScope()
@@ -46,6 +47,8 @@ describe("a burst over two backends", () => {
       { env: { NEXUS_LOG_LEVEL: "warn" } }
     )
     scope.defer(() => nexus.stop())
+    const statuses = async () => ((await (await fetch(`${nexus.url}/v1/backends`)).json()) as { backends: { status: string }[] }).backends.map((x) => x.status)
+    await until(statuses, (list) => list.join() === "healthy,healthy", { what: "both backends healthy" })
     const streams = await Promise.all(
       Array.from({ length: 200 }, async () => {
         const res = await fetch(`${nexus.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat(MODEL, { stream: true })) })
