@@ -9,7 +9,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { freePort } from "../tests/helpers/process.ts"
+import { freePort } from "../emulators/ports.ts"
 import { benchRouting } from "./bench/routing.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
@@ -101,7 +101,7 @@ writeFileSync(
 )
 
 try {
-  const emulatorCli = join(ROOT, "tests/emulators/cli.ts")
+  const emulatorCli = join(ROOT, "emulators/cli.ts")
   const fastPort = freePort()
   const pacedPort = freePort()
   spawn([process.execPath, emulatorCli, "vllm", "--port", String(fastPort), "--models", "fast", "--chunks", "8"])

@@ -1,32 +1,17 @@
 /**
  * `npm run demo`: a working Nexus with no LLM server installed. Starts two emulated
- * backends (Ollama and vLLM, from tests/emulators), runs `nexus serve` against them,
+ * backends (Ollama and vLLM, from emulators/), runs `nexus serve` against them,
  * streams a chat completion through Nexus, then keeps serving so you can try curl,
  * the OpenAI SDK or Open WebUI against it. `--once` stops after the demo request.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startOllama, startVllm } from "../tests/emulators/index.ts"
+import { freePort, startOllama, startVllm } from "../emulators/index.ts"
 
 const once = process.argv.includes("--once")
 const root = new URL("..", import.meta.url).pathname
 const wanted = Number(process.env.NEXUS_PORT ?? 8000)
-
-/** `port` if it is free, else any free port the OS hands out. */
-function freePort(port: number): number {
-  for (const p of [port, 0]) {
-    try {
-      const probe = Bun.serve({ port: p, hostname: "127.0.0.1", fetch: () => new Response() })
-      const got = probe.port!
-      probe.stop(true)
-      return got
-    } catch {
-      // taken: try the next
-    }
-  }
-  throw new Error("no free port")
-}
 
 const ollama = await startOllama({ models: ["llama3.2:latest", "qwen2.5-coder:7b"], chunks: 12, chunkDelayMs: 60 })
 const vllm = await startVllm({ models: ["meta-llama/Llama-3.1-8B-Instruct"], chunks: 12, chunkDelayMs: 60 })

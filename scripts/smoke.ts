@@ -13,8 +13,7 @@
 import { copyFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
-import { startOllama } from "../tests/emulators/index.ts"
-import { freePort } from "../tests/helpers/process.ts"
+import { freePort, startOllama } from "../emulators/index.ts"
 
 const args = process.argv.slice(2)
 const runnerAt = args.indexOf("--runner")

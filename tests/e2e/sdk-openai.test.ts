@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import OpenAI from "openai"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 let nexus: TestNexus
@@ -63,6 +63,32 @@ describe("openai SDK", () => {
       expect(text).toBe("Hello! I am an emulated model, answering through Nexus.")
       expect(finishes).toEqual(["stop"])
       expect(usage).toBeGreaterThan(0)
+    }
+  })
+
+  test("tool calls: the arguments streamed in pieces add up to the call, as in the plain answer", async () => {
+    vllm.state.toolCalls = [{ name: "get_weather", arguments: { city: "Tokyo", unit: "celsius" } }]
+    try {
+      const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }]
+      const ask = { model: "meta-llama/Llama-3.1-8B-Instruct", tools, messages: [{ role: "user" as const, content: "weather in Tokyo?" }] }
+      const plain = await client.chat.completions.create(ask)
+      expect(plain.choices[0]!.finish_reason).toBe("tool_calls")
+      const call = plain.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } }
+      expect(call.function.name).toBe("get_weather")
+      expect(JSON.parse(call.function.arguments)).toEqual({ city: "Tokyo", unit: "celsius" })
+
+      const pieces: string[] = []
+      const finishes: string[] = []
+      for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+        for (const t of chunk.choices[0]?.delta?.tool_calls ?? []) if (t.function?.arguments) pieces.push(t.function.arguments)
+        const f = chunk.choices[0]?.finish_reason
+        if (f) finishes.push(f)
+      }
+      expect(pieces.length).toBeGreaterThan(1)
+      expect(JSON.parse(pieces.join(""))).toEqual({ city: "Tokyo", unit: "celsius" })
+      expect(finishes).toEqual(["tool_calls"])
+    } finally {
+      vllm.state.toolCalls = []
     }
   })
 

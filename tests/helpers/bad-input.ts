@@ -6,7 +6,7 @@
 import { expect } from "bun:test"
 import type { NexusConfig } from "../../src/config/types.ts"
 // The only emulator import of the bad-input suites: one line to change if they move.
-import { startVllm } from "../emulators/index.ts"
+import { startVllm } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "./nexus.ts"
 
 export const MODEL = "tiny"

@@ -4,6 +4,10 @@
  * and iproute2; `netnsAvailable()` says whether this machine can.
  */
 import { randomBytes } from "node:crypto"
+import type { WaitOptions } from "./wait.ts"
+
+/** Polling through a namespace spawns curl each time: poll less often, allow for slow starts. */
+export const NS_POLL: WaitOptions = { timeoutMs: 10_000, everyMs: 100 }
 
 export interface NetPair {
   a: string

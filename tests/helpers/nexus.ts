@@ -69,25 +69,7 @@ export async function startNexus(
   })
 }
 
-/** Poll until `check` is true (for counters that settle just after a response ends). */
-export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > until) throw new Error("condition not reached in time")
-    await Bun.sleep(10)
-  }
-}
-
 /** A minimal valid chat body. */
 export function chat(model: string, extra: Record<string, unknown> = {}) {
   return { model, messages: [{ role: "user", content: "Say hello" }], ...extra }
-}
-
-/** Read an SSE response body into its `data:` payloads. */
-export async function sseData(res: Response): Promise<string[]> {
-  const text = await res.text()
-  return text
-    .split("\n\n")
-    .filter((e) => e.startsWith("data:"))
-    .map((e) => e.slice(5).trim())
 }

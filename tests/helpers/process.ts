@@ -1,11 +1,14 @@
 /**
- * Running `nexus serve` as its own process, the way users run it.
+ * Running `nexus serve`, and emulators, as their own processes, the way users run them.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../../emulators/index.ts"
+import { until } from "./wait.ts"
 
-const ROOT = new URL("../..", import.meta.url).pathname
+export const ROOT = new URL("../..", import.meta.url).pathname
+export const MAIN = join(ROOT, "src/main.ts")
 
 export interface NexusProcess {
   url: string
@@ -14,12 +17,15 @@ export interface NexusProcess {
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
-  const port = s.port!
-  s.stop(true)
-  return port
+/**
+ * The command line of an emulator run as a process (`emulators/cli.ts`). With
+ * `logRequests` it prints one `METHOD /path` line per request it receives.
+ */
+export function emulatorCommand(kind: string, opts: { port: number; host?: string; models?: string; logRequests?: boolean }): string[] {
+  const args = [process.execPath, join(ROOT, "emulators/cli.ts"), kind, "--port", String(opts.port), "--host", opts.host ?? "127.0.0.1"]
+  if (opts.models) args.push("--models", opts.models)
+  if (opts.logRequests) args.push("--log-requests")
+  return args
 }
 
 /**
@@ -35,7 +41,7 @@ export async function spawnNexus(
   const path = join(dir, "nexus.toml")
   writeFileSync(path, `${toml}\n`)
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text)
-  const cmd = opts.cmd ?? [process.execPath, join(ROOT, "src/main.ts")]
+  const cmd = opts.cmd ?? [process.execPath, MAIN]
   const proc = Bun.spawn([...cmd, "serve", "--config", path, "--port", String(port), "--host", "127.0.0.1", "--no-discovery"], {
     cwd: dir,
     env: { ...process.env, NEXUS_LOG_FORMAT: "json", ...opts.env },
@@ -49,17 +55,15 @@ export async function spawnNexus(
   void pump(proc.stdout as ReadableStream<Uint8Array>)
   void pump(proc.stderr as ReadableStream<Uint8Array>)
   const url = `http://127.0.0.1:${port}`
-  const until = Date.now() + (opts.timeoutMs ?? 15000)
-  for (;;) {
-    const health = await fetch(`${url}/health`)
-      .then((r) => r.json() as Promise<{ models: number }>)
-      .catch(() => undefined)
-    if (health && health.models >= (opts.minModels ?? 1)) break
-    if (proc.exitCode !== null || Date.now() > until) {
-      proc.kill("SIGKILL")
-      throw new Error(`nexus did not become ready:\n${out}`)
-    }
-    await Bun.sleep(25)
+  const health = () => fetch(`${url}/health`).then((r) => r.json() as Promise<{ models: number }>, () => undefined)
+  const ready = await until(
+    async () => ({ exited: proc.exitCode !== null, models: (await health())?.models ?? -1 }),
+    (s) => s.exited || s.models >= (opts.minModels ?? 1),
+    { timeoutMs: opts.timeoutMs ?? 15000, everyMs: 25 }
+  ).catch(() => undefined)
+  if (!ready || ready.exited) {
+    proc.kill("SIGKILL")
+    throw new Error(`nexus did not become ready:\n${out}`)
   }
   return {
     url,

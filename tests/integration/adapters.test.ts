@@ -5,7 +5,7 @@
  * of every type (three of them on port 8080 of different hosts), and per-model config
  * overrides.
  */
-import { afterEach, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import OpenAI from "openai"
 import { fingerprint, identify } from "../../src/discovery/fingerprint.ts"
 import { probeOnce } from "../../src/discovery/probe.ts"
@@ -20,33 +20,18 @@ import {
   startOpenai,
   startVllm,
   type Emulator,
-} from "../emulators/index.ts"
-import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
+} from "../../emulators/index.ts"
+import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
+import { testScope } from "../helpers/scope.ts"
+import { readEvents } from "../helpers/sse.ts"
 
-let cleanup: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  await Promise.all(cleanup.map((f) => f().catch(() => {})))
-  cleanup = []
-})
-async function emu<T extends Emulator>(p: Promise<T>): Promise<T> {
-  const e = await p
-  cleanup.push(() => e.stop())
-  return e
-}
-async function nexus(...args: Parameters<typeof startNexus>): Promise<TestNexus> {
-  const n = await startNexus(...args)
-  cleanup.push(() => n.stop(0))
-  return n
-}
+const { emulator: emu, nexus, defer } = testScope()
 const model = (n: TestNexus, backendId: string, id: string) => n.deps.registry.get(backendId)?.models.get(id)
 
-/** The whole stream as text, and the data payloads in it. */
+/** A streamed chat through `n`: the response, the whole text, its events and data payloads. */
 async function stream(n: TestNexus, body: Record<string, unknown>) {
   const res = await n.post("/v1/chat/completions", { ...body, stream: true })
-  const text = await res.text()
-  const events = text.split("\n\n").filter((e) => e.trim())
-  const data = events.filter((e) => e.startsWith("data:")).map((e) => e.slice(5).trim())
-  return { res, text, events, data, done: data.filter((d) => d === "[DONE]").length }
+  return { res, ...(await readEvents(res)) }
 }
 
 describe("what each adapter learns from its server", () => {
@@ -276,7 +261,7 @@ describe("fingerprinting", () => {
 
   test("something that is not an LLM server is not mistaken for one", async () => {
     const web = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>hello</html>", { status: 404, headers: { "content-type": "text/html" } }) })
-    cleanup.push(async () => web.stop(true))
+    defer(async () => web.stop(true))
     expect(await fingerprint(`http://127.0.0.1:${web.port}`)).toBeUndefined()
     // Another Nexus speaks OpenAI but says who it is, and probing never adopts it.
     const other = await nexus({})

@@ -11,7 +11,8 @@ import { join } from "node:path"
 import { parseConfigText } from "../../src/config/load.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
 import { openStore } from "../../src/persist/store.ts"
-import { eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { eventually } from "../helpers/wait.ts"
 
 let cleanup: (() => unknown)[] = []
 afterEach(async () => {

@@ -2,30 +2,18 @@
  * The admin API and runtime state: auth, backends added by URL (fingerprinted) that
  * survive a restart, removal, drain, and configuration reloads.
  */
-import { afterEach, describe, expect, test } from "bun:test"
+import { describe, expect, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseConfigText } from "../../src/config/load.ts"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
-import { backend, chat, eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { startLlamacpp, startOllama, startVllm } from "../../emulators/index.ts"
+import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
+import { testScope } from "../helpers/scope.ts"
+import { eventually, until } from "../helpers/wait.ts"
 
-let cleanup: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  await Promise.all(cleanup.map((f) => f().catch(() => {})))
-  cleanup = []
-})
-async function emu<T extends Emulator>(p: Promise<T>): Promise<T> {
-  const e = await p
-  cleanup.push(() => e.stop())
-  return e
-}
-async function nexus(...args: Parameters<typeof startNexus>): Promise<TestNexus> {
-  const n = await startNexus(...args)
-  cleanup.push(() => n.stop(0))
-  return n
-}
+const { emulator: emu, nexus, defer } = testScope()
 const post = (n: TestNexus, path: string, body: unknown = {}, token?: string) =>
   fetch(`${n.url}${path}`, {
     method: "POST",
@@ -139,7 +127,7 @@ describe("reload", () => {
     const a = await emu(startVllm({ models: ["m"], chunks: 6, chunkDelayMs: 80 }))
     const b = await emu(startVllm({ models: ["other"] }))
     const proc = await spawnNexus(`[[backends]]\nname = "a"\nurl = "${a.url}"\ntype = "vllm"`)
-    cleanup.push(() => proc.stop())
+    defer(() => proc.stop())
     const stream = await fetch(`${proc.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(chat("m", { stream: true })) })
     const path = proc.output().match(/"config":"([^"]+)"/)?.[1]
     expect(path).toBeDefined()
@@ -150,11 +138,6 @@ describe("reload", () => {
     expect(text).not.toContain('"error"')
     await eventually(() => proc.output().includes("configuration reloaded"), 5000)
     expect(proc.output()).toContain("backend b added")
-    let status = 0
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      status = (await fetch(`${proc.url}/v1/models/other`)).status
-      if (status !== 200) await Bun.sleep(50)
-    }
-    expect(status).toBe(200)
+    await until(() => fetch(`${proc.url}/v1/models/other`).then((r) => r.status), (status) => status === 200, { timeoutMs: 5000, what: "model of the added backend" })
   })
 })

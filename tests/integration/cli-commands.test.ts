@@ -8,11 +8,10 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseConfigText } from "../../src/config/load.ts"
-import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
+import { freePort, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
-import { freePort } from "../helpers/process.ts"
+import { MAIN } from "../helpers/process.ts"
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 
 async function nexusCli(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], {

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { FULL_TEMPLATE, MINIMAL_TEMPLATE } from "../../src/config/template.ts"
+import { MAIN } from "../helpers/process.ts"
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 
 /** A fresh working directory. */
 const workdir = () => mkdtempSync(join(tmpdir(), "nexus-config-cli-"))

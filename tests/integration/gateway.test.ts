@@ -3,8 +3,9 @@
  * request ids, the Host Ollama accepts, and every error in the OpenAI envelope.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
-import { backend, chat, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { sseData } from "../helpers/sse.ts"
 
 let nexus: TestNexus
 let ollama: Emulator

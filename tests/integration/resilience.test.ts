@@ -2,34 +2,25 @@
  * Routing and resilience under injected faults: every test drives a real Nexus over
  * HTTP in front of emulated backends whose faults are switched at run time.
  */
-import { afterEach, describe, expect, test } from "bun:test"
-import { startOllama, startVllm } from "../emulators/index.ts"
-import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { describe, expect, test } from "bun:test"
+import { startOllama, startVllm, type VllmEmulator } from "../../emulators/index.ts"
+import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { spawnNexus } from "../helpers/process.ts"
+import { testScope } from "../helpers/scope.ts"
+import { sseData } from "../helpers/sse.ts"
+import { eventually, until } from "../helpers/wait.ts"
 
 const LOAD_CLIENT = new URL("../helpers/load-client.ts", import.meta.url).pathname
 
-type Emu = Awaited<ReturnType<typeof startVllm>>
 const MODEL = "m"
-let cleanup: (() => Promise<void>)[] = []
-afterEach(async () => {
-  await Promise.all(cleanup.map((f) => f().catch(() => {})))
-  cleanup = []
-})
+const scope = testScope()
 
-async function emulators(n: number, opts: Parameters<typeof startVllm>[0] = {}): Promise<Emu[]> {
-  const list = await Promise.all(Array.from({ length: n }, () => startVllm({ models: [MODEL], ...opts })))
-  cleanup.push(...list.map((e) => () => e.stop()))
-  return list
+async function emulators(n: number, opts: Parameters<typeof startVllm>[0] = {}): Promise<VllmEmulator[]> {
+  return Promise.all(Array.from({ length: n }, () => scope.emulator(startVllm({ models: [MODEL], ...opts }))))
 }
+const nexus = scope.nexus
 
-async function nexus(config: Parameters<typeof startNexus>[0]): Promise<TestNexus> {
-  const n = await startNexus(config)
-  cleanup.push(() => n.stop(0))
-  return n
-}
-
-const chatReqs = (e: Emu) => e.stats.byPath["/v1/chat/completions"] ?? 0
+const chatReqs = (e: VllmEmulator) => e.stats.byPath["/v1/chat/completions"] ?? 0
 
 describe("failover", () => {
   test("a 4xx is the client's: returned as is, never retried on another backend", async () => {
@@ -92,25 +83,23 @@ describe("failover", () => {
 
   test("a fallback model serves when every attempt on the primary failed", async () => {
     const [a] = await emulators(1)
-    const [f] = await Promise.all([startVllm({ models: ["small"] })])
-    cleanup.push(() => f!.stop())
+    const f = await scope.emulator(startVllm({ models: ["small"] }))
     a!.faults.status = 500
     const n = await nexus({
       routing: { fallbacks: { [MODEL]: ["small"] } },
-      backends: [backend("a", a!.url, "vllm"), backend("f", f!.url, "vllm")],
+      backends: [backend("a", a!.url, "vllm"), backend("f", f.url, "vllm")],
     })
     const res = await n.post("/v1/chat/completions", chat(MODEL))
     expect(res.status).toBe(200)
     expect(res.headers.get("x-nexus-fallback-model")).toBe("small")
     expect(res.headers.get("x-nexus-model")).toBe("small")
-    expect(JSON.parse(f!.stats.lastRequest!.body).model).toBe("small")
+    expect(JSON.parse(f.stats.lastRequest!.body).model).toBe("small")
   })
 })
 
 describe("capabilities, cold starts and deadlines", () => {
   test("incapable backends are excluded with their reasons, in a 400 (retrying cannot help) and its header", async () => {
-    const plain = await startOllama({ models: [{ id: "m", capabilities: ["completion"] }] })
-    cleanup.push(() => plain.stop())
+    const plain = await scope.emulator(startOllama({ models: [{ id: "m", capabilities: ["completion"] }] }))
     const n = await nexus({ backends: [backend("plain", plain.url, "ollama")] })
     const vision = chat(MODEL, { messages: [{ role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] }] })
     const res = await n.post("/v1/chat/completions", vision)
@@ -125,8 +114,7 @@ describe("capabilities, cold starts and deadlines", () => {
   })
 
   test("chat with a model that only does embeddings is a 400 that says so; an unhealthy capable twin makes it a 503", async () => {
-    const embedOnly = await startOllama({ models: [{ id: "nomic-embed-text", capabilities: ["embedding"] }] })
-    cleanup.push(() => embedOnly.stop())
+    const embedOnly = await scope.emulator(startOllama({ models: [{ id: "nomic-embed-text", capabilities: ["embedding"] }] }))
     const n = await nexus({ backends: [backend("emb", embedOnly.url, "ollama")] })
     const res = await n.post("/v1/chat/completions", chat("nomic-embed-text"))
     expect(res.status).toBe(400)
@@ -143,9 +131,8 @@ describe("capabilities, cold starts and deadlines", () => {
   })
 
   test("a model that is not loaded yet gets the longer cold-start allowance before failover", async () => {
-    const cold = await startOllama({ models: [{ id: "m", loaded: false }], latencyMs: 500 })
+    const cold = await scope.emulator(startOllama({ models: [{ id: "m", loaded: false }], latencyMs: 500 }))
     const [spare] = await emulators(1)
-    cleanup.push(() => cold.stop())
     const n = await nexus({
       server: { first_byte_timeout_seconds: 0.2, cold_first_byte_timeout_seconds: 5 },
       backends: [backend("cold", cold.url, "ollama", { priority: 1 }), backend("spare", spare!.url, "vllm", { priority: 90 })],
@@ -226,7 +213,9 @@ describe("rate limits and circuit breakers", () => {
     const plan = (await (await n.post("/v1/nexus/route", chat(MODEL))).json()) as any
     expect(plan.excluded[0].reason).toContain("circuit open")
 
-    await Bun.sleep(600)
+    // Once the cooldown is over the plan stops excluding it: the next request is the trial.
+    const excluded = async () => ((await (await n.post("/v1/nexus/route", chat(MODEL))).json()) as { excluded: unknown[] }).excluded
+    await until(excluded, (list) => list.length === 0, { what: "the end of the circuit's cooldown" })
     bad!.faults.status = undefined
     const trial = await n.post("/v1/chat/completions", chat(MODEL))
     expect(trial.headers.get("x-nexus-backend")).toBe("bad") // the half-open trial
@@ -244,9 +233,10 @@ describe("rate limits and circuit breakers", () => {
     for (let i = 0; i < 3; i++) {
       const ac = new AbortController()
       const p = fetch(`${n.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(chat(MODEL)), signal: ac.signal }).catch(() => {})
-      await Bun.sleep(50)
+      await eventually(() => a!.stats.inFlight === 1) // it reached the backend, then the client leaves
       ac.abort()
       await p
+      await eventually(() => a!.stats.inFlight === 0 && a!.stats.aborted === i + 1)
     }
     a!.faults.status = 400
     for (let i = 0; i < 3; i++) expect((await n.post("/v1/chat/completions", chat(MODEL))).status).toBe(400)
@@ -322,7 +312,8 @@ describe("capacity queue", () => {
       [1, 2, 3].map(() => n.post("/v1/chat/completions", chat(MODEL, { stream: true })).then(sseData))
     )
     for (const data of results) expect(data.at(-1)).toBe("[DONE]")
-    expect(a!.stats.completed).toBeGreaterThanOrEqual(3)
+    expect(a!.stats.completed).toBe(3)
+    expect(a!.stats.peakInFlight).toBe(1) // what the backend itself saw: max_concurrent held
   })
 
   test("an unknown model is answered 404 at once, never queued, even when everything is busy", async () => {
@@ -363,7 +354,7 @@ describe("under load", () => {
       [a, b, c].map((e, i) => `[[backends]]\nname = "e${i}"\nurl = "${e!.url}"\ntype = "vllm"`).join("\n"),
       { env: { NEXUS_LOG_LEVEL: "warn" } }
     )
-    cleanup.push(async () => void (await nexus.stop()))
+    scope.defer(() => nexus.stop())
     const client = Bun.spawn([process.execPath, LOAD_CLIENT, nexus.url, "1000", MODEL], {
       env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
       stdout: "pipe",

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startVllm, type Emulator } from "../emulators/index.ts"
-import { freePort, spawnNexus } from "../helpers/process.ts"
+import { freePort, startVllm, type Emulator } from "../../emulators/index.ts"
+import { MAIN, spawnNexus } from "../helpers/process.ts"
+import { readRest } from "../helpers/sse.ts"
+import { until } from "../helpers/wait.ts"
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname
 let emu: Emulator
 let dir: string
 
@@ -71,12 +72,8 @@ describe("nexus serve", () => {
       stdout: "pipe",
       stderr: "pipe",
     })
-    let health: Response | undefined
-    for (let i = 0; i < 200 && !health; i++) {
-      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined)
-      if (!health) await Bun.sleep(25)
-    }
-    expect(health?.status).toBe(200)
+    const health = await until(() => fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined), Boolean, { timeoutMs: 5000, everyMs: 25, what: "the server answering" })
+    expect(health!.status).toBe(200)
     proc.kill("SIGTERM")
     expect(await proc.exited).toBe(0)
     const log = await new Response(proc.stderr).text()
@@ -92,18 +89,10 @@ describe("nexus serve", () => {
     const reader = res.body!.getReader()
     await reader.read()
     nexus.proc.kill("SIGTERM")
-    await Bun.sleep(100)
-    const refused = await fetch(`${nexus.url}/health`).then(
-      () => "accepted",
-      () => "refused"
-    )
-    expect(refused).toBe("refused")
-    let rest = ""
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      rest += new TextDecoder().decode(value)
-    }
+    // New connections are refused while the stream (1 s of chunks) is still going.
+    const health = () => fetch(`${nexus.url}/health`).then(() => "accepted", () => "refused")
+    await until(health, (answer) => answer === "refused", { timeoutMs: 5000, everyMs: 20, what: "new connections refused" })
+    const rest = await readRest(reader)
     expect(rest.trimEnd().endsWith("data: [DONE]")).toBe(true)
     expect(rest).not.toContain('"error"')
     expect(await nexus.proc.exited).toBe(0)

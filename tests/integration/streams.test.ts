@@ -2,23 +2,21 @@
  * Streams are sacred: client disconnects abort the upstream and release every
  * counter, and each Bun behaviour that breaks a naive proxy (reference/stack.md) is handled.
  */
-import { afterEach, describe, expect, test } from "bun:test"
-import { startOllama, startVllm, type Emulator } from "../emulators/index.ts"
-import { backend, chat, eventually, sseData, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { describe, expect, test } from "bun:test"
+import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { backend, chat, type startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { testScope } from "../helpers/scope.ts"
+import { sseData } from "../helpers/sse.ts"
+import { eventually } from "../helpers/wait.ts"
 
-let cleanup: (() => Promise<void>)[] = []
-afterEach(async () => {
-  await Promise.all(cleanup.map((f) => f().catch(() => {})))
-  cleanup = []
-})
+const scope = testScope()
 
 async function setup(
   opts: Parameters<typeof startVllm>[0] = {},
   server: NonNullable<Parameters<typeof startNexus>[0]>["server"] = {}
 ): Promise<{ emu: Emulator; nexus: TestNexus }> {
-  const emu = await startVllm({ models: ["m"], ...opts })
-  const nexus = await startNexus({ server, backends: [backend("v", emu.url, "vllm")] })
-  cleanup.push(() => nexus.stop(0), () => emu.stop())
+  const emu = await scope.emulator(startVllm({ models: ["m"], ...opts }))
+  const nexus = await scope.nexus({ server, backends: [backend("v", emu.url, "vllm")] })
   return { emu, nexus }
 }
 
@@ -111,9 +109,8 @@ describe("Bun pitfalls (reference/stack.md)", () => {
 
   test("Ollama's OpenAI layer streams through in both of its shapes", async () => {
     for (const legacyStream of [false, true]) {
-      const emu = await startOllama({ models: ["q"], legacyStream, chunks: 3 })
-      const nexus = await startNexus({ backends: [backend("o", emu.url, "ollama")] })
-      cleanup.push(() => nexus.stop(0), () => emu.stop())
+      const emu = await scope.emulator(startOllama({ models: ["q"], legacyStream, chunks: 3 }))
+      const nexus = await scope.nexus({ backends: [backend("o", emu.url, "ollama")] })
       const data = await sseData(await nexus.post("/v1/chat/completions", chat("q", { stream: true })))
       expect(data.at(-1)).toBe("[DONE]")
       expect(data.filter((d) => d !== "[DONE]").map((d) => JSON.parse(d).choices[0].finish_reason).filter(Boolean)).toEqual(["stop"])

@@ -2,8 +2,9 @@
  * What operators see: /v1/models, /health, /metrics, /v1/stats and the request log.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../emulators/index.ts"
-import { backend, chat, eventually, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { eventually } from "../helpers/wait.ts"
 
 let nexus: TestNexus
 let ollama: Emulator
@@ -51,9 +52,12 @@ describe("models", () => {
     expect(llava.capabilities.vision).toBe(true)
     expect(llava.loaded).toBe(false)
     expect(data.find((m) => m.id === "nomic-embed-text:latest")!.capabilities.embeddings).toBe(true)
-    // /api/show is asked once per model and digest, not on every probe.
+    // /api/show is asked once per model and digest, not on every probe: two more probe
+    // rounds (each asks /api/tags first, and a round starts only when the last one ended)
+    // ask nothing more of it.
     const shows = ollama.stats.byPath["/api/show"]
-    await Bun.sleep(500)
+    const tags = ollama.stats.byPath["/api/tags"]!
+    await eventually(() => ollama.stats.byPath["/api/tags"]! >= tags + 2)
     expect(ollama.stats.byPath["/api/show"]).toBe(shows)
   })
 
@@ -127,8 +131,24 @@ describe("health, metrics, stats and logs", () => {
   })
 
   test("status changes are logged once, at info", async () => {
-    const changes = nexus.logs.filter((l) => l.msg === "backend vllm is unhealthy")
-    expect(changes).toHaveLength(1)
-    expect(changes[0]!.level).toBe("info")
+    const flaky = await startVllm({ models: ["f"] })
+    const n = await startNexus({ health_check: { interval_seconds: 0.05, failure_threshold: 1, recovery_threshold: 1 }, backends: [backend("flaky", flaky.url, "vllm")] })
+    try {
+      const checks = () => flaky.stats.byPath["/health"] ?? 0
+      flaky.faults.healthStatus = 503
+      await eventually(() => n.deps.registry.get("flaky")!.status === "unhealthy")
+      // More failing checks while it stays down: each would log again if changes were not told apart from checks.
+      const failed = checks()
+      await eventually(() => checks() >= failed + 3)
+      flaky.faults.healthStatus = undefined
+      await eventually(() => n.deps.registry.get("flaky")!.status === "healthy")
+      const down = n.logs.filter((l) => l.msg === "backend flaky is unhealthy")
+      expect(down).toHaveLength(1)
+      expect(down[0]).toMatchObject({ level: "info", backend: "flaky", from: "healthy", to: "unhealthy" })
+      expect(n.logs.filter((l) => l.msg === "backend flaky is healthy" && l.from === "unhealthy")).toHaveLength(1)
+    } finally {
+      await n.stop(0)
+      await flaky.stop()
+    }
   })
 })

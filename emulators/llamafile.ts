@@ -9,24 +9,9 @@
  * (`400 OpenAI tools field not supported`), chunks labelled `"object":"chat.completion"` with an
  * `x_prefill_progress` chunk first, usage on the finish chunk when asked, then `[DONE]`.
  */
-import {
-  admit,
-  CREATED,
-  inFlight,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  randomId,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, json, parseBody, randomId, record, retryAfter, serve, streamResponse, type Track } from "./common.ts"
+import { chatStream, promptTokens, sse, turn, type Turn } from "./generate.ts"
+import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamafileOptions extends EmulatorOptions {
   /** The default (2024 llama.cpp fork) server instead of the v2 server. */
@@ -52,13 +37,8 @@ const REASONS: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized
 export async function startLlamafile(opts: LlamafileOptions = {}): Promise<LlamafileEmulator> {
   const legacy = opts.legacy ?? false
   const defaults = [legacy ? "Meta-Llama-3.1-8B-Instruct.Q4_K_M.gguf" : "Meta-Llama-3.1-8B-Instruct.Q4_K_M"]
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: ReturnType<typeof toModels>; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, defaults),
-  }
-  let loading = legacy && (opts.loading ?? false)
+  const state = createState(opts, defaults)
+  state.loading = legacy && (opts.loading ?? false)
   const slots = opts.slots ?? 1
   const nCtx = opts.nCtx ?? 8192
   const fingerprint = "llamafile-0.9.3"
@@ -81,56 +61,55 @@ export async function startLlamafile(opts: LlamafileOptions = {}): Promise<Llama
       if (!Array.isArray(body.messages)) return v2Error(400, "JSON missing messages array")
     } else if (!body) return text(500, "500 Internal Server Error\n[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'x'")
     const model = typeof body.model === "string" ? body.model : "unknown"
-    const faults = state.faults
-    const admitted = await admit(state, req, raw, o.latencyMs)
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      const headers: Record<string, string> = faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
-      return legacy ? text(status, `emulated failure ${status}`, headers) : v2Error(status, undefined, headers)
-    }
-    const { track } = admitted
-    const parts = pieces(o.reply, o.chunks)
-    const prompt = promptTokens(body)
-    const usage = { completion_tokens: parts.length, prompt_tokens: prompt, total_tokens: prompt + parts.length }
+    const onFault = (status: number, faults: typeof state.faults) => (legacy ? text(status, `emulated failure ${status}`, retryAfter(faults)) : v2Error(status, undefined, retryAfter(faults)))
+    const track = await admit(state, req, raw, onFault)
+    if (track instanceof Response) return track
+    // Neither server ever answers with tool calls: v2 refuses `tools`, the old fork ignores it.
+    const t = turn(state, body, false)
+    const usage = { completion_tokens: t.completion, prompt_tokens: t.prompt, total_tokens: t.prompt + t.completion }
     const stream = body.stream === true
-    if (legacy) {
-      const id = () => `chatcmpl-${randomId(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`
-      if (!stream) {
-        track.done()
-        return json({ choices: [{ finish_reason: "stop", index: 0, message: { content: o.reply, role: "assistant" } }], created: CREATED, id: id(), model, object: "chat.completion", usage }, { gzip: faults.gzip, headers: { "content-type": "application/json; charset=utf-8" } })
-      }
-      const chunk = (delta: Record<string, unknown>, finish: string | null) => sse({ choices: [{ delta, finish_reason: finish, index: 0 }], created: CREATED, id: id(), model, object: "chat.completion.chunk" })
-      // No usage and no `data: [DONE]`: the chunked body just ends after the finish chunk.
-      const events = [chunk({ role: "assistant" }, null), ...parts.map((p) => chunk({ content: p }, null)), chunk({}, "stop")]
-      const errorEvents = [`error: ${JSON.stringify({ content: "llama_decode failed: emulated slot failure" })}\n\n`]
-      return new Response(pacedStream({ events, contentStart: 1, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), { headers: { "content-type": "text/event-stream" } })
-    }
+    if (legacy) return legacyChat(t, { model, usage, stream, track })
     const id = `chatcmpl-${randomId(24, "abcdefghijklmnopqrstuvwxyz012345")}`
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
     const base = { created: CREATED, id, model, object: "chat.completion", system_fingerprint: fingerprint }
     if (!stream) {
       track.done()
-      const doc = { choices: [{ finish_reason: "stop", index: 0, logprobs: null, message: { content: o.reply, role: "assistant" } }], ...base, usage, x_prefill_progress: null }
+      const doc = { choices: [{ finish_reason: t.finish, index: 0, logprobs: null, message: { content: t.reply, role: "assistant" } }], ...base, usage, x_prefill_progress: null }
       const pretty = `${JSON.stringify(doc, null, 2)}\n`
       const headers: Record<string, string> = { "content-type": "application/json" }
-      if (faults.gzip) return new Response(Bun.gzipSync(new TextEncoder().encode(pretty)), { headers: { ...headers, "content-encoding": "gzip" } })
+      if (state.faults.gzip) return new Response(Bun.gzipSync(new TextEncoder().encode(pretty)), { headers: { ...headers, "content-encoding": "gzip" } })
       return new Response(pretty, { headers })
     }
     const nullUsage = includeUsage ? { usage: null } : {}
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = nullUsage) => sse({ choices: [{ delta, finish_reason: finish, index: 0, logprobs: null }], ...base, ...extra })
-    const events = [chunk({ content: "", role: "assistant" }, null, { ...nullUsage, x_prefill_progress: 0.5 }), chunk({ content: "", role: "assistant" }, null)]
-    for (const p of parts) events.push(chunk({ content: p }, null))
-    events.push(chunk({ content: "" }, "stop", includeUsage ? { usage } : {}), "data: [DONE]\n\n")
+    const { events, contentStart } = chatStream(t, {
+      frame: (delta, finish) => (finish ? chunk(delta, finish, includeUsage ? { usage } : {}) : chunk(delta, null)),
+      lead: [chunk({ content: "", role: "assistant" }, null, { ...nullUsage, x_prefill_progress: 0.5 }), chunk({ content: "", role: "assistant" }, null)],
+      finish: { content: "" },
+    })
     // llamafiler has no mid-stream error event: a failing slot just ends the response.
-    return new Response(pacedStream({ events, contentStart: 2, errorEvents: [] }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), { headers: { "content-type": "text/event-stream" } })
+    return streamResponse(state, track, { events, contentStart, errorEvents: [] }, { "content-type": "text/event-stream" })
+  }
+
+  function legacyChat(t: Turn, r: { model: string; usage: Record<string, number>; stream: boolean; track: Track }): Response {
+    const id = () => `chatcmpl-${randomId(32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`
+    if (!r.stream) {
+      r.track.done()
+      const doc = { choices: [{ finish_reason: t.finish, index: 0, message: { content: t.reply, role: "assistant" } }], created: CREATED, id: id(), model: r.model, object: "chat.completion", usage: r.usage }
+      return json(doc, { gzip: state.faults.gzip, headers: { "content-type": "application/json; charset=utf-8" } })
+    }
+    // A new id on every chunk, no usage and no `data: [DONE]`: the chunked body just ends after the finish chunk.
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => sse({ choices: [{ delta, finish_reason: finish, index: 0 }], created: CREATED, id: id(), model: r.model, object: "chat.completion.chunk" })
+    const { events, contentStart } = chatStream(t, { frame: chunk, lead: [chunk({ role: "assistant" }, null)], done: false })
+    const errorEvents = [`error: ${JSON.stringify({ content: "llama_decode failed: emulated slot failure" })}\n\n`]
+    return streamResponse(state, r.track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream" })
   }
 
   async function route(req: Request): Promise<Response> {
     const url = new URL(req.url)
     const path = url.pathname
     const hs = state.faults.healthStatus
-    if (legacy && loading && path !== "/") return loadingBody()
+    if (legacy && state.loading && path !== "/") return loadingBody()
     if (legacy && path === "/health") {
       await record(state.stats, req, path)
       if (hs === 503) return loadingBody()
@@ -158,7 +137,7 @@ export async function startLlamafile(opts: LlamafileOptions = {}): Promise<Llama
     if (!legacy && path === "/v1/completions" && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
       const prompt = promptTokens(body)
-      return json({ choices: [{ finish_reason: "stop", index: 0, logprobs: null, text: o.reply }], created: CREATED, id: `cmpl-${randomId(24, "abcdefghijklmnopqrstuvwxyz012345")}`, model: String(body.model ?? modelId()), object: "text_completion", system_fingerprint: fingerprint, usage: { completion_tokens: o.chunks, prompt_tokens: prompt, total_tokens: prompt + o.chunks } })
+      return json({ choices: [{ finish_reason: "stop", index: 0, logprobs: null, text: state.reply }], created: CREATED, id: `cmpl-${randomId(24, "abcdefghijklmnopqrstuvwxyz012345")}`, model: String(body.model ?? modelId()), object: "text_completion", system_fingerprint: fingerprint, usage: { completion_tokens: state.chunks, prompt_tokens: prompt, total_tokens: prompt + state.chunks } })
     }
     if (legacy && path === "/props") return json({ user_name: "User", assistant_name: "Llama", default_generation_settings: { n_ctx: nCtx, model: modelId(), stream: true }, total_slots: slots }, { headers: { "content-type": "application/json; charset=utf-8" } })
     if (legacy && path === "/slots") {
@@ -171,23 +150,16 @@ export async function startLlamafile(opts: LlamafileOptions = {}): Promise<Llama
     return legacy ? text(404, "File Not Found") : v2Error(404)
   }
 
-  const emu = serve("llamafile", o, state, defaults, async (req) => {
-    const res = await route(req)
-    if (legacy) {
-      if (opts.serverHeader !== false) res.headers.set("server", "llama.cpp")
-    } else {
-      res.headers.set("server", "llamafile/0.9.3")
-      res.headers.set("referrer-policy", "origin")
-      res.headers.set("cache-control", "private; max-age=0")
-    }
-    return res
-  })
+  const signature: Record<string, string> = legacy
+    ? opts.serverHeader !== false ? { server: "llama.cpp" } : {}
+    : { server: "llamafile/0.9.3", "referrer-policy": "origin", "cache-control": "private; max-age=0" }
+  const emu = serve("llamafile", opts, state, defaults, route, { headers: signature })
   return Object.assign(emu, {
     setLoading(value: boolean) {
-      loading = legacy && value
+      state.loading = legacy && value
     },
     finishLoading() {
-      loading = false
+      state.loading = false
     },
   })
 }

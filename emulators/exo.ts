@@ -9,22 +9,9 @@
  * on the finish chunk whatever `stream_options` says, then a `: generation_stats` comment
  * and `data: [DONE]`; a mid-stream error is `data: {"error":…}` followed by `[DONE]`.
  */
-import {
-  admit,
-  CREATED,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, isLoaded, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
+import { chatStream, message, sse, turn, usage } from "./generate.ts"
+import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface ExoOptions extends EmulatorOptions {
   /** `: keep-alive` comment lines before the first data chunk (exo sends one at once, then one per 10 s of silence). Default 1. */
@@ -41,18 +28,19 @@ export interface ExoEmulator extends Emulator {
 
 const DEFAULT_MODELS = ["mlx-community/Qwen3-0.6B-4bit"]
 const PHRASES: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 408: "Request Timeout", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" }
-const DELTA_NULLS = { reasoning_content: null, name: null, tool_calls: null, tool_call_id: null, function_call: null }
+const DELTA_NULLS: Record<string, null> = { reasoning_content: null, name: null, tool_calls: null, tool_call_id: null, function_call: null }
+
+/** pydantic's nulls for every field of a delta (or message) that it does not set. */
+function withNulls(delta: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...delta }
+  for (const [k, v] of Object.entries(DELTA_NULLS)) if (!(k in out)) out[k] = v
+  return out
+}
 
 export async function startExo(opts: ExoOptions = {}): Promise<ExoEmulator> {
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: EmulatorModel[]; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, DEFAULT_MODELS),
-  }
+  const state = createState(opts, DEFAULT_MODELS)
   const nodeId = opts.nodeId ?? "12D3KooWLqx1Z7wJtVq9Dm4eHk2BfA8sXcN5yRuP3TgQ6oMvE1hC"
-  const placed = new Map<string, boolean>()
-  const hasInstance = (m: EmulatorModel) => placed.get(m.id) ?? m.loaded !== false
+  const hasInstance = (m: EmulatorModel) => isLoaded(state, m)
   const error = (status: number, message: string, headers: Record<string, string> = {}) =>
     json({ error: { message, type: PHRASES[status] ?? "Error", param: null, code: status } }, { status, headers })
 
@@ -89,56 +77,34 @@ export async function startExo(opts: ExoOptions = {}): Promise<ExoEmulator> {
     const model = body.model
     const m = state.models.find((x) => x.id === model)
     if (!m || !hasInstance(m)) return error(404, `No instance found for model ${model}`)
-    const faults = state.faults
-    const admitted = await admit(state, req, text, o.latencyMs)
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      return error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
-    }
-    const { track } = admitted
+    const track = await admit(state, req, text, (status, faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, retryAfter(faults)))
+    if (track instanceof Response) return track
     const id = crypto.randomUUID()
-    const parts = pieces(o.reply, o.chunks)
-    const prompt = promptTokens(body)
-    const usage = {
-      prompt_tokens: prompt,
-      completion_tokens: parts.length,
-      total_tokens: prompt + parts.length,
+    const t = turn(state, body)
+    const billed = {
+      ...usage(t),
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     }
     if (body.stream !== true) {
       track.done()
       return json(
-        { id, object: "chat.completion", created: CREATED, model, choices: [{ index: 0, message: { role: "assistant", content: o.reply, ...DELTA_NULLS }, logprobs: null, finish_reason: "stop" }], usage, service_tier: null },
-        { gzip: faults.gzip }
+        { id, object: "chat.completion", created: CREATED, model, choices: [{ index: 0, message: withNulls(message(t)), logprobs: null, finish_reason: t.finish }], usage: billed, service_tier: null },
+        { gzip: state.faults.gzip }
       )
     }
-    const keepAlives = Math.max(0, opts.keepAlives ?? 1)
-    const events: string[] = Array.from({ length: keepAlives }, () => ": keep-alive\n\n")
-    parts.forEach((p, i) => {
-      const last = i === parts.length - 1
-      events.push(
-        sse({
-          id,
-          object: "chat.completion",
-          created: CREATED,
-          model,
-          choices: [{ index: 0, delta: { role: "assistant", content: p, ...DELTA_NULLS }, logprobs: null, finish_reason: last ? "stop" : null, usage: null }],
-          usage: last ? usage : null,
-          service_tier: null,
-        })
-      )
-    })
-    const stats = { prompt_tps: 412.5, generation_tps: 61.2, prompt_tokens: prompt, generation_tokens: parts.length, peak_memory_usage: { in_bytes: 734003200 }, prefix_cache_hit: "none" }
-    events.push(`: generation_stats ${JSON.stringify(stats)}\n\n`, "data: [DONE]\n\n")
+    // exo labels stream chunks "chat.completion", puts the role in every delta, the finish
+    // reason and usage on the last content chunk, and sends tool calls whole in one chunk.
+    const frame = (delta: Record<string, unknown>, finish: string | null) =>
+      sse({ id, object: "chat.completion", created: CREATED, model, choices: [{ index: 0, delta: withNulls(delta), logprobs: null, finish_reason: finish, usage: null }], usage: finish ? billed : null, service_tier: null })
+    const stats = { prompt_tps: 412.5, generation_tps: 61.2, prompt_tokens: t.prompt, generation_tokens: t.completion, peak_memory_usage: { in_bytes: 734003200 }, prefix_cache_hit: "none" }
+    const keepAlives = Array.from({ length: Math.max(0, opts.keepAlives ?? 1) }, () => ": keep-alive\n\n")
+    const { events, contentStart } = chatStream(t, { frame, lead: keepAlives, role: "every", finish: null, wholeToolCalls: true, tail: [`: generation_stats ${JSON.stringify(stats)}\n\n`] })
     const errorEvents = [sse({ error: { message: "Emulated runner failure", type: "InternalServerError", param: null, code: 500 } }), "data: [DONE]\n\n"]
-    return new Response(pacedStream({ events, contentStart: keepAlives, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), {
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "close", "x-accel-buffering": "no" },
-    })
+    return streamResponse(state, track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "close", "x-accel-buffering": "no" })
   }
 
-  const emu = serve("exo", o, state, DEFAULT_MODELS, async (req) => {
+  const emu = serve("exo", opts, state, DEFAULT_MODELS, async (req) => {
     const url = new URL(req.url)
     const path = url.pathname
     const hs = state.faults.healthStatus
@@ -157,7 +123,7 @@ export async function startExo(opts: ExoOptions = {}): Promise<ExoEmulator> {
       const modelId = String(body.model_id ?? "")
       const m = state.models.find((x) => x.id === modelId)
       if (!m) return error(404, `Model card not found for ${modelId}`)
-      placed.set(modelId, true)
+      state.loaded.set(modelId, true)
       return json({ message: "Command received.", command_id: crypto.randomUUID(), model_card: { model_id: modelId } })
     }
     if (path === "/state" && req.method === "GET") {
@@ -176,10 +142,10 @@ export async function startExo(opts: ExoOptions = {}): Promise<ExoEmulator> {
   })
   return Object.assign(emu, {
     placeInstance(modelId: string) {
-      placed.set(modelId, true)
+      state.loaded.set(modelId, true)
     },
     deleteInstance(modelId: string) {
-      placed.set(modelId, false)
+      state.loaded.set(modelId, false)
     },
   })
 }

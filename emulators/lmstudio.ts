@@ -7,24 +7,9 @@
  * not-loaded model on its first request, and the version differences: unknown model 404
  * (≤0.3.5) or 400 (later), `include_usage` and OpenAI-shaped stream errors from 0.3.18.
  */
-import {
-  admit,
-  CREATED,
-  delay,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  randomId,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, delay, isLoaded, json, parseBody, randomId, record, retryAfter, serve, streamResponse } from "./common.ts"
+import { chatStream, message, sse, turn, usage } from "./generate.ts"
+import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface LmstudioOptions extends EmulatorOptions {
   /** Just-in-time loading (default true). Off: only loaded models are listed and served. */
@@ -58,26 +43,20 @@ function typeOf(m: EmulatorModel): "llm" | "vlm" | "embeddings" {
   return m.capabilities?.includes("vision") ? "vlm" : "llm"
 }
 
+const stringError = (status: number, message: string, headers: Record<string, string> = {}) => json({ error: message }, { status, headers: { ...headers, "content-type": CT } })
+const openaiError = (status: number, message: string, param: string | null, code: string | null) =>
+  json({ error: { message, type: "invalid_request_error", param, code } }, { status, headers: { "content-type": CT } })
+
 export async function startLmstudio(opts: LmstudioOptions = {}): Promise<LmstudioEmulator> {
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: EmulatorModel[]; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, DEFAULT_MODELS),
-  }
+  const state = createState(opts, DEFAULT_MODELS)
   const version = opts.version ?? "0.4.1"
   const jit = opts.jit !== false
   const loadedCtx = opts.loadedContextLength ?? 4096
-  const override = new Map<string, boolean>()
-  const isLoaded = (m: EmulatorModel) => override.get(m.id) ?? m.loaded !== false
-  const listed = () => (jit ? state.models : state.models.filter(isLoaded))
-  const stringError = (status: number, message: string, headers: Record<string, string> = {}) => json({ error: message }, { status, headers: { ...headers, "content-type": CT } })
-  const openaiError = (status: number, message: string, param: string | null, code: string | null) =>
-    json({ error: { message, type: "invalid_request_error", param, code } }, { status, headers: { "content-type": CT } })
+  const loaded = (m: EmulatorModel) => isLoaded(state, m)
+  const listed = () => (jit ? state.models : state.models.filter(loaded))
 
   function v0Entry(m: EmulatorModel) {
     const type = typeOf(m)
-    const loaded = isLoaded(m)
     const max = m.contextLength ?? (type === "embeddings" ? 2048 : 32768)
     const caps = (m.capabilities ?? (type === "embeddings" ? [] : ["tool_use"])).filter((c) => c !== "vision" && c !== "embeddings")
     return {
@@ -88,9 +67,9 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
       arch: type === "embeddings" ? "nomic-bert" : (m.id.split("/").pop() ?? m.id).split(/[-_.]/)[0]!.toLowerCase(),
       compatibility_type: "gguf",
       quantization: "Q4_K_M",
-      state: loaded ? "loaded" : "not-loaded",
+      state: loaded(m) ? "loaded" : "not-loaded",
       max_context_length: max,
-      ...(loaded ? { loaded_context_length: Math.min(max, loadedCtx) } : {}),
+      ...(loaded(m) ? { loaded_context_length: Math.min(max, loadedCtx) } : {}),
       ...(caps.length && atLeast(version, "0.3.16") ? { capabilities: caps } : {}),
     }
   }
@@ -106,7 +85,7 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
       quantization: { name: "Q4_K_M", bits_per_weight: 4 },
       size_bytes: 2497280256,
       params_string: type === "embeddings" ? null : "4B",
-      loaded_instances: isLoaded(m) ? [{ id: m.id, config: { context_length: Math.min(max, loadedCtx), eval_batch_size: 512, parallel: 4, flash_attention: true, offload_kv_cache_to_gpu: true } }] : [],
+      loaded_instances: loaded(m) ? [{ id: m.id, config: { context_length: Math.min(max, loadedCtx), eval_batch_size: 512, parallel: 4, flash_attention: true, offload_kv_cache_to_gpu: true } }] : [],
       max_context_length: max,
       format: "gguf",
       ...(type === "embeddings" ? {} : { capabilities: { vision: type === "vlm", trained_for_tool_use: m.capabilities?.includes("tool_use") ?? true } }),
@@ -115,12 +94,12 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
 
   /** Which model answers, or the error LM Studio gives. */
   function resolve(name: string): EmulatorModel | Response {
-    const loaded = state.models.filter(isLoaded)
+    const ready = state.models.filter(loaded)
     if (!jit) {
-      if (loaded.length === 0) return stringError(400, "No models loaded. Please load a model in the developer page or use the 'lms load' command.")
-      if (loaded.length === 1) return loaded[0]! // the `model` field is ignored (bug tracker #619)
+      if (ready.length === 0) return stringError(400, "No models loaded. Please load a model in the developer page or use the 'lms load' command.")
+      if (ready.length === 1) return ready[0]! // the `model` field is ignored (bug tracker #619)
     }
-    const m = (jit ? state.models : loaded).find((x) => x.id === name)
+    const m = (jit ? state.models : ready).find((x) => x.id === name)
     if (m) return m
     if (!atLeast(version, "0.3.6")) {
       return openaiError(404, `Model "${name}" not found. Please specify a valid model.\n\nYour models:\n\n${state.models.map((x) => x.id).join("\n")}`, "model", "model_not_found")
@@ -136,52 +115,39 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
     const target = resolve(String(body.model ?? ""))
     if (target instanceof Response) return target
     const model = target.id
-    const faults = state.faults
+    const onFault = (status: number, faults: typeof state.faults) => stringError(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, retryAfter(faults))
     // JIT: a model that is not loaded loads on its first request, which waits.
-    const admitted = await admit(state, req, text, o.latencyMs, async (signal) => {
-      if (isLoaded(target)) return
+    const track = await admit(state, req, text, onFault, async (signal) => {
+      if (loaded(target)) return
       await delay(opts.jitLoadMs ?? 0, signal)
-      override.set(model, true)
+      state.loaded.set(model, true)
     })
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      return stringError(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
-    }
-    const { track } = admitted
-    const parts = pieces(o.reply, o.chunks)
-    const prompt = promptTokens(body)
-    const usage = { prompt_tokens: prompt, completion_tokens: parts.length, total_tokens: prompt + parts.length }
+    if (track instanceof Response) return track
+    const t = turn(state, body)
+    const gzip = state.faults.gzip
     if (path.endsWith("/embeddings")) {
       track.done()
-      return json({ object: "list", data: [{ object: "embedding", embedding: [0.0123, -0.0456, 0.0789], index: 0 }], model, usage: { prompt_tokens: 0, total_tokens: 0 } }, { gzip: faults.gzip, headers: { "content-type": CT } })
+      return json({ object: "list", data: [{ object: "embedding", embedding: [0.0123, -0.0456, 0.0789], index: 0 }], model, usage: { prompt_tokens: 0, total_tokens: 0 } }, { gzip, headers: { "content-type": CT } })
     }
     const chat = path.endsWith("/chat/completions")
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomId(21)}`
-    const v0 = path.startsWith("/api/v0/")
-    const extras = v0
+    const extras = path.startsWith("/api/v0/")
       ? { stats: { tokens_per_second: 51.4, time_to_first_token: 0.111, generation_time: 0.954, stop_reason: "eosFound" }, model_info: { arch: "qwen3", quant: "Q4_K_M", format: "gguf", context_length: loadedCtx }, runtime: { name: "llama.cpp-linux-x86_64-avx2", version: "1.50.2", supported_formats: ["gguf"] } }
       : { stats: {}, system_fingerprint: model }
     if (body.stream !== true) {
       track.done()
-      const choice = chat
-        ? { index: 0, logprobs: null, finish_reason: "stop", message: { role: "assistant", content: o.reply } }
-        : { index: 0, text: o.reply, logprobs: null, finish_reason: "stop" }
-      return json({ id, object: chat ? "chat.completion" : "text_completion", created: CREATED, model, choices: [choice], usage, ...extras }, { gzip: faults.gzip, headers: { "content-type": CT } })
+      const choice = chat ? { index: 0, logprobs: null, finish_reason: t.finish, message: message(t) } : { index: 0, text: t.reply, logprobs: null, finish_reason: t.finish }
+      return json({ id, object: chat ? "chat.completion" : "text_completion", created: CREATED, model, choices: [choice], usage: usage(t), ...extras }, { gzip, headers: { "content-type": CT } })
     }
     const base = { id, object: chat ? "chat.completion.chunk" : "text_completion", created: CREATED, model, system_fingerprint: model }
-    const choice = (p: string | null, finish: string | null) =>
-      chat ? { index: 0, delta: p === null ? {} : { role: "assistant", content: p }, logprobs: null, finish_reason: finish } : { index: 0, text: p ?? "", logprobs: null, finish_reason: finish }
-    const events = parts.map((p) => sse({ ...base, choices: [choice(p, null)] }))
-    events.push(sse({ ...base, choices: [choice(null, "stop")] }))
+    const frame = (delta: Record<string, unknown>, finish: string | null) =>
+      sse({ ...base, choices: [chat ? { index: 0, delta, logprobs: null, finish_reason: finish } : { index: 0, text: delta.content ?? "", logprobs: null, finish_reason: finish }] })
     const so = body.stream_options as { include_usage?: boolean } | undefined
-    if (so?.include_usage && atLeast(version, "0.3.18")) events.push(sse({ ...base, choices: [], usage }))
-    events.push("data: [DONE]\n\n")
-    const message = "Emulated model crash"
-    const errorEvents = [atLeast(version, "0.3.18") ? sse({ error: { message, type: "server_error", param: null, code: null } }) : sse({ error: message })]
-    return new Response(pacedStream({ events, contentStart: 0, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
-    })
+    const tail = so?.include_usage && atLeast(version, "0.3.18") ? [sse({ ...base, choices: [], usage: usage(t) })] : []
+    const { events, contentStart } = chatStream(t, { frame, role: "every", tail })
+    const crash = "Emulated model crash"
+    const errorEvents = [atLeast(version, "0.3.18") ? sse({ error: { message: crash, type: "server_error", param: null, code: null } }) : sse({ error: crash })]
+    return streamResponse(state, track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream", "cache-control": "no-cache" })
   }
 
   async function route(req: Request): Promise<Response> {
@@ -209,17 +175,13 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
     return stringError(200, `Unexpected endpoint or method. (${req.method} ${path}${url.search})`)
   }
 
-  const emu = serve("lmstudio", o, state, DEFAULT_MODELS, async (req) => {
-    const res = await route(req)
-    res.headers.set("x-powered-by", "Express")
-    return res
-  })
+  const emu = serve("lmstudio", opts, state, DEFAULT_MODELS, route, { headers: { "x-powered-by": "Express" } })
   return Object.assign(emu, {
     load(id: string) {
-      override.set(id, true)
+      state.loaded.set(id, true)
     },
     unload(id: string) {
-      override.set(id, false)
+      state.loaded.set(id, false)
     },
   })
 }

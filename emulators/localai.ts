@@ -9,23 +9,9 @@
  * chunk, a `choices: []` usage trailer only with `include_usage` (older builds: zero usage on
  * every chunk), and a mid-stream failure sent as content `"Internal error: …"` then `[DONE]`.
  */
-import {
-  admit,
-  CREATED,
-  delay,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, delay, isLoaded, json, parseBody, record, retryAfter, serve, streamResponse, type Track } from "./common.ts"
+import { chatStream, message, sse, turn, usage, type Turn } from "./generate.ts"
+import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface LocalaiOptions extends EmulatorOptions {
   /** Startup preload in progress: `/readyz` answers 503 until `finishLoading()`. */
@@ -49,15 +35,9 @@ function capabilitiesOf(m: EmulatorModel): string[] {
 }
 
 export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEmulator> {
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: EmulatorModel[]; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, DEFAULT_MODELS),
-  }
+  const state = createState(opts, DEFAULT_MODELS)
+  state.loading = opts.loading ?? false
   const version = opts.version ?? "v3.9.0"
-  let loading = opts.loading ?? false
-  const warm = new Set<string>()
   const error = (code: number, message: string, type?: string, headers: Record<string, string> = {}) =>
     json({ error: { code, message, ...(type ? { type } : {}) } }, { status: code, headers })
 
@@ -68,55 +48,49 @@ export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEm
     const name = typeof body.model === "string" && body.model ? body.model : state.models[0]?.id ?? ""
     const m = state.models.find((x) => x.id === name)
     if (!m) return error(404, `model "${name}" not found. To see available models, call GET /v1/models`, "invalid_request_error")
-    const faults = state.faults
+    const onFault = (status: number, faults: typeof state.faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, undefined, retryAfter(faults))
     // Lazy loading: the first request for a model waits while it loads.
-    const admitted = await admit(state, req, text, o.latencyMs, async (signal) => {
-      if (m.loaded === false && !warm.has(m.id)) await delay(opts.loadMs ?? 0, signal)
-      warm.add(m.id)
+    const track = await admit(state, req, text, onFault, async (signal) => {
+      if (!isLoaded(state, m)) await delay(opts.loadMs ?? 0, signal)
+      state.loaded.set(m.id, true)
     })
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      return error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, undefined, faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {})
-    }
-    const { track } = admitted
+    if (track instanceof Response) return track
     const id = crypto.randomUUID()
     const headers = { "x-correlation-id": req.headers.get("x-correlation-id")?.trim() || id }
-    const parts = pieces(o.reply, o.chunks)
-    const prompt = promptTokens(body)
-    const usage = { prompt_tokens: prompt, completion_tokens: parts.length, total_tokens: prompt + parts.length }
+    const t = turn(state, body)
+    const gzip = state.faults.gzip
     if (path.endsWith("/embeddings")) {
       track.done()
-      return json({ created: CREATED, object: "list", id, model: name, data: [{ embedding: [0.0123, -0.0456, 0.0789], index: 0, object: "embedding" }], usage: { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt } }, { gzip: faults.gzip, headers })
+      return json({ created: CREATED, object: "list", id, model: name, data: [{ embedding: [0.0123, -0.0456, 0.0789], index: 0, object: "embedding" }], usage: { prompt_tokens: t.prompt, completion_tokens: 0, total_tokens: t.prompt } }, { gzip, headers })
     }
     const chat = path.endsWith("/chat/completions")
+    const object = chat ? "chat.completion" : "text_completion"
     if (body.stream !== true) {
       track.done()
-      const choice = chat ? { index: 0, finish_reason: "stop", message: { role: "assistant", content: o.reply } } : { index: 0, finish_reason: "stop", text: o.reply }
-      return json({ created: CREATED, object: chat ? "chat.completion" : "text_completion", id, model: name, choices: [choice], usage }, { gzip: faults.gzip, headers })
+      const choice = chat ? { index: 0, finish_reason: t.finish, message: message(t) } : { index: 0, finish_reason: t.finish, text: t.reply }
+      return json({ created: CREATED, object, id, model: name, choices: [choice], usage: usage(t) }, { gzip, headers })
     }
-    const object = chat ? "chat.completion.chunk" : "text_completion"
-    const zero = opts.legacyUsage ? { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } } : {}
-    const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = zero) => sse({ created: CREATED, object, id, model: name, choices: [{ index: 0, ...choice }], ...extra })
-    const content = (p: string) => (chat ? { delta: { content: p } } : { text: p })
-    const events: string[] = []
-    if (chat) events.push(chunk({ finish_reason: null, delta: { role: "assistant", content: "" } }))
-    for (const p of parts) events.push(chunk({ finish_reason: null, ...content(p) }))
-    if (opts.legacyUsage) events.push(chunk({ finish_reason: "stop", ...content("") }, { usage }))
-    else {
-      events.push(chunk({ finish_reason: "stop", ...(chat ? { delta: {} } : { text: "" }) }))
-      const so = body.stream_options as { include_usage?: boolean } | undefined
-      if (so?.include_usage) events.push(sse({ id, created: CREATED, model: name, object, choices: [], usage }))
-    }
-    events.push("data: [DONE]\n\n")
-    // LocalAI reports a backend failure mid-stream as assistant text, finish "stop", then [DONE].
-    const errorEvents = [chunk({ finish_reason: "stop", ...content("Internal error: rpc error: code = Unavailable desc = error reading from server: EOF") }, { usage }), "data: [DONE]\n\n"]
-    return new Response(pacedStream({ events, contentStart: chat ? 1 : 0, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), {
-      headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
-    })
+    return stream(t, { id, name, chat, so: body.stream_options as { include_usage?: boolean } | undefined, track, headers })
   }
 
-  const emu = serve("localai", o, state, DEFAULT_MODELS, async (req) => {
+  function stream(t: Turn, r: { id: string; name: string; chat: boolean; so?: { include_usage?: boolean }; track: Track; headers: Record<string, string> }): Response {
+    const object = r.chat ? "chat.completion.chunk" : "text_completion"
+    const zero = opts.legacyUsage ? { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } } : {}
+    const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = zero) => sse({ created: CREATED, object, id: r.id, model: r.name, choices: [{ index: 0, ...choice }], ...extra })
+    const content = (delta: Record<string, unknown>) => (r.chat ? { delta } : { text: delta.content ?? "" })
+    const { events, contentStart } = chatStream(t, {
+      // Builds before the #8546 fix bill the whole turn on the finish chunk, zero on the others.
+      frame: (delta, finish) => chunk({ finish_reason: finish, ...content(delta) }, finish && opts.legacyUsage ? { usage: usage(t) } : zero),
+      lead: r.chat ? [chunk({ finish_reason: null, delta: { role: "assistant", content: "" } })] : [],
+      finish: opts.legacyUsage ? { content: "" } : {},
+      tail: !opts.legacyUsage && r.so?.include_usage ? [sse({ id: r.id, created: CREATED, model: r.name, object, choices: [], usage: usage(t) })] : [],
+    })
+    // LocalAI reports a backend failure mid-stream as assistant text, finish "stop", then [DONE].
+    const errorEvents = [chunk({ finish_reason: "stop", ...content({ content: "Internal error: rpc error: code = Unavailable desc = error reading from server: EOF" }) }, { usage: usage(t) }), "data: [DONE]\n\n"]
+    return streamResponse(state, r.track, { events, contentStart, errorEvents }, { ...r.headers, "content-type": "text/event-stream", "cache-control": "no-cache" })
+  }
+
+  const emu = serve("localai", opts, state, DEFAULT_MODELS, async (req) => {
     const url = new URL(req.url)
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname
     const hs = state.faults.healthStatus
@@ -126,7 +100,7 @@ export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEm
     }
     if (path === "/readyz") {
       await record(state.stats, req, path)
-      if (loading || hs === 503) return json({ status: "starting", reason: "startup preload in progress" }, { status: 503 })
+      if (state.loading || hs === 503) return json({ status: "starting", reason: "startup preload in progress" }, { status: 503 })
       return new Response(null, { status: hs ?? 200 })
     }
     if (path === "/version") return json({ version })
@@ -151,7 +125,7 @@ export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEm
         }),
       })
     }
-    if (path === "/system") return json({ backends: ["llama-cpp"], loaded_models: state.models.filter((m) => m.loaded !== false || warm.has(m.id)).map((m) => ({ id: m.id, backend: "llama-cpp" })) })
+    if (path === "/system") return json({ backends: ["llama-cpp"], loaded_models: state.models.filter((m) => isLoaded(state, m)).map((m) => ({ id: m.id, backend: "llama-cpp" })) })
     const gen = ["/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions", "/v1/embeddings", "/embeddings"]
     if (gen.includes(path) && req.method === "POST") return generate(req, path)
     if (path === "/" && req.method === "GET") return new Response(null, { status: 301, headers: { location: "/app" } })
@@ -160,7 +134,7 @@ export async function startLocalai(opts: LocalaiOptions = {}): Promise<LocalaiEm
   })
   return Object.assign(emu, {
     finishLoading() {
-      loading = false
+      state.loading = false
     },
   })
 }

@@ -9,23 +9,9 @@
  * `{"role":"assistant","content":"","refusal":null}`, and with `stream_options.include_usage`
  * `"usage":null` on every chunk plus a final `choices: []` usage chunk before `[DONE]`.
  */
-import {
-  admit,
-  CREATED,
-  json,
-  newStats,
-  options,
-  pacedStream,
-  parseBody,
-  pieces,
-  promptTokens,
-  randomId,
-  record,
-  serve,
-  sse,
-  toModels,
-} from "./common.ts"
-import type { Emulator, EmulatorModel, EmulatorOptions, Faults } from "./types.ts"
+import { admit, CREATED, createState, json, parseBody, randomId, record, serve, streamResponse, retryAfter } from "./common.ts"
+import { chatStream, message, promptTokens, sse, turn, usage } from "./generate.ts"
+import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
 export interface OpenaiOptions extends EmulatorOptions {
   /** Value of `openai-organization` (default "user-nexus-emulator"). */
@@ -37,12 +23,7 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 const SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 
 export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
-  const o = options(opts)
-  const state: { stats: ReturnType<typeof newStats>; faults: Faults; models: EmulatorModel[]; crash?: () => void } = {
-    stats: newStats(),
-    faults: {},
-    models: toModels(opts.models, DEFAULT_MODELS),
-  }
+  const state = createState(opts, DEFAULT_MODELS)
   const org = opts.organization ?? "user-nexus-emulator"
   const error = (status: number, message: string, type: string, code: string | null, param: string | null = null, headers: Record<string, string> = {}) =>
     json({ error: { message, type, param, code } }, { status, headers })
@@ -60,7 +41,7 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
   }
 
   function faultResponse(status: number, model: string, faults: Faults): Response {
-    const headers: Record<string, string> = faults.retryAfter ? { "retry-after": String(faults.retryAfter) } : {}
+    const headers = retryAfter(faults)
     if (status === 429) {
       return error(429, `Rate limit reached for ${model} in organization org-emulator on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.`, "requests", "rate_limit_exceeded", null, { ...headers, "x-ratelimit-remaining-requests": "0" })
     }
@@ -87,49 +68,40 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
     if (prompt > ctx) {
       return error(400, `This model's maximum context length is ${ctx} tokens. However, your messages resulted in ${prompt} tokens. Please reduce the length of the messages.`, "invalid_request_error", "context_length_exceeded", "messages")
     }
-    const faults = state.faults
-    const admitted = await admit(state, req, text, o.latencyMs)
-    if (!admitted.ok) {
-      const status = admitted.status
-      if (!status) return new Response(null, { status: 499 })
-      return faultResponse(status, model, faults)
-    }
-    const { track } = admitted
-    const parts = pieces(o.reply, o.chunks)
+    const track = await admit(state, req, text, (status, faults) => faultResponse(status, model, faults))
+    if (track instanceof Response) return track
+    const gzip = state.faults.gzip
     if (path === "/v1/embeddings") {
       track.done()
-      return json({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.0023064255, -0.009327292, -0.0028842222] }], model, usage: { prompt_tokens: prompt, total_tokens: prompt } }, { gzip: faults.gzip })
+      return json({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.0023064255, -0.009327292, -0.0028842222] }], model, usage: { prompt_tokens: prompt, total_tokens: prompt } }, { gzip })
     }
-    const usage = {
-      prompt_tokens: prompt,
-      completion_tokens: parts.length,
-      total_tokens: prompt + parts.length,
+    const t = turn(state, body)
+    const billed = {
+      ...usage(t),
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     }
     const fingerprint = "fp_560af6e559"
     if (!chat) {
       track.done()
-      return json({ id: `cmpl-${randomId(29, ALNUM)}`, object: "text_completion", created: CREATED, model, choices: [{ text: o.reply, index: 0, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: prompt, completion_tokens: parts.length, total_tokens: prompt + parts.length } }, { gzip: faults.gzip })
+      return json({ id: `cmpl-${randomId(29, ALNUM)}`, object: "text_completion", created: CREATED, model, choices: [{ text: t.reply, index: 0, logprobs: null, finish_reason: "stop" }], usage: usage(t) }, { gzip })
     }
     const id = `chatcmpl-${randomId(29, ALNUM)}`
     if (body.stream !== true) {
       track.done()
-      return json(
-        { id, object: "chat.completion", created: CREATED, model, choices: [{ index: 0, message: { role: "assistant", content: o.reply, refusal: null, annotations: [] }, logprobs: null, finish_reason: "stop" }], usage, service_tier: "default", system_fingerprint: fingerprint },
-        { gzip: faults.gzip }
-      )
+      const choice = { index: 0, message: { ...message(t), refusal: null, annotations: [] }, logprobs: null, finish_reason: t.finish }
+      return json({ id, object: "chat.completion", created: CREATED, model, choices: [choice], usage: billed, service_tier: "default", system_fingerprint: fingerprint }, { gzip })
     }
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
     const base = { id, object: "chat.completion.chunk", created: CREATED, model, service_tier: "default", system_fingerprint: fingerprint }
-    const chunk = (delta: Record<string, unknown>, finish: string | null) => sse({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) })
-    const events = [chunk({ role: "assistant", content: "", refusal: null }, null), ...parts.map((p) => chunk({ content: p }, null)), chunk({}, "stop")]
-    if (includeUsage) events.push(sse({ ...base, choices: [], usage }))
-    events.push("data: [DONE]\n\n")
-    const errorEvents = [sse({ error: { message: SERVER_ERROR, type: "server_error", param: null, code: null } })]
-    return new Response(pacedStream({ events, contentStart: 1, errorEvents }, { chunkDelayMs: o.chunkDelayMs, faults, track, crash: state.crash }), {
-      headers: { "content-type": "text/event-stream; charset=utf-8" },
+    const frame = (delta: Record<string, unknown>, finish: string | null) => sse({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) })
+    const { events, contentStart } = chatStream(t, {
+      frame,
+      lead: [frame({ role: "assistant", content: "", refusal: null }, null)],
+      tail: includeUsage ? [sse({ ...base, choices: [], usage: billed })] : [],
     })
+    const errorEvents = [sse({ error: { message: SERVER_ERROR, type: "server_error", param: null, code: null } })]
+    return streamResponse(state, track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream; charset=utf-8" })
   }
 
   async function route(req: Request): Promise<Response> {
@@ -152,7 +124,7 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
     return error(404, `Invalid URL (${req.method} ${path})`, "invalid_request_error", null)
   }
 
-  return serve("openai", o, state, DEFAULT_MODELS, async (req) => {
+  return serve("openai", opts, state, DEFAULT_MODELS, async (req) => {
     const started = performance.now()
     const res = await route(req)
     res.headers.set("x-request-id", `req_${randomId(32, "0123456789abcdef")}`)

@@ -12,6 +12,12 @@ export interface EmulatorModel {
   loaded?: boolean
 }
 
+/** A call the emulated model makes when a request offers tools. */
+export interface EmulatorToolCall {
+  name: string
+  arguments: Record<string, unknown>
+}
+
 /** Faults switched at run time by tests. Chat endpoints honour them. */
 export interface Faults {
   /** Answer chat requests with this status and the server's own error body. */
@@ -36,7 +42,13 @@ export interface Faults {
 
 export interface EmulatorStats {
   requests: number
+  /** Generation requests being worked on now (admitted, not yet finished or aborted). */
   inFlight: number
+  /**
+   * The most generation requests this server worked on at once: what a capacity limit in
+   * front of it really let through. `resetPeak()` starts a new measurement.
+   */
+  peakInFlight: number
   aborted: number
   completed: number
   byPath: Record<string, number>
@@ -56,18 +68,48 @@ export interface EmulatorOptions {
   /** Delay between chunks, ms. */
   chunkDelayMs?: number
   reply?: string
+  /** Tool calls the model answers with when a request offers tools (default: none, it just talks). */
+  toolCalls?: EmulatorToolCall[]
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
+}
+
+/**
+ * Everything an emulator knows at run time, in one object that its routes read and tests
+ * may change while it runs (faults, latency, models, what is loaded).
+ */
+export interface EmulatorState {
+  stats: EmulatorStats
+  faults: Faults
+  models: EmulatorModel[]
+  /** Delay before a generation starts (headers / first token), ms. */
+  latencyMs: number
+  chunks: number
+  chunkDelayMs: number
+  reply: string
+  toolCalls: EmulatorToolCall[]
+  /** Loaded state changed at run time (a JIT load, an exo instance placed), over each model's `loaded`. */
+  loaded: Map<string, boolean>
+  /** The whole server is still starting up (loading its model). */
+  loading: boolean
+  /** Sees every request as it arrives, before the server's own routing (the CLI logs them). */
+  onRequest?: (req: Request, path: string) => void
+  /** Die the way a killed server does: every connection cut, the port closed. */
+  crash(): void
 }
 
 export interface Emulator {
   kind: string
   url: string
   port: number
+  state: EmulatorState
+  /** Shorthands for `state.stats` and `state.faults`. */
   stats: EmulatorStats
   faults: Faults
   models: EmulatorModel[]
   setModels(models: (string | EmulatorModel)[]): void
+  /** Start a new peak-in-flight measurement from what is in flight now. */
+  resetPeak(): void
   stop(): Promise<void>
 }

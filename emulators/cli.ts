@@ -1,6 +1,6 @@
 /**
  * Run one emulated backend from the command line:
- *   bun tests/emulators/cli.ts vllm --port 8000 --models a,b --latency 20 --chunks 64 --chunk-delay 5
+ *   bun emulators/cli.ts vllm --port 8000 --models a,b --latency 20 --chunks 64 --chunk-delay 5
  */
 import { parseArgs } from "node:util"
 import { EMULATORS, startEmulator, type EmulatorKind } from "./index.ts"
@@ -17,12 +17,13 @@ const { values, positionals } = parseArgs({
     "chunk-delay": { type: "string" },
     "api-key": { type: "string" },
     reply: { type: "string" },
+    "log-requests": { type: "boolean" },
   },
 })
 
 const kind = positionals[0] as EmulatorKind | undefined
 if (!kind || !(kind in EMULATORS)) {
-  console.error(`usage: bun tests/emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K]`)
+  console.error(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K] [--log-requests]`)
   process.exit(2)
 }
 
@@ -37,6 +38,8 @@ const emu = await startEmulator(kind, {
   apiKey: values["api-key"],
   reply: values.reply,
 })
+// One line per request, for tests that wait on what reached the server (a probe round, a health check).
+if (values["log-requests"]) emu.state.onRequest = (req, path) => console.log(`${req.method} ${path}`)
 console.log(`${kind} emulator listening on ${emu.url} (models: ${emu.models.map((m) => m.id).join(", ")})`)
 
 const stop = async () => {

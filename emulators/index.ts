@@ -11,13 +11,17 @@ import { startOpenai } from "./openai.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 import { startVllm } from "./vllm.ts"
 
+export { freePort } from "./ports.ts"
 export { startExo, startLlamacpp, startLlamafile, startLmstudio, startLocalai, startOllama, startOpenai, startVllm }
 export type { ExoEmulator, ExoOptions } from "./exo.ts"
+export type { LlamacppEmulator, LlamacppOptions } from "./llamacpp.ts"
 export type { LlamafileEmulator, LlamafileOptions } from "./llamafile.ts"
 export type { LmstudioEmulator, LmstudioOptions } from "./lmstudio.ts"
 export type { LocalaiEmulator, LocalaiOptions } from "./localai.ts"
+export type { OllamaOptions } from "./ollama.ts"
 export type { OpenaiOptions } from "./openai.ts"
-export type { Emulator, EmulatorModel, EmulatorOptions, EmulatorStats, Faults } from "./types.ts"
+export type { VllmEmulator, VllmOptions } from "./vllm.ts"
+export type { Emulator, EmulatorModel, EmulatorOptions, EmulatorState, EmulatorStats, EmulatorToolCall, Faults } from "./types.ts"
 
 export const EMULATORS = {
   ollama: startOllama,

@@ -1,0 +1,131 @@
+/**
+ * What the emulated model says, shared by every server: the reply split into the stream's
+ * tokens, or tool calls whose JSON arguments stream in pieces, the usage it bills, the
+ * OpenAI-shaped message and the order of the stream's chunks. Each server frames them
+ * in its own envelope (and keeps its own quirks) in its own file.
+ */
+import { randomId } from "./common.ts"
+import type { EmulatorState } from "./types.ts"
+
+export function sse(data: unknown): string {
+  return `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
+}
+
+/** Split a reply into `n` non-empty pieces (the tokens of the stream). */
+export function pieces(reply: string, n: number): string[] {
+  const count = Math.max(1, n)
+  const size = Math.ceil(reply.length / count)
+  const out: string[] = []
+  for (let i = 0; i < count; i++) out.push(reply.slice(i * size, (i + 1) * size) || " ")
+  return out
+}
+
+/** Rough token count the way the emulators bill usage: characters / 4. */
+export function promptTokens(body: Record<string, unknown>): number {
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  let chars = 0
+  for (const m of messages) {
+    const c = (m as { content?: unknown }).content
+    if (typeof c === "string") chars += c.length
+    else if (Array.isArray(c)) for (const p of c) chars += typeof p?.text === "string" ? p.text.length : 0
+  }
+  if (typeof body.prompt === "string") chars += body.prompt.length
+  return Math.max(1, Math.ceil(chars / 4))
+}
+
+export interface ToolCallOut {
+  id: string
+  name: string
+  /** The arguments as JSON text, and that text in the pieces a stream sends. */
+  arguments: string
+  pieces: string[]
+}
+
+/** One answer of the emulated model to one request. */
+export interface Turn {
+  reply: string
+  /** Content pieces, one per streamed token. */
+  parts: string[]
+  /** Tool calls instead of text, when the request offered tools and the model is set to call them. */
+  calls: ToolCallOut[]
+  finish: "stop" | "tool_calls"
+  prompt: number
+  completion: number
+}
+
+function offersTools(body: Record<string, unknown>): boolean {
+  return Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice !== "none"
+}
+
+/** The model's answer to `body`; `toolCalling: false` for a server that never calls tools. */
+export function turn(state: EmulatorState, body: Record<string, unknown>, toolCalling = true): Turn {
+  const prompt = promptTokens(body)
+  if (toolCalling && state.toolCalls.length && offersTools(body)) {
+    const calls = state.toolCalls.map((c) => {
+      const args = JSON.stringify(c.arguments)
+      return { id: `call_${randomId(24)}`, name: c.name, arguments: args, pieces: pieces(args, state.chunks) }
+    })
+    const completion = calls.reduce((n, c) => n + c.pieces.length, 0)
+    return { reply: "", parts: [], calls, finish: "tool_calls", prompt, completion }
+  }
+  const parts = pieces(state.reply, state.chunks)
+  return { reply: state.reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+}
+
+/** Usage in OpenAI's key order (some servers order it their own way). */
+export function usage(t: Turn) {
+  return { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.prompt + t.completion }
+}
+
+/** The assistant message of a non-streamed answer. */
+export function message(t: Turn): Record<string, unknown> {
+  if (!t.calls.length) return { role: "assistant", content: t.reply }
+  return {
+    role: "assistant",
+    content: null,
+    tool_calls: t.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+  }
+}
+
+/** A stream's deltas: the reply's pieces, or each tool call's header then its argument pieces. */
+function deltas(t: Turn, wholeToolCalls: boolean): Record<string, unknown>[] {
+  if (!t.calls.length) return t.parts.map((p) => ({ content: p }))
+  if (wholeToolCalls) {
+    return [{ tool_calls: t.calls.map((c, index) => ({ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }]
+  }
+  return t.calls.flatMap((c, index) => [
+    { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] },
+    ...c.pieces.map((p) => ({ tool_calls: [{ index, function: { arguments: p } }] })),
+  ])
+}
+
+export interface StreamShape {
+  /** One delta in the server's chunk envelope; `finish` is set on the chunk that ends the turn. */
+  frame(delta: Record<string, unknown>, finish: string | null): string
+  /** Events before the first delta: comments, a role-only chunk, a progress chunk. */
+  lead?: string[]
+  /** Where `role: "assistant"` goes: on the first delta, on every one, or nowhere (a lead chunk carries it). */
+  role?: "first" | "every" | "none"
+  /** The finish chunk's delta; `null`: the last delta carries the finish reason itself. Default `{}`. */
+  finish?: Record<string, unknown> | null
+  /** Events after the finish chunk, before `[DONE]` (a usage chunk, a stats comment). */
+  tail?: string[]
+  /** Ends with `data: [DONE]` (default true). */
+  done?: boolean
+  /** All tool calls in one chunk instead of streamed arguments. */
+  wholeToolCalls?: boolean
+}
+
+/** A streamed turn as framed events, and where its content starts (faults count from there). */
+export function chatStream(t: Turn, shape: StreamShape): { events: string[]; contentStart: number } {
+  const lead = shape.lead ?? []
+  const list = deltas(t, shape.wholeToolCalls ?? false).map((d, i) =>
+    shape.role === "every" || (shape.role === "first" && i === 0) ? { role: "assistant", ...d } : d
+  )
+  const events = [...lead]
+  list.forEach((d, i) => events.push(shape.frame(d, shape.finish === null && i === list.length - 1 ? t.finish : null)))
+  if (shape.finish !== null) events.push(shape.frame(shape.finish ?? {}, t.finish))
+  events.push(...(shape.tail ?? []))
+  if (shape.done !== false) events.push("data: [DONE]\n\n")
+  return { events, contentStart: lead.length }
+}

@@ -1,0 +1,122 @@
+/**
+ * vLLM's OpenAI server (reference/backends.md §3): `/health` empty 200, connection
+ * refused while the model loads, `max_model_len` on `/v1/models`, nested error
+ * envelope with an int `code` (or the old flat one), `include_usage` defaulting to true
+ * once `stream_options` is present, `x-request-id` on responses.
+ */
+import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
+import { chatStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
+import type { Emulator, EmulatorOptions } from "./types.ts"
+
+export interface VllmOptions extends EmulatorOptions {
+  /** Still loading: the port refuses connections until `finishLoading()`. */
+  loading?: boolean
+  /** Pre-0.10.2 flat error envelope. */
+  flatErrors?: boolean
+}
+
+export interface VllmEmulator extends Emulator {
+  finishLoading(): Promise<void>
+}
+
+const DEFAULT_MODELS = ["meta-llama/Llama-3.1-8B-Instruct"]
+const TYPES: Record<number, string> = { 400: "BadRequestError", 401: "Unauthorized", 404: "NotFoundError", 408: "RequestTimeout", 429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable" }
+
+/** vLLM's own usage key order. */
+const vllmUsage = (t: Turn) => ({ prompt_tokens: t.prompt, total_tokens: t.prompt + t.completion, completion_tokens: t.completion })
+
+export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
+  const state = createState(opts, DEFAULT_MODELS)
+  state.loading = opts.loading ?? false
+  let seq = 0
+
+  function error(status: number, message: string, param: string | null = null, headers: Record<string, string> = {}): Response {
+    const type = TYPES[status] ?? "InternalServerError"
+    const body = opts.flatErrors ? { object: "error", message, type, param, code: status } : { error: { message, type, param, code: status } }
+    return json(body, { status, headers })
+  }
+
+  async function chat(req: Request, path: string): Promise<Response> {
+    const text = await record(state.stats, req, path)
+    if (opts.apiKey && req.headers.get("authorization") !== `Bearer ${opts.apiKey}`) return json({ error: "Unauthorized" }, { status: 401 })
+    const body = parseBody(text)
+    if (!body) return error(400, "Expecting value: line 1 column 1 (char 0)")
+    const model = typeof body.model === "string" && body.model ? body.model : state.models[0]!.id
+    if (!state.models.some((m) => m.id === model)) return error(404, `The model \`${model}\` does not exist.`, "model")
+    const track = await admit(state, req, text, (status, faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, null, retryAfter(faults)))
+    if (track instanceof Response) return track
+    const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
+    const t = turn(state, body)
+    const headers = { "x-request-id": id }
+    if (body.stream !== true) {
+      track.done()
+      const m = message(t)
+      const choice = { index: 0, message: { ...m, tool_calls: m.tool_calls ?? [] }, logprobs: null, finish_reason: t.finish, stop_reason: null }
+      return json({ id, object: "chat.completion", created: CREATED, model, choices: [choice], usage: vllmUsage(t), prompt_logprobs: null }, { headers, gzip: state.faults.gzip })
+    }
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) =>
+      sse({ id, object: "chat.completion.chunk", created: CREATED, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }] })
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined
+    const tail = streamOptions && streamOptions.include_usage !== false ? [sse({ id, object: "chat.completion.chunk", created: CREATED, model, choices: [], usage: vllmUsage(t) })] : []
+    const { events, contentStart } = chatStream(t, {
+      frame: (delta, finish) => (finish ? chunk(delta, finish, { stop_reason: null }) : chunk(delta)),
+      lead: [chunk({ role: "assistant", content: "" })],
+      finish: { content: "" },
+      tail,
+    })
+    const errorEvents = [sse({ error: { message: "Emulated engine failure", type: "InternalServerError", param: null, code: 500 } }), "data: [DONE]\n\n"]
+    return streamResponse(state, track, { events, contentStart, errorEvents }, { ...headers, "content-type": "text/event-stream; charset=utf-8" })
+  }
+
+  function metrics(): Response {
+    const labels = `engine="0",model_name="${state.models[0]?.id ?? ""}"`
+    return new Response(
+      `# HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{${labels}} ${state.stats.inFlight}.0\n# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{${labels}} 0.0\n`,
+      { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }
+    )
+  }
+
+  function models(): Response {
+    const permission = [{ id: "modelperm-0", object: "model_permission", created: CREATED, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: "*", group: null, is_blocking: false }]
+    return json({
+      object: "list",
+      data: state.models.map((m) => ({ id: m.id, object: "model", created: CREATED, owned_by: "vllm", root: m.id, parent: null, max_model_len: m.contextLength ?? 131072, permission })),
+    })
+  }
+
+  async function route(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname
+    if (path === "/health" || path === "/ping") {
+      await record(state.stats, req, path)
+      return new Response(null, { status: state.faults.healthStatus ?? 200 })
+    }
+    if (path === "/version") return json({ version: opts.version ?? "0.11.0" })
+    if (path === "/load") return json({ server_load: state.stats.inFlight })
+    if (path === "/metrics") return metrics()
+    if (path.startsWith("/v1/") && opts.apiKey && req.headers.get("authorization") !== `Bearer ${opts.apiKey}`) return json({ error: "Unauthorized" }, { status: 401 })
+    if (path === "/v1/models") {
+      await record(state.stats, req, path)
+      return models()
+    }
+    if (path === "/v1/chat/completions" && req.method === "POST") return chat(req, path)
+    if ((path === "/v1/completions" || path === "/v1/embeddings") && req.method === "POST") {
+      const body = parseBody(await record(state.stats, req, path)) ?? {}
+      const model = String(body.model ?? state.models[0]!.id)
+      if (path === "/v1/embeddings") {
+        return json({ id: "embd-1", object: "list", created: CREATED, model, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2, 0.3] }], usage: { prompt_tokens: 2, total_tokens: 2, completion_tokens: 0 } })
+      }
+      const prompt = promptTokens(body)
+      return json({ id: "cmpl-1", object: "text_completion", created: CREATED, model, choices: [{ index: 0, text: state.reply, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: prompt, completion_tokens: 8, total_tokens: prompt + 8 } })
+    }
+    return json({ detail: "Not Found" }, { status: 404 })
+  }
+
+  // vLLM binds early but only listens once the engine is ready.
+  const emu = serve("vllm", opts, state, DEFAULT_MODELS, route, { closed: state.loading })
+  return Object.assign(emu, {
+    async finishLoading() {
+      state.loading = false
+      emu.listen()
+    },
+  })
+}
