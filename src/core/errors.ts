@@ -11,6 +11,7 @@ export type ErrorKind =
   | "not_found"
   | "unknown_route"
   | "method_not_allowed"
+  | "request_timeout"
   | "conflict"
   | "too_large"
   | "unprocessable"
@@ -31,6 +32,7 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = {
   not_found: 404,
   unknown_route: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   too_large: 413,
   unprocessable: 422,

@@ -8,11 +8,11 @@ import { Hono, type Context } from "hono"
 import * as v from "valibot"
 import { closest, ConfigError, describeValue } from "../config/errors.ts"
 import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
-import { ApiError } from "../errors.ts"
 import type { Backend } from "../core/backend.ts"
 import { noSuchBackend } from "../registry/manage.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { NexusError } from "../core/errors.ts"
 
 /** The documented shape of a backend in `GET /v1/backends` and `nexus backends list --json`. */
 export function backendView(b: Backend) {
@@ -73,7 +73,7 @@ function parseAddBackend(body: Record<string, unknown>): v.InferOutput<typeof Ad
   } else {
     message = `${field}: ${issue.message}, got ${describeJson(issue.input)}`
   }
-  throw new ApiError({ status: 400, message, type: "invalid_request_error", param: field, code: "invalid_request" })
+  throw new NexusError({ kind: "invalid_request", message, param: field, code: "invalid_request" })
 }
 
 function isLoopback(ip: string | undefined): boolean {
@@ -96,20 +96,18 @@ function requireAdmin(deps: AppDeps, c: Context<Env>): void {
     // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
     const given = /^bearer[ \t]+(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim() ?? ""
     if (!given || !sameToken(given, token)) {
-      throw new ApiError({
-        status: 401,
+      throw new NexusError({
+        kind: "authentication",
         message: given ? "Invalid admin token." : "This endpoint changes state: send Authorization: Bearer <admin token> (NEXUS_ADMIN_TOKEN).",
-        type: "authentication_error",
         code: "invalid_admin_token",
       })
     }
     return
   }
   if (!isLoopback(deps.clientIP(c.req.raw))) {
-    throw new ApiError({
-      status: 401,
+    throw new NexusError({
+      kind: "authentication",
       message: "No admin token is configured, so state-changing endpoints accept only loopback clients. Set NEXUS_ADMIN_TOKEN to manage Nexus remotely.",
-      type: "authentication_error",
       code: "admin_loopback_only",
     })
   }
@@ -153,7 +151,7 @@ export function adminRoutes(deps: AppDeps) {
       return c.json({ reloaded: true, changes: await deps.reload() })
     } catch (err) {
       if (err instanceof ConfigError) {
-        throw new ApiError({ status: 400, message: err.message, type: "invalid_request_error", code: "invalid_config" })
+        throw new NexusError({ kind: "invalid_request", message: err.message, code: "invalid_config" })
       }
       throw err
     }

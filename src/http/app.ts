@@ -7,7 +7,6 @@
 import { Hono, type Context } from "hono"
 import { getPath } from "hono/utils/url"
 import { NexusError } from "../core/errors.ts"
-import { ApiError } from "../errors.ts"
 import { openaiErrorResponse } from "../ingress/openai/errors.ts"
 import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
@@ -64,29 +63,19 @@ export function createApp(deps: AppDeps) {
     const methods = allowed(c.req.path)
     const headers: Record<string, string> = { "x-request-id": c.get("requestId") ?? "" }
     if (methods.length === 0) {
-      return new ApiError({
-        status: 404,
-        message: `Unknown route: ${c.req.method} ${c.req.path}`,
-        type: "invalid_request_error",
-        code: "unknown_route",
-      }).toResponse(headers)
+      const err = new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })
+      return openaiErrorResponse(err, headers)
     }
     const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
-    return new ApiError({
-      status: 405,
-      message: `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`,
-      type: "invalid_request_error",
-      code: "method_not_allowed",
-      headers: { allow: allow.join(", ") },
-    }).toResponse(headers)
+    const message = `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`
+    return openaiErrorResponse(new NexusError({ kind: "method_not_allowed", message, code: "method_not_allowed" }), {
+      ...headers,
+      allow: allow.join(", "),
+    })
   })
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
-    if (err instanceof ApiError) {
-      if (err.status === 499) clientClosed(deps, c, "queue")
-      return err.toResponse({ "x-request-id": requestId })
-    }
     if (err instanceof NexusError) {
       if (err.kind === "client_closed") clientClosed(deps, c, "queue")
       const render = c.get("dialect")?.error ?? openaiErrorResponse
@@ -95,16 +84,15 @@ export function createApp(deps: AppDeps) {
     if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
       clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")
       // Nobody is left to read it; Hono still wants a response.
-      return new ApiError({ status: 499, message: "client closed the request", code: "client_closed" }).toResponse()
+      return openaiErrorResponse(new NexusError({ kind: "client_closed", message: "client closed the request", code: "client_closed" }))
     }
     deps.log.error("unhandled error (a bug in Nexus)", {
       request_id: requestId,
       path: c.req.path,
       error: describeError(err),
     })
-    return new ApiError({ status: 500, message: "Internal error in Nexus", code: "internal_error" }).toResponse({
-      "x-request-id": requestId,
-    })
+    const internal = new NexusError({ kind: "internal", message: "Internal error in Nexus", code: "internal_error" })
+    return openaiErrorResponse(internal, { "x-request-id": requestId })
   })
 
   return app

@@ -3,7 +3,7 @@
  * exactly what was wrong in the OpenAI envelope.
  * @module
  */
-import { ApiError } from "../errors.ts"
+import { NexusError } from "../core/errors.ts"
 
 /**
  * The client went away (or Bun cut the connection) while we were still reading its
@@ -54,7 +54,7 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
   try {
     bytes = await Promise.race([reading, expired])
   } catch (err) {
-    if (err instanceof ApiError) throw err
+    if (err instanceof NexusError) throw err
     if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
     throw err
   } finally {
@@ -63,8 +63,8 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
   try {
     return utf8.decode(bytes)
   } catch {
-    throw new ApiError({
-      status: 400,
+    throw new NexusError({
+      kind: "invalid_request",
       message: "Request body is not valid UTF-8; send JSON encoded as UTF-8.",
       code: "invalid_encoding",
     })
@@ -89,20 +89,18 @@ async function readCounted(reader: BodyReader, limit: number): Promise<Uint8Arra
   return Buffer.concat(parts)
 }
 
-function tooLarge(limit: number): ApiError {
-  return new ApiError({
-    status: 413,
+function tooLarge(limit: number): NexusError {
+  return new NexusError({
+    kind: "too_large",
     message: `Request body is larger than the limit of ${limit} bytes (server.max_body_bytes).`,
-    type: "invalid_request_error",
     code: "request_too_large",
   })
 }
 
-function timedOut(ms: number): ApiError {
-  return new ApiError({
-    status: 408,
+function timedOut(ms: number): NexusError {
+  return new NexusError({
+    kind: "request_timeout",
     message: `The request body did not arrive within ${ms / 1000} s.`,
-    type: "invalid_request_error",
     code: "request_timeout",
   })
 }
@@ -112,20 +110,20 @@ const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an arr
 /** Parse a JSON object body; anything else is a 400 naming the problem. */
 export function parseJsonObject(text: string): Record<string, unknown> {
   if (!text.trim()) {
-    throw new ApiError({ status: 400, message: "Request body is empty; expected a JSON object.", code: "invalid_json" })
+    throw new NexusError({ kind: "invalid_request", message: "Request body is empty; expected a JSON object.", code: "invalid_json" })
   }
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch (err) {
-    throw new ApiError({
-      status: 400,
+    throw new NexusError({
+      kind: "invalid_request",
       message: `Request body is not valid JSON: ${(err as Error).message}`,
       code: "invalid_json",
     })
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ApiError({ status: 400, message: `Request body must be a JSON object, not ${kindOf(body)}.`, code: "invalid_json" })
+    throw new NexusError({ kind: "invalid_request", message: `Request body must be a JSON object, not ${kindOf(body)}.`, code: "invalid_json" })
   }
   return body as Record<string, unknown>
 }

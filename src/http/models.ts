@@ -5,11 +5,11 @@
  * @module
  */
 import { Hono } from "hono"
-import { ApiError } from "../errors.ts"
 import type { Backend, ModelCapabilities } from "../core/backend.ts"
 import { resolveAlias } from "../core/aliases.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { NexusError } from "../core/errors.ts"
 
 export interface ModelEntry {
   id: string
@@ -94,10 +94,9 @@ function modelIdOf(url: string): string {
   try {
     return decodeURIComponent(raw)
   } catch {
-    throw new ApiError({
-      status: 400,
+    throw new NexusError({
+      kind: "invalid_request",
       message: `The model id in the path is not valid percent-encoded UTF-8: '${raw}'. Encode the id with encodeURIComponent.`,
-      type: "invalid_request_error",
       code: "invalid_model_id",
       param: "model",
     })
@@ -116,10 +115,9 @@ export function modelRoutes(deps: AppDeps) {
     const id = modelIdOf(c.req.url)
     const entry = listModels(deps).find((m) => m.id === id)
     if (!entry) {
-      throw new ApiError({
-        status: 404,
+      throw new NexusError({
+        kind: "not_found",
         message: `Model '${id}' not found.`,
-        type: "invalid_request_error",
         code: "model_not_found",
         param: "model",
       })

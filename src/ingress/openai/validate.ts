@@ -6,7 +6,7 @@
  * @module
  */
 import * as v from "valibot"
-import { ApiError } from "../../errors.ts"
+import { NexusError } from "../../core/errors.ts"
 
 const MODEL = "`model` must be a non-empty string naming a model (see GET /v1/models)"
 const STREAM = "`stream` must be true or false"
@@ -55,10 +55,9 @@ export function validate<S extends v.GenericSchema>(schema: S, body: unknown): v
   if (result.success) return result.output
   const issue = result.issues[0]!
   const path = v.getDotPath(issue)
-  throw new ApiError({
-    status: 400,
+  throw new NexusError({
+    kind: "invalid_request",
     message: issue.message === DEFAULT ? describe(schema, issue, path) : where(issue.message, path),
-    type: "invalid_request_error",
     code: "invalid_request",
     param: path,
   })
