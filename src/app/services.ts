@@ -5,9 +5,11 @@
  * @module
  */
 import type { NexusConfig } from "../config/types.ts"
+import { createEventBus, type RequestRecord } from "../core/events.ts"
 import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import { createMetrics } from "../observability/metrics.ts"
+import { observeRequests } from "../observability/record.ts"
 import { createStats } from "../observability/stats.ts"
 import { createRegistry } from "../registry/registry.ts"
 import { createBreakers } from "../routing/breaker.ts"
@@ -45,5 +47,11 @@ export function createServices(config: () => NexusConfig, log: Logger) {
     }
   })
 
-  return { registry, breakers, queue, router, feedback, health, stats: createStats(), metrics: createMetrics(registry) }
+  const stats = createStats()
+  const metrics = createMetrics(registry)
+  /** Every finished request; observability subscribes, and so may the dashboard. */
+  const requests = createEventBus<RequestRecord>()
+  requests.on(observeRequests({ metrics, stats, log }))
+
+  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests }
 }

@@ -4,6 +4,9 @@
  * @module
  */
 import type { Backend, BackendStatus } from "./backend.ts"
+import type { Failure } from "./outcome.ts"
+import type { Dialect, Operation } from "./request.ts"
+import type { Usage } from "./usage.ts"
 
 export type RegistryEvent =
   | { type: "backend_added"; backend: Backend }
@@ -21,6 +24,37 @@ export type RegistryEvent =
   | { type: "probed"; backend: Backend }
   /** A slot was taken or released; request counters and averages moved. */
   | { type: "load_changed"; backend: Backend; released: boolean }
+
+/** One finished request, whoever answered it (a backend, or Nexus itself with an error). */
+export interface RequestRecord {
+  requestId: string
+  /** Wall-clock start, epoch ms. */
+  at: number
+  dialect: Dialect
+  operation?: Operation
+  /** The model the client asked for. */
+  model: string
+  /** The model that answered (after aliases and fallbacks), when one did. */
+  servedModel?: string
+  /** The backend that answered; undefined when Nexus answered itself. */
+  backend?: string
+  status: number
+  stream: boolean
+  latencyMs: number
+  ttftMs?: number
+  usage?: Usage
+  /** What the request cost, when the backend has a price. */
+  costUsd?: number
+  /** Why this backend (X-Nexus-Route-Reason). */
+  routeReason?: string
+  /** Set when the answer came from a fallback model. */
+  fallbackFrom?: string
+  failures: Failure[]
+  error?: string
+  clientAborted: boolean
+  /** The body was cut by a backend failure after the status was committed. */
+  midStreamError: boolean
+}
 
 export type Listener<E> = (event: E) => void
 

@@ -3,6 +3,7 @@
  * (`server.ts`) builds it; tests build it the same way, never with fakes.
  * @module
  */
+import type { EventBus, RequestRecord } from "../core/events.ts"
 import type { AttemptFeedback } from "../core/outcome.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import type { NexusConfig } from "../config/types.ts"
@@ -26,6 +27,8 @@ export interface AppDeps {
   /** Takes slots for attempts and feeds their results to breakers, averages and the queue. */
   feedback: AttemptFeedback
   metrics: Metrics
+  /** Every finished request is published here (metrics, stats and the log subscribe). */
+  requests: EventBus<RequestRecord>
   stats: Stats
   log: Logger
   /** Resolves when the first round of health probes has finished. */

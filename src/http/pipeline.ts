@@ -11,7 +11,7 @@ import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
-import { recordOutcome } from "../observability/record.ts"
+import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
@@ -124,7 +124,10 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
           heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
         },
       },
-      (outcome) => recordOutcome(deps, { requestId, model, stream, started, routeReason: reasonOf(outcome.failures.length) }, outcome)
+      (outcome) => {
+        const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
+        deps.requests.emit(toRecord(ctx, outcome))
+      }
     )
 
     let res = result.response ?? endpoint.error(result.error!)

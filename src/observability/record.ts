@@ -1,73 +1,96 @@
 /**
- * One place where a finished request turns into metrics, stats and its log line.
+ * Finished requests, as records: built once from the outcome, then read by metrics,
+ * stats and the log line (and anything else that subscribes to the request events).
  * @module
  */
+import type { RequestRecord } from "../core/events.ts"
 import type { RequestOutcome } from "../core/outcome.ts"
+import type { Dialect, Operation } from "../core/request.ts"
 import type { Logger } from "./log.ts"
 import type { Metrics } from "./metrics.ts"
 import type { Stats } from "./stats.ts"
 
 export interface RequestContext {
   requestId: string
+  dialect: Dialect
+  operation?: Operation
   model: string
   stream: boolean
+  /** performance.now() when the request arrived. */
   started: number
-  routeReason: string
+  routeReason?: string
 }
 
-export function recordOutcome(
-  deps: { metrics: Metrics; stats: Stats; log: Logger },
-  ctx: RequestContext,
-  outcome: RequestOutcome
-): void {
-  const { metrics, stats, log } = deps
-  const durationMs = performance.now() - ctx.started
-  const backend = outcome.backend?.name ?? "none"
-  const model = outcome.model ?? ctx.model
-  const ok = outcome.status < 400 && !outcome.midStreamError && !outcome.clientAborted
-  const prompt = outcome.usage?.prompt_tokens ?? 0
-  const completion = outcome.usage?.completion_tokens ?? 0
-
-  metrics.requests.inc({ model, backend, status: String(outcome.status), stream: String(ctx.stream) })
-  metrics.duration.observe({ model, backend }, durationMs / 1000)
-  if (outcome.ttftMs !== undefined) metrics.ttft.observe({ model, backend }, outcome.ttftMs / 1000)
-  if (prompt) metrics.tokens.inc({ model, backend, type: "prompt" }, prompt)
-  if (completion) metrics.tokens.inc({ model, backend, type: "completion" }, completion)
-  for (const f of outcome.failures) metrics.failovers.inc({ backend: f.backend })
-  if (outcome.fallbackFrom) {
-    metrics.fallbacks.inc({ from_model: outcome.fallbackFrom, to_model: model })
-  }
-  if (!ok) {
-    const type = outcome.clientAborted
-      ? "client_disconnect"
-      : outcome.midStreamError
-        ? "mid_stream"
-        : outcome.status === 504
-          ? "timeout"
-          : outcome.status >= 500
-            ? "backend_error"
-            : "upstream_client_error"
-    metrics.errors.inc({ model, type })
-  }
-  stats.record(model, ok, durationMs, ctx.stream, prompt, completion)
-
-  const fields = {
-    request_id: ctx.requestId,
+export function toRecord(ctx: RequestContext, outcome: RequestOutcome): RequestRecord {
+  const latencyMs = performance.now() - ctx.started
+  return {
+    requestId: ctx.requestId,
+    at: Date.now() - latencyMs,
+    dialect: ctx.dialect,
+    operation: ctx.operation,
     model: ctx.model,
-    actual_model: model !== ctx.model ? model : undefined,
-    backend,
+    servedModel: outcome.model,
+    backend: outcome.backend?.name,
     status: outcome.status,
     stream: ctx.stream,
-    latency_ms: Math.round(durationMs * 10) / 10,
-    ttft_ms: outcome.ttftMs === undefined ? undefined : Math.round(outcome.ttftMs * 10) / 10,
-    tokens_prompt: outcome.usage?.prompt_tokens,
-    tokens_completion: outcome.usage?.completion_tokens,
-    route_reason: ctx.routeReason,
-    retries: outcome.failures.length || undefined,
-    failed_backends: outcome.failures.length ? outcome.failures.map((f) => f.backend).join(",") : undefined,
+    latencyMs,
+    ttftMs: outcome.ttftMs,
+    usage: outcome.usage,
+    routeReason: ctx.routeReason,
+    fallbackFrom: outcome.fallbackFrom,
+    failures: outcome.failures,
     error: outcome.error,
-    client_aborted: outcome.clientAborted || undefined,
+    clientAborted: outcome.clientAborted,
+    midStreamError: outcome.midStreamError,
   }
-  if (ok) log.info("request", fields)
-  else log.warn("request", fields)
+}
+
+function errorType(r: RequestRecord): string {
+  if (r.clientAborted) return "client_disconnect"
+  if (r.midStreamError) return "mid_stream"
+  if (r.status === 504) return "timeout"
+  return r.status >= 500 ? "backend_error" : "upstream_client_error"
+}
+
+/** The subscriber that turns each record into metrics, stats and one log line. */
+export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Logger }): (r: RequestRecord) => void {
+  const { metrics, stats, log } = deps
+  return (r) => {
+    const backend = r.backend ?? "none"
+    const model = r.servedModel ?? r.model
+    const ok = r.status < 400 && !r.midStreamError && !r.clientAborted
+    const prompt = r.usage?.prompt_tokens ?? 0
+    const completion = r.usage?.completion_tokens ?? 0
+
+    metrics.requests.inc({ model, backend, status: String(r.status), stream: String(r.stream) })
+    metrics.duration.observe({ model, backend }, r.latencyMs / 1000)
+    if (r.ttftMs !== undefined) metrics.ttft.observe({ model, backend }, r.ttftMs / 1000)
+    if (prompt) metrics.tokens.inc({ model, backend, type: "prompt" }, prompt)
+    if (completion) metrics.tokens.inc({ model, backend, type: "completion" }, completion)
+    for (const f of r.failures) metrics.failovers.inc({ backend: f.backend })
+    if (r.fallbackFrom) metrics.fallbacks.inc({ from_model: r.fallbackFrom, to_model: model })
+    if (!ok) metrics.errors.inc({ model, type: errorType(r) })
+    stats.record(model, ok, r.latencyMs, r.stream, prompt, completion)
+
+    const fields = {
+      request_id: r.requestId,
+      model: r.model,
+      actual_model: model !== r.model ? model : undefined,
+      backend,
+      status: r.status,
+      stream: r.stream,
+      latency_ms: Math.round(r.latencyMs * 10) / 10,
+      ttft_ms: r.ttftMs === undefined ? undefined : Math.round(r.ttftMs * 10) / 10,
+      tokens_prompt: r.usage?.prompt_tokens,
+      tokens_completion: r.usage?.completion_tokens,
+      cost_usd: r.costUsd,
+      route_reason: r.routeReason,
+      retries: r.failures.length || undefined,
+      failed_backends: r.failures.length ? r.failures.map((f) => f.backend).join(",") : undefined,
+      error: r.error,
+      client_aborted: r.clientAborted || undefined,
+    }
+    if (ok) log.info("request", fields)
+    else log.warn("request", fields)
+  }
 }
