@@ -8,16 +8,10 @@
 // consola/core: the same createConsola without the bundled reporters we replace (13 MB less RSS).
 import { createConsola, type ConsolaInstance, type LogObject } from "consola/core"
 import type { LogFormat, LogLevel } from "../config/types.ts"
+import type { Fields, Logger } from "../core/logger.ts"
 
-export type Fields = Record<string, unknown>
 
-export interface Logger {
-  error(message: string, fields?: Fields): void
-  warn(message: string, fields?: Fields): void
-  info(message: string, fields?: Fields): void
-  debug(message: string, fields?: Fields): void
-  setLevel(level: LogLevel): void
-}
+export type { Fields, Logger }
 
 const LEVELS: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 }
 
