@@ -5,7 +5,6 @@
  * servers come, go and change models, and withdraw them with goodbyes on exit.
  * @module
  */
-import { hostname } from "node:os"
 import { providerFor } from "../egress/providers/index.ts"
 import { probeRequest } from "../egress/providers/http.ts"
 import { lanAddress } from "../net.ts"
@@ -52,7 +51,6 @@ async function reachableFromLan(address: string | undefined, port: number): Prom
 export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void> } {
   const published = new Map<string, { record: Published; txt: string }>()
   const warnedLocal = new Set<string>()
-  const host = hostname()
   let timer: Timer | undefined
   let stopped = false
   let current: Promise<void> | undefined
@@ -77,9 +75,13 @@ export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void
       const had = published.get(f.id)
       if (had?.txt === key) continue
       if (had) await had.record.stop()
-      const record = opts.mdns.publish({ name: `${f.type} on ${host}:${f.port}`, type: "_llm._tcp", port: f.port, txt })
+      // The instance name carries the host name this box ended up with (`raspberrypi-2`).
+      const record = opts.mdns.publish({ name: (host) => `${f.type} on ${host}:${f.port}`, type: "_llm._tcp", port: f.port, txt })
       published.set(f.id, { record, txt: key })
-      opts.log.info(`${had ? "updated" : "advertising"} ${f.type} on port ${f.port}${txt.models ? ` (${txt.models})` : ""}`)
+      const at = await record.ready
+      const models = txt.models ? ` (${txt.models})` : ""
+      if (at) opts.log.info(`${had ? "updated" : "advertising"} ${f.type} on port ${f.port} as "${at.instance}" on ${at.host}${models}`)
+      else opts.log.warn(`${f.type} on port ${f.port} is not advertised: no mDNS name could be claimed`)
     }
     for (const [id, p] of published) {
       if (seen.has(id)) continue

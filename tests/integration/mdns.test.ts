@@ -1,17 +1,20 @@
 /**
  * Discovery over real mDNS packets: `nexus advertise` beside an emulated Ollama in one
- * network namespace, `nexus serve` in another, a veth pair between them. Nothing here
- * touches this machine's own interfaces. Skipped where namespaces cannot be made.
+ * network namespace (a machine called gpu-box), `nexus serve` in another (this machine's
+ * own hostname), a veth pair between them. Nothing here touches this machine's own
+ * interfaces. Skipped where namespaces cannot be made.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
-import { createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
+import { follow } from "../helpers/follow.ts"
+import { asHost, createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
-const BACKEND_ID = `ollama-${hostname().replace(/[^\w.-]/g, "_")}-11434`
+const GPU_BOX = "gpu-box"
+const BACKEND_ID = `ollama-${GPU_BOX}-11434`
 const GRACE_SECONDS = 3
 
 interface BackendView {
@@ -28,12 +31,14 @@ let nexus: Proc
 let emulator: Proc
 let advertiser: Proc | undefined
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-"))
+/** Namespace A is another machine: its own hostname and its own state directory. */
+const onGpuBox = (cmd: string[], env: Record<string, string> = {}) => net.spawn(net.a, asHost(GPU_BOX, cmd), { NEXUS_DATA_DIR: join(dir, "gpu-box-state"), ...env })
 
 function startEmulator() {
-  return net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
+  return onGpuBox([BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
 }
 function startAdvertiser() {
-  return net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
+  return onGpuBox([BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
 }
 async function backends(): Promise<BackendView[]> {
   const r = await net.http(net.b, "http://127.0.0.1:8000/v1/backends")
@@ -50,37 +55,9 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
 }
 const chat = () => net.http(net.b, "http://127.0.0.1:8000/v1/chat/completions", { model: "llama3.2:latest", messages: [{ role: "user", content: "hi" }] })
 
-/** Follow a process's output line by line; `next` waits for a matching line. */
-function follow(stream: ReadableStream<Uint8Array>) {
-  const reader = stream.getReader()
-  const lines: string[] = []
-  let buffer = ""
-  let pending: Promise<{ done: boolean; value?: Uint8Array }> | undefined
-  return {
-    async next(match: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const hit = lines.find(match)
-        if (hit) return hit
-        if (Date.now() > deadline) throw new Error(`no matching line in ${timeoutMs} ms; saw: ${lines.join(" | ")}`)
-        // One read outstanding at a time: a second read() would take the next chunk.
-        pending ??= reader.read()
-        const chunk = await Promise.race([pending, Bun.sleep(200).then(() => undefined)])
-        if (chunk) pending = undefined
-        if (chunk?.value) {
-          buffer += new TextDecoder().decode(chunk.value)
-          const parts = buffer.split("\n")
-          buffer = parts.pop()!
-          lines.push(...parts)
-        }
-      }
-    },
-  }
-}
-
 /** Browse a service type from namespace A: `up <name>` / `down <name>` lines. */
 async function watch(type: string) {
-  const p = net.spawn(net.a, [BUN, join(ROOT, "tests/helpers/mdns-watch.ts"), type])
+  const p = onGpuBox([BUN, join(ROOT, "tests/helpers/mdns-watch.ts"), type])
   return {
     ...follow(p.stdout),
     async stop() {
@@ -121,7 +98,7 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
   })
 
   test("the CLI on another machine finds the gateway by its _nexus._tcp advertisement", async () => {
-    const p = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "health", "--json"], { NEXUS_URL: "" })
+    const p = onGpuBox([BUN, join(ROOT, "src/main.ts"), "health", "--json"], { NEXUS_URL: "" })
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
     expect(code).toBe(0)
     expect(err).toContain(`found via mDNS`)
@@ -178,10 +155,10 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
   })
 
   test("nexus advertise does not publish a server that only listens on localhost, and says how to fix it", async () => {
-    const local = net.spawn(net.a, [BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11500", "--host", "127.0.0.1"])
+    const local = onGpuBox([BUN, join(ROOT, "tests/emulators/cli.ts"), "ollama", "--port", "11500", "--host", "127.0.0.1"])
     await until("emulator up", () => net.http(net.a, "http://127.0.0.1:11500/"), (r) => r.status === 200)
     const watcher = await watch("_llm._tcp")
-    const adv = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11500", "--log-format", "json"])
+    const adv = onGpuBox([BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11500", "--log-format", "json"])
     const log = follow(adv.stderr)
     await log.next((l) => l.includes("ollama on port 11500 listens on localhost only, so other machines cannot reach it (start it with OLLAMA_HOST=0.0.0.0); not advertised"))
     await expect(watcher.next((l) => l.startsWith("up "), 1500)).rejects.toThrow()
@@ -196,7 +173,7 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     await watcher.next((l) => l === `up Nexus on ${hostname()}`)
     const config = join(dir, "quiet.toml")
     writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8003\n[discovery]\nprobe_ports = []\nadvertise = false\n`)
-    const quiet = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+    const quiet = onGpuBox([BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
     await until("serving", () => net.http(net.a, "http://127.0.0.1:8003/health"), (r) => r.status === 200)
     await Bun.sleep(2500)
     await expect(watcher.next((l) => l.includes("(2)") || l.startsWith("up ") && l !== `up Nexus on ${hostname()}`, 500)).rejects.toThrow()
@@ -208,10 +185,12 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
   test("a name already taken on the network: a warning, and the next name", async () => {
     const watcher = await watch("_nexus._tcp")
     await watcher.next((l) => l === `up Nexus on ${hostname()}`)
-    // A second gateway on a machine with the same host name wants the same instance name.
+    // A second gateway on the same machine (same host name, same addresses, another port)
+    // wants the same instance name. (A machine that merely shares the hostname claims a
+    // host name of its own first: mdns-lan.test.ts.)
     const config = join(dir, "twin.toml")
     writeFileSync(config, `[server]\nhost = "0.0.0.0"\nport = 8002\n[discovery]\nprobe_ports = []\nservice_types = []\n[logging]\nformat = "json"\n`)
-    const twin = net.spawn(net.a, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+    const twin = net.spawn(net.b, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
     await watcher.next((l) => l === `up Nexus on ${hostname()} (2)`, 8000).catch(async (err) => {
       twin.kill("SIGTERM")
       throw new Error(`${err.message}\n${await new Response(twin.stdout).text()}${await new Response(twin.stderr).text()}`)
