@@ -75,13 +75,21 @@ export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void
       const had = published.get(f.id)
       if (had?.txt === key) continue
       if (had) await had.record.stop()
-      // The instance name carries the host name this box ended up with (`raspberrypi-2`).
-      const record = opts.mdns.publish({ name: (host) => `${f.type} on ${host}:${f.port}`, type: "_llm._tcp", port: f.port, txt })
-      published.set(f.id, { record, txt: key })
-      const at = await record.ready
       const models = txt.models ? ` (${txt.models})` : ""
-      if (at) opts.log.info(`${had ? "updated" : "advertising"} ${f.type} on port ${f.port} as "${at.instance}" on ${at.host}${models}`)
-      else opts.log.warn(`${f.type} on port ${f.port} is not advertised: no mDNS name could be claimed`)
+      let verb = had ? "updated" : "advertising"
+      const record = opts.mdns.publish({
+        // The instance name carries the host name this box ended up with (`raspberrypi-2`).
+        name: (host) => `${f.type} on ${host}:${f.port}`,
+        type: "_llm._tcp",
+        port: f.port,
+        txt,
+        onPublished(at) {
+          opts.log.info(`${verb} ${f.type} on port ${f.port} as "${at.instance}" on ${at.host}${models}`)
+          verb = "advertising" // again, after a host rename
+        },
+      })
+      published.set(f.id, { record, txt: key })
+      if (!(await record.ready)) opts.log.warn(`${f.type} on port ${f.port} is not advertised: no mDNS name could be claimed`)
     }
     for (const [id, p] of published) {
       if (seen.has(id)) continue

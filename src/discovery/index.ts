@@ -126,8 +126,13 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     }
     const host = deps.config().server.host
     if (cfg.advertise && !isLoopbackHost(host)) {
-      const published = mdns.publish({ name: (h) => `Nexus on ${h}`, type: "_nexus._tcp", port: deps.port, txt: { version: VERSION, api_path: "/v1" } })
-      void published.ready.then((at) => at && log.info(`advertising this gateway as "${at.instance}" on ${at.host}`))
+      mdns.publish({
+        name: (h) => `Nexus on ${h}`,
+        type: "_nexus._tcp",
+        port: deps.port,
+        txt: { version: VERSION, api_path: "/v1" },
+        onPublished: (at) => log.info(`advertising this gateway as "${at.instance}" on ${at.host}`),
+      })
     } else if (cfg.advertise) {
       log.debug(`not advertising _nexus._tcp: listening on ${host} only`)
     }

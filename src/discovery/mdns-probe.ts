@@ -23,6 +23,8 @@ export interface ProbeSpec {
   records: Rr[]
   /** Whether a record another responder answered with makes the name theirs. */
   conflicts(rr: Rr): boolean
+  /** Question types besides ANY (python-zeroconf answers host names only when asked for A). */
+  alsoAsk?: string[]
 }
 
 /**
@@ -60,7 +62,8 @@ export function probe(socket: MulticastDns, spec: ProbeSpec, onError: (err: Erro
       waiting = false
       if (sent === 3) return finish(false)
       try {
-        socket.query({ questions: [{ name: spec.name, type: "ANY" }], authorities: spec.records })
+        const questions = ["ANY", ...(spec.alsoAsk ?? [])].map((type) => ({ name: spec.name, type }))
+        socket.query({ questions, authorities: spec.records })
       } catch (err) {
         onError(err as Error)
       }
@@ -137,7 +140,7 @@ export async function claimHostName(
     const name = `${host}.local`
     const records: Rr[] = ownIPv4().map((address) => ({ name, type: "A", ttl: 120, data: address }))
     const conflicts = (rr: Rr) => (rr.type === "A" || rr.type === "AAAA") && !isOwnAddress(String(rr.data))
-    if (await probe(socket, { name, records, conflicts }, opts.onError)) {
+    if (await probe(socket, { name, records, conflicts, alsoAsk: ["A"] }, opts.onError)) {
       taken.push(host)
       continue
     }

@@ -22,6 +22,8 @@ export interface PublishOptions {
   type: string
   port: number
   txt: Record<string, string>
+  /** Told each time the record goes out under a name: the first time, and after a host rename. */
+  onPublished?(at: { instance: string; host: string }): void
 }
 
 export interface Published {
@@ -138,6 +140,7 @@ function responder(bonjour: Bonjour, socket: MulticastDns, warn: (m: string) => 
         onError(err as Error)
         return undefined
       }
+      p.opts.onPublished?.({ instance, host: target })
       return { instance, host: target }
     }
     return undefined
