@@ -142,6 +142,8 @@ export interface LanHost extends Namespace {
 
 export interface Lan {
   hosts: LanHost[]
+  /** Take host `i` off the LAN (false) or put it back (true). */
+  plug(i: number, connected: boolean): void
   destroy(): void
 }
 
@@ -177,6 +179,9 @@ export function createLan(count: number): Lan {
   }
   return {
     hosts,
+    // Off the bridge rather than down: the host keeps its carrier and its address, as when
+    // it sits on another segment, and does not just lose its network.
+    plug: (i, connected) => ip("-n", sw, "link", "set", `p${i}`, ...(connected ? ["master", "br0"] : ["nomaster"])),
     destroy() {
       for (const h of hosts) h.destroy()
       Bun.spawnSync(["ip", "netns", "del", sw])

@@ -58,15 +58,24 @@ function advertise(box: Box): NonNullable<Box["advertiser"]> {
 }
 
 async function stopAdvertiser(box: Box): Promise<void> {
-  box.advertiser?.proc.kill("SIGTERM")
-  expect(await box.advertiser?.proc.exited).toBe(0)
+  if (!box.advertiser) return
+  box.advertiser.proc.kill("SIGTERM")
+  expect(await box.advertiser.proc.exited).toBe(0)
   box.advertiser = undefined
 }
 
+const ADVERTISING = "advertising ollama on port 11434 as"
+const hostIn = (line: string) => /on ([\w-]+)\.local/.exec(JSON.parse(line).msg)![1]!
+
 /** The `.local` name a box's advertiser says it ended up with. */
 async function claimedHost(box: Box): Promise<string> {
-  const line = await box.advertiser!.log.next((l) => l.includes("advertising ollama on port 11434 as"), 10_000)
-  return /on ([\w-]+)\.local/.exec(JSON.parse(line).msg)![1]!
+  return hostIn(await box.advertiser!.log.next((l) => l.includes(ADVERTISING), 10_000))
+}
+
+/** The name a box's advertiser says it is advertising under now (its latest such line). */
+function latestHost(box: Box): string | undefined {
+  const line = box.advertiser?.log.lines.findLast((l) => l.includes(ADVERTISING))
+  return line && hostIn(line)
 }
 
 function startGateway(): void {
@@ -156,5 +165,31 @@ describe.skipIf(!available)("two boxes with the same hostname on one LAN", () =>
     expect(await gatewayProc.exited).toBe(0)
     startGateway()
     await bothDiscovered(hosts)
+  })
+
+  test("boxes that took the same name while apart sort it out when they meet (RFC 6762 §9)", async () => {
+    for (const box of boxes) await stopAdvertiser(box)
+    // Fresh state directories: two boxes that never met, so each wants plain raspberrypi.
+    boxes.forEach((box, i) => (box.dataDir = join(dir, `apart-${i}`)))
+    lan.plug(1, false)
+    for (const box of boxes) {
+      advertise(box)
+      expect(await claimedHost(box)).toBe(HOST)
+    }
+    lan.plug(1, true)
+    // Each hears the other answer for raspberrypi.local (an announcement, or an answer to the
+    // gateway's next query); both probe again and the tie-break leaves one name each.
+    const settled = await until("distinct names", async () => boxes.map(latestHost), (h) => [...h].sort().join() === `${HOST},${HOST}-2`, 20_000)
+    const moved = boxes[settled.indexOf(`${HOST}-2`)]!
+    await moved.advertiser!.log.next((l) => l.includes(`mDNS host name \\"${HOST}.local\\" is also answered by`))
+    // Whatever ids the gateway gave them before, each model still reaches its own box.
+    const healthy = (l: BackendView[]) => boxes.every((b) => l.some((x) => x.url === `http://${b.ns.addr}:11434` && x.status === "healthy"))
+    await until("both healthy", backends, healthy)
+    for (const box of boxes) {
+      const before = await chatCount(box)
+      const r = await gateway.http("http://127.0.0.1:8000/v1/chat/completions", { model: box.model, messages: [{ role: "user", content: "hi" }] })
+      expect(r.status).toBe(200)
+      expect(await chatCount(box)).toBe(before + 1)
+    }
   })
 })
