@@ -100,7 +100,9 @@ beforeAll(async () => {
       `[health_check]\ninterval_seconds = 1\ntimeout_seconds = 1\nfailure_threshold = 1\n[logging]\nformat = "json"\n`
   )
   const serve = gw.spawn(asHost("gateway", [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config]), { NEXUS_DATA_DIR: join(dir, "gw-state") })
-  follow(serve.stdout) // drained, so a full pipe never blocks the gateway
+  // Drained, so a full pipe never blocks the gateway.
+  follow(serve.stdout)
+  follow(serve.stderr)
   const advertise = asHost("raspberrypi", [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
   advertiserLog = follow(pi.spawn(advertise, { NEXUS_DATA_DIR: join(dir, "pi-state") }).stderr)
   browser = follow(clone.spawn([PYTHON, ZEROCONF, "browse", "_llm._tcp.local.", "_nexus._tcp.local.", "_ollama._tcp.local."]).stdout)

@@ -86,7 +86,9 @@ function startGateway(): void {
       `[health_check]\ninterval_seconds = 1\ntimeout_seconds = 1\nfailure_threshold = 1\n[logging]\nformat = "json"\n`
   )
   gatewayProc = gateway.spawn([BUN, join(ROOT, "src/main.ts"), "serve", "--config", config], { NEXUS_DATA_DIR: join(dir, "gateway-state") })
-  gatewayLog = follow(gatewayProc.stdout)
+  // Logs go to stderr; both pipes are drained so a full one never blocks the gateway.
+  gatewayLog = follow(gatewayProc.stderr)
+  follow(gatewayProc.stdout)
 }
 
 async function backends(): Promise<BackendView[]> {
@@ -165,6 +167,7 @@ describe.skipIf(!available)("two boxes with the same hostname on one LAN", () =>
     expect(await gatewayProc.exited).toBe(0)
     startGateway()
     await bothDiscovered(hosts)
+    for (const box of boxes) await gatewayLog.next((l) => l.includes(`discovered ollama at http://${box.ns.addr}:11434 (mdns)`))
   })
 
   test("boxes that took the same name while apart sort it out when they meet (RFC 6762 §9)", async () => {
