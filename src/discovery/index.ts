@@ -40,6 +40,17 @@ export interface Discovery {
   stop(): Promise<void>
 }
 
+/**
+ * `ollama-raspberrypi-2-11434`: readable and, since advertisers claim host names of their
+ * own, unique and stable. Two boxes still answering for one host name (a stack that does
+ * not resolve name conflicts) are told apart by the address that answered.
+ */
+function idFor(registry: Registry, type: string, ad: Advertised): string {
+  const id = discoveredId(type, ad.host, ad.port)
+  if (!registry.get(id)) return id
+  return discoveredId(type, `${ad.host}-${new URL(ad.url).hostname}`, ad.port)
+}
+
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
   const { registry, health, sink, log } = deps
   const cfg = deps.config().discovery
@@ -79,18 +90,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     }
     const type = ad.type ?? (await fingerprint(ad.url, { timeoutMs: 3000 }))
     if (!type) return log.warn(`mDNS: ${s.name} at ${ad.url} does not answer like an LLM server; ignored`)
-    sink.addDiscovered({ id: idFor(type, ad), url: ad.url, type, source: "mdns" })
-  }
-
-  /**
-   * `ollama-raspberrypi-2-11434`: readable and, since advertisers claim host names of
-   * their own, unique and stable. Two boxes still answering for one host name (a stack
-   * that does not resolve name conflicts) are told apart by the address that answered.
-   */
-  function idFor(type: string, ad: Advertised): string {
-    const id = discoveredId(type, ad.host, ad.port)
-    if (!registry.get(id)) return id
-    return discoveredId(type, `${ad.host}-${new URL(ad.url).hostname}`, ad.port)
+    sink.addDiscovered({ id: idFor(registry, type, ad), url: ad.url, type, source: "mdns" })
   }
 
   function down(s: MdnsService, serviceType: string): void {
