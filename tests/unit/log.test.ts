@@ -1,0 +1,28 @@
+import { describe, expect, test } from "bun:test"
+import { PassThrough } from "node:stream"
+import { createLogger, formatJsonLine } from "../../src/observability/log.ts"
+
+describe("logger", () => {
+  test("a JSON line is what JSON.stringify of the whole object gives, unset fields left out", () => {
+    const fields = { request_id: "r1", model: 'a "quoted"\nmodel', status: 200, stream: false, tokens: undefined, list: ["x", 1], nested: { a: null } }
+    const line = formatJsonLine("2026-01-01T00:00:00.000Z", "info", "request", fields)
+    expect(line).toBe(`${JSON.stringify({ time: "2026-01-01T00:00:00.000Z", level: "info", msg: "request", ...fields })}\n`)
+  })
+
+  test("levels below the threshold are not written and enabled() says so; setLevel changes both", async () => {
+    const stream = new PassThrough()
+    let out = ""
+    stream.on("data", (c) => (out += c))
+    const log = createLogger({ level: "warn", format: "json", stream: stream as unknown as NodeJS.WriteStream })
+    expect([log.enabled("error"), log.enabled("warn"), log.enabled("info"), log.enabled("debug")]).toEqual([true, true, false, false])
+    log.info("hidden")
+    log.warn("shown", { backend: "b1" })
+    log.setLevel("debug")
+    expect(log.enabled("debug")).toBe(true)
+    log.debug("now shown")
+    await new Promise((r) => setImmediate(r))
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l))
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([["warn", "shown"], ["debug", "now shown"]])
+    expect(lines[0].backend).toBe("b1")
+  })
+})
