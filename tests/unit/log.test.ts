@@ -1,12 +1,18 @@
 import { describe, expect, test } from "bun:test"
 import { PassThrough } from "node:stream"
-import { createLogger, formatJsonLine } from "../../src/observability/log.ts"
+import { createLogger, formatFields, formatJsonLine } from "../../src/observability/log.ts"
 
 describe("logger", () => {
   test("a JSON line is what JSON.stringify of the whole object gives, unset fields left out", () => {
     const fields = { request_id: "r1", model: 'a "quoted"\nmodel', status: 200, stream: false, tokens: undefined, list: ["x", 1], nested: { a: null } }
     const line = formatJsonLine("2026-01-01T00:00:00.000Z", "info", "request", fields)
     expect(line).toBe(`${JSON.stringify({ time: "2026-01-01T00:00:00.000Z", level: "info", msg: "request", ...fields })}\n`)
+  })
+
+  test("human fields: key=value, quoted when needed, unset ones left out", () => {
+    expect(formatFields({ a: 1, b: true, c: "plain", d: "two words", e: 'say "x"', f: undefined, g: null, h: "", i: ["x"] })).toBe(
+      ' a=1 b=true c=plain d="two words" e="say \\"x\\"" i="[\\"x\\"]"'
+    )
   })
 
   test("levels below the threshold are not written and enabled() says so; setLevel changes both", async () => {
