@@ -15,10 +15,11 @@
  *   - the routing micro-benchmark (50 backends, 200 models).
  *
  *   npm run bench [-- --quick] [-- --json] [-- --rounds N] [-- --round-seconds S]
- *                 [-- --log-level warn] [-- --baseline DIR]
+ *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only]
  *
  * --baseline DIR adds a second Nexus (another checkout, e.g. the commit before a change)
  * to the CPU rounds, alternating with the others, for before/after figures in one sitting.
+ * --cpu-only runs just the c=64 rounds (with more of them, a small difference shows).
  * Needs `wrk` (Debian package) and Linux (/proc). Every process runs on 127.0.0.1 and is
  * stopped at the end.
  */
@@ -41,9 +42,11 @@ const { values: flags } = parseArgs({
     "round-seconds": { type: "string" },
     "log-level": { type: "string", default: "info" },
     baseline: { type: "string" },
+    "cpu-only": { type: "boolean", default: false },
   },
 })
 const quick = flags.quick!
+const cpuOnly = flags["cpu-only"]!
 const asJson = flags.json!
 const LATENCY_SECONDS = quick ? 2 : 5
 const ROUNDS = Math.max(5, Number(flags.rounds ?? 5))
@@ -75,6 +78,7 @@ async function waitFor(url: string, ok: (r: Response) => Promise<boolean> = asyn
 function cleanup(): void {
   for (const c of children) c.kill("SIGKILL")
 }
+process.on("exit", cleanup)
 process.on("SIGINT", () => {
   cleanup()
   process.exit(130)
@@ -131,6 +135,18 @@ async function streams(base: string, model: string, n: number): Promise<StreamRe
 }
 
 const streamProblems = (s: StreamResult) => s.lostFrames + s.badDone + s.outOfOrder + s.errors
+
+const fmt = (v: number, unit = "", digits?: number) => (Number.isFinite(v) ? `${v.toFixed(digits ?? (v < 10 ? 2 : 0))}${unit}` : "n/a")
+const mb = (bytes: number | undefined) => (bytes === undefined ? "–" : `${(bytes / MB).toFixed(1)} MB`)
+const mark = (ok: boolean) => (ok ? "PASS" : "MISS")
+function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  console.log(line(head))
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
+  for (const r of rows) console.log(line(r))
+  console.log("")
+}
 
 if (!Bun.which("wrk")) {
   console.error("wrk is needed for the non-streaming runs: apt-get install -y wrk")
@@ -207,7 +223,7 @@ try {
   const nx: Target = { name: "nexus", fast: nexus.url, paced: nexus.url, pid: nexus.proc.pid }
   const base: Target | undefined = baseline && { name: "nexus@baseline", fast: baseline.url, paced: baseline.url, pid: baseline.proc.pid }
   const paths = [direct, floor, nx]
-  const cpuPaths = base ? [...paths, base] : paths
+  const cpuPaths = [...(cpuOnly ? [floor, nx] : paths), ...(base ? [base] : [])]
 
   // Idle: started, probed once, nothing served yet.
   await Bun.sleep(1000)
@@ -215,7 +231,7 @@ try {
   for (const t of [nx, ...(base ? [base] : [])]) idleRss[t.name] = rssBytes(t.pid)
 
   const c1: Record<string, WrkResult> = {}
-  for (const p of paths) {
+  for (const p of cpuOnly ? [] : paths) {
     log(`${p.name}: c=1 ...`)
     wrk(`${p.fast}/v1/chat/completions`, 1, 1, luaPath)
     c1[p.name] = wrk(`${p.fast}/v1/chat/completions`, 1, LATENCY_SECONDS, luaPath)
@@ -246,6 +262,41 @@ try {
       ]
     })
   ) as Record<string, { cpuUsPerRequest: number; rps: number; p99Ms: number; failed: number }>
+  const cpuRatio = c64.nexus!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest
+  const cpuRatioByRound = rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds.floor![i]!.cpuUsPerRequest)
+  const printRounds = () => {
+    console.log("CPU per request at c=64, each round in the order run (user + system CPU of the server process / requests served):")
+    table(
+      ["round", ...cpuPaths.map((p) => `${p.name} µs/req`), "nexus / floor", ...cpuPaths.map((p) => `${p.name} req/s`)],
+      [
+        ...Array.from({ length: ROUNDS }, (_, i) => [
+          String(i + 1),
+          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.cpuUsPerRequest, "", 1)),
+          fmt(cpuRatioByRound[i]!, "", 2),
+          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.wrk.rps)),
+        ]),
+        ["median", ...cpuPaths.map((p) => fmt(c64[p.name]!.cpuUsPerRequest, "", 1)), fmt(cpuRatio, "", 2), ...cpuPaths.map((p) => fmt(c64[p.name]!.rps))],
+      ]
+    )
+  }
+  const printCpuLines = () => {
+    const failed = cpuPaths.filter((p) => c64[p.name]!.failed > 0)
+    if (failed.length) console.log(`WARNING: non-2xx answers or socket errors in the c=64 rounds of ${failed.map((p) => `${p.name} (${c64[p.name]!.failed})`).join(", ")}`)
+    console.log(`CPU per request c=64, nexus / floor: ${cpuRatio.toFixed(2)} (target <= 1.25) ${mark(cpuRatio <= 1.25)}`)
+    if (base) {
+      const pairs = rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds[base.name]![i]!.cpuUsPerRequest)
+      console.log(`CPU per request c=64, ${base.name} / floor: ${(c64[base.name]!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest).toFixed(2)}; nexus / ${base.name}: ${(c64.nexus!.cpuUsPerRequest / c64[base.name]!.cpuUsPerRequest).toFixed(2)} (ratio of medians), ${median(pairs).toFixed(2)} (median of per-round ratios)`)
+    }
+  }
+  if (cpuOnly) {
+    if (asJson) console.log(JSON.stringify({ logLevel: LOG_LEVEL, rounds, c64, idleRss }, null, 2))
+    else {
+      console.log(`Nexus log level: ${LOG_LEVEL} (to /dev/null). ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s at c=64.\n`)
+      printRounds()
+      printCpuLines()
+    }
+    process.exit(0)
+  }
 
   const streamRuns: Record<string, Record<number, StreamResult>> = {}
   for (const p of paths) {
@@ -272,8 +323,8 @@ try {
   const f = c1.floor!
   const n = c1.nexus!
   const ratios = {
-    cpuPerRequestVsFloor: c64.nexus!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest,
-    cpuPerRequestVsFloorByRound: rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds.floor![i]!.cpuUsPerRequest),
+    cpuPerRequestVsFloor: cpuRatio,
+    cpuPerRequestVsFloorByRound: cpuRatioByRound,
     baselineCpuPerRequestVsFloor: base ? c64[base.name]!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest : undefined,
     throughputVsFloor: c64.nexus!.rps / c64.floor!.rps,
     addedLatencyP50VsFloor: (n.p50Ms - d.p50Ms) / (f.p50Ms - d.p50Ms),
@@ -286,16 +337,6 @@ try {
   if (asJson) {
     console.log(JSON.stringify({ logLevel: LOG_LEVEL, c1, rounds, c64, streams: streamRuns, streams1000: big, memory, ratios, routing }, null, 2))
   } else {
-    const fmt = (v: number, unit = "", digits?: number) => (Number.isFinite(v) ? `${v.toFixed(digits ?? (v < 10 ? 2 : 0))}${unit}` : "n/a")
-    const mb = (bytes: number | undefined) => (bytes === undefined ? "–" : `${(bytes / MB).toFixed(1)} MB`)
-    const table = (head: string[], rows: string[][]) => {
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-      const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
-      console.log(line(head))
-      console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
-      for (const r of rows) console.log(line(r))
-      console.log("")
-    }
 
     console.log(`Nexus log level: ${LOG_LEVEL} (to /dev/null). c=64 figures: median of ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s.\n`)
     table(
@@ -318,19 +359,7 @@ try {
       })
     )
 
-    console.log("CPU per request at c=64, each round in the order run (user + system CPU of the server process / requests served):")
-    table(
-      ["round", ...cpuPaths.map((p) => `${p.name} µs/req`), "nexus / floor", ...cpuPaths.map((p) => `${p.name} req/s`)],
-      [
-        ...Array.from({ length: ROUNDS }, (_, i) => [
-          String(i + 1),
-          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.cpuUsPerRequest, "", 1)),
-          fmt(ratios.cpuPerRequestVsFloorByRound[i]!, "", 2),
-          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.wrk.rps)),
-        ]),
-        ["median", ...cpuPaths.map((p) => fmt(c64[p.name]!.cpuUsPerRequest, "", 1)), fmt(ratios.cpuPerRequestVsFloor, "", 2), ...cpuPaths.map((p) => fmt(c64[p.name]!.rps))],
-      ]
-    )
+    printRounds()
 
     console.log("Memory (resident set):")
     table(
@@ -342,11 +371,7 @@ try {
       ]
     )
 
-    const mark = (ok: boolean) => (ok ? "PASS" : "MISS")
-    const failed = cpuPaths.filter((p) => c64[p.name]!.failed > 0)
-    if (failed.length) console.log(`WARNING: non-2xx answers or socket errors in the c=64 rounds of ${failed.map((p) => `${p.name} (${c64[p.name]!.failed})`).join(", ")}`)
-    console.log(`CPU per request c=64, nexus / floor: ${ratios.cpuPerRequestVsFloor.toFixed(2)} (target <= 1.25) ${mark(ratios.cpuPerRequestVsFloor <= 1.25)}`)
-    if (base) console.log(`CPU per request c=64, ${base.name} / floor: ${ratios.baselineCpuPerRequestVsFloor!.toFixed(2)}; nexus / ${base.name}: ${(c64.nexus!.cpuUsPerRequest / c64[base.name]!.cpuUsPerRequest).toFixed(2)}`)
+    printCpuLines()
     console.log(`throughput c=64, nexus / floor: ${ratios.throughputVsFloor.toFixed(2)} (target >= 0.80) ${mark(ratios.throughputVsFloor >= 0.8)}`)
     console.log(`added latency c=1 p50, (nexus - direct) / (floor - direct): ${ratios.addedLatencyP50VsFloor.toFixed(2)} (target <= 1.25) ${mark(ratios.addedLatencyP50VsFloor <= 1.25)}`)
     console.log(`added latency c=1 p99, (nexus - direct) / (floor - direct): ${ratios.addedLatencyP99VsFloor.toFixed(2)} (target <= 1.5) ${mark(ratios.addedLatencyP99VsFloor <= 1.5)}`)
