@@ -2,7 +2,7 @@
  * Where Nexus's CPU goes on the non-streaming path: runs `nexus serve` under Bun's
  * sampling profiler while wrk sends c=64 non-streaming load (started at once, so the
  * idle time before load does not land on one sample), stops it with SIGTERM, and sums
- * the samples by cause (prom-client, logging, abort/timer wiring, usage parse, Hono,
+ * the samples by cause (metrics, logging, abort/timer wiring, usage parse, Hono,
  * ...) and by site (a native leaf is named with its nearest JS caller).
  *
  *   bun scripts/bench/profile.ts [--seconds 8] [--log-level warn] [--out DIR] [--top 25]
@@ -51,7 +51,7 @@ export function causeOf(stack: CallFrame[]): string {
   const leaf = stack[0]
   if (!leaf) return "(no stack)"
   const js = stack.find((f) => f.url)
-  if (stack.some((f) => f.url.includes("prom-client"))) return "prom-client (metrics)"
+  if (stack.some((f) => f.url.includes("prom-client") || /observability\/(prom|metrics)\.ts$/.test(f.url))) return "metrics (prom-client, or observability/prom.ts)"
   if (stack.some((f) => f.url.includes("consola") || f.url.endsWith("observability/log.ts"))) return "logging"
   if (!leaf.url && ABORT_AND_TIMERS.has(leaf.functionName)) return "abort and timer wiring"
   if (stack.some((f) => f.functionName === "usageOf" || f.url.endsWith("proxy/usage.ts"))) return "usage JSON parse (usageOf)"
