@@ -1,5 +1,5 @@
 /**
- * The three-path benchmark of reference/targets.md, in one run against one emulated
+ * The three-path performance comparison, in one run against one emulated
  * backend: direct to the emulator, through a minimal Bun proxy (the runtime floor), and
  * through `nexus serve`.
  *
