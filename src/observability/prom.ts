@@ -89,37 +89,35 @@ abstract class LabelledFamily<L extends string, C> implements Family {
   labels(...values: LabelValue[]): C {
     let level = this.root
     const last = this.labelNames.length - 1
-    for (let i = 0; i < last; i++) {
-      const key = text(values[i])
-      let next = level.get(key) as Map<string, unknown> | undefined
-      if (!next) {
-        next = new Map()
-        level.set(key, next)
-      }
-      level = next
-    }
-    const key = text(values[last])
-    const found = level.get(key) as C | undefined
-    if (found) return found
-    const child = this.create()
-    this.series.push({ labels: labelPairs(this.labelNames, this.labelNames.map((_, i) => text(values[i]))), child })
-    level.set(key, child)
-    return child
+    for (let i = 0; i < last; i++) level = this.step(level, text(values[i]))
+    return (level.get(text(values[last])) as C | undefined) ?? this.add(level, values.map(text))
   }
 
   /** The child for a labels object (prom-client's calling convention). */
   protected childFor(labels: Labels<L>): C {
-    const n = this.labelNames
-    switch (n.length) {
-      case 1:
-        return this.labels(labels[n[0]!]!)
-      case 2:
-        return this.labels(labels[n[0]!]!, labels[n[1]!]!)
-      case 3:
-        return this.labels(labels[n[0]!]!, labels[n[1]!]!, labels[n[2]!]!)
-      default:
-        return this.labels(...n.map((k) => labels[k]!))
+    const names = this.labelNames
+    let level = this.root
+    const last = names.length - 1
+    for (let i = 0; i < last; i++) level = this.step(level, text(labels[names[i]!]))
+    return (level.get(text(labels[names[last]!])) as C | undefined) ?? this.add(level, names.map((k) => text(labels[k])))
+  }
+
+  private step(level: Map<string, unknown>, key: string): Map<string, unknown> {
+    let next = level.get(key) as Map<string, unknown> | undefined
+    if (!next) {
+      next = new Map()
+      level.set(key, next)
     }
+    return next
+  }
+
+  /** A new series under `level` (the last label's Map), keyed by the last value. */
+  private add(level: Map<string, unknown>, values: string[]): C {
+    const child = this.create()
+    const all = this.labelNames.map((_, i) => values[i] ?? "")
+    this.series.push({ labels: labelPairs(this.labelNames, all), child })
+    level.set(all[all.length - 1] ?? "", child)
+    return child
   }
 }
 
