@@ -10,10 +10,15 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 /** Structured fields of a log line. */
 export type Fields = Record<string, unknown>
 
+/** The levels a line can be written at. */
+export type LineLevel = "error" | "warn" | "info" | "debug"
+
 export interface Logger {
   error(message: string, fields?: Fields): void
   warn(message: string, fields?: Fields): void
   info(message: string, fields?: Fields): void
   debug(message: string, fields?: Fields): void
+  /** Whether a line at `level` would be written: check before building costly fields. */
+  enabled(level: LineLevel): boolean
   setLevel(level: LogLevel): void
 }
