@@ -15,7 +15,7 @@ import { describeFetchError } from "../providers/http.ts"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
-import { readUsage } from "../../core/usage.ts"
+import { findUsage } from "../../core/usage.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -233,10 +233,8 @@ async function whole(
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
 }
 
-function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {
-  try {
-    return readUsage(JSON.parse(new TextDecoder().decode(bytes)))
-  } catch {
-    return undefined
-  }
+const decoder = new TextDecoder()
+
+function usageOf(bytes: Uint8Array): ReturnType<typeof findUsage> {
+  return findUsage(decoder.decode(bytes))
 }
