@@ -12,6 +12,7 @@ import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
+import { countTokensRoute, messages } from "../ingress/anthropic/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
@@ -50,6 +51,8 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/chat/completions", proxied(deps, chatCompletions))
   app.post("/v1/completions", proxied(deps, completions))
   app.post("/v1/embeddings", proxied(deps, embeddings))
+  app.post("/v1/messages", proxied(deps, messages))
+  app.route("/", countTokensRoute())
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
