@@ -17,6 +17,7 @@ import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
+import { ollamaRoutes } from "./ollama.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/embeddings", proxied(deps, embeddings))
   app.post("/v1/messages", proxied(deps, messages))
   app.route("/", countTokensRoute())
+  app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))

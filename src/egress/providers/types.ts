@@ -61,4 +61,9 @@ export interface Provider {
   forwardClientAuth?: boolean
   /** Present when `dialect` is not the canonical one. */
   translate?: Translator
+  /**
+   * Other client dialects the server speaks natively, with the URL for a client's path
+   * (Ollama's `/api/chat`, vLLM's `/v1/responses`): those clients' bytes pass through.
+   */
+  native?: Partial<Record<Dialect, (url: string, clientPath: string) => string>>
 }
