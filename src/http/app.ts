@@ -13,6 +13,7 @@ import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
 import { countTokensRoute, messages } from "../ingress/anthropic/endpoints.ts"
+import { responses } from "../ingress/responses/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/completions", proxied(deps, completions))
   app.post("/v1/embeddings", proxied(deps, embeddings))
   app.post("/v1/messages", proxied(deps, messages))
+  app.post("/v1/responses", proxied(deps, responses))
   app.route("/", countTokensRoute())
   app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
