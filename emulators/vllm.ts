@@ -5,7 +5,7 @@
  * once `stream_options` is present, `x-request-id` on responses.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
+import { chatStream, completionStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface VllmOptions extends EmulatorOptions {
@@ -48,7 +48,7 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
     const t = turn(state, body)
     const headers = { "x-request-id": id }
-    if (body.stream !== true) {
+    if (body.stream !== true || state.faults.ignoreStream) {
       track.done()
       const m = message(t)
       const choice = { index: 0, message: { ...m, tool_calls: m.tool_calls ?? [] }, logprobs: null, finish_reason: t.finish, stop_reason: null }
@@ -139,6 +139,11 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
         return json({ id: "embd-1", object: "list", created: CREATED, model, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2, 0.3] }], usage: { prompt_tokens: 2, total_tokens: 2, completion_tokens: 0 } })
       }
       const prompt = promptTokens(body)
+      if (body.stream === true && !state.faults.ignoreStream) {
+        const t = turn(state, body, false)
+        const so = body.stream_options as { include_usage?: boolean } | undefined
+        return new Response(completionStream(t, { id: "cmpl-1", created: CREATED, model }, so?.include_usage === true).join(""), { headers: { "content-type": "text/event-stream; charset=utf-8" } })
+      }
       return json({ id: "cmpl-1", object: "text_completion", created: CREATED, model, choices: [{ index: 0, text: state.reply, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: prompt, completion_tokens: 8, total_tokens: prompt + 8 } })
     }
     return json({ detail: "Not Found" }, { status: 404 })
