@@ -160,7 +160,7 @@ export function decodeGenerate(body: Obj): OllamaDecoded {
 export function decodeEmbed(body: Obj, legacy: boolean): OllamaDecoded {
   const model = modelOf(body)
   const input = legacy ? body.prompt : body.input
-  const ok = typeof input === "string" || (Array.isArray(input) && input.every((s) => typeof s === "string"))
+  const ok = typeof input === "string" || (!legacy && Array.isArray(input) && input.every((s) => typeof s === "string"))
   if (!ok) throw bad(legacy ? "prompt must be a string" : "input must be a string or a list of strings", legacy ? "prompt" : "input")
   const canonical: Obj = { model, input }
   if (typeof body.dimensions === "number") canonical.dimensions = body.dimensions
