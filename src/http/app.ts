@@ -12,7 +12,8 @@ import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
-import { countTokensRoute, messages } from "../ingress/anthropic/endpoints.ts"
+import { messages } from "../ingress/anthropic/endpoints.ts"
+import { countTokensRoutes } from "./count-tokens.ts"
 import { responses } from "../ingress/responses/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/embeddings", proxied(deps, embeddings))
   app.post("/v1/messages", proxied(deps, messages))
   app.post("/v1/responses", proxied(deps, responses))
-  app.route("/", countTokensRoute())
+  app.route("/", countTokensRoutes(deps))
   app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))

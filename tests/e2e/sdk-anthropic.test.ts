@@ -4,28 +4,30 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import Anthropic from "@anthropic-ai/sdk"
-import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 const REPLY = "Hello! I am an emulated model, answering through Nexus."
 let nexus: TestNexus
 let ollama: Emulator
 let vllm: Emulator
+let llama: Emulator
 let client: Anthropic
 
 beforeAll(async () => {
   ollama = await startOllama({ models: ["llama3.2:latest"], chunks: 5 })
   vllm = await startVllm({ models: ["qwen-coder"], chunks: 5, toolCalls: [{ name: "get_weather", arguments: { city: "Tokyo", unit: "c" } }] })
+  llama = await startLlamacpp({ models: ["gemma"], chunks: 5 })
   nexus = await startNexus({
     routing: { aliases: { "claude-sonnet-4-5": "qwen-coder", "claude-haiku-4-5": "llama3.2" } },
-    backends: [backend("ollama", ollama.url, "ollama"), backend("vllm", vllm.url, "vllm")],
+    backends: [backend("ollama", ollama.url, "ollama"), backend("vllm", vllm.url, "vllm"), backend("llama", llama.url, "llamacpp")],
   })
   client = new Anthropic({ baseURL: nexus.url, apiKey: "not-needed", maxRetries: 0 })
 })
 
 afterAll(async () => {
   await nexus.stop(0)
-  await Promise.all([ollama.stop(), vllm.stop()])
+  await Promise.all([ollama.stop(), vllm.stop(), llama.stop()])
 })
 
 const weatherTool = {
@@ -98,9 +100,16 @@ describe("@anthropic-ai/sdk", () => {
     expect(second.content as unknown[]).toEqual([{ type: "text", text: REPLY }])
   })
 
-  test("count_tokens", async () => {
-    const r = await client.messages.countTokens({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "How many tokens is this?" }] })
-    expect(r.input_tokens).toBeGreaterThan(0)
+  test("count_tokens: exact from llama.cpp's template and tokenizer, else an estimate", async () => {
+    const params = { messages: [{ role: "user" as const, content: "How many tokens is this?" }] }
+    const exact = await client.messages.countTokens({ model: "gemma", ...params }).withResponse()
+    expect(exact.response.headers.get("x-nexus-token-count")).toBe("exact:llama")
+    // "<|im_start|>user\nHow many tokens is this?<|im_end|>\n<|im_start|>assistant\n" is 76 characters.
+    expect(exact.data.input_tokens).toBe(19)
+    expect(llama.stats.byPath["/tokenize"]).toBe(1)
+    const estimate = await client.messages.countTokens({ model: "claude-sonnet-4-5", ...params }).withResponse()
+    expect(estimate.response.headers.get("x-nexus-token-count")).toBe("estimate")
+    expect(estimate.data.input_tokens).toBeGreaterThan(0)
   })
 
   test("errors raise the SDK's classes with Anthropic's envelope", async () => {

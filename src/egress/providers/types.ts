@@ -66,4 +66,6 @@ export interface Provider {
    * (Ollama's `/api/chat`, vLLM's `/v1/responses`): those clients' bytes pass through.
    */
   native?: Partial<Record<Dialect, (url: string, clientPath: string) => string>>
+  /** The exact prompt tokens of a canonical chat body, for servers that can count them. */
+  countTokens?(target: ProbeTarget, body: Record<string, unknown>, timeoutMs: number): Promise<number | undefined>
 }
