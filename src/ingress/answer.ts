@@ -18,6 +18,8 @@ export type AnswerEvent =
   | { type: "usage"; usage: Usage }
   /** The answer failed part way (a mid-stream error event, or the upstream body broke). */
   | { type: "error"; message: string }
+  /** A keep-alive comment from the relay during a long wait: each dialect keeps its client waiting its own way. */
+  | { type: "keepalive" }
 
 /** A whole answer, for clients that asked for one JSON document. */
 export interface Answer {
@@ -103,8 +105,10 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
         buf = buf.replaceAll("\r\n", "\n")
         let cut: number
         while ((cut = buf.indexOf("\n\n")) >= 0) {
-          const data = dataOf(buf.slice(0, cut))
+          const event = buf.slice(0, cut)
+          const data = dataOf(event)
           buf = buf.slice(cut + 2)
+          if (!data && event.startsWith(":")) yield { type: "keepalive" }
           if (!data || data === "[DONE]") continue
           let doc: unknown
           try {
@@ -169,6 +173,8 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
       break
     case "error":
       into.error = ev.message
+      break
+    case "keepalive":
   }
 }
 

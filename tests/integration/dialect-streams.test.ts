@@ -95,3 +95,18 @@ describe("legacy completions stream", () => {
     }
   })
 })
+
+describe("a long wait mid-stream", () => {
+  test("keep-alives reach Anthropic clients as ping events (Claude Code's idle timer)", async () => {
+    const slow = await startVllm({ models: ["slow"], chunks: 2, chunkDelayMs: 700 })
+    const gw = await startNexus({ server: { sse_heartbeat_seconds: 0.3 }, backends: [backend("slow", slow.url, "vllm")] })
+    try {
+      const a = await (await gw.post("/v1/messages", { model: "slow", max_tokens: 10, stream: true, messages: [{ role: "user", content: "hi" }] })).text()
+      expect(a.split("\n").filter((l) => l === "event: ping").length).toBeGreaterThan(1)
+      expect(a.trimEnd().endsWith('data: {"type":"message_stop"}')).toBe(true)
+    } finally {
+      await gw.stop(0)
+      await slow.stop()
+    }
+  }, 20_000)
+})

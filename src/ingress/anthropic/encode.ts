@@ -102,6 +102,9 @@ export function anthropicStreamRenderer(model: string) {
         case "error":
           failed = true
           return close() + anthropicErrorEvent(ev.message)
+        case "keepalive":
+          // Claude Code's stream-idle timer is reset by pings.
+          return event("ping", {})
       }
     },
     end(): string {

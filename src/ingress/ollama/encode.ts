@@ -65,6 +65,9 @@ export function ollamaStreamRenderer(kind: Kind, model: string) {
         case "usage":
           usage = ev.usage
           return ""
+        case "keepalive":
+          // NDJSON has no comments: Ollama clients simply wait.
+          return ""
         case "error":
           failed = true
           return ollamaErrorLine(ev.message)

@@ -117,6 +117,8 @@ export function responsesStreamRenderer(model: string) {
         case "finish":
           finish = e.reason
           return ""
+        case "keepalive":
+          return ": keep-alive\n\n"
         case "usage":
           usage = e.usage
           return ""
