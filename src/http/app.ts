@@ -12,10 +12,14 @@ import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
+import { messages } from "../ingress/anthropic/endpoints.ts"
+import { countTokensRoutes } from "./count-tokens.ts"
+import { responses } from "../ingress/responses/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
+import { ollamaRoutes } from "./ollama.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
@@ -50,6 +54,10 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/chat/completions", proxied(deps, chatCompletions))
   app.post("/v1/completions", proxied(deps, completions))
   app.post("/v1/embeddings", proxied(deps, embeddings))
+  app.post("/v1/messages", proxied(deps, messages))
+  app.post("/v1/responses", proxied(deps, responses))
+  app.route("/", countTokensRoutes(deps))
+  app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))

@@ -90,10 +90,11 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const config = deps.config()
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(raw)
-    const { model, stream, requirements, canonical } = endpoint.decode(body)
+    const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
     const request: CanonicalRequest = {
       dialect: endpoint.dialect,
-      operation: endpoint.operation,
+      operation: operation ?? endpoint.operation,
+      path: c.req.path,
       model,
       stream,
       raw,
