@@ -31,6 +31,8 @@ export interface AppDeps {
   requests: EventBus<RequestRecord>
   stats: Stats
   log: Logger
+  /** Aborted when Nexus stops and the grace period is over: open streams end cleanly. */
+  shutdown: AbortSignal
   /** Resolves when the first round of health probes has finished. */
   firstProbe: Promise<void>
   /** Disable Bun's idle timer for a long-running proxied request. */

@@ -124,6 +124,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
           coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
           deadline,
           heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+          shutdown: deps.shutdown,
         },
       },
       (outcome) => {

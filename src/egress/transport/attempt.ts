@@ -25,6 +25,8 @@ export interface AttemptTiming {
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
+  shutdown?: AbortSignal
 }
 
 export interface AttemptContext {
@@ -196,6 +198,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     framing,
     backendName: backend.name,
     heartbeatMs: ctx.timing.heartbeatMs,
+    shutdown: ctx.timing.shutdown,
     abort: () => st.upstream.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
@@ -203,7 +206,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
       st.settle(
         failed
           ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
+          : end.how === "shutdown"
+            ? { verdict: "neutral" } // our own stop says nothing about the backend
+            : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
       ctx.finish({
         status: res.status,
