@@ -38,6 +38,13 @@ export interface AttemptContext {
   started: number
   /** Called once when the answer has completely reached the client (or it left). */
   finish(outcome: Omit<RequestOutcome, "failures">): void
+  /** Attempts that failed before this one. */
+  failures: readonly Failure[]
+  /**
+   * Adds the gateway's own headers to a committed answer before its Response exists
+   * (setting them afterwards costs a guarded native call each).
+   */
+  decorate?(headers: Headers, attempt: Attempt, failures: number): void
 }
 
 export type AttemptResult =
@@ -176,6 +183,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     headers.set("x-accel-buffering", "no")
   }
   const headersMs = performance.now() - st.sent
+  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
