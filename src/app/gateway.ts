@@ -11,6 +11,7 @@ import type { AppDeps } from "../http/deps.ts"
 import { createLogger, type Logger } from "../observability/log.ts"
 import { dataDir, openStore, type Store } from "../persist/store.ts"
 import { createBackendManager, type BackendManager } from "../registry/manage.ts"
+import { requireKeys } from "../registry/create.ts"
 import { discoveryLifecycle } from "./discovery.ts"
 import { listen } from "./listen.ts"
 import { createReload, type ReloadResult } from "./reload.ts"
@@ -41,6 +42,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   let current = config
   const env = opts.env ?? process.env
   const log = opts.log ?? createLogger(config.logging)
+  requireKeys(config.backends, env)
   const services = createServices(() => current, log)
   const { registry, health, queue } = services
   const store = opts.persist === false ? undefined : openStoreOrWarn(config, env, log)

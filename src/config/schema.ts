@@ -7,7 +7,7 @@
  * @module
  */
 import * as v from "valibot"
-import { defaultZone, isPrivateUrl } from "../core/locality.ts"
+import { CLOUD_TYPES, DEFAULT_URLS, defaultZone, isPrivateUrl } from "../core/locality.ts"
 import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./env-names.ts"
 import {
@@ -15,9 +15,12 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
   ROUTING_STRATEGIES,
+  BUDGET_ACTIONS,
+  PRIVACY_LEVELS,
   ZONES,
   type BackendConfig,
   type BackendType,
+  type ModelOverride,
   type NexusConfig,
   type Zone,
 } from "./types.ts"
@@ -203,6 +206,39 @@ const BreakerSchema = table(
 
 const modelName = text("a model name")
 
+const modelGlob = v.pipe(
+  text('a model name or glob, like "gpt-4o*"'),
+  v.regex(/^[^\p{Cc}]+$/u, "expected a model name or glob without control characters")
+)
+
+const PolicySchema = table(
+  {
+    model_pattern: modelGlob,
+    privacy: v.optional(oneOf(PRIVACY_LEVELS), "unrestricted"),
+    min_tier: v.optional(int(1, 5)),
+  },
+  "[[routing.policies]]"
+)
+
+const usd = (what: string) => v.pipe(v.number(`expected ${what}`), v.minValue(0, `expected ${what}`), v.maxValue(1e9, `expected ${what}`))
+
+const BudgetSchema = table(
+  {
+    monthly_limit_usd: usd("a number of US dollars, 0 or more"),
+    soft_limit_percent: v.optional(v.pipe(v.number("expected a percentage from 0 to 100"), v.minValue(0, "expected a percentage from 0 to 100"), v.maxValue(100, "expected a percentage from 0 to 100")), 75),
+    hard_limit_action: v.optional(oneOf(BUDGET_ACTIONS), "block_cloud"),
+  },
+  "[routing.budget]"
+)
+
+const PriceSchema = table(
+  {
+    input_per_million: usd("US dollars per million input tokens"),
+    output_per_million: usd("US dollars per million output tokens"),
+  },
+  '[pricing."<model glob>"]'
+)
+
 const RoutingSchema = table(
   {
     strategy: v.optional(oneOf(ROUTING_STRATEGIES), "smart"),
@@ -221,6 +257,8 @@ const RoutingSchema = table(
       () => ({})
     ),
     circuit_breaker: v.optional(BreakerSchema, {}),
+    policies: v.optional(v.array(PolicySchema, "expected [[routing.policies]] tables"), () => []),
+    budget: v.optional(BudgetSchema),
   },
   "[routing]"
 )
@@ -260,8 +298,8 @@ const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {
  * `type = "openai"` used to mean any OpenAI-compatible server; it now names the OpenAI
  * cloud. A file that points it at a server on the LAN keeps working as `generic`.
  */
-export function mappedType(type: BackendType, url: string): BackendType {
-  return type === "openai" && isPrivateUrl(url) ? "generic" : type
+export function mappedType(type: BackendType, url: string, keyed = false): BackendType {
+  return type === "openai" && !keyed && isPrivateUrl(url) ? "generic" : type
 }
 
 /**
@@ -275,11 +313,14 @@ export const BackendFields = table(
       text("a backend name"),
       v.regex(/^[^\p{Cc}]+$/u, "expected a backend name without control characters")
     ),
-    url: v.pipe(
-      v.string("expected an http:// or https:// URL"),
-      v.trim(),
-      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
-      v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
+    // Optional only for cloud types, which have a default (checked below).
+    url: v.optional(
+      v.pipe(
+        v.string("expected an http:// or https:// URL"),
+        v.trim(),
+        v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
+        v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
+      )
     ),
     type: oneOf(BACKEND_TYPES, TYPE_ALIASES),
     priority: v.optional(
@@ -300,22 +341,37 @@ export const BackendFields = table(
     tier: v.optional(int(1, 5), 1),
     timeout_seconds: v.optional(seconds()),
     max_concurrent: v.optional(int(1, 100_000)),
+    // Globs (`models = ["gpt-4o-mini", "claude-*"]`) limit what a backend serves;
+    // tables ([[backends.models]]) correct what it reports. Both may be mixed.
     models: v.optional(
-      v.array(ModelOverrideSchema, "expected [[backends.models]] tables"),
+      v.array(
+        v.lazy((item) => (typeof item === "string" ? modelGlob : ModelOverrideSchema)),
+        "expected an array of model globs, or [[backends.models]] tables"
+      ),
       () => []
     ),
   },
   "[[backends]]"
 )
 
+const URL_REQUIRED = `required: the server's http:// or https:// URL (only ${CLOUD_TYPES.join(", ")} have a default)`
+
 const BackendSchema = v.pipe(
   BackendFields,
-  v.transform(({ models, ...rest }) => ({
-    ...rest,
-    type: mappedType(rest.type, rest.url),
-    zone: rest.zone ?? defaultZone(mappedType(rest.type, rest.url)),
-    models,
-  }))
+  v.forward(v.partialCheck([["url"], ["type"]], (b) => b.url !== undefined || DEFAULT_URLS[b.type] !== undefined, URL_REQUIRED), ["url"]),
+  v.transform(({ models, url: given, ...rest }) => {
+    const url = given ?? DEFAULT_URLS[rest.type]!
+    const type = mappedType(rest.type, url, rest.api_key_env !== undefined)
+    const globs = models.filter((m): m is string => typeof m === "string")
+    return {
+      ...rest,
+      url,
+      type,
+      zone: rest.zone ?? defaultZone(type),
+      models: models.filter((m): m is ModelOverride => typeof m !== "string"),
+      ...(globs.length ? { allow_models: globs } : {}),
+    }
+  })
 )
 
 /**
@@ -342,6 +398,7 @@ const RootFields = {
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
   logging: v.optional(LoggingSchema, {}),
+  pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
 }
 
 /** The whole file. Its output is exactly `NexusConfig` (checked below at compile time). */
@@ -364,6 +421,9 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   routing: Object.keys(RoutingSchema.entries),
   "routing.weights": Object.keys(WeightsSchema.entries),
   "routing.circuit_breaker": Object.keys(BreakerSchema.entries),
+  "routing.policies": Object.keys(PolicySchema.entries),
+  "routing.budget": Object.keys(BudgetSchema.entries),
+  pricing: Object.keys(PriceSchema.entries),
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
@@ -374,6 +434,8 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
 export const REQUIRED_KEYS: Readonly<Record<string, string>> = {
   "backends.name": 'a unique name, like "gpu-server"',
   "backends.url": "the server's http:// or https:// URL",
+  "routing.policies.model_pattern": 'a model name or glob, like "private-*"',
+  "routing.budget.monthly_limit_usd": "the monthly limit in US dollars",
   "backends.type": `one of: ${BACKEND_TYPES.join(", ")}`,
   "backends.models.name": "the model's name as the backend reports it",
 }

@@ -109,7 +109,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   clearTimeout(timer)
 
   if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
-  if (exchange.toCanonical) res = exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
+  if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
   return commit(ctx, attempt, res, { upstream, sent, settle, exchange })
 }
 
