@@ -43,7 +43,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const env = opts.env ?? process.env
   const log = opts.log ?? createLogger(config.logging)
   requireKeys(config.backends, env)
-  const services = createServices(() => current, log)
+  const services = createServices(() => current, log, opts.persist === false ? undefined : dataDir(config.server.data_dir, env))
   const { registry, health, queue } = services
   const store = opts.persist === false ? undefined : openStoreOrWarn(config, env, log)
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
@@ -98,6 +98,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         await discovery.stop()
         await listener.stop(graceMs)
         store?.close()
+        services.spend.ledger.close()
       })()
       return stopping
     },

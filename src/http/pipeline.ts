@@ -13,6 +13,7 @@ import { forward } from "../egress/transport/forward.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
+import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
@@ -65,6 +66,17 @@ async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: reado
   return got
 }
 
+/** Policy, asked again before a failover attempt, about the backend as it is now. */
+function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+  const now = deps.registry.get(attempt.backend.id)
+  if (!now) return "removed by a reload"
+  for (const exclude of policy) {
+    const reason = exclude(now, attempt.model)
+    if (reason) return reason
+  }
+  return undefined
+}
+
 function queueError(err: QueueError, waitSeconds: number): NexusError {
   if (err.reason === "aborted") {
     return new NexusError({ kind: "client_closed", message: "client closed the request while queued", code: "client_closed" })
@@ -103,19 +115,21 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       headers: c.req.raw.headers,
       requestId,
     }
-    const policy = applyPolicy(request)
+    const policy = applyPolicy(request, deps.stages)
     const deadline = started + config.server.request_timeout_seconds * 1000
     // Bun's idle timer would cut a long queue wait or a slow first token.
     deps.noIdleTimeout(c.req.raw)
     const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline)
 
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+    let cost: { usd: number; estimated: boolean } | undefined
     const result = await forward(
       {
         request,
         clientSignal: c.req.raw.signal,
         attempts: reserved.attempts,
         held: reserved.held,
+        refusal: (attempt) => stillAllowed(deps, attempt, policy),
         feedback: deps.feedback,
         timing: {
           firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
@@ -126,7 +140,11 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       },
       (outcome) => {
         const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
-        deps.requests.emit(toRecord(ctx, outcome))
+        const record = toRecord(ctx, outcome)
+        cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
+        record.costUsd = cost?.usd
+        record.costEstimated = cost?.estimated || undefined
+        deps.requests.emit(record)
       }
     )
 
@@ -142,7 +160,12 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       res.headers.set("x-nexus-route-reason", reasonOf(result.failures.length))
       res.headers.set("x-nexus-model", attempt.model)
       if (attempt.fallbackFrom) res.headers.set("x-nexus-fallback-model", attempt.model)
+      const needed = requiredTier(config.routing, deps.registry, request)
+      if (needed !== undefined && b.tier < needed) res.headers.set("x-nexus-tier-downgraded", `${needed}->${b.tier}`)
     }
+    // Known now for answers taken whole; a stream's cost is known only once it ends (RequestRecord).
+    if (cost) res.headers.set("x-nexus-cost", cost.usd.toFixed(6))
+    for (const [k, v] of Object.entries(deps.spend.headers())) res.headers.set(k, v)
     res.headers.set("x-request-id", requestId)
     return res
   }
