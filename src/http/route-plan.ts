@@ -25,7 +25,7 @@ export function routePlanRoutes(deps: AppDeps) {
     const verdictOf = verdicts(input, deps.stages)
     const policyOf = (name: string, model: string) => {
       const b = deps.registry.list().find((x) => x.name === name)
-      return b ? { zone: b.zone, tier: b.tier, ...verdictOf(b, model) } : null
+      return b ? { backend_zone: b.zone, backend_tier: b.tier, ...verdictOf(b, model) } : null
     }
     let filters: ReturnType<typeof applyPolicy>
     try {
