@@ -119,7 +119,8 @@ type Settle = (report: Omit<AttemptReport, "backend">) => void
 async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
   const backend = attempt.backend
   const text = await res.text().catch(() => "")
-  const message = upstreamMessage(text) || `HTTP ${res.status}`
+  // An upstream that echoes our key in its error must not hand it to the client or the log.
+  const message = redactKey(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
   if (isRetryable(res.status)) {
     const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
     if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
@@ -231,6 +232,10 @@ async function whole(
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
+}
+
+function redactKey(text: string, key: string | undefined): string {
+  return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }
 
 function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {
