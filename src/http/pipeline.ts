@@ -165,6 +165,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     }
     // Known now for answers taken whole; a stream's cost is known only once it ends (RequestRecord).
     if (cost) res.headers.set("x-nexus-cost", cost.usd.toFixed(6))
+    if (cost?.estimated) res.headers.set("x-nexus-cost-estimated", "true")
     for (const [k, v] of Object.entries(deps.spend.headers())) res.headers.set(k, v)
     res.headers.set("x-request-id", requestId)
     return res

@@ -9,7 +9,7 @@
  */
 import { isCloud, isRoutable } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
-import type { PolicyStage } from "../core/policy.ts"
+import type { BackendFilter, PolicyStage } from "../core/policy.ts"
 import type { BudgetConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
 
@@ -40,26 +40,24 @@ export function exhausted(s: BudgetStatus): string {
 }
 
 export function budgetStage(budget: () => BudgetStatus | undefined, registry: Registry): PolicyStage {
+  /** Read at each routing decision, so a request waiting in the queue sees a limit crossed meanwhile. */
+  const exclude = (b: Parameters<BackendFilter>[0], model: string): string | undefined => {
+    const s = budget()
+    if (!s || s.state === "normal" || !isCloud(b)) return undefined
+    if (s.state === "hard_limit") return s.action === "warn" ? undefined : `budget: ${exhausted(s)}`
+    // Soft limit: cloud only while no local backend can take the model.
+    const local = registry.backendsFor(model).some((o) => !isCloud(o) && isRoutable(o))
+    return local ? `budget: soft limit reached (${Math.round(s.utilization)}% of ${usd(s.limitUsd)}); a local backend serves this model` : undefined
+  }
   return {
     name: "budget",
     check() {
       const s = budget()
-      if (!s || s.state === "normal") return undefined
-      if (s.state === "hard_limit") {
-        if (s.action === "warn") return undefined
-        if (s.action === "block_all") {
-          return { reject: new NexusError({ kind: "unavailable", message: `Request refused: ${exhausted(s)}; hard_limit_action is block_all.`, code: "budget_exhausted", context: { budget: { limit_usd: s.limitUsd, spent_usd: s.spentUsd, action: s.action } } }) }
-        }
-        return { exclude: (b) => (isCloud(b) ? `budget: ${exhausted(s)}` : undefined) }
+      if (!s) return undefined
+      if (s.state === "hard_limit" && s.action === "block_all") {
+        return { reject: new NexusError({ kind: "unavailable", message: `Request refused: ${exhausted(s)}; hard_limit_action is block_all.`, code: "budget_exhausted", context: { budget: { limit_usd: s.limitUsd, spent_usd: s.spentUsd, action: s.action } } }) }
       }
-      // Soft limit: cloud only while no local backend can take the model.
-      return {
-        exclude: (b, model) => {
-          if (!isCloud(b)) return undefined
-          const local = registry.backendsFor(model).some((o) => !isCloud(o) && isRoutable(o))
-          return local ? `budget: soft limit reached (${Math.round(s.utilization)}% of ${usd(s.limitUsd)}); a local backend serves this model` : undefined
-        },
-      }
+      return { exclude }
     },
   }
 }
