@@ -10,13 +10,13 @@ import * as v from "valibot"
 import { CLOUD_TYPES, DEFAULT_URLS, defaultZone, isPrivateUrl } from "../core/locality.ts"
 import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./env-names.ts"
+import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
+import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
   LOG_LEVELS,
   ROUTING_STRATEGIES,
-  BUDGET_ACTIONS,
-  PRIVACY_LEVELS,
   ZONES,
   type BackendConfig,
   type BackendType,
@@ -24,51 +24,6 @@ import {
   type NexusConfig,
   type Zone,
 } from "./types.ts"
-
-/** Longest duration accepted: timers overflow beyond about 24.8 days and would fire at once. */
-const MAX_SECONDS = 1_000_000
-
-/** An integer in [min, max]. Every step says the same thing, so the user reads one message. */
-function int(min: number, max: number, what = `expected an integer between ${min} and ${max}`) {
-  return v.pipe(v.number(what), v.integer(what), v.minValue(min, what), v.maxValue(max, what))
-}
-
-/** A duration in seconds, fractions allowed; above 0 unless `zero` is allowed. */
-function seconds(zero = false) {
-  const what = zero
-    ? `expected a number of seconds from 0 to ${MAX_SECONDS}`
-    : `expected a number of seconds above 0 (at most ${MAX_SECONDS})`
-  return zero
-    ? v.pipe(v.number(what), v.minValue(0, what), v.maxValue(MAX_SECONDS, what))
-    : v.pipe(v.number(what), v.gtValue(0, what), v.maxValue(MAX_SECONDS, what))
-}
-
-/** Case-insensitive enum: `"Smart"` and `" SMART"` are `"smart"`; `aliases` map other spellings. */
-function oneOf<const T extends readonly string[]>(
-  values: T,
-  aliases: Readonly<Record<string, T[number]>> = {}
-) {
-  const what = `expected one of: ${values.join(", ")}`
-  return v.pipe(
-    v.string(what),
-    v.transform((s) => {
-      const key = s.trim().toLowerCase()
-      return aliases[key] ?? key
-    }),
-    v.picklist(values, what)
-  )
-}
-
-const bool = v.boolean("expected true or false")
-
-/** A non-empty string, trimmed. */
-function text(what: string) {
-  return v.pipe(v.string(`expected ${what}`), v.trim(), v.nonEmpty(`expected ${what}`))
-}
-
-function table<const E extends v.ObjectEntries>(entries: E, header: string) {
-  return v.strictObject(entries, `expected a table (${header} or { … })`)
-}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -205,39 +160,6 @@ const BreakerSchema = table(
 )
 
 const modelName = text("a model name")
-
-const modelGlob = v.pipe(
-  text('a model name or glob, like "gpt-4o*"'),
-  v.regex(/^[^\p{Cc}]+$/u, "expected a model name or glob without control characters")
-)
-
-const PolicySchema = table(
-  {
-    model_pattern: modelGlob,
-    privacy: v.optional(oneOf(PRIVACY_LEVELS), "unrestricted"),
-    min_tier: v.optional(int(1, 5)),
-  },
-  "[[routing.policies]]"
-)
-
-const usd = (what: string) => v.pipe(v.number(`expected ${what}`), v.minValue(0, `expected ${what}`), v.maxValue(1e9, `expected ${what}`))
-
-const BudgetSchema = table(
-  {
-    monthly_limit_usd: usd("a number of US dollars, 0 or more"),
-    soft_limit_percent: v.optional(v.pipe(v.number("expected a percentage from 0 to 100"), v.minValue(0, "expected a percentage from 0 to 100"), v.maxValue(100, "expected a percentage from 0 to 100")), 75),
-    hard_limit_action: v.optional(oneOf(BUDGET_ACTIONS), "block_cloud"),
-  },
-  "[routing.budget]"
-)
-
-const PriceSchema = table(
-  {
-    input_per_million: usd("US dollars per million input tokens"),
-    output_per_million: usd("US dollars per million output tokens"),
-  },
-  '[pricing."<model glob>"]'
-)
 
 const RoutingSchema = table(
   {
