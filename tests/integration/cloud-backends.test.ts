@@ -135,4 +135,33 @@ describe("cloud backends", () => {
     expect(text).not.toContain('"usage"')
     expect(text).toContain("data: [DONE]")
   })
+
+  test("upstream errors: Gemini's array-wrapped error in the OpenAI envelope; a cloud 429's Retry-After reaches the client", async () => {
+    const { gem, oai, n } = await cloud()
+    gem.faults.status = 400
+    gem.faults.statusCount = 1
+    const bad = await n.post("/v1/chat/completions", chat("gemini-2.5-flash"))
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe("Emulated failure 400")
+    oai.faults.status = 429
+    oai.faults.retryAfter = 7
+    const limited = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get("retry-after")).toBe("7")
+  })
+
+  test("Anthropic: a mid-stream error event ends the OpenAI stream with an error event; 529 fails over like a 5xx", async () => {
+    const { anth, n } = await cloud()
+    anth.faults.midStreamError = 1
+    const res = await n.post("/v1/chat/completions", chat("claude-sonnet-4-5", { stream: true }))
+    const text = await res.text()
+    expect(text).toContain('"error"')
+    expect(text).toContain("Overloaded")
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true)
+    anth.faults.midStreamError = undefined
+    anth.faults.status = 529
+    const over = await n.post("/v1/chat/completions", chat("claude-sonnet-4-5"))
+    expect(over.status).toBeGreaterThanOrEqual(500)
+    expect(((await over.json()) as { error: { message: string } }).error.message).toContain("Overloaded")
+  })
 })
