@@ -164,4 +164,11 @@ describe("cloud backends", () => {
     expect(over.status).toBeGreaterThanOrEqual(500)
     expect(((await over.json()) as { error: { message: string } }).error.message).toContain("Overloaded")
   })
+
+  test("cloud backends are probed gently: not on every health round", async () => {
+    const { oai, n } = await cloud()
+    const before = oai.stats.byPath["/v1/models"] ?? 0
+    for (let i = 0; i < 3; i++) await n.deps.health.checkAll()
+    expect(oai.stats.byPath["/v1/models"] ?? 0).toBe(before)
+  })
 })
