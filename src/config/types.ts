@@ -5,8 +5,11 @@
  * @module
  */
 
-export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
 import type { BackendType, Zone } from "../core/backend.ts"
+import type { LogLevel } from "../core/logger.ts"
+
+export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
+export { LOG_LEVELS, type LogLevel } from "../core/logger.ts"
 
 export const ROUTING_STRATEGIES = [
   "smart",
@@ -23,8 +26,6 @@ export type PrivacyLevel = (typeof PRIVACY_LEVELS)[number]
 export const BUDGET_ACTIONS = ["warn", "block_cloud", "block_all"] as const
 export type BudgetAction = (typeof BUDGET_ACTIONS)[number]
 
-export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const LOG_FORMATS = ["pretty", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]

@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<Env>({ getPath: pathOf })
 
   app.use(async (c, next) => {
-    const given = c.req.header("x-request-id")
+    const given = c.req.raw.headers.get("x-request-id")
     c.set("requestId", given && SAFE_ID.test(given) ? given : crypto.randomUUID())
     await next()
   })

@@ -21,7 +21,8 @@ import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
 
 export function priorityOf(c: Context): QueuePriority {
-  return c.req.header("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
+  // The raw Headers: Hono's header() lower-cases and looks up through its own layer.
+  return c.req.raw.headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
 }
 
 type Refusal = Exclude<Plan, { ok: true }>

@@ -15,7 +15,7 @@ import { describeFetchError } from "../providers/http.ts"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
-import { readUsage } from "../../core/usage.ts"
+import { findUsage } from "../../core/usage.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -238,10 +238,8 @@ function redactKey(text: string, key: string | undefined): string {
   return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }
 
-function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {
-  try {
-    return readUsage(JSON.parse(new TextDecoder().decode(bytes)))
-  } catch {
-    return undefined
-  }
+const decoder = new TextDecoder()
+
+function usageOf(bytes: Uint8Array): ReturnType<typeof findUsage> {
+  return findUsage(decoder.decode(bytes))
 }
