@@ -120,6 +120,29 @@ describe("privacy zones", () => {
   })
 })
 
+describe("privacy zones on failover", () => {
+  test("a reload that opens the next candidate's zone during an attempt: failover skips it", async () => {
+    const a = await scope.emulator(startOllama({ models: ["private-llm"], latencyMs: 300 }))
+    const b = await scope.emulator(startOllama({ models: ["private-llm"] }))
+    const base = (zoneB: "restricted" | "open"): NexusConfig["backends"] => [
+      backend("a", a.url, "ollama", { priority: 1 }),
+      backend("b", b.url, "ollama", { priority: 90, zone: zoneB }),
+    ]
+    let next = base("restricted")
+    const n = await scope.nexus({ routing: { policies: restricted }, backends: next }, { loadConfig: async () => ({ ...n.deps.config(), backends: next }) })
+    a.faults.status = 500
+    const pending = n.post("/v1/chat/completions", chat("private-llm"))
+    await eventually(() => a.stats.inFlight === 1)
+    next = base("open")
+    await n.reload()
+    const res = await pending
+    expect(res.status).toBeGreaterThanOrEqual(500)
+    const body = (await res.json()) as { context: { attempts: { backend: string; kind: string }[] } }
+    expect(body.context.attempts).toContainEqual(expect.objectContaining({ backend: "b", kind: "policy" }))
+    expect(b.stats.bodies.length).toBe(0)
+  })
+})
+
 describe("capability tiers", () => {
   async function tiers() {
     const big = await scope.emulator(startVllm({ models: ["llama3:70b"] }))
