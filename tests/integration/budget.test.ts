@@ -70,6 +70,18 @@ describe("spend from real usage", () => {
     expect(rows.every((r) => r.estimated_requests === 0)).toBe(true)
   })
 
+  test("embeddings are counted too", async () => {
+    const { n, cloud } = await setup()
+    cloud.setModels(["gpt-4o-mini", "text-embedding-3-small"])
+    await n.deps.health.checkOne(n.deps.registry.get("cloud")!)
+    n.deps.config().pricing["text-embedding-*"] = { input_per_million: 1_000_000, output_per_million: 0 }
+    const res = await n.post("/v1/embeddings", { model: "text-embedding-3-small", input: "hello there" })
+    expect(res.status).toBe(200)
+    const { usage } = (await res.json()) as { usage: { prompt_tokens: number } }
+    expect(Number(res.headers.get("x-nexus-cost"))).toBe(usage.prompt_tokens)
+    expect(await spent(n)).toBe(usage.prompt_tokens)
+  })
+
   test("local backends cost nothing", async () => {
     const { n } = await setup(undefined, { local: true })
     const res = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
