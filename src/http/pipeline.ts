@@ -125,6 +125,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
 
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
     let cost: { usd: number; estimated: boolean } | undefined
+    let decorated = false
     const result = await forward(
       {
         request,
@@ -136,6 +137,8 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
         decorate(headers, attempt, failures) {
           routingHeaders(headers, attempt, reasonOf(failures))
           headers.set("x-request-id", requestId)
+          for (const [k, v] of answerHeaders(deps, config, request, attempt, cost)) headers.set(k, v)
+          decorated = true
         },
         timing: {
           firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
@@ -155,11 +158,8 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       }
     )
 
+    if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
     const extra = answerHeaders(deps, config, request, result.attempt, cost)
-    if (result.response && (result.dialect === endpoint.dialect || !endpoint.encode)) {
-      for (const [k, v] of extra) result.response.headers.set(k, v)
-      return result.response
-    }
     const res = result.response
       ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
       : endpoint.error(result.error!)
@@ -193,7 +193,8 @@ function answerHeaders(
   cost: { usd: number; estimated: boolean } | undefined
 ): [string, string][] {
   const out: [string, string][] = []
-  if (attempt) {
+  // Only a request that opted into flexible tiers can have been downgraded.
+  if (attempt && request.headers.has("x-nexus-flexible")) {
     const needed = requiredTier(config.routing, deps.registry, request)
     if (needed !== undefined && attempt.backend.tier < needed) out.push(["x-nexus-tier-downgraded", `${needed}->${attempt.backend.tier}`])
   }

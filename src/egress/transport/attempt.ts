@@ -42,7 +42,8 @@ export interface AttemptContext {
   failures: readonly Failure[]
   /**
    * Adds the gateway's own headers to a committed answer before its Response exists
-   * (setting them afterwards costs a guarded native call each).
+   * (setting them afterwards costs a guarded native call each). Called after `finish`
+   * for answers taken whole, so what finishing learned (cost) can go in too.
    */
   decorate?(headers: Headers, attempt: Attempt, failures: number): void
 }
@@ -184,11 +185,11 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     headers.set("x-accel-buffering", "no")
   }
   const headersMs = performance.now() - st.sent
-  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
     ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started })
+    ctx.decorate?.(headers, attempt, ctx.failures.length)
     return { type: "answered", response: new Response(null, { status: res.status, headers }), dialect }
   }
 
@@ -197,8 +198,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   // released at native speed, and Bun sends it with its length. Anything else (no
   // length, large, or a stream) is relayed chunk by chunk.
   const length = Number(res.headers.get("content-length") ?? Number.NaN)
-  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, res, headers, headersMs, where, st)
+  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
+  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   const relayStart = performance.now()
   const stream = relayBody(res.body, {
@@ -233,14 +235,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
 }
 
-async function whole(
-  ctx: AttemptContext,
-  res: Response,
-  headers: Headers,
-  headersMs: number,
-  where: { backend: Backend; model: string; fallbackFrom?: string },
-  st: CommitState
-): Promise<AttemptResult> {
+/** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
+async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: Headers, headersMs: number, st: CommitState): Promise<AttemptResult> {
+  const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
   let bytes: Uint8Array
   try {
     bytes = await res.bytes()
@@ -254,6 +251,7 @@ async function whole(
   }
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
+  ctx.decorate?.(headers, attempt, ctx.failures.length)
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
 }
 
