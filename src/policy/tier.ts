@@ -34,8 +34,9 @@ export function requiredTier(config: RoutingConfig, registry: Registry, input: P
   if (typeof given === "number") return given
   const policy = policyFor(config, input.model)?.min_tier
   if (policy !== undefined) return policy
-  const serving = registry.backendsFor(resolveAlias(config.aliases, input.model))
-  return serving.length ? Math.max(...serving.map((b) => b.tier)) : undefined
+  let best: number | undefined
+  for (const b of registry.backendsFor(resolveAlias(config.aliases, input.model))) if (best === undefined || b.tier > best) best = b.tier
+  return best
 }
 
 export function tier(config: () => RoutingConfig, registry: Registry): PolicyStage {
@@ -45,7 +46,8 @@ export function tier(config: () => RoutingConfig, registry: Registry): PolicySta
       const given = headerTier(input.headers)
       if (given instanceof NexusError) return { reject: given }
       const needed = requiredTier(config(), registry, input)
-      if (needed === undefined) return undefined
+      // No backend anywhere (fallbacks included) is below it: nothing to exclude.
+      if (needed === undefined || needed <= registry.lowestTier()) return undefined
       const flexible = flag(input.headers, "x-nexus-flexible") && !flag(input.headers, "x-nexus-strict")
       return {
         exclude: (b, model) => {

@@ -50,6 +50,13 @@ export function createRegistry() {
     }
   }
 
+  /** The lowest tier of any backend (kept in step, read on every request by the tier stage). */
+  let lowestTier = Number.POSITIVE_INFINITY
+  const retier = () => {
+    lowestTier = Number.POSITIVE_INFINITY
+    for (const b of backends.values()) if (b.tier < lowestTier) lowestTier = b.tier
+  }
+
   /** The record behind a backend someone holds, even if it was removed meanwhile. */
   const record = (b: Backend) => b as BackendRecord
 
@@ -64,6 +71,7 @@ export function createRegistry() {
         stats: { inFlight: 0, requests: 0, errors: 0, errorRate: 0 },
       }
       backends.set(backend.id, backend)
+      retier()
       bus.emit({ type: "backend_added", backend })
       return backend
     },
@@ -74,6 +82,7 @@ export function createRegistry() {
       if (!backend) return undefined
       unindex(backend)
       backends.delete(id)
+      retier()
       bus.emit({ type: "backend_removed", backend })
       return backend
     },
@@ -124,6 +133,7 @@ export function createRegistry() {
       const backend = backends.get(id)
       if (!backend) return
       Object.assign(backend, settings)
+      retier()
       bus.emit({ type: "settings_changed", backend })
     },
 
@@ -170,6 +180,11 @@ export function createRegistry() {
     /** Every backend that lists this model, whatever its health. */
     backendsFor(model: string): readonly Backend[] {
       return index.get(model) ?? []
+    },
+
+    /** The lowest tier among all backends (Infinity when there are none). */
+    lowestTier(): number {
+      return lowestTier
     },
 
     /** Every model id any backend lists. */

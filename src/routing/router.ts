@@ -98,13 +98,17 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     // and data leaves the network). Each model gets its own retry budget, so fallbacks
     // stay reachable.
     const ordered = orderCandidates(ok, config.strategy, config.weights, tick, model)
-    return [...ordered.filter((s) => !isCloud(s.backend)), ...ordered.filter((s) => isCloud(s.backend))]
+    // Local first: cloud candidates only after every local one (most fleets have none).
+    const localFirst = ordered.some((s) => isCloud(s.backend)) ? [...ordered.filter((s) => !isCloud(s.backend)), ...ordered.filter((s) => isCloud(s.backend))] : ordered
+    return localFirst
       .slice(0, config.max_retries + 1)
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }
 
   /** An alias's target, then the name as the backends list it (`llama3.2` -> `llama3.2:latest`). */
   function resolve(aliases: Record<string, string>, name: string): string {
+    // The common case: a name some backend lists, and no alias for it.
+    if (aliases[name] === undefined && registry.backendsFor(name).length > 0) return name
     const known = (n: string) => registry.backendsFor(n).length > 0
     const target = resolveAlias(aliases, normaliseModel(name, (n) => aliases[n] !== undefined || known(n)))
     return normaliseModel(target, known)

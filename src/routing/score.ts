@@ -88,6 +88,7 @@ export function orderCandidates(
 }
 
 function stableSort<T>(arr: T[], cmp: (a: T, b: T) => number): T[] {
+  if (arr.length < 2) return arr
   return arr
     .map((v, i) => ({ v, i }))
     .sort((a, b) => cmp(a.v, b.v) || a.i - b.i)
