@@ -102,8 +102,14 @@ cooldown_seconds = 30
 [routing.aliases]
 # Names clients ask for -> models your backends serve. Chains are followed up to 3 hops;
 # cycles are rejected. Clients written for one API then work unchanged.
+# Keys may be globs (* any characters, ? one): an exact key wins over every glob, then
+# the first matching glob in this file; a glob never hides a model a backend serves.
 # "gpt-4o-mini" = "llama3.2:latest"
-# "claude-sonnet-4-5" = "qwen2.5-coder:32b"
+# Coding agents ask for their own model ids; point them at a local coder model:
+# "claude-haiku-*" = "qwen2.5-coder:7b"      # Claude Code's small/fast model
+# "claude-*" = "qwen2.5-coder:32b"           # Claude Code (claude -p, ANTHROPIC_BASE_URL)
+# "gpt-5*" = "qwen2.5-coder:32b"             # Codex CLI (wire_api = "responses")
+# "codex-*" = "qwen2.5-coder:32b"
 
 [routing.fallbacks]
 # Models tried in order when a model has no healthy backend or every attempt on it failed.

@@ -14,7 +14,17 @@ import { OPENAI_PATHS, type CanonicalRequest, type Dialect } from "../core/reque
 import { providerFor } from "./providers/index.ts"
 import type { EventFix, Provider } from "./providers/types.ts"
 import type { Credentials } from "./transport/headers.ts"
-import { rewriteModel } from "./transport/rewrite-model.ts"
+import { clampedOutput } from "../core/output-budget.ts"
+import { rewriteModel, rewriteNumber } from "./transport/rewrite-model.ts"
+
+/** Where each dialect keeps the output budget (top level), in the order looked for. */
+const BUDGET_KEYS: Readonly<Record<Dialect, readonly string[]>> = {
+  openai: ["max_completion_tokens", "max_tokens"],
+  anthropic: ["max_tokens"],
+  responses: ["max_output_tokens"],
+  // Ollama's num_predict sits in `options`; Ollama itself stops at its window.
+  ollama: [],
+}
 
 export interface Exchange {
   url: string
@@ -32,7 +42,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   const provider = providerFor(backend.type)
   const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
   const base = provider.apiBase(backend.url)
-  const rewrite = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  // The output budget the chosen model has room for, when the client asked for more.
+  const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
+  const budget = (text: string, dialect: Dialect) => (clamp === undefined ? text : rewriteNumber(text, BUDGET_KEYS[dialect], clamp))
+  const named = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  const rewrite = (text: string, dialect: Dialect = req.dialect) => budget(named(text), dialect)
   const native = req.path ? provider.native?.[req.dialect] : undefined
   if (native) {
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
@@ -42,10 +56,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    return { url, body: rewrite(req.canonical), credentials, dialect: "openai", fixEvent: provider.fixEvent }
+    return { url, body: rewrite(req.canonical, "openai"), credentials, dialect: "openai", fixEvent: provider.fixEvent }
   }
   if (provider.translate) {
-    const { path, body } = provider.translate.request(req.body, model, req.operation)
+    const canonical = clamp === undefined ? req.body : { ...req.body, max_tokens: clamp }
+    const { path, body } = provider.translate.request(canonical, model, req.operation)
     return { url: `${base}${path}`, body, credentials, dialect: "openai", toCanonical: provider.translate.response }
   }
   throw new NexusError({

@@ -7,6 +7,7 @@
 import type { Context } from "hono"
 import { isCloud, type Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
+import { clampedOutput } from "../core/output-budget.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
@@ -144,6 +145,8 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       res.headers.set("x-nexus-route-reason", reasonOf(result.failures.length))
       res.headers.set("x-nexus-model", attempt.model)
       if (attempt.fallbackFrom) res.headers.set("x-nexus-fallback-model", attempt.model)
+      const clamp = clampedOutput(request.requirements, b.models.get(attempt.model)?.contextLength)
+      if (clamp !== undefined) res.headers.set("x-nexus-max-tokens-clamped", `${request.requirements.maxTokens}->${clamp}`)
     }
     res.headers.set("x-request-id", requestId)
     return res

@@ -9,7 +9,8 @@ import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import { resolveAlias } from "../core/aliases.ts"
+import { aliasTarget, resolveAlias } from "../core/aliases.ts"
+import { contextNeed } from "../core/output-budget.ts"
 import { normaliseModel } from "../core/model-name.ts"
 import type { Breakers } from "./breaker.ts"
 import { orderCandidates } from "./score.ts"
@@ -32,6 +33,8 @@ export interface Exclusion {
    * what the request asks, whatever happens; `health`, `breaker`, `policy`: the rest.
    */
   kind: "health" | "capability" | "policy" | "breaker" | "capacity"
+  /** Set when the model's context window is what excludes it. */
+  contextLength?: number
 }
 
 export type Plan =
@@ -66,8 +69,9 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       if (b.status === "unknown") return { kind: "health", reason: "not checked yet" }
       return { kind: "health", reason: b.lastError ? `${b.status}: ${b.lastError}` : b.status }
     }
-    const reason = lacking(b.models.get(model), needs)
-    if (reason) return { kind: "capability", reason }
+    const info = b.models.get(model)
+    const reason = lacking(info, needs)
+    if (reason) return { kind: "capability", reason, ...(reason.startsWith("context") ? { contextLength: info?.contextLength } : {}) }
     for (const exclude of policy) {
       const reason = exclude(b, model)
       if (reason) return { kind: "policy", reason }
@@ -103,7 +107,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
   /** An alias's target, then the name as the backends list it (`llama3.2` -> `llama3.2:latest`). */
   function resolve(aliases: Record<string, string>, name: string): string {
     const known = (n: string) => registry.backendsFor(n).length > 0
-    const target = resolveAlias(aliases, normaliseModel(name, (n) => aliases[n] !== undefined || known(n)))
+    const target = resolveAlias(aliases, normaliseModel(name, (n) => known(n) || aliasTarget(aliases, n, known) !== undefined), known)
     return normaliseModel(target, known)
   }
 
@@ -157,6 +161,7 @@ function lacking(info: ModelInfo | undefined, needs: Requirements): string | und
     if (!needs.embeddings && caps.completion === false) return "model does not do chat (embeddings only)"
   }
   const ctx = info?.contextLength
-  if (ctx && needs.estimatedTokens > ctx) return `context too small: request needs ~${needs.estimatedTokens} tokens, model has ${ctx}`
+  const need = contextNeed(needs)
+  if (ctx && need > ctx) return `context too small: request needs ~${need} tokens, model has ${ctx}`
   return undefined
 }
