@@ -203,6 +203,19 @@ const BreakerSchema = table(
 
 const modelName = text("a model name")
 
+const SessionsSchema = table(
+  {
+    enabled: v.optional(bool, true),
+    max_entries: v.optional(int(1, 10_000_000), 10_000),
+    idle_seconds: v.optional(seconds(), 1800),
+    spill_margin: v.optional(
+      v.pipe(v.number("expected a number from 0 to 1"), v.minValue(0, "expected a number from 0 to 1"), v.maxValue(1, "expected a number from 0 to 1")),
+      0.15
+    ),
+  },
+  "[routing.sessions]"
+)
+
 const RoutingSchema = table(
   {
     strategy: v.optional(oneOf(ROUTING_STRATEGIES), "smart"),
@@ -221,6 +234,7 @@ const RoutingSchema = table(
       () => ({})
     ),
     circuit_breaker: v.optional(BreakerSchema, {}),
+    sessions: v.optional(SessionsSchema, {}),
   },
   "[routing]"
 )
@@ -364,6 +378,7 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   routing: Object.keys(RoutingSchema.entries),
   "routing.weights": Object.keys(WeightsSchema.entries),
   "routing.circuit_breaker": Object.keys(BreakerSchema.entries),
+  "routing.sessions": Object.keys(SessionsSchema.entries),
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),

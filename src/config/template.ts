@@ -99,6 +99,21 @@ failure_threshold = 5
 # ...for this many seconds, after which one trial request decides (> 0).
 cooldown_seconds = 30
 
+[routing.sessions]
+# Sticky sessions: a conversation (X-Nexus-Session, Claude Code's session id, Codex's
+# session-id or prompt_cache_key, OpenAI's prompt_cache_key or user, else a hash of the
+# system prompt and first user message) goes back to the backend that served it last,
+# whose prompt cache already holds its long prefix, while that backend is healthy, below
+# max_concurrent and within spill_margin of the best score (X-Nexus-Route-Reason:
+# session_affinity).
+enabled = true
+# Conversations remembered at once; the least recently used are forgotten first.
+max_entries = 10000
+# A conversation idle this long (seconds, > 0) is forgotten.
+idle_seconds = 1800
+# How far below the best backend's score (0-1) the session's backend may fall and keep it.
+spill_margin = 0.15
+
 [routing.aliases]
 # Names clients ask for -> models your backends serve. Chains are followed up to 3 hops;
 # cycles are rejected. Clients written for one API then work unchanged.

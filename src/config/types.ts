@@ -100,6 +100,18 @@ export interface RoutingConfig {
   aliases: Record<string, string>
   fallbacks: Record<string, string[]>
   circuit_breaker: CircuitBreakerConfig
+  sessions: SessionsConfig
+}
+
+/** Sticky sessions: a conversation stays on the backend whose prompt cache holds it. */
+export interface SessionsConfig {
+  enabled: boolean
+  /** Conversations remembered at once (least recently used are forgotten first). */
+  max_entries: number
+  /** A conversation idle this long is forgotten. */
+  idle_seconds: number
+  /** How much lower (0..1 score) the session's backend may be than the best and keep it. */
+  spill_margin: number
 }
 
 export interface ModelOverride {

@@ -13,7 +13,7 @@ import { aliasTarget, resolveAlias } from "../core/aliases.ts"
 import { contextNeed } from "../core/output-budget.ts"
 import { normaliseModel } from "../core/model-name.ts"
 import type { Breakers } from "./breaker.ts"
-import { orderCandidates } from "./score.ts"
+import { orderCandidates, type Scored } from "./score.ts"
 
 export interface Attempt {
   backend: Backend
@@ -84,7 +84,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
   }
 
-  function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[]): Attempt[] {
+  function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[], prefer?: string): Attempt[] {
     const config = getConfig()
     const ok: Backend[] = []
     for (const b of registry.backendsFor(model)) {
@@ -98,8 +98,9 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     if (!ok.length) return []
     const tick = ticks.get(model) ?? 0
     if (config.strategy === "round_robin") ticks.set(model, tick + 1)
+    const ordered = preferred(orderCandidates(ok, config.strategy, config.weights, tick, model), prefer, config.sessions.spill_margin)
     // Each model gets its own retry budget, so fallbacks stay reachable.
-    return orderCandidates(ok, config.strategy, config.weights, tick, model)
+    return ordered
       .slice(0, config.max_retries + 1)
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }
@@ -116,12 +117,14 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
      * Plan a request for `requested`. Attempts list the primary model's candidates
      * best first, then each fallback's, so the proxy can walk one list on failure.
      * `policy` holds the exclusions of the policy stages that ran for this request.
+     * `prefer` is the backend id a session was last served by (sticky sessions): it goes
+     * first when it is a candidate and its score is within the spill margin of the best.
      */
-    plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = []): Plan {
+    plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = [], prefer?: string): Plan {
       const config = getConfig()
       const resolved = resolve(config.aliases, requested)
       const excluded: Exclusion[] = []
-      const attempts = candidatesFor(resolved, needs, policy, excluded)
+      const attempts = candidatesFor(resolved, needs, policy, excluded, prefer)
       const primaryCount = attempts.length
 
       const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? []
@@ -144,10 +147,24 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       let reason: string
       if (primaryCount === 0) reason = `fallback:${first.model}`
       else if (primaryCount === 1) reason = "only_candidate"
+      else if (prefer !== undefined && first.backend.id === prefer) reason = "session_affinity"
       else reason = config.strategy === "smart" ? `highest_score:${first.score}` : config.strategy
       return { ok: true, requested, resolved, attempts, excluded, reason }
     },
   }
+}
+
+/**
+ * Move the session's backend to the front while it is not much worse than the best (a
+ * bounded spill: a busy or failing home loses the session to a better backend).
+ */
+function preferred(ordered: Scored[], prefer: string | undefined, margin: number): Scored[] {
+  if (prefer === undefined) return ordered
+  const i = ordered.findIndex((s) => s.backend.id === prefer)
+  if (i <= 0) return ordered
+  const scored = ordered.some((s) => s.score !== 0)
+  if (scored && ordered[i]!.score < ordered[0]!.score - margin) return ordered
+  return [ordered[i]!, ...ordered.slice(0, i), ...ordered.slice(i + 1)]
 }
 
 /** What the model lacks for this request, from what its backend told us. */
