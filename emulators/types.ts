@@ -75,6 +75,31 @@ export interface EmulatorOptions {
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
+  /** Model a prompt (prefix) cache: see PrefixCacheOptions. Off by default. */
+  prefixCache?: PrefixCacheOptions
+}
+
+/**
+ * A prompt cache as llama.cpp (`cache_prompt` slots), vLLM and SGLang (prefix caching) and
+ * Ollama (the loaded context) keep one: the prompt is cut into blocks, each block keyed by
+ * everything before it, and only the blocks after the first miss are processed again.
+ * Time to first token grows with that uncached part. The cache is per server and bounded.
+ */
+export interface PrefixCacheOptions {
+  /** Prefill time per 1,000 uncached prompt characters, ms. */
+  msPerKChars: number
+  /** Block size in characters (default 1,024). */
+  blockChars?: number
+  /** Blocks kept, least recently used evicted first (default 4,096). */
+  maxBlocks?: number
+}
+
+export interface PrefixCacheState extends Required<PrefixCacheOptions> {
+  /** Block keys, least recently used first. */
+  blocks: Map<string, true>
+  /** Prompt blocks found in the cache, and processed anew, over the server's life. */
+  hitBlocks: number
+  missBlocks: number
 }
 
 /**
@@ -95,6 +120,8 @@ export interface EmulatorState {
   loaded: Map<string, boolean>
   /** The whole server is still starting up (loading its model). */
   loading: boolean
+  /** The prompt cache, when this emulator models one. */
+  prefixCache?: PrefixCacheState
   /** Sees every request as it arrives, before the server's own routing (the CLI logs them). */
   onRequest?: (req: Request, path: string) => void
   /** Die the way a killed server does: every connection cut, the port closed. */
