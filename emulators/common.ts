@@ -27,6 +27,7 @@ export function createState(opts: EmulatorOptions, defaultModels: string[]): Emu
     chunkDelayMs: opts.chunkDelayMs ?? 0,
     reply: opts.reply ?? DEFAULT_REPLY,
     toolCalls: opts.toolCalls ?? [],
+    toolRoundTrip: opts.toolRoundTrip ?? false,
     loaded: new Map(),
     loading: false,
     ...(opts.prefixCache

@@ -72,6 +72,12 @@ export interface EmulatorOptions {
   reply?: string
   /** Tool calls the model answers with when a request offers tools (default: none, it just talks). */
   toolCalls?: EmulatorToolCall[]
+  /**
+   * Act as an agent's model does: once the conversation ends with a tool result, answer
+   * (the reply, then what the tool returned) instead of calling tools again; and call only
+   * the configured tools the request offers (the first that matches).
+   */
+  toolRoundTrip?: boolean
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
@@ -116,6 +122,7 @@ export interface EmulatorState {
   chunkDelayMs: number
   reply: string
   toolCalls: EmulatorToolCall[]
+  toolRoundTrip: boolean
   /** Loaded state changed at run time (a JIT load, an exo instance placed), over each model's `loaded`. */
   loaded: Map<string, boolean>
   /** The whole server is still starting up (loading its model). */
