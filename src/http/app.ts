@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps) {
     if (err instanceof NexusError) {
       if (err.kind === "client_closed") clientClosed(deps, c, "queue")
       const render = c.get("dialect")?.error ?? openaiErrorResponse
-      return render(err, { "x-request-id": requestId, ...rejectionHeader(err) })
+      return render(err, { "x-request-id": requestId, ...rejectionHeader(err), ...deps.spend.headers() })
     }
     if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
       clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")

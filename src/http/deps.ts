@@ -11,6 +11,8 @@ import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
+import type { Spend } from "../observability/cost.ts"
+import type { PolicyStage } from "../core/policy.ts"
 import type { Registry } from "../registry/registry.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
@@ -34,6 +36,8 @@ export interface AppDeps {
   requests: EventBus<RequestRecord>
   stats: Stats
   log: Logger
+  /** Aborted when Nexus stops and the grace period is over: open streams end cleanly. */
+  shutdown: AbortSignal
   /** Resolves when the first round of health probes has finished. */
   firstProbe: Promise<void>
   /** Disable Bun's idle timer for a long-running proxied request. */
@@ -41,6 +45,10 @@ export interface AppDeps {
   /** The client's address, for the loopback rule of admin endpoints. */
   clientIP(req: Request): string | undefined
   manager: BackendManager
+  /** Cost of requests, month-to-date spend and the budget's status. */
+  spend: Spend
+  /** The policy stages, in order (privacy zone, tier, budget). */
+  stages: readonly PolicyStage[]
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }

@@ -14,6 +14,7 @@ import { forward } from "../egress/transport/forward.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
+import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
 import { sessionKey } from "../routing/session-key.ts"
@@ -68,6 +69,17 @@ async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: reado
   return got
 }
 
+/** Policy, asked again before a failover attempt, about the backend as it is now. */
+function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+  const now = deps.registry.get(attempt.backend.id)
+  if (!now) return "removed by a reload"
+  for (const exclude of policy) {
+    const reason = exclude(now, attempt.model)
+    if (reason) return reason
+  }
+  return undefined
+}
+
 function queueError(err: QueueError, waitSeconds: number): NexusError {
   if (err.reason === "aborted") {
     return new NexusError({ kind: "client_closed", message: "client closed the request while queued", code: "client_closed" })
@@ -107,7 +119,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       headers: c.req.raw.headers,
       requestId,
     }
-    const policy = applyPolicy(request)
+    const policy = applyPolicy(request, deps.stages)
     const deadline = started + config.server.request_timeout_seconds * 1000
     // Bun's idle timer would cut a long queue wait or a slow first token.
     deps.noIdleTimeout(c.req.raw)
@@ -116,43 +128,87 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline, session)
 
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+    let cost: { usd: number; estimated: boolean } | undefined
     const result = await forward(
       {
         request,
         clientSignal: c.req.raw.signal,
         attempts: reserved.attempts,
         held: reserved.held,
+        refusal: (attempt) => stillAllowed(deps, attempt, policy),
         feedback: deps.feedback,
+        decorate(headers, attempt, failures) {
+          routingHeaders(headers, attempt, reasonOf(failures))
+          headers.set("x-request-id", requestId)
+        },
         timing: {
           firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
           coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
           deadline,
           heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+          shutdown: deps.shutdown,
         },
       },
       (outcome) => {
         const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
-        deps.requests.emit(toRecord(ctx, outcome))
+        const record = toRecord(ctx, outcome)
+        cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
+        record.costUsd = cost?.usd
+        record.costEstimated = cost?.estimated || undefined
+        deps.requests.emit(record)
       }
     )
 
-    let res = result.response ?? endpoint.error(result.error!)
-    if (result.response && result.dialect !== endpoint.dialect && endpoint.encode) {
-      res = endpoint.encode(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+    if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
+    const extra = answerHeaders(deps, config, request, result.attempt, cost)
+    if (result.response && (result.dialect === endpoint.dialect || !endpoint.encode)) {
+      for (const [k, v] of extra) result.response.headers.set(k, v)
+      return result.response
     }
-    const attempt = result.attempt
-    if (session !== undefined && result.response && attempt) deps.sessions.set(session, attempt.backend.id)
-    if (attempt) {
-      const b = attempt.backend
-      res.headers.set("x-nexus-backend", b.name)
-      res.headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
-      res.headers.set("x-nexus-route-reason", reasonOf(result.failures.length))
-      res.headers.set("x-nexus-model", attempt.model)
-      if (attempt.fallbackFrom) res.headers.set("x-nexus-fallback-model", attempt.model)
-      const clamp = clampedOutput(request.requirements, b.models.get(attempt.model)?.contextLength)
-      if (clamp !== undefined) res.headers.set("x-nexus-max-tokens-clamped", `${request.requirements.maxTokens}->${clamp}`)
-    }
+    const res = result.response
+      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+      : endpoint.error(result.error!)
+    if (result.attempt) routingHeaders(res.headers, result.attempt, reasonOf(result.failures.length))
+    for (const [k, v] of extra) res.headers.set(k, v)
     res.headers.set("x-request-id", requestId)
     return res
   }
+}
+
+/** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */
+function routingHeaders(headers: Headers, attempt: Attempt, reason: string): void {
+  const b = attempt.backend
+  headers.set("x-nexus-backend", b.name)
+  headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
+  headers.set("x-nexus-route-reason", reason)
+  headers.set("x-nexus-model", attempt.model)
+  if (attempt.fallbackFrom) headers.set("x-nexus-fallback-model", attempt.model)
+}
+
+/**
+ * Headers known only once the answer is in: a tier downgrade the client opted into, the
+ * cost of an answer taken whole (a stream's is known only at its end, in its record), and
+ * the budget state while a budget is set. Usually none.
+ */
+function answerHeaders(
+  deps: AppDeps,
+  config: ReturnType<AppDeps["config"]>,
+  request: CanonicalRequest,
+  attempt: Attempt | undefined,
+  cost: { usd: number; estimated: boolean } | undefined
+): [string, string][] {
+  const out: [string, string][] = []
+  if (attempt) {
+    const needed = requiredTier(config.routing, deps.registry, request)
+    if (needed !== undefined && attempt.backend.tier < needed) out.push(["x-nexus-tier-downgraded", `${needed}->${attempt.backend.tier}`])
+  }
+  if (attempt) {
+    // The output budget was lowered to what the chosen model's window has left.
+    const clamp = clampedOutput(request.requirements, attempt.backend.models.get(attempt.model)?.contextLength)
+    if (clamp !== undefined) out.push(["x-nexus-max-tokens-clamped", `${request.requirements.maxTokens}->${clamp}`])
+  }
+  if (cost) out.push(["x-nexus-cost", cost.usd.toFixed(6)])
+  if (cost?.estimated) out.push(["x-nexus-cost-estimated", "true"])
+  for (const [k, v] of Object.entries(deps.spend.headers())) out.push([k, v])
+  return out
 }

@@ -22,7 +22,12 @@ export function formatFields(fields: Fields | undefined): string {
   for (const k in fields) {
     const v = fields[k]
     if (v === undefined || v === null || v === "") continue
-    const s = typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v)
+    // Numbers and booleans never need quoting: skip the regex for them.
+    if (typeof v === "number" || typeof v === "boolean") {
+      out += ` ${k}=${v}`
+      continue
+    }
+    const s = typeof v === "string" ? v : JSON.stringify(v)
     out += ` ${k}=${/[\s"=]/.test(s) ? JSON.stringify(s) : s}`
   }
   return out

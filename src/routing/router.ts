@@ -4,7 +4,7 @@
  * Pure reads of the registry; nothing here does I/O.
  * @module
  */
-import { isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
+import { isCloud, isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
@@ -98,9 +98,13 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     if (!ok.length) return []
     const tick = ticks.get(model) ?? 0
     if (config.strategy === "round_robin") ticks.set(model, tick + 1)
-    const ordered = preferred(orderCandidates(ok, config.strategy, config.weights, tick, model), prefer, config.sessions.spill_margin)
-    // Each model gets its own retry budget, so fallbacks stay reachable.
-    return ordered
+    // Local first: a cloud backend is tried only after every local one (it costs money
+    // and data leaves the network). Each model gets its own retry budget, so fallbacks
+    // stay reachable. A session's local backend goes first among the local ones if it is
+    // not much worse (a cloud API's prompt cache does not depend on which key we route to).
+    const scored = orderCandidates(ok, config.strategy, config.weights, tick, model)
+    const local = preferred(scored.filter((s) => !isCloud(s.backend)), prefer, config.sessions.spill_margin)
+    return [...local, ...scored.filter((s) => isCloud(s.backend))]
       .slice(0, config.max_retries + 1)
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }

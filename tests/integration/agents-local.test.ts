@@ -112,3 +112,23 @@ describe("Anthropic-only controls on a local backend", () => {
     for (const k of ["thinking", "context_management", "output_config", "cache_control", "metadata"]) expect(sent).not.toContain(k)
   })
 })
+
+describe("Anthropic-only controls on an Anthropic backend", () => {
+  test("Claude Code's request reaches Anthropic untouched: controls, cache_control and beta flags", async () => {
+    const { startAnthropic } = await import("../../emulators/index.ts")
+    const anth = await startAnthropic({ apiKey: "sk-ant-test-1", models: ["claude-sonnet-4-5"] })
+    const n = await startNexus({ backends: [backend("claude", anth.url, "anthropic", { api_key_env: "ANTHROPIC_AGENTS_TEST_KEY" })] }, { env: { ANTHROPIC_AGENTS_TEST_KEY: "sk-ant-test-1" } })
+    try {
+      const raw = JSON.stringify(claudeCode("claude-sonnet-4-5", "hi"))
+      const res = await n.post("/v1/messages", raw, BETA)
+      expect(res.status).toBe(200)
+      expect(res.headers.get("x-nexus-max-tokens-clamped")).toBeNull()
+      const sent = anth.stats.lastRequest!
+      expect(sent.body).toBe(raw)
+      expect(sent.headers["anthropic-beta"]).toBe(BETA["anthropic-beta"])
+    } finally {
+      await n.stop(0)
+      await anth.stop()
+    }
+  })
+})

@@ -14,6 +14,7 @@ import { join } from "node:path"
 import { VERSION } from "../../src/version.ts"
 import { follow, type LineFollower } from "../helpers/lines.ts"
 import { asHost, createLan, netnsAvailable, type Lan, type LanHost } from "../helpers/netns.ts"
+import { until as waitUntil } from "../helpers/wait.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -44,15 +45,9 @@ let browser: LineFollower
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-interop-"))
 setDefaultTimeout(40_000)
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(v)})`)
-    await Bun.sleep(100)
-  }
-}
+/** Poll over the namespaces' curl: every 100 ms is plenty. */
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> =>
+  waitUntil(get, ok, { timeoutMs, what, everyMs: 100 })
 
 /** An emulator whose chat count the test can read inside its namespace. */
 async function emulator(ns: LanHost, kind: string, port: number, model: string, statsPort: number): Promise<void> {

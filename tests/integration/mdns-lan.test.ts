@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { follow, type LineFollower } from "../helpers/lines.ts"
 import { asHost, createLan, netnsAvailable, type Lan, type LanHost } from "../helpers/netns.ts"
+import { until as waitUntil } from "../helpers/wait.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -40,15 +41,9 @@ const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-lan-"))
 const available = netnsAvailable()
 setDefaultTimeout(40_000)
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(v)})`)
-    await Bun.sleep(100)
-  }
-}
+/** Poll over the namespaces' curl: every 100 ms is plenty. */
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> =>
+  waitUntil(get, ok, { timeoutMs, what, everyMs: 100 })
 
 function advertise(box: Box): NonNullable<Box["advertiser"]> {
   const cmd = asHost(HOST, [BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])

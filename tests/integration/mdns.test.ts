@@ -10,6 +10,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { follow } from "../helpers/lines.ts"
 import { asHost, createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
+import { until as waitUntil } from "../helpers/wait.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -45,15 +46,9 @@ async function backends(): Promise<BackendView[]> {
   const r = await net.http(net.b, "http://127.0.0.1:8000/v1/backends")
   return r.status === 200 ? (JSON.parse(r.body) as { backends: BackendView[] }).backends : []
 }
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms (last: ${JSON.stringify(v)})`)
-    await Bun.sleep(100)
-  }
-}
+/** Poll over the namespaces' curl: every 100 ms is plenty. */
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> =>
+  waitUntil(get, ok, { timeoutMs, what, everyMs: 100 })
 /** Wait for `n` more health rounds of the gateway (the configured marker's last check moves on each time). */
 async function healthRounds(n: number): Promise<void> {
   for (let i = 0; i < n; i++) {

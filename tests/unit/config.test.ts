@@ -83,10 +83,12 @@ describe("the file", () => {
         fallbacks: {},
         sessions: { enabled: true, max_entries: 10000, idle_seconds: 1800, spill_margin: 0.15 },
         circuit_breaker: { failure_threshold: 5, cooldown_seconds: 30 },
+        policies: [],
       },
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
       logging: { level: "info", format: "pretty" },
+      pricing: {},
     })
     expect(parseConfigText("", "empty.toml")).toEqual(defaultConfig())
   })

@@ -15,6 +15,7 @@ function routing(over: Partial<RoutingConfig> = {}): RoutingConfig {
     fallbacks: {},
     sessions: { enabled: true, max_entries: 10000, idle_seconds: 1800, spill_margin: 0.15 },
     circuit_breaker: { failure_threshold: 3, cooldown_seconds: 30 },
+    policies: [],
     ...over,
   }
 }

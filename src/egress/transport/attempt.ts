@@ -25,6 +25,8 @@ export interface AttemptTiming {
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
+  shutdown?: AbortSignal
 }
 
 export interface AttemptContext {
@@ -36,6 +38,13 @@ export interface AttemptContext {
   started: number
   /** Called once when the answer has completely reached the client (or it left). */
   finish(outcome: Omit<RequestOutcome, "failures">): void
+  /** Attempts that failed before this one. */
+  failures: readonly Failure[]
+  /**
+   * Adds the gateway's own headers to a committed answer before its Response exists
+   * (setting them afterwards costs a guarded native call each).
+   */
+  decorate?(headers: Headers, attempt: Attempt, failures: number): void
 }
 
 export type AttemptResult =
@@ -110,7 +119,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   clearTimeout(timer)
 
   if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
-  if (exchange.toCanonical) res = exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
+  if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
   if (req.dialect === "openai" && exchange.dialect === "openai") res = matchStreaming(res, req.stream)
   return commit(ctx, attempt, res, { upstream, sent, settle, exchange })
 }
@@ -129,7 +138,8 @@ type Settle = (report: Omit<AttemptReport, "backend">) => void
 async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
   const backend = attempt.backend
   const text = await res.text().catch(() => "")
-  const message = upstreamMessage(text) || `HTTP ${res.status}`
+  // An upstream that echoes our key in its error must not hand it to the client or the log.
+  const message = redactKey(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
   if (isRetryable(res.status)) {
     const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
     if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
@@ -174,6 +184,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     headers.set("x-accel-buffering", "no")
   }
   const headersMs = performance.now() - st.sent
+  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
@@ -196,6 +207,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     framing,
     backendName: backend.name,
     heartbeatMs: ctx.timing.heartbeatMs,
+    shutdown: ctx.timing.shutdown,
     abort: () => st.upstream.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
@@ -203,7 +215,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
       st.settle(
         failed
           ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
+          : end.how === "shutdown"
+            ? { verdict: "neutral" } // our own stop says nothing about the backend
+            : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
       ctx.finish({
         status: res.status,
@@ -241,6 +255,10 @@ async function whole(
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
+}
+
+function redactKey(text: string, key: string | undefined): string {
+  return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }
 
 const decoder = new TextDecoder()

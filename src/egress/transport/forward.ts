@@ -13,10 +13,15 @@ import type { Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
 import { runAttempt, type AttemptContext } from "./attempt.ts"
 
-export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started"> {
+export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started" | "failures"> {
   attempts: Attempt[]
   /** The backend whose slot the router already took for the first attempt. */
   held: Backend
+  /**
+   * Asked again before each later attempt: why policy no longer allows it (a reload may
+   * have moved a backend to the open zone while this request was failing over), if so.
+   */
+  refusal?(attempt: Attempt): string | undefined
 }
 
 export interface ForwardResult {
@@ -38,6 +43,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
   const ctx: AttemptContext = {
     ...req,
     started: performance.now(),
+    failures,
     finish: (outcome) => onSettled({ ...outcome, failures }),
   }
   let held: Backend | undefined = req.held
@@ -51,6 +57,11 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
       if (performance.now() >= req.timing.deadline) {
         deadlineHit = true
         break
+      }
+      const refused = req.refusal?.(attempt)
+      if (refused) {
+        failures.push({ backend: attempt.backend.name, kind: "policy", reason: refused })
+        continue
       }
       if (!req.feedback.acquire(attempt.backend)) {
         failures.push({ backend: attempt.backend.name, kind: "capacity", reason: "at capacity" })
