@@ -27,8 +27,12 @@ export function createState(opts: EmulatorOptions, defaultModels: string[]): Emu
     chunkDelayMs: opts.chunkDelayMs ?? 0,
     reply: opts.reply ?? DEFAULT_REPLY,
     toolCalls: opts.toolCalls ?? [],
+    toolRoundTrip: opts.toolRoundTrip ?? false,
     loaded: new Map(),
     loading: false,
+    ...(opts.prefixCache
+      ? { prefixCache: { blockChars: 1024, maxBlocks: 4096, ...opts.prefixCache, blocks: new Map(), hitBlocks: 0, missBlocks: 0 } }
+      : {}),
     crash: () => {},
   }
 }
@@ -125,7 +129,7 @@ export async function admit(
   try {
     if (state.faults.hangBeforeHeaders) await untilAborted(req.signal)
     if (warmUp) await warmUp(req.signal)
-    await delay(state.latencyMs, req.signal)
+    await delay(state.latencyMs + prefillMs(state.prefixCache, body), req.signal)
   } catch {
     return new Response(null, { status: 499 })
   }
@@ -308,4 +312,41 @@ export function serve(
       server = undefined
     },
   }
+}
+
+/**
+ * The prefill time of a prompt under the server's prompt cache: the blocks after the
+ * first one not in the cache are processed (and then cached). The prompt is the request's
+ * conversation as sent (messages, input or prompt), so a later turn that repeats an
+ * earlier one's messages finds them cached on the server that saw them.
+ */
+export function prefillMs(cache: EmulatorState["prefixCache"], body: string): number {
+  if (!cache) return 0
+  let prompt: string
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>
+    prompt = JSON.stringify(parsed.messages ?? parsed.input ?? parsed.prompt ?? "")
+  } catch {
+    return 0
+  }
+  const { blockChars } = cache
+  const full = Math.floor(prompt.length / blockChars)
+  let uncached = prompt.length
+  let missed = false
+  let key = ""
+  for (let i = 0; i < full; i++) {
+    // A block's key is everything up to its end, hashed (as vLLM chains block hashes).
+    key = String(Bun.hash(key + prompt.slice(i * blockChars, (i + 1) * blockChars)))
+    if (!missed && cache.blocks.has(key)) {
+      cache.blocks.delete(key)
+      uncached -= blockChars
+      cache.hitBlocks++
+    } else {
+      missed = true
+      cache.missBlocks++
+    }
+    cache.blocks.set(key, true)
+  }
+  while (cache.blocks.size > cache.maxBlocks) cache.blocks.delete(cache.blocks.keys().next().value!)
+  return (uncached / 1000) * cache.msPerKChars
 }

@@ -60,16 +60,39 @@ function offersTools(body: Record<string, unknown>): boolean {
 /** The model's answer to `body`; `toolCalling: false` for a server that never calls tools. */
 export function turn(state: EmulatorState, body: Record<string, unknown>, toolCalling = true): Turn {
   const prompt = promptTokens(body)
+  if (state.toolRoundTrip) {
+    const result = lastToolResult(body)
+    if (result !== undefined) {
+      const reply = `${state.reply} ${result}`
+      const parts = pieces(reply, state.chunks)
+      return { reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+    }
+  }
   if (toolCalling && state.toolCalls.length && offersTools(body)) {
-    const calls = state.toolCalls.map((c) => {
+    // Chat Completions nests the name under `function`; Responses has it flat.
+    const offered = new Set((body.tools as { name?: unknown; function?: { name?: unknown } }[]).map((t) => t?.function?.name ?? t?.name))
+    const match = state.toolCalls.find((c) => offered.has(c.name))
+    const chosen = state.toolRoundTrip ? (match ? [match] : []) : state.toolCalls
+    const calls = chosen.map((c) => {
       const args = JSON.stringify(c.arguments)
       return { id: `call_${randomId(24)}`, name: c.name, arguments: args, pieces: pieces(args, state.chunks) }
     })
     const completion = calls.reduce((n, c) => n + c.pieces.length, 0)
-    return { reply: "", parts: [], calls, finish: "tool_calls", prompt, completion }
+    if (calls.length) return { reply: "", parts: [], calls, finish: "tool_calls", prompt, completion }
   }
   const parts = pieces(state.reply, state.chunks)
   return { reply: state.reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+}
+
+/** The text of the last message when it is a tool result (OpenAI, Ollama and Responses shapes). */
+function lastToolResult(body: Record<string, unknown>): string | undefined {
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  const last = messages.at(-1) as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
+  if (last?.type === "function_call_output") return typeof last.output === "string" ? last.output : JSON.stringify(last.output)
+  if (last?.role !== "tool") return undefined
+  if (typeof last.content === "string") return last.content
+  if (Array.isArray(last.content)) return last.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("\n")
+  return ""
 }
 
 /** Usage in OpenAI's key order (some servers order it their own way). */

@@ -72,9 +72,40 @@ export interface EmulatorOptions {
   reply?: string
   /** Tool calls the model answers with when a request offers tools (default: none, it just talks). */
   toolCalls?: EmulatorToolCall[]
+  /**
+   * Act as an agent's model does: once the conversation ends with a tool result, answer
+   * (the reply, then what the tool returned) instead of calling tools again; and call only
+   * the configured tools the request offers (the first that matches).
+   */
+  toolRoundTrip?: boolean
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
+  /** Model a prompt (prefix) cache: see PrefixCacheOptions. Off by default. */
+  prefixCache?: PrefixCacheOptions
+}
+
+/**
+ * A prompt cache as llama.cpp (`cache_prompt` slots), vLLM and SGLang (prefix caching) and
+ * Ollama (the loaded context) keep one: the prompt is cut into blocks, each block keyed by
+ * everything before it, and only the blocks after the first miss are processed again.
+ * Time to first token grows with that uncached part. The cache is per server and bounded.
+ */
+export interface PrefixCacheOptions {
+  /** Prefill time per 1,000 uncached prompt characters, ms. */
+  msPerKChars: number
+  /** Block size in characters (default 1,024). */
+  blockChars?: number
+  /** Blocks kept, least recently used evicted first (default 4,096). */
+  maxBlocks?: number
+}
+
+export interface PrefixCacheState extends Required<PrefixCacheOptions> {
+  /** Block keys, least recently used first. */
+  blocks: Map<string, true>
+  /** Prompt blocks found in the cache, and processed anew, over the server's life. */
+  hitBlocks: number
+  missBlocks: number
 }
 
 /**
@@ -91,10 +122,13 @@ export interface EmulatorState {
   chunkDelayMs: number
   reply: string
   toolCalls: EmulatorToolCall[]
+  toolRoundTrip: boolean
   /** Loaded state changed at run time (a JIT load, an exo instance placed), over each model's `loaded`. */
   loaded: Map<string, boolean>
   /** The whole server is still starting up (loading its model). */
   loading: boolean
+  /** The prompt cache, when this emulator models one. */
+  prefixCache?: PrefixCacheState
   /** Sees every request as it arrives, before the server's own routing (the CLI logs them). */
   onRequest?: (req: Request, path: string) => void
   /** Die the way a killed server does: every connection cut, the port closed. */

@@ -43,6 +43,8 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     if (!body) return error(400, "Expecting value: line 1 column 1 (char 0)")
     const model = typeof body.model === "string" && body.model ? body.model : state.models[0]!.id
     if (!state.models.some((m) => m.id === model)) return error(404, `The model \`${model}\` does not exist.`, "model")
+    const tooLong = overContext(body, state.models.find((m) => m.id === model)!.contextLength ?? 131072)
+    if (tooLong) return error(400, tooLong)
     const track = await admit(state, req, text, (status, faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, null, retryAfter(faults)))
     if (track instanceof Response) return track
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
@@ -157,4 +159,12 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
       emu.listen()
     },
   })
+}
+
+/** vLLM refuses a request whose prompt plus max_tokens exceeds max_model_len. */
+function overContext(body: Record<string, unknown>, maxLen: number): string | undefined {
+  const max = typeof body.max_tokens === "number" ? body.max_tokens : typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : 0
+  const prompt = promptTokens(body)
+  if (prompt + max <= maxLen) return undefined
+  return `This model's maximum context length is ${maxLen} tokens. However, you requested ${prompt + max} tokens (${prompt} in the messages, ${max} in the completion). Please reduce the length of the messages or completion.`
 }

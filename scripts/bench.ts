@@ -15,7 +15,10 @@
  *   - the routing micro-benchmark (50 backends, 200 models).
  *
  *   npm run bench [-- --quick] [-- --json] [-- --rounds N] [-- --round-seconds S]
- *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only]
+ *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only] [-- --sessions]
+ *
+ * --sessions runs only the sticky-sessions comparison (scripts/bench/sessions.ts): the
+ * second-turn time to first token with session affinity against round robin, in process.
  *
  * --baseline DIR adds a second Nexus (another checkout, e.g. the commit before a change)
  * to the CPU rounds, alternating with the others, for before/after figures in one sitting.
@@ -31,6 +34,7 @@ import { freePort } from "../emulators/ports.ts"
 import { emulatorCommand } from "./bench/emulator.ts"
 import { cpuMicros, MB, median, rssBytes, sampleRss } from "./bench/proc.ts"
 import { benchRouting } from "./bench/routing.ts"
+import { benchSessions, printSessions } from "./bench/sessions.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
 const { values: flags } = parseArgs({
@@ -43,6 +47,7 @@ const { values: flags } = parseArgs({
     "log-level": { type: "string", default: "info" },
     baseline: { type: "string" },
     "cpu-only": { type: "boolean", default: false },
+    sessions: { type: "boolean", default: false },
   },
 })
 const quick = flags.quick!
@@ -151,6 +156,13 @@ function table(head: string[], rows: string[][]): void {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
   for (const r of rows) console.log(line(r))
   console.log("")
+}
+
+if (flags.sessions) {
+  const report = await benchSessions()
+  if (asJson) console.log(JSON.stringify({ sessions: report }, null, 2))
+  else printSessions(report)
+  process.exit(0)
 }
 
 if (!Bun.which("wrk")) {

@@ -19,6 +19,7 @@ import { createBreakers } from "../routing/breaker.ts"
 import { createFeedback } from "../routing/feedback.ts"
 import { createQueue } from "../routing/queue.ts"
 import { createRouter } from "../routing/router.ts"
+import { createSessionTable } from "../routing/sessions.ts"
 
 export type Services = ReturnType<typeof createServices>
 
@@ -38,6 +39,15 @@ export function createServices(config: () => NexusConfig, log: Logger, ledgerDir
   const queue = createQueue(() => config().queue)
   const router = createRouter(registry, () => config().routing, breakers)
   const feedback = createFeedback(registry, breakers)
+  // Read through getters so that a reload applies to the table in place.
+  const sessions = createSessionTable({
+    get maxEntries() {
+      return config().routing.sessions.max_entries
+    },
+    get idleMs() {
+      return config().routing.sessions.idle_seconds * 1000
+    },
+  })
   const overrides = (name: string) => config().backends.find((b) => b.name === name)?.models ?? []
   const health = createHealthChecker({ registry, config: () => config().health_check, overrides: (b) => overrides(b.name) })
 
@@ -52,6 +62,8 @@ export function createServices(config: () => NexusConfig, log: Logger, ledgerDir
         // A backend that comes back may be what queued requests are waiting for.
         return queue.changed()
       }
+      case "backend_removed":
+        return sessions.forgetBackend(event.backend.id)
       case "settings_changed":
       case "backend_added":
         return queue.changed()
@@ -69,5 +81,5 @@ export function createServices(config: () => NexusConfig, log: Logger, ledgerDir
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 
-  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests, spend, stages }
+  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, spend, stages }
 }

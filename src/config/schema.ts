@@ -161,6 +161,19 @@ const BreakerSchema = table(
 
 const modelName = text("a model name")
 
+const SessionsSchema = table(
+  {
+    enabled: v.optional(bool, true),
+    max_entries: v.optional(int(1, 10_000_000), 10_000),
+    idle_seconds: v.optional(seconds(), 1800),
+    spill_margin: v.optional(
+      v.pipe(v.number("expected a number from 0 to 1"), v.minValue(0, "expected a number from 0 to 1"), v.maxValue(1, "expected a number from 0 to 1")),
+      0.15
+    ),
+  },
+  "[routing.sessions]"
+)
+
 const RoutingSchema = table(
   {
     strategy: v.optional(oneOf(ROUTING_STRATEGIES), "smart"),
@@ -181,6 +194,7 @@ const RoutingSchema = table(
     circuit_breaker: v.optional(BreakerSchema, {}),
     policies: v.optional(v.array(PolicySchema, "expected [[routing.policies]] tables"), () => []),
     budget: v.optional(BudgetSchema),
+    sessions: v.optional(SessionsSchema, {}),
   },
   "[routing]"
 )
@@ -346,6 +360,7 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   "routing.policies": Object.keys(PolicySchema.entries),
   "routing.budget": Object.keys(BudgetSchema.entries),
   pricing: Object.keys(PriceSchema.entries),
+  "routing.sessions": Object.keys(SessionsSchema.entries),
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),

@@ -99,11 +99,32 @@ failure_threshold = 5
 # ...for this many seconds, after which one trial request decides (> 0).
 cooldown_seconds = 30
 
+[routing.sessions]
+# Sticky sessions: a conversation (X-Nexus-Session, Claude Code's session id, Codex's
+# session-id or prompt_cache_key, OpenAI's prompt_cache_key or user, else a hash of the
+# system prompt and first user message) goes back to the backend that served it last,
+# whose prompt cache already holds its long prefix, while that backend is healthy, below
+# max_concurrent and within spill_margin of the best score (X-Nexus-Route-Reason:
+# session_affinity).
+enabled = true
+# Conversations remembered at once; the least recently used are forgotten first.
+max_entries = 10000
+# A conversation idle this long (seconds, > 0) is forgotten.
+idle_seconds = 1800
+# How far below the best backend's score (0-1) the session's backend may fall and keep it.
+spill_margin = 0.15
+
 [routing.aliases]
 # Names clients ask for -> models your backends serve. Chains are followed up to 3 hops;
 # cycles are rejected. Clients written for one API then work unchanged.
+# Keys may be globs (* any characters, ? one): an exact key wins over every glob, then
+# the first matching glob in this file; a glob never hides a model a backend serves.
 # "gpt-4o-mini" = "llama3.2:latest"
-# "claude-sonnet-4-5" = "qwen2.5-coder:32b"
+# Coding agents ask for their own model ids; point them at a local coder model:
+# "claude-haiku-*" = "qwen2.5-coder:7b"      # Claude Code's small/fast model
+# "claude-*" = "qwen2.5-coder:32b"           # Claude Code (claude -p, ANTHROPIC_BASE_URL)
+# "gpt-5*" = "qwen2.5-coder:32b"             # Codex CLI (wire_api = "responses")
+# "codex-*" = "qwen2.5-coder:32b"
 
 [routing.fallbacks]
 # Models tried in order when a model has no healthy backend or every attempt on it failed.

@@ -110,6 +110,18 @@ export interface RoutingConfig {
   policies: RoutingPolicy[]
   /** Absent: no budget, cloud spend is only counted. */
   budget?: BudgetConfig
+  sessions: SessionsConfig
+}
+
+/** Sticky sessions: a conversation stays on the backend whose prompt cache holds it. */
+export interface SessionsConfig {
+  enabled: boolean
+  /** Conversations remembered at once (least recently used are forgotten first). */
+  max_entries: number
+  /** A conversation idle this long is forgotten. */
+  idle_seconds: number
+  /** How much lower (0..1 score) the session's backend may be than the best and keep it. */
+  spill_margin: number
 }
 
 export interface RoutingPolicy {

@@ -2,16 +2,51 @@
  * Alias resolution: up to three hops, as in the original. Cycles are rejected when
  * the configuration loads, so here a cycle can only cut the walk short. Pure and below
  * both config (which rejects chains longer than the limit) and routing (which follows them).
+ *
+ * Keys may be globs (`*` any run of characters, `?` one): coding agents ask for their own
+ * ids (`claude-sonnet-4-5`, `claude-haiku-4-5`, ...), which change with every release.
+ * An exact key wins over any glob; among globs the first in the file wins.
  * @module
  */
 
 export const MAX_ALIAS_HOPS = 3
 
+export function isGlob(key: string): boolean {
+  return key.includes("*") || key.includes("?")
+}
+
+const compiled = new Map<string, RegExp>()
+
+function globRegExp(glob: string): RegExp {
+  let re = compiled.get(glob)
+  if (!re) {
+    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")
+    re = new RegExp(`^${body}$`)
+    if (compiled.size > 1000) compiled.clear()
+    compiled.set(glob, re)
+  }
+  return re
+}
+
+/**
+ * The target of the alias that applies to `name`: its exact key, else the first matching
+ * glob, unless `served` says a backend lists `name` itself (a glob never hides a real model).
+ */
+export function aliasTarget(aliases: Record<string, string>, name: string, served?: (n: string) => boolean): string | undefined {
+  const exact = aliases[name]
+  if (exact !== undefined) return exact
+  if (served?.(name)) return undefined
+  for (const key in aliases) {
+    if (isGlob(key) && globRegExp(key).test(name)) return aliases[key]
+  }
+  return undefined
+}
+
 /** Follow `aliases` from `model`; returns the final name (the input when no alias applies). */
-export function resolveAlias(aliases: Record<string, string>, model: string): string {
+export function resolveAlias(aliases: Record<string, string>, model: string, served?: (n: string) => boolean): string {
   let current = model
   for (let hop = 0; hop < MAX_ALIAS_HOPS; hop++) {
-    const next = aliases[current]
+    const next = aliasTarget(aliases, current, served)
     if (next === undefined || next === current) break
     current = next
   }

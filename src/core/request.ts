@@ -23,6 +23,13 @@ export interface Requirements {
   embeddings: boolean
   /** Rough prompt + completion size, to compare with the context window. */
   estimatedTokens: number
+  /**
+   * Set by dialects that separate them: the prompt's rough size and the output budget the
+   * client asked for. Routing then needs only the prompt plus a minimum output, and the
+   * budget is clamped to what the chosen model has left (core/output-budget.ts).
+   */
+  promptTokens?: number
+  maxTokens?: number
 }
 
 export interface CanonicalRequest {

@@ -14,8 +14,18 @@ import { OPENAI_PATHS, type CanonicalRequest, type Dialect } from "../core/reque
 import { providerFor } from "./providers/index.ts"
 import type { EventFix, Provider } from "./providers/types.ts"
 import type { Credentials } from "./transport/headers.ts"
-import { rewriteModel } from "./transport/rewrite-model.ts"
+import { clampedOutput } from "../core/output-budget.ts"
+import { rewriteModel, rewriteNumber } from "./transport/rewrite-model.ts"
 import { askForUsage, clientWantsUsage, withoutUsageChunk } from "./stream-usage.ts"
+
+/** Where each dialect keeps the output budget (top level), in the order looked for. */
+const BUDGET_KEYS: Readonly<Record<Dialect, readonly string[]>> = {
+  openai: ["max_completion_tokens", "max_tokens"],
+  anthropic: ["max_tokens"],
+  responses: ["max_output_tokens"],
+  // Ollama's num_predict sits in `options`; Ollama itself stops at its window.
+  ollama: [],
+}
 
 export interface Exchange {
   url: string
@@ -33,7 +43,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   const provider = providerFor(backend.type)
   const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
   const base = provider.apiBase(backend.url)
-  const rewrite = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  // The output budget the chosen model has room for, when the client asked for more.
+  const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
+  const budget = (text: string, dialect: Dialect) => (clamp === undefined ? text : rewriteNumber(text, BUDGET_KEYS[dialect], clamp))
+  const named = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  const rewrite = (text: string, dialect: Dialect = req.dialect) => budget(named(text), dialect)
   const native = req.path ? provider.native?.[req.dialect] : undefined
   if (native) {
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
@@ -45,12 +59,13 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.canonical)) : undefined
+    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.canonical, "openai")) : undefined
     const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
-    return { url, body: usage?.body ?? rewrite(req.canonical), credentials, dialect: "openai", fixEvent }
+    return { url, body: usage?.body ?? rewrite(req.canonical, "openai"), credentials, dialect: "openai", fixEvent }
   }
   if (provider.translate) {
-    const { path, body } = provider.translate.request(req.body, model, req.operation)
+    const canonical = clamp === undefined ? req.body : { ...req.body, max_tokens: clamp }
+    const { path, body } = provider.translate.request(canonical, model, req.operation)
     // Translators always end a stream with a usage chunk; the client may not want it.
     const fixEvent = req.stream && !clientWantsUsage(req.body) ? withoutUsageChunk() : undefined
     return { url: `${base}${path}`, body, credentials, dialect: "openai", toCanonical: provider.translate.response, fixEvent }

@@ -17,6 +17,7 @@ import type { Registry } from "../registry/registry.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
+import type { SessionTable } from "../routing/sessions.ts"
 import type { BackendManager } from "../registry/manage.ts"
 
 export interface AppDeps {
@@ -24,6 +25,8 @@ export interface AppDeps {
   registry: Registry
   health: HealthChecker
   router: Router
+  /** Sticky sessions: the backend each conversation was served by last. */
+  sessions: SessionTable
   breakers: Breakers
   queue: RequestQueue
   /** Takes slots for attempts and feeds their results to breakers, averages and the queue. */

@@ -7,6 +7,7 @@
 import type { Context } from "hono"
 import { isCloud, type Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
+import { clampedOutput } from "../core/output-budget.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
@@ -16,6 +17,7 @@ import { applyPolicy } from "../policy/index.ts"
 import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
+import { sessionKey } from "../routing/session-key.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
@@ -32,8 +34,8 @@ type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt
  * Plan and take a slot on the first candidate in one synchronous step, so that the
  * router's choice and the slot it counted on cannot be told apart by another request.
  */
-function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[]): Reserved | Refusal {
-  const plan = deps.router.plan(req.model, req.requirements, policy)
+function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
+  const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
     const attempt = plan.attempts[i]!
@@ -43,19 +45,19 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
 }
 
 /** Reserve, and while only capacity stands in the way, wait in the queue for a slot. */
-async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number): Promise<Reserved> {
-  let got = reserve(deps, req, policy)
+async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number, session?: string): Promise<Reserved> {
+  let got = reserve(deps, req, policy, session)
   if (!got.ok && got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
-    got = reserve(deps, req, policy)
+    got = reserve(deps, req, policy, session)
   }
   const cfg = deps.config().queue
   if (!got.ok && got.kind === "unavailable" && got.waitable && cfg.max_size > 0) {
     const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
     try {
       got = await deps.queue.wait(req.priority, signal, queueDeadline, () => {
-        const r = reserve(deps, req, policy)
+        const r = reserve(deps, req, policy, session)
         return !r.ok && r.kind === "unavailable" && r.waitable ? undefined : r
       })
     } catch (err) {
@@ -121,7 +123,9 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const deadline = started + config.server.request_timeout_seconds * 1000
     // Bun's idle timer would cut a long queue wait or a slow first token.
     deps.noIdleTimeout(c.req.raw)
-    const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline)
+    // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
+    const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
+    const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline, session)
 
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
     let cost: { usd: number; estimated: boolean } | undefined
@@ -158,6 +162,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       }
     )
 
+    if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
     if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
     const extra = answerHeaders(deps, config, request, result.attempt, cost)
     const res = result.response
@@ -197,6 +202,11 @@ function answerHeaders(
   if (attempt && request.headers.has("x-nexus-flexible")) {
     const needed = requiredTier(config.routing, deps.registry, request)
     if (needed !== undefined && attempt.backend.tier < needed) out.push(["x-nexus-tier-downgraded", `${needed}->${attempt.backend.tier}`])
+  }
+  if (attempt) {
+    // The output budget was lowered to what the chosen model's window has left.
+    const clamp = clampedOutput(request.requirements, attempt.backend.models.get(attempt.model)?.contextLength)
+    if (clamp !== undefined) out.push(["x-nexus-max-tokens-clamped", `${request.requirements.maxTokens}->${clamp}`])
   }
   if (cost) out.push(["x-nexus-cost", cost.usd.toFixed(6)])
   if (cost?.estimated) out.push(["x-nexus-cost-estimated", "true"])

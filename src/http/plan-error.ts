@@ -24,6 +24,21 @@ export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
     resolved_model: plan.resolved,
     backends: plan.excluded.map((e) => ({ backend: e.backend, model: e.model, reason: e.reason })),
   }
+  const windows = plan.excluded.filter((e) => e.contextLength !== undefined)
+  if (windows.length > 0 && windows.length === plan.excluded.length) {
+    // Only the prompt counts here (the output budget is clamped), so nothing but a larger
+    // model or a shorter prompt can help.
+    const largest = windows.reduce((a, b) => (b.contextLength! > a.contextLength! ? b : a))
+    return new NexusError({
+      kind: "invalid_request",
+      message:
+        `The prompt does not fit any backend serving '${model}': the largest context available is ` +
+        `${largest.contextLength} tokens (${largest.backend}, ${largest.model}). ${summary}`,
+      code: "context_length_exceeded",
+      param: "messages",
+      context,
+    })
+  }
   if (plan.excluded.length > 0 && plan.excluded.every((e) => e.kind === "capability")) {
     return new NexusError({
       kind: "invalid_request",

@@ -9,10 +9,11 @@ import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import { resolveAlias } from "../core/aliases.ts"
+import { aliasTarget, resolveAlias } from "../core/aliases.ts"
+import { contextNeed } from "../core/output-budget.ts"
 import { normaliseModel } from "../core/model-name.ts"
 import type { Breakers } from "./breaker.ts"
-import { orderCandidates } from "./score.ts"
+import { orderCandidates, type Scored } from "./score.ts"
 
 export interface Attempt {
   backend: Backend
@@ -32,6 +33,8 @@ export interface Exclusion {
    * what the request asks, whatever happens; `health`, `breaker`, `policy`: the rest.
    */
   kind: "health" | "capability" | "policy" | "breaker" | "capacity"
+  /** Set when the model's context window is what excludes it. */
+  contextLength?: number
 }
 
 export type Plan =
@@ -66,8 +69,9 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       if (b.status === "unknown") return { kind: "health", reason: "not checked yet" }
       return { kind: "health", reason: b.lastError ? `${b.status}: ${b.lastError}` : b.status }
     }
-    const reason = lacking(b.models.get(model), needs)
-    if (reason) return { kind: "capability", reason }
+    const info = b.models.get(model)
+    const reason = lacking(info, needs)
+    if (reason) return { kind: "capability", reason, ...(reason.startsWith("context") ? { contextLength: info?.contextLength } : {}) }
     for (const exclude of policy) {
       const reason = exclude(b, model)
       if (reason) return { kind: "policy", reason }
@@ -80,7 +84,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
   }
 
-  function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[]): Attempt[] {
+  function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[], prefer?: string): Attempt[] {
     const config = getConfig()
     const ok: Backend[] = []
     for (const b of registry.backendsFor(model)) {
@@ -96,11 +100,14 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     if (config.strategy === "round_robin") ticks.set(model, tick + 1)
     // Local first: a cloud backend is tried only after every local one (it costs money
     // and data leaves the network). Each model gets its own retry budget, so fallbacks
-    // stay reachable.
-    const ordered = orderCandidates(ok, config.strategy, config.weights, tick, model)
+    // stay reachable. A session's local backend goes first among the local ones if it is
+    // not much worse (a cloud API's prompt cache does not depend on which key we route to).
     // Local first: cloud candidates only after every local one (most fleets have none).
-    const localFirst = ordered.some((s) => isCloud(s.backend)) ? [...ordered.filter((s) => !isCloud(s.backend)), ...ordered.filter((s) => isCloud(s.backend))] : ordered
-    return localFirst
+    const scored = orderCandidates(ok, config.strategy, config.weights, tick, model)
+    const hasCloud = scored.some((s) => isCloud(s.backend))
+    const local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
+    const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
+    return (hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered)
       .slice(0, config.max_retries + 1)
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }
@@ -110,7 +117,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     // The common case: a name some backend lists, and no alias for it.
     if (aliases[name] === undefined && registry.backendsFor(name).length > 0) return name
     const known = (n: string) => registry.backendsFor(n).length > 0
-    const target = resolveAlias(aliases, normaliseModel(name, (n) => aliases[n] !== undefined || known(n)))
+    const target = resolveAlias(aliases, normaliseModel(name, (n) => known(n) || aliasTarget(aliases, n, known) !== undefined), known)
     return normaliseModel(target, known)
   }
 
@@ -119,12 +126,14 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
      * Plan a request for `requested`. Attempts list the primary model's candidates
      * best first, then each fallback's, so the proxy can walk one list on failure.
      * `policy` holds the exclusions of the policy stages that ran for this request.
+     * `prefer` is the backend id a session was last served by (sticky sessions): it goes
+     * first when it is a candidate and its score is within the spill margin of the best.
      */
-    plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = []): Plan {
+    plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = [], prefer?: string): Plan {
       const config = getConfig()
       const resolved = resolve(config.aliases, requested)
       const excluded: Exclusion[] = []
-      const attempts = candidatesFor(resolved, needs, policy, excluded)
+      const attempts = candidatesFor(resolved, needs, policy, excluded, prefer)
       const primaryCount = attempts.length
 
       const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? []
@@ -147,10 +156,24 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       let reason: string
       if (primaryCount === 0) reason = `fallback:${first.model}`
       else if (primaryCount === 1) reason = "only_candidate"
+      else if (prefer !== undefined && first.backend.id === prefer) reason = "session_affinity"
       else reason = config.strategy === "smart" ? `highest_score:${first.score}` : config.strategy
       return { ok: true, requested, resolved, attempts, excluded, reason }
     },
   }
+}
+
+/**
+ * Move the session's backend to the front while it is not much worse than the best (a
+ * bounded spill: a busy or failing home loses the session to a better backend).
+ */
+function preferred(ordered: Scored[], prefer: string | undefined, margin: number): Scored[] {
+  if (prefer === undefined) return ordered
+  const i = ordered.findIndex((s) => s.backend.id === prefer)
+  if (i <= 0) return ordered
+  const scored = ordered.some((s) => s.score !== 0)
+  if (scored && ordered[i]!.score < ordered[0]!.score - margin) return ordered
+  return [ordered[i]!, ...ordered.slice(0, i), ...ordered.slice(i + 1)]
 }
 
 /** What the model lacks for this request, from what its backend told us. */
@@ -164,6 +187,7 @@ function lacking(info: ModelInfo | undefined, needs: Requirements): string | und
     if (!needs.embeddings && caps.completion === false) return "model does not do chat (embeddings only)"
   }
   const ctx = info?.contextLength
-  if (ctx && needs.estimatedTokens > ctx) return `context too small: request needs ~${needs.estimatedTokens} tokens, model has ${ctx}`
+  const need = contextNeed(needs)
+  if (ctx && need > ctx) return `context too small: request needs ~${need} tokens, model has ${ctx}`
   return undefined
 }

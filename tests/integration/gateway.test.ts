@@ -180,7 +180,8 @@ describe("errors, all in the OpenAI envelope", () => {
     // No retry can make the model bigger: a 400 the SDKs do not retry, with the reason.
     expect(res.status).toBe(400)
     const body = await errorOf(res)
-    expect(body.error.code).toBe("model_not_capable")
+    expect(body.error.code).toBe("context_length_exceeded")
+    expect(body.error.message).toContain("the largest context available is 64 tokens")
     expect(body.context.backends[0].reason).toBe("context too small: request needs ~100 tokens, model has 64")
     expect(llama.stats.byPath["/v1/chat/completions"] ?? 0).toBe(before)
   })

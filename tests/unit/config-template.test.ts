@@ -51,7 +51,7 @@ describe("full template", () => {
       { name: "llama3.2:latest", context_length: 131072, vision: false, tools: true, json_mode: true, embeddings: false },
     ])
     expect(c.backends[2]!.api_key_env).toBe("OPENAI_API_KEY")
-    expect(Object.keys(c.routing.aliases)).toHaveLength(2)
+    expect(Object.keys(c.routing.aliases)).toHaveLength(5)
     expect(c.routing.fallbacks["llama3.1:70b"]).toEqual(["llama3.1:8b", "llama3.2:latest"])
   })
 

@@ -81,6 +81,7 @@ describe("the file", () => {
         weights: { priority: 50, load: 30, latency: 20, warm: 10, errors: 10 },
         aliases: {},
         fallbacks: {},
+        sessions: { enabled: true, max_entries: 10000, idle_seconds: 1800, spill_margin: 0.15 },
         circuit_breaker: { failure_threshold: 5, cooldown_seconds: 30 },
         policies: [],
       },

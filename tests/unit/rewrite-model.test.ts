@@ -50,3 +50,12 @@ describe("findUsage", () => {
     expect(findUsage("not json")).toBeUndefined()
   })
 })
+
+describe("rewriteNumber", () => {
+  test("replaces only the first listed top-level number, every other byte untouched", async () => {
+    const { rewriteNumber } = await import("../../src/egress/transport/rewrite-model.ts")
+    const raw = '{"options":{"max_tokens":5},"max_tokens": 32000 ,"x":1.50}'
+    expect(rewriteNumber(raw, ["max_completion_tokens", "max_tokens"], 7000)).toBe('{"options":{"max_tokens":5},"max_tokens": 7000 ,"x":1.50}')
+    expect(rewriteNumber(raw, ["nope"], 1)).toBe(raw)
+  })
+})

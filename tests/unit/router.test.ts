@@ -13,6 +13,7 @@ function routing(over: Partial<RoutingConfig> = {}): RoutingConfig {
     weights: { priority: 50, load: 30, latency: 20, warm: 0, errors: 0 },
     aliases: {},
     fallbacks: {},
+    sessions: { enabled: true, max_entries: 10000, idle_seconds: 1800, spill_margin: 0.15 },
     circuit_breaker: { failure_threshold: 3, cooldown_seconds: 30 },
     policies: [],
     ...over,
@@ -213,5 +214,24 @@ describe("aliases and fallbacks", () => {
     const plan = router.plan("big", noRequirements())
     expect(plan.ok && plan.reason).toBe("fallback:small")
     expect(plan.ok && plan.attempts[0]!.fallbackFrom).toBe("big")
+  })
+})
+
+describe("session affinity (a preference, bounded)", () => {
+  test("the session's backend goes first while within the spill margin, and loses it when much worse", () => {
+    const a = backend("a", ["m"], { maxConcurrent: 4 })
+    const b = backend("b", ["m"], { maxConcurrent: 4 })
+    const { router } = setup([a, b])
+    const plan = router.plan("m", noRequirements(), [], "b")
+    expect(first(plan)).toBe("b")
+    expect(plan.ok && plan.reason).toBe("session_affinity")
+    // b busy: load 3/4 costs it 0.3 * 0.75 of score, more than the 0.15 margin.
+    b.stats.inFlight = 3
+    const spilled = router.plan("m", noRequirements(), [], "b")
+    expect(first(spilled)).toBe("a")
+    expect(spilled.ok && spilled.reason).not.toBe("session_affinity")
+    // At capacity it is not a candidate at all.
+    b.stats.inFlight = 4
+    expect(first(router.plan("m", noRequirements(), [], "b"))).toBe("a")
   })
 })

@@ -17,13 +17,25 @@ export function rewriteModel(body: string, model: string): string {
   return body.slice(0, span.start) + JSON.stringify(model) + body.slice(span.end)
 }
 
+/**
+ * Return `body` with the top-level number under the first of `keys` present set to
+ * `value`, every other byte untouched (the output budget clamp on a pass-through body).
+ */
+export function rewriteNumber(body: string, keys: readonly string[], value: number): string {
+  for (const key of keys) {
+    const span = findTopLevelString(body, key, "number")
+    if (span) return body.slice(0, span.start) + String(value) + body.slice(span.end)
+  }
+  return body
+}
+
 interface Span {
   start: number
   end: number
 }
 
 /** Locate the JSON string value of a top-level key: [start, end) covers the quotes. */
-export function findTopLevelString(text: string, key: string): Span | undefined {
+export function findTopLevelString(text: string, key: string, kind: "string" | "number" = "string"): Span | undefined {
   let depth = 0
   let i = 0
   const n = text.length
@@ -39,8 +51,13 @@ export function findTopLevelString(text: string, key: string): Span | undefined 
         if (text.charCodeAt(j) === 0x3a /* : */) {
           j++
           while (j < n && isSpace(text.charCodeAt(j))) j++
-          if (name === key && text.charCodeAt(j) === 0x22) {
+          if (name === key && kind === "string" && text.charCodeAt(j) === 0x22) {
             return { start: j, end: skipString(text, j) }
+          }
+          if (name === key && kind === "number" && isNumberChar(text.charCodeAt(j))) {
+            let end = j
+            while (end < n && isNumberChar(text.charCodeAt(end))) end++
+            return { start: j, end }
           }
           expectKey = false
           i = j
@@ -73,6 +90,11 @@ function skipString(text: string, start: number): number {
     else i++
   }
   return text.length
+}
+
+function isNumberChar(ch: number): boolean {
+  // 0-9 - + . e E
+  return (ch >= 0x30 && ch <= 0x39) || ch === 0x2d || ch === 0x2b || ch === 0x2e || ch === 0x65 || ch === 0x45
 }
 
 function isSpace(ch: number): boolean {

@@ -158,6 +158,7 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
     canonical.stream_options = { include_usage: true }
   }
   const toolChars = tools ? JSON.stringify(tools).length : 0
+  const promptTokens = estimateTokens(chars + system.length + toolChars)
   return {
     model: body.model,
     stream,
@@ -167,9 +168,11 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
       tools: !!tools?.length,
       jsonMode: false,
       embeddings: false,
-      // Not max_tokens: Claude Code asks for 32000 whatever the model, and a local model
-      // with a smaller window still answers (its server caps the output).
-      estimatedTokens: estimateTokens(chars + system.length + toolChars),
+      // Not max_tokens: Claude Code asks for 32000 whatever the model; the budget is
+      // clamped to what the chosen model has left instead.
+      estimatedTokens: promptTokens,
+      promptTokens,
+      ...(typeof body.max_tokens === "number" ? { maxTokens: body.max_tokens } : {}),
     },
   }
 }

@@ -40,6 +40,8 @@ export function chatRequirements(body: Record<string, unknown>): Requirements {
     jsonMode,
     embeddings: false,
     estimatedTokens: Math.ceil(chars / 4) + maxTokens,
+    promptTokens: Math.ceil(chars / 4),
+    ...(maxTokens ? { maxTokens } : {}),
   }
 }
 

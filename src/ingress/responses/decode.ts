@@ -123,6 +123,7 @@ export function decodeResponses(body: Obj): { model: string; stream: boolean; ca
     canonical.stream = true
     canonical.stream_options = { include_usage: true }
   }
+  const promptTokens = estimateTokens(st.chars + (fns.length ? JSON.stringify(fns).length : 0))
   return {
     model: body.model,
     stream,
@@ -132,7 +133,9 @@ export function decodeResponses(body: Obj): { model: string; stream: boolean; ca
       tools: fns.length > 0,
       jsonMode: canonical.response_format !== undefined,
       embeddings: false,
-      estimatedTokens: estimateTokens(st.chars + (fns.length ? JSON.stringify(fns).length : 0)),
+      estimatedTokens: promptTokens,
+      promptTokens,
+      ...(typeof body.max_output_tokens === "number" ? { maxTokens: body.max_output_tokens } : {}),
     },
   }
 }

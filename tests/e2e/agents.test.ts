@@ -1,0 +1,144 @@
+/**
+ * The coding agents themselves, from their npm releases (pinned in devDependencies), run
+ * non-interactively against Nexus on loopback in front of emulated local servers: Claude
+ * Code (`claude -p`, Anthropic Messages), Codex CLI (`codex exec`, Responses) and Continue
+ * (`cn -p`, with its OpenAI and its Ollama provider). Each prints the emulated model's
+ * answer after one tool round trip: the model asks for a harmless read-only tool the agent
+ * runs without a prompt, and the answer carries what the tool read. The settings are the
+ * README's "Coding agents" section.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
+import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+
+const SECRET = "The secret word is PELICAN-42."
+const REPLY = "Emulated model here; the file says:"
+const PROMPT = "What is the secret word in notes.txt?"
+const LOOPBACK_ONLY = join(import.meta.dir, "../helpers/loopback-only.cjs")
+
+let nexus: TestNexus
+let claudeBackend: Emulator
+let codexBackend: Emulator
+let cnBackend: Emulator
+let ollama: Emulator
+const box = sandbox({ "notes.txt": `${SECRET}\n` })
+const notes = join(box.cwd, "notes.txt")
+
+beforeAll(async () => {
+  const agent = { reply: REPLY, toolRoundTrip: true, chunks: 4 }
+  // A 32k window: Claude Code's max_tokens 32000 plus its ~10k-token prompt must be clamped.
+  claudeBackend = await startVllm({ ...agent, models: [{ id: "qwen2.5-coder:32b", contextLength: 32768 }], toolCalls: [{ name: "Read", arguments: { file_path: notes } }] })
+  // llama.cpp has no Responses API: Codex's requests and tool calls are translated both ways.
+  codexBackend = await startLlamacpp({ ...agent, models: ["qwen2.5-coder-codex"], toolCalls: [{ name: "exec_command", arguments: { cmd: "cat notes.txt" } }] })
+  cnBackend = await startVllm({ ...agent, models: ["qwen2.5-coder:7b"], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }] })
+  ollama = await startOllama({ ...agent, models: [{ id: "qwen3-coder:30b", capabilities: ["completion", "tools"] }], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }] })
+  nexus = await startNexus({
+    routing: { aliases: { "claude-*": "qwen2.5-coder:32b", "gpt-5*": "qwen2.5-coder-codex" } },
+    backends: [
+      backend("gpu-vllm", claudeBackend.url, "vllm"),
+      backend("llamacpp", codexBackend.url, "llamacpp"),
+      backend("small-vllm", cnBackend.url, "vllm"),
+      backend("ollama", ollama.url, "ollama"),
+    ],
+  })
+})
+
+afterAll(async () => {
+  await nexus.stop(0)
+  await Promise.all([claudeBackend.stop(), codexBackend.stop(), cnBackend.stop(), ollama.stop()])
+})
+
+/** The request log lines Nexus wrote for one model. */
+const served = (model: string) => nexus.logs.filter((l) => l.msg === "request" && l.model === model)
+
+describe("coding agents through Nexus", () => {
+  const claude = agentBin("claude")
+  test.skipIf(!claude)("Claude Code (claude -p) reads a file with its Read tool and answers", async () => {
+    const run = await runAgent([claude!, "-p", PROMPT, "--model", "claude-sonnet-4-5", "--allowedTools", "Read"], {
+      ...box,
+      env: { ANTHROPIC_BASE_URL: nexus.url, ANTHROPIC_AUTH_TOKEN: "nexus" },
+    })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toContain(REPLY)
+    expect(run.stdout).toContain(SECRET)
+    const bodies = claudeBackend.stats.bodies.map((b) => JSON.parse(b) as Record<string, unknown>)
+    expect(bodies.length).toBeGreaterThanOrEqual(2)
+    // The output budget was clamped to the 32k window, and Anthropic-only controls stayed home.
+    for (const b of bodies) {
+      expect(b.max_tokens as number).toBeLessThan(32000)
+      for (const k of ["thinking", "context_management", "output_config", "metadata"]) expect(b[k]).toBeUndefined()
+    }
+    expect(JSON.stringify(bodies.at(-1)!.messages)).toContain(SECRET)
+    // Both turns of the conversation are one session.
+    expect(served("claude-sonnet-4-5").length).toBeGreaterThanOrEqual(2)
+  }, 120_000)
+
+  const codex = agentBin("codex")
+  test.skipIf(!codex)("Codex CLI (codex exec, custom Responses provider) reads a file under its sandbox and answers", async () => {
+    const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "-c", "model_provider=nexus", "-c", codexProvider(), "-m", "gpt-5-codex", PROMPT], {
+      ...box,
+      env: { NEXUS_API_KEY: "nexus" },
+    })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toContain(REPLY)
+    expect(run.stdout).toContain(SECRET)
+    expect(codexBackend.stats.byPath["/v1/chat/completions"]).toBeGreaterThanOrEqual(2)
+    expect(served("gpt-5-codex").every((l) => l.status === 200)).toBe(true)
+  }, 120_000)
+
+  const cn = agentBin("cn")
+  for (const provider of ["openai", "ollama"] as const) {
+    test.skipIf(!cn)(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers`, async () => {
+      const model = provider === "openai" ? "qwen2.5-coder:7b" : "qwen3-coder:30b"
+      const apiBase = provider === "openai" ? `${nexus.url}/v1` : nexus.url
+      const config = join(box.home, `continue-${provider}.yaml`)
+      writeFileSync(config, continueConfig(provider, model, apiBase))
+      const blocked = join(box.home, `blocked-${provider}.log`)
+      const run = await runAgent([cn!, "-p", PROMPT, "--config", config], {
+        ...box,
+        env: { NODE_OPTIONS: `--require ${LOOPBACK_ONLY}`, NEXUS_TEST_BLOCKED_LOG: blocked },
+      })
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout).toContain(REPLY)
+      expect(run.stdout).toContain(SECRET)
+      expect(served(model).length).toBeGreaterThanOrEqual(2)
+      // Continue asks api.continue.dev for its latest version when it loads, whatever
+      // the settings; the guard refused it, and nothing else tried to leave.
+      const tried = existsSync(blocked) ? readFileSync(blocked, "utf8").trim().split("\n") : []
+      expect(tried.filter((h) => h !== "api.continue.dev:443")).toEqual([])
+    }, 120_000)
+  }
+})
+
+/** The README's "Coding agents" section: the settings under test are read from it. */
+const README = (() => {
+  const text = readFileSync(join(import.meta.dir, "../../README.md"), "utf8")
+  const start = text.indexOf("## Coding agents")
+  return text.slice(start, text.indexOf("\n## ", start + 1))
+})()
+
+/** Continue's config file, as the README shows it, for this provider, model and address. */
+function continueConfig(provider: "openai" | "ollama", model: string, apiBase: string): string {
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(README)![1]!
+  return yaml
+    .replace(/provider: openai.*/, `provider: ${provider}`)
+    .replace(/model: .*/, `model: ${model}`)
+    .replace(/apiBase: .*/, `apiBase: ${apiBase}`)
+}
+
+/** Codex's provider table, as the README shows it, pointed at this Nexus. */
+function codexProvider(): string {
+  const table = /'(model_providers\.nexus=\{[^']*\})'/.exec(README)![1]!
+  return table.replace("http://localhost:8000", nexus.url)
+}
+
+test("the README shows the settings these tests use", () => {
+  for (const s of ["ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "--allowedTools Read", "-c model_provider=nexus", "CONTINUE_CLI_ENABLE_TELEMETRY=0"]) {
+    expect(README).toContain(s)
+  }
+  expect(codexProvider()).toContain('wire_api="responses"')
+  expect(continueConfig("ollama", "m", "http://x")).toContain("provider: ollama\n")
+})

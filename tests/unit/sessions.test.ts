@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test"
+import { sessionKey } from "../../src/routing/session-key.ts"
+import { createSessionTable } from "../../src/routing/sessions.ts"
+
+describe("session table", () => {
+  test("remembers, moves, expires idle sessions and forgets the least recently used past the bound", () => {
+    let t = 0
+    const table = createSessionTable({ maxEntries: 2, idleMs: 1000, now: () => t })
+    table.set("a", "b1")
+    table.set("b", "b2")
+    expect(table.get("a")).toBe("b1") // a is now the most recent
+    table.set("c", "b1")
+    expect(table.get("b")).toBeUndefined()
+    expect(table.size).toBe(2)
+    table.set("a", "b2")
+    expect(table.get("a")).toBe("b2")
+    t = 999
+    expect(table.get("c")).toBe("b1")
+    t = 1998
+    expect(table.get("a")).toBeUndefined()
+    expect(table.get("c")).toBe("b1")
+    table.forgetBackend("b1")
+    expect(table.get("c")).toBeUndefined()
+  })
+})
+
+describe("session key", () => {
+  const h = (o: Record<string, string> = {}) => new Headers(o)
+  const canonical = (system: string, user: string, more: object[] = []) => ({ messages: [{ role: "system", content: system }, { role: "user", content: user }, ...more] })
+  test("from what each client sends, the explicit header first", () => {
+    expect(sessionKey(h({ "x-nexus-session": "n", "x-claude-code-session-id": "c" }), {}, {})).toBe("x-nexus-session:n")
+    expect(sessionKey(h({ "x-claude-code-session-id": "c" }), {}, {})).toBe("x-claude-code-session-id:c")
+    expect(sessionKey(h(), { metadata: { user_id: JSON.stringify({ device_id: "d", session_id: "s" }) } }, {})).toBe("claude:s")
+    expect(sessionKey(h({ "session-id": "x" }), { prompt_cache_key: "p" }, {})).toBe("session-id:x")
+    expect(sessionKey(h(), { prompt_cache_key: "p", user: "u" }, {})).toBe("prompt_cache_key:p")
+    expect(sessionKey(h(), { user: "u" }, {})).toBe("user:u")
+  })
+  test("else the system prompt and first user message: every turn of a conversation agrees", () => {
+    const turn1 = sessionKey(h(), {}, canonical("sys", "task"))!
+    const turn2 = sessionKey(h(), {}, canonical("sys", "task", [{ role: "assistant", content: "ok" }, { role: "user", content: "more" }]))
+    expect(turn1).toStartWith("prompt:")
+    expect(turn2).toBe(turn1)
+    expect(sessionKey(h(), {}, canonical("sys", "other task"))).not.toBe(turn1)
+    expect(sessionKey(h(), {}, { messages: [] })).toBeUndefined()
+  })
+})
