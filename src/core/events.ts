@@ -51,6 +51,8 @@ export interface RequestRecord {
   fallbackFrom?: string
   failures: Failure[]
   error?: string
+  /** Nexus's own error code when Nexus answered itself (`model_not_found`, `queue_full`, …). */
+  errorCode?: string
   clientAborted: boolean
   /** The body was cut by a backend failure after the status was committed. */
   midStreamError: boolean

@@ -13,6 +13,7 @@ import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
+import { answeredByNexus } from "../observability/record.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
   app.use(async (c, next) => {
     const given = c.req.header("x-request-id")
     c.set("requestId", given && SAFE_ID.test(given) ? given : crypto.randomUUID())
+    c.set("started", performance.now())
     await next()
   })
 
@@ -64,25 +66,27 @@ export function createApp(deps: AppDeps) {
     const headers: Record<string, string> = { "x-request-id": c.get("requestId") ?? "" }
     if (methods.length === 0) {
       const err = new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })
+      record(deps, c, err.status, err)
       return openaiErrorResponse(err, headers)
     }
     const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
     const message = `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`
-    return openaiErrorResponse(new NexusError({ kind: "method_not_allowed", message, code: "method_not_allowed" }), {
-      ...headers,
-      allow: allow.join(", "),
-    })
+    const err = new NexusError({ kind: "method_not_allowed", message, code: "method_not_allowed" })
+    record(deps, c, err.status, err)
+    return openaiErrorResponse(err, { ...headers, allow: allow.join(", ") })
   })
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? ""
     if (err instanceof NexusError) {
       if (err.kind === "client_closed") clientClosed(deps, c, "queue")
+      record(deps, c, err.kind === "client_closed" ? 499 : err.status, err)
       const render = c.get("dialect")?.error ?? openaiErrorResponse
       return render(err, { "x-request-id": requestId, ...rejectionHeader(err) })
     }
     if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
       clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")
+      record(deps, c, 499, { code: "client_closed", message: "client closed the request" })
       // Nobody is left to read it; Hono still wants a response.
       return openaiErrorResponse(new NexusError({ kind: "client_closed", message: "client closed the request", code: "client_closed" }))
     }
@@ -92,10 +96,31 @@ export function createApp(deps: AppDeps) {
       error: describeError(err),
     })
     const internal = new NexusError({ kind: "internal", message: "Internal error in Nexus", code: "internal_error" })
+    record(deps, c, internal.status, internal)
     return openaiErrorResponse(internal, { "x-request-id": requestId })
   })
 
   return app
+}
+
+/**
+ * The one record of a request Nexus answered itself (metrics, stats, the log line and
+ * the dashboard all read it); none when forward() already reports the request.
+ */
+function record(deps: AppDeps, c: Context<Env>, status: number, err: { code?: string | null; kind?: string; message: string }): void {
+  if (c.get("recorded")) return
+  c.set("recorded", true)
+  const endpoint = c.get("dialect")
+  const asked = c.get("asked")
+  const ctx = {
+    requestId: c.get("requestId") ?? "",
+    dialect: endpoint?.dialect ?? "openai",
+    operation: endpoint?.operation,
+    model: asked?.model ?? "",
+    stream: asked?.stream ?? false,
+    started: c.get("started") ?? performance.now(),
+  }
+  deps.requests.emit(answeredByNexus(ctx, status, err))
 }
 
 /** A client that leaves is counted and noted at debug level: one per request, never an error. */

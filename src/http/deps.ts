@@ -43,4 +43,15 @@ export interface AppDeps {
 }
 
 /** Hono environment: nothing in bindings; handlers read deps by closure. */
-export type Env = { Variables: { requestId: string; dialect?: IngressEndpoint } }
+export type Env = {
+  Variables: {
+    requestId: string
+    dialect?: IngressEndpoint
+    /** performance.now() when the request arrived (for the record of a request Nexus answers itself). */
+    started: number
+    /** What the proxied request asked for, once its body was decoded. */
+    asked?: { model: string; stream: boolean }
+    /** Set once forward() owns the request's record, so the error path does not emit a second one. */
+    recorded?: boolean
+  }
+}

@@ -90,6 +90,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(raw)
     const { model, stream, requirements, canonical } = endpoint.decode(body)
+    c.set("asked", { model, stream })
     const request: CanonicalRequest = {
       dialect: endpoint.dialect,
       operation: endpoint.operation,
@@ -109,6 +110,8 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     deps.noIdleTimeout(c.req.raw)
     const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline)
 
+    // From here on forward() reports the outcome, whatever happens.
+    c.set("recorded", true)
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
     const result = await forward(
       {
