@@ -8,6 +8,7 @@ import type { NexusConfig } from "../config/types.ts"
 import { createEventBus, type RequestRecord } from "../core/events.ts"
 import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
+import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createStats } from "../observability/stats.ts"
@@ -52,6 +53,8 @@ export function createServices(config: () => NexusConfig, log: Logger) {
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>()
   requests.on(observeRequests({ metrics, stats, log }))
+  const history = createHistory()
+  requests.on(history.record)
 
-  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests }
+  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests, history }
 }

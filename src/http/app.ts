@@ -18,6 +18,8 @@ import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
 import { routePlanRoutes } from "./route-plan.ts"
+import { dashboardRoutes } from "./dashboard.ts"
+import { eventRoutes } from "./events.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
@@ -48,6 +50,10 @@ export function createApp(deps: AppDeps) {
     c.set("started", performance.now())
     await next()
   })
+  // First, so a browser gets the page at `/` whatever else answers `/` (the dashboard
+  // passes every non-browser request at `/` on to the routes below).
+  app.route("/", dashboardRoutes(deps))
+  app.route("/", eventRoutes(deps))
 
   app.post("/v1/chat/completions", proxied(deps, chatCompletions))
   app.post("/v1/completions", proxied(deps, completions))

@@ -9,6 +9,7 @@ import type { IngressEndpoint } from "../ingress/types.ts"
 import type { NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
+import type { History } from "../observability/history.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
 import type { Registry } from "../registry/registry.ts"
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** Every finished request is published here (metrics, stats and the log subscribe). */
   requests: EventBus<RequestRecord>
   stats: Stats
+  /** The last requests and the 15-minute series, for the dashboard. */
+  history: History
   log: Logger
   /** Resolves when the first round of health probes has finished. */
   firstProbe: Promise<void>
