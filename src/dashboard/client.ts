@@ -1,12 +1,14 @@
 /**
  * The dashboard in the browser: starts from the snapshot in the page, applies live
  * events from `/v1/events` as they come, reconnects by itself, and polls the snapshot
- * while the stream is down. Served transpiled, as it is; imports only `./render.ts`.
+ * while the stream is down. Served transpiled, as it is; imports only `./render.ts`
+ * (served as the renderer's own source).
  * @module
  */
-import { backendsTable, budget, charts, modelMatrix, requestsTable, summary } from "./render.ts"
+import { dashboardRenderer } from "./render.ts"
 import type { BackendState, LiveEvent, RequestRecord, Snapshot } from "./types.ts"
 
+const { backendsTable, budget, charts, modelMatrix, requestsTable, summary } = dashboardRenderer()
 const el = (id: string) => document.getElementById(id)!
 const TOKEN_KEY = "nexus-admin-token"
 

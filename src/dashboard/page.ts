@@ -3,8 +3,10 @@
  * `<noscript>` refresh), the snapshot for the script, and links to the page's assets.
  * @module
  */
-import { backendsTable, charts, esc, modelMatrix, requestsTable, summary } from "./render.ts"
+import { dashboardRenderer } from "./render.ts"
 import type { Snapshot } from "./types.ts"
+
+const { backendsTable, charts, esc, modelMatrix, requestsTable, summary } = dashboardRenderer()
 
 /** JSON inside a script element: `<` escaped so no name can close the element. */
 function scriptJson(value: unknown): string {

@@ -6,11 +6,10 @@
  */
 import { Hono, type Context, type Next } from "hono"
 import { ICON, renderPage } from "../dashboard/page.ts"
+import { dashboardRenderer } from "../dashboard/render.ts"
 // Text imports: Bun embeds the files' text in the binary; TypeScript sees modules instead.
 // @ts-expect-error TS1192: a text import has a default export (the text).
 import clientText from "../dashboard/client.ts" with { type: "text" }
-// @ts-expect-error TS1192: as above.
-import renderText from "../dashboard/render.ts" with { type: "text" }
 import styleText from "../dashboard/style.css" with { type: "text" }
 import { NexusError } from "../core/errors.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -30,7 +29,6 @@ function asset(body: string, type: string): Asset {
 }
 
 const clientSource = clientText as string
-const renderSource = renderText as string
 const styleSource = styleText as string
 
 let assets: Record<string, Asset> | undefined
@@ -42,7 +40,9 @@ function loadAssets(): Record<string, Asset> {
   const js = "text/javascript; charset=utf-8"
   assets = {
     "app.js": asset(ts.transformSync(clientSource), js),
-    "render.ts": asset(ts.transformSync(renderSource), js),
+    // The bundler cannot embed a module's text and import it too; the function's own
+    // source (already JavaScript) is the renderer the server runs.
+    "render.ts": asset(`export const dashboardRenderer = ${dashboardRenderer.toString()};\n`, js),
     "style.css": asset(styleSource, "text/css; charset=utf-8"),
     "icon.svg": asset(ICON, "image/svg+xml"),
   }
