@@ -132,6 +132,17 @@ describe("dashboard in Chromium", () => {
     expect(w.navigations).toBe(before)
   })
 
+  test.skipIf(!hasChromium)("when the event stream cannot connect, the page polls and still shows new requests", async () => {
+    const page = await ctx.newPage()
+    await page.route("**/v1/events", (route) => route.abort())
+    await page.goto(`${nexus.url}/`)
+    await page.locator("#conn", { hasText: "reconnecting" }).waitFor({ timeout: 3000 })
+    const id = `while-polling-${Date.now()}`
+    await (await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })).text()
+    await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 5000 })
+    await page.close()
+  })
+
   test.skipIf(!hasChromium)("a backend that dies turns unhealthy on the page by itself", async () => {
     await vllm.stop()
     await w.page.locator('#backends tr[data-backend="vllm"] .st-unhealthy').waitFor({ timeout: 5000 })

@@ -73,3 +73,25 @@ test("a proxied request is recorded once, by the forward path", async () => {
   expect(record.backend).toBe("ollama")
   expect(records.filter((r) => r.requestId === record.requestId)).toHaveLength(1)
 })
+
+test("a 503 (every capable backend at capacity, no queue) is recorded with its reason", async () => {
+  const slow = await startOllama({ models: [{ id: "slow-model" }], chunks: 40, chunkDelayMs: 25 })
+  const busy = await startNexus({ queue: { max_size: 0 }, backends: [backend("slow", slow.url, "ollama", { max_concurrent: 1 })] })
+  const seen: RequestRecord[] = []
+  busy.deps.requests.on((r) => seen.push(r))
+  try {
+    const first = await busy.post("/v1/chat/completions", chat("slow-model", { stream: true }))
+    const second = await busy.post("/v1/chat/completions", chat("slow-model"))
+    expect(second.status).toBe(503)
+    await second.text()
+    const id = second.headers.get("x-request-id")!
+    const record = seen.find((r) => r.requestId === id)!
+    expect(record).toMatchObject({ status: 503, model: "slow-model" })
+    expect(record.backend).toBeUndefined()
+    expect(record.errorCode).toBeString()
+    await first.text()
+  } finally {
+    await busy.stop(0)
+    await slow.stop()
+  }
+})
