@@ -21,6 +21,8 @@ const CHROMIUM = "/usr/bin/chromium"
 const hasChromium = existsSync(CHROMIUM)
 const SHOTS = join(ROOT, "dist/screenshots")
 const TOKEN = "dashboard-test-token"
+/** A browser start and page load on a busy 2-vCPU CI box take seconds, not milliseconds. */
+const SLOW = 30_000
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 let nexus: TestNexus
@@ -58,7 +60,7 @@ async function open(ctx: BrowserContext, path = "/"): Promise<Watched> {
 }
 
 async function live(page: Page): Promise<void> {
-  await page.locator("#conn", { hasText: "Live" }).waitFor({ timeout: 5000 })
+  await page.locator("#conn", { hasText: "Live" }).waitFor({ timeout: 15_000 })
 }
 
 beforeAll(async () => {
@@ -84,7 +86,7 @@ beforeAll(async () => {
   })
   await nexus.post("/v1/chat/completions", chat("llama3.2:latest"))
   await nexus.post("/v1/chat/completions", chat("no-such-model"))
-})
+}, SLOW)
 
 afterAll(async () => {
   for (const { ctx, dir } of contexts) {
@@ -108,7 +110,7 @@ describe("dashboard in Chromium", () => {
     expect(w.foreign).toEqual([])
     await w.page.emulateMedia({ colorScheme: "light" })
     await w.page.screenshot({ path: join(SHOTS, "dashboard-light.png"), fullPage: true })
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("shows the backends and the model matrix", async () => {
     const row = w.page.locator('#backends tr[data-backend="gpu-box"]')
@@ -121,16 +123,16 @@ describe("dashboard in Chromium", () => {
     }
     expect(await matrix.locator("thead th").allTextContents()).toEqual(["Model", "Context", "Vision", "Tools", "JSON", "Embeddings", "gpu-box", "vllm", "spare"])
     expect(await w.page.locator("#requests td", { hasText: "model_not_found" }).count()).toBe(1)
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("a request made after load appears without a reload", async () => {
     const before = w.navigations
     const id = `after-load-${Date.now()}`
     const res = await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })
     expect(res.status).toBe(200)
-    await w.page.locator("#requests tbody tr").first().locator("code", { hasText: id }).waitFor({ timeout: 1500 })
+    await w.page.locator("#requests tbody tr").first().locator("code", { hasText: id }).waitFor({ timeout: 5000 })
     expect(w.navigations).toBe(before)
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("when the event stream cannot connect, the page polls and still shows new requests", async () => {
     const page = await ctx.newPage()
@@ -141,14 +143,14 @@ describe("dashboard in Chromium", () => {
     await (await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })).text()
     await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 5000 })
     await page.close()
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("a backend that dies turns unhealthy on the page by itself", async () => {
     await vllm.stop()
     await w.page.locator('#backends tr[data-backend="vllm"] .st-unhealthy').waitFor({ timeout: 5000 })
     // Said in words (and a symbol), not only in colour.
     expect(await w.page.locator('#backends tr[data-backend="vllm"]').textContent()).toContain("unhealthy")
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("follows prefers-color-scheme", async () => {
     const bg = () => w.page.evaluate(() => (globalThis as unknown as Window).getComputedStyle(document.body).backgroundColor)
@@ -157,7 +159,7 @@ describe("dashboard in Chromium", () => {
     await w.page.emulateMedia({ colorScheme: "dark" })
     expect(await bg()).toBe("rgb(18, 20, 23)")
     await w.page.screenshot({ path: join(SHOTS, "dashboard-dark.png"), fullPage: true })
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("fits a 375-px phone without horizontal scrolling", async () => {
     await w.page.emulateMedia({ colorScheme: "light" })
@@ -173,7 +175,7 @@ describe("dashboard in Chromium", () => {
     expect(wide).toEqual({ width: 375, out: [] })
     await w.page.screenshot({ path: join(SHOTS, "dashboard-phone.png"), fullPage: false })
     await w.page.setViewportSize({ width: 1280, height: 900 })
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("axe-core finds no serious or critical violations, light or dark", async () => {
     const axe = readFileSync(join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8")
@@ -187,7 +189,7 @@ describe("dashboard in Chromium", () => {
       })
       expect({ colorScheme, bad: violations.filter((v) => v.impact === "serious" || v.impact === "critical") }).toEqual({ colorScheme, bad: [] })
     }
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("with the admin token configured, drain works from the page with the token", async () => {
     w.page.on("dialog", (d) => void d.accept(TOKEN))
@@ -198,7 +200,7 @@ describe("dashboard in Chromium", () => {
     await row.locator("button", { hasText: "Undrain" }).click()
     await row.locator(".st-draining").waitFor({ state: "detached", timeout: 3000 })
     expect(w.errors).toEqual([])
-  })
+  }, SLOW)
 
   test.skipIf(!hasChromium)("without JavaScript the page is the server-rendered tables, refreshing itself", async () => {
     const noJs = await browser({ javaScriptEnabled: false })
@@ -209,5 +211,5 @@ describe("dashboard in Chromium", () => {
     // Actions need the script: the server-rendered page offers none.
     expect(await p.page.locator("#backends button").count()).toBe(0)
     expect(p.foreign).toEqual([])
-  })
+  }, SLOW)
 })
