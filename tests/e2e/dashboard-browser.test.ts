@@ -130,7 +130,7 @@ describe("dashboard in Chromium", () => {
     const id = `after-load-${Date.now()}`
     const res = await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })
     expect(res.status).toBe(200)
-    await w.page.locator("#requests tbody tr").first().locator("code", { hasText: id }).waitFor({ timeout: 5000 })
+    await w.page.locator("#requests tbody tr").first().locator("code", { hasText: id }).waitFor({ timeout: 10_000 })
     expect(w.navigations).toBe(before)
   }, SLOW)
 
@@ -138,16 +138,16 @@ describe("dashboard in Chromium", () => {
     const page = await ctx.newPage()
     await page.route("**/v1/events", (route) => route.abort())
     await page.goto(`${nexus.url}/`)
-    await page.locator("#conn", { hasText: "reconnecting" }).waitFor({ timeout: 3000 })
+    await page.locator("#conn", { hasText: "reconnecting" }).waitFor({ timeout: 10_000 })
     const id = `while-polling-${Date.now()}`
     await (await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })).text()
-    await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 5000 })
+    await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 10_000 })
     await page.close()
   }, SLOW)
 
   test.skipIf(!hasChromium)("a backend that dies turns unhealthy on the page by itself", async () => {
     await vllm.stop()
-    await w.page.locator('#backends tr[data-backend="vllm"] .st-unhealthy').waitFor({ timeout: 5000 })
+    await w.page.locator('#backends tr[data-backend="vllm"] .st-unhealthy').waitFor({ timeout: 10_000 })
     // Said in words (and a symbol), not only in colour.
     expect(await w.page.locator('#backends tr[data-backend="vllm"]').textContent()).toContain("unhealthy")
   }, SLOW)
@@ -195,10 +195,10 @@ describe("dashboard in Chromium", () => {
     w.page.on("dialog", (d) => void d.accept(TOKEN))
     const row = w.page.locator('#backends tr[data-backend="spare"]')
     await row.locator("button", { hasText: "Drain" }).click()
-    await row.locator(".st-draining").waitFor({ timeout: 3000 })
+    await row.locator(".st-draining").waitFor({ timeout: 10_000 })
     expect(nexus.deps.registry.get("spare")?.status).toBe("draining")
     await row.locator("button", { hasText: "Undrain" }).click()
-    await row.locator(".st-draining").waitFor({ state: "detached", timeout: 3000 })
+    await row.locator(".st-draining").waitFor({ state: "detached", timeout: 10_000 })
     expect(w.errors).toEqual([])
   }, SLOW)
 
