@@ -49,6 +49,13 @@ function loadAssets(): Record<string, Asset> {
   return assets
 }
 
+/** Gzip when the client takes it: the page with 100 requests is ~100 KB raw, ~10 KB gzipped. */
+function send(c: Context<Env>, body: string, headers: Record<string, string>): Response {
+  const vary = { ...headers, vary: "accept-encoding" }
+  if (body.length < 1024 || quality(c.req.header("accept-encoding") ?? "", "gzip") === 0) return c.body(body, 200, vary)
+  return c.body(Bun.gzipSync(body), 200, { ...vary, "content-encoding": "gzip" })
+}
+
 /** The quality a client's Accept header gives `type` (0 when absent). */
 function quality(accept: string, type: string): number {
   let best = 0
@@ -74,7 +81,7 @@ export function dashboardRoutes(deps: AppDeps) {
 
   const page = (c: Context<Env>) => {
     const html = renderPage(snapshot(deps), version())
-    return c.body(html, 200, {
+    return send(c, html, {
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",
       "content-security-policy": CSP,
@@ -90,13 +97,15 @@ export function dashboardRoutes(deps: AppDeps) {
     return page(c)
   })
   app.get("/dashboard", page)
-  app.get("/dashboard/state", (c) => c.json(snapshot(deps), 200, { "cache-control": "no-store" }))
+  app.get("/dashboard/state", (c) =>
+    send(c, JSON.stringify(snapshot(deps)), { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
+  )
   app.get("/dashboard/:file", (c) => {
     const a = loadAssets()[c.req.param("file")]
     if (!a) throw new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })
     const headers = { etag: a.etag, "cache-control": "no-cache", "x-content-type-options": "nosniff" }
     if (c.req.header("if-none-match") === a.etag) return c.body(null, 304, headers)
-    return c.body(a.body, 200, { ...headers, "content-type": a.type })
+    return send(c, a.body, { ...headers, "content-type": a.type })
   })
   return app
 }

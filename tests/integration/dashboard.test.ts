@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
+import { dashboardRenderer } from "../../src/dashboard/render.ts"
 import { prefersHtml } from "../../src/http/dashboard.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { until } from "../helpers/wait.ts"
@@ -85,6 +86,36 @@ describe("GET /", () => {
       expect(again.status).toBe(304)
     }
     expect(total).toBeLessThan(60 * 1024)
+  })
+
+  test("with 100 requests in the table, the whole page is well under 200 KB on the wire", async () => {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => nexus.post("/v1/chat/completions", chat(i % 4 ? "llama3.2:latest" : `missing-${i}`)).then((r) => r.text())))
+    const size = async (path: string, gzip: boolean) => {
+      const res = await fetch(`${nexus.url}${path}`, { headers: { "accept-encoding": gzip ? "gzip" : "identity" }, decompress: false })
+      expect(res.headers.get("content-encoding") ?? "identity").toBe(gzip && path !== "/dashboard/icon.svg" ? "gzip" : "identity")
+      return (await res.arrayBuffer()).byteLength
+    }
+    const paths = ["/dashboard", "/dashboard/app.js", "/dashboard/render.ts", "/dashboard/style.css", "/dashboard/icon.svg"]
+    const raw = (await Promise.all(paths.map((p) => size(p, false)))).reduce((a, b) => a + b)
+    const gzipped = (await Promise.all(paths.map((p) => size(p, true)))).reduce((a, b) => a + b)
+    console.log(`dashboard weight with 100 requests: ${(raw / 1024).toFixed(1)} KB raw, ${(gzipped / 1024).toFixed(1)} KB gzipped`)
+    expect(raw).toBeLessThan(200 * 1024)
+    expect(gzipped).toBeLessThan(40 * 1024)
+  })
+
+  test("the budget block is read defensively from whatever /v1/stats says", () => {
+    const { budget } = dashboardRenderer()
+    expect(budget(undefined)).toBe("")
+    expect(budget("nonsense")).toBe("")
+    expect(budget({ limit_usd: 10 })).toBe("")
+    expect(budget({ spent_usd: 2.5, limit_usd: 10 })).toContain("$2.50</strong> of $10.00 (25%)")
+    expect(budget({ month_to_date_usd: 1 })).toContain("$1.00")
+  })
+
+  test("read-only without an admin token: no actions in the page or its state", async () => {
+    const s = (await (await nexus.get("/dashboard/state")).json()) as { admin: boolean }
+    expect(s.admin).toBe(false)
+    expect(dashboardRenderer().backendsTable([], false)).not.toContain("<button")
   })
 
   test("the state endpoint has backends, requests newest first and 90 chart points", async () => {
