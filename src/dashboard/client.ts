@@ -31,7 +31,7 @@ function render(): void {
     el("requests").innerHTML = requestsTable(state.requests)
     // Re-rendering must not throw keyboard users out of the table they were in.
     if (focusKey) (document.querySelector(focusKey) as HTMLElement | null)?.focus()
-  }, 30)
+  }, 100)
 }
 
 function setConn(text: string): void {

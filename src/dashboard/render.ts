@@ -131,17 +131,21 @@ export function dashboardRenderer() {
     const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v >= 100 ? Math.round(v) : Math.round(v * 100) / 100}${unit}`)
     const paths = lines.map((l) => {
       let d = ""
+      let dots = ""
       l.values.forEach((v, i) => {
         if (v === null) return
         const x = ((i / Math.max(1, n - 1)) * w).toFixed(1)
         const y = (h - (v / scale) * (h - 4) - 2).toFixed(1)
-        d += `${d && l.values[i - 1] !== null ? "L" : "M"}${x} ${y}`
+        const joined = i > 0 && l.values[i - 1] !== null && l.values[i - 1] !== undefined
+        d += `${joined ? "L" : "M"}${x} ${y}`
+        // A value with no neighbour draws no line: mark it, or it would not show at all.
+        if (!joined && (l.values[i + 1] === null || l.values[i + 1] === undefined)) dots += `<circle class="${l.cls}" cx="${x}" cy="${y}" r="2"/>`
       })
-      return d ? `<path class="${l.cls}" d="${d}"/>` : ""
+      return (d ? `<path class="${l.cls}" d="${d}"/>` : "") + dots
     })
     const latest = lines.map((l) => `${l.name} ${fmt(l.values.at(-1))}`).join(", ")
     const legend = lines.map((l) => `<span class="key ${l.cls}">${esc(l.name)}</span> ${fmt(l.values.at(-1))}`).join(" · ")
-    return `<figure class="chart"><figcaption>${esc(title)} <span class="note">max ${fmt(max)}</span></figcaption><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="${esc(`${title}, last 15 minutes; now: ${latest}`)}"><line class="axis" x1="0" y1="${h - 1}" x2="${w}" y2="${h - 1}"/>${paths.join("")}</svg><div class="legend">${legend}</div></figure>`
+    return `<figure class="chart"><figcaption>${esc(title)} <span class="note">max ${fmt(max)}</span></figcaption><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="${esc(`${title}, last 15 minutes; now: ${latest}`)}"><line class="axis" x1="0" y1="${h - 1}" x2="${w}" y2="${h - 1}"/>${paths.join("")}</svg><div class="legend"><span class="axis-label">15 min ago … now</span> ${legend}</div></figure>`
   }
 
   function charts(series: readonly SeriesPoint[], bucketMs: number): string {
