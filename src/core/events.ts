@@ -58,6 +58,19 @@ export interface RequestRecord {
   midStreamError: boolean
 }
 
+/** Finished requests aggregated over one time bucket (the dashboard's charts). */
+export interface SeriesPoint {
+  /** Bucket start, epoch ms. */
+  t: number
+  requests: number
+  errors: number
+  /** Completion tokens reported in the bucket. */
+  tokens: number
+  /** Latency percentiles in ms; null for an empty bucket. */
+  p50: number | null
+  p95: number | null
+}
+
 export type Listener<E> = (event: E) => void
 
 export interface EventBus<E> {

@@ -3,8 +3,7 @@
  * events (`GET /v1/events`). Plain JSON shapes, shared by the server and the page.
  * @module
  */
-import type { RequestRecord } from "../core/events.ts"
-import type { SeriesPoint } from "../observability/history.ts"
+import type { RequestRecord, SeriesPoint } from "../core/events.ts"
 
 export type { RequestRecord, SeriesPoint }
 

@@ -4,19 +4,9 @@
  * average request latency. A subscriber of the requests bus; memory is bounded.
  * @module
  */
-import type { RequestRecord } from "../core/events.ts"
+import type { RequestRecord, SeriesPoint } from "../core/events.ts"
 
-export interface SeriesPoint {
-  /** Bucket start, epoch ms. */
-  t: number
-  requests: number
-  errors: number
-  /** Completion tokens reported in the bucket. */
-  tokens: number
-  /** Latency percentiles in ms; null for an empty bucket. */
-  p50: number | null
-  p95: number | null
-}
+export type { SeriesPoint }
 
 export interface HistoryOptions {
   /** Requests kept (default 100). */
