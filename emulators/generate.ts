@@ -129,3 +129,12 @@ export function chatStream(t: Turn, shape: StreamShape): { events: string[]; con
   if (shape.done !== false) events.push("data: [DONE]\n\n")
   return { events, contentStart: lead.length }
 }
+
+/** A streamed legacy completion (`/v1/completions`): `text` pieces, the finish, usage when asked, [DONE]. */
+export function completionStream(t: Turn, head: Record<string, unknown>, includeUsage: boolean): string[] {
+  const chunk = (text: string, finish: string | null) => sse({ ...head, object: "text_completion", choices: [{ index: 0, text, logprobs: null, finish_reason: finish }] })
+  const events = t.parts.map((p, i) => chunk(p, i === t.parts.length - 1 ? "stop" : null))
+  if (includeUsage) events.push(sse({ ...head, object: "text_completion", choices: [], usage: usage(t) }))
+  events.push("data: [DONE]\n\n")
+  return events
+}

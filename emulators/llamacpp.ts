@@ -123,6 +123,18 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
       return new Response(`# HELP llamacpp:requests_processing Number of requests processing.\n# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing ${state.stats.inFlight}\n`, { headers: { "content-type": "text/plain; version=0.0.4" } })
     }
     if ((path === "/v1/chat/completions" || path === "/chat/completions") && req.method === "POST") return chat(req, path)
+    // The model's chat template, then its tokenizer (one token per four characters here).
+    if (path === "/apply-template" && req.method === "POST") {
+      const body = parseBody(await record(state.stats, req, path)) ?? {}
+      const list = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : []
+      const prompt = list.map((m) => `<|im_start|>${m.role}\n${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}<|im_end|>\n`).join("") + "<|im_start|>assistant\n"
+      return json({ prompt })
+    }
+    if (path === "/tokenize" && req.method === "POST") {
+      const body = parseBody(await record(state.stats, req, path)) ?? {}
+      const content = typeof body.content === "string" ? body.content : ""
+      return json({ tokens: Array.from({ length: Math.ceil(content.length / 4) }, (_, i) => 1000 + i) })
+    }
     if (path === "/v1/embeddings" && req.method === "POST") {
       await record(state.stats, req, path)
       return err(501, "This server does not support embeddings. Start it with `--embeddings`")

@@ -104,14 +104,18 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
       return new Response(null, { status: 499 })
     }
     const t = turn(state, body)
-    const final = { model: name, created_at: "2025-08-21T19:22:45.499127Z", message: { role: "assistant", content: "" }, done_reason: "stop", done: true, total_duration: 4883583458, load_duration: 1334875, prompt_eval_count: t.prompt, prompt_eval_duration: 342546000, eval_count: t.completion, eval_duration: 4535599000 }
+    // /api/generate says `response` where /api/chat says `message`.
+    const generate = path === "/api/generate"
+    const empty = generate ? { response: "" } : { message: { role: "assistant", content: "" } }
+    const final = { model: name, created_at: "2025-08-21T19:22:45.499127Z", ...empty, done_reason: "stop", done: true, total_duration: 4883583458, load_duration: 1334875, prompt_eval_count: t.prompt, prompt_eval_duration: 342546000, eval_count: t.completion, eval_duration: 4535599000 }
     if (body.stream === false) {
       track.done()
-      return json({ ...final, message: message(t) }, { headers: { "content-type": "application/json; charset=utf-8" } })
+      return json({ ...final, ...(generate ? { response: t.reply } : { message: message(t) }) }, { headers: { "content-type": "application/json; charset=utf-8" } })
     }
-    const line = (msg: Record<string, unknown>) => `${JSON.stringify({ model: name, created_at: "2025-08-21T19:22:45.120212Z", message: { role: "assistant", ...msg }, done: false })}\n`
+    const line = (msg: Record<string, unknown>) =>
+      `${JSON.stringify({ model: name, created_at: "2025-08-21T19:22:45.120212Z", ...(generate ? { response: msg.content } : { message: { role: "assistant", ...msg } }), done: false })}\n`
     // Native tool calls come whole in one chunk, their arguments an object, not JSON text.
-    const events = t.calls.length
+    const events = t.calls.length && !generate
       ? [line({ content: "", tool_calls: t.calls.map((c, index) => ({ id: c.id, function: { index, name: c.name, arguments: JSON.parse(c.arguments) } })) })]
       : t.parts.map((p) => line({ content: p }))
     events.push(`${JSON.stringify(final)}\n`)
@@ -155,7 +159,11 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
       const running = (m: EmulatorModel) => ({ name: m.id, model: m.id, size: 3825819519, digest: DIGEST, details: details(m, false), expires_at: "2099-01-01T00:00:00Z", size_vram: 3825819519, context_length: 4096 })
       return json({ models: state.models.filter((m) => isLoaded(state, m)).map(running) })
     }
-    if (path === "/api/chat" && req.method === "POST") return chatNative(req, path)
+    if ((path === "/api/chat" || path === "/api/generate") && req.method === "POST") return chatNative(req, path)
+    if (path === "/api/embeddings" && req.method === "POST") {
+      await record(state.stats, req, path)
+      return json({ embedding: [0.01, -0.0017, 0.2] })
+    }
     if (path === "/api/embed" && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
       return json({ model: body.model, embeddings: [[0.01, -0.0017, 0.2]], total_duration: 14143917, load_duration: 1019500, prompt_eval_count: 8 })

@@ -10,7 +10,7 @@
  * `"usage":null` on every chunk plus a final `choices: []` usage chunk before `[DONE]`.
  */
 import { admit, CREATED, createState, json, parseBody, randomId, record, serve, streamResponse, retryAfter } from "./common.ts"
-import { chatStream, message, promptTokens, sse, turn, usage } from "./generate.ts"
+import { chatStream, completionStream, message, promptTokens, sse, turn, usage } from "./generate.ts"
 import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
 export interface OpenaiOptions extends EmulatorOptions {
@@ -82,17 +82,22 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     }
     const fingerprint = "fp_560af6e559"
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
+    if (!chat && body.stream === true && !state.faults.ignoreStream) {
+      const events = completionStream(t, { id: `cmpl-${randomId(29, ALNUM)}`, created: CREATED, model }, includeUsage)
+      const errorEvents = [sse({ error: { message: SERVER_ERROR, type: "server_error", param: null, code: null } })]
+      return streamResponse(state, track, { events, contentStart: 0, errorEvents }, { "content-type": "text/event-stream; charset=utf-8" })
+    }
     if (!chat) {
       track.done()
       return json({ id: `cmpl-${randomId(29, ALNUM)}`, object: "text_completion", created: CREATED, model, choices: [{ text: t.reply, index: 0, logprobs: null, finish_reason: "stop" }], usage: usage(t) }, { gzip })
     }
     const id = `chatcmpl-${randomId(29, ALNUM)}`
-    if (body.stream !== true) {
+    if (body.stream !== true || state.faults.ignoreStream) {
       track.done()
       const choice = { index: 0, message: { ...message(t), refusal: null, annotations: [] }, logprobs: null, finish_reason: t.finish }
       return json({ id, object: "chat.completion", created: CREATED, model, choices: [choice], usage: billed, service_tier: "default", system_fingerprint: fingerprint }, { gzip })
     }
-    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
     const base = { id, object: "chat.completion.chunk", created: CREATED, model, service_tier: "default", system_fingerprint: fingerprint }
     const frame = (delta: Record<string, unknown>, finish: string | null) => sse({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) })
     const { events, contentStart } = chatStream(t, {

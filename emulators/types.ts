@@ -36,6 +36,8 @@ export interface Faults {
   midStreamError?: number
   /** Health probe endpoint answers this status. */
   healthStatus?: number
+  /** Answer plain JSON even when the request asks for a stream (as some servers and proxies do). */
+  ignoreStream?: boolean
   /** gzip non-streaming JSON bodies (as a compressing reverse proxy would). */
   gzip?: boolean
 }

@@ -5,7 +5,7 @@
  * once `stream_options` is present, `x-request-id` on responses.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
+import { chatStream, completionStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface VllmOptions extends EmulatorOptions {
@@ -48,7 +48,7 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
     const t = turn(state, body)
     const headers = { "x-request-id": id }
-    if (body.stream !== true) {
+    if (body.stream !== true || state.faults.ignoreStream) {
       track.done()
       const m = message(t)
       const choice = { index: 0, message: { ...m, tool_calls: m.tool_calls ?? [] }, logprobs: null, finish_reason: t.finish, stop_reason: null }
@@ -66,6 +66,38 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     })
     const errorEvents = [sse({ error: { message: "Emulated engine failure", type: "InternalServerError", param: null, code: 500 } }), "data: [DONE]\n\n"]
     return streamResponse(state, track, { events, contentStart, errorEvents }, { ...headers, "content-type": "text/event-stream; charset=utf-8" })
+  }
+
+  /** vLLM's own Responses API (`/v1/responses`): text or function calls, streamed as semantic events. */
+  async function responses(req: Request, path: string): Promise<Response> {
+    const body = parseBody(await record(state.stats, req, path))
+    if (!body) return error(400, "Expecting value: line 1 column 1 (char 0)")
+    const model = String(body.model ?? "")
+    if (!state.models.some((m) => m.id === model)) return error(404, `The model \`${model}\` does not exist.`, "model")
+    const t = turn(state, { ...body, messages: typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input })
+    const id = `resp_${(++seq).toString(16).padStart(32, "0")}`
+    const text = { type: "message", id: `msg_${seq}`, status: "completed", role: "assistant", content: [{ type: "output_text", text: t.reply, annotations: [], logprobs: null }] }
+    const calls = t.calls.map((c) => ({ type: "function_call", id: `fc_${c.id}`, call_id: c.id, name: c.name, arguments: c.arguments, status: "completed" }))
+    const usage = { input_tokens: t.prompt, input_tokens_details: { cached_tokens: 0 }, output_tokens: t.completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: t.prompt + t.completion }
+    const response = (status: string, output: unknown[]) => ({ id, object: "response", created_at: CREATED, model, status, output, usage: status === "completed" ? usage : null, error: null, incomplete_details: null, tools: [], parallel_tool_calls: true, tool_choice: "auto" })
+    const output = calls.length ? calls : [text]
+    if (body.stream !== true) return json(response("completed", output))
+    let n = 0
+    const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n++, ...data })}\n\n`
+    const events = [ev("response.created", { response: response("in_progress", []) })]
+    output.forEach((item, output_index) => {
+      if (item.type === "function_call") {
+        events.push(ev("response.output_item.added", { output_index, item: { ...item, arguments: "", status: "in_progress" } }))
+        events.push(ev("response.function_call_arguments.delta", { output_index, item_id: item.id, delta: (item as { arguments: string }).arguments }))
+      } else {
+        events.push(ev("response.output_item.added", { output_index, item: { ...item, content: [], status: "in_progress" } }))
+        events.push(ev("response.content_part.added", { output_index, item_id: item.id, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }))
+        for (const p of t.parts) events.push(ev("response.output_text.delta", { output_index, item_id: item.id, content_index: 0, delta: p }))
+      }
+      events.push(ev("response.output_item.done", { output_index, item }))
+    })
+    events.push(ev("response.completed", { response: response("completed", output) }))
+    return new Response(events.join(""), { headers: { "content-type": "text/event-stream; charset=utf-8" } })
   }
 
   function metrics(): Response {
@@ -99,6 +131,7 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
       return models()
     }
     if (path === "/v1/chat/completions" && req.method === "POST") return chat(req, path)
+    if (path === "/v1/responses" && req.method === "POST") return responses(req, path)
     if ((path === "/v1/completions" || path === "/v1/embeddings") && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
       const model = String(body.model ?? state.models[0]!.id)
@@ -106,6 +139,11 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
         return json({ id: "embd-1", object: "list", created: CREATED, model, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2, 0.3] }], usage: { prompt_tokens: 2, total_tokens: 2, completion_tokens: 0 } })
       }
       const prompt = promptTokens(body)
+      if (body.stream === true && !state.faults.ignoreStream) {
+        const t = turn(state, body, false)
+        const so = body.stream_options as { include_usage?: boolean } | undefined
+        return new Response(completionStream(t, { id: "cmpl-1", created: CREATED, model }, so?.include_usage === true).join(""), { headers: { "content-type": "text/event-stream; charset=utf-8" } })
+      }
       return json({ id: "cmpl-1", object: "text_completion", created: CREATED, model, choices: [{ index: 0, text: state.reply, logprobs: null, finish_reason: "stop" }], usage: { prompt_tokens: prompt, completion_tokens: 8, total_tokens: prompt + 8 } })
     }
     return json({ detail: "Not Found" }, { status: 404 })

@@ -1,22 +1,59 @@
 /**
- * The three-path benchmark of reference/targets.md, in one run against one emulated
+ * The three-path performance comparison, in one run against one emulated
  * backend: direct to the emulator, through a minimal Bun proxy (the runtime floor), and
- * through `nexus serve`. Non-streaming load with wrk (c=1, c=64); streaming with 100 and
- * 500 concurrent streams of 64 chunks (20 ms to the first, 5 ms between).
- *   npm run bench [-- --quick] [-- --json]
- * Needs `wrk` (Debian package). Every process runs on 127.0.0.1 and is stopped at the end.
+ * through `nexus serve`.
+ *
+ *   - c=1 latency with wrk (p50, p99);
+ *   - c=64 non-streaming in alternating rounds (direct, floor, nexus, direct, floor, ...):
+ *     throughput, p99 and the CPU time (user + system, from /proc) each server process
+ *     spent per request; the median over the rounds is reported, because on a shared
+ *     2-vCPU machine CPU per request is the stable figure and wall-clock rates are not;
+ *   - 100 and 500 concurrent streams of 64 chunks (20 ms to the first, 5 ms between):
+ *     time to first token, and every frame checked (count, order, one [DONE]);
+ *   - 1,000 concurrent streams with the proxies' resident memory sampled throughout;
+ *   - Nexus's idle RSS (before any load) and after the load;
+ *   - the routing micro-benchmark (50 backends, 200 models).
+ *
+ *   npm run bench [-- --quick] [-- --json] [-- --rounds N] [-- --round-seconds S]
+ *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only]
+ *
+ * --baseline DIR adds a second Nexus (another checkout, e.g. the commit before a change)
+ * to the CPU rounds, alternating with the others, for before/after figures in one sitting.
+ * --cpu-only runs just the c=64 rounds (with more of them, a small difference shows).
+ * Needs `wrk` (Debian package) and Linux (/proc). Every process runs on 127.0.0.1 and is
+ * stopped at the end.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { parseArgs } from "node:util"
 import { freePort } from "../emulators/ports.ts"
+import { emulatorCommand } from "./bench/emulator.ts"
+import { cpuMicros, MB, median, rssBytes, sampleRss } from "./bench/proc.ts"
 import { benchRouting } from "./bench/routing.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
-const quick = process.argv.includes("--quick")
-const asJson = process.argv.includes("--json")
-const DURATION = quick ? "2s" : "5s"
+const { values: flags } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    "round-seconds": { type: "string" },
+    "log-level": { type: "string", default: "info" },
+    baseline: { type: "string" },
+    "cpu-only": { type: "boolean", default: false },
+  },
+})
+const quick = flags.quick!
+const cpuOnly = flags["cpu-only"]!
+const asJson = flags.json!
+const LATENCY_SECONDS = quick ? 2 : 5
+const ROUNDS = Math.max(5, Number(flags.rounds ?? 5))
+const ROUND_SECONDS = Number(flags["round-seconds"] ?? (quick ? 1 : 3))
 const STREAM_COUNTS = quick ? [100] : [100, 500]
+const BIG_STREAMS = 1000
+const LOG_LEVEL = flags["log-level"]!
 const children: ReturnType<typeof Bun.spawn>[] = []
 
 function log(msg: string): void {
@@ -41,15 +78,19 @@ async function waitFor(url: string, ok: (r: Response) => Promise<boolean> = asyn
 function cleanup(): void {
   for (const c of children) c.kill("SIGKILL")
 }
+process.on("exit", cleanup)
 process.on("SIGINT", () => {
   cleanup()
   process.exit(130)
 })
 
 interface WrkResult {
+  requests: number
   rps: number
   p50Ms: number
   p99Ms: number
+  /** Non-2xx answers and socket errors: a run with any is not a fair comparison. */
+  failed: number
 }
 
 function toMs(s: string): number {
@@ -59,16 +100,21 @@ function toMs(s: string): number {
   return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v
 }
 
-async function wrk(url: string, connections: number, threads: number, script: string): Promise<WrkResult> {
-  const args = ["wrk", `-t${threads}`, `-c${connections}`, `-d${DURATION}`, "--latency", "-s", script, url]
-  // Warm-up, then the measured run.
-  Bun.spawnSync(["wrk", `-t${threads}`, `-c${connections}`, "-d1s", "-s", script, url])
-  const out = Bun.spawnSync(args).stdout.toString()
+function parseWrk(out: string): WrkResult {
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
   return {
+    requests: Number(/^\s*(\d+) requests in/m.exec(out)?.[1] ?? Number.NaN),
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
     p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ""),
     p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ""),
+    failed: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (socket ? socket.slice(1).reduce((a, n) => a + Number(n), 0) : 0),
   }
+}
+
+function wrk(url: string, connections: number, seconds: number, script: string): WrkResult {
+  const threads = connections > 1 ? 2 : 1
+  const out = Bun.spawnSync(["wrk", `-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url]).stdout.toString()
+  return parseWrk(out)
 }
 
 interface StreamResult {
@@ -88,8 +134,31 @@ async function streams(base: string, model: string, n: number): Promise<StreamRe
   return JSON.parse(await new Response(p.stdout).text())
 }
 
+/** (nexus - direct) / (floor - direct); NaN when the floor's own addition is lost in the noise. */
+function addedRatio(nexus: number, floor: number, direct: number): number {
+  return floor - direct > 0.01 ? (nexus - direct) / (floor - direct) : Number.NaN
+}
+
+const streamProblems = (s: StreamResult) => s.lostFrames + s.badDone + s.outOfOrder + s.errors
+
+const fmt = (v: number, unit = "", digits?: number) => (Number.isFinite(v) ? `${v.toFixed(digits ?? (v < 10 ? 2 : 0))}${unit}` : "n/a")
+const mb = (bytes: number | undefined) => (bytes === undefined ? "–" : `${(bytes / MB).toFixed(1)} MB`)
+const mark = (ok: boolean) => (ok ? "PASS" : "MISS")
+function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  console.log(line(head))
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
+  for (const r of rows) console.log(line(r))
+  console.log("")
+}
+
 if (!Bun.which("wrk")) {
   console.error("wrk is needed for the non-streaming runs: apt-get install -y wrk")
+  process.exit(1)
+}
+if (process.platform !== "linux") {
+  console.error("the bench reads CPU time and memory from /proc: Linux only")
   process.exit(1)
 }
 
@@ -100,12 +169,35 @@ writeFileSync(
   `wrk.method = "POST"\nwrk.body = '{"model":"fast","messages":[{"role":"user","content":"hello there"}],"stream":false}'\nwrk.headers["Content-Type"] = "application/json"\n`
 )
 
+function nexusConfig(port: number, fast: string, paced: string): string {
+  const path = join(dir, `nexus-${port}.toml`)
+  writeFileSync(
+    path,
+    `[server]\nhost = "127.0.0.1"\nport = ${port}\n[logging]\nlevel = "${LOG_LEVEL}"\n[discovery]\nenabled = false\n[[backends]]\nname = "fast"\nurl = "${fast}"\ntype = "vllm"\n[[backends]]\nname = "paced"\nurl = "${paced}"\ntype = "vllm"\n`
+  )
+  return path
+}
+
+/** One server the load is aimed at: `pid` is the process whose CPU and memory count. */
+interface Target {
+  name: string
+  fast: string
+  paced: string
+  pid: number
+  /** The process behind `paced`, when it is not `pid` (the floor runs one per upstream). */
+  pacedPid?: number
+}
+
+interface Round {
+  cpuUsPerRequest: number
+  wrk: WrkResult
+}
+
 try {
-  const emulatorCli = join(ROOT, "emulators/cli.ts")
   const fastPort = freePort()
   const pacedPort = freePort()
-  spawn([process.execPath, emulatorCli, "vllm", "--port", String(fastPort), "--models", "fast", "--chunks", "8"])
-  spawn([process.execPath, emulatorCli, "vllm", "--port", String(pacedPort), "--models", "paced", "--chunks", "64", "--latency", "20", "--chunk-delay", "5"])
+  const fastEmu = spawn(emulatorCommand({ kind: "vllm", port: fastPort, models: ["fast"], chunks: 8 }))
+  spawn(emulatorCommand({ kind: "vllm", port: pacedPort, models: ["paced"], chunks: 64, latencyMs: 20, chunkDelayMs: 5 }))
   const fast = `http://127.0.0.1:${fastPort}`
   const paced = `http://127.0.0.1:${pacedPort}`
   await waitFor(`${fast}/health`)
@@ -113,76 +205,198 @@ try {
 
   const floorFast = freePort()
   const floorPaced = freePort()
-  for (const [port, upstream] of [[floorFast, fast], [floorPaced, paced]] as const) {
-    spawn([process.execPath, join(ROOT, "scripts/bench/floor.ts"), String(port), upstream], { BUN_CONFIG_MAX_HTTP_REQUESTS: "8192" })
-  }
+  const floorFastProc = spawn([process.execPath, join(ROOT, "scripts/bench/floor.ts"), String(floorFast), fast], { BUN_CONFIG_MAX_HTTP_REQUESTS: "8192" })
+  const floorPacedProc = spawn([process.execPath, join(ROOT, "scripts/bench/floor.ts"), String(floorPaced), paced], { BUN_CONFIG_MAX_HTTP_REQUESTS: "8192" })
 
-  const nexusPort = freePort()
-  const configPath = join(dir, "nexus.toml")
-  writeFileSync(
-    configPath,
-    `[server]\nhost = "127.0.0.1"\nport = ${nexusPort}\n[discovery]\nenabled = false\n[[backends]]\nname = "fast"\nurl = "${fast}"\ntype = "vllm"\n[[backends]]\nname = "paced"\nurl = "${paced}"\ntype = "vllm"\n`
-  )
-  spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--config", configPath], { NEXUS_DATA_DIR: join(configPath, "..", "state") })
-  const nexus = `http://127.0.0.1:${nexusPort}`
+  // `nexus serve` re-executes itself in place (same PID) to raise Bun's fetch cap.
+  const startNexus = (root: string) => {
+    const port = freePort()
+    const config = nexusConfig(port, fast, paced)
+    const proc = spawn([process.execPath, join(root, "src/main.ts"), "serve", "--config", config], { NEXUS_DATA_DIR: join(dir, `state-${port}`) })
+    return { url: `http://127.0.0.1:${port}`, proc }
+  }
+  const nexus = startNexus(ROOT)
+  const baseline = flags.baseline ? startNexus(flags.baseline) : undefined
   await waitFor(`http://127.0.0.1:${floorFast}/health`)
   await waitFor(`http://127.0.0.1:${floorPaced}/health`)
-  await waitFor(`${nexus}/health`, async (r) => ((await r.json()) as { models: number }).models >= 2)
+  for (const n of [nexus, baseline]) {
+    if (n) await waitFor(`${n.url}/health`, async (r) => ((await r.json()) as { models: number }).models >= 2)
+  }
 
-  const paths = [
-    { name: "direct", fast, paced },
-    { name: "floor", fast: `http://127.0.0.1:${floorFast}`, paced: `http://127.0.0.1:${floorPaced}` },
-    { name: "nexus", fast: nexus, paced: nexus },
-  ]
-  const results: Record<string, { c1: WrkResult; c64: WrkResult; streams: Record<number, StreamResult> }> = {}
-  for (const p of paths) {
+  const direct: Target = { name: "direct", fast, paced, pid: fastEmu.pid }
+  const floor: Target = { name: "floor", fast: `http://127.0.0.1:${floorFast}`, paced: `http://127.0.0.1:${floorPaced}`, pid: floorFastProc.pid, pacedPid: floorPacedProc.pid }
+  const nx: Target = { name: "nexus", fast: nexus.url, paced: nexus.url, pid: nexus.proc.pid }
+  const base: Target | undefined = baseline && { name: "nexus@baseline", fast: baseline.url, paced: baseline.url, pid: baseline.proc.pid }
+  const paths = [direct, floor, nx]
+  const cpuPaths = [...(cpuOnly ? [floor, nx] : paths), ...(base ? [base] : [])]
+
+  // Idle: started, probed once, nothing served yet.
+  await Bun.sleep(1000)
+  const idleRss: Record<string, number> = {}
+  for (const t of [nx, ...(base ? [base] : [])]) idleRss[t.name] = rssBytes(t.pid)
+
+  const c1: Record<string, WrkResult> = {}
+  for (const p of cpuOnly ? [] : paths) {
     log(`${p.name}: c=1 ...`)
-    const c1 = await wrk(`${p.fast}/v1/chat/completions`, 1, 1, luaPath)
-    log(`${p.name}: c=64 ...`)
-    const c64 = await wrk(`${p.fast}/v1/chat/completions`, 64, 2, luaPath)
-    const s: Record<number, StreamResult> = {}
+    wrk(`${p.fast}/v1/chat/completions`, 1, 1, luaPath)
+    c1[p.name] = wrk(`${p.fast}/v1/chat/completions`, 1, LATENCY_SECONDS, luaPath)
+  }
+
+  log(`c=64: ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s (${cpuPaths.map((p) => p.name).join(", ")}) ...`)
+  for (const p of cpuPaths) wrk(`${p.fast}/v1/chat/completions`, 64, 1, luaPath)
+  const rounds: Record<string, Round[]> = Object.fromEntries(cpuPaths.map((p) => [p.name, []]))
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const p of cpuPaths) {
+      const before = cpuMicros(p.pid)
+      const w = wrk(`${p.fast}/v1/chat/completions`, 64, ROUND_SECONDS, luaPath)
+      const used = cpuMicros(p.pid) - before
+      rounds[p.name]!.push({ cpuUsPerRequest: used / w.requests, wrk: w })
+    }
+  }
+  const c64 = Object.fromEntries(
+    cpuPaths.map((p) => {
+      const rs = rounds[p.name]!
+      return [
+        p.name,
+        {
+          cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest)),
+          rps: median(rs.map((x) => x.wrk.rps)),
+          p99Ms: median(rs.map((x) => x.wrk.p99Ms)),
+          failed: rs.reduce((a, x) => a + x.wrk.failed, 0),
+        },
+      ]
+    })
+  ) as Record<string, { cpuUsPerRequest: number; rps: number; p99Ms: number; failed: number }>
+  const cpuRatio = c64.nexus!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest
+  const cpuRatioByRound = rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds.floor![i]!.cpuUsPerRequest)
+  const printRounds = () => {
+    console.log("CPU per request at c=64, each round in the order run (user + system CPU of the server process / requests served):")
+    table(
+      ["round", ...cpuPaths.map((p) => `${p.name} µs/req`), "nexus / floor", ...cpuPaths.map((p) => `${p.name} req/s`)],
+      [
+        ...Array.from({ length: ROUNDS }, (_, i) => [
+          String(i + 1),
+          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.cpuUsPerRequest, "", 1)),
+          fmt(cpuRatioByRound[i]!, "", 2),
+          ...cpuPaths.map((p) => fmt(rounds[p.name]![i]!.wrk.rps)),
+        ]),
+        ["median", ...cpuPaths.map((p) => fmt(c64[p.name]!.cpuUsPerRequest, "", 1)), fmt(cpuRatio, "", 2), ...cpuPaths.map((p) => fmt(c64[p.name]!.rps))],
+      ]
+    )
+  }
+  const printCpuLines = () => {
+    const failed = cpuPaths.filter((p) => c64[p.name]!.failed > 0)
+    if (failed.length) console.log(`WARNING: non-2xx answers or socket errors in the c=64 rounds of ${failed.map((p) => `${p.name} (${c64[p.name]!.failed})`).join(", ")}`)
+    console.log(`CPU per request c=64, nexus / floor: ${cpuRatio.toFixed(2)} (target <= 1.25) ${mark(cpuRatio <= 1.25)}`)
+    if (base) {
+      const pairs = rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds[base.name]![i]!.cpuUsPerRequest)
+      console.log(`CPU per request c=64, ${base.name} / floor: ${(c64[base.name]!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest).toFixed(2)}; nexus / ${base.name}: ${(c64.nexus!.cpuUsPerRequest / c64[base.name]!.cpuUsPerRequest).toFixed(2)} (ratio of medians), ${median(pairs).toFixed(2)} (median of per-round ratios)`)
+    }
+  }
+  if (cpuOnly) {
+    if (asJson) console.log(JSON.stringify({ logLevel: LOG_LEVEL, rounds, c64, idleRss }, null, 2))
+    else {
+      console.log(`Nexus log level: ${LOG_LEVEL} (to /dev/null). ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s at c=64.\n`)
+      printRounds()
+      printCpuLines()
+    }
+    process.exit(0)
+  }
+
+  const streamRuns: Record<string, Record<number, StreamResult>> = {}
+  for (const p of paths) {
+    streamRuns[p.name] = {}
     for (const n of STREAM_COUNTS) {
       log(`${p.name}: ${n} streams ...`)
-      s[n] = await streams(p.paced, "paced", n)
+      streamRuns[p.name]![n] = await streams(p.paced, "paced", n)
     }
-    results[p.name] = { c1, c64, streams: s }
   }
+
+  const big: Record<string, { result: StreamResult; peakRss: number }> = {}
+  for (const p of [floor, nx]) {
+    log(`${p.name}: ${BIG_STREAMS} streams, sampling memory ...`)
+    const sampler = sampleRss(p.pacedPid ?? p.pid, 50)
+    const result = await streams(p.paced, "paced", BIG_STREAMS)
+    big[p.name] = { result, peakRss: sampler.stop().peak }
+  }
+  await Bun.sleep(2000)
+  const afterRss = rssBytes(nx.pid)
+
   const routing = benchRouting(quick ? 20_000 : 100_000)
 
-  const d = results.direct!
-  const f = results.floor!
-  const n = results.nexus!
+  const d = c1.direct!
+  const f = c1.floor!
+  const n = c1.nexus!
   const ratios = {
-    throughputVsFloor: n.c64.rps / f.c64.rps,
-    addedLatencyVsFloor: (n.c1.p50Ms - d.c1.p50Ms) / (f.c1.p50Ms - d.c1.p50Ms),
-    ttftDelta: Object.fromEntries(STREAM_COUNTS.map((c) => [c, n.streams[c]!.ttftP50 - f.streams[c]!.ttftP50])),
+    cpuPerRequestVsFloor: cpuRatio,
+    cpuPerRequestVsFloorByRound: cpuRatioByRound,
+    baselineCpuPerRequestVsFloor: base ? c64[base.name]!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest : undefined,
+    throughputVsFloor: c64.nexus!.rps / c64.floor!.rps,
+    addedLatencyP50VsFloor: addedRatio(n.p50Ms, f.p50Ms, d.p50Ms),
+    addedLatencyP99VsFloor: addedRatio(n.p99Ms, f.p99Ms, d.p99Ms),
+    ttftDelta: Object.fromEntries(STREAM_COUNTS.map((c) => [c, streamRuns.nexus![c]!.ttftP50 - streamRuns.floor![c]!.ttftP50])),
+    afterLoadRssVsIdle: afterRss / idleRss.nexus!,
   }
+  const memory = { idleRss, peakRss1000Streams: Object.fromEntries(Object.entries(big).map(([k, v]) => [k, v.peakRss])), afterLoadRss: afterRss }
+
   if (asJson) {
-    console.log(JSON.stringify({ results, ratios, routing, nexusLogLevel: "info" }, null, 2))
+    console.log(JSON.stringify({ logLevel: LOG_LEVEL, c1, rounds, c64, streams: streamRuns, streams1000: big, memory, ratios, routing }, null, 2))
   } else {
-    const fmt = (v: number, unit = "") => (Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 0)}${unit}` : "n/a")
-    const head = ["path", "c=1 p50", "c=1 p99", "c=64 req/s", "c=64 p99", ...STREAM_COUNTS.map((c) => `${c} streams TTFT p50`), "lost frames"]
-    const rows = paths.map(({ name }) => {
-      const r = results[name]!
-      const lost = STREAM_COUNTS.reduce((a, c) => a + r.streams[c]!.lostFrames + r.streams[c]!.badDone + r.streams[c]!.outOfOrder + r.streams[c]!.errors, 0)
-      return [name, fmt(r.c1.p50Ms, " ms"), fmt(r.c1.p99Ms, " ms"), fmt(r.c64.rps), fmt(r.c64.p99Ms, " ms"), ...STREAM_COUNTS.map((c) => fmt(r.streams[c]!.ttftP50, " ms")), String(lost)]
-    })
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
-    console.log(line(head))
-    console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
-    for (const r of rows) console.log(line(r))
-    const mark = (ok: boolean) => (ok ? "PASS" : "MISS")
-    console.log("")
+
+    console.log(`Nexus log level: ${LOG_LEVEL} (to /dev/null). c=64 figures: median of ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s.\n`)
+    table(
+      ["path", "c=1 p50", "c=1 p99", "c=64 req/s", "c=64 p99", "CPU/req c=64", ...STREAM_COUNTS.map((c) => `${c} streams TTFT p50`), `${BIG_STREAMS} streams TTFT p50`, "stream problems"],
+      paths.map((p) => {
+        const s = streamRuns[p.name]!
+        const b = big[p.name]?.result
+        const problems = STREAM_COUNTS.reduce((a, c) => a + streamProblems(s[c]!), 0) + (b ? streamProblems(b) : 0)
+        return [
+          p.name,
+          fmt(c1[p.name]!.p50Ms, " ms"),
+          fmt(c1[p.name]!.p99Ms, " ms"),
+          fmt(c64[p.name]!.rps),
+          fmt(c64[p.name]!.p99Ms, " ms"),
+          fmt(c64[p.name]!.cpuUsPerRequest, " µs", 1),
+          ...STREAM_COUNTS.map((c) => fmt(s[c]!.ttftP50, " ms")),
+          b ? fmt(b.ttftP50, " ms") : "–",
+          String(problems),
+        ]
+      })
+    )
+
+    printRounds()
+
+    console.log("Memory (resident set):")
+    table(
+      ["process", "idle", `peak during ${BIG_STREAMS} streams`, "2 s after the load"],
+      [
+        ["nexus", mb(idleRss.nexus), mb(big.nexus!.peakRss), mb(afterRss)],
+        ["floor (paced)", "–", mb(big.floor!.peakRss), "–"],
+        ...(base ? [[base.name, mb(idleRss[base.name]), "–", "–"]] : []),
+      ]
+    )
+
+    printCpuLines()
     console.log(`throughput c=64, nexus / floor: ${ratios.throughputVsFloor.toFixed(2)} (target >= 0.80) ${mark(ratios.throughputVsFloor >= 0.8)}`)
-    console.log(`added latency c=1 p50, (nexus - direct) / (floor - direct): ${ratios.addedLatencyVsFloor.toFixed(2)} (target <= 1.25) ${mark(ratios.addedLatencyVsFloor <= 1.25)}`)
+    const added = (what: string, r: number, target: number) =>
+      console.log(
+        `added latency c=1 ${what}, (nexus - direct) / (floor - direct): ${
+          Number.isFinite(r) ? `${r.toFixed(2)} (target <= ${target}) ${mark(r <= target)}` : "n/a: the floor added nothing measurable over direct in this run (noise); run again"
+        }`
+      )
+    added("p50", ratios.addedLatencyP50VsFloor, 1.25)
+    added("p99", ratios.addedLatencyP99VsFloor, 1.5)
     for (const c of STREAM_COUNTS) {
       const delta = ratios.ttftDelta[c]!
       const target = c <= 100 ? 2 : 10
       console.log(`TTFT p50 at ${c} streams, nexus - floor: ${delta.toFixed(2)} ms (target <= +${target} ms) ${mark(delta <= target)}`)
     }
+    const bigProblems = streamProblems(big.nexus!.result)
+    console.log(`${BIG_STREAMS} concurrent streams through nexus: ${bigProblems === 0 ? "every frame delivered in order, one [DONE] each" : `${bigProblems} streams with lost, reordered or extra frames or errors`} ${mark(bigProblems === 0)}`)
+    console.log(`idle RSS, nexus: ${mb(idleRss.nexus)} (target <= 50 MB) ${mark(idleRss.nexus! <= 50 * MB)}`)
+    console.log(`RSS during ${BIG_STREAMS} streams, nexus: ${mb(big.nexus!.peakRss)} (target <= 200 MB) ${mark(big.nexus!.peakRss <= 200 * MB)}`)
+    console.log(`RSS 2 s after the load / idle, nexus: ${ratios.afterLoadRssVsIdle.toFixed(2)} (the soak checks the return to the warmed-up level)`)
     console.log(`routing decision (${routing.backends} backends, ${routing.models} models): mean ${(routing.meanNs / 1000).toFixed(2)} µs, p99 ${(routing.p99Ns / 1000).toFixed(2)} µs (target <= 20 µs) ${mark(routing.meanNs <= 20_000)}`)
-    console.log(`(nexus ran with its default log level, info, logging to /dev/null)`)
   }
 } finally {
   cleanup()

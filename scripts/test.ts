@@ -29,7 +29,8 @@ if (typecheck.code !== 0 || typecheckPage.code !== 0) {
   process.exit(1)
 }
 
-const tests = await run([process.execPath, "test", ...process.argv.slice(2)], true)
+// Bun 1.4.5 ignores bunfig.toml's [test] timeout (every test is cut at 5 s): say it here.
+const tests = await run([process.execPath, "test", "--timeout", "30000", ...process.argv.slice(2)], true)
 const count = (word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}$`, "m").exec(tests.output)?.[1] ?? 0)
 const passed = count("pass")
 const failed = count("fail")

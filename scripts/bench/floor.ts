@@ -1,5 +1,5 @@
 /**
- * The runtime floor of targets.md: the thinnest Bun proxy, no parsing, no routing.
+ * The runtime floor: the thinnest Bun proxy, no parsing, no routing.
  *   bun scripts/bench/floor.ts <port> <upstream>
  */
 const [port, upstream] = Bun.argv.slice(2)

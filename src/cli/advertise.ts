@@ -4,6 +4,7 @@
  * @module
  */
 import { defineCommand } from "citty"
+import { join } from "node:path"
 import { applyEnv, applyFlags } from "../config/overrides.ts"
 import { defaultConfig } from "../config/parse.ts"
 import { FIELDS } from "../config/schema.ts"
@@ -12,6 +13,7 @@ import { checkInto, numberFrom } from "../config/values.ts"
 import { startAdvertiser } from "../discovery/advertiser.ts"
 import { createMdns } from "../discovery/mdns.ts"
 import { createLogger } from "../observability/log.ts"
+import { dataDir } from "../persist/store.ts"
 import { fail } from "./client.ts"
 
 /** Probing here is discovery's probing: same defaults, same rules as [discovery]. */
@@ -58,7 +60,8 @@ export const advertiseCommand = defineCommand({
     const { ports, interval, logging } = settings(args)
     const log = createLogger(logging)
 
-    const mdns = createMdns((m) => log.warn(m))
+    // The host name this box claims on the LAN is kept where `serve` keeps its state.
+    const mdns = createMdns((m) => log.warn(m), { stateFile: join(dataDir(undefined), "mdns-host-name") })
     const advertiser = startAdvertiser({ mdns, ports, intervalMs: interval * 1000, log })
     log.info(`advertising LLM servers on ports ${ports.join(", ")} every ${interval} s`)
     let stopping = false

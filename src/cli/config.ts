@@ -91,16 +91,18 @@ function writeTemplate(output: string | undefined, force: boolean, minimal: bool
 /** Load, validate and print the effective configuration; returns the exit code. */
 async function validateFile(file: string | undefined, json: boolean): Promise<number> {
   try {
-    const { config, path } = await loadConfig({ flags: { config: file } })
+    const { config, path, notes } = await loadConfig({ flags: { config: file } })
     const data = printable(config)
     if (json) {
-      process.stdout.write(`${JSON.stringify({ valid: true, path, config: data }, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({ valid: true, path, notes, config: data }, null, 2)}\n`)
       return 0
     }
     const what = path
       ? `${path} is valid`
       : `no ${DEFAULT_CONFIG_FILE} in ${process.cwd()}: the built-in defaults apply`
-    process.stdout.write(`✓ ${what}\n\n`)
+    process.stdout.write(`✓ ${what}\n`)
+    for (const note of notes) process.stdout.write(`  note: ${note}\n`)
+    process.stdout.write("\n")
     process.stdout.write(`# Effective configuration (file + NEXUS_* environment)\n${toToml(data)}`)
     return 0
   } catch (err) {

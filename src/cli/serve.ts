@@ -52,6 +52,7 @@ export const serveCommand = defineCommand({
     }
     const { config, path } = loaded
     const log = createLogger(config.logging)
+    for (const note of loaded.notes) log.warn(note)
 
     // One stray rejected promise in a stream path must not take the gateway down.
     process.on("unhandledRejection", (reason) => {

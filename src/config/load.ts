@@ -10,6 +10,8 @@ import { ConfigError } from "./errors.ts"
 import { applyEnv, applyFlags, type ServeFlags } from "./overrides.ts"
 import { defaultConfig, parseConfigText } from "./parse.ts"
 import type { NexusConfig } from "./types.ts"
+import parseToml from "@iarna/toml/parse-string.js"
+import { configNotes } from "./notes.ts"
 
 export type { ServeFlags } from "./overrides.ts"
 export { defaultConfig, parseConfigText, validateConfig } from "./parse.ts"
@@ -33,6 +35,8 @@ export interface LoadedConfig {
   config: NexusConfig
   /** The absolute path of the file that was read, or null when running on defaults. */
   path: string | null
+  /** What the user may want to know about a valid file (a spelling that changed meaning). */
+  notes: string[]
 }
 
 /** Where the config path came from, for "not found" messages. */
@@ -94,5 +98,5 @@ export async function loadConfig(opts: LoadOptions = {}): Promise<LoadedConfig> 
     const heading = "Invalid settings from the environment or command line:"
     throw new ConfigError(`${heading}\n  ${problems.join("\n  ")}`, problems)
   }
-  return { config, path: text === undefined ? null : path }
+  return { config, path: text === undefined ? null : path, notes: text === undefined ? [] : configNotes(parseToml(text.replace(/^\uFEFF/, ""))) }
 }

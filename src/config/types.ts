@@ -5,8 +5,11 @@
  * @module
  */
 
-export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
 import type { BackendType, Zone } from "../core/backend.ts"
+import type { LogLevel } from "../core/logger.ts"
+
+export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
+export { LOG_LEVELS, type LogLevel } from "../core/logger.ts"
 
 export const ROUTING_STRATEGIES = [
   "smart",
@@ -17,8 +20,6 @@ export const ROUTING_STRATEGIES = [
 ] as const
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number]
 
-export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const LOG_FORMATS = ["pretty", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]

@@ -29,6 +29,8 @@ export interface CanonicalRequest {
   /** The dialect the client spoke, so answers and errors go back in it. */
   dialect: Dialect
   operation: Operation
+  /** The path the client called (a provider that speaks the client's dialect serves the same one). */
+  path?: string
   /** The model the client asked for (before aliases and fallbacks). */
   model: string
   stream: boolean

@@ -23,3 +23,44 @@ export function readUsage(body: unknown): Usage | undefined {
   }
   return out.prompt_tokens === undefined && out.completion_tokens === undefined ? undefined : out
 }
+
+/**
+ * The `usage` of a JSON document given as text, parsing only that object: a whole
+ * answer can be large, and its usage sits at the end. A `"usage"` key is found as the
+ * last unescaped `"usage"` followed by a colon (inside string values quotes are escaped).
+ */
+export function findUsage(text: string): Usage | undefined {
+  let at = text.lastIndexOf('"usage"')
+  while (at !== -1) {
+    let i = at + 7
+    while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d || text.charCodeAt(i) === 0x09) i++
+    if (text[i] === ":") {
+      const start = text.indexOf("{", i)
+      const end = start === -1 ? -1 : objectEnd(text, start)
+      if (end === -1) return undefined
+      try {
+        return readUsage({ usage: JSON.parse(text.slice(start, end + 1)) })
+      } catch {
+        return undefined
+      }
+    }
+    at = text.lastIndexOf('"usage"', at - 1)
+  }
+  return undefined
+}
+
+/** Index of the `}` that closes the object opening at `start`, or -1. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0
+  let inString = false
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b) depth++
+    else if (c === 0x7d && --depth === 0) return i
+  }
+  return -1
+}

@@ -37,8 +37,10 @@ export async function identify(url: string, opts: { timeoutMs?: number } = {}): 
     get(`${base}/.well-known/localai.json`, t),
     get(`${base}/api/v0/models`, t),
   ])
+  // Another Nexus also answers Ollama's routes; it is an OpenAI endpoint first.
+  if (models?.headers.get("x-nexus-version")) return { type: "openai", nexus: true }
   const type = await classify(base, t, { root, models, version, nodeId, localai, lmstudio })
-  return { type, nexus: !!models?.headers.get("x-nexus-version") }
+  return { type, nexus: false }
 }
 
 async function classify(

@@ -5,17 +5,18 @@
  * whether a backend is routable (a crashed host sends no goodbye).
  * @module
  */
-import { hostname } from "node:os"
+import { join } from "node:path"
 import type { BackendType, NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Registry } from "../registry/registry.ts"
 import { isLoopbackHost } from "../net.ts"
+import { dataDir } from "../persist/store.ts"
 import { VERSION } from "../version.ts"
 import { fingerprint } from "./fingerprint.ts"
 import type { Mdns, MdnsService } from "./mdns.ts"
 import { discoveredId, startProbing } from "./probe.ts"
-import { fromService } from "./service-url.ts"
+import { fromService, type Advertised } from "./service-url.ts"
 
 /** Where discovery reports what it finds and loses; backend management implements it. */
 export interface DiscoverySink {
@@ -37,6 +38,17 @@ export interface DiscoveryDeps {
 
 export interface Discovery {
   stop(): Promise<void>
+}
+
+/**
+ * `ollama-raspberrypi-2-11434`: readable and, since advertisers claim host names of their
+ * own, unique and stable. Two boxes still answering for one host name (a stack that does
+ * not resolve name conflicts) are told apart by the address that answered.
+ */
+function idFor(registry: Registry, type: string, ad: Advertised): string {
+  const id = discoveredId(type, ad.host, ad.port)
+  if (!registry.get(id)) return id
+  return discoveredId(type, `${ad.host}-${new URL(ad.url).hostname}`, ad.port)
 }
 
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
@@ -78,7 +90,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     }
     const type = ad.type ?? (await fingerprint(ad.url, { timeoutMs: 3000 }))
     if (!type) return log.warn(`mDNS: ${s.name} at ${ad.url} does not answer like an LLM server; ignored`)
-    sink.addDiscovered({ id: discoveredId(type, ad.host, ad.port), url: ad.url, type, source: "mdns" })
+    sink.addDiscovered({ id: idFor(registry, type, ad), url: ad.url, type, source: "mdns" })
   }
 
   function down(s: MdnsService, serviceType: string): void {
@@ -114,7 +126,13 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     }
     const host = deps.config().server.host
     if (cfg.advertise && !isLoopbackHost(host)) {
-      mdns.publish({ name: `Nexus on ${hostname()}`, type: "_nexus._tcp", port: deps.port, txt: { version: VERSION, api_path: "/v1" } })
+      mdns.publish({
+        name: (h) => `Nexus on ${h}`,
+        type: "_nexus._tcp",
+        port: deps.port,
+        txt: { version: VERSION, api_path: "/v1" },
+        onPublished: (at) => log.info(`advertising this gateway as "${at.instance}" on ${at.host}`),
+      })
     } else if (cfg.advertise) {
       log.debug(`not advertising _nexus._tcp: listening on ${host} only`)
     }
@@ -124,7 +142,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   // bonjour-service is loaded only when mDNS is wanted (a few MB on a small box).
   let stopped = false
   const mdnsReady = wantsMdns
-    ? import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg))).then(
+    ? import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg), { stateFile: join(dataDir(deps.config().server.data_dir), "mdns-host-name") })).then(
         (mdns) => (stopped ? mdns.close() : startMdns(mdns)),
         (err: Error) => log.warn(`mDNS unavailable (${err.message}); other discovery keeps working`)
       )

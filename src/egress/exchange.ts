@@ -33,6 +33,10 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
   const base = provider.apiBase(backend.url)
   const rewrite = (text: string) => (model === req.model ? text : rewriteModel(text, model))
+  const native = req.path ? provider.native?.[req.dialect] : undefined
+  if (native) {
+    return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
+  }
   if (provider.dialect === req.dialect) {
     return { url: `${base}${pathOf(provider, req)}`, body: rewrite(req.raw), credentials, dialect: req.dialect, fixEvent: provider.fixEvent }
   }

@@ -75,8 +75,9 @@ export function createHealthChecker(opts: {
     const result = await providerFor(backend.type)
       .probe(backend, { timeoutMs: cfg.timeout_seconds * 1000, cache: track.cache })
       .catch((err: Error) => ({ status: "unhealthy" as const, error: err.message, models: undefined }))
-    // The backend may have been removed while we waited.
-    if (opts.registry.get(backend.id) !== backend) return
+    // The backend may have been removed while we waited, or withdrawn (an mDNS goodbye):
+    // a result from before the goodbye must not put it back in rotation.
+    if (opts.registry.get(backend.id) !== backend || backend.withdrawn) return
     const healthy = result.status === "healthy"
     opts.registry.recordProbe(backend.id, Date.now(), healthy ? performance.now() - started : undefined)
     if (healthy) {

@@ -12,11 +12,15 @@ import { proxied } from "./pipeline.ts"
 import { rejectionHeader } from "./plan-error.ts"
 import { adminRoutes } from "./admin.ts"
 import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
+import { messages } from "../ingress/anthropic/endpoints.ts"
+import { countTokensRoutes } from "./count-tokens.ts"
+import { responses } from "../ingress/responses/endpoints.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import { answeredByNexus } from "../observability/record.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
+import { ollamaRoutes } from "./ollama.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 import { dashboardRoutes } from "./dashboard.ts"
 import { eventRoutes } from "./events.ts"
@@ -45,7 +49,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<Env>({ getPath: pathOf })
 
   app.use(async (c, next) => {
-    const given = c.req.header("x-request-id")
+    const given = c.req.raw.headers.get("x-request-id")
     c.set("requestId", given && SAFE_ID.test(given) ? given : crypto.randomUUID())
     c.set("started", performance.now())
     await next()
@@ -58,6 +62,10 @@ export function createApp(deps: AppDeps) {
   app.post("/v1/chat/completions", proxied(deps, chatCompletions))
   app.post("/v1/completions", proxied(deps, completions))
   app.post("/v1/embeddings", proxied(deps, embeddings))
+  app.post("/v1/messages", proxied(deps, messages))
+  app.post("/v1/responses", proxied(deps, responses))
+  app.route("/", countTokensRoutes(deps))
+  app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))

@@ -13,6 +13,7 @@ import clientText from "../dashboard/client.ts" with { type: "text" }
 import styleText from "../dashboard/style.css" with { type: "text" }
 import { NexusError } from "../core/errors.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { prefersHtml, quality } from "./accept.ts"
 import { snapshot } from "./dashboard-state.ts"
 
 /** Only this origin, and no inline script: the snapshot is JSON, never executed. */
@@ -54,25 +55,6 @@ function send(c: Context<Env>, body: string, headers: Record<string, string>): R
   const vary = { ...headers, vary: "accept-encoding" }
   if (body.length < 1024 || quality(c.req.header("accept-encoding") ?? "", "gzip") === 0) return c.body(body, 200, vary)
   return c.body(Bun.gzipSync(body), 200, { ...vary, "content-encoding": "gzip" })
-}
-
-/** The quality a client's Accept header gives `type` (0 when absent). */
-function quality(accept: string, type: string): number {
-  let best = 0
-  for (const part of accept.split(",")) {
-    const [range, ...params] = part.trim().toLowerCase().split(";")
-    if (range !== type) continue
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="))
-    best = Math.max(best, q ? Number(q.slice(2)) || 0 : 1)
-  }
-  return best
-}
-
-/** A browser asks for HTML by name and prefers it to JSON; curl and SDKs send `*\/*` or JSON. */
-export function prefersHtml(accept: string | undefined): boolean {
-  if (!accept) return false
-  const html = quality(accept, "text/html")
-  return html > 0 && html >= quality(accept, "application/json")
 }
 
 export function dashboardRoutes(deps: AppDeps) {

@@ -108,6 +108,8 @@ export function modelRoutes(deps: AppDeps) {
   app.get("/v1/models", (c) => {
     // Lets discovery recognise another Nexus and not proxy to it in a loop.
     c.header("x-nexus-version", VERSION)
+    // Anthropic clients (they always send anthropic-version) read their own list shape.
+    if (c.req.header("anthropic-version")) return c.json(anthropicList(listModels(deps), deps.stats.startedAt))
     return c.json({ object: "list", data: listModels(deps) })
   })
   // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
@@ -125,4 +127,11 @@ export function modelRoutes(deps: AppDeps) {
     return c.json(entry)
   })
   return app
+}
+
+/** The list in Anthropic's shape: `type: "model"`, `display_name`, `created_at`, paging ids. */
+function anthropicList(entries: ModelEntry[], startedAt: number) {
+  const created = new Date(startedAt).toISOString()
+  const data = entries.map((e) => ({ type: "model", id: e.id, display_name: e.alias_of ? `${e.id} (${e.alias_of})` : e.id, created_at: created }))
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }
 }

@@ -20,7 +20,8 @@ import type { AppDeps, Env } from "./deps.ts"
 import { planError } from "./plan-error.ts"
 
 export function priorityOf(c: Context): QueuePriority {
-  return c.req.header("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
+  // The raw Headers: Hono's header() lower-cases and looks up through its own layer.
+  return c.req.raw.headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
 }
 
 type Refusal = Exclude<Plan, { ok: true }>
@@ -89,11 +90,12 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const config = deps.config()
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(raw)
-    const { model, stream, requirements, canonical } = endpoint.decode(body)
+    const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
     c.set("asked", { model, stream })
     const request: CanonicalRequest = {
       dialect: endpoint.dialect,
-      operation: endpoint.operation,
+      operation: operation ?? endpoint.operation,
+      path: c.req.path,
       model,
       stream,
       raw,

@@ -13,6 +13,8 @@ export interface Decoded {
   requirements: Requirements
   /** The request in the canonical shape; omitted by the canonical dialect (its body is it). */
   canonical?: Record<string, unknown>
+  /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
+  operation?: Operation
 }
 
 export interface IngressEndpoint {

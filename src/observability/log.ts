@@ -8,16 +8,10 @@
 // consola/core: the same createConsola without the bundled reporters we replace (13 MB less RSS).
 import { createConsola, type ConsolaInstance, type LogObject } from "consola/core"
 import type { LogFormat, LogLevel } from "../config/types.ts"
+import type { Fields, LineLevel, Logger } from "../core/logger.ts"
 
-export type Fields = Record<string, unknown>
 
-export interface Logger {
-  error(message: string, fields?: Fields): void
-  warn(message: string, fields?: Fields): void
-  info(message: string, fields?: Fields): void
-  debug(message: string, fields?: Fields): void
-  setLevel(level: LogLevel): void
-}
+export type { Fields, LineLevel, Logger }
 
 const LEVELS: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 }
 
@@ -100,6 +94,8 @@ export function createLogger(opts: { level: LogLevel; format: LogFormat; stream?
     warn: (m, f) => consola.warn(m, f),
     info: (m, f) => consola.info(m, f),
     debug: (m, f) => consola.debug(m, f),
+    // consola's numbers: the line is written when its level is at or below the threshold.
+    enabled: (level) => consola.level >= LEVELS[level],
     setLevel(level) {
       consola.level = LEVELS[level]
     },

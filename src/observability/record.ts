@@ -98,6 +98,8 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
     if (!ok) metrics.errors.inc({ model, type: errorType(r) })
     stats.record(model, ok, r.latencyMs, r.stream, prompt, completion)
 
+    // The fields object is the costliest part of a line: skip it when the line is not written.
+    if (!log.enabled(ok ? "info" : "warn")) return
     const fields = {
       request_id: r.requestId,
       model: r.model,

@@ -10,6 +10,7 @@ import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
 import { resolveAlias } from "../core/aliases.ts"
+import { normaliseModel } from "../core/model-name.ts"
 import type { Breakers } from "./breaker.ts"
 import { orderCandidates } from "./score.ts"
 
@@ -99,6 +100,13 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }
 
+  /** An alias's target, then the name as the backends list it (`llama3.2` -> `llama3.2:latest`). */
+  function resolve(aliases: Record<string, string>, name: string): string {
+    const known = (n: string) => registry.backendsFor(n).length > 0
+    const target = resolveAlias(aliases, normaliseModel(name, (n) => aliases[n] !== undefined || known(n)))
+    return normaliseModel(target, known)
+  }
+
   return {
     /**
      * Plan a request for `requested`. Attempts list the primary model's candidates
@@ -107,14 +115,14 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
      */
     plan(requested: string, needs: Requirements, policy: readonly BackendFilter[] = []): Plan {
       const config = getConfig()
-      const resolved = resolveAlias(config.aliases, requested)
+      const resolved = resolve(config.aliases, requested)
       const excluded: Exclusion[] = []
       const attempts = candidatesFor(resolved, needs, policy, excluded)
       const primaryCount = attempts.length
 
       const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? []
       for (const name of fallbacks) {
-        const model = resolveAlias(config.aliases, name)
+        const model = resolve(config.aliases, name)
         if (model === resolved) continue
         for (const a of candidatesFor(model, needs, policy, excluded)) {
           attempts.push({ ...a, fallbackFrom: resolved })
@@ -124,7 +132,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       if (!attempts.length) {
         const known =
           registry.backendsFor(resolved).length > 0 ||
-          fallbacks.some((f) => registry.backendsFor(resolveAlias(config.aliases, f)).length > 0)
+          fallbacks.some((f) => registry.backendsFor(resolve(config.aliases, f)).length > 0)
         if (!known) return { ok: false, kind: "not_found", requested, available: registry.modelIds().sort() }
         return { ok: false, kind: "unavailable", requested, resolved, excluded, waitable: excluded.some((e) => e.kind === "capacity") }
       }

@@ -5,7 +5,8 @@
  */
 
 export interface WaitOptions {
-  /** Fail after this long (default 3 s). */
+  /** Fail after this long (default 10 s: a wait returns as soon as the condition holds, so a
+   * generous deadline costs nothing on a quiet machine and saves a loaded one). */
   timeoutMs?: number
   /** Poll interval (default 10 ms; spawning a probe per poll wants more). */
   everyMs?: number
@@ -15,7 +16,7 @@ export interface WaitOptions {
 
 /** Poll `get` until `ok` accepts its value; resolves with that value. */
 export async function until<T>(get: () => T | Promise<T>, ok: (value: T) => boolean, opts: WaitOptions = {}): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 3000
+  const timeoutMs = opts.timeoutMs ?? 10_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await get()
@@ -28,6 +29,6 @@ export async function until<T>(get: () => T | Promise<T>, ok: (value: T) => bool
 }
 
 /** Poll until `check` is true (counters that settle just after a response ends, a status that changes). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000, what?: string): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what?: string): Promise<void> {
   await until(check, Boolean, { timeoutMs, what })
 }

@@ -77,6 +77,25 @@ describe("nexus config validate", () => {
     expect(r.stdout).not.toContain("9_100")
   })
 
+  test("type \"openai\" on a LAN server still works as generic, and validate says what changed", () => {
+    const cwd = workdir()
+    const file = `[[backends]]\nname = "lan"\nurl = "http://192.168.1.5:8000"\ntype = "openai"\n[[backends]]\nname = "cloud"\nurl = "https://api.openai.com"\ntype = "openai"\n`
+    writeFileSync(join(cwd, "nexus.toml"), file)
+    const r = nexus(cwd, ["config", "validate"])
+    expect(r.code).toBe(0)
+    const lines = r.stdout.split("\n")
+    expect(lines[1]).toContain('note: backends[0] (lan): type "openai" now names the OpenAI cloud')
+    expect(lines[1]).toContain('read as type "generic"')
+    expect(r.stdout).not.toContain("backends[1] (cloud)")
+    const effective = TOML.parse(lines.slice(lines.indexOf("")).join("\n")) as any
+    expect(effective.backends.map((b: any) => [b.name, b.type, b.zone])).toEqual([
+      ["lan", "generic", "restricted"],
+      ["cloud", "openai", "open"],
+    ])
+    const json = JSON.parse(nexus(cwd, ["config", "validate", "--json"]).stdout)
+    expect(json.notes).toHaveLength(1)
+  })
+
   test("--json prints JSON; secrets are masked", () => {
     const cwd = workdir()
     writeFileSync(join(cwd, "n.toml"), `[server]\nadmin_token = "file-token-123"\n[[backends]]\nname = "p"\nurl = "http://user:pw@proxy:1"\ntype = "vllm"\n`)

@@ -34,3 +34,19 @@ describe("rewriteModel", () => {
     expect(rewriteModel('{"model":3}', "x")).toBe('{"model":3}')
   })
 })
+
+describe("findUsage", () => {
+  const { findUsage } = require("../../src/core/usage.ts") as typeof import("../../src/core/usage.ts")
+
+  test("reads the top-level usage of an answer without parsing the rest", () => {
+    const body = '{"id":"x","choices":[{"message":{"content":"the word \\"usage\\": {} in text"}}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}'
+    expect(findUsage(body)).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 })
+  })
+
+  test("a usage key with spaces, nested braces in strings, or none at all", () => {
+    expect(findUsage('{"usage" : {"prompt_tokens": 1, "completion_tokens": 2, "note": "}{"}}')).toEqual({ prompt_tokens: 1, completion_tokens: 2, total_tokens: undefined })
+    expect(findUsage('{"choices":[{"text":"usage"}]}')).toBeUndefined()
+    expect(findUsage('{"usage":null}')).toBeUndefined()
+    expect(findUsage("not json")).toBeUndefined()
+  })
+})

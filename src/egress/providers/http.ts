@@ -85,6 +85,19 @@ export function trimSlash(url: string): string {
 
 /** The OpenAI API base for a server URL: `/v1` appended unless the URL already has a path. */
 export function openaiBase(url: string): string {
+  let base = bases.get(url)
+  if (base === undefined) {
+    base = computeBase(url)
+    // A handful of backends, each asked once per request: remember the answer.
+    if (bases.size > 1000) bases.clear()
+    bases.set(url, base)
+  }
+  return base
+}
+
+const bases = new Map<string, string>()
+
+function computeBase(url: string): string {
   const base = trimSlash(url)
   try {
     const path = new URL(base).pathname

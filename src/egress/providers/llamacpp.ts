@@ -7,6 +7,7 @@
 import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
+import type { ProbeTarget, Provider } from "./types.ts"
 
 /** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
 export function readLlamaHealth(res: ProbeResponse): HealthVerdict {
@@ -29,7 +30,7 @@ export function readLlamaModel(entry: Record<string, unknown>): ModelInfo | unde
   return model
 }
 
-export const llamacpp = openaiCompatible({
+const compatible = openaiCompatible({
   type: "llamacpp",
   healthPath: "/health",
   readHealth: readLlamaHealth,
@@ -55,3 +56,18 @@ export const llamacpp = openaiCompatible({
     }))
   },
 })
+
+/**
+ * llama.cpp counts exactly: the model's own chat template (`/apply-template`), then its
+ * tokenizer (`/tokenize`).
+ */
+async function countTokens(target: ProbeTarget, body: Record<string, unknown>, timeoutMs: number): Promise<number | undefined> {
+  const base = trimSlash(target.url)
+  const headers = authHeaders(target)
+  const templated = await probeRequest(`${base}/apply-template`, { method: "POST", body: { messages: body.messages, ...(body.tools ? { tools: body.tools } : {}) }, headers, timeoutMs })
+  if (templated.status !== 200 || !isObject(templated.json) || typeof templated.json.prompt !== "string") return undefined
+  const tokens = await probeRequest(`${base}/tokenize`, { method: "POST", body: { content: templated.json.prompt }, headers, timeoutMs })
+  return tokens.status === 200 && isObject(tokens.json) && Array.isArray(tokens.json.tokens) ? tokens.json.tokens.length : undefined
+}
+
+export const llamacpp: Provider = { ...compatible, countTokens }

@@ -60,6 +60,8 @@ export const ollama: Provider = {
   type: "ollama",
   dialect: "openai",
   apiBase: (url) => `${trimSlash(url)}/v1`,
+  // Ollama clients' /api/chat, /api/generate, /api/embed… go to the same route as they are.
+  native: { ollama: (url, path) => `${trimSlash(url)}${path}` },
 
   async probe(backend, ctx) {
     const base = trimSlash(backend.url)

@@ -61,4 +61,11 @@ export interface Provider {
   forwardClientAuth?: boolean
   /** Present when `dialect` is not the canonical one. */
   translate?: Translator
+  /**
+   * Other client dialects the server speaks natively, with the URL for a client's path
+   * (Ollama's `/api/chat`, vLLM's `/v1/responses`): those clients' bytes pass through.
+   */
+  native?: Partial<Record<Dialect, (url: string, clientPath: string) => string>>
+  /** The exact prompt tokens of a canonical chat body, for servers that can count them. */
+  countTokens?(target: ProbeTarget, body: Record<string, unknown>, timeoutMs: number): Promise<number | undefined>
 }

@@ -3,10 +3,10 @@
  * refuses connections. Context comes from `max_model_len`; capabilities are not exposed.
  * @module
  */
-import { positiveInt } from "./http.ts"
+import { openaiBase, positiveInt } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
-export const vllm = openaiCompatible({
+const compatible = openaiCompatible({
   type: "vllm",
   healthPath: "/health",
   readModel(entry) {
@@ -15,3 +15,6 @@ export const vllm = openaiCompatible({
     return model
   },
 })
+
+/** vLLM serves the Responses API itself (`/v1/responses`): those requests pass through. */
+export const vllm = { ...compatible, native: { responses: (url: string) => `${openaiBase(url)}/responses` } }

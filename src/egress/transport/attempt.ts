@@ -15,7 +15,8 @@ import { describeFetchError } from "../providers/http.ts"
 import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
-import { readUsage } from "../../core/usage.ts"
+import { findUsage } from "../../core/usage.ts"
+import { jsonAsStream, streamAsJson } from "./convert.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -110,7 +111,16 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
 
   if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
   if (exchange.toCanonical) res = exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
+  if (req.dialect === "openai" && exchange.dialect === "openai") res = matchStreaming(res, req.stream)
   return commit(ctx, attempt, res, { upstream, sent, settle, exchange })
+}
+
+/** An OpenAI client gets what it asked for even from a server that ignored `stream`. */
+function matchStreaming(res: Response, stream: boolean): Response {
+  const type = res.headers.get("content-type") ?? ""
+  if (stream && type.includes("json")) return jsonAsStream(res)
+  if (!stream && type.includes("text/event-stream")) return streamAsJson(res)
+  return res
 }
 
 type Settle = (report: Omit<AttemptReport, "backend">) => void
@@ -233,10 +243,8 @@ async function whole(
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
 }
 
-function usageOf(bytes: Uint8Array): ReturnType<typeof readUsage> {
-  try {
-    return readUsage(JSON.parse(new TextDecoder().decode(bytes)))
-  } catch {
-    return undefined
-  }
+const decoder = new TextDecoder()
+
+function usageOf(bytes: Uint8Array): ReturnType<typeof findUsage> {
+  return findUsage(decoder.decode(bytes))
 }

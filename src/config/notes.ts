@@ -1,0 +1,23 @@
+/**
+ * Things worth telling the user about a valid file: spellings that still work but now
+ * mean something more specific. `nexus config validate` prints them; `nexus serve`
+ * logs them once at start.
+ * @module
+ */
+import { isPrivateUrl } from "../core/locality.ts"
+
+/** Notes about the parsed (not yet validated) TOML of a file that validated. */
+export function configNotes(raw: unknown): string[] {
+  const backends = (raw as { backends?: unknown })?.backends
+  if (!Array.isArray(backends)) return []
+  const notes: string[] = []
+  backends.forEach((b: { name?: unknown; type?: unknown; url?: unknown }, i) => {
+    if (typeof b?.type !== "string" || b.type.trim().toLowerCase() !== "openai" || typeof b.url !== "string") return
+    if (!isPrivateUrl(b.url.trim())) return
+    notes.push(
+      `backends[${i}] (${String(b.name)}): type "openai" now names the OpenAI cloud; ${b.url} is on your own network, ` +
+        `so it is read as type "generic" (any OpenAI-compatible server). Write type = "generic" to say so.`
+    )
+  })
+  return notes
+}

@@ -1,0 +1,113 @@
+/**
+ * Ollama's API for Ollama clients (Open WebUI's Ollama connection, ollama-js, Continue's
+ * `ollama` provider): proxied `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`,
+ * and answered here from the registry: `/api/tags`, `/api/show`, `/api/ps`,
+ * `/api/version`, and `GET|HEAD /` ("Ollama is running") for clients that do not ask
+ * for HTML (a browser's request falls through to whatever serves pages at `/`).
+ * @module
+ */
+import { Hono, type Context } from "hono"
+import { NexusError } from "../core/errors.ts"
+import { nameVariants } from "../core/model-name.ts"
+import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../ingress/ollama/endpoints.ts"
+import { VERSION } from "../version.ts"
+import type { AppDeps, Env } from "./deps.ts"
+import { listModels, type ModelEntry } from "./models.ts"
+import { proxied } from "./pipeline.ts"
+import { prefersHtml } from "./accept.ts"
+
+/**
+ * The Ollama API version we answer with: clients compare it numerically to enable
+ * features (Open WebUI wants plain semver), and Nexus serves that API level.
+ */
+export const OLLAMA_API_VERSION = "0.12.3"
+
+function capabilities(e: ModelEntry): string[] {
+  const c = e.capabilities
+  const out: string[] = []
+  if (c.completion !== false && c.embeddings !== true) out.push("completion")
+  if (c.tools) out.push("tools")
+  if (c.vision) out.push("vision")
+  if (c.embeddings) out.push("embedding")
+  return out
+}
+
+function details(e: ModelEntry) {
+  const family = e.id.split(/[/:]/).at(-2) ?? e.id
+  return {
+    parent_model: e.alias_of ?? "",
+    format: "gguf",
+    family,
+    families: [family],
+    parameter_size: "",
+    quantization_level: "",
+    ...(e.context_length ? { context_length: e.context_length } : {}),
+  }
+}
+
+function tag(e: ModelEntry, modified: string) {
+  return { name: e.id, model: e.id, modified_at: modified, size: 0, digest: "", details: details(e), capabilities: capabilities(e) }
+}
+
+function findModel(deps: AppDeps, name: string): ModelEntry | undefined {
+  const entries = listModels(deps)
+  for (const v of nameVariants(name)) {
+    const hit = entries.find((e) => e.id === v)
+    if (hit) return hit
+  }
+  return undefined
+}
+
+/** Renders errors thrown below in Ollama's shape. */
+function asOllama(c: Context<Env>): void {
+  c.set("dialect", ollamaChat)
+}
+
+export function ollamaRoutes(deps: AppDeps) {
+  const app = new Hono<Env>()
+  app.post("/api/chat", proxied(deps, ollamaChat))
+  app.post("/api/generate", proxied(deps, ollamaGenerate))
+  app.post("/api/embed", proxied(deps, ollamaEmbed))
+  app.post("/api/embeddings", proxied(deps, ollamaEmbeddings))
+
+  const modified = () => new Date(deps.stats.startedAt).toISOString()
+  app.get("/api/tags", (c) => c.json({ models: listModels(deps).map((e) => tag(e, modified())) }))
+  app.get("/api/ps", (c) => {
+    const loaded = listModels(deps).filter((e) => e.loaded === true)
+    const expires = new Date(Date.now() + 5 * 60_000).toISOString()
+    return c.json({
+      models: loaded.map((e) => ({ ...tag(e, modified()), expires_at: expires, size_vram: 0, ...(e.context_length ? { context_length: e.context_length } : {}) })),
+    })
+  })
+  app.get("/api/version", (c) => {
+    c.header("x-nexus-version", VERSION)
+    return c.json({ version: OLLAMA_API_VERSION })
+  })
+  app.post("/api/show", async (c) => {
+    asOllama(c)
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
+    const name = body && typeof body === "object" ? (body.model ?? body.name) : undefined
+    if (typeof name !== "string" || !name) throw new NexusError({ kind: "invalid_request", message: "model is required", param: "model" })
+    const e = findModel(deps, name)
+    if (!e) throw new NexusError({ kind: "not_found", message: `model '${name}' not found`, code: "model_not_found", param: "model" })
+    const ctx = e.context_length
+    return c.json({
+      license: "",
+      modelfile: `# Served by Nexus from: ${e.backends.join(", ")}\nFROM ${e.alias_of ?? e.id}\n`,
+      // Continue reads num_ctx from here to size its context window.
+      parameters: ctx ? `num_ctx                        ${ctx}` : "",
+      template: "",
+      details: details(e),
+      model_info: { "general.architecture": "nexus", ...(ctx ? { "nexus.context_length": ctx } : {}) },
+      capabilities: capabilities(e),
+      modified_at: modified(),
+    })
+  })
+
+  // What `ollama serve` answers at its root; browsers asking for a page get the next handler.
+  app.get("/", async (c, next) => {
+    if (prefersHtml(c.req.header("accept"))) return next()
+    return c.text("Ollama is running")
+  })
+  return app
+}

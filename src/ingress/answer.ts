@@ -1,0 +1,263 @@
+/**
+ * Reading a canonical (OpenAI) answer, whatever form it came in (an SSE stream, or a
+ * plain JSON body from a server that ignored `stream`), as one sequence of events that
+ * every other dialect renders in its own shape. One reader for N dialects: a backend that
+ * answered a stream request with JSON (or the reverse) is converted, never relabelled.
+ * @module
+ */
+import type { Usage } from "../core/usage.ts"
+import { readUsage } from "../core/usage.ts"
+
+export type AnswerEvent =
+  | { type: "text"; text: string }
+  /** A tool call begins (OpenAI's `index` says which one later fragments belong to). */
+  | { type: "tool"; index: number; id: string; name: string }
+  | { type: "tool_args"; index: number; fragment: string }
+  /** `stop`, `length`, `tool_calls`, `content_filter`; `stopSequence` when the server says which one matched. */
+  | { type: "finish"; reason: string; stopSequence?: string }
+  | { type: "usage"; usage: Usage }
+  /** The answer failed part way (a mid-stream error event, or the upstream body broke). */
+  | { type: "error"; message: string }
+  /** A keep-alive comment from the relay during a long wait: each dialect keeps its client waiting its own way. */
+  | { type: "keepalive" }
+
+/** A whole answer, for clients that asked for one JSON document. */
+export interface Answer {
+  text: string
+  tools: { id: string; name: string; arguments: string }[]
+  finish: string | null
+  stopSequence?: string
+  usage?: Usage
+  error?: string
+}
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** Events of one parsed OpenAI chunk or document (`message` in a document, `delta` in a chunk). */
+function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
+  const out: AnswerEvent[] = []
+  if (isObj(doc.error)) {
+    out.push({ type: "error", message: String(doc.error.message ?? "upstream error") })
+    return out
+  }
+  const choice = Array.isArray(doc.choices) && isObj(doc.choices[0]) ? doc.choices[0] : undefined
+  if (choice) {
+    const msg = isObj(choice.delta) ? choice.delta : isObj(choice.message) ? choice.message : undefined
+    const text = msg ? msg.content : choice.text
+    if (typeof text === "string" && text) out.push({ type: "text", text })
+    const calls = msg && Array.isArray(msg.tool_calls) ? msg.tool_calls : []
+    calls.forEach((call, i) => {
+      if (!isObj(call)) return
+      const index = typeof call.index === "number" ? call.index : i
+      const fn = isObj(call.function) ? call.function : {}
+      if (!seen.has(index)) {
+        seen.add(index)
+        const id = typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
+        out.push({ type: "tool", index, id, name: String(fn.name ?? "") })
+      }
+      if (typeof fn.arguments === "string" && fn.arguments) out.push({ type: "tool_args", index, fragment: fn.arguments })
+      else if (isObj(fn.arguments)) out.push({ type: "tool_args", index, fragment: JSON.stringify(fn.arguments) })
+    })
+    if (typeof choice.finish_reason === "string" && choice.finish_reason) {
+      // vLLM names the stop string that matched; llama.cpp and others do not.
+      const stopSequence = typeof choice.stop_reason === "string" ? choice.stop_reason : undefined
+      out.push({ type: "finish", reason: choice.finish_reason, stopSequence })
+    }
+  }
+  const usage = readUsage(doc)
+  if (usage) out.push({ type: "usage", usage })
+  return out
+}
+
+/** The JSON payload of each `data:` line of a complete SSE event. */
+function dataOf(event: string): string | undefined {
+  const lines = event.split("\n").filter((l) => l.startsWith("data:"))
+  if (!lines.length) return undefined
+  return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
+}
+
+/**
+ * The answer's events as they arrive. `cancel` stops reading (the client left): it
+ * cancels the upstream body, which releases the backend slot.
+ */
+export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
+  const body = res.body
+  const reader = body?.getReader()
+  const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream")
+  async function* events(): AsyncGenerator<AnswerEvent> {
+    if (!reader) return
+    const decoder = new TextDecoder()
+    const seen = new Set<number>()
+    let buf = ""
+    try {
+      for (;;) {
+        let chunk
+        try {
+          chunk = await reader.read()
+        } catch (err) {
+          yield { type: "error", message: `the backend's answer broke off: ${(err as Error)?.message ?? String(err)}` }
+          return
+        }
+        if (chunk.done) break
+        buf += decoder.decode(chunk.value, { stream: true })
+        if (!sse) continue
+        buf = buf.replaceAll("\r\n", "\n")
+        let cut: number
+        while ((cut = buf.indexOf("\n\n")) >= 0) {
+          const event = buf.slice(0, cut)
+          const data = dataOf(event)
+          buf = buf.slice(cut + 2)
+          if (!data && event.startsWith(":")) yield { type: "keepalive" }
+          if (!data || data === "[DONE]") continue
+          let doc: unknown
+          try {
+            doc = JSON.parse(data)
+          } catch {
+            continue
+          }
+          if (isObj(doc)) yield* eventsOf(doc, seen)
+        }
+      }
+      buf += decoder.decode()
+      if (sse) {
+        const data = dataOf(buf.trim())
+        if (data && data !== "[DONE]") yield* parsed(data, seen)
+      } else if (buf.trim()) {
+        yield* parsed(buf, seen)
+      }
+    } finally {
+      reader.releaseLock?.()
+    }
+  }
+  return {
+    events: events(),
+    cancel: () => {
+      reader?.cancel().catch(() => {})
+    },
+  }
+}
+
+function* parsed(text: string, seen: Set<number>): Generator<AnswerEvent> {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    yield { type: "error", message: "the backend's answer was not valid JSON" }
+    return
+  }
+  if (isObj(doc)) yield* eventsOf(doc, seen)
+}
+
+/** Fold events into a whole answer. */
+export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number>): void {
+  switch (ev.type) {
+    case "text":
+      into.text += ev.text
+      break
+    case "tool":
+      order.set(ev.index, into.tools.length)
+      into.tools.push({ id: ev.id, name: ev.name, arguments: "" })
+      break
+    case "tool_args": {
+      const at = order.get(ev.index)
+      if (at !== undefined) into.tools[at]!.arguments += ev.fragment
+      break
+    }
+    case "finish":
+      into.finish = ev.reason
+      into.stopSequence = ev.stopSequence
+      break
+    case "usage":
+      into.usage = ev.usage
+      break
+    case "error":
+      into.error = ev.message
+      break
+    case "keepalive":
+  }
+}
+
+export async function wholeAnswer(res: Response): Promise<Answer> {
+  const answer: Answer = { text: "", tools: [], finish: null }
+  const order = new Map<number, number>()
+  for await (const ev of readAnswer(res).events) collect(answer, ev, order)
+  return answer
+}
+
+/** Tool-call arguments as an object (Anthropic's `input`, Ollama's `arguments`). */
+export function parseArgs(text: string): Record<string, unknown> {
+  if (!text.trim()) return {}
+  try {
+    const v = JSON.parse(text)
+    return isObj(v) ? v : { value: v }
+  } catch {
+    return { _raw: text }
+  }
+}
+
+/**
+ * A response body that writes each event's rendering as it arrives. `render` returns the
+ * text for an event; `end` the text after the last one. Cancelling (the client left)
+ * cancels the upstream body.
+ */
+export function renderStream(
+  res: Response,
+  r: { event(ev: AnswerEvent): string; end(): string; start?(): string }
+): ReadableStream<Uint8Array> {
+  const { events, cancel } = readAnswer(res)
+  const enc = new TextEncoder()
+  let started = false
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!started) {
+        started = true
+        const head = r.start?.()
+        if (head) {
+          controller.enqueue(enc.encode(head))
+          return
+        }
+      }
+      // Pull events until one renders to something, so each pull writes.
+      for (;;) {
+        const next = await events.next()
+        if (next.done) {
+          const tail = r.end()
+          if (tail) controller.enqueue(enc.encode(tail))
+          controller.close()
+          return
+        }
+        const text = r.event(next.value)
+        if (text) {
+          controller.enqueue(enc.encode(text))
+          return
+        }
+      }
+    },
+    cancel() {
+      cancel()
+    },
+  })
+}
+
+/** A whole answer rendered once it is complete (a client that asked for one JSON document). */
+export function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
+  const { events, cancel } = readAnswer(res)
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const answer: Answer = { text: "", tools: [], finish: null }
+      const order = new Map<number, number>()
+      for await (const ev of events) collect(answer, ev, order)
+      controller.enqueue(new TextEncoder().encode(JSON.stringify(render(answer))))
+      controller.close()
+    },
+    cancel() {
+      cancel()
+    },
+  })
+}
+
+/** Rough token count of a text: four characters a token, the estimate used when no backend counts. */
+export function estimateTokens(chars: number): number {
+  return Math.ceil(chars / 4)
+}

@@ -1,0 +1,175 @@
+/**
+ * An Anthropic Messages request as the canonical (OpenAI Chat Completions) request.
+ * Controls only Anthropic's own servers honour (`thinking`, `cache_control`,
+ * `context_management`, `output_config`, `service_tier`, server tools) are dropped here,
+ * never refused.
+ * @module
+ */
+import { NexusError } from "../../core/errors.ts"
+import type { Requirements } from "../../core/request.ts"
+import { estimateTokens } from "../answer.ts"
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
+
+function bad(message: string, param: string): NexusError {
+  return new NexusError({ kind: "invalid_request", message, code: "invalid_request", param })
+}
+
+/** Claude Code's first system block is billing metadata, not an instruction. */
+const METADATA_BLOCK = /^x-anthropic-billing-header:/
+
+function textOf(blocks: unknown, where: string): string {
+  if (typeof blocks === "string") return blocks
+  if (!Array.isArray(blocks)) throw bad(`${where} must be a string or a list of text blocks`, where)
+  return blocks
+    .filter((b): b is Obj => isObj(b) && b.type === "text" && typeof b.text === "string")
+    .map((b) => b.text as string)
+    .filter((t) => !METADATA_BLOCK.test(t))
+    .join("\n\n")
+}
+
+function imagePart(block: Obj, where: string): Obj {
+  const src = block.source
+  if (!isObj(src)) throw bad(`${where}.source is required for an image block`, where)
+  if (src.type === "base64" && typeof src.data === "string") {
+    const mime = typeof src.media_type === "string" ? src.media_type : "image/png"
+    return { type: "image_url", image_url: { url: `data:${mime};base64,${src.data}` } }
+  }
+  if (src.type === "url" && typeof src.url === "string") return { type: "image_url", image_url: { url: src.url } }
+  throw bad(`${where}.source must be {type:"base64",media_type,data} or {type:"url",url}`, where)
+}
+
+/** A tool result's content as text: the text blocks joined (images in results are dropped). */
+function resultText(block: Obj): string {
+  const c = block.content
+  const text = typeof c === "string" ? c : Array.isArray(c) ? c.filter((b) => isObj(b) && b.type === "text").map((b) => String((b as Obj).text ?? "")).join("\n") : ""
+  return block.is_error === true ? `Error: ${text}` : text
+}
+
+interface Counted {
+  messages: Obj[]
+  chars: number
+  vision: boolean
+}
+
+function convertMessages(list: unknown): Counted {
+  if (!Array.isArray(list) || list.length === 0) throw bad("messages must be a non-empty list", "messages")
+  const out: Counted = { messages: [], chars: 0, vision: false }
+  list.forEach((m, i) => {
+    const where = `messages[${i}]`
+    if (!isObj(m) || (m.role !== "user" && m.role !== "assistant")) throw bad(`${where}.role must be "user" or "assistant"`, `${where}.role`)
+    if (typeof m.content === "string") {
+      out.chars += m.content.length
+      out.messages.push({ role: m.role, content: m.content })
+      return
+    }
+    if (!Array.isArray(m.content)) throw bad(`${where}.content must be a string or a list of blocks`, `${where}.content`)
+    const parts: Obj[] = []
+    const calls: Obj[] = []
+    const results: Obj[] = []
+    m.content.forEach((b, j) => {
+      if (!isObj(b)) throw bad(`${where}.content[${j}] must be a block object`, `${where}.content`)
+      if (b.type === "text" && typeof b.text === "string") {
+        out.chars += b.text.length
+        parts.push({ type: "text", text: b.text })
+      } else if (b.type === "image") {
+        out.vision = true
+        parts.push(imagePart(b, `${where}.content[${j}]`))
+      } else if (b.type === "tool_use") {
+        const args = JSON.stringify(b.input ?? {})
+        out.chars += args.length
+        calls.push({ id: String(b.id ?? `toolu_${i}_${j}`), type: "function", function: { name: String(b.name ?? ""), arguments: args } })
+      } else if (b.type === "tool_result") {
+        const text = resultText(b)
+        out.chars += text.length
+        results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
+      }
+      // thinking, redacted_thinking, document, server tool blocks: nothing a local model can use.
+    })
+    // Tool results answer the previous assistant turn, so they come before the user's text.
+    out.messages.push(...results)
+    const onlyText = parts.every((p) => p.type === "text")
+    const content = onlyText ? parts.map((p) => p.text).join("\n\n") : parts
+    if (m.role === "assistant") {
+      if (parts.length || calls.length) out.messages.push({ role: "assistant", content: onlyText && !parts.length ? null : content, ...(calls.length ? { tool_calls: calls } : {}) })
+    } else if (parts.length) {
+      out.messages.push({ role: "user", content })
+    }
+  })
+  return out
+}
+
+function convertTools(tools: unknown): Obj[] | undefined {
+  if (tools === undefined) return undefined
+  if (!Array.isArray(tools)) throw bad("tools must be a list", "tools")
+  // Server tools (web_search_…, bash_…, text_editor_…) run on Anthropic's side: dropped.
+  const fns = tools.filter((t): t is Obj => isObj(t) && typeof t.name === "string" && isObj(t.input_schema))
+  return fns.map((t) => ({ type: "function", function: { name: t.name, ...(typeof t.description === "string" ? { description: t.description } : {}), parameters: t.input_schema } }))
+}
+
+function convertToolChoice(choice: unknown): { tool_choice?: unknown; parallel_tool_calls?: boolean } {
+  if (!isObj(choice)) return {}
+  const parallel = choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {}
+  switch (choice.type) {
+    case "auto":
+      return { tool_choice: "auto", ...parallel }
+    case "any":
+      return { tool_choice: "required", ...parallel }
+    case "none":
+      return { tool_choice: "none" }
+    case "tool":
+      return { tool_choice: { type: "function", function: { name: String(choice.name ?? "") } }, ...parallel }
+    default:
+      throw bad(`tool_choice.type must be auto, any, tool or none`, "tool_choice")
+  }
+}
+
+export interface DecodedMessages {
+  model: string
+  stream: boolean
+  canonical: Obj
+  requirements: Requirements
+}
+
+/** Decode and validate; `forCount` skips what count_tokens does not need (max_tokens). */
+export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
+  if (typeof body.model !== "string" || !body.model) throw bad("model: field required", "model")
+  if (!forCount && (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1)) {
+    throw bad("max_tokens: field required (a positive integer)", "max_tokens")
+  }
+  const { messages, chars, vision } = convertMessages(body.messages)
+  const system = body.system === undefined ? "" : textOf(body.system, "system")
+  const tools = convertTools(body.tools)
+  const stream = body.stream === true
+  const canonical: Obj = {
+    model: body.model,
+    messages: system ? [{ role: "system", content: system }, ...messages] : messages,
+  }
+  if (typeof body.max_tokens === "number") canonical.max_tokens = body.max_tokens
+  if (tools?.length) {
+    canonical.tools = tools
+    Object.assign(canonical, convertToolChoice(body.tool_choice))
+  }
+  if (Array.isArray(body.stop_sequences) && body.stop_sequences.length) canonical.stop = body.stop_sequences
+  for (const k of ["temperature", "top_p", "top_k"] as const) if (typeof body[k] === "number") canonical[k] = body[k]
+  if (stream) {
+    canonical.stream = true
+    canonical.stream_options = { include_usage: true }
+  }
+  const toolChars = tools ? JSON.stringify(tools).length : 0
+  return {
+    model: body.model,
+    stream,
+    canonical,
+    requirements: {
+      vision,
+      tools: !!tools?.length,
+      jsonMode: false,
+      embeddings: false,
+      // Not max_tokens: Claude Code asks for 32000 whatever the model, and a local model
+      // with a smaller window still answers (its server caps the output).
+      estimatedTokens: estimateTokens(chars + system.length + toolChars),
+    },
+  }
+}

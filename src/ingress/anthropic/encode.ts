@@ -1,0 +1,133 @@
+/**
+ * A canonical (OpenAI) answer as an Anthropic `message`, or as the event sequence the
+ * Anthropic SDKs expect: message_start, content_block_start, ping, content_block_delta
+ * (text_delta, input_json_delta), content_block_stop per block, message_delta (stop
+ * reason and usage), message_stop. Text and each tool call are separate blocks.
+ * @module
+ */
+import type { Usage } from "../../core/usage.ts"
+import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { anthropicErrorEvent } from "./errors.ts"
+
+/** OpenAI finish reasons as Anthropic stop reasons. */
+export function stopReason(finish: string | null, stopSequence?: string): string {
+  if (finish === "length") return "max_tokens"
+  if (finish === "tool_calls" || finish === "function_call") return "tool_use"
+  if (finish === "content_filter") return "refusal"
+  if (finish === "stop" && stopSequence) return "stop_sequence"
+  return "end_turn"
+}
+
+const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
+
+function usageOf(u: Usage | undefined) {
+  return { input_tokens: u?.prompt_tokens ?? 0, output_tokens: u?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+}
+
+/** A whole answer as an Anthropic message. */
+export function toMessage(a: Answer, model: string): Record<string, unknown> {
+  const content: Record<string, unknown>[] = []
+  if (a.text) content.push({ type: "text", text: a.text })
+  for (const t of a.tools) content.push({ type: "tool_use", id: t.id, name: t.name, input: parseArgs(t.arguments) })
+  // A server that called tools but said "stop" (some llama.cpp builds) still asks for tool use.
+  const finish = a.tools.length && a.finish === "stop" ? "tool_calls" : a.finish
+  return {
+    id: messageId(),
+    type: "message",
+    role: "assistant",
+    model,
+    content,
+    stop_reason: stopReason(finish, a.stopSequence),
+    stop_sequence: finish === "stop" && a.stopSequence ? a.stopSequence : null,
+    usage: usageOf(a.usage),
+  }
+}
+
+const event = (name: string, data: Record<string, unknown>) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`
+
+/** The stream's state machine: one open block at a time, indexes in order of appearance. */
+export function anthropicStreamRenderer(model: string) {
+  let open: { index: number; kind: "text" | "tool"; tool?: number } | undefined
+  let next = 0
+  let pinged = false
+  let finish: string | null = null
+  let stopSequence: string | undefined
+  let usage: Usage | undefined
+  let sawTool = false
+  let failed = false
+
+  const close = () => {
+    if (!open) return ""
+    const out = event("content_block_stop", { index: open.index })
+    open = undefined
+    return out
+  }
+  const start = (block: Record<string, unknown>, kind: "text" | "tool", tool?: number) => {
+    let out = close()
+    open = { index: next++, kind, tool }
+    out += event("content_block_start", { index: open.index, content_block: block })
+    if (!pinged) {
+      pinged = true
+      out += event("ping", {})
+    }
+    return out
+  }
+
+  return {
+    start: () =>
+      event("message_start", {
+        message: { id: messageId(), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } },
+      }),
+    event(ev: AnswerEvent): string {
+      if (failed) return ""
+      switch (ev.type) {
+        case "text": {
+          const head = open?.kind === "text" ? "" : start({ type: "text", text: "" }, "text")
+          return head + event("content_block_delta", { index: open!.index, delta: { type: "text_delta", text: ev.text } })
+        }
+        case "tool":
+          sawTool = true
+          return start({ type: "tool_use", id: ev.id, name: ev.name, input: {} }, "tool", ev.index)
+        case "tool_args":
+          // Fragments belong to the open tool block (servers stream calls one after another).
+          if (open?.kind !== "tool" || open.tool !== ev.index) return ""
+          return event("content_block_delta", { index: open.index, delta: { type: "input_json_delta", partial_json: ev.fragment } })
+        case "finish":
+          finish = ev.reason
+          stopSequence = ev.stopSequence
+          return ""
+        case "usage":
+          usage = ev.usage
+          return ""
+        case "error":
+          failed = true
+          return close() + anthropicErrorEvent(ev.message)
+        case "keepalive":
+          // Claude Code's stream-idle timer is reset by pings.
+          return event("ping", {})
+      }
+    },
+    end(): string {
+      if (failed) return ""
+      let out = close()
+      if (!pinged) out += event("ping", {})
+      const reason = sawTool && (finish === "stop" || finish === null) ? "tool_calls" : finish
+      out += event("message_delta", {
+        delta: { stop_reason: stopReason(reason, stopSequence), stop_sequence: reason === "stop" && stopSequence ? stopSequence : null },
+        usage: { input_tokens: usage?.prompt_tokens ?? 0, output_tokens: usage?.completion_tokens ?? 0 },
+      })
+      return out + event("message_stop", {})
+    },
+  }
+}
+
+export function encodeMessages(res: Response, ctx: { stream: boolean; model: string }): Response {
+  if (ctx.stream) {
+    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
+    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model)), { status: 200, headers })
+  }
+  return new Response(
+    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model))),
+    { status: 200, headers: { "content-type": "application/json" } }
+  )
+}

@@ -1,0 +1,24 @@
+/**
+ * Anthropic Messages: `POST /v1/messages`, proxied through the canonical request, and the
+ * estimate `count_tokens` falls back to.
+ * @module
+ */
+import { estimateTokens } from "../answer.ts"
+import type { IngressEndpoint } from "../types.ts"
+import { decodeMessages } from "./decode.ts"
+import { encodeMessages } from "./encode.ts"
+import { anthropicErrorResponse } from "./errors.ts"
+
+export const messages: IngressEndpoint = {
+  dialect: "anthropic",
+  operation: "chat",
+  decode: (body) => decodeMessages(body),
+  error: anthropicErrorResponse,
+  encode: encodeMessages,
+}
+
+/** The estimate of a translated request's prompt tokens, when no backend can count them. */
+export function estimateMessagesTokens(canonical: Record<string, unknown>): number {
+  const text = JSON.stringify(canonical.messages) + (canonical.tools ? JSON.stringify(canonical.tools) : "")
+  return estimateTokens(text.length)
+}

@@ -1,0 +1,147 @@
+/**
+ * A canonical (OpenAI Chat) answer as a Responses API `response`, or as its semantic
+ * stream: response.created, response.in_progress, then per output item
+ * output_item.added, (content_part.added, output_text.delta…, output_text.done,
+ * content_part.done | function_call_arguments.delta…, .done), output_item.done, and
+ * finally response.completed (or response.incomplete when the output was cut short).
+ * @module
+ */
+import type { Usage } from "../../core/usage.ts"
+import { renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+
+type Obj = Record<string, unknown>
+const rid = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
+
+function usageOf(u: Usage | undefined) {
+  const input = u?.prompt_tokens ?? 0
+  const output = u?.completion_tokens ?? 0
+  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u?.total_tokens ?? input + output }
+}
+
+function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: Usage | undefined, finish: string | null): Obj {
+  return {
+    id,
+    object: "response",
+    created_at: created,
+    status,
+    error: null,
+    incomplete_details: status === "incomplete" ? { reason: finish === "content_filter" ? "content_filter" : "max_output_tokens" } : null,
+    model,
+    output,
+    parallel_tool_calls: true,
+    tool_choice: "auto",
+    tools: [],
+    usage: status === "in_progress" ? null : usageOf(usage),
+  }
+}
+
+const statusOf = (finish: string | null) => (finish === "length" || finish === "content_filter" ? "incomplete" : "completed")
+
+function messageItem(id: string, text: string, status: string): Obj {
+  return { type: "message", id, status, role: "assistant", content: status === "in_progress" ? [] : [{ type: "output_text", text, annotations: [] }] }
+}
+
+function callItem(id: string, t: Answer["tools"][number], status: string): Obj {
+  return { type: "function_call", id, call_id: t.id, name: t.name, arguments: t.arguments, status }
+}
+
+/** A whole answer as a `response` object. */
+export function toResponse(a: Answer, model: string): Obj {
+  const output: Obj[] = []
+  if (a.text) output.push(messageItem(rid("msg"), a.text, "completed"))
+  for (const t of a.tools) output.push(callItem(rid("fc"), t, "completed"))
+  return envelope(rid("resp"), model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish)
+}
+
+export function responsesStreamRenderer(model: string) {
+  const id = rid("resp")
+  const created = Math.floor(Date.now() / 1000)
+  let seq = 0
+  const output: Obj[] = []
+  let open: { kind: "text"; id: string; index: number; text: string } | { kind: "tool"; id: string; index: number; tool: Answer["tools"][number]; from: number } | undefined
+  let finish: string | null = null
+  let usage: Usage | undefined
+  let failed = false
+  const ev = (type: string, data: Obj) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`
+
+  const close = (): string => {
+    if (!open) return ""
+    const o = open
+    open = undefined
+    if (o.kind === "text") {
+      const item = messageItem(o.id, o.text, "completed")
+      output[o.index] = item
+      const part = { type: "output_text", text: o.text, annotations: [] }
+      return (
+        ev("response.output_text.done", { item_id: o.id, output_index: o.index, content_index: 0, text: o.text }) +
+        ev("response.content_part.done", { item_id: o.id, output_index: o.index, content_index: 0, part }) +
+        ev("response.output_item.done", { output_index: o.index, item })
+      )
+    }
+    const item = callItem(o.id, o.tool, "completed")
+    output[o.index] = item
+    return ev("response.function_call_arguments.done", { item_id: o.id, output_index: o.index, arguments: o.tool.arguments }) + ev("response.output_item.done", { output_index: o.index, item })
+  }
+
+  return {
+    start: () => {
+      const r = envelope(id, model, created, "in_progress", [], undefined, null)
+      return ev("response.created", { response: r }) + ev("response.in_progress", { response: r })
+    },
+    event(e: AnswerEvent): string {
+      if (failed) return ""
+      switch (e.type) {
+        case "text": {
+          let out = ""
+          if (open?.kind !== "text") {
+            out += close()
+            open = { kind: "text", id: rid("msg"), index: output.length, text: "" }
+            output.push(messageItem(open.id, "", "in_progress"))
+            out += ev("response.output_item.added", { output_index: open.index, item: messageItem(open.id, "", "in_progress") })
+            out += ev("response.content_part.added", { item_id: open.id, output_index: open.index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } })
+          }
+          open.text += e.text
+          return out + ev("response.output_text.delta", { item_id: open.id, output_index: open.index, content_index: 0, delta: e.text })
+        }
+        case "tool": {
+          let out = close()
+          const tool = { id: e.id, name: e.name, arguments: "" }
+          open = { kind: "tool", id: rid("fc"), index: output.length, tool, from: e.index }
+          output.push(callItem(open.id, tool, "in_progress"))
+          return out + ev("response.output_item.added", { output_index: open.index, item: callItem(open.id, tool, "in_progress") })
+        }
+        case "tool_args":
+          if (open?.kind !== "tool" || open.from !== e.index) return ""
+          open.tool.arguments += e.fragment
+          return ev("response.function_call_arguments.delta", { item_id: open.id, output_index: open.index, delta: e.fragment })
+        case "finish":
+          finish = e.reason
+          return ""
+        case "keepalive":
+          return ": keep-alive\n\n"
+        case "usage":
+          usage = e.usage
+          return ""
+        case "error":
+          failed = true
+          return ev("error", { code: "upstream_stream_error", message: e.message, param: null }) +
+            ev("response.failed", { response: { ...envelope(id, model, created, "failed", output, usage, finish), error: { code: "server_error", message: e.message } } })
+      }
+    },
+    end(): string {
+      if (failed) return ""
+      const out = close()
+      const status = statusOf(finish)
+      return out + ev(status === "completed" ? "response.completed" : "response.incomplete", { response: envelope(id, model, created, status, output, usage, finish) })
+    },
+  }
+}
+
+export function encodeResponses(res: Response, ctx: { stream: boolean; model: string }): Response {
+  if (ctx.stream) {
+    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
+    return new Response(renderStream(res, responsesStreamRenderer(ctx.model)), { status: 200, headers })
+  }
+  const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model))
+  return new Response(renderWhole(res, render), { status: 200, headers: { "content-type": "application/json" } })
+}

@@ -1,0 +1,18 @@
+/**
+ * OpenAI Responses: `POST /v1/responses`. Servers that implement it (vLLM) get the
+ * client's bytes; the rest get the canonical Chat Completions request, and the answer
+ * comes back as a `response` or its semantic event stream. Errors use OpenAI's envelope.
+ * @module
+ */
+import { openaiErrorResponse } from "../openai/errors.ts"
+import type { IngressEndpoint } from "../types.ts"
+import { decodeResponses } from "./decode.ts"
+import { encodeResponses } from "./encode.ts"
+
+export const responses: IngressEndpoint = {
+  dialect: "responses",
+  operation: "chat",
+  decode: decodeResponses,
+  error: openaiErrorResponse,
+  encode: encodeResponses,
+}

@@ -1,0 +1,20 @@
+import { describe, expect, test } from "bun:test"
+import { createMetrics } from "../../src/observability/metrics.ts"
+import { createRegistry } from "../../src/registry/registry.ts"
+
+describe("metrics families", () => {
+  test("label values are escaped in the exposition", async () => {
+    const m = createMetrics(createRegistry())
+    m.errors.inc({ model: 'a"b\\c', type: "timeout" })
+    expect(await m.registry.metrics()).toContain('nexus_errors_total{model="a\\"b\\\\c",type="timeout"} 1')
+  })
+
+  test("the whole exposition: HELP and TYPE per family, blank line between, gauges read at scrape time", async () => {
+    const backends = createRegistry()
+    const m = createMetrics(backends)
+    const text = await m.registry.metrics()
+    expect(text.startsWith("# HELP nexus_requests_total Requests answered, by model, backend and HTTP status.\n# TYPE nexus_requests_total counter\n\n# HELP nexus_errors_total")).toBe(true)
+    expect(text.endsWith("# TYPE nexus_models_available gauge\nnexus_models_available 0\n")).toBe(true)
+    expect(text).toContain("# HELP nexus_tokens_total Tokens reported by backends in `usage`.\n# TYPE nexus_tokens_total counter\n")
+  })
+})
