@@ -46,6 +46,16 @@ describe("GET /", () => {
     expect((await fetch(`${nexus.url}/dashboard`)).headers.get("content-type")).toStartWith("text/html")
   })
 
+  test("the two handlers at / split every Accept header between them: never a 404 or 405", async () => {
+    for (const accept of [BROWSER, "*/*", "application/json", "application/json, text/html;q=0.5", "text/html;q=0", ""]) {
+      const res = await fetch(`${nexus.url}/`, { headers: { accept } })
+      expect({ accept, status: res.status }).toEqual({ accept, status: 200 })
+      const html = res.headers.get("content-type")!.startsWith("text/html")
+      expect({ accept, html }).toEqual({ accept, html: prefersHtml(accept) })
+      if (!html) expect(await res.text()).toBe("Ollama is running")
+    }
+  })
+
   test("without JavaScript the page has the tables, with headers, and refreshes itself", async () => {
     await nexus.post("/v1/chat/completions", chat("llama3.2:latest"))
     const html = await (await fetch(`${nexus.url}/dashboard`)).text()
