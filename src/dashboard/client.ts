@@ -22,7 +22,8 @@ function render(): void {
   setTimeout(() => {
     scheduled = false
     const focused = document.activeElement as HTMLElement | null
-    const focusKey = focused?.dataset.action ? `[data-action="${focused.dataset.action}"][data-id="${CSS.escape(focused.dataset.id ?? "")}"]` : undefined
+    // Drain becomes Undrain in the same place: focus follows the place, not the label.
+    const focusKey = focused?.dataset.slot ? `[data-slot="${focused.dataset.slot}"][data-id="${CSS.escape(focused.dataset.id ?? "")}"]` : undefined
     const uptimeSeconds = state.uptimeSeconds + Math.floor((Date.now() - loadedAt) / 1000)
     el("summary").innerHTML = summary({ ...state, uptimeSeconds })
     el("backends").innerHTML = backendsTable(state.backends, state.admin)

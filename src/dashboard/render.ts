@@ -33,7 +33,7 @@ export function dashboardRenderer() {
 
   function actions(b: BackendState): string {
     const btn = (action: string, label: string) =>
-      `<button type="button" data-action="${action}" data-id="${esc(b.id)}" aria-label="${label} ${esc(b.name)}">${label}</button>`
+      `<button type="button" data-action="${action}" data-slot="${action === "remove" ? "remove" : "state"}" data-id="${esc(b.id)}" aria-label="${label} ${esc(b.name)}">${label}</button>`
     const out = [b.status === "draining" ? btn("undrain", "Undrain") : btn("drain", "Drain")]
     if (b.source !== "config") out.push(btn("remove", "Remove"))
     return out.join(" ")

@@ -142,6 +142,9 @@ describe("dashboard in Chromium", () => {
     const id = `while-polling-${Date.now()}`
     await (await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })).text()
     await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 10_000 })
+    // And once the stream is reachable again, the page reconnects by itself.
+    await page.unroute("**/v1/events")
+    await page.locator("#conn", { hasText: "Live" }).waitFor({ timeout: 15_000 })
     await page.close()
   }, SLOW)
 
@@ -200,6 +203,35 @@ describe("dashboard in Chromium", () => {
     await row.locator("button", { hasText: "Undrain" }).click()
     await row.locator(".st-draining").waitFor({ state: "detached", timeout: 10_000 })
     expect(w.errors).toEqual([])
+  }, SLOW)
+
+  test.skipIf(!hasChromium)("usable by keyboard: skip link first, tables reachable, actions operable", async () => {
+    const page = await ctx.newPage()
+    await page.goto(`${nexus.url}/`)
+    await live(page)
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement
+      return `${el.tagName.toLowerCase()}${el.getAttribute("aria-label") ? `[${el.getAttribute("aria-label")}]` : ""}${el.textContent && el.tagName === "A" ? `:${el.textContent}` : ""}`
+    })
+    await page.keyboard.press("Tab")
+    expect(await focused()).toBe("a:Skip to content")
+    await page.keyboard.press("Tab")
+    expect(await focused()).toBe("div[Backends]")
+    // The first action button, reached by keyboard and pressed with Enter.
+    let label = ""
+    for (let i = 0; i < 10 && !label.startsWith("button[Drain"); i++) {
+      await page.keyboard.press("Tab")
+      label = await focused()
+    }
+    expect(label).toBe("button[Drain gpu-box]")
+    page.on("dialog", (d) => void d.accept(d.type() === "prompt" ? TOKEN : undefined))
+    await page.keyboard.press("Enter")
+    await page.locator('#backends tr[data-backend="gpu-box"] .st-draining').waitFor({ timeout: 10_000 })
+    // Focus survives the re-render that followed.
+    expect(await focused()).toBe("button[Undrain gpu-box]")
+    await page.keyboard.press("Enter")
+    await page.locator('#backends tr[data-backend="gpu-box"] .st-healthy').waitFor({ timeout: 10_000 })
+    await page.close()
   }, SLOW)
 
   test.skipIf(!hasChromium)("without JavaScript the page is the server-rendered tables, refreshing itself", async () => {
