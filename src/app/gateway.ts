@@ -8,34 +8,16 @@ import type { NexusConfig } from "../config/types.ts"
 import { fingerprint } from "../discovery/fingerprint.ts"
 import { createApp } from "../http/app.ts"
 import type { AppDeps } from "../http/deps.ts"
-import { createLogger, type Logger } from "../observability/log.ts"
-import { dataDir, openStore, type Store } from "../persist/store.ts"
-import { createBackendManager, type BackendManager } from "../registry/manage.ts"
+import { createLogger } from "../observability/log.ts"
+import { openStoreOrWarn } from "../persist/open.ts"
+import { createBackendManager } from "../registry/manage.ts"
 import { discoveryLifecycle } from "./discovery.ts"
 import { listen } from "./listen.ts"
 import { createReload, type ReloadResult } from "./reload.ts"
+import type { Gateway, StartOptions } from "./types.ts"
+
+export type { Gateway, StartOptions }
 import { createServices } from "./services.ts"
-
-export interface Gateway {
-  url: string
-  port: number
-  server: Server<undefined>
-  deps: AppDeps
-  manager: BackendManager
-  /** Re-read the configuration and apply the difference; throws ConfigError when invalid. */
-  reload(): Promise<ReloadResult>
-  /** Stop accepting, let in-flight requests finish up to `graceMs`, then close. */
-  stop(graceMs?: number): Promise<void>
-}
-
-export interface StartOptions {
-  log?: Logger
-  env?: Record<string, string | undefined>
-  /** Where a reload reads the configuration from (the file `serve` was started with). */
-  loadConfig?: () => Promise<NexusConfig>
-  /** Keep runtime-added backends in the data directory (default true). */
-  persist?: boolean
-}
 
 export async function startGateway(config: NexusConfig, opts: StartOptions = {}): Promise<Gateway> {
   let current = config
@@ -43,7 +25,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const log = opts.log ?? createLogger(config.logging)
   const services = createServices(() => current, log)
   const { registry, health, queue } = services
-  const store = opts.persist === false ? undefined : openStoreOrWarn(config, env, log)
+  const store = opts.persist === false ? undefined : openStoreOrWarn(config.server.data_dir, env, log)
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
 
   manager.addConfigured(config.backends)
@@ -52,6 +34,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const firstProbe = (config.health_check.enabled ? health.start() : health.checkAll()).catch(() => {})
 
   let server: Server<undefined> | undefined
+  const shutdown = new AbortController()
   const applyReload = createReload({
     current: () => current,
     load: opts.loadConfig ?? (async () => current),
@@ -72,6 +55,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     config: () => current,
     log,
     firstProbe,
+    shutdown: shutdown.signal,
     noIdleTimeout: (req) => server?.timeout(req, 0),
     clientIP: (req) => server?.requestIP(req)?.address,
     manager,
@@ -94,20 +78,10 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         health.stop()
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
-        await listener.stop(graceMs)
+        await listener.stop(graceMs, () => shutdown.abort())
         store?.close()
       })()
       return stopping
     },
-  }
-}
-
-function openStoreOrWarn(config: NexusConfig, env: Record<string, string | undefined>, log: Logger): Store | undefined {
-  const dir = dataDir(config.server.data_dir, env)
-  try {
-    return openStore(dir)
-  } catch (err) {
-    log.warn(`runtime-added backends will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
-    return undefined
   }
 }

@@ -13,8 +13,11 @@ export interface Listener {
   port: number
   /** The URL a local client uses (a wildcard bind is reached on loopback). */
   url: string
-  /** Stop accepting, wait for requests in flight up to `graceMs`, then close. */
-  stop(graceMs: number): Promise<void>
+  /**
+   * Stop accepting, wait for requests in flight up to `graceMs`, then call `cutShort`
+   * (open streams end themselves cleanly) and give them a moment before closing.
+   */
+  stop(graceMs: number, cutShort?: () => void): Promise<void>
 }
 
 export function listen(app: Hono<any>, opts: { host: string; port: number; log: Logger }): Listener {
@@ -45,11 +48,20 @@ export function listen(app: Hono<any>, opts: { host: string; port: number; log: 
     server,
     port,
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    async stop(graceMs) {
+    async stop(graceMs, cutShort) {
       server.stop(false)
-      const deadline = performance.now() + graceMs
-      while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(25)
+      await drained(server, graceMs)
+      if (server.pendingRequests > 0 && cutShort) {
+        cutShort()
+        await drained(server, 1000)
+      }
       await server.stop(true)
     },
   }
+}
+
+/** Wait until no request is pending, or `ms` passed. */
+async function drained(server: Server<undefined>, ms: number): Promise<void> {
+  const deadline = performance.now() + ms
+  while (server.pendingRequests > 0 && performance.now() < deadline) await Bun.sleep(25)
 }

@@ -34,6 +34,8 @@ export interface AppDeps {
   /** The last requests and the 15-minute series, for the dashboard. */
   history: History
   log: Logger
+  /** Aborted when Nexus stops and the grace period is over: open streams end cleanly. */
+  shutdown: AbortSignal
   /** Resolves when the first round of health probes has finished. */
   firstProbe: Promise<void>
   /** Disable Bun's idle timer for a long-running proxied request. */

@@ -122,11 +122,16 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
         attempts: reserved.attempts,
         held: reserved.held,
         feedback: deps.feedback,
+        decorate(headers, attempt, failures) {
+          routingHeaders(headers, attempt, reasonOf(failures))
+          headers.set("x-request-id", requestId)
+        },
         timing: {
           firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
           coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
           deadline,
           heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+          shutdown: deps.shutdown,
         },
       },
       (outcome) => {
@@ -135,20 +140,22 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       }
     )
 
-    let res = result.response ?? endpoint.error(result.error!)
-    if (result.response && result.dialect !== endpoint.dialect && endpoint.encode) {
-      res = endpoint.encode(result.response, { stream, model: result.attempt?.model ?? model, requestId })
-    }
-    const attempt = result.attempt
-    if (attempt) {
-      const b = attempt.backend
-      res.headers.set("x-nexus-backend", b.name)
-      res.headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
-      res.headers.set("x-nexus-route-reason", reasonOf(result.failures.length))
-      res.headers.set("x-nexus-model", attempt.model)
-      if (attempt.fallbackFrom) res.headers.set("x-nexus-fallback-model", attempt.model)
-    }
+    if (result.response && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
+    const res = result.response
+      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+      : endpoint.error(result.error!)
+    if (result.attempt) routingHeaders(res.headers, result.attempt, reasonOf(result.failures.length))
     res.headers.set("x-request-id", requestId)
     return res
   }
+}
+
+/** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */
+function routingHeaders(headers: Headers, attempt: Attempt, reason: string): void {
+  const b = attempt.backend
+  headers.set("x-nexus-backend", b.name)
+  headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
+  headers.set("x-nexus-route-reason", reason)
+  headers.set("x-nexus-model", attempt.model)
+  if (attempt.fallbackFrom) headers.set("x-nexus-fallback-model", attempt.model)
 }

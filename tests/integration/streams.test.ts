@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
-import { backend, chat, type startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { sseData } from "../helpers/sse.ts"
 import { eventually } from "../helpers/wait.ts"
@@ -117,3 +117,33 @@ describe("Bun pitfalls (reference/stack.md)", () => {
     }
   })
 })
+
+describe("shutdown", () => {
+  test("a stream still open when the grace period ends gets an error event and a clean end, not a reset", async () => {
+    const emu = await scope.emulator(startVllm({ models: ["m"], chunks: 200, chunkDelayMs: 100 }))
+    const nexus = await startNexusForShutdown(emu)
+    const res = await fetch(`${nexus.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(chat("m", { stream: true })) })
+    const reader = res.body!.getReader()
+    await reader.read()
+    const stopped = nexus.stop(300)
+    // The reader ends normally (no thrown error): the last events are the error and [DONE].
+    let text = ""
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    await stopped
+    const events = text.split("\n\n").filter((e) => e.startsWith("data: "))
+    expect(events.at(-1)).toBe("data: [DONE]")
+    const error = JSON.parse(events.at(-2)!.slice(6))
+    expect(error.error).toMatchObject({ code: "server_shutdown" })
+    expect(error.error.message).toContain("shutting down")
+    await eventually(() => emu.stats.inFlight === 0)
+  })
+})
+
+/** A gateway of its own (not in the scope): the test stops it. */
+async function startNexusForShutdown(emu: Emulator): Promise<TestNexus> {
+  return startNexus({ backends: [backend("v", emu.url, "vllm")] })
+}

@@ -25,6 +25,8 @@ export interface AttemptTiming {
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
+  shutdown?: AbortSignal
 }
 
 export interface AttemptContext {
@@ -36,6 +38,13 @@ export interface AttemptContext {
   started: number
   /** Called once when the answer has completely reached the client (or it left). */
   finish(outcome: Omit<RequestOutcome, "failures">): void
+  /** Attempts that failed before this one. */
+  failures: readonly Failure[]
+  /**
+   * Adds the gateway's own headers to a committed answer before its Response exists
+   * (setting them afterwards costs a guarded native call each).
+   */
+  decorate?(headers: Headers, attempt: Attempt, failures: number): void
 }
 
 export type AttemptResult =
@@ -174,6 +183,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     headers.set("x-accel-buffering", "no")
   }
   const headersMs = performance.now() - st.sent
+  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
@@ -196,6 +206,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     framing,
     backendName: backend.name,
     heartbeatMs: ctx.timing.heartbeatMs,
+    shutdown: ctx.timing.shutdown,
     abort: () => st.upstream.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
@@ -203,7 +214,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
       st.settle(
         failed
           ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
+          : end.how === "shutdown"
+            ? { verdict: "neutral" } // our own stop says nothing about the backend
+            : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
       ctx.finish({
         status: res.status,

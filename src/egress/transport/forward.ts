@@ -13,7 +13,7 @@ import type { Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
 import { runAttempt, type AttemptContext } from "./attempt.ts"
 
-export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started"> {
+export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started" | "failures"> {
   attempts: Attempt[]
   /** The backend whose slot the router already took for the first attempt. */
   held: Backend
@@ -38,6 +38,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
   const ctx: AttemptContext = {
     ...req,
     started: performance.now(),
+    failures,
     finish: (outcome) => onSettled({ ...outcome, failures }),
   }
   let held: Backend | undefined = req.held

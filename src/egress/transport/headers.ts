@@ -46,10 +46,9 @@ export interface Credentials {
  * Authorization is forwarded only to backends that have no key of ours and accept it.
  */
 export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}): Headers {
-  const out = new Headers()
-  client.forEach((value, name) => {
-    if (!REQUEST_DROP.has(name) && !name.startsWith("x-nexus-")) out.set(name, value)
-  })
+  // A native copy, then the few names to drop: cheaper than rebuilding header by header.
+  const out = new Headers(client)
+  for (const name of client.keys()) if (REQUEST_DROP.has(name) || name.startsWith("x-nexus-")) out.delete(name)
   if (creds.apiKey) {
     const headers = creds.auth ? creds.auth(creds.apiKey) : { authorization: `Bearer ${creds.apiKey}` }
     for (const [k, v] of Object.entries(headers)) out.set(k, v)
@@ -64,9 +63,7 @@ export function upstreamHeaders(client: Headers, requestId: string, creds: Crede
 
 /** Headers for the client response, copied from the backend's. */
 export function downstreamHeaders(upstream: Headers): Headers {
-  const out = new Headers()
-  upstream.forEach((value, name) => {
-    if (!RESPONSE_DROP.has(name)) out.set(name, value)
-  })
+  const out = new Headers(upstream)
+  for (const name of upstream.keys()) if (RESPONSE_DROP.has(name)) out.delete(name)
   return out
 }

@@ -10,8 +10,8 @@ import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 
 export interface RelayEnd {
-  /** How the body ended. */
-  how: "complete" | "upstream_error" | "client_abort"
+  /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
+  how: "complete" | "upstream_error" | "client_abort" | "shutdown"
   usage?: Usage
   /** ms from relay start to the first data event (streams) or first byte (others). */
   firstTokenMs?: number
@@ -29,6 +29,11 @@ export interface RelayOptions {
   fixEvent?: EventFix
   /** The stream's dialect: how it ends and how a failure is told (default OpenAI's). */
   framing?: StreamFraming
+  /**
+   * Aborted when Nexus stops and its grace period is over: the stream then ends with the
+   * dialect's error event and a clean end, rather than a reset connection.
+   */
+  shutdown?: AbortSignal
   /** Quiet time after which an SSE comment keeps the client connection alive. */
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
@@ -53,10 +58,13 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   const kept: Uint8Array[] = []
   let keptBytes = 0
 
+  let onShutdown: (() => void) | undefined
+
   function end(how: RelayEnd["how"], error?: string): void {
     if (ended) return
     ended = true
     if (heartbeat) clearInterval(heartbeat)
+    if (onShutdown) opts.shutdown?.removeEventListener("abort", onShutdown)
     let usage = sse?.seen.usage
     if (!sse && how === "complete" && keptBytes > 0 && keptBytes <= USAGE_SCAN_LIMIT) {
       try {
@@ -69,8 +77,32 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     opts.onEnd({ how, usage, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
   }
 
+  /** Nexus is stopping: say so in the stream's own words, end it cleanly, free the upstream. */
+  function cutShort(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    if (ended) return
+    const framing = opts.framing ?? FRAMING.openai
+    const message = "Nexus is shutting down; this answer was cut short. Retry it."
+    try {
+      // A JSON document cannot be ended early in its own format; a stream of events or lines can.
+      if (sse || opts.framing === FRAMING.ollama) {
+        controller.enqueue(encoder.encode(framing.error(message, "server_shutdown") + (sse ? (framing.done ?? "") : "")))
+        controller.close()
+      } else controller.error(new Error(message))
+    } catch {
+      // already closed by the client
+    }
+    opts.abort()
+    reader.cancel().catch(() => {})
+    end("shutdown", "Nexus shut down before the answer was complete")
+  }
+
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      if (opts.shutdown) {
+        onShutdown = () => cutShort(controller)
+        if (opts.shutdown.aborted) onShutdown()
+        else opts.shutdown.addEventListener("abort", onShutdown, { once: true })
+      }
       if (!sse || !opts.heartbeatMs) return
       const every = opts.heartbeatMs
       heartbeat = setInterval(() => {

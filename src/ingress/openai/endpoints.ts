@@ -12,11 +12,23 @@ import { ChatRequest, CompletionRequest, EmbeddingsRequest, validate } from "./v
 
 const base = { dialect: "openai", error: openaiErrorResponse } as const
 
+/**
+ * The shape ChatRequest checks, tested directly: a well-formed request (nearly all of
+ * them) skips the schema walk; anything else goes through it for its precise message.
+ */
+function isPlainChat(body: Record<string, unknown>): boolean {
+  const { model, messages, stream } = body
+  if (typeof model !== "string" || model === "" || !Array.isArray(messages)) return false
+  if (stream !== undefined && stream !== null && typeof stream !== "boolean") return false
+  for (const m of messages) if (typeof m !== "object" || m === null || typeof (m as { role?: unknown }).role !== "string") return false
+  return true
+}
+
 export const chatCompletions: IngressEndpoint = {
   ...base,
   operation: "chat",
   decode(body) {
-    const chat = validate(ChatRequest, body)
+    const chat = isPlainChat(body) ? (body as { model: string; stream?: boolean | null }) : validate(ChatRequest, body)
     return { model: chat.model, stream: chat.stream === true, requirements: chatRequirements(body) }
   },
 }
