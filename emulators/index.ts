@@ -1,7 +1,9 @@
 /**
  * Emulated backends for tests, the demo and the benchmark: one per server type.
  */
+import { startAnthropic } from "./anthropic.ts"
 import { startExo } from "./exo.ts"
+import { startGemini } from "./gemini.ts"
 import { startLlamacpp } from "./llamacpp.ts"
 import { startLlamafile } from "./llamafile.ts"
 import { startLmstudio } from "./lmstudio.ts"
@@ -12,7 +14,7 @@ import type { Emulator, EmulatorOptions } from "./types.ts"
 import { startVllm } from "./vllm.ts"
 
 export { freePort } from "./ports.ts"
-export { startExo, startLlamacpp, startLlamafile, startLmstudio, startLocalai, startOllama, startOpenai, startVllm }
+export { startAnthropic, startGemini, startExo, startLlamacpp, startLlamafile, startLmstudio, startLocalai, startOllama, startOpenai, startVllm }
 export type { ExoEmulator, ExoOptions } from "./exo.ts"
 export type { LlamacppEmulator, LlamacppOptions } from "./llamacpp.ts"
 export type { LlamafileEmulator, LlamafileOptions } from "./llamafile.ts"
@@ -32,6 +34,8 @@ export const EMULATORS = {
   localai: startLocalai,
   llamafile: startLlamafile,
   openai: startOpenai,
+  anthropic: startAnthropic,
+  gemini: startGemini,
 } satisfies Record<string, (opts?: EmulatorOptions) => Promise<Emulator>>
 
 export type EmulatorKind = keyof typeof EMULATORS

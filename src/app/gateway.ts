@@ -10,7 +10,9 @@ import { createApp } from "../http/app.ts"
 import type { AppDeps } from "../http/deps.ts"
 import { createLogger } from "../observability/log.ts"
 import { openStoreOrWarn } from "../persist/open.ts"
+import { dataDir } from "../persist/store.ts"
 import { createBackendManager } from "../registry/manage.ts"
+import { requireKeys } from "../registry/create.ts"
 import { discoveryLifecycle } from "./discovery.ts"
 import { listen } from "./listen.ts"
 import { createReload, type ReloadResult } from "./reload.ts"
@@ -23,7 +25,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   let current = config
   const env = opts.env ?? process.env
   const log = opts.log ?? createLogger(config.logging)
-  const services = createServices(() => current, log)
+  requireKeys(config.backends, env)
+  const services = createServices(() => current, log, opts.persist === false ? undefined : dataDir(config.server.data_dir, env))
   const { registry, health, queue } = services
   const store = opts.persist === false ? undefined : openStoreOrWarn(config.server.data_dir, env, log)
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
@@ -80,6 +83,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())
         store?.close()
+        services.spend.ledger.close()
       })()
       return stopping
     },

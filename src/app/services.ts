@@ -12,6 +12,9 @@ import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createStats } from "../observability/stats.ts"
+import { createSpend } from "../observability/cost.ts"
+import { openLedger, type Ledger } from "../persist/ledger.ts"
+import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
 import { createBreakers } from "../routing/breaker.ts"
 import { createFeedback } from "../routing/feedback.ts"
@@ -20,7 +23,17 @@ import { createRouter } from "../routing/router.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-export function createServices(config: () => NexusConfig, log: Logger) {
+/** Spend is kept in the data directory; when it cannot be opened, in memory (and said so). */
+function ledgerIn(dir: string | undefined, log: Logger): Ledger {
+  try {
+    return openLedger(dir)
+  } catch (err) {
+    log.warn(`month-to-date spend will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
+    return openLedger(undefined)
+  }
+}
+
+export function createServices(config: () => NexusConfig, log: Logger, ledgerDir?: string) {
   const registry = createRegistry()
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
@@ -55,6 +68,9 @@ export function createServices(config: () => NexusConfig, log: Logger) {
   requests.on(observeRequests({ metrics, stats, log }))
   const history = createHistory()
   requests.on(history.record)
+  const spend = createSpend(ledgerIn(ledgerDir, log), config, metrics.registry)
+  requests.on(spend.observe)
+  const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 
-  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests, history }
+  return { registry, breakers, queue, router, feedback, health, stats, metrics, requests, history, spend, stages }
 }

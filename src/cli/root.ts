@@ -20,6 +20,7 @@ export const main = defineCommand({
     backends: () => import("./backends.ts").then((m) => m.backendsCommand),
     models: () => import("./models.ts").then((m) => m.modelsCommand),
     health: () => import("./models.ts").then((m) => m.healthCommand),
+    budget: () => import("./budget.ts").then((m) => m.budgetCommand),
     advertise: () => import("./advertise.ts").then((m) => m.advertiseCommand),
     completions: () => import("./completions.ts").then((m) => m.completionsCommand((): CommandDef => main)),
   },

@@ -11,8 +11,10 @@ export function configNotes(raw: unknown): string[] {
   const backends = (raw as { backends?: unknown })?.backends
   if (!Array.isArray(backends)) return []
   const notes: string[] = []
-  backends.forEach((b: { name?: unknown; type?: unknown; url?: unknown }, i) => {
+  backends.forEach((b: { name?: unknown; type?: unknown; url?: unknown; api_key_env?: unknown }, i) => {
     if (typeof b?.type !== "string" || b.type.trim().toLowerCase() !== "openai" || typeof b.url !== "string") return
+    // With a key it stays the OpenAI cloud type (a keyed proxy or test server): see mappedType.
+    if (b.api_key_env !== undefined) return
     if (!isPrivateUrl(b.url.trim())) return
     notes.push(
       `backends[${i}] (${String(b.name)}): type "openai" now names the OpenAI cloud; ${b.url} is on your own network, ` +

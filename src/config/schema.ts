@@ -7,9 +7,11 @@
  * @module
  */
 import * as v from "valibot"
-import { defaultZone, isPrivateUrl } from "../core/locality.ts"
+import { CLOUD_TYPES, DEFAULT_URLS, defaultZone, isPrivateUrl } from "../core/locality.ts"
 import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./env-names.ts"
+import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
+import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
@@ -18,54 +20,10 @@ import {
   ZONES,
   type BackendConfig,
   type BackendType,
+  type ModelOverride,
   type NexusConfig,
   type Zone,
 } from "./types.ts"
-
-/** Longest duration accepted: timers overflow beyond about 24.8 days and would fire at once. */
-const MAX_SECONDS = 1_000_000
-
-/** An integer in [min, max]. Every step says the same thing, so the user reads one message. */
-function int(min: number, max: number, what = `expected an integer between ${min} and ${max}`) {
-  return v.pipe(v.number(what), v.integer(what), v.minValue(min, what), v.maxValue(max, what))
-}
-
-/** A duration in seconds, fractions allowed; above 0 unless `zero` is allowed. */
-function seconds(zero = false) {
-  const what = zero
-    ? `expected a number of seconds from 0 to ${MAX_SECONDS}`
-    : `expected a number of seconds above 0 (at most ${MAX_SECONDS})`
-  return zero
-    ? v.pipe(v.number(what), v.minValue(0, what), v.maxValue(MAX_SECONDS, what))
-    : v.pipe(v.number(what), v.gtValue(0, what), v.maxValue(MAX_SECONDS, what))
-}
-
-/** Case-insensitive enum: `"Smart"` and `" SMART"` are `"smart"`; `aliases` map other spellings. */
-function oneOf<const T extends readonly string[]>(
-  values: T,
-  aliases: Readonly<Record<string, T[number]>> = {}
-) {
-  const what = `expected one of: ${values.join(", ")}`
-  return v.pipe(
-    v.string(what),
-    v.transform((s) => {
-      const key = s.trim().toLowerCase()
-      return aliases[key] ?? key
-    }),
-    v.picklist(values, what)
-  )
-}
-
-const bool = v.boolean("expected true or false")
-
-/** A non-empty string, trimmed. */
-function text(what: string) {
-  return v.pipe(v.string(`expected ${what}`), v.trim(), v.nonEmpty(`expected ${what}`))
-}
-
-function table<const E extends v.ObjectEntries>(entries: E, header: string) {
-  return v.strictObject(entries, `expected a table (${header} or { … })`)
-}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -221,6 +179,8 @@ const RoutingSchema = table(
       () => ({})
     ),
     circuit_breaker: v.optional(BreakerSchema, {}),
+    policies: v.optional(v.array(PolicySchema, "expected [[routing.policies]] tables"), () => []),
+    budget: v.optional(BudgetSchema),
   },
   "[routing]"
 )
@@ -260,8 +220,8 @@ const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {
  * `type = "openai"` used to mean any OpenAI-compatible server; it now names the OpenAI
  * cloud. A file that points it at a server on the LAN keeps working as `generic`.
  */
-export function mappedType(type: BackendType, url: string): BackendType {
-  return type === "openai" && isPrivateUrl(url) ? "generic" : type
+export function mappedType(type: BackendType, url: string, keyed = false): BackendType {
+  return type === "openai" && !keyed && isPrivateUrl(url) ? "generic" : type
 }
 
 /**
@@ -275,11 +235,14 @@ export const BackendFields = table(
       text("a backend name"),
       v.regex(/^[^\p{Cc}]+$/u, "expected a backend name without control characters")
     ),
-    url: v.pipe(
-      v.string("expected an http:// or https:// URL"),
-      v.trim(),
-      v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
-      v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
+    // Optional only for cloud types, which have a default (checked below).
+    url: v.optional(
+      v.pipe(
+        v.string("expected an http:// or https:// URL"),
+        v.trim(),
+        v.check(isHttpUrl, "expected an http:// or https:// URL with a host, like http://localhost:11434"),
+        v.check(isCleanText, "expected a URL of valid UTF-8 (every %XX escape must encode UTF-8)")
+      )
     ),
     type: oneOf(BACKEND_TYPES, TYPE_ALIASES),
     priority: v.optional(
@@ -300,22 +263,37 @@ export const BackendFields = table(
     tier: v.optional(int(1, 5), 1),
     timeout_seconds: v.optional(seconds()),
     max_concurrent: v.optional(int(1, 100_000)),
+    // Globs (`models = ["gpt-4o-mini", "claude-*"]`) limit what a backend serves;
+    // tables ([[backends.models]]) correct what it reports. Both may be mixed.
     models: v.optional(
-      v.array(ModelOverrideSchema, "expected [[backends.models]] tables"),
+      v.array(
+        v.lazy((item) => (typeof item === "string" ? modelGlob : ModelOverrideSchema)),
+        "expected an array of model globs, or [[backends.models]] tables"
+      ),
       () => []
     ),
   },
   "[[backends]]"
 )
 
+const URL_REQUIRED = `required: the server's http:// or https:// URL (only ${CLOUD_TYPES.join(", ")} have a default)`
+
 const BackendSchema = v.pipe(
   BackendFields,
-  v.transform(({ models, ...rest }) => ({
-    ...rest,
-    type: mappedType(rest.type, rest.url),
-    zone: rest.zone ?? defaultZone(mappedType(rest.type, rest.url)),
-    models,
-  }))
+  v.forward(v.partialCheck([["url"], ["type"]], (b) => b.url !== undefined || DEFAULT_URLS[b.type] !== undefined, URL_REQUIRED), ["url"]),
+  v.transform(({ models, url: given, ...rest }) => {
+    const url = given ?? DEFAULT_URLS[rest.type]!
+    const type = mappedType(rest.type, url, rest.api_key_env !== undefined)
+    const globs = models.filter((m): m is string => typeof m === "string")
+    return {
+      ...rest,
+      url,
+      type,
+      zone: rest.zone ?? defaultZone(type),
+      models: models.filter((m): m is ModelOverride => typeof m !== "string"),
+      ...(globs.length ? { allow_models: globs } : {}),
+    }
+  })
 )
 
 /**
@@ -342,6 +320,7 @@ const RootFields = {
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
   logging: v.optional(LoggingSchema, {}),
+  pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
 }
 
 /** The whole file. Its output is exactly `NexusConfig` (checked below at compile time). */
@@ -364,6 +343,9 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   routing: Object.keys(RoutingSchema.entries),
   "routing.weights": Object.keys(WeightsSchema.entries),
   "routing.circuit_breaker": Object.keys(BreakerSchema.entries),
+  "routing.policies": Object.keys(PolicySchema.entries),
+  "routing.budget": Object.keys(BudgetSchema.entries),
+  pricing: Object.keys(PriceSchema.entries),
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
@@ -374,6 +356,8 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
 export const REQUIRED_KEYS: Readonly<Record<string, string>> = {
   "backends.name": 'a unique name, like "gpu-server"',
   "backends.url": "the server's http:// or https:// URL",
+  "routing.policies.model_pattern": 'a model name or glob, like "private-*"',
+  "routing.budget.monthly_limit_usd": "the monthly limit in US dollars",
   "backends.type": `one of: ${BACKEND_TYPES.join(", ")}`,
   "backends.models.name": "the model's name as the backend reports it",
 }

@@ -109,6 +109,30 @@ cooldown_seconds = 30
 # Models tried in order when a model has no healthy backend or every attempt on it failed.
 # "llama3.1:70b" = ["llama3.1:8b", "llama3.2:latest"]
 
+# Privacy and quality rules by model name; the first policy whose model_pattern (a glob)
+# matches the requested model (or what an alias resolves it to) applies.
+# A restricted privacy setting means the request never leaves your hardware (never an
+# open-zone backend: not first, not as fallback, failover, after queueing or a reload).
+# With min_tier, backends below this capability tier never serve it (no silent downgrade;
+# a client may opt in with X-Nexus-Flexible: true). Without policies nothing is filtered.
+# [[routing.policies]]
+# model_pattern = "private-*"       # glob: * any run of characters, ? one character
+# privacy = "restricted"            # restricted | unrestricted (default)
+# min_tier = 3                      # 1-5 (default: the tier of the best backend serving the model)
+
+# A monthly limit on cloud spend, counted from the usage backends report and kept in the
+# data directory (a restart never resets it; the month rolls over at 00:00 UTC on the 1st).
+# [routing.budget]
+# monthly_limit_usd = 50            # US dollars, >= 0
+# soft_limit_percent = 75           # from here on, cloud only when nothing local can serve
+# hard_limit_action = "block_cloud" # at 100%: warn | block_cloud | block_all (default block_cloud)
+
+# Prices in US dollars per million tokens, by model glob, checked before the built-in
+# table of OpenAI, Anthropic and Gemini prices. Local backends cost nothing.
+# [pricing."my-proxy-model*"]
+# input_per_million = 0.5
+# output_per_million = 1.5
+
 [queue]
 # When every capable backend is at max_concurrent, up to this many requests wait (0-100000;
 # 0 turns the queue off and answers 503 at once).
@@ -131,7 +155,7 @@ format = "pretty"
 # url = "http://localhost:11434"    # http:// or https://, without a /v1 suffix
 # type = "ollama"                   # ${TYPES}
 # priority = 1                      # lower is preferred, may be negative (default 50)
-# zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for openai, else restricted
+# zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for openai/anthropic/google, else restricted
 # tier = 1                          # capability tier 1-5, higher is more capable (default 1)
 # max_concurrent = 4                # requests at once; more wait in [queue] (default: no limit)
 # timeout_seconds = 120             # this backend's first-byte timeout (default: the [server] one)
@@ -152,10 +176,26 @@ format = "pretty"
 #
 # [[backends]]
 # name = "openai"
-# url = "https://api.openai.com"
-# type = "openai"                   # any OpenAI-compatible API
+# url = "https://api.openai.com"    # cloud types have a default url; set one for a proxy
+# type = "openai"                   # the OpenAI API (on a LAN address without a key: generic)
 # priority = 90
+# tier = 5
 # api_key_env = "OPENAI_API_KEY"    # the NAME of the variable holding the key; never put the key here
+# models = ["gpt-4o-mini", "gpt-4o"] # globs: the only models served from this account (default: all)
+#
+# [[backends]]
+# name = "claude"
+# type = "anthropic"                # Messages API; OpenAI requests are translated (default url https://api.anthropic.com)
+# priority = 90
+# tier = 5
+# api_key_env = "ANTHROPIC_API_KEY"
+# models = ["claude-*"]
+#
+# [[backends]]
+# name = "gemini"
+# type = "google"                   # Gemini's OpenAI-compatible endpoint (default url https://generativelanguage.googleapis.com)
+# priority = 90
+# api_key_env = "GEMINI_API_KEY"
 `
 
 /** A short file: the server section and one backend example. */

@@ -20,6 +20,12 @@ export const ROUTING_STRATEGIES = [
 ] as const
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number]
 
+export const PRIVACY_LEVELS = ["restricted", "unrestricted"] as const
+export type PrivacyLevel = (typeof PRIVACY_LEVELS)[number]
+
+export const BUDGET_ACTIONS = ["warn", "block_cloud", "block_all"] as const
+export type BudgetAction = (typeof BUDGET_ACTIONS)[number]
+
 
 export const LOG_FORMATS = ["pretty", "json"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
@@ -100,6 +106,31 @@ export interface RoutingConfig {
   aliases: Record<string, string>
   fallbacks: Record<string, string[]>
   circuit_breaker: CircuitBreakerConfig
+  /** The first policy whose glob matches the requested (or resolved) model applies. */
+  policies: RoutingPolicy[]
+  /** Absent: no budget, cloud spend is only counted. */
+  budget?: BudgetConfig
+}
+
+export interface RoutingPolicy {
+  model_pattern: string
+  /** `restricted`: never sent to a backend in the open zone. */
+  privacy: PrivacyLevel
+  min_tier?: number
+}
+
+export interface BudgetConfig {
+  monthly_limit_usd: number
+  /** From this share of the limit on, cloud is used only when nothing local can serve. */
+  soft_limit_percent: number
+  /** What happens once the month's spend reaches the limit. */
+  hard_limit_action: BudgetAction
+}
+
+/** US dollars per million tokens. */
+export interface PriceConfig {
+  input_per_million: number
+  output_per_million: number
 }
 
 export interface ModelOverride {
@@ -123,6 +154,8 @@ export interface BackendConfig {
   timeout_seconds?: number
   max_concurrent?: number
   models: ModelOverride[]
+  /** Model globs this backend may serve (the string entries of `models`). */
+  allow_models?: string[]
 }
 
 export interface LoggingConfig {
@@ -138,4 +171,6 @@ export interface NexusConfig {
   backends: BackendConfig[]
   queue: QueueConfig
   logging: LoggingConfig
+  /** Price overrides by model glob, checked before the built-in table. */
+  pricing: Record<string, PriceConfig>
 }

@@ -19,6 +19,8 @@ export const BACKEND_TYPES = [
   "llamafile",
   "generic",
   "openai",
+  "anthropic",
+  "google",
 ] as const
 export type BackendType = (typeof BACKEND_TYPES)[number]
 
@@ -84,6 +86,8 @@ export interface BackendInit extends BackendSettings {
   source: BackendSource
   /** Resolved from `api_key_env` at registration; never logged, never sent elsewhere. */
   apiKey?: string
+  /** Model id globs this backend may serve (a cloud account lists hundreds); undefined: all. */
+  allowModels?: readonly string[]
 }
 
 /** A registered backend, as the registry keeps it. Only the registry writes it. */

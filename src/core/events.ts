@@ -45,6 +45,8 @@ export interface RequestRecord {
   usage?: Usage
   /** What the request cost, when the backend has a price. */
   costUsd?: number
+  /** The cost was estimated from the request: the backend reported no usage. */
+  costEstimated?: boolean
   /** Why this backend (X-Nexus-Route-Reason). */
   routeReason?: string
   /** Set when the answer came from a fallback model. */

@@ -6,7 +6,14 @@
 import type { BackendType, Zone } from "./backend.ts"
 
 /** Types whose default URL is somebody else's cloud. */
-export const CLOUD_TYPES: readonly BackendType[] = ["openai"]
+export const CLOUD_TYPES: readonly BackendType[] = ["openai", "anthropic", "google"]
+
+/** Where each cloud type lives when a config gives no `url` (proxies and tests override it). */
+export const DEFAULT_URLS: Partial<Record<BackendType, string>> = {
+  openai: "https://api.openai.com",
+  anthropic: "https://api.anthropic.com",
+  google: "https://generativelanguage.googleapis.com",
+}
 
 export function defaultZone(type: BackendType): Zone {
   return CLOUD_TYPES.includes(type) ? "open" : "restricted"

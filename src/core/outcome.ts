@@ -22,6 +22,8 @@ export type FailureKind =
   | "mid_stream"
   /** Its last slot was taken by someone else before this attempt could start. */
   | "capacity"
+  /** A policy no longer allows it (a reload changed its zone or tier, the budget ran out). */
+  | "policy"
 
 export interface Failure {
   backend: string

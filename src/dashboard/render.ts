@@ -161,17 +161,22 @@ export function dashboardRenderer() {
     ].join("")
   }
 
-  /** Month-to-date spend against the limit, read defensively: the shape belongs to /v1/stats. */
+  /**
+   * Month-to-date spend against the limit, from /v1/stats' `budget` block, read
+   * defensively (`{spent_usd, limit_usd, status}`): nothing when no budget is configured
+   * and nothing was spent.
+   */
   function budget(block: unknown): string {
     if (!block || typeof block !== "object") return ""
     const b = block as Record<string, unknown>
-    const num = (...keys: string[]) => keys.map((k) => b[k]).find((v): v is number => typeof v === "number")
-    const spent = num("spent_usd", "month_to_date_usd", "spent", "spend_usd")
-    const limit = num("limit_usd", "monthly_limit_usd", "limit")
-    if (spent === undefined) return ""
+    const num = (...keys: string[]) => keys.map((k) => b[k]).find((v): v is number => typeof v === "number" && Number.isFinite(v))
+    const spent = num("spent_usd", "month_to_date_usd")
+    const limit = num("limit_usd", "monthly_limit_usd")
+    if (spent === undefined || (limit === undefined && spent === 0)) return ""
     const pct = limit ? Math.min(100, (spent / limit) * 100) : undefined
-    const bar = pct === undefined ? "" : `<meter min="0" max="100" value="${pct.toFixed(1)}" aria-label="Share of the monthly budget spent">${pct.toFixed(0)}%</meter>`
-    return `<p>Month to date: <strong>$${spent.toFixed(2)}</strong>${limit ? ` of $${limit.toFixed(2)} (${pct!.toFixed(0)}%)` : ""} ${bar}</p>`
+    const state = typeof b.status === "string" ? ` <strong>${esc(b.status)}</strong>` : ""
+    const bar = pct === undefined ? "" : ` <meter min="0" max="100" low="75" high="90" optimum="0" value="${pct.toFixed(1)}" aria-label="Share of the monthly budget spent">${pct.toFixed(0)}%</meter>`
+    return `<p>Month to date: <strong>$${spent.toFixed(2)}</strong>${limit ? ` of $${limit.toFixed(2)} (${pct!.toFixed(0)}%)` : " (no limit set)"}${state}${bar}</p>`
   }
 
   function summary(s: Pick<Snapshot, "backends" | "version" | "uptimeSeconds">): string {

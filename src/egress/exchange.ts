@@ -15,6 +15,7 @@ import { providerFor } from "./providers/index.ts"
 import type { EventFix, Provider } from "./providers/types.ts"
 import type { Credentials } from "./transport/headers.ts"
 import { rewriteModel } from "./transport/rewrite-model.ts"
+import { askForUsage, clientWantsUsage, withoutUsageChunk } from "./stream-usage.ts"
 
 export interface Exchange {
   url: string
@@ -25,7 +26,7 @@ export interface Exchange {
   /** The provider's stream quirk fix, applied to each SSE event. */
   fixEvent?: EventFix
   /** Reads a translating provider's answer as a canonical one. */
-  toCanonical?(res: Response, ctx: { stream: boolean; model: string }): Response
+  toCanonical?(res: Response, ctx: { stream: boolean; model: string }): Response | Promise<Response>
 }
 
 export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string): Exchange {
@@ -38,15 +39,21 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
   }
   if (provider.dialect === req.dialect) {
-    return { url: `${base}${pathOf(provider, req)}`, body: rewrite(req.raw), credentials, dialect: req.dialect, fixEvent: provider.fixEvent }
+    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.raw)) : undefined
+    const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
+    return { url: `${base}${pathOf(provider, req)}`, body: usage?.body ?? rewrite(req.raw), credentials, dialect: req.dialect, fixEvent }
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    return { url, body: rewrite(req.canonical), credentials, dialect: "openai", fixEvent: provider.fixEvent }
+    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.canonical)) : undefined
+    const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
+    return { url, body: usage?.body ?? rewrite(req.canonical), credentials, dialect: "openai", fixEvent }
   }
   if (provider.translate) {
     const { path, body } = provider.translate.request(req.body, model, req.operation)
-    return { url: `${base}${path}`, body, credentials, dialect: "openai", toCanonical: provider.translate.response }
+    // Translators always end a stream with a usage chunk; the client may not want it.
+    const fixEvent = req.stream && !clientWantsUsage(req.body) ? withoutUsageChunk() : undefined
+    return { url: `${base}${path}`, body, credentials, dialect: "openai", toCanonical: provider.translate.response, fixEvent }
   }
   throw new NexusError({
     kind: "internal",

@@ -4,6 +4,11 @@
  * says "loading" (llama.cpp's 503 while it loads) is not a failure.
  * @module
  */
+import { allowedBy } from "../core/glob.ts"
+import { isCloud } from "../core/backend.ts"
+
+const CLOUD_PROBE_MS = 5 * 60_000
+const CLOUD_RETRY_MS = 60_000
 import { providerFor } from "../egress/providers/index.ts"
 import type { ModelOverride, HealthCheckConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
@@ -90,15 +95,29 @@ export function createHealthChecker(opts: {
       track.failures = 0
       track.successes = 0
     }
-    if (result.models) opts.registry.setModels(backend.id, applyOverrides(result.models, opts.overrides(backend)))
+    if (result.models) {
+      // A cloud account lists hundreds of models: keep only the allowed ones.
+      const allowed = result.models.filter((m) => allowedBy(backend.allowModels, m.id))
+      opts.registry.setModels(backend.id, applyOverrides(allowed, opts.overrides(backend)))
+    }
     const status = nextStatus(backend.status, result.status, track, cfg)
     opts.registry.setStatus(backend.id, status, result.status === "healthy" ? undefined : result.error)
+  }
+
+  /**
+   * Cloud APIs are asked gently: their model list every few minutes (a minute while
+   * they are failing), not every health interval; they meter and rate-limit calls.
+   */
+  function due(b: Backend): boolean {
+    if (!isCloud(b) || b.lastCheck === undefined) return true
+    const every = b.status === "healthy" ? CLOUD_PROBE_MS : CLOUD_RETRY_MS
+    return Date.now() - b.lastCheck >= every - 1000
   }
 
   /** Probe every backend once, concurrently. Concurrent calls share one round. */
   function checkAll(): Promise<void> {
     // A withdrawn mDNS service stays "unknown" until it is advertised again.
-    running ??= Promise.allSettled(opts.registry.list().filter((b) => !b.withdrawn).map(checkOne)).then(() => {
+    running ??= Promise.allSettled(opts.registry.list().filter((b) => !b.withdrawn && due(b)).map(checkOne)).then(() => {
       running = undefined
     })
     return running

@@ -44,7 +44,7 @@ export function backendView(b: Backend) {
  */
 const F = BackendFields.entries
 const AddBackend = v.strictObject({
-  url: F.url,
+  url: F.url.wrapped,
   name: v.optional(v.pipe(v.string("expected a string"), v.regex(/^[\w.:@-]{1,64}$/, "expected letters, digits and . _ - : @ (at most 64)"))),
   type: v.optional(F.type),
   priority: F.priority,

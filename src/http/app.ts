@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps) {
       if (err.kind === "client_closed") clientClosed(deps, c, "queue")
       record(deps, c, err.kind === "client_closed" ? 499 : err.status, err)
       const render = c.get("dialect")?.error ?? openaiErrorResponse
-      return render(err, { "x-request-id": requestId, ...rejectionHeader(err) })
+      return render(err, { "x-request-id": requestId, ...rejectionHeader(err), ...deps.spend.headers() })
     }
     if (err instanceof ClientClosed || (isAbort(err) && c.req.raw.signal.aborted)) {
       clientClosed(deps, c, err instanceof ClientClosed ? err.stage : "handler")

@@ -12,6 +12,8 @@ import type { Logger } from "../observability/log.ts"
 import type { History } from "../observability/history.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
+import type { Spend } from "../observability/cost.ts"
+import type { PolicyStage } from "../core/policy.ts"
 import type { Registry } from "../registry/registry.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
@@ -43,6 +45,10 @@ export interface AppDeps {
   /** The client's address, for the loopback rule of admin endpoints. */
   clientIP(req: Request): string | undefined
   manager: BackendManager
+  /** Cost of requests, month-to-date spend and the budget's status. */
+  spend: Spend
+  /** The policy stages, in order (privacy zone, tier, budget). */
+  stages: readonly PolicyStage[]
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }

@@ -68,6 +68,7 @@ export function healthRoutes(deps: AppDeps) {
         prompt_tokens: m.promptTokens,
         completion_tokens: m.completionTokens,
       })),
+      budget: deps.spend.stats(),
     })
   })
   return app

@@ -13,6 +13,7 @@ import { forward } from "../egress/transport/forward.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
+import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
@@ -66,6 +67,17 @@ async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: reado
   return got
 }
 
+/** Policy, asked again before a failover attempt, about the backend as it is now. */
+function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+  const now = deps.registry.get(attempt.backend.id)
+  if (!now) return "removed by a reload"
+  for (const exclude of policy) {
+    const reason = exclude(now, attempt.model)
+    if (reason) return reason
+  }
+  return undefined
+}
+
 function queueError(err: QueueError, waitSeconds: number): NexusError {
   if (err.reason === "aborted") {
     return new NexusError({ kind: "client_closed", message: "client closed the request while queued", code: "client_closed" })
@@ -106,7 +118,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       headers: c.req.raw.headers,
       requestId,
     }
-    const policy = applyPolicy(request)
+    const policy = applyPolicy(request, deps.stages)
     const deadline = started + config.server.request_timeout_seconds * 1000
     // Bun's idle timer would cut a long queue wait or a slow first token.
     deps.noIdleTimeout(c.req.raw)
@@ -115,12 +127,14 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     // From here on forward() reports the outcome, whatever happens.
     c.set("recorded", true)
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+    let cost: { usd: number; estimated: boolean } | undefined
     const result = await forward(
       {
         request,
         clientSignal: c.req.raw.signal,
         attempts: reserved.attempts,
         held: reserved.held,
+        refusal: (attempt) => stillAllowed(deps, attempt, policy),
         feedback: deps.feedback,
         decorate(headers, attempt, failures) {
           routingHeaders(headers, attempt, reasonOf(failures))
@@ -136,15 +150,24 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
       },
       (outcome) => {
         const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
-        deps.requests.emit(toRecord(ctx, outcome))
+        const record = toRecord(ctx, outcome)
+        cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
+        record.costUsd = cost?.usd
+        record.costEstimated = cost?.estimated || undefined
+        deps.requests.emit(record)
       }
     )
 
-    if (result.response && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
+    const extra = answerHeaders(deps, config, request, result.attempt, cost)
+    if (result.response && (result.dialect === endpoint.dialect || !endpoint.encode)) {
+      for (const [k, v] of extra) result.response.headers.set(k, v)
+      return result.response
+    }
     const res = result.response
       ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
       : endpoint.error(result.error!)
     if (result.attempt) routingHeaders(res.headers, result.attempt, reasonOf(result.failures.length))
+    for (const [k, v] of extra) res.headers.set(k, v)
     res.headers.set("x-request-id", requestId)
     return res
   }
@@ -158,4 +181,27 @@ function routingHeaders(headers: Headers, attempt: Attempt, reason: string): voi
   headers.set("x-nexus-route-reason", reason)
   headers.set("x-nexus-model", attempt.model)
   if (attempt.fallbackFrom) headers.set("x-nexus-fallback-model", attempt.model)
+}
+
+/**
+ * Headers known only once the answer is in: a tier downgrade the client opted into, the
+ * cost of an answer taken whole (a stream's is known only at its end, in its record), and
+ * the budget state while a budget is set. Usually none.
+ */
+function answerHeaders(
+  deps: AppDeps,
+  config: ReturnType<AppDeps["config"]>,
+  request: CanonicalRequest,
+  attempt: Attempt | undefined,
+  cost: { usd: number; estimated: boolean } | undefined
+): [string, string][] {
+  const out: [string, string][] = []
+  if (attempt) {
+    const needed = requiredTier(config.routing, deps.registry, request)
+    if (needed !== undefined && attempt.backend.tier < needed) out.push(["x-nexus-tier-downgraded", `${needed}->${attempt.backend.tier}`])
+  }
+  if (cost) out.push(["x-nexus-cost", cost.usd.toFixed(6)])
+  if (cost?.estimated) out.push(["x-nexus-cost-estimated", "true"])
+  for (const [k, v] of Object.entries(deps.spend.headers())) out.push([k, v])
+  return out
 }

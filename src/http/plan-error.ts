@@ -33,12 +33,54 @@ export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
       context,
     })
   }
+  const policy = policyRefusal(plan.excluded, model, summary, context)
+  if (policy) return policy
   return new NexusError({
     kind: "unavailable",
     message: `No backend can serve model '${model}' right now: ${summary}`,
     code: "no_backend_available",
     context,
   })
+}
+
+/**
+ * When a policy is what stands in the way (every backend that could otherwise serve was
+ * excluded by privacy, tier or budget), say which one, and what was excluded for it.
+ */
+function policyRefusal(excluded: Exclusion[], model: string, summary: string, context: Record<string, unknown>): NexusError | undefined {
+  const blocking = excluded.filter((e) => e.kind !== "capability" && e.kind !== "health" && e.kind !== "breaker")
+  if (!blocking.length || !blocking.every((e) => e.kind === "policy")) return undefined
+  const by = (prefix: string) => blocking.filter((e) => e.reason.startsWith(prefix))
+  const privacy = by("privacy:")
+  if (privacy.length === blocking.length) {
+    const names = privacy.map((e) => e.backend).join(", ")
+    return new NexusError({
+      kind: "unavailable",
+      message: `Request for model '${model}' is restricted (privacy policy or X-Nexus-Privacy): it may only go to restricted-zone backends, and none can serve it; excluded for their open zone: ${names}. ${summary}`,
+      code: "privacy_zone_restricted",
+      context: { ...context, privacy: "restricted", privacy_zone_required: "restricted", excluded_for_zone: privacy.map((e) => e.backend) },
+    })
+  }
+  const tier = by("tier:")
+  if (tier.length && tier.length + privacy.length === blocking.length) {
+    const required = Number(/required tier (\d)/.exec(tier[0]!.reason)?.[1])
+    return new NexusError({
+      kind: "unavailable",
+      message: `Model '${model}' needs capability tier ${required}; no backend at that tier can serve it (strict mode; send X-Nexus-Flexible: true to accept a lower tier). ${summary}`,
+      code: "tier_unavailable",
+      context: { ...context, required_tier: required, available: tier.map((e) => e.backend) },
+    })
+  }
+  const budget = by("budget:")
+  if (budget.length) {
+    return new NexusError({
+      kind: "unavailable",
+      message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}. ${summary}`,
+      code: "budget_exhausted",
+      context,
+    })
+  }
+  return undefined
 }
 
 /** The reasons in one line, for the `X-Nexus-Rejection-Reasons` header. */

@@ -9,6 +9,8 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { openaiErrorBody } from "../ingress/openai/errors.ts"
 import { planError } from "./plan-error.ts"
+import { NexusError } from "../core/errors.ts"
+import { applyPolicy, verdicts } from "../policy/index.ts"
 import { ChatRequest, validate } from "../ingress/openai/validate.ts"
 
 export function routePlanRoutes(deps: AppDeps) {
@@ -18,7 +20,21 @@ export function routePlanRoutes(deps: AppDeps) {
     const body = parseJsonObject(await readBodyText(c.req.raw, max_body_bytes, request_timeout_seconds * 1000))
     const chat = validate(ChatRequest, body)
     const needs = chatRequirements(body)
-    const plan = deps.router.plan(chat.model, needs)
+    const input = { model: chat.model, headers: c.req.raw.headers, operation: "chat" as const }
+    // Each stage's verdict per backend, beside the router's own reasons.
+    const verdictOf = verdicts(input, deps.stages)
+    const policyOf = (name: string, model: string) => {
+      const b = deps.registry.list().find((x) => x.name === name)
+      return b ? { backend_zone: b.zone, backend_tier: b.tier, ...verdictOf(b, model) } : null
+    }
+    let filters: ReturnType<typeof applyPolicy>
+    try {
+      filters = applyPolicy(input, deps.stages)
+    } catch (err) {
+      if (!(err instanceof NexusError)) throw err
+      return c.json({ routable: false, requested: chat.model, requirements: needs, error: (openaiErrorBody(err) as { error: unknown }).error, excluded: [], waitable: false, budget: deps.spend.stats() })
+    }
+    const plan = deps.router.plan(chat.model, needs, filters)
     if (!plan.ok) {
       const err = planError(plan)
       return c.json(
@@ -27,8 +43,9 @@ export function routePlanRoutes(deps: AppDeps) {
           requested: chat.model,
           requirements: needs,
           error: (openaiErrorBody(err) as { error: unknown }).error,
-          excluded: plan.kind === "unavailable" ? plan.excluded : [],
+          excluded: plan.kind === "unavailable" ? plan.excluded.map((e) => ({ ...e, policy: policyOf(e.backend, e.model) })) : [],
           waitable: plan.kind === "unavailable" ? plan.waitable : false,
+          budget: deps.spend.stats(),
         },
         200
       )
@@ -50,8 +67,10 @@ export function routePlanRoutes(deps: AppDeps) {
         ttft_ewma_ms: a.backend.stats.ttftEwmaMs ?? null,
         error_rate: Math.round(a.backend.stats.errorRate * 1000) / 1000,
         loaded: a.backend.models.get(a.model)?.loaded ?? null,
+        policy: policyOf(a.backend.name, a.model),
       })),
-      excluded: plan.excluded.map(({ backend, model, reason, kind }) => ({ backend, model, reason, kind })),
+      excluded: plan.excluded.map(({ backend, model, reason, kind }) => ({ backend, model, reason, kind, policy: policyOf(backend, model) })),
+      budget: deps.spend.stats(),
     })
   })
   return app

@@ -1,16 +1,21 @@
 /**
  * The policy stages, in the order they run. Adding a policy means adding a file here
- * and a line below.
+ * and a line in `createStages`.
  * @module
  */
 import type { BackendFilter, PolicyInput, PolicyStage } from "../core/policy.ts"
+import type { RoutingConfig } from "../config/types.ts"
+import type { Registry } from "../registry/registry.ts"
+import { budgetStage, type BudgetStatus } from "./budget.ts"
 import { privacyZone } from "./privacy-zone.ts"
 import { tier } from "./tier.ts"
 
-export const STAGES: readonly PolicyStage[] = [privacyZone, tier]
+export function createStages(deps: { config: () => RoutingConfig; registry: Registry; budget: () => BudgetStatus | undefined }): PolicyStage[] {
+  return [privacyZone(deps.config), tier(deps.config, deps.registry), budgetStage(deps.budget, deps.registry)]
+}
 
 /** Run every stage: throws the first rejection, else returns the exclusions to apply. */
-export function applyPolicy(input: PolicyInput, stages: readonly PolicyStage[] = STAGES): BackendFilter[] {
+export function applyPolicy(input: PolicyInput, stages: readonly PolicyStage[]): BackendFilter[] {
   const out: BackendFilter[] = []
   for (const stage of stages) {
     const verdict = stage.check(input)
@@ -21,3 +26,16 @@ export function applyPolicy(input: PolicyInput, stages: readonly PolicyStage[] =
   return out
 }
 
+/** Each stage's verdict on one backend and model, for the route explainer. */
+export function verdicts(input: PolicyInput, stages: readonly PolicyStage[]): (backend: Parameters<BackendFilter>[0], model: string) => Record<string, string> {
+  const checked = stages.map((s) => ({ name: s.name, verdict: s.check(input) }))
+  return (b, model) => {
+    const out: Record<string, string> = {}
+    for (const { name, verdict } of checked) {
+      if (!verdict) out[name] = "allowed"
+      else if ("reject" in verdict) out[name] = `rejected: ${verdict.reject.message}`
+      else out[name] = verdict.exclude(b, model) ?? "allowed"
+    }
+    return out
+  }
+}

@@ -4,10 +4,11 @@
  * @module
  */
 import type { BackendInit, BackendSettings, BackendSource } from "../core/backend.ts"
+import { ConfigError } from "../config/errors.ts"
 import type { BackendConfig } from "../config/types.ts"
 
 export type BackendFields = Pick<BackendConfig, "name" | "url" | "type" | "priority" | "zone" | "tier"> &
-  Partial<Pick<BackendConfig, "api_key_env" | "timeout_seconds" | "max_concurrent">>
+  Partial<Pick<BackendConfig, "api_key_env" | "timeout_seconds" | "max_concurrent" | "allow_models">>
 
 /** The settings a reload may change in place, from the config's spelling. */
 export function settingsOf(cfg: BackendFields): BackendSettings {
@@ -32,6 +33,14 @@ export function backendInit(
     if (!apiKey) return { problem: `environment variable ${cfg.api_key_env} is not set` }
   }
   return {
-    init: { id, name: cfg.name, url: cfg.url.replace(/\/+$/, ""), type: cfg.type, source, apiKey, ...settingsOf(cfg) },
+    init: { id, name: cfg.name, url: cfg.url.replace(/\/+$/, ""), type: cfg.type, source, apiKey, allowModels: cfg.allow_models, ...settingsOf(cfg) },
   }
+}
+
+/** A configured backend whose key variable is unset is a startup error that names it. */
+export function requireKeys(backends: readonly BackendFields[], env: Record<string, string | undefined>): void {
+  const missing = backends.filter((b) => b.api_key_env && !env[b.api_key_env])
+  if (!missing.length) return
+  const lines = missing.map((b) => `backend ${b.name}: environment variable ${b.api_key_env} is not set (it must hold the API key)`)
+  throw new ConfigError(lines.join("; "), lines)
 }

@@ -4,7 +4,7 @@
  * Pure reads of the registry; nothing here does I/O.
  * @module
  */
-import { isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
+import { isCloud, isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
@@ -94,8 +94,11 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     if (!ok.length) return []
     const tick = ticks.get(model) ?? 0
     if (config.strategy === "round_robin") ticks.set(model, tick + 1)
-    // Each model gets its own retry budget, so fallbacks stay reachable.
-    return orderCandidates(ok, config.strategy, config.weights, tick, model)
+    // Local first: a cloud backend is tried only after every local one (it costs money
+    // and data leaves the network). Each model gets its own retry budget, so fallbacks
+    // stay reachable.
+    const ordered = orderCandidates(ok, config.strategy, config.weights, tick, model)
+    return [...ordered.filter((s) => !isCloud(s.backend)), ...ordered.filter((s) => isCloud(s.backend))]
       .slice(0, config.max_retries + 1)
       .map((s) => ({ backend: s.backend, model, score: s.score }))
   }

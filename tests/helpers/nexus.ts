@@ -4,6 +4,7 @@
  */
 import { Writable } from "node:stream"
 import { defaultConfig } from "../../src/config/load.ts"
+import { defaultZone } from "../../src/core/locality.ts"
 import type { BackendConfig, NexusConfig } from "../../src/config/types.ts"
 import { createLogger } from "../../src/observability/log.ts"
 import { startGateway, type Gateway } from "../../src/app/gateway.ts"
@@ -20,7 +21,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unk
 
 /** A backend entry with the defaults a config file would give it. */
 export function backend(name: string, url: string, type: BackendConfig["type"], extra: Partial<BackendConfig> = {}): BackendConfig {
-  return { name, url, type, priority: 50, zone: type === "openai" ? "open" : "restricted", tier: 1, models: [], ...extra }
+  return { name, url, type, priority: 50, zone: defaultZone(type), tier: 1, models: [], ...extra }
 }
 
 export async function startNexus(
@@ -42,6 +43,7 @@ export async function startNexus(
     queue: { ...base.queue, ...overrides.queue },
     backends: overrides.backends ?? [],
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
+    pricing: { ...base.pricing, ...(overrides.pricing as NexusConfig["pricing"]) },
   }
   const logs: Record<string, unknown>[] = []
   const stream = new Writable({

@@ -118,8 +118,9 @@ describe("GET /", () => {
     expect(budget(undefined)).toBe("")
     expect(budget("nonsense")).toBe("")
     expect(budget({ limit_usd: 10 })).toBe("")
-    expect(budget({ spent_usd: 2.5, limit_usd: 10 })).toContain("$2.50</strong> of $10.00 (25%)")
-    expect(budget({ month_to_date_usd: 1 })).toContain("$1.00")
+    expect(budget({ spent_usd: 0, limit_usd: null, status: null })).toBe("")
+    expect(budget({ spent_usd: 2.5, limit_usd: 10, status: "ok" })).toContain("$2.50</strong> of $10.00 (25%) <strong>ok</strong>")
+    expect(budget({ spent_usd: 1, limit_usd: null })).toContain("$1.00</strong> (no limit set)")
   })
 
   test("read-only without an admin token: no actions in the page or its state", async () => {

@@ -82,10 +82,12 @@ describe("the file", () => {
         aliases: {},
         fallbacks: {},
         circuit_breaker: { failure_threshold: 5, cooldown_seconds: 30 },
+        policies: [],
       },
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
       logging: { level: "info", format: "pretty" },
+      pricing: {},
     })
     expect(parseConfigText("", "empty.toml")).toEqual(defaultConfig())
   })

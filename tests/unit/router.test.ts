@@ -14,6 +14,7 @@ function routing(over: Partial<RoutingConfig> = {}): RoutingConfig {
     aliases: {},
     fallbacks: {},
     circuit_breaker: { failure_threshold: 3, cooldown_seconds: 30 },
+    policies: [],
     ...over,
   }
 }

@@ -4,7 +4,9 @@
  * @module
  */
 import type { BackendType } from "../../core/backend.ts"
+import { anthropic } from "./anthropic.ts"
 import { generic } from "./generic.ts"
+import { google } from "./google.ts"
 import { exo } from "./exo.ts"
 import { llamacpp } from "./llamacpp.ts"
 import { llamafile } from "./llamafile.ts"
@@ -25,6 +27,8 @@ const providers: Record<BackendType, Provider> = {
   llamafile,
   generic,
   openai,
+  anthropic,
+  google,
 }
 
 export function providerFor(type: BackendType): Provider {

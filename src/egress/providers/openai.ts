@@ -1,8 +1,9 @@
 /**
  * The OpenAI cloud, or a cloud provider that speaks its API (the URL may point at a proxy).
- * Requests go out as they came in; the configured key is the only credential sent.
+ * Requests go out as they came in; the configured key is the only credential sent, and
+ * streams are asked for usage so that spend is counted from what OpenAI bills.
  * @module
  */
 import { openaiCompatible } from "./openai-compatible.ts"
 
-export const openai = openaiCompatible({ type: "openai" })
+export const openai = { ...openaiCompatible({ type: "openai" }), forwardClientAuth: false, streamUsage: true }

@@ -38,7 +38,7 @@ export interface Translator {
   /** The request in the provider's dialect: path below `apiBase`, and body. */
   request(body: Record<string, unknown>, model: string, operation: Operation): { path: string; body: string }
   /** The provider's answer (a stream when `stream`) as an OpenAI answer, streamed as it arrives. */
-  response(res: Response, ctx: { stream: boolean; model: string }): Response
+  response(res: Response, ctx: { stream: boolean; model: string }): Response | Promise<Response>
 }
 
 export interface Provider {
@@ -59,6 +59,11 @@ export interface Provider {
    * (a LAN server started with --api-key). Cloud providers say no: only our key is sent.
    */
   forwardClientAuth?: boolean
+  /**
+   * Streams report usage only when asked (`stream_options.include_usage`): ask, so spend
+   * is counted from what the provider bills, and drop the extra chunk the client did not ask for.
+   */
+  streamUsage?: boolean
   /** Present when `dialect` is not the canonical one. */
   translate?: Translator
   /**

@@ -119,7 +119,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   clearTimeout(timer)
 
   if (res.status < 200 || res.status >= 300) return refused(ctx, attempt, res, settle)
-  if (exchange.toCanonical) res = exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
+  if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
   if (req.dialect === "openai" && exchange.dialect === "openai") res = matchStreaming(res, req.stream)
   return commit(ctx, attempt, res, { upstream, sent, settle, exchange })
 }
@@ -138,7 +138,8 @@ type Settle = (report: Omit<AttemptReport, "backend">) => void
 async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
   const backend = attempt.backend
   const text = await res.text().catch(() => "")
-  const message = upstreamMessage(text) || `HTTP ${res.status}`
+  // An upstream that echoes our key in its error must not hand it to the client or the log.
+  const message = redactKey(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
   if (isRetryable(res.status)) {
     const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
     if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
@@ -254,6 +255,10 @@ async function whole(
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
+}
+
+function redactKey(text: string, key: string | undefined): string {
+  return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }
 
 const decoder = new TextDecoder()

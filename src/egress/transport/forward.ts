@@ -17,6 +17,11 @@ export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started
   attempts: Attempt[]
   /** The backend whose slot the router already took for the first attempt. */
   held: Backend
+  /**
+   * Asked again before each later attempt: why policy no longer allows it (a reload may
+   * have moved a backend to the open zone while this request was failing over), if so.
+   */
+  refusal?(attempt: Attempt): string | undefined
 }
 
 export interface ForwardResult {
@@ -52,6 +57,11 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
       if (performance.now() >= req.timing.deadline) {
         deadlineHit = true
         break
+      }
+      const refused = req.refusal?.(attempt)
+      if (refused) {
+        failures.push({ backend: attempt.backend.name, kind: "policy", reason: refused })
+        continue
       }
       if (!req.feedback.acquire(attempt.backend)) {
         failures.push({ backend: attempt.backend.name, kind: "capacity", reason: "at capacity" })

@@ -30,7 +30,15 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
   const seen: SseObservation = { sawData: false, sawDone: false }
 
   function inspect(original: string): string {
-    const event = fixEvent?.(original) ?? original
+    const fixed = fixEvent?.(original)
+    if (fixed === "") {
+      // A provider fix may drop an event (a usage chunk the client did not ask for): what
+      // it said is still observed.
+      const payload = dataPayload(original)
+      if (payload !== undefined && payload.includes('"usage"')) observeJson(payload)
+      return ""
+    }
+    const event = fixed ?? original
     // Fast path: one `data: {json}` line, the overwhelming majority.
     const payload = dataPayload(event)
     if (payload !== undefined) {
@@ -54,12 +62,17 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
       const usage = readUsage(body)
-      if (usage) seen.usage = usage
+      // Anthropic reports input in message_start and output in message_delta: merge.
+      if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
       const e = body.error as { message?: unknown } | string | null | undefined
       if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
+  }
+
+  function definedOnly(u: Usage): Usage {
+    return Object.fromEntries(Object.entries(u).filter(([, v]) => v !== undefined)) as Usage
   }
 
   return {

@@ -1,0 +1,66 @@
+/**
+ * An Anthropic Messages API answer (not streamed) read back as an OpenAI chat completion:
+ * text blocks joined into `content`, `tool_use` blocks as `tool_calls`, the stop reason
+ * mapped, and usage counted the way OpenAI counts it (cached input included in prompt).
+ * @module
+ */
+import { isObject } from "./http.ts"
+
+const FINISH: Record<string, string> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  pause_turn: "stop",
+  max_tokens: "length",
+  model_context_window_exceeded: "length",
+  tool_use: "tool_calls",
+  refusal: "content_filter",
+}
+
+export function finishReason(stop: unknown): string | null {
+  if (typeof stop !== "string") return null
+  return FINISH[stop] ?? "stop"
+}
+
+/** Anthropic usage (input, output, cache reads and writes) as OpenAI usage. */
+export function openaiUsage(u: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined {
+  if (!isObject(u)) return undefined
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
+  const prompt = n(u.input_tokens) + n(u.cache_creation_input_tokens) + n(u.cache_read_input_tokens)
+  const completion = n(u.output_tokens)
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
+
+export function toChatCompletion(msg: Record<string, unknown>, model: string): Record<string, unknown> {
+  const blocks = Array.isArray(msg.content) ? msg.content.filter(isObject) : []
+  const text = blocks.filter((b) => b.type === "text").map((b) => String(b.text ?? "")).join("")
+  const calls = blocks
+    .filter((b) => b.type === "tool_use")
+    .map((b) => ({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } }))
+  const message: Record<string, unknown> = { role: "assistant", content: calls.length && !text ? null : text }
+  if (calls.length) message.tool_calls = calls
+  return {
+    id: typeof msg.id === "string" ? msg.id : `msg_${Date.now()}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: typeof msg.model === "string" ? msg.model : model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(msg.stop_reason) ?? "stop" }],
+    usage: openaiUsage(msg.usage),
+  }
+}
+
+/** The whole answer as an OpenAI response, with its length (so cost is known before it is sent). */
+export async function translateWhole(res: Response, model: string): Promise<Response> {
+  const text = await res.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  const out = isObject(body) ? JSON.stringify(toChatCompletion(body, model)) : text
+  const headers = new Headers(res.headers)
+  headers.set("content-type", "application/json")
+  headers.set("content-length", String(new TextEncoder().encode(out).byteLength))
+  headers.delete("content-encoding")
+  return new Response(out, { status: res.status, headers })
+}
