@@ -16,22 +16,40 @@ let state = JSON.parse(el("snapshot").textContent ?? "{}") as Snapshot
 let loadedAt = Date.now()
 let scheduled = false
 
+const rendered = new Map<string, string>()
+
+/** Replace a section only when its HTML changed, keeping focus and horizontal scroll. */
+function update(id: string, html: string): void {
+  if (rendered.get(id) === html) return
+  rendered.set(id, html)
+  const box = el(id)
+  const focused = document.activeElement as HTMLElement | null
+  const inside = focused && box.contains(focused) ? focused : null
+  // Drain becomes Undrain in the same place: focus follows the place, not the label.
+  const focusKey = inside?.dataset.slot
+    ? `[data-slot="${inside.dataset.slot}"][data-id="${CSS.escape(inside.dataset.id ?? "")}"]`
+    : inside?.classList.contains("scroll")
+      ? ".scroll"
+      : undefined
+  const scrolled = (box.querySelector(".scroll") as HTMLElement | null)?.scrollLeft ?? 0
+  box.innerHTML = html
+  const region = box.querySelector(".scroll") as HTMLElement | null
+  // A phone user scrolling a wide table sideways must not be thrown back by an update.
+  if (region && scrolled) region.scrollLeft = scrolled
+  if (focusKey) (box.querySelector(focusKey) as HTMLElement | null)?.focus({ preventScroll: true })
+}
+
 function render(): void {
   if (scheduled) return
   scheduled = true
   setTimeout(() => {
     scheduled = false
-    const focused = document.activeElement as HTMLElement | null
-    // Drain becomes Undrain in the same place: focus follows the place, not the label.
-    const focusKey = focused?.dataset.slot ? `[data-slot="${focused.dataset.slot}"][data-id="${CSS.escape(focused.dataset.id ?? "")}"]` : undefined
     const uptimeSeconds = state.uptimeSeconds + Math.floor((Date.now() - loadedAt) / 1000)
-    el("summary").innerHTML = summary({ ...state, uptimeSeconds })
-    el("backends").innerHTML = backendsTable(state.backends, state.admin)
-    el("models").innerHTML = modelMatrix(state.backends)
-    el("charts").innerHTML = charts(state.series, state.bucketMs)
-    el("requests").innerHTML = requestsTable(state.requests)
-    // Re-rendering must not throw keyboard users out of the table they were in.
-    if (focusKey) (document.querySelector(focusKey) as HTMLElement | null)?.focus()
+    update("summary", summary({ ...state, uptimeSeconds }))
+    update("backends", backendsTable(state.backends, state.admin))
+    update("models", modelMatrix(state.backends))
+    update("charts", charts(state.series, state.bucketMs))
+    update("requests", requestsTable(state.requests))
   }, 100)
 }
 

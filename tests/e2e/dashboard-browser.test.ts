@@ -78,6 +78,7 @@ beforeAll(async () => {
   nexus = await startNexus({
     server: { admin_token: TOKEN },
     health_check: { interval_seconds: 0.2, failure_threshold: 1, recovery_threshold: 1 },
+    routing: { budget: { monthly_limit_usd: 50, soft_limit_percent: 75, hard_limit_action: "block_cloud" } },
     backends: [
       backend("gpu-box", ollama.url, "ollama", { priority: 1, max_concurrent: 4 }),
       backend("vllm", vllm.url, "vllm", { priority: 2 }),
@@ -123,6 +124,8 @@ describe("dashboard in Chromium", () => {
     }
     expect(await matrix.locator("thead th").allTextContents()).toEqual(["Model", "Context", "Vision", "Tools", "JSON", "Embeddings", "gpu-box", "vllm", "spare"])
     expect(await w.page.locator("#requests td", { hasText: "model_not_found" }).count()).toBe(1)
+    // A budget is configured: month-to-date spend against the limit, from /v1/stats.
+    await w.page.locator("#budget-section:not([hidden])", { hasText: "of $50.00" }).waitFor({ timeout: 10_000 })
   }, SLOW)
 
   test.skipIf(!hasChromium)("a request made after load appears without a reload", async () => {
@@ -216,6 +219,11 @@ describe("dashboard in Chromium", () => {
     await page.keyboard.press("Tab")
     expect(await focused()).toBe("a:Skip to content")
     await page.keyboard.press("Tab")
+    expect(await focused()).toBe("div[Backends]")
+    // Live updates re-render the tables; the keyboard user stays where they were.
+    const id = `keyboard-${Date.now()}`
+    await (await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })).text()
+    await page.locator("#requests code", { hasText: id }).waitFor({ timeout: 10_000 })
     expect(await focused()).toBe("div[Backends]")
     // The first action button, reached by keyboard and pressed with Enter.
     let label = ""
