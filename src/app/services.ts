@@ -8,6 +8,7 @@ import type { NexusConfig } from "../config/types.ts"
 import { createEventBus, type RequestRecord } from "../core/events.ts"
 import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
+import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createStats } from "../observability/stats.ts"
@@ -77,9 +78,11 @@ export function createServices(config: () => NexusConfig, log: Logger, ledgerDir
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>()
   requests.on(observeRequests({ metrics, stats, log }))
+  const history = createHistory()
+  requests.on(history.record)
   const spend = createSpend(ledgerIn(ledgerDir, log), config, metrics.registry)
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 
-  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, spend, stages }
+  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages }
 }

@@ -53,9 +53,24 @@ export interface RequestRecord {
   fallbackFrom?: string
   failures: Failure[]
   error?: string
+  /** Nexus's own error code when Nexus answered itself (`model_not_found`, `queue_full`, …). */
+  errorCode?: string
   clientAborted: boolean
   /** The body was cut by a backend failure after the status was committed. */
   midStreamError: boolean
+}
+
+/** Finished requests aggregated over one time bucket (the dashboard's charts). */
+export interface SeriesPoint {
+  /** Bucket start, epoch ms. */
+  t: number
+  requests: number
+  errors: number
+  /** Completion tokens reported in the bucket. */
+  tokens: number
+  /** Latency percentiles in ms; null for an empty bucket. */
+  p50: number | null
+  p95: number | null
 }
 
 export type Listener<E> = (event: E) => void

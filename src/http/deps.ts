@@ -9,6 +9,7 @@ import type { IngressEndpoint } from "../ingress/types.ts"
 import type { NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
+import type { History } from "../observability/history.ts"
 import type { Metrics } from "../observability/metrics.ts"
 import type { Stats } from "../observability/stats.ts"
 import type { Spend } from "../observability/cost.ts"
@@ -35,6 +36,8 @@ export interface AppDeps {
   /** Every finished request is published here (metrics, stats and the log subscribe). */
   requests: EventBus<RequestRecord>
   stats: Stats
+  /** The last requests and the 15-minute series, for the dashboard. */
+  history: History
   log: Logger
   /** Aborted when Nexus stops and the grace period is over: open streams end cleanly. */
   shutdown: AbortSignal
@@ -54,4 +57,15 @@ export interface AppDeps {
 }
 
 /** Hono environment: nothing in bindings; handlers read deps by closure. */
-export type Env = { Variables: { requestId: string; dialect?: IngressEndpoint } }
+export type Env = {
+  Variables: {
+    requestId: string
+    dialect?: IngressEndpoint
+    /** performance.now() when the request arrived (for the record of a request Nexus answers itself). */
+    started: number
+    /** What the proxied request asked for, once its body was decoded. */
+    asked?: { model: string; stream: boolean }
+    /** Set once forward() owns the request's record, so the error path does not emit a second one. */
+    recorded?: boolean
+  }
+}

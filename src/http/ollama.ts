@@ -14,6 +14,7 @@ import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { listModels, type ModelEntry } from "./models.ts"
 import { proxied } from "./pipeline.ts"
+import { prefersHtml } from "./accept.ts"
 
 /**
  * The Ollama API version we answer with: clients compare it numerically to enable
@@ -109,13 +110,4 @@ export function ollamaRoutes(deps: AppDeps) {
     return c.text("Ollama is running")
   })
   return app
-}
-
-/** Whether the client would rather have HTML than anything else (a browser). */
-export function prefersHtml(accept: string | undefined): boolean {
-  if (!accept) return false
-  const html = accept.split(",").find((p) => p.trim().startsWith("text/html"))
-  if (!html) return false
-  const q = /;\s*q=([\d.]+)/.exec(html)
-  return !q || Number(q[1]) > 0
 }

@@ -105,6 +105,7 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const body = parseJsonObject(raw)
     const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
+    c.set("asked", { model, stream })
     const request: CanonicalRequest = {
       dialect: endpoint.dialect,
       operation: operation ?? endpoint.operation,
@@ -127,6 +128,8 @@ export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
     const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
     const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline, session)
 
+    // From here on forward() reports the outcome, whatever happens.
+    c.set("recorded", true)
     const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
     let cost: { usd: number; estimated: boolean } | undefined
     let decorated = false

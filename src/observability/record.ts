@@ -45,8 +45,32 @@ export function toRecord(ctx: RequestContext, outcome: RequestOutcome): RequestR
   }
 }
 
+/**
+ * The record of a request Nexus answered itself, before any backend was tried: its own
+ * 400s, 404s, 405s, no-backend 503s, queue rejections, and clients that left (499).
+ */
+export function answeredByNexus(ctx: RequestContext, status: number, error: { code?: string | null; kind?: string; message: string }): RequestRecord {
+  const latencyMs = performance.now() - ctx.started
+  return {
+    requestId: ctx.requestId,
+    at: Date.now() - latencyMs,
+    dialect: ctx.dialect,
+    operation: ctx.operation,
+    model: ctx.model,
+    status,
+    stream: ctx.stream,
+    latencyMs,
+    failures: [],
+    error: error.message,
+    errorCode: error.code ?? error.kind ?? "error",
+    clientAborted: status === 499,
+    midStreamError: false,
+  }
+}
+
 function errorType(r: RequestRecord): string {
   if (r.clientAborted) return "client_disconnect"
+  if (r.errorCode !== undefined) return "rejected"
   if (r.midStreamError) return "mid_stream"
   if (r.status === 504) return "timeout"
   return r.status >= 500 ? "backend_error" : "upstream_client_error"
@@ -57,7 +81,9 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
   const { metrics, stats, log } = deps
   return (r) => {
     const backend = r.backend ?? "none"
-    const model = r.servedModel ?? r.model
+    // A rejected request's model is whatever the client typed: kept out of metric labels
+    // (unbounded series), still in the log line and on the dashboard.
+    const model = r.errorCode !== undefined ? "none" : (r.servedModel ?? r.model)
     const ok = r.status < 400 && !r.midStreamError && !r.clientAborted
     const prompt = r.usage?.prompt_tokens ?? 0
     const completion = r.usage?.completion_tokens ?? 0
@@ -77,7 +103,7 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
     const fields = {
       request_id: r.requestId,
       model: r.model,
-      actual_model: model !== r.model ? model : undefined,
+      actual_model: r.servedModel && r.servedModel !== r.model ? r.servedModel : undefined,
       backend,
       status: r.status,
       stream: r.stream,
@@ -90,6 +116,7 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
       retries: r.failures.length || undefined,
       failed_backends: r.failures.length ? r.failures.map((f) => f.backend).join(",") : undefined,
       error: r.error,
+      error_code: r.errorCode,
       client_aborted: r.clientAborted || undefined,
     }
     if (ok) log.info("request", fields)

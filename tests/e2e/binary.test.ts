@@ -67,6 +67,26 @@ describe("compiled binary", () => {
     expect((await client.models.list()).data.map((m) => m.id).sort()).toEqual(["gpt-4o-mini", "llama3.2:latest", "qwen2.5-7b"])
   })
 
+  test("serves the dashboard and its assets from inside the binary", async () => {
+    const page = await fetch(`${nexus.url}/`, { headers: { accept: "text/html" } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).toContain('data-backend="ollama"')
+    for (const asset of ["app.js", "render.ts", "style.css", "icon.svg"]) {
+      const res = await fetch(`${nexus.url}/dashboard/${asset}`)
+      expect(res.status).toBe(200)
+      expect((await res.text()).length).toBeGreaterThan(100)
+    }
+    expect(await (await fetch(`${nexus.url}/dashboard/app.js`)).text()).toContain("EventSource")
+    // The browser's renderer is the source of the function the binary runs (minified,
+    // from bytecode): it must still be a working module.
+    const renderer = join(outdir, "render.mjs")
+    await Bun.write(renderer, await (await fetch(`${nexus.url}/dashboard/render.ts`)).text())
+    const { dashboardRenderer } = (await import(renderer)) as typeof import("../../src/dashboard/render.ts")
+    expect(dashboardRenderer().esc("<b>")).toBe("&#60;b&#62;")
+    expect(dashboardRenderer().backendsTable([], false)).toContain("<th scope=\"col\">Health</th>")
+  })
+
   // /proc is how this is seen; elsewhere there is nothing to look at.
   test.skipIf(process.platform !== "linux")("raises Bun's outgoing request cap by replacing itself (same PID, no parent left behind)", () => {
     const environ = readFileSync(`/proc/${nexus.proc.pid}/environ`, "utf8").split("\0")

@@ -1,0 +1,67 @@
+/**
+ * What the dashboard page reads: one snapshot (`GET /dashboard/state`) and then live
+ * events (`GET /v1/events`). Plain JSON shapes, shared by the server and the page.
+ * @module
+ */
+import type { RequestRecord, SeriesPoint } from "../core/events.ts"
+
+export type { RequestRecord, SeriesPoint }
+
+export interface ModelState {
+  id: string
+  contextLength: number | null
+  vision: boolean | null
+  tools: boolean | null
+  json: boolean | null
+  embeddings: boolean | null
+  /** Loaded in memory (warm), when the server says. */
+  loaded: boolean | null
+}
+
+export interface BackendState {
+  id: string
+  name: string
+  type: string
+  url: string
+  /** How it was found: config, probe, mdns, admin. */
+  source: string
+  status: string
+  lastError: string | null
+  /** Epoch ms of the last health probe. */
+  lastCheck: number | null
+  zone: string
+  tier: number
+  priority: number
+  inFlight: number
+  maxConcurrent: number | null
+  requests: number
+  errors: number
+  /** Moving average of attempt failures, 0..1. */
+  errorRate: number
+  /** Average latency of its successful requests, ms. */
+  latencyMs: number | null
+  ttftMs: number | null
+  probeMs: number | null
+  breaker: string
+  withdrawn: boolean
+  models: ModelState[]
+}
+
+export interface Snapshot {
+  version: string
+  uptimeSeconds: number
+  /** State-changing actions are offered only when an admin token is configured. */
+  admin: boolean
+  backends: BackendState[]
+  /** The last requests, newest first. */
+  requests: RequestRecord[]
+  series: SeriesPoint[]
+  bucketMs: number
+}
+
+/** One message of the live stream (`event:` is the type, `data:` the JSON). */
+export type LiveEvent =
+  | { type: "request"; data: RequestRecord }
+  | { type: "backend"; data: BackendState }
+  | { type: "backend_removed"; data: { id: string } }
+  | { type: "models"; data: BackendState }
