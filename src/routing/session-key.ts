@@ -6,8 +6,6 @@
  * system prompt and the first user message, which every turn of a conversation repeats.
  * @module
  */
-import { createHash } from "node:crypto"
-
 type Obj = Record<string, unknown>
 
 const HEADERS = ["x-nexus-session", "x-claude-code-session-id", "session-id"] as const
@@ -44,19 +42,16 @@ function claudeSession(metadata: unknown): string | undefined {
 
 function promptHash(canonical: Obj): string | undefined {
   const messages = Array.isArray(canonical.messages) ? (canonical.messages as Obj[]) : []
-  const hash = createHash("sha256")
-  let firstUser = false
+  let text = ""
   for (const m of messages) {
     if (typeof m !== "object" || m === null) continue
-    if (m.role === "system" || m.role === "developer") hash.update(textOf(m.content)).update("\0")
+    if (m.role === "system" || m.role === "developer") text += `${textOf(m.content)}\0`
     else if (m.role === "user") {
-      hash.update(textOf(m.content))
-      firstUser = true
-      break
+      // A fast 64-bit hash: it tells conversations apart, it protects nothing.
+      return `prompt:${Bun.hash(text + textOf(m.content)).toString(36)}`
     }
   }
-  if (!firstUser) return undefined
-  return `prompt:${hash.digest("hex").slice(0, 32)}`
+  return undefined
 }
 
 function textOf(content: unknown): string {
