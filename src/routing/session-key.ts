@@ -3,7 +3,8 @@
  * an explicit `X-Nexus-Session`; Claude Code's `x-claude-code-session-id` (or the
  * `session_id` inside its `metadata.user_id`); Codex's `session-id` header or
  * `prompt_cache_key`; OpenAI's `prompt_cache_key` or `user`. Without any, a hash of the
- * system prompt and the first user message, which every turn of a conversation repeats.
+ * system prompt and the first user message, which every turn of a conversation repeats
+ * (only for prompts long enough that a warm cache matters).
  * @module
  */
 type Obj = Record<string, unknown>
@@ -40,6 +41,12 @@ function claudeSession(metadata: unknown): string | undefined {
   }
 }
 
+/**
+ * Below this many characters a prompt is cheap to process again anywhere: keeping such
+ * conversations apart buys no cache hit and would fill the table with one-off requests.
+ */
+export const MIN_HASHED_PROMPT_CHARS = 1024
+
 function promptHash(canonical: Obj): string | undefined {
   const messages = Array.isArray(canonical.messages) ? (canonical.messages as Obj[]) : []
   let text = ""
@@ -47,8 +54,10 @@ function promptHash(canonical: Obj): string | undefined {
     if (typeof m !== "object" || m === null) continue
     if (m.role === "system" || m.role === "developer") text += `${textOf(m.content)}\0`
     else if (m.role === "user") {
+      const prefix = text + textOf(m.content)
+      if (prefix.length < MIN_HASHED_PROMPT_CHARS) return undefined
       // A fast 64-bit hash: it tells conversations apart, it protects nothing.
-      return `prompt:${Bun.hash(text + textOf(m.content)).toString(36)}`
+      return `prompt:${Bun.hash(prefix).toString(36)}`
     }
   }
   return undefined

@@ -48,7 +48,7 @@ describe("sticky sessions", () => {
     const cases: [Record<string, string>, string, object][] = [
       [{ "x-claude-code-session-id": "cc-1" }, "one", {}],
       [{}, "two", { prompt_cache_key: "codex-1" }],
-      [{}, "a prompt nobody else sends", {}],
+      [{}, `a prompt nobody else sends ${"with a long shared context ".repeat(50)}`, {}],
     ]
     for (const [headers, user, extra] of cases) {
       const first = (await turn(headers, user, extra)).headers.get("x-nexus-backend")
