@@ -43,22 +43,23 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
   const reader = declared === null ? (req.body.getReader() as BodyReader) : undefined
   const reading = reader ? readCounted(reader, limit) : req.arrayBuffer()
   reading.catch(() => {}) // may settle after the deadline, when the race below has answered
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let watch: Watched | undefined
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    const expire = () => {
       reader?.cancel().catch(() => {})
       reject(timedOut(timeoutMs))
-    }, timeoutMs)
+    }
+    watch = { deadline: performance.now() + timeoutMs, expire }
   })
   let bytes: ArrayBuffer | Uint8Array
   try {
-    bytes = await Promise.race([reading, expired])
+    bytes = await Promise.race([reading, watchUntil(watch!, expired)])
   } catch (err) {
     if (err instanceof NexusError) throw err
     if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
     throw err
   } finally {
-    clearTimeout(timer)
+    watched.delete(watch!)
   }
   try {
     return utf8.decode(bytes)
@@ -72,6 +73,41 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
 }
 
 type BodyReader = ReadableStreamDefaultReader<Uint8Array>
+
+/**
+ * Body reads with a deadline, checked by one shared sweep every 250 ms rather than a timer
+ * per request: the deadline is seconds to minutes away, and a timer each costs more than
+ * the read of a small body.
+ */
+interface Watched {
+  deadline: number
+  expire(): void
+}
+
+const watched = new Set<Watched>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+function watchUntil<T>(w: Watched, expired: Promise<T>): Promise<T> {
+  watched.add(w)
+  if (!sweeper) {
+    sweeper = setInterval(sweep, 250)
+    sweeper.unref?.()
+  }
+  return expired
+}
+
+function sweep(): void {
+  const now = performance.now()
+  for (const w of watched) {
+    if (w.deadline > now) continue
+    watched.delete(w)
+    w.expire()
+  }
+  if (watched.size === 0 && sweeper) {
+    clearInterval(sweeper)
+    sweeper = undefined
+  }
+}
 
 async function readCounted(reader: BodyReader, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = []

@@ -41,7 +41,11 @@ export interface ForwardResult {
 export async function forward(req: ForwardRequest, onSettled: (outcome: RequestOutcome) => void): Promise<ForwardResult> {
   const failures: Failure[] = []
   const ctx: AttemptContext = {
-    ...req,
+    request: req.request,
+    clientSignal: req.clientSignal,
+    timing: req.timing,
+    feedback: req.feedback,
+    decorate: req.decorate,
     started: performance.now(),
     failures,
     finish: (outcome) => onSettled({ ...outcome, failures }),
