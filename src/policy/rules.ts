@@ -9,6 +9,8 @@ import { globMatch } from "../core/glob.ts"
 import type { RoutingConfig, RoutingPolicy } from "../config/types.ts"
 
 export function policyFor(config: RoutingConfig, model: string): RoutingPolicy | undefined {
+  // Read on every request by two stages: without policies there is nothing to resolve.
+  if (config.policies.length === 0) return undefined
   const resolved = resolveAlias(config.aliases, model)
   return config.policies.find((p) => globMatch(p.model_pattern, model) || globMatch(p.model_pattern, resolved))
 }
