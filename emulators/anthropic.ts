@@ -1,5 +1,5 @@
 /**
- * The Anthropic Messages API (reference/backends.md §10): `x-api-key` (or an OAuth
+ * The Anthropic Messages API: `x-api-key` (or an OAuth
  * Bearer) and a required `anthropic-version` header, `POST /v1/messages` (also with
  * `?beta=true`) answering a `message` with content blocks, `stop_reason` and usage in
  * Anthropic's shape, or a stream of named events (`message_start`, `content_block_start`,

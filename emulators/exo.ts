@@ -1,5 +1,5 @@
 /**
- * exo v1 (reference/backends.md §6; `src/exo/api/main.py`, `adapters/chat_completions.py`,
+ * exo v1 (`src/exo/api/main.py`, `adapters/chat_completions.py`,
  * `keepalive.py`, `types/api.py`): port 52415, no health route, `/node_id` answers a JSON
  * string, `/v1/models` is the whole catalogue (`owned_by: "exo"`, `context_length`,
  * capability words), a model without a running instance answers `404 No instance found for

@@ -1,5 +1,5 @@
 /**
- * Google Gemini's OpenAI-compatible endpoint (reference/backends.md §11), under
+ * Google Gemini's OpenAI-compatible endpoint, under
  * `/v1beta/openai/`: Bearer key, `GET models` with `models/`-prefixed ids, chat
  * completions that accept the id with or without the prefix, `stream_options.include_usage`
  * honoured, and errors as Google RPC status objects wrapped in a JSON array.

@@ -1,5 +1,5 @@
 /**
- * llama.cpp `llama-server` (reference/backends.md §4): `Server: llama.cpp` on every
+ * llama.cpp `llama-server`: `Server: llama.cpp` on every
  * response, 503 "Loading model" on every path while loading, `/v1/models` with both
  * `models` and `data`, `/props`, `/slots`, `/metrics` 501 unless enabled, any model
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.

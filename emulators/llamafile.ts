@@ -1,5 +1,5 @@
 /**
- * llamafile (reference/backends.md §8; `llama.cpp/server/server.cpp` + `oai.h` for the legacy
+ * llamafile (`llama.cpp/server/server.cpp` + `oai.h` for the legacy
  * server, `llamafile/server/*.cpp` for v2). Legacy (`legacy: true`, a 2024 llama.cpp fork):
  * `Server: llama.cpp`, `/health` `{"status":"ok","slots_idle":…,"slots_processing":…}` or 503
  * `{"status": "loading model"}`, one model `owned_by: "llamacpp"`, a new `id` on every chunk, a

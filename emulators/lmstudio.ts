@@ -1,5 +1,5 @@
 /**
- * LM Studio (reference/backends.md §5, closed source: docs + observed): port 1234, no
+ * LM Studio (closed source: docs + observed): port 1234, no
  * health route, `X-Powered-By: Express`, unknown routes answered `200 {"error":"Unexpected
  * endpoint or method. (GET /x)"}`, `/v1/models` with `owned_by: "organization_owner"` only,
  * `/api/v0/models` (type, state, max/loaded context, `capabilities: ["tool_use"]`),

@@ -1,5 +1,5 @@
 /**
- * LocalAI (reference/backends.md §7; `core/http/routes/health.go`, `localai.go`,
+ * LocalAI (`core/http/routes/health.go`, `localai.go`,
  * `endpoints/openai/chat.go`, `chat_emit.go`): `/healthz` empty 200, `/readyz` 503
  * `{"status":"starting","reason":"startup preload in progress"}` while preloading, `/version`
  * `{"version":"v…"}`, `/.well-known/localai.json`, `/v1/models` without `owned_by`/`created`,

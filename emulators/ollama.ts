@@ -1,5 +1,5 @@
 /**
- * Ollama (reference/backends.md §2): native `/`, `/api/version`, `/api/tags`,
+ * Ollama: native `/`, `/api/version`, `/api/tags`,
  * `/api/show`, `/api/ps`, NDJSON `/api/chat`, and its OpenAI layer under `/v1` with
  * the v0.32.6+ stream shape (or the older one), `"data": null` when it has no models,
  * and a 403 with an empty body for a Host header it does not accept.

@@ -1,5 +1,5 @@
 /**
- * The OpenAI cloud API (reference/backends.md §9): `/v1/models` (`owned_by` "system" /
+ * The OpenAI cloud API: `/v1/models` (`owned_by` "system" /
  * "openai"), `x-request-id`, `openai-processing-ms`, `openai-version`, `openai-organization`
  * and `x-ratelimit-*` headers, the `{"error":{message,type,param,code}}` envelope (401
  * `invalid_api_key` or "You didn't provide an API key", 404 `model_not_found`, 400

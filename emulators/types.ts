@@ -1,6 +1,6 @@
 /**
  * Shared shapes of the emulated backends. Each emulator is a real `Bun.serve` that
- * behaves on the wire like the server it stands for (reference/backends.md).
+ * behaves on the wire like the server it stands for.
  */
 
 export interface EmulatorModel {

@@ -1,5 +1,5 @@
 /**
- * vLLM's OpenAI server (reference/backends.md §3): `/health` empty 200, connection
+ * vLLM's OpenAI server: `/health` empty 200, connection
  * refused while the model loads, `max_model_len` on `/v1/models`, nested error
  * envelope with an int `code` (or the old flat one), `include_usage` defaulting to true
  * once `stream_options` is present, `x-request-id` on responses.

@@ -85,7 +85,7 @@ async function build(t: Target, rev: string): Promise<string> {
     "--outfile",
     out,
     // Startup: esm bytecode (bytecode without --format=esm builds a broken binary that
-    // exits 0, reference/stack.md), minified.
+    // exits 0), minified.
     "--minify",
     "--bytecode",
     "--format=esm",

@@ -95,7 +95,7 @@ const probeHost = v.pipe(
   v.check(isHostPort, "expected a host or host:port, like gpu-box.local or 192.168.1.50:11434 (no http://)")
 )
 
-/** Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo (reference/backends.md §1.1). */
+/** Ollama, LM Studio, vLLM, llama.cpp/LocalAI/llamafile, exo. */
 const DEFAULT_PROBE_PORTS = [11434, 1234, 8000, 8080, 52415] as const
 
 const DiscoverySchema = table(

@@ -1,6 +1,6 @@
 /**
- * Which server is this? Identifies the backend type behind a URL from its answers
- * (reference/backends.md §1.3), telling apart llama.cpp, LocalAI and llamafile, which
+ * Which server is this? Identifies the backend type behind a URL from its answers,
+ * telling apart llama.cpp, LocalAI and llamafile, which
  * all default to port 8080. Used by `POST /v1/backends` without a type, and by discovery.
  * @module
  */

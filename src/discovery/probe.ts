@@ -1,6 +1,6 @@
 /**
- * Zero-config discovery by probing: no inference server advertises itself
- * (reference/backends.md §1.1), so Nexus knocks on the well-known ports of localhost and
+ * Zero-config discovery by probing: no inference server advertises itself over mDNS,
+ * so Nexus knocks on the well-known ports of localhost and
  * of the hosts the user names, fingerprints whatever answers, and does it again
  * periodically so a server started later appears without a restart.
  * @module

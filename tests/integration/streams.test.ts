@@ -1,6 +1,6 @@
 /**
  * Streams are sacred: client disconnects abort the upstream and release every
- * counter, and each Bun behaviour that breaks a naive proxy (reference/stack.md) is handled.
+ * counter, and each Bun behaviour that breaks a naive proxy is handled.
  */
 import { describe, expect, test } from "bun:test"
 import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
@@ -75,7 +75,7 @@ describe("client disconnect", () => {
   })
 })
 
-describe("Bun pitfalls (reference/stack.md)", () => {
+describe("Bun pitfalls", () => {
   test("a gzip-compressed upstream body reaches the client decodable, without a stale content-encoding", async () => {
     const { emu, nexus } = await setup()
     emu.faults.gzip = true
