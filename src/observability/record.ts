@@ -50,22 +50,9 @@ export function toRecord(ctx: RequestContext, outcome: RequestOutcome): RequestR
  * 400s, 404s, 405s, no-backend 503s, queue rejections, and clients that left (499).
  */
 export function answeredByNexus(ctx: RequestContext, status: number, error: { code?: string | null; kind?: string; message: string }): RequestRecord {
-  const latencyMs = performance.now() - ctx.started
-  return {
-    requestId: ctx.requestId,
-    at: Date.now() - latencyMs,
-    dialect: ctx.dialect,
-    operation: ctx.operation,
-    model: ctx.model,
-    status,
-    stream: ctx.stream,
-    latencyMs,
-    failures: [],
-    error: error.message,
-    errorCode: error.code ?? error.kind ?? "error",
-    clientAborted: status === 499,
-    midStreamError: false,
-  }
+  const record = toRecord(ctx, { status, failures: [], error: error.message, clientAborted: status === 499, midStreamError: false })
+  record.errorCode = error.code ?? error.kind ?? "error"
+  return record
 }
 
 function errorType(r: RequestRecord): string {
