@@ -4,8 +4,8 @@
  * @module
  */
 import type { Server } from "bun"
-import type { Hono } from "hono"
-import { describeError } from "../http/app.ts"
+import type { Handler } from "../http/app.ts"
+import { describeError } from "../http/error-answer.ts"
 import type { Logger } from "../observability/log.ts"
 
 export interface Listener {
@@ -20,7 +20,7 @@ export interface Listener {
   stop(graceMs: number, cutShort?: () => void): Promise<void>
 }
 
-export function listen(app: Hono<any>, opts: { host: string; port: number; log: Logger }): Listener {
+export function listen(app: Handler, opts: { host: string; port: number; log: Logger }): Listener {
   const server = Bun.serve({
     hostname: opts.host,
     port: opts.port,

@@ -17,7 +17,7 @@ const COUNT_TIMEOUT_MS = 5000
 export function countTokensRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   app.post("/v1/messages/count_tokens", async (c) => {
-    c.set("dialect", messages)
+    c.get("scope").dialect = messages
     const config = deps.config()
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const decoded = decodeMessages(parseJsonObject(raw), true)

@@ -5,7 +5,6 @@
  */
 import type { EventBus, RequestRecord } from "../core/events.ts"
 import type { AttemptFeedback } from "../core/outcome.ts"
-import type { IngressEndpoint } from "../ingress/types.ts"
 import type { NexusConfig } from "../config/types.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
@@ -20,6 +19,7 @@ import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
 import type { SessionTable } from "../routing/sessions.ts"
 import type { BackendManager } from "../registry/manage.ts"
+import type { RequestScope } from "./scope.ts"
 
 export interface AppDeps {
   config(): NexusConfig
@@ -59,13 +59,6 @@ export interface AppDeps {
 /** Hono environment: nothing in bindings; handlers read deps by closure. */
 export type Env = {
   Variables: {
-    requestId: string
-    dialect?: IngressEndpoint
-    /** performance.now() when the request arrived (for the record of a request Nexus answers itself). */
-    started: number
-    /** What the proxied request asked for, once its body was decoded. */
-    asked?: { model: string; stream: boolean }
-    /** Set once forward() owns the request's record, so the error path does not emit a second one. */
-    recorded?: boolean
+    scope: RequestScope
   }
 }

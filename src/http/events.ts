@@ -92,7 +92,7 @@ export function eventRoutes(deps: AppDeps) {
       { highWaterMark: 0 }
     )
     return new Response(body, {
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": c.get("requestId") },
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": c.get("scope").requestId },
     })
   })
 

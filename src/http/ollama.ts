@@ -1,19 +1,19 @@
 /**
  * Ollama's API for Ollama clients (Open WebUI's Ollama connection, ollama-js, Continue's
- * `ollama` provider): proxied `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`,
- * and answered here from the registry: `/api/tags`, `/api/show`, `/api/ps`,
+ * `ollama` provider), answered from the registry: `/api/tags`, `/api/show`, `/api/ps`,
  * `/api/version`, and `GET|HEAD /` ("Ollama is running") for clients that do not ask
- * for HTML (a browser's request falls through to whatever serves pages at `/`).
+ * for HTML (a browser's request falls through to whatever serves pages at `/`). Its
+ * proxied routes (`/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`) are
+ * mounted with the others in `app.ts`.
  * @module
  */
 import { Hono, type Context } from "hono"
 import { NexusError } from "../core/errors.ts"
 import { nameVariants } from "../core/model-name.ts"
-import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../ingress/ollama/endpoints.ts"
+import { ollamaChat } from "../ingress/ollama/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { listModels, type ModelEntry } from "./models.ts"
-import { proxied } from "./pipeline.ts"
 import { prefersHtml } from "./accept.ts"
 
 /**
@@ -60,15 +60,11 @@ function findModel(deps: AppDeps, name: string): ModelEntry | undefined {
 
 /** Renders errors thrown below in Ollama's shape. */
 function asOllama(c: Context<Env>): void {
-  c.set("dialect", ollamaChat)
+  c.get("scope").dialect = ollamaChat
 }
 
 export function ollamaRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
-  app.post("/api/chat", proxied(deps, ollamaChat))
-  app.post("/api/generate", proxied(deps, ollamaGenerate))
-  app.post("/api/embed", proxied(deps, ollamaEmbed))
-  app.post("/api/embeddings", proxied(deps, ollamaEmbeddings))
 
   const modified = () => new Date(deps.stats.startedAt).toISOString()
   app.get("/api/tags", (c) => c.json({ models: listModels(deps).map((e) => tag(e, modified())) }))

@@ -4,13 +4,13 @@
  * forward with failover, and report the routing facts in `X-Nexus-*` headers.
  * @module
  */
-import type { Context } from "hono"
 import { isCloud, type Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import { clampedOutput } from "../core/output-budget.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
+import type { HeaderMap } from "../egress/transport/headers.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
@@ -19,12 +19,13 @@ import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
 import { sessionKey } from "../routing/session-key.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
-import type { AppDeps, Env } from "./deps.ts"
+import type { AppDeps } from "./deps.ts"
+import { answerError } from "./error-answer.ts"
+import type { RequestScope } from "./scope.ts"
 import { planError } from "./plan-error.ts"
 
-export function priorityOf(c: Context): QueuePriority {
-  // The raw Headers: Hono's header() lower-cases and looks up through its own layer.
-  return c.req.raw.headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
+export function priorityOf(headers: Headers): QueuePriority {
+  return headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
 }
 
 type Refusal = Exclude<Plan, { ok: true }>
@@ -44,10 +45,10 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
   return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
 }
 
-/** Reserve, and while only capacity stands in the way, wait in the queue for a slot. */
-async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number, session?: string): Promise<Reserved> {
-  let got = reserve(deps, req, policy, session)
-  if (!got.ok && got.kind === "not_found") {
+/** While only capacity stands in the way, wait in the queue for a slot (or fail with why not). */
+async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number, first: Refusal, session?: string): Promise<Reserved> {
+  let got: Reserved | Refusal = first
+  if (got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
     got = reserve(deps, req, policy, session)
@@ -95,97 +96,109 @@ function queueError(err: QueueError, waitSeconds: number): NexusError {
   })
 }
 
-export function proxied(deps: AppDeps, endpoint: IngressEndpoint) {
-  return async (c: Context<Env>): Promise<Response> => {
-    const started = performance.now()
-    const requestId = c.get("requestId")
+/** A proxied endpoint's handler; every error is answered in the endpoint's dialect. */
+export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: RequestScope) => Promise<Response> {
+  return async (scope) => {
     // Errors thrown from here on are rendered in the client's dialect.
-    c.set("dialect", endpoint)
-    const config = deps.config()
-    const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
-    const body = parseJsonObject(raw)
-    const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
-    c.set("asked", { model, stream })
-    const request: CanonicalRequest = {
-      dialect: endpoint.dialect,
-      operation: operation ?? endpoint.operation,
-      path: c.req.path,
-      model,
-      stream,
-      raw,
-      body: canonical ?? body,
-      canonical: canonical ? JSON.stringify(canonical) : raw,
-      requirements,
-      priority: priorityOf(c),
-      headers: c.req.raw.headers,
-      requestId,
+    scope.dialect = endpoint
+    try {
+      return await proxy(deps, endpoint, scope)
+    } catch (err) {
+      return answerError(deps, scope, err)
     }
-    const policy = applyPolicy(request, deps.stages)
-    const deadline = started + config.server.request_timeout_seconds * 1000
-    // Bun's idle timer would cut a long queue wait or a slow first token.
-    deps.noIdleTimeout(c.req.raw)
-    // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
-    const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
-    const reserved = await reserveOrWait(deps, request, policy, c.req.raw.signal, deadline, session)
-
-    // From here on forward() reports the outcome, whatever happens.
-    c.set("recorded", true)
-    const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
-    let cost: { usd: number; estimated: boolean } | undefined
-    let decorated = false
-    const result = await forward(
-      {
-        request,
-        clientSignal: c.req.raw.signal,
-        attempts: reserved.attempts,
-        held: reserved.held,
-        refusal: (attempt) => stillAllowed(deps, attempt, policy),
-        feedback: deps.feedback,
-        decorate(headers, attempt, failures) {
-          routingHeaders(headers, attempt, reasonOf(failures))
-          headers.set("x-request-id", requestId)
-          for (const [k, v] of answerHeaders(deps, config, request, attempt, cost)) headers.set(k, v)
-          decorated = true
-        },
-        timing: {
-          firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
-          coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
-          deadline,
-          heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
-          shutdown: deps.shutdown,
-        },
-      },
-      (outcome) => {
-        const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
-        const record = toRecord(ctx, outcome)
-        cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
-        record.costUsd = cost?.usd
-        record.costEstimated = cost?.estimated || undefined
-        deps.requests.emit(record)
-      }
-    )
-
-    if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
-    if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
-    const extra = answerHeaders(deps, config, request, result.attempt, cost)
-    const res = result.response
-      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
-      : endpoint.error(result.error!)
-    if (result.attempt) routingHeaders(res.headers, result.attempt, reasonOf(result.failures.length))
-    for (const [k, v] of extra) res.headers.set(k, v)
-    res.headers.set("x-request-id", requestId)
-    return res
   }
 }
 
+async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
+  const started = scope.started
+  const requestId = scope.requestId
+  const clientReq = scope.req
+  const config = deps.config()
+  const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
+  const body = parseJsonObject(raw)
+  const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
+  scope.asked = { model, stream }
+  const request: CanonicalRequest = {
+    dialect: endpoint.dialect,
+    operation: operation ?? endpoint.operation,
+    path: scope.path,
+    model,
+    stream,
+    raw,
+    body: canonical ?? body,
+    canonical: canonical ? JSON.stringify(canonical) : raw,
+    requirements,
+    priority: priorityOf(clientReq.headers),
+    headers: clientReq.headers,
+    requestId,
+  }
+  const policy = applyPolicy(request, deps.stages)
+  const deadline = started + config.server.request_timeout_seconds * 1000
+  // Bun's idle timer would cut a long queue wait or a slow first token.
+  deps.noIdleTimeout(clientReq)
+  // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
+  const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
+  const first = reserve(deps, request, policy, session)
+  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, session)
+
+  // From here on forward() reports the outcome, whatever happens.
+  scope.recorded = true
+  const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+  let cost: { usd: number; estimated: boolean } | undefined
+  let decorated = false
+  const result = await forward(
+    {
+      request,
+      clientSignal: clientReq.signal,
+      attempts: reserved.attempts,
+      held: reserved.held,
+      refusal: (attempt) => stillAllowed(deps, attempt, policy),
+      feedback: deps.feedback,
+      decorate(headers, attempt, failures) {
+        routingHeaders(headers, attempt, reasonOf(failures))
+        headers["x-request-id"] = requestId
+        answerHeaders(headers, deps, config, request, attempt, cost)
+        decorated = true
+      },
+      timing: {
+        firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
+        coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
+        deadline,
+        heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+        shutdown: deps.shutdown,
+      },
+    },
+    (outcome) => {
+      const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
+      const record = toRecord(ctx, outcome)
+      cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
+      record.costUsd = cost?.usd
+      record.costEstimated = cost?.estimated || undefined
+      deps.requests.emit(record)
+    }
+  )
+
+  if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
+  if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
+  const res = result.response
+    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+    : endpoint.error(result.error!)
+  const headers: HeaderMap = {}
+  if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
+  answerHeaders(headers, deps, config, request, result.attempt, cost)
+  headers["x-request-id"] = requestId
+  for (const k in headers) res.headers.set(k, headers[k]!)
+  return res
+}
+
 /** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */
-function routingHeaders(headers: Headers, attempt: Attempt, reason: string): void {
+function routingHeaders(headers: HeaderMap, attempt: Attempt, reason: string): void {
   const b = attempt.backend
-  headers.set("x-nexus-backend", b.name)
-  headers.set("x-nexus-backend-type", isCloud(b) ? "cloud" : "local")
-  headers.set("x-nexus-route-reason", reason)
-  headers.set("x-nexus-model", attempt.model)
-  if (attempt.fallbackFrom) headers.set("x-nexus-fallback-model", attempt.model)
+  headers["x-nexus-backend"] = b.name
+  headers["x-nexus-backend-type"] = isCloud(b) ? "cloud" : "local"
+  headers["x-nexus-route-reason"] = reason
+  headers["x-nexus-model"] = attempt.model
+  if (attempt.fallbackFrom) headers["x-nexus-fallback-model"] = attempt.model
 }
 
 /**
@@ -194,25 +207,25 @@ function routingHeaders(headers: Headers, attempt: Attempt, reason: string): voi
  * the budget state while a budget is set. Usually none.
  */
 function answerHeaders(
+  out: HeaderMap,
   deps: AppDeps,
   config: ReturnType<AppDeps["config"]>,
   request: CanonicalRequest,
   attempt: Attempt | undefined,
   cost: { usd: number; estimated: boolean } | undefined
-): [string, string][] {
-  const out: [string, string][] = []
+): void {
   // Only a request that opted into flexible tiers can have been downgraded.
   if (attempt && request.headers.has("x-nexus-flexible")) {
     const needed = requiredTier(config.routing, deps.registry, request)
-    if (needed !== undefined && attempt.backend.tier < needed) out.push(["x-nexus-tier-downgraded", `${needed}->${attempt.backend.tier}`])
+    if (needed !== undefined && attempt.backend.tier < needed) out["x-nexus-tier-downgraded"] = `${needed}->${attempt.backend.tier}`
   }
   if (attempt) {
     // The output budget was lowered to what the chosen model's window has left.
     const clamp = clampedOutput(request.requirements, attempt.backend.models.get(attempt.model)?.contextLength)
-    if (clamp !== undefined) out.push(["x-nexus-max-tokens-clamped", `${request.requirements.maxTokens}->${clamp}`])
+    if (clamp !== undefined) out["x-nexus-max-tokens-clamped"] = `${request.requirements.maxTokens}->${clamp}`
   }
-  if (cost) out.push(["x-nexus-cost", cost.usd.toFixed(6)])
-  if (cost?.estimated) out.push(["x-nexus-cost-estimated", "true"])
-  for (const [k, v] of Object.entries(deps.spend.headers())) out.push([k, v])
-  return out
+  if (cost) out["x-nexus-cost"] = cost.usd.toFixed(6)
+  if (cost?.estimated) out["x-nexus-cost-estimated"] = "true"
+  const budget = deps.spend.headers()
+  for (const k in budget) out[k] = budget[k]!
 }

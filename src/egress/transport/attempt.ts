@@ -12,7 +12,7 @@ import type { Attempt } from "../../routing/router.ts"
 import { exchangeFor, type Exchange } from "../exchange.ts"
 import { FRAMING } from "../sse-format.ts"
 import { describeFetchError } from "../providers/http.ts"
-import { downstreamHeaders, upstreamHeaders } from "./headers.ts"
+import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
 import { findUsage } from "../../core/usage.ts"
@@ -45,7 +45,7 @@ export interface AttemptContext {
    * (setting them afterwards costs a guarded native call each). Called after `finish`
    * for answers taken whole, so what finishing learned (cost) can go in too.
    */
-  decorate?(headers: Headers, attempt: Attempt, failures: number): void
+  decorate?(headers: HeaderMap, attempt: Attempt, failures: number): void
 }
 
 export type AttemptResult =
@@ -180,9 +180,9 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   const sse = contentType.includes("text/event-stream") || (ctx.request.stream && !contentType.includes("json"))
   const headers = downstreamHeaders(res.headers)
   if (sse) {
-    headers.set("content-type", "text/event-stream; charset=utf-8")
-    headers.set("cache-control", "no-cache")
-    headers.set("x-accel-buffering", "no")
+    headers["content-type"] = "text/event-stream; charset=utf-8"
+    headers["cache-control"] = "no-cache"
+    headers["x-accel-buffering"] = "no"
   }
   const headersMs = performance.now() - st.sent
 
@@ -236,7 +236,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
 }
 
 /** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
-async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: Headers, headersMs: number, st: CommitState): Promise<AttemptResult> {
+async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: HeaderMap, headersMs: number, st: CommitState): Promise<AttemptResult> {
   const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
   let bytes: Uint8Array
   try {

@@ -26,11 +26,15 @@ const REQUEST_DROP = new Set([
   "authorization",
   "x-api-key",
   "cookie",
+  "set-cookie",
   "expect",
 ])
 
-/** Response headers we never copy from the backend: fetch already decoded the body. */
-const RESPONSE_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length", "date", "server"])
+/**
+ * Response headers we never copy from the backend: fetch already decoded the body, and a
+ * backend's cookies belong to its origin, not to ours.
+ */
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, "content-encoding", "content-length", "date", "server", "set-cookie"])
 
 /** Who may authenticate to the backend: our configured key, else (maybe) the client. */
 export interface Credentials {
@@ -41,29 +45,34 @@ export interface Credentials {
   forwardClientAuth?: boolean
 }
 
+/** Header names and values as a plain object: what fetch and Response take cheapest. */
+export type HeaderMap = Record<string, string>
+
 /**
  * Headers for the upstream request. A configured key always wins; the client's own
  * Authorization is forwarded only to backends that have no key of ours and accept it.
  */
-export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}): Headers {
-  // A native copy, then the few names to drop: cheaper than rebuilding header by header.
-  const out = new Headers(client)
-  for (const name of client.keys()) if (REQUEST_DROP.has(name) || name.startsWith("x-nexus-")) out.delete(name)
+export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}): HeaderMap {
+  // Bun's toJSON is one native call; a Headers copy plus deletes costs several.
+  const given = client.toJSON()
+  const out: HeaderMap = {}
+  for (const name in given) if (!REQUEST_DROP.has(name) && !name.startsWith("x-nexus-")) out[name] = given[name]!
   if (creds.apiKey) {
     const headers = creds.auth ? creds.auth(creds.apiKey) : { authorization: `Bearer ${creds.apiKey}` }
-    for (const [k, v] of Object.entries(headers)) out.set(k, v)
+    for (const k in headers) out[k.toLowerCase()] = headers[k]!
   } else if (creds.forwardClientAuth !== false) {
-    const auth = client.get("authorization")
-    if (auth) out.set("authorization", auth)
+    const auth = given.authorization
+    if (auth) out.authorization = auth
   }
-  out.set("x-request-id", requestId)
-  if (!out.has("content-type")) out.set("content-type", "application/json")
+  out["x-request-id"] = requestId
+  if (out["content-type"] === undefined) out["content-type"] = "application/json"
   return out
 }
 
 /** Headers for the client response, copied from the backend's. */
-export function downstreamHeaders(upstream: Headers): Headers {
-  const out = new Headers(upstream)
-  for (const name of upstream.keys()) if (RESPONSE_DROP.has(name)) out.delete(name)
+export function downstreamHeaders(upstream: Headers): HeaderMap {
+  const given = upstream.toJSON()
+  const out: HeaderMap = {}
+  for (const name in given) if (!RESPONSE_DROP.has(name)) out[name] = given[name]!
   return out
 }
