@@ -4,6 +4,7 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
+import { watch, withdraw, type Deadline } from "./deadlines.ts"
 
 /**
  * The client went away (or Bun cut the connection) while we were still reading its
@@ -42,24 +43,22 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
   // chunked one is counted as it arrives, so a huge body is refused, not buffered.
   const reader = declared === null ? (req.body.getReader() as BodyReader) : undefined
   const reading = reader ? readCounted(reader, limit) : req.arrayBuffer()
-  reading.catch(() => {}) // may settle after the deadline, when the race below has answered
-  let watch: Watched | undefined
-  const expired = new Promise<never>((_, reject) => {
-    const expire = () => {
-      reader?.cancel().catch(() => {})
-      reject(timedOut(timeoutMs))
-    }
-    watch = { deadline: performance.now() + timeoutMs, expire }
-  })
+  let deadline: Deadline | undefined
   let bytes: ArrayBuffer | Uint8Array
   try {
-    bytes = await Promise.race([reading, watchUntil(watch!, expired)])
+    bytes = await new Promise<ArrayBuffer | Uint8Array>((resolve, reject) => {
+      deadline = watch(performance.now() + timeoutMs, () => {
+        reader?.cancel().catch(() => {})
+        reject(timedOut(timeoutMs))
+      })
+      reading.then(resolve, reject)
+    })
   } catch (err) {
     if (err instanceof NexusError) throw err
     if (isAbort(err) || req.signal.aborted) throw new ClientClosed("request_body")
     throw err
   } finally {
-    watched.delete(watch!)
+    withdraw(deadline)
   }
   try {
     return utf8.decode(bytes)
@@ -73,41 +72,6 @@ export async function readBodyText(req: Request, limit: number, timeoutMs = DEFA
 }
 
 type BodyReader = ReadableStreamDefaultReader<Uint8Array>
-
-/**
- * Body reads with a deadline, checked by one shared sweep every 250 ms rather than a timer
- * per request: the deadline is seconds to minutes away, and a timer each costs more than
- * the read of a small body.
- */
-interface Watched {
-  deadline: number
-  expire(): void
-}
-
-const watched = new Set<Watched>()
-let sweeper: ReturnType<typeof setInterval> | undefined
-
-function watchUntil<T>(w: Watched, expired: Promise<T>): Promise<T> {
-  watched.add(w)
-  if (!sweeper) {
-    sweeper = setInterval(sweep, 250)
-    sweeper.unref?.()
-  }
-  return expired
-}
-
-function sweep(): void {
-  const now = performance.now()
-  for (const w of watched) {
-    if (w.deadline > now) continue
-    watched.delete(w)
-    w.expire()
-  }
-  if (watched.size === 0 && sweeper) {
-    clearInterval(sweeper)
-    sweeper = undefined
-  }
-}
 
 async function readCounted(reader: BodyReader, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = []

@@ -171,7 +171,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     (outcome) => {
       const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
       const record = toRecord(ctx, outcome)
-      cost = deps.spend.cost({ ...outcome, estimatedPrompt: requirements.estimatedTokens })
+      cost = deps.spend.cost(outcome, requirements.estimatedTokens)
       record.costUsd = cost?.usd
       record.costEstimated = cost?.estimated || undefined
       deps.requests.emit(record)

@@ -21,8 +21,6 @@ export interface CostInput {
   model?: string
   status: number
   usage?: Usage
-  /** Prompt tokens Nexus estimated from the request, for a backend that reports nothing. */
-  estimatedPrompt: number
 }
 
 export function createSpend(ledger: Ledger, config: () => NexusConfig, registry: Registry) {
@@ -51,14 +49,18 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
   return {
     ledger,
     status,
-    /** The cost of a finished request, or undefined when it is not known (no price, no answer). */
-    cost(r: CostInput): { usd: number; estimated: boolean } | undefined {
+    /**
+     * The cost of a finished request, or undefined when it is not known (no price, no
+     * answer). `estimatedPrompt`: prompt tokens Nexus estimated from the request, for a
+     * backend that reports nothing.
+     */
+    cost(r: CostInput, estimatedPrompt: number): { usd: number; estimated: boolean } | undefined {
       if (!r.backend || !r.model || r.status >= 400) return undefined
       if (!isCloud(r.backend)) return { usd: 0, estimated: false }
       const price = priceOf(r.model, config().pricing)
       if (!price) return undefined
       if (r.usage) return { usd: costOf(r.usage, price), estimated: false }
-      return { usd: costOf({ prompt_tokens: r.estimatedPrompt, completion_tokens: 0 }, price), estimated: true }
+      return { usd: costOf({ prompt_tokens: estimatedPrompt, completion_tokens: 0 }, price), estimated: true }
     },
     /** The subscriber on finished requests: counts what they cost. */
     observe(r: RequestRecord): void {

@@ -3,7 +3,8 @@
  * process), labelled by backend *name* so series survive restarts.
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "./prom.ts"
+import { CachedCounter } from "./counter-cache.ts"
+import { Gauge, Histogram, Registry } from "./prom.ts"
 import type { Registry as BackendRegistry } from "../registry/registry.ts"
 
 export type Metrics = ReturnType<typeof createMetrics>
@@ -13,25 +14,25 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 export function createMetrics(backends: BackendRegistry) {
   const registry = new Registry()
 
-  const requests = new Counter({
+  const requests = new CachedCounter({
     name: "nexus_requests_total",
     help: "Requests answered, by model, backend and HTTP status.",
     labelNames: ["model", "backend", "status", "stream"] as const,
     registers: [registry],
   })
-  const errors = new Counter({
+  const errors = new CachedCounter({
     name: "nexus_errors_total",
     help: "Requests that ended in an error, by kind.",
     labelNames: ["model", "type"] as const,
     registers: [registry],
   })
-  const failovers = new Counter({
+  const failovers = new CachedCounter({
     name: "nexus_failovers_total",
     help: "Attempts abandoned for the next candidate, by the backend that failed.",
     labelNames: ["backend"] as const,
     registers: [registry],
   })
-  const fallbacks = new Counter({
+  const fallbacks = new CachedCounter({
     name: "nexus_fallbacks_total",
     help: "Requests served by a fallback model.",
     labelNames: ["from_model", "to_model"] as const,
@@ -52,13 +53,13 @@ export function createMetrics(backends: BackendRegistry) {
     registers: [registry],
   })
   // Clients that leave are normal (a closed laptop, a cancelled completion): counted, not logged as errors.
-  const clientDisconnects = new Counter({
+  const clientDisconnects = new CachedCounter({
     name: "nexus_client_disconnects_total",
     help: "Clients that closed the connection before Nexus answered, by the stage the request was in.",
     labelNames: ["stage"] as const,
     registers: [registry],
   })
-  const tokens = new Counter({
+  const tokens = new CachedCounter({
     name: "nexus_tokens_total",
     help: "Tokens reported by backends in `usage`.",
     labelNames: ["model", "backend", "type"] as const,

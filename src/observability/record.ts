@@ -75,11 +75,12 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
     const prompt = r.usage?.prompt_tokens ?? 0
     const completion = r.usage?.completion_tokens ?? 0
 
-    metrics.requests.inc({ model, backend, status: String(r.status), stream: String(r.stream) })
-    metrics.duration.observe({ model, backend }, r.latencyMs / 1000)
-    if (r.ttftMs !== undefined) metrics.ttft.observe({ model, backend }, r.ttftMs / 1000)
-    if (prompt) metrics.tokens.inc({ model, backend, type: "prompt" }, prompt)
-    if (completion) metrics.tokens.inc({ model, backend, type: "completion" }, completion)
+    metrics.requests.at(model, backend, String(r.status), r.stream ? "true" : "false").value++
+    const labels = { model, backend }
+    metrics.duration.observe(labels, r.latencyMs / 1000)
+    if (r.ttftMs !== undefined) metrics.ttft.observe(labels, r.ttftMs / 1000)
+    if (prompt > 0) metrics.tokens.at(model, backend, "prompt").value += prompt
+    if (completion > 0) metrics.tokens.at(model, backend, "completion").value += completion
     for (const f of r.failures) metrics.failovers.inc({ backend: f.backend })
     if (r.fallbackFrom) metrics.fallbacks.inc({ from_model: r.fallbackFrom, to_model: model })
     if (!ok) metrics.errors.inc({ model, type: errorType(r) })

@@ -17,4 +17,24 @@ describe("metrics families", () => {
     expect(text.endsWith("# TYPE nexus_models_available gauge\nnexus_models_available 0\n")).toBe(true)
     expect(text).toContain("# HELP nexus_tokens_total Tokens reported by backends in `usage`.\n# TYPE nexus_tokens_total counter\n")
   })
+
+  test("cached counters: each label set counted on its own, in prom-client's exposition; bad amounts ignored", async () => {
+    const m = createMetrics(createRegistry())
+    m.requests.at("llama", "box-a", "200", "false").value++
+    m.requests.at("llama", "box-a", "200", "false").value++
+    m.requests.at("llama", "box-b", "200", "true").value++
+    m.requests.inc({ model: "llama", backend: "box-a", status: "500", stream: "false" })
+    m.tokens.inc({ model: "llama", backend: "box-a", type: "prompt" }, 12)
+    m.tokens.inc({ model: "llama", backend: "box-a", type: "prompt" }, -5)
+    m.tokens.inc({ model: "llama", backend: "box-a", type: "prompt" }, Number.NaN)
+    const text = await m.registry.metrics()
+    expect(text).toContain('nexus_requests_total{model="llama",backend="box-a",status="200",stream="false"} 2\n')
+    expect(text).toContain('nexus_requests_total{model="llama",backend="box-b",status="200",stream="true"} 1\n')
+    expect(text).toContain('nexus_requests_total{model="llama",backend="box-a",status="500",stream="false"} 1\n')
+    expect(text).toContain('nexus_tokens_total{model="llama",backend="box-a",type="prompt"} 12\n')
+    // A second scrape reports the same totals, not twice them.
+    m.requests.at("llama", "box-b", "200", "true").value++
+    expect(await m.registry.metrics()).toContain('nexus_requests_total{model="llama",backend="box-b",status="200",stream="true"} 2\n')
+    expect(await m.registry.metrics()).toContain('nexus_requests_total{model="llama",backend="box-a",status="200",stream="false"} 2\n')
+  })
 })

@@ -1,0 +1,48 @@
+/**
+ * Deadlines many requests share (a request body must arrive within the request
+ * timeout), kept by one timer armed for the earliest of them: exact to the millisecond,
+ * one timer however many requests are reading, and nearly every deadline is withdrawn
+ * long before it is due. All deadlines are on the `performance.now()` clock.
+ * @module
+ */
+
+export interface Deadline {
+  readonly at: number
+  readonly expire: () => void
+}
+
+const pending = new Set<Deadline>()
+let timer: ReturnType<typeof setTimeout> | undefined
+let armedAt = Infinity
+
+/** Call `expire` at `at` unless `withdraw` is called first. */
+export function watch(at: number, expire: () => void): Deadline {
+  const d: Deadline = { at, expire }
+  pending.add(d)
+  if (at < armedAt) arm(at)
+  return d
+}
+
+export function withdraw(d: Deadline | undefined): void {
+  if (d) pending.delete(d)
+}
+
+function arm(at: number): void {
+  if (timer !== undefined) clearTimeout(timer)
+  armedAt = at
+  timer = setTimeout(fire, Math.max(0, at - performance.now()))
+}
+
+function fire(): void {
+  timer = undefined
+  armedAt = Infinity
+  const now = performance.now()
+  let next = Infinity
+  for (const d of pending) {
+    if (d.at <= now) {
+      pending.delete(d)
+      d.expire()
+    } else if (d.at < next) next = d.at
+  }
+  if (next < armedAt) arm(next)
+}
