@@ -51,7 +51,7 @@ export interface RequestRecord {
   routeReason?: string
   /** Set when the answer came from a fallback model. */
   fallbackFrom?: string
-  failures: Failure[]
+  failures: readonly Failure[]
   error?: string
   /** Nexus's own error code when Nexus answered itself (`model_not_found`, `queue_full`, …). */
   errorCode?: string

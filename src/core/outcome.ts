@@ -68,7 +68,7 @@ export interface RequestOutcome {
   model?: string
   /** Set when the answer came from a fallback model. */
   fallbackFrom?: string
-  failures: Failure[]
+  failures: readonly Failure[]
   /** ms from the start of forwarding to the first token (or first body byte). */
   ttftMs?: number
   usage?: Usage

@@ -41,7 +41,9 @@ export function createHistory(opts: HistoryOptions = {}) {
   const bucketMs = opts.bucketMs ?? 10_000
   const count = Math.ceil((opts.windowMs ?? 15 * 60_000) / bucketMs)
   const now = opts.now ?? Date.now
-  const recent: RequestRecord[] = []
+  // A ring: the newest record overwrites the oldest, with no shifting per request.
+  const ring: RequestRecord[] = []
+  let next = 0
   const buckets = new Map<number, Bucket>()
   const latency = new Map<string, number>()
 
@@ -60,8 +62,8 @@ export function createHistory(opts: HistoryOptions = {}) {
   return {
     bucketMs,
     record(r: RequestRecord): void {
-      recent.unshift(r)
-      if (recent.length > size) recent.length = size
+      ring[next] = r
+      next = (next + 1) % size
       // Counted when it finished, which is when it shows up on a live chart.
       const b = bucketAt(r.at + r.latencyMs)
       b.requests++
@@ -75,7 +77,9 @@ export function createHistory(opts: HistoryOptions = {}) {
     },
     /** The last requests, newest first. */
     recent(): readonly RequestRecord[] {
-      return recent
+      const out: RequestRecord[] = []
+      for (let i = 1; i <= ring.length; i++) out.push(ring[(next - i + size) % size]!)
+      return out
     },
     /** One point per bucket over the window, oldest first, empty buckets included. */
     series(): SeriesPoint[] {

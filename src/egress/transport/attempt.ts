@@ -37,7 +37,7 @@ export interface AttemptContext {
   /** performance.now() when forwarding started (for time to first token). */
   started: number
   /** Called once when the answer has completely reached the client (or it left). */
-  finish(outcome: Omit<RequestOutcome, "failures">): void
+  finish(outcome: RequestOutcome): void
   /** Attempts that failed before this one. */
   failures: readonly Failure[]
   /**
@@ -92,7 +92,8 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
     if (settled) return
     settled = true
     clientSignal.removeEventListener("abort", onClientAbort)
-    feedback.settle({ backend, ...report })
+    // Spelled out: a spread copies through the runtime's generic path on every attempt.
+    feedback.settle({ backend, verdict: report.verdict, reason: report.reason, retryAfterSeconds: report.retryAfterSeconds, latencyMs: report.latencyMs })
   }
 
   let res: Response
@@ -151,7 +152,7 @@ async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, set
   }
   // A client error is the client's: another backend would say the same.
   settle({ verdict: "success" })
-  ctx.finish({ status: res.status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false })
+  ctx.finish({ status: res.status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures })
   // Only a 404 that talks about a model is about the model; others are the backend's route.
   const aboutModel = res.status === 404 && /model/i.test(message)
   const error = new NexusError({
@@ -175,11 +176,12 @@ interface CommitState {
 async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: CommitState): Promise<AttemptResult> {
   const backend = attempt.backend
   const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-  const contentType = res.headers.get("content-type") ?? ""
+  const given = res.headers.toJSON()
+  const contentType = given["content-type"] ?? ""
   const dialect = st.exchange.dialect
   // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
   const sse = contentType.includes("text/event-stream") || (ctx.request.stream && !contentType.includes("json"))
-  const headers = downstreamHeaders(res.headers)
+  const headers = downstreamHeaders(given)
   if (sse) {
     headers["content-type"] = "text/event-stream; charset=utf-8"
     headers["cache-control"] = "no-cache"
@@ -189,7 +191,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
-    ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started })
+    ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started, failures: ctx.failures })
     ctx.decorate?.(headers, attempt, ctx.failures.length)
     return { type: "answered", response: new Response(null, { status: res.status, headers }), dialect }
   }
@@ -198,7 +200,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
   // done. When it declares a small length, take it whole: usage is read and the slot
   // released at native speed, and Bun sends it with its length. Anything else (no
   // length, large, or a stream) is relayed chunk by chunk.
-  const length = Number(res.headers.get("content-length") ?? Number.NaN)
+  const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return await whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
   ctx.decorate?.(headers, attempt, ctx.failures.length)
@@ -230,6 +232,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
         error: end.error,
         clientAborted: end.how === "client_abort",
         midStreamError: failed,
+        failures: ctx.failures,
       })
     },
   })
@@ -238,7 +241,6 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
 
 /** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
 async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: HeaderMap, headersMs: number, st: CommitState): Promise<AttemptResult> {
-  const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
   let bytes: Uint8Array
   try {
     bytes = await res.bytes()
@@ -246,12 +248,23 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     const clientGone = ctx.clientSignal.aborted
     const reason = describeFetchError(err)
     st.settle(clientGone ? { verdict: "neutral" } : { verdict: "failure", reason })
-    const message = clientGone ? "client closed the request" : `backend ${where.backend.name} failed while sending its answer: ${reason}`
-    ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone })
+    const message = clientGone ? "client closed the request" : `backend ${attempt.backend.name} failed while sending its answer: ${reason}`
+    const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
+    ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
   }
   st.settle({ verdict: "success", latencyMs: headersMs })
-  ctx.finish({ status: res.status, ...where, ttftMs: performance.now() - ctx.started, usage: usageOf(bytes), clientAborted: false, midStreamError: false })
+  ctx.finish({
+    status: res.status,
+    backend: attempt.backend,
+    model: attempt.model,
+    fallbackFrom: attempt.fallbackFrom,
+    ttftMs: performance.now() - ctx.started,
+    usage: usageOf(bytes),
+    clientAborted: false,
+    midStreamError: false,
+    failures: ctx.failures,
+  })
   ctx.decorate?.(headers, attempt, ctx.failures.length)
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
 }

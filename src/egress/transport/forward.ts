@@ -48,7 +48,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
     decorate: req.decorate,
     started: performance.now(),
     failures,
-    finish: (outcome) => onSettled({ ...outcome, failures }),
+    finish: onSettled,
   }
   let held: Backend | undefined = req.held
   let deadlineHit = false

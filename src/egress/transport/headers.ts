@@ -69,9 +69,8 @@ export function upstreamHeaders(client: Headers, requestId: string, creds: Crede
   return out
 }
 
-/** Headers for the client response, copied from the backend's. */
-export function downstreamHeaders(upstream: Headers): HeaderMap {
-  const given = upstream.toJSON()
+/** Headers for the client response, from the backend's (as `Headers.toJSON()` gives them). */
+export function downstreamHeaders(given: HeaderMap): HeaderMap {
   const out: HeaderMap = {}
   for (const name in given) if (!RESPONSE_DROP.has(name)) out[name] = given[name]!
   return out
