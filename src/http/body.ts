@@ -4,7 +4,7 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
-import { watch, withdraw, type Deadline } from "./deadlines.ts"
+import { watch, withdraw, type Deadline } from "../egress/transport/deadlines.ts"
 
 /**
  * The client went away (or Bun cut the connection) while we were still reading its

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test"
-import { watch, withdraw } from "../../src/http/deadlines.ts"
+import { watch, withdraw } from "../../src/egress/transport/deadlines.ts"
 import { until } from "../helpers/wait.ts"
 
 test("deadlines expire in order at their time; a withdrawn one never does", async () => {

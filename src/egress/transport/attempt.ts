@@ -12,6 +12,7 @@ import type { Attempt } from "../../routing/router.ts"
 import { exchangeFor, type Exchange } from "../exchange.ts"
 import { FRAMING } from "../sse-format.ts"
 import { describeFetchError } from "../providers/http.ts"
+import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
@@ -79,19 +80,16 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const sent = performance.now()
   const remaining = timing.deadline - sent
   const exchange = exchangeFor(req, backend, attempt.model)
-  const upstream = new AbortController()
-  const onClientAbort = () => upstream.abort(clientSignal.reason)
-  clientSignal.addEventListener("abort", onClientAbort, { once: true })
   const cold = backend.models.get(attempt.model)?.loaded === false
   const allowance = cold ? timing.coldFirstByteTimeoutMs : timing.firstByteTimeoutMs
   const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
-  const timer = setTimeout(() => upstream.abort(new DOMException("first byte timeout", "TimeoutError")), firstByteMs)
+  const upstream = new UpstreamAbort(clientSignal, sent + firstByteMs)
 
   let settled = false
   const settle = (report: Omit<AttemptReport, "backend">) => {
     if (settled) return
     settled = true
-    clientSignal.removeEventListener("abort", onClientAbort)
+    upstream.release()
     // Spelled out: a spread copies through the runtime's generic path on every attempt.
     feedback.settle({ backend, verdict: report.verdict, reason: report.reason, retryAfterSeconds: report.retryAfterSeconds, latencyMs: report.latencyMs })
   }
@@ -108,17 +106,17 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
       redirect: "manual",
     })
   } catch (err) {
-    clearTimeout(timer)
+    upstream.started()
     if (clientSignal.aborted) {
       settle({ verdict: "neutral" })
       return { type: "client_gone" }
     }
-    const timedOut = (upstream.signal.reason as { name?: string })?.name === "TimeoutError"
+    const timedOut = upstream.timedOut
     const reason = timedOut ? `no response within ${firstByteMs} ms` : describeFetchError(err)
     settle({ verdict: "failure", reason })
     return { type: "failed", failure: { backend: backend.name, kind: timedOut ? "timeout" : "connect", reason } }
   }
-  clearTimeout(timer)
+  upstream.started()
 
   // `return await`: one microtask turn less than resolving our promise with theirs.
   if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
@@ -166,7 +164,7 @@ async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, set
 }
 
 interface CommitState {
-  upstream: AbortController
+  upstream: UpstreamAbort
   sent: number
   settle: Settle
   exchange: Exchange
@@ -213,7 +211,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: 
     backendName: backend.name,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
-    abort: () => st.upstream.abort(),
+    abort: () => st.upstream.controller.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
       const tokenMs = end.firstTokenMs === undefined ? undefined : relayStart - st.sent + end.firstTokenMs

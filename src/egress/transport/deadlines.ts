@@ -1,8 +1,9 @@
 /**
- * Deadlines many requests share (a request body must arrive within the request
- * timeout), kept by one timer armed for the earliest of them: exact to the millisecond,
- * one timer however many requests are reading, and nearly every deadline is withdrawn
- * long before it is due. All deadlines are on the `performance.now()` clock.
+ * Deadlines many requests share (a body must arrive within the request timeout, an
+ * answer must start within the first-byte allowance), kept by one timer armed for the
+ * earliest of them: exact to the millisecond, one timer however many requests wait, and
+ * nearly every deadline is withdrawn long before it is due. All deadlines are on the
+ * `performance.now()` clock.
  * @module
  */
 

@@ -1,0 +1,63 @@
+/**
+ * What aborts an attempt's upstream request before its answer starts: the first byte
+ * being overdue, or the client leaving. Listening to the client's signal costs Bun more
+ * than the rest of an attempt's bookkeeping, and nearly every local answer starts within
+ * milliseconds, so an attempt begins to listen only once it has waited `LISTEN_AFTER_MS`
+ * (a client that left before then is noticed at that moment). Once the answer has
+ * started, the relay's cancel carries a client's leaving upstream.
+ * @module
+ */
+import { watch, withdraw, type Deadline } from "./deadlines.ts"
+
+const LISTEN_AFTER_MS = 50
+
+export class UpstreamAbort {
+  readonly controller = new AbortController()
+  /** The first-byte deadline fired. */
+  timedOut = false
+  private deadline: Deadline | undefined
+  private listening = false
+  private readonly onClientAbort = () => this.controller.abort(this.client.reason)
+
+  constructor(
+    private readonly client: AbortSignal,
+    /** performance.now() by which the answer must have started. */
+    private readonly firstByteAt: number
+  ) {
+    this.deadline = watch(Math.min(performance.now() + LISTEN_AFTER_MS, firstByteAt), () => this.check())
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** The answer started: the first-byte deadline no longer applies. */
+  started(): void {
+    withdraw(this.deadline)
+    this.deadline = undefined
+  }
+
+  /** The attempt is over: nothing more to watch. */
+  release(): void {
+    this.started()
+    if (this.listening) {
+      this.listening = false
+      this.client.removeEventListener("abort", this.onClientAbort)
+    }
+  }
+
+  private check(): void {
+    this.deadline = undefined
+    if (this.client.aborted) return this.controller.abort(this.client.reason)
+    if (!this.listening) {
+      this.listening = true
+      this.client.addEventListener("abort", this.onClientAbort, { once: true })
+    }
+    if (performance.now() < this.firstByteAt) {
+      this.deadline = watch(this.firstByteAt, () => this.check())
+      return
+    }
+    this.timedOut = true
+    this.controller.abort(new DOMException("first byte timeout", "TimeoutError"))
+  }
+}
