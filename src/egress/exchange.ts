@@ -45,9 +45,7 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   const base = provider.apiBase(backend.url)
   // The output budget the chosen model has room for, when the client asked for more.
   const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
-  const budget = (text: string, dialect: Dialect) => (clamp === undefined ? text : rewriteNumber(text, BUDGET_KEYS[dialect], clamp))
-  const named = (text: string) => (model === req.model ? text : rewriteModel(text, model))
-  const rewrite = (text: string, dialect: Dialect = req.dialect) => budget(named(text), dialect)
+  const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
   const native = req.path ? provider.native?.[req.dialect] : undefined
   if (native) {
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
@@ -74,6 +72,12 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
     kind: "internal",
     message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
   })
+}
+
+/** The body with the chosen model's name and the output budget it has room for. */
+function rewritten(text: string, model: string | undefined, clamp: number | undefined, dialect: Dialect): string {
+  const named = model === undefined ? text : rewriteModel(text, model)
+  return clamp === undefined ? named : rewriteNumber(named, BUDGET_KEYS[dialect], clamp)
 }
 
 function pathOf(provider: Provider, req: CanonicalRequest): string {

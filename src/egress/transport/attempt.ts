@@ -121,13 +121,17 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   // `return await`: one microtask turn less than resolving our promise with theirs.
   if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
   if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
-  if (req.dialect === "openai" && exchange.dialect === "openai") res = matchStreaming(res, req.stream)
-  return await commit(ctx, attempt, res, { upstream, sent, settle, exchange })
+  // The backend's headers, read in one native call.
+  let given: HeaderMap = res.headers.toJSON()
+  if (req.dialect === "openai" && exchange.dialect === "openai") {
+    const matched = matchStreaming(res, given["content-type"] ?? "", req.stream)
+    if (matched !== res) given = (res = matched).headers.toJSON()
+  }
+  return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
 }
 
 /** An OpenAI client gets what it asked for even from a server that ignored `stream`. */
-function matchStreaming(res: Response, stream: boolean): Response {
-  const type = res.headers.get("content-type") ?? ""
+function matchStreaming(res: Response, type: string, stream: boolean): Response {
   if (stream && type.includes("json")) return jsonAsStream(res)
   if (!stream && type.includes("text/event-stream")) return streamAsJson(res)
   return res
@@ -171,10 +175,9 @@ interface CommitState {
 }
 
 /** A success status: from here on the client gets this backend's answer. */
-async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, st: CommitState): Promise<AttemptResult> {
+async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: HeaderMap, st: CommitState): Promise<AttemptResult> {
   const backend = attempt.backend
   const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-  const given = res.headers.toJSON()
   const contentType = given["content-type"] ?? ""
   const dialect = st.exchange.dialect
   // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
