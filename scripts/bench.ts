@@ -3,7 +3,7 @@
  * backend: direct to the emulator, through a minimal Bun proxy (the runtime floor), and
  * through `nexus serve`.
  *
- *   - c=1 latency with wrk (p50, p99);
+ *   - c=1 latency with wrk (p50, p99), after 3 s of c=64 warm-up on each path (JIT settles);
  *   - c=64 non-streaming in alternating rounds (direct, floor, nexus, direct, floor, ...):
  *     throughput, p99 and the CPU time (user + system, from /proc) each server process
  *     spent per request; the median over the rounds is reported, because on a shared
@@ -250,6 +250,9 @@ try {
   const c1: Record<string, WrkResult> = {}
   for (const p of cpuOnly ? [] : paths) {
     log(`${p.name}: c=1 ...`)
+    // Warm-up, the same for every path: the JIT compiles a path's code in its first
+    // seconds of traffic, and those one-off pauses are not the steady-state tail.
+    wrk(`${p.fast}/v1/chat/completions`, 64, quick ? 1 : 3, luaPath)
     wrk(`${p.fast}/v1/chat/completions`, 1, 1, luaPath)
     c1[p.name] = wrk(`${p.fast}/v1/chat/completions`, 1, LATENCY_SECONDS, luaPath)
   }

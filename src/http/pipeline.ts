@@ -46,8 +46,18 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
 }
 
 /** While only capacity stands in the way, wait in the queue for a slot (or fail with why not). */
-async function reserveOrWait(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], signal: AbortSignal, deadline: number, first: Refusal, session?: string): Promise<Reserved> {
+async function reserveOrWait(
+  deps: AppDeps,
+  req: CanonicalRequest,
+  policy: readonly BackendFilter[],
+  signal: AbortSignal,
+  deadline: number,
+  first: Refusal,
+  keepOpen: () => void,
+  session?: string
+): Promise<Reserved> {
   let got: Reserved | Refusal = first
+  keepOpen()
   if (got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
@@ -134,12 +144,14 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   }
   const policy = applyPolicy(request, deps.stages)
   const deadline = started + config.server.request_timeout_seconds * 1000
-  // Bun's idle timer would cut a long queue wait or a slow first token.
-  deps.noIdleTimeout(clientReq)
+  // Bun's idle timer (30 s) would cut a long queue wait, a slow first token or a quiet
+  // stream. Switching it off costs as much as the rest of the routing, so it is done only
+  // for requests that wait (queued, or no answer within 50 ms) and for relayed streams.
+  const keepOpen = () => deps.noIdleTimeout(clientReq)
   // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
   const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
   const first = reserve(deps, request, policy, session)
-  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, session)
+  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session)
 
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
@@ -153,6 +165,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       attempts: reserved.attempts,
       held: reserved.held,
       refusal: (attempt) => stillAllowed(deps, attempt, policy),
+      keepOpen,
       feedback: deps.feedback,
       decorate(headers, attempt, failures) {
         routingHeaders(headers, attempt, reasonOf(failures))

@@ -108,16 +108,20 @@ function prettyReporter(stream: NodeJS.WriteStream) {
 
 export function createLogger(opts: { level: LogLevel; format: LogFormat; stream?: NodeJS.WriteStream }): Logger {
   const stream = opts.stream ?? process.stderr
-  const consola: ConsolaInstance = createConsola({
-    level: LEVELS[opts.level],
-    throttle: 0,
-    reporters: [opts.format === "json" ? jsonReporter(stream) : prettyReporter(stream)],
-  })
+  const reporter = opts.format === "json" ? jsonReporter(stream) : prettyReporter(stream)
+  const consola: ConsolaInstance = createConsola({ level: LEVELS[opts.level], throttle: 0, reporters: [reporter] })
+  // Info and debug lines come one per request: they go to consola's reporter straight
+  // away, without consola's per-line dispatch (defaults merged into a new log object, a
+  // repeat check with its serialisation and timer), which costs more than the line and
+  // does nothing here (repeats are not throttled).
+  const direct = (type: "info" | "debug") => (message: string, fields?: Fields) => {
+    if (consola.level >= LEVELS[type]) reporter.log({ date: new Date(), args: [message, fields], type, level: LEVELS[type], tag: "" } as unknown as LogObject)
+  }
   return {
     error: (m, f) => consola.error(m, f),
     warn: (m, f) => consola.warn(m, f),
-    info: (m, f) => consola.info(m, f),
-    debug: (m, f) => consola.debug(m, f),
+    info: direct("info"),
+    debug: direct("debug"),
     // consola's numbers: the line is written when its level is at or below the threshold.
     enabled: (level) => consola.level >= LEVELS[level],
     setLevel(level) {

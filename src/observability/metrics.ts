@@ -4,7 +4,8 @@
  * @module
  */
 import { CachedCounter } from "./counter-cache.ts"
-import { Gauge, Histogram, Registry } from "./prom.ts"
+import { CachedHistogram } from "./histogram-cache.ts"
+import { Gauge, Registry } from "./prom.ts"
 import type { Registry as BackendRegistry } from "../registry/registry.ts"
 
 export type Metrics = ReturnType<typeof createMetrics>
@@ -38,14 +39,14 @@ export function createMetrics(backends: BackendRegistry) {
     labelNames: ["from_model", "to_model"] as const,
     registers: [registry],
   })
-  const duration = new Histogram({
+  const duration = new CachedHistogram({
     name: "nexus_request_duration_seconds",
     help: "Time from request to the end of the response body.",
     labelNames: ["model", "backend"] as const,
     buckets: DURATION_BUCKETS,
     registers: [registry],
   })
-  const ttft = new Histogram({
+  const ttft = new CachedHistogram({
     name: "nexus_time_to_first_token_seconds",
     help: "Time from request to the first token (streams) or first body byte.",
     labelNames: ["model", "backend"] as const,

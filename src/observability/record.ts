@@ -76,9 +76,9 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
     const completion = r.usage?.completion_tokens ?? 0
 
     metrics.requests.at(model, backend, String(r.status), r.stream ? "true" : "false").value++
-    const labels = { model, backend }
-    metrics.duration.observe(labels, r.latencyMs / 1000)
-    if (r.ttftMs !== undefined) metrics.ttft.observe(labels, r.ttftMs / 1000)
+    const series = [model, backend]
+    metrics.duration.observe(series, r.latencyMs / 1000)
+    if (r.ttftMs !== undefined) metrics.ttft.observe(series, r.ttftMs / 1000)
     if (prompt > 0) metrics.tokens.at(model, backend, "prompt").value += prompt
     if (completion > 0) metrics.tokens.at(model, backend, "completion").value += completion
     for (const f of r.failures) metrics.failovers.inc({ backend: f.backend })

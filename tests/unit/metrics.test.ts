@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { createMetrics } from "../../src/observability/metrics.ts"
+import { CachedHistogram } from "../../src/observability/histogram-cache.ts"
+import { Histogram, Registry } from "../../src/observability/prom.ts"
 import { createRegistry } from "../../src/registry/registry.ts"
 
 describe("metrics families", () => {
@@ -36,5 +38,23 @@ describe("metrics families", () => {
     m.requests.at("llama", "box-b", "200", "true").value++
     expect(await m.registry.metrics()).toContain('nexus_requests_total{model="llama",backend="box-b",status="200",stream="true"} 2\n')
     expect(await m.registry.metrics()).toContain('nexus_requests_total{model="llama",backend="box-a",status="200",stream="false"} 2\n')
+  })
+
+  test("cached histograms expose exactly what prom-client's own observe() would", async () => {
+    const opts = (registry: InstanceType<typeof Registry>) => ({ name: "t_seconds", help: "t", labelNames: ["model", "backend"] as const, buckets: [0.01, 0.1, 1], registers: [registry] })
+    const mine = new Registry()
+    const theirs = new Registry()
+    const cached = new CachedHistogram(opts(mine))
+    const plain = new Histogram(opts(theirs))
+    const seen: [string, string, number][] = [["a", "x", 0.005], ["a", "x", 0.05], ["a", "x", 0.05], ["b", "x", 0.5], ["a", "y", 3], ["a", "x", 0.1], ["b", "x", 2]]
+    for (const [model, backend, v] of seen) {
+      cached.observe([model, backend], v)
+      plain.observe({ model, backend }, v)
+    }
+    cached.observe(["a", "x"], Number.NaN)
+    const text = await mine.metrics()
+    expect(text).toBe(await theirs.metrics())
+    expect(text).toContain('t_seconds_bucket{le="0.1",model="a",backend="x"} 4\n')
+    expect(text).toContain('t_seconds_count{model="a",backend="x"} 4\n')
   })
 })

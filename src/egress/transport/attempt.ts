@@ -41,6 +41,8 @@ export interface AttemptContext {
   finish(outcome: RequestOutcome): void
   /** Attempts that failed before this one. */
   failures: readonly Failure[]
+  /** Lift the server's idle timeout for this request: it waits, or streams, for long. */
+  keepOpen?(): void
   /**
    * Adds the gateway's own headers to a committed answer before its Response exists
    * (setting them afterwards costs a guarded native call each). Called after `finish`
@@ -83,7 +85,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const cold = backend.models.get(attempt.model)?.loaded === false
   const allowance = cold ? timing.coldFirstByteTimeoutMs : timing.firstByteTimeoutMs
   const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
-  const upstream = new UpstreamAbort(clientSignal, sent + firstByteMs)
+  const upstream = new UpstreamAbort(clientSignal, sent + firstByteMs, ctx.keepOpen)
 
   let settled = false
   const settle = (report: Omit<AttemptReport, "backend">) => {
@@ -204,6 +206,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, give
   const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return await whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
+  ctx.keepOpen?.()
   ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   const relayStart = performance.now()

@@ -3,8 +3,9 @@
  * being overdue, or the client leaving. Listening to the client's signal costs Bun more
  * than the rest of an attempt's bookkeeping, and nearly every local answer starts within
  * milliseconds, so an attempt begins to listen only once it has waited `LISTEN_AFTER_MS`
- * (a client that left before then is noticed at that moment). Once the answer has
- * started, the relay's cancel carries a client's leaving upstream.
+ * (a client that left before then is noticed at that moment); that is also when it asks
+ * for the connection to be kept open (`waiting`). Once the answer has started, the
+ * relay's cancel carries a client's leaving upstream.
  * @module
  */
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
@@ -22,7 +23,9 @@ export class UpstreamAbort {
   constructor(
     private readonly client: AbortSignal,
     /** performance.now() by which the answer must have started. */
-    private readonly firstByteAt: number
+    private readonly firstByteAt: number,
+    /** Called once, when the attempt has waited long enough to be a long one. */
+    private readonly waiting?: () => void
   ) {
     this.deadline = watch(Math.min(performance.now() + LISTEN_AFTER_MS, firstByteAt), () => this.check())
   }
@@ -52,6 +55,7 @@ export class UpstreamAbort {
     if (!this.listening) {
       this.listening = true
       this.client.addEventListener("abort", this.onClientAbort, { once: true })
+      this.waiting?.()
     }
     if (performance.now() < this.firstByteAt) {
       this.deadline = watch(this.firstByteAt, () => this.check())
