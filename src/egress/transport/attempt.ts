@@ -206,7 +206,6 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, give
   const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return await whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
-  ctx.keepOpen?.()
   ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   const relayStart = performance.now()
@@ -215,6 +214,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, give
     fixEvent: st.exchange.fixEvent,
     framing,
     backendName: backend.name,
+    keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
     abort: () => st.upstream.controller.abort(),

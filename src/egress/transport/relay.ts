@@ -8,6 +8,8 @@ import type { EventFix } from "../providers/types.ts"
 import { FRAMING, type StreamFraming } from "../sse-format.ts"
 import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
+import { watch, withdraw, type Deadline } from "./deadlines.ts"
+import { onAbort } from "./on-abort.ts"
 
 export interface RelayEnd {
   /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
@@ -38,7 +40,18 @@ export interface RelayOptions {
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
   backendName: string
+  /** Called once the body has been relayed for KEEP_OPEN_AFTER_MS: it is a long one. */
+  keepOpen?: () => void
 }
+
+/**
+ * A body still relaying after this long asks for the connection to be kept open (Bun's
+ * idle timer would cut a quiet stream); doing it for every stream at its start costs
+ * more than the rest of the stream's setup, and most short answers are done by then.
+ */
+const KEEP_OPEN_AFTER_MS = 1000
+
+const encoder = new TextEncoder()
 
 /** Keep at most this much of a non-streaming body to read `usage` from at the end. */
 const USAGE_SCAN_LIMIT = 1 << 20
@@ -46,25 +59,27 @@ const USAGE_SCAN_LIMIT = 1 << 20
 export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
   const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing) : undefined
   const started = performance.now()
   let firstTokenMs: number | undefined
   let bytes = 0
   let ended = false
-  let heartbeat: Timer | undefined
+  // Timers on the shared deadline list, not a timer per stream.
+  let heartbeat: Deadline | undefined
+  let keepOpen: Deadline | undefined
   let lastWrite = started
   let cleanBoundary = true
   const kept: Uint8Array[] = []
   let keptBytes = 0
 
-  let onShutdown: (() => void) | undefined
+  let unsubscribe: (() => void) | undefined
 
   function end(how: RelayEnd["how"], error?: string): void {
     if (ended) return
     ended = true
-    if (heartbeat) clearInterval(heartbeat)
-    if (onShutdown) opts.shutdown?.removeEventListener("abort", onShutdown)
+    withdraw(heartbeat)
+    withdraw(keepOpen)
+    unsubscribe?.()
     let usage = sse?.seen.usage
     if (!sse && how === "complete" && keptBytes > 0 && keptBytes <= USAGE_SCAN_LIMIT) {
       try {
@@ -98,22 +113,23 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      if (opts.shutdown) {
-        onShutdown = () => cutShort(controller)
-        if (opts.shutdown.aborted) onShutdown()
-        else opts.shutdown.addEventListener("abort", onShutdown, { once: true })
-      }
+      if (opts.shutdown) unsubscribe = onAbort(opts.shutdown, () => cutShort(controller))
+      if (opts.keepOpen) keepOpen = watch(started + KEEP_OPEN_AFTER_MS, opts.keepOpen)
       if (!sse || !opts.heartbeatMs) return
       const every = opts.heartbeatMs
-      heartbeat = setInterval(() => {
-        if (ended || performance.now() - lastWrite < every) return
-        try {
-          controller.enqueue(encoder.encode(": keep-alive\n\n"))
-          lastWrite = performance.now()
-        } catch {
-          // stream already closed
+      const beat = () => {
+        if (ended) return
+        if (performance.now() - lastWrite >= every) {
+          try {
+            controller.enqueue(encoder.encode(": keep-alive\n\n"))
+            lastWrite = performance.now()
+          } catch {
+            // stream already closed
+          }
         }
-      }, Math.max(250, Math.floor(every / 2)))
+        heartbeat = watch(lastWrite + every, beat)
+      }
+      heartbeat = watch(started + every, beat)
     },
 
     async pull(controller) {
