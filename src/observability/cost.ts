@@ -23,6 +23,11 @@ export interface CostInput {
   usage?: Usage
 }
 
+/** What a local backend's answer costs (shared: callers only read it). */
+const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd: 0, estimated: false })
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
 export function createSpend(ledger: Ledger, config: () => NexusConfig, registry: Registry) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
   const status = (): BudgetStatus | undefined => {
@@ -56,7 +61,7 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
      */
     cost(r: CostInput, estimatedPrompt: number): { usd: number; estimated: boolean } | undefined {
       if (!r.backend || !r.model || r.status >= 400) return undefined
-      if (!isCloud(r.backend)) return { usd: 0, estimated: false }
+      if (!isCloud(r.backend)) return FREE
       const price = priceOf(r.model, config().pricing)
       if (!price) return undefined
       if (r.usage) return { usd: costOf(r.usage, price), estimated: false }
@@ -87,7 +92,7 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
     /** X-Nexus-Budget-* while a budget is set. */
     headers(): Record<string, string> {
       const s = status()
-      if (!s) return {}
+      if (!s) return NO_HEADERS
       return {
         "x-nexus-budget-status": s.state,
         "x-nexus-budget-utilization": Number.isFinite(s.utilization) ? s.utilization.toFixed(1) : "100.0",

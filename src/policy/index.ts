@@ -15,16 +15,19 @@ export function createStages(deps: { config: () => RoutingConfig; registry: Regi
 }
 
 /** Run every stage: throws the first rejection, else returns the exclusions to apply. */
-export function applyPolicy(input: PolicyInput, stages: readonly PolicyStage[]): BackendFilter[] {
-  const out: BackendFilter[] = []
+export function applyPolicy(input: PolicyInput, stages: readonly PolicyStage[]): readonly BackendFilter[] {
+  let out: BackendFilter[] | undefined
   for (const stage of stages) {
     const verdict = stage.check(input)
     if (!verdict) continue
     if ("reject" in verdict) throw verdict.reject
-    out.push(verdict.exclude)
+    ;(out ??= []).push(verdict.exclude)
   }
-  return out
+  return out ?? NONE
 }
+
+/** No stage excluded anything (nearly every request): one shared empty list. */
+const NONE: readonly BackendFilter[] = Object.freeze([])
 
 /** Each stage's verdict on one backend and model, for the route explainer. */
 export function verdicts(input: PolicyInput, stages: readonly PolicyStage[]): (backend: Parameters<BackendFilter>[0], model: string) => Record<string, string> {

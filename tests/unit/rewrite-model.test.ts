@@ -48,6 +48,21 @@ describe("findUsage", () => {
     expect(findUsage('{"choices":[{"text":"usage"}]}')).toBeUndefined()
     expect(findUsage('{"usage":null}')).toBeUndefined()
     expect(findUsage("not json")).toBeUndefined()
+    // A "usage" value at the very start once sent the search back to it forever.
+    expect(findUsage('"usage"')).toBeUndefined()
+    expect(findUsage('"usage"}]}')).toBeUndefined()
+  })
+
+  test("from bytes: the same answers, also when the last \"usage\" is a value after the key", () => {
+    const { findUsageInBytes } = require("../../src/core/usage.ts") as typeof import("../../src/core/usage.ts")
+    const bytes = (s: string) => new TextEncoder().encode(s)
+    expect(findUsageInBytes(bytes('{"id":"é","usage":{"prompt_tokens":5,"completion_tokens":7}}'))).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: undefined })
+    expect(findUsageInBytes(bytes('{"usage":{"prompt_tokens":2},"choices":[{"text":"x","finish_reason":"usage"}]}'))).toEqual({ prompt_tokens: 2, completion_tokens: undefined, total_tokens: undefined })
+    expect(findUsageInBytes(bytes('{"choices":[{"text":"usage"}]}'))).toBeUndefined()
+    expect(findUsageInBytes(bytes("{}"))).toBeUndefined()
+    // A view into a larger buffer reads only its own bytes.
+    const big = bytes('xx{"usage":{"prompt_tokens":9}}yy')
+    expect(findUsageInBytes(big.subarray(2, big.length - 2))).toEqual({ prompt_tokens: 9, completion_tokens: undefined, total_tokens: undefined })
   })
 })
 

@@ -16,7 +16,7 @@ import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
-import { findUsage } from "../../core/usage.ts"
+import { findUsageInBytes } from "../../core/usage.ts"
 import { jsonAsStream, streamAsJson } from "./convert.ts"
 
 export interface AttemptTiming {
@@ -264,7 +264,7 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     model: attempt.model,
     fallbackFrom: attempt.fallbackFrom,
     ttftMs: performance.now() - ctx.started,
-    usage: usageOf(bytes),
+    usage: findUsageInBytes(bytes),
     clientAborted: false,
     midStreamError: false,
     failures: ctx.failures,
@@ -275,10 +275,4 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
 
 function redactKey(text: string, key: string | undefined): string {
   return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
-}
-
-const decoder = new TextDecoder()
-
-function usageOf(bytes: Uint8Array): ReturnType<typeof findUsage> {
-  return findUsage(decoder.decode(bytes))
 }
