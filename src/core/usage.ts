@@ -59,20 +59,6 @@ export function findUsage(text: string): Usage | undefined {
   return undefined
 }
 
-const decoder = new TextDecoder()
-
-/**
- * The `usage` of a JSON document given as UTF-8 bytes, decoding only the text from its
- * last `"usage"` on (found in the bytes natively): the rest of a long answer never needs
- * to become a string. Should that last one be a value rather than the key, the whole
- * document is read.
- */
-export function findUsageInBytes(bytes: Uint8Array): Usage | undefined {
-  const at = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).lastIndexOf('"usage"')
-  if (at < 0) return undefined
-  return findUsage(decoder.decode(bytes.subarray(at))) ?? (at > 0 ? findUsage(decoder.decode(bytes)) : undefined)
-}
-
 /** Index of the `}` that closes the object opening at `start`, or -1. */
 function objectEnd(text: string, start: number): number {
   let depth = 0

@@ -16,7 +16,7 @@ import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { upstreamMessage } from "./upstream-error.ts"
-import { findUsageInBytes } from "../../core/usage.ts"
+import { findUsageInBytes } from "./usage-bytes.ts"
 import { jsonAsStream, streamAsJson } from "./convert.ts"
 
 export interface AttemptTiming {
