@@ -21,4 +21,6 @@ export interface Logger {
   /** Whether a line at `level` would be written: check before building costly fields. */
   enabled(level: LineLevel): boolean
   setLevel(level: LogLevel): void
+  /** Write the lines still gathered for a batched write, now. */
+  flush(): void
 }

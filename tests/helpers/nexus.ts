@@ -58,7 +58,7 @@ export async function startNexus(
   const env = { ...opts.env, ...(opts.dataDir ? { NEXUS_DATA_DIR: opts.dataDir } : {}) }
   const gw = await startGateway(config, { log, env, persist: opts.dataDir !== undefined, loadConfig: opts.loadConfig })
   await gw.deps.firstProbe
-  return Object.assign(gw, {
+  const nexus = Object.assign(gw, {
     logs,
     post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${gw.url}${path}`, {
@@ -69,6 +69,9 @@ export async function startNexus(
     get: (path: string) => fetch(`${gw.url}${path}`),
     inFlight: () => gw.deps.registry.list().reduce((n, b) => n + b.stats.inFlight, 0),
   })
+  // Lines are written in batches: whoever reads the log sees every line written so far.
+  Object.defineProperty(nexus, "logs", { get: () => (log.flush(), logs) })
+  return nexus
 }
 
 /** A minimal valid chat body. */

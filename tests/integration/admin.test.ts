@@ -129,8 +129,7 @@ describe("reload", () => {
     const proc = await spawnNexus(`[[backends]]\nname = "a"\nurl = "${a.url}"\ntype = "vllm"`)
     defer(() => proc.stop())
     const stream = await fetch(`${proc.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(chat("m", { stream: true })) })
-    const path = proc.output().match(/"config":"([^"]+)"/)?.[1]
-    expect(path).toBeDefined()
+    const path = await until(() => proc.output().match(/"config":"([^"]+)"/)?.[1], Boolean, { what: "the config path in the start-up line" })
     writeFileSync(path!, `[[backends]]\nname = "a"\nurl = "${a.url}"\ntype = "vllm"\npriority = 3\n[[backends]]\nname = "b"\nurl = "${b.url}"\ntype = "vllm"\n`)
     proc.proc.kill("SIGHUP")
     const text = await stream.text()

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { PassThrough } from "node:stream"
 import { createLogger, formatFields } from "../../src/observability/log.ts"
+import { until } from "../helpers/wait.ts"
 
 describe("logger", () => {
   test("human fields: key=value, quoted when needed, unset ones left out", () => {
@@ -20,9 +21,21 @@ describe("logger", () => {
     log.setLevel("debug")
     expect(log.enabled("debug")).toBe(true)
     log.debug("now shown")
-    await new Promise((r) => setImmediate(r))
+    log.flush()
     const lines = out.trim().split("\n").map((l) => JSON.parse(l))
     expect(lines.map((l) => [l.level, l.msg])).toEqual([["warn", "shown"], ["debug", "now shown"]])
     expect(lines[0].backend).toBe("b1")
+  })
+
+  test("lines are written together, at most 20 ms after the first of a batch, in order", async () => {
+    const stream = new PassThrough()
+    const writes: string[] = []
+    stream.on("data", (c) => writes.push(String(c)))
+    const log = createLogger({ level: "info", format: "json", stream: stream as unknown as NodeJS.WriteStream })
+    for (let i = 0; i < 50; i++) log.info("request", { i })
+    await until(() => writes.length, (n) => n > 0, { what: "the batch" })
+    const lines = writes.join("").trim().split("\n").map((l) => JSON.parse(l))
+    expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(writes).toHaveLength(1)
   })
 })
