@@ -119,12 +119,8 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
   }
 }
 
-async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
-  const started = scope.started
-  const requestId = scope.requestId
-  const clientReq = scope.req
-  const config = deps.config()
-  const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
+/** The client's body, decoded by its dialect into the canonical request. */
+function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
   const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
   scope.asked = { model, stream }
@@ -138,10 +134,19 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     body: canonical ?? body,
     canonical: canonical ? JSON.stringify(canonical) : raw,
     requirements,
-    priority: priorityOf(clientReq.headers),
-    headers: clientReq.headers,
-    requestId,
+    priority: priorityOf(scope.req.headers),
+    headers: scope.req.headers,
+    requestId: scope.requestId,
   }
+  return { request, body }
+}
+
+async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
+  const { started, requestId, req: clientReq } = scope
+  const config = deps.config()
+  const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
+  const { request, body } = canonicalRequest(endpoint, scope, raw)
+  const { model, stream, requirements } = request
   const policy = applyPolicy(request, deps.stages)
   const deadline = started + config.server.request_timeout_seconds * 1000
   // Bun's idle timer (30 s) would cut a long queue wait, a slow first token or a quiet
