@@ -24,7 +24,7 @@ import { answerError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
 import { planError } from "./plan-error.ts"
 
-export function priorityOf(headers: Headers): QueuePriority {
+function priorityOf(headers: Headers): QueuePriority {
   return headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
 }
 

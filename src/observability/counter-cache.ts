@@ -2,18 +2,19 @@
  * Counters the request path adds to through a cached cell. prom-client's own `inc()`
  * validates every label, builds a label hash string and allocates on each call, which
  * under load cost more than the counting itself. Totals are kept here, one cell per
- * label set found through one Map per label, and handed to prom-client's counter when
+ * label set, and handed to prom-client's counter when
  * it is scraped (its `collect` hook), so the exposition stays prom-client's own.
  * @module
  */
 import { Counter, type Registry } from "./prom.ts"
+import { labelsOf, SeriesTree } from "./series-tree.ts"
 
 export interface Cell {
   value: number
 }
 
 export class CachedCounter<L extends string> {
-  private readonly root = new Map<string, unknown>()
+  private readonly tree = new SeriesTree<Cell>()
   private readonly cells: { labels: Record<L, string>; cell: Cell }[] = []
 
   private readonly labelNames: readonly L[]
@@ -33,24 +34,11 @@ export class CachedCounter<L extends string> {
 
   /** The cell for these label values, in `labelNames` order, created on first use. */
   at(...values: string[]): Cell {
-    let level = this.root
-    const last = this.labelNames.length - 1
-    for (let i = 0; i < last; i++) {
-      let next = level.get(values[i]!) as Map<string, unknown> | undefined
-      if (!next) {
-        next = new Map()
-        level.set(values[i]!, next)
-      }
-      level = next
-    }
-    const found = level.get(values[last]!) as Cell | undefined
-    if (found) return found
-    const cell: Cell = { value: 0 }
-    const labels = {} as Record<L, string>
-    this.labelNames.forEach((name, i) => (labels[name] = values[i]!))
-    this.cells.push({ labels, cell })
-    level.set(values[last]!, cell)
-    return cell
+    return this.tree.get(values, () => {
+      const cell: Cell = { value: 0 }
+      this.cells.push({ labels: labelsOf(this.labelNames, values), cell })
+      return cell
+    })!
   }
 
   /** prom-client's calling convention; negative and non-finite amounts are ignored. */

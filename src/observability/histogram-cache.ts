@@ -1,13 +1,13 @@
 /**
  * prom-client histograms the request path observes through a cached series. Its own
  * `observe()` builds a closure and a label/value pair, validates every label and hashes
- * them into a string on every call. Here the first observation of a label set goes
- * through prom-client's `observe()`, which creates the series; its entry is kept, and
- * later observations add to it what prom-client would have added (the bucket, the sum,
- * the count). prom-client formats the exposition as ever.
+ * them into a string on every call. Here prom-client creates each label set's series
+ * (`zero()`); its entry is kept, and observations add to it what prom-client's own would
+ * have added (the bucket, the sum, the count). prom-client formats the exposition.
  * @module
  */
 import { Histogram, type Registry } from "./prom.ts"
+import { labelsOf, SeriesTree } from "./series-tree.ts"
 
 /** A series as prom-client keeps it (`hashMap` values). */
 interface Entry {
@@ -21,7 +21,7 @@ type Internals = { hashMap: Record<string, Entry> }
 
 export class CachedHistogram<L extends string> {
   private readonly histogram: InstanceType<typeof Histogram>
-  private readonly root = new Map<string, unknown>()
+  private readonly tree = new SeriesTree<Entry>()
   private readonly bounds: readonly number[]
 
   constructor(private readonly opts: { name: string; help: string; labelNames: readonly L[]; buckets: number[]; registers: Registry[] }) {
@@ -32,15 +32,8 @@ export class CachedHistogram<L extends string> {
   /** Observe `value` for these label values, in `labelNames` order; non-finite values are ignored. */
   observe(values: readonly string[], value: number): void {
     if (!Number.isFinite(value)) return
-    let level = this.root
-    const last = values.length - 1
-    for (let i = 0; i < last; i++) {
-      let next = level.get(values[i]!) as Map<string, unknown> | undefined
-      if (!next) level.set(values[i]!, (next = new Map()))
-      level = next
-    }
-    const entry = level.get(values[last]!) as Entry | undefined
-    if (!entry) return this.first(level, values, value)
+    const entry = this.tree.get(values, () => this.create(values))
+    if (!entry) return
     entry.sum += value
     entry.count += 1
     for (const bound of this.bounds) {
@@ -51,13 +44,11 @@ export class CachedHistogram<L extends string> {
     }
   }
 
-  /** prom-client creates the series; later observations find its entry here. */
-  private first(level: Map<string, unknown>, values: readonly string[], value: number): void {
-    const labels = {} as Record<L, string>
-    this.opts.labelNames.forEach((name, i) => (labels[name] = values[i]!))
-    this.histogram.observe(labels, value)
+  /** prom-client creates the series (`zero()`, empty); observations then add to its entry. */
+  private create(values: readonly string[]): Entry | undefined {
+    const labels = labelsOf(this.opts.labelNames, values)
+    this.histogram.zero(labels)
     const entries = Object.values((this.histogram as unknown as Internals).hashMap)
-    const entry = entries.find((e) => this.opts.labelNames.every((name) => e.labels[name] === labels[name]))
-    if (entry) level.set(values[values.length - 1]!, entry)
+    return entries.find((e) => this.opts.labelNames.every((name) => e.labels[name] === labels[name]))
   }
 }

@@ -47,7 +47,7 @@ test("a client that aborts mid-upload: no error line, the counter goes up, a deb
   const before = await disconnects("request_body")
   await abortMidUpload("/v1/chat/completions", ["Content-Length: 10000"], partial)
   await waitFor(async () => (await disconnects("request_body")) === before + 1)
-  // Log lines are written once per event-loop turn, so they may trail the counter.
+  // The debug line may trail the counter: the wait below looks for it rather than assume it.
   await waitFor(() => closedLines().length === 1)
   expect(closedLines()[0]).toMatchObject({ level: "debug", path: "/v1/chat/completions", stage: "request_body" })
   expectNoErrorLogs(target.nexus)

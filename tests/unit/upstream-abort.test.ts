@@ -51,3 +51,16 @@ test("a released attempt no longer follows the client", async () => {
   client.abort()
   expect(up.signal.aborted).toBe(false)
 })
+
+test("an attempt asks for the connection to be kept open once it has waited, never when its answer came at once", async () => {
+  let waited = 0
+  let quick = 0
+  const slow = new UpstreamAbort(new AbortController().signal, later(60_000), () => waited++)
+  const fast = new UpstreamAbort(new AbortController().signal, later(60_000), () => quick++)
+  fast.started()
+  fast.release()
+  await until(() => waited, (n) => n > 0, { what: "the slow attempt's keep-open" })
+  // Both first checks were due at the same moment: the fast one's would have run by now.
+  expect([waited, quick]).toEqual([1, 0])
+  slow.release()
+})
