@@ -6,26 +6,30 @@
  * `performance.now()` clock.
  * @module
  */
+import { Slots } from "./slots.ts"
 
 export interface Deadline {
   readonly at: number
   readonly expire: () => void
+  /** Where it waits in `pending`. */
+  slot: number
 }
 
-const pending = new Set<Deadline>()
+// Not a Set: deadlines come and go with every request (see slots.ts).
+const pending = new Slots<Deadline>()
 let timer: ReturnType<typeof setTimeout> | undefined
 let armedAt = Infinity
 
 /** Call `expire` at `at` unless `withdraw` is called first. */
 export function watch(at: number, expire: () => void): Deadline {
-  const d: Deadline = { at, expire }
-  pending.add(d)
+  const d: Deadline = { at, expire, slot: -1 }
+  d.slot = pending.add(d)
   if (at < armedAt) arm(at)
   return d
 }
 
 export function withdraw(d: Deadline | undefined): void {
-  if (d) pending.delete(d)
+  if (d) pending.remove(d.slot, d)
 }
 
 function arm(at: number): void {
@@ -39,11 +43,13 @@ function fire(): void {
   armedAt = Infinity
   const now = performance.now()
   let next = Infinity
-  for (const d of pending) {
-    if (d.at <= now) {
-      pending.delete(d)
-      d.expire()
-    } else if (d.at < next) next = d.at
-  }
+  pending.sweep(
+    (d) => {
+      if (d.at <= now) return true
+      if (d.at < next) next = d.at
+      return false
+    },
+    (d) => d.expire()
+  )
   if (next < armedAt) arm(next)
 }

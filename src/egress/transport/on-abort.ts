@@ -4,8 +4,10 @@
  * more per stream than the rest of its setup.
  * @module
  */
+import { Slots } from "./slots.ts"
 
-const subscribers = new WeakMap<AbortSignal, Set<() => void>>()
+// Slots, not a Set: streams subscribe and leave all the time (see slots.ts).
+const subscribers = new WeakMap<AbortSignal, Slots<() => void>>()
 
 /** Call `fn` once when `signal` aborts (at once if it has); returns the unsubscribe. */
 export function onAbort(signal: AbortSignal, fn: () => void): () => void {
@@ -13,19 +15,21 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
     fn()
     return () => {}
   }
-  let set = subscribers.get(signal)
-  if (!set) {
-    const fns = (set = new Set())
-    subscribers.set(signal, fns)
-    signal.addEventListener(
-      "abort",
-      () => {
-        subscribers.delete(signal)
-        for (const f of fns) f()
-      },
-      { once: true }
-    )
-  }
-  set.add(fn)
-  return () => set.delete(fn)
+  const list = subscribers.get(signal) ?? listen(signal)
+  const slot = list.add(fn)
+  return () => list.remove(slot, fn)
+}
+
+function listen(signal: AbortSignal): Slots<() => void> {
+  const fns = new Slots<() => void>()
+  subscribers.set(signal, fns)
+  signal.addEventListener(
+    "abort",
+    () => {
+      subscribers.delete(signal)
+      fns.forEach((f) => f())
+    },
+    { once: true }
+  )
+  return fns
 }
