@@ -22,34 +22,57 @@ export interface SessionTable {
   readonly size: number
 }
 
+interface Entry {
+  backend: string
+  /** When it was last used, on the table's clock. */
+  at: number
+  /** Use order: higher is more recent. */
+  seq: number
+}
+
 export function createSessionTable(opts: SessionTableOptions): SessionTable {
   const now = opts.now ?? (() => performance.now())
-  // A Map iterates in insertion order: re-inserting on use keeps the oldest first.
-  const entries = new Map<string, { backend: string; at: number }>()
+  // Entries are updated in place, never deleted and re-inserted on use: a long-lived Map
+  // that keys keep leaving and rejoining makes the garbage collector keep every entry
+  // that passed through it (see egress/transport/slots.ts). Idle and surplus entries
+  // leave in sweeps instead.
+  const entries = new Map<string, Entry>()
+  let seq = 0
+  let sweptAt = now()
 
-  function expire(t: number) {
-    for (const [k, e] of entries) {
-      if (t - e.at < opts.idleMs) break
-      entries.delete(k)
-    }
+  function sweep(t: number) {
+    sweptAt = t
+    for (const [k, e] of entries) if (t - e.at >= opts.idleMs) entries.delete(k)
+    if (entries.size <= opts.maxEntries) return
+    // Least recently used first; a sixteenth of the bound more, so a full table is not
+    // sorted again on every new session.
+    const surplus = entries.size - opts.maxEntries + Math.floor(opts.maxEntries / 16)
+    const oldest = [...entries].sort((a, b) => a[1].seq - b[1].seq).slice(0, surplus)
+    for (const [k] of oldest) entries.delete(k)
   }
 
   return {
     get(key) {
-      const t = now()
-      expire(t)
       const e = entries.get(key)
       if (!e) return undefined
-      entries.delete(key)
-      entries.set(key, { backend: e.backend, at: t })
+      const t = now()
+      if (t - e.at >= opts.idleMs) {
+        entries.delete(key)
+        return undefined
+      }
+      e.at = t
+      e.seq = ++seq
       return e.backend
     },
     set(key, backendId) {
       const t = now()
-      entries.delete(key)
-      entries.set(key, { backend: backendId, at: t })
-      expire(t)
-      while (entries.size > opts.maxEntries) entries.delete(entries.keys().next().value!)
+      const e = entries.get(key)
+      if (e) {
+        e.backend = backendId
+        e.at = t
+        e.seq = ++seq
+      } else entries.set(key, { backend: backendId, at: t, seq: ++seq })
+      if (entries.size > opts.maxEntries || t - sweptAt >= opts.idleMs) sweep(t)
     },
     forgetBackend(backendId) {
       for (const [k, e] of entries) if (e.backend === backendId) entries.delete(k)

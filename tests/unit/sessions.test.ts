@@ -24,6 +24,24 @@ describe("session table", () => {
   })
 })
 
+test("a full table lets the least recently used go, however old their keys are", () => {
+  let t = 0
+  const table = createSessionTable({ maxEntries: 32, idleMs: 60_000, now: () => t })
+  for (let i = 0; i < 32; i++) table.set(`s${i}`, "b1")
+  // The first eight sessions are in use again: the next eight are now the least recent.
+  for (let i = 0; i < 8; i++) expect(table.get(`s${i}`)).toBe("b1")
+  table.set("new", "b2")
+  expect(table.size).toBeLessThanOrEqual(32)
+  expect(table.get("new")).toBe("b2")
+  for (let i = 0; i < 8; i++) expect(table.get(`s${i}`)).toBe("b1")
+  expect(table.get("s8")).toBeUndefined()
+  expect(table.get("s31")).toBe("b1")
+  // Idle sessions leave without being asked for: the table does not keep them forever.
+  t = 60_000
+  table.set("late", "b1")
+  expect(table.size).toBe(1)
+})
+
 describe("session key", () => {
   const h = (o: Record<string, string> = {}) => new Headers(o)
   const canonical = (system: string, user: string, more: object[] = []) => ({ messages: [{ role: "system", content: system }, { role: "user", content: user }, ...more] })
