@@ -34,11 +34,13 @@ export class CachedCounter<L extends string> {
 
   /** The cell for these label values, in `labelNames` order, created on first use. */
   at(...values: string[]): Cell {
-    return this.tree.get(values, () => {
-      const cell: Cell = { value: 0 }
-      this.cells.push({ labels: labelsOf(this.labelNames, values), cell })
-      return cell
-    })!
+    return this.tree.get(values) ?? this.create(values)
+  }
+
+  private create(values: string[]): Cell {
+    const cell: Cell = { value: 0 }
+    this.cells.push({ labels: labelsOf(this.labelNames, values), cell })
+    return this.tree.set(values, cell)
   }
 
   /** prom-client's calling convention; negative and non-finite amounts are ignored. */

@@ -14,7 +14,7 @@ interface Entry {
   labels: Record<string, string>
   sum: number
   count: number
-  bucketValues: Record<number, number>
+  bucketValues: Record<string, number>
 }
 
 type Internals = { hashMap: Record<string, Entry> }
@@ -23,22 +23,26 @@ export class CachedHistogram<L extends string> {
   private readonly histogram: InstanceType<typeof Histogram>
   private readonly tree = new SeriesTree<Entry>()
   private readonly bounds: readonly number[]
+  /** prom-client keys buckets by the bound as a property name: made once, not per observation. */
+  private readonly keys: readonly string[]
 
   constructor(private readonly opts: { name: string; help: string; labelNames: readonly L[]; buckets: number[]; registers: Registry[] }) {
     this.histogram = new Histogram(opts)
     this.bounds = [...opts.buckets].sort((a, b) => a - b)
+    this.keys = this.bounds.map(String)
   }
 
   /** Observe `value` for these label values, in `labelNames` order; non-finite values are ignored. */
   observe(values: readonly string[], value: number): void {
     if (!Number.isFinite(value)) return
-    const entry = this.tree.get(values, () => this.create(values))
+    const entry = this.tree.get(values) ?? this.create(values)
     if (!entry) return
     entry.sum += value
     entry.count += 1
-    for (const bound of this.bounds) {
-      if (value <= bound) {
-        entry.bucketValues[bound]! += 1
+    const bounds = this.bounds
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        entry.bucketValues[this.keys[i]!]! += 1
         return
       }
     }
@@ -49,6 +53,7 @@ export class CachedHistogram<L extends string> {
     const labels = labelsOf(this.opts.labelNames, values)
     this.histogram.zero(labels)
     const entries = Object.values((this.histogram as unknown as Internals).hashMap)
-    return entries.find((e) => this.opts.labelNames.every((name) => e.labels[name] === labels[name]))
+    const entry = entries.find((e) => this.opts.labelNames.every((name) => e.labels[name] === labels[name]))
+    return entry && this.tree.set(values, entry)
   }
 }

@@ -47,25 +47,30 @@ interface Writer {
 /**
  * Lines are gathered and written together every FLUSH_MS (or at 64 KB): under load one
  * write per line costs more than the rest of the request, and neither a person nor a log
- * shipper notices 20 ms. Written on exit too, and whenever `flush()` is called.
+ * shipper notices 20 ms. Written on exit too, and whenever `flush()` is called. Kept as a
+ * list joined once per write: appending to one string builds a rope that the write then
+ * has to walk.
  */
 function batchedWriter(stream: NodeJS.WriteStream): Writer {
-  let pending = ""
+  let pending: string[] = []
+  let size = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer)
     timer = undefined
-    if (!pending) return
-    const out = pending
-    pending = ""
+    if (pending.length === 0) return
+    const out = pending.join("")
+    pending = []
+    size = 0
     stream.write(out)
   }
   process.once("exit", flush)
   return {
     flush,
     write(line) {
-      pending += line
-      if (pending.length > 65536) flush()
+      pending.push(line)
+      size += line.length
+      if (size > 65536) flush()
       // Unref: a command that is done exits at once (the exit handler writes what is left).
       else if (timer === undefined) timer = setTimeout(flush, FLUSH_MS).unref()
     },
@@ -76,43 +81,64 @@ function batchedWriter(stream: NodeJS.WriteStream): Writer {
  * The ISO time of a line, formatted once per millisecond: under load many lines share
  * one, and formatting a Date costs more than the rest of the line's head.
  */
-function isoTime(): (date: Date) => string {
+function isoTime(): (ms: number) => string {
   let lastMs = Number.NaN
   let last = ""
-  return (date) => {
-    const ms = date.getTime()
+  return (ms) => {
     if (ms !== lastMs) {
       lastMs = ms
-      last = date.toISOString()
+      last = new Date(ms).toISOString()
     }
     return last
   }
 }
 
-function jsonReporter(writer: Writer) {
+/** What our reporters write a line from: consola's log object, or the direct path's parts. */
+interface LineReporter {
+  log(obj: LogObject): void
+  line(type: string, ms: number, message: string, fields: Fields | undefined): void
+}
+
+function jsonReporter(writer: Writer): LineReporter {
   const write = writer.write
   const time = isoTime()
+  const line = (type: string, ms: number, message: string, fields: Fields | undefined) => {
+    const out: Fields = { time: time(ms), level: type === "fatal" ? "error" : type, msg: message }
+    if (fields) for (const k in fields) if (fields[k] !== undefined) out[k] = fields[k]
+    write(`${JSON.stringify(out)}\n`)
+  }
   return {
-    log(obj: LogObject) {
+    line,
+    log(obj) {
       const [message, fields] = obj.args as [unknown, Fields | undefined]
-      const line: Fields = { time: time(obj.date), level: obj.type === "fatal" ? "error" : obj.type, msg: String(message) }
-      if (fields) for (const k in fields) if (fields[k] !== undefined) line[k] = fields[k]
-      write(`${JSON.stringify(line)}\n`)
+      line(obj.type, obj.date.getTime(), String(message), fields)
     },
   }
 }
 
-function prettyReporter(writer: Writer, stream: NodeJS.WriteStream) {
+function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporter {
   const write = writer.write
   const color = stream.isTTY === true && !process.env.NO_COLOR
   const iso = isoTime()
+  // The head (time and level) of the last line, reused while both stay the same.
+  let headMs = Number.NaN
+  let headType = ""
+  let head = ""
+  const line = (type: string, ms: number, message: string, fields: Fields | undefined) => {
+    if (ms !== headMs || type !== headType) {
+      headMs = ms
+      headType = type
+      const time = iso(ms).slice(11, 23)
+      const label = LABEL[type] ?? type.toUpperCase().padEnd(5)
+      head = color ? `\u001b[90m${time}\u001b[0m \u001b[${COLOR[type] ?? "0"}m${label}\u001b[0m ` : `${time} ${label} `
+    }
+    write(`${head}${message}${formatFields(fields)}\n`)
+  }
   return {
-    log(obj: LogObject) {
+    line,
+    log(obj) {
       const [message, fields] = obj.args as [unknown, Fields | undefined]
-      const time = iso(obj.date).slice(11, 23)
-      const label = LABEL[obj.type] ?? obj.type.toUpperCase().padEnd(5)
-      const head = color ? `\u001b[90m${time}\u001b[0m \u001b[${COLOR[obj.type] ?? "0"}m${label}\u001b[0m` : `${time} ${label}`
-      write(`${head} ${String(message)}${formatFields(fields)}\n`)
+      line(obj.type, obj.date.getTime(), String(message), fields)
     },
   }
 }
@@ -127,7 +153,7 @@ export function createLogger(opts: { level: LogLevel; format: LogFormat; stream?
   // repeat check with its serialisation and timer), which costs more than the line and
   // does nothing here (repeats are not throttled).
   const direct = (type: "info" | "debug") => (message: string, fields?: Fields) => {
-    if (consola.level >= LEVELS[type]) reporter.log({ date: new Date(), args: [message, fields], type, level: LEVELS[type], tag: "" } as unknown as LogObject)
+    if (consola.level >= LEVELS[type]) reporter.line(type, Date.now(), message, fields)
   }
   return {
     error: (m, f) => consola.error(m, f),

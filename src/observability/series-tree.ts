@@ -8,8 +8,16 @@
 export class SeriesTree<V> {
   private readonly root = new Map<string, unknown>()
 
-  /** The value for these label values (one per label, in order), made by `create` on first use. */
-  get(values: readonly string[], create: () => V | undefined): V | undefined {
+  /** The value kept for these label values (one per label, in order), if any. */
+  get(values: readonly string[]): V | undefined {
+    let level: Map<string, unknown> | undefined = this.root
+    const last = values.length - 1
+    for (let i = 0; i < last && level; i++) level = level.get(values[i]!) as Map<string, unknown> | undefined
+    return level?.get(values[last]!) as V | undefined
+  }
+
+  /** Keep `value` for these label values. */
+  set(values: readonly string[], value: V): V {
     let level = this.root
     const last = values.length - 1
     for (let i = 0; i < last; i++) {
@@ -17,11 +25,7 @@ export class SeriesTree<V> {
       if (!next) level.set(values[i]!, (next = new Map()))
       level = next
     }
-    let value = level.get(values[last]!) as V | undefined
-    if (value === undefined) {
-      value = create()
-      if (value !== undefined) level.set(values[last]!, value)
-    }
+    level.set(values[last]!, value)
     return value
   }
 }

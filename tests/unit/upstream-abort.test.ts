@@ -18,7 +18,7 @@ test("a client that leaves after a long wait aborts the upstream request when it
   const client = new AbortController()
   const up = new UpstreamAbort(client.signal, later(60_000))
   // Past the first check: from here on the client's signal is listened to.
-  await until(() => (up as unknown as { listening: boolean }).listening, Boolean, { what: "listening" })
+  await until(() => up.listening, Boolean, { what: "listening" })
   expect(up.signal.aborted).toBe(false)
   client.abort(new Error("gone later"))
   expect(up.signal.aborted).toBe(true)
@@ -46,7 +46,7 @@ test("an answer that started is not timed out", async () => {
 test("a released attempt no longer follows the client", async () => {
   const client = new AbortController()
   const up = new UpstreamAbort(client.signal, later(60_000))
-  await until(() => (up as unknown as { listening: boolean }).listening, Boolean, { what: "listening" })
+  await until(() => up.listening, Boolean, { what: "listening" })
   up.release()
   client.abort()
   expect(up.signal.aborted).toBe(false)

@@ -17,8 +17,8 @@ export class UpstreamAbort {
   /** The first-byte deadline fired. */
   timedOut = false
   private deadline: Deadline | undefined
-  private listening = false
-  private readonly onClientAbort = () => this.controller.abort(this.client.reason)
+  /** Set while listening to the client's signal (made then: most attempts never need it). */
+  private onClientAbort: (() => void) | undefined
 
   constructor(
     private readonly client: AbortSignal,
@@ -28,6 +28,11 @@ export class UpstreamAbort {
     private readonly waiting?: () => void
   ) {
     this.deadline = watch(Math.min(performance.now() + LISTEN_AFTER_MS, firstByteAt), () => this.check())
+  }
+
+  /** Whether the client's leaving is listened to (after the first wait). */
+  get listening(): boolean {
+    return this.onClientAbort !== undefined
   }
 
   get signal(): AbortSignal {
@@ -43,17 +48,17 @@ export class UpstreamAbort {
   /** The attempt is over: nothing more to watch. */
   release(): void {
     this.started()
-    if (this.listening) {
-      this.listening = false
+    if (this.onClientAbort) {
       this.client.removeEventListener("abort", this.onClientAbort)
+      this.onClientAbort = undefined
     }
   }
 
   private check(): void {
     this.deadline = undefined
     if (this.client.aborted) return this.controller.abort(this.client.reason)
-    if (!this.listening) {
-      this.listening = true
+    if (!this.onClientAbort) {
+      this.onClientAbort = () => this.controller.abort(this.client.reason)
       this.client.addEventListener("abort", this.onClientAbort, { once: true })
       this.waiting?.()
     }
