@@ -81,20 +81,26 @@ export interface EventBus<E> {
 }
 
 export function createEventBus<E>(): EventBus<E> {
-  const listeners = new Set<Listener<E>>()
+  // An array replaced on every (rare) change: emitting happens several times per request,
+  // and walking a Set builds an iterator each time. A listener that subscribes or leaves
+  // during an emit takes effect from the next one.
+  let listeners: readonly Listener<E>[] = []
   return {
     emit(event) {
-      for (const listener of listeners) {
+      const current = listeners
+      for (let i = 0; i < current.length; i++) {
         try {
-          listener(event)
+          current[i]!(event)
         } catch {
           // A faulty subscriber must not break the publisher for everybody else.
         }
       }
     },
     on(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
+      if (!listeners.includes(listener)) listeners = [...listeners, listener]
+      return () => {
+        listeners = listeners.filter((l) => l !== listener)
+      }
     },
   }
 }

@@ -176,8 +176,11 @@ interface CommitState {
   exchange: Exchange
 }
 
-/** A success status: from here on the client gets this backend's answer. */
-async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: HeaderMap, st: CommitState): Promise<AttemptResult> {
+/**
+ * A success status: from here on the client gets this backend's answer. Not async: only
+ * a whole answer waits (in `whole`), and an async frame per request is not free.
+ */
+function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: HeaderMap, st: CommitState): AttemptResult | Promise<AttemptResult> {
   const backend = attempt.backend
   const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
   const contentType = given["content-type"] ?? ""
@@ -204,7 +207,7 @@ async function commit(ctx: AttemptContext, attempt: Attempt, res: Response, give
   // released at native speed, and Bun sends it with its length. Anything else (no
   // length, large, or a stream) is relayed chunk by chunk.
   const length = Number(given["content-length"] ?? Number.NaN)
-  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return await whole(ctx, attempt, res, headers, headersMs, st)
+  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
   ctx.decorate?.(headers, attempt, ctx.failures.length)
 
