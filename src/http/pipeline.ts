@@ -40,7 +40,7 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
     const attempt = plan.attempts[i]!
-    if (deps.feedback.acquire(attempt.backend)) return { ok: true, plan, attempts: plan.attempts.slice(i), held: attempt.backend }
+    if (deps.feedback.acquire(attempt.backend)) return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend }
   }
   return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
 }

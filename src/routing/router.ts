@@ -60,6 +60,8 @@ export type Plan =
 
 export type Router = ReturnType<typeof createRouter>
 
+const NO_FALLBACKS: readonly string[] = Object.freeze([])
+
 export function createRouter(registry: Registry, getConfig: () => RoutingConfig, breakers?: Breakers) {
   const ticks = new Map<string, number>()
 
@@ -104,12 +106,16 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     // not much worse (a cloud API's prompt cache does not depend on which key we route to).
     // Local first: cloud candidates only after every local one (most fleets have none).
     const scored = orderCandidates(ok, config.strategy, config.weights, tick, model)
-    const hasCloud = scored.some((s) => isCloud(s.backend))
+    let hasCloud = false
+    for (const s of scored) if (isCloud(s.backend)) hasCloud = true
     const local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
     const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
-    return (hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered)
-      .slice(0, config.max_retries + 1)
-      .map((s) => ({ backend: s.backend, model, score: s.score }))
+    const all = hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered
+    // A loop, not slice().map(): this runs for every request.
+    const attempts: Attempt[] = []
+    const n = Math.min(all.length, config.max_retries + 1)
+    for (let i = 0; i < n; i++) attempts.push({ backend: all[i]!.backend, model, score: all[i]!.score })
+    return attempts
   }
 
   /** An alias's target, then the name as the backends list it (`llama3.2` -> `llama3.2:latest`). */
@@ -136,7 +142,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       const attempts = candidatesFor(resolved, needs, policy, excluded, prefer)
       const primaryCount = attempts.length
 
-      const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? []
+      const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? NO_FALLBACKS
       for (const name of fallbacks) {
         const model = resolve(config.aliases, name)
         if (model === resolved) continue

@@ -87,10 +87,7 @@ export function orderCandidates(
   }
 }
 
+/** Sorts `arr` in place: Array.prototype.sort is stable (ES2019), so ties keep their order. */
 function stableSort<T>(arr: T[], cmp: (a: T, b: T) => number): T[] {
-  if (arr.length < 2) return arr
-  return arr
-    .map((v, i) => ({ v, i }))
-    .sort((a, b) => cmp(a.v, b.v) || a.i - b.i)
-    .map((x) => x.v)
+  return arr.length < 2 ? arr : arr.sort(cmp)
 }
