@@ -42,6 +42,11 @@ export function toRecord(ctx: RequestContext, outcome: RequestOutcome): RequestR
     error: outcome.error,
     clientAborted: outcome.clientAborted,
     midStreamError: outcome.midStreamError,
+    // Set later by whoever knows them; present from the start so that setting them
+    // does not change the record's shape on every request.
+    costUsd: undefined,
+    costEstimated: undefined,
+    errorCode: undefined,
   }
 }
 

@@ -41,7 +41,7 @@ export function chatRequirements(body: Record<string, unknown>): Requirements {
     embeddings: false,
     estimatedTokens: Math.ceil(chars / 4) + maxTokens,
     promptTokens: Math.ceil(chars / 4),
-    ...(maxTokens ? { maxTokens } : {}),
+    maxTokens: maxTokens || undefined,
   }
 }
 
