@@ -115,6 +115,19 @@ interface LineReporter {
   line(type: string, ms: number, message: string, fields: Fields | undefined): void
 }
 
+type LineFn = LineReporter["line"]
+
+/** A reporter consola can call too: its log object is read into the line's parts. */
+function withLogObjects(line: LineFn): LineReporter {
+  return {
+    line,
+    log(obj) {
+      const [message, fields] = obj.args as [unknown, Fields | undefined]
+      line(obj.type, obj.date.getTime(), String(message), fields)
+    },
+  }
+}
+
 function jsonReporter(writer: Writer): LineReporter {
   const time = isoTime()
   const line = (type: string, ms: number, message: string, fields: Fields | undefined) => {
@@ -123,13 +136,7 @@ function jsonReporter(writer: Writer): LineReporter {
     writer.add(JSON.stringify(out))
     writer.end()
   }
-  return {
-    line,
-    log(obj) {
-      const [message, fields] = obj.args as [unknown, Fields | undefined]
-      line(obj.type, obj.date.getTime(), String(message), fields)
-    },
-  }
+  return withLogObjects(line)
 }
 
 function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporter {
@@ -153,13 +160,7 @@ function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporte
     addFields(fields, add)
     writer.end()
   }
-  return {
-    line,
-    log(obj) {
-      const [message, fields] = obj.args as [unknown, Fields | undefined]
-      line(obj.type, obj.date.getTime(), String(message), fields)
-    },
-  }
+  return withLogObjects(line)
 }
 
 export function createLogger(opts: { level: LogLevel; format: LogFormat; stream?: NodeJS.WriteStream }): Logger {
