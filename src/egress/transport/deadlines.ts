@@ -10,7 +10,7 @@ import { Slots } from "./slots.ts"
 
 export interface Deadline {
   readonly at: number
-  readonly expire: () => void
+  expire(): void
   /** Where it waits in `pending`. */
   slot: number
 }
@@ -23,9 +23,17 @@ let armedAt = Infinity
 /** Call `expire` at `at` unless `withdraw` is called first. */
 export function watch(at: number, expire: () => void): Deadline {
   const d: Deadline = { at, expire, slot: -1 }
-  d.slot = pending.add(d)
-  if (at < armedAt) arm(at)
+  schedule(d)
   return d
+}
+
+/**
+ * Call `d.expire()` at `d.at` unless it is withdrawn first: for an object that is its own
+ * deadline, where one runs per request (no closure and no second object).
+ */
+export function schedule(d: Deadline): void {
+  d.slot = pending.add(d)
+  if (d.at < armedAt) arm(d.at)
 }
 
 export function withdraw(d: Deadline | undefined): void {

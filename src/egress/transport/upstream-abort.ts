@@ -8,15 +8,17 @@
  * relay's cancel carries a client's leaving upstream.
  * @module
  */
-import { watch, withdraw, type Deadline } from "./deadlines.ts"
+import { schedule, withdraw, type Deadline } from "./deadlines.ts"
 
 const LISTEN_AFTER_MS = 50
 
-export class UpstreamAbort {
+export class UpstreamAbort implements Deadline {
   readonly controller = new AbortController()
   /** The first-byte deadline fired. */
   timedOut = false
-  private deadline: Deadline | undefined
+  /** When the next check is due: the attempt is its own deadline (one per request, no closure). */
+  at: number
+  slot = -1
   /** Set while listening to the client's signal (made then: most attempts never need it). */
   private onClientAbort: (() => void) | undefined
 
@@ -27,7 +29,8 @@ export class UpstreamAbort {
     /** Called once, when the attempt has waited long enough to be a long one. */
     private readonly waiting?: () => void
   ) {
-    this.deadline = watch(Math.min(performance.now() + LISTEN_AFTER_MS, firstByteAt), () => this.check())
+    this.at = Math.min(performance.now() + LISTEN_AFTER_MS, firstByteAt)
+    schedule(this)
   }
 
   /** Whether the client's leaving is listened to (after the first wait). */
@@ -41,8 +44,7 @@ export class UpstreamAbort {
 
   /** The answer started: the first-byte deadline no longer applies. */
   started(): void {
-    withdraw(this.deadline)
-    this.deadline = undefined
+    withdraw(this)
   }
 
   /** The attempt is over: nothing more to watch. */
@@ -54,8 +56,8 @@ export class UpstreamAbort {
     }
   }
 
-  private check(): void {
-    this.deadline = undefined
+  /** The check that was due (called by the deadline list). */
+  expire(): void {
     if (this.client.aborted) return this.controller.abort(this.client.reason)
     if (!this.onClientAbort) {
       this.onClientAbort = () => this.controller.abort(this.client.reason)
@@ -63,7 +65,8 @@ export class UpstreamAbort {
       this.waiting?.()
     }
     if (performance.now() < this.firstByteAt) {
-      this.deadline = watch(this.firstByteAt, () => this.check())
+      this.at = this.firstByteAt
+      schedule(this)
       return
     }
     this.timedOut = true
