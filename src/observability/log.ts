@@ -10,7 +10,6 @@ import { createConsola, type ConsolaInstance, type LogObject } from "consola/cor
 import type { LogFormat, LogLevel } from "../config/types.ts"
 import type { Fields, LineLevel, Logger } from "../core/logger.ts"
 
-
 export type { Fields, LineLevel, Logger }
 
 const LEVELS: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 }
@@ -142,8 +141,8 @@ function jsonReporter(writer: Writer): LineReporter {
 function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporter {
   const { add } = writer
   const color = stream.isTTY === true && !process.env.NO_COLOR
-  const iso = isoTime()
-  // The head (time and level) of the last line, reused while both stay the same.
+  // The head (time and level) of the last line, reused while both stay the same: under
+  // load many lines share one, and formatting a Date costs more than the rest of it.
   let headMs = Number.NaN
   let headType = ""
   let head = ""
@@ -151,7 +150,7 @@ function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporte
     if (ms !== headMs || type !== headType) {
       headMs = ms
       headType = type
-      const time = iso(ms).slice(11, 23)
+      const time = new Date(ms).toISOString().slice(11, 23)
       const label = LABEL[type] ?? type.toUpperCase().padEnd(5)
       head = color ? `\u001b[90m${time}\u001b[0m \u001b[${COLOR[type] ?? "0"}m${label}\u001b[0m ` : `${time} ${label} `
     }

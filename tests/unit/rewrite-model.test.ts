@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import { findTopLevelString, rewriteModel } from "../../src/egress/transport/rewrite-model.ts"
+import { findUsageInBytes } from "../../src/egress/transport/usage-bytes.ts"
 
 describe("rewriteModel", () => {
   test("replaces only the top-level model and keeps every other byte", () => {
@@ -54,7 +55,6 @@ describe("findUsage", () => {
   })
 
   test("from bytes: the same answers, also when the last \"usage\" is a value after the key", () => {
-    const { findUsageInBytes } = require("../../src/egress/transport/usage-bytes.ts") as typeof import("../../src/egress/transport/usage-bytes.ts")
     const bytes = (s: string) => new TextEncoder().encode(s)
     expect(findUsageInBytes(bytes('{"id":"é","usage":{"prompt_tokens":5,"completion_tokens":7}}'))).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: undefined })
     expect(findUsageInBytes(bytes('{"usage":{"prompt_tokens":2},"choices":[{"text":"x","finish_reason":"usage"}]}'))).toEqual({ prompt_tokens: 2, completion_tokens: undefined, total_tokens: undefined })

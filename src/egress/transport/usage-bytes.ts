@@ -8,16 +8,14 @@ import { findUsage, type Usage } from "../../core/usage.ts"
 const decoder = new TextDecoder()
 
 /** `"usage"` as UTF-8 bytes. */
-const KEY = [0x22, 0x75, 0x73, 0x61, 0x67, 0x65, 0x22]
+const KEY = Buffer.from('"usage"')
 
-/** Where the last `"usage"` starts in `bytes`, or -1. Searched from the end, where it is. */
+/**
+ * Where the last `"usage"` starts in `bytes`, or -1: Buffer's native search, called on
+ * the answer's own bytes (wrapping them in a Buffer first allocated a view per answer).
+ */
 function lastUsageKey(bytes: Uint8Array): number {
-  outer: for (let i = bytes.length - KEY.length; i >= 0; i--) {
-    if (bytes[i] !== 0x22) continue
-    for (let k = 1; k < KEY.length; k++) if (bytes[i + k] !== KEY[k]) continue outer
-    return i
-  }
-  return -1
+  return Buffer.prototype.lastIndexOf.call(bytes, KEY)
 }
 
 /**
