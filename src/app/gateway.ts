@@ -9,8 +9,9 @@ import { fingerprint } from "../discovery/fingerprint.ts"
 import { createApp } from "../http/app.ts"
 import type { AppDeps } from "../http/deps.ts"
 import { createLogger } from "../observability/log.ts"
-import { openStoreOrWarn } from "../persist/open.ts"
-import { dataDir } from "../persist/store.ts"
+import { openStateOrWarn } from "../persist/open.ts"
+import { stateFile } from "../persist/state-file.ts"
+import { openStore } from "../persist/store.ts"
 import { createBackendManager } from "../registry/manage.ts"
 import { requireKeys } from "../registry/create.ts"
 import { discoveryLifecycle } from "./discovery.ts"
@@ -26,9 +27,10 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const env = opts.env ?? process.env
   const log = opts.log ?? createLogger(config.logging)
   requireKeys(config.backends, env)
-  const services = createServices(() => current, log, opts.persist === false ? undefined : dataDir(config.server.data_dir, env))
+  const state = opts.persist === false ? stateFile(undefined) : openStateOrWarn(config.server.data_dir, env, log)
+  const services = createServices(() => current, log, state)
   const { registry, health, queue } = services
-  const store = opts.persist === false ? undefined : openStoreOrWarn(config.server.data_dir, env, log)
+  const store = opts.persist === false ? undefined : openStore(state)
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
 
   manager.addConfigured(config.backends)
@@ -82,8 +84,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())
-        store?.close()
-        services.spend.ledger.close()
+        state.close()
       })()
       return stopping
     },

@@ -13,7 +13,8 @@ import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createStats } from "../observability/stats.ts"
 import { createSpend } from "../observability/cost.ts"
-import { openLedger, type Ledger } from "../persist/ledger.ts"
+import { openLedger } from "../persist/ledger.ts"
+import type { StateFile } from "../persist/state-file.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
 import { createBreakers } from "../routing/breaker.ts"
@@ -24,17 +25,7 @@ import { createSessionTable } from "../routing/sessions.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-/** Spend is kept in the data directory; when it cannot be opened, in memory (and said so). */
-function ledgerIn(dir: string | undefined, log: Logger): Ledger {
-  try {
-    return openLedger(dir)
-  } catch (err) {
-    log.warn(`month-to-date spend will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
-    return openLedger(undefined)
-  }
-}
-
-export function createServices(config: () => NexusConfig, log: Logger, ledgerDir?: string) {
+export function createServices(config: () => NexusConfig, log: Logger, state: StateFile) {
   const registry = createRegistry()
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
@@ -80,7 +71,7 @@ export function createServices(config: () => NexusConfig, log: Logger, ledgerDir
   requests.on(observeRequests({ metrics, stats, log }))
   const history = createHistory()
   requests.on(history.record)
-  const spend = createSpend(ledgerIn(ledgerDir, log), config, metrics.registry)
+  const spend = createSpend(openLedger(state), config, metrics.registry)
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 

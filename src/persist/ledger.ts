@@ -4,9 +4,8 @@
  * A new month starts at 00:00 UTC on the 1st: its key changes, nothing is reset.
  * @module
  */
-import { Database } from "bun:sqlite"
-import { mkdirSync } from "node:fs"
-import { join } from "node:path"
+import type { Database } from "bun:sqlite"
+import { stateFile, type StateFile } from "./state-file.ts"
 
 export interface SpendRow {
   model: string
@@ -24,12 +23,7 @@ export function monthOf(at: number | Date): string {
   return new Date(at).toISOString().slice(0, 7)
 }
 
-/** A ledger in `dir` (nexus.sqlite), or in memory when `dir` is undefined (tests, no data dir). */
-export function openLedger(dir: string | undefined) {
-  if (dir) mkdirSync(dir, { recursive: true })
-  const db = new Database(dir ? join(dir, "nexus.sqlite") : ":memory:", { create: true })
-  db.run("PRAGMA journal_mode = WAL")
-  db.run("PRAGMA busy_timeout = 2000")
+function prepare(db: Database) {
   db.run(`CREATE TABLE IF NOT EXISTS spend (
     month TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -39,16 +33,31 @@ export function openLedger(dir: string | undefined) {
     estimated INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (month, model, backend)
   )`)
-  const add = db.prepare(`INSERT INTO spend (month, model, backend, usd, requests, estimated) VALUES (?, ?, ?, ?, 1, ?)
-    ON CONFLICT (month, model, backend) DO UPDATE SET usd = usd + excluded.usd, requests = requests + 1, estimated = estimated + excluded.estimated`)
-  const total = db.prepare("SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE month = ?")
-  const rows = db.prepare("SELECT model, backend, usd, requests, estimated FROM spend WHERE month = ? ORDER BY usd DESC, model, backend")
+  return {
+    add: db.prepare(`INSERT INTO spend (month, model, backend, usd, requests, estimated) VALUES (?, ?, ?, ?, 1, ?)
+    ON CONFLICT (month, model, backend) DO UPDATE SET usd = usd + excluded.usd, requests = requests + 1, estimated = estimated + excluded.estimated`),
+    total: db.prepare("SELECT COALESCE(SUM(usd), 0) AS usd FROM spend WHERE month = ?"),
+    rows: db.prepare("SELECT model, backend, usd, requests, estimated FROM spend WHERE month = ? ORDER BY usd DESC, model, backend"),
+  }
+}
+
+/**
+ * A ledger in the state file (of a directory), or in memory when there is none (tests,
+ * no data dir). The file is written with the first cost recorded; until then spend is 0.
+ */
+export function openLedger(at: string | undefined | StateFile) {
+  const file = typeof at === "object" ? at : stateFile(at)
+  let statements: ReturnType<typeof prepare> | undefined
+  const ready = (db: Database) => (statements ??= prepare(db))
   // Month-to-date kept in memory too: the budget stage reads it on every request.
   let cached = { month: "", usd: 0 }
 
   function monthToDate(now = Date.now()): number {
     const month = monthOf(now)
-    if (cached.month !== month) cached = { month, usd: (total.get(month) as { usd: number }).usd }
+    if (cached.month !== month) {
+      const db = file.existing()
+      cached = { month, usd: db ? (ready(db).total.get(month) as { usd: number }).usd : 0 }
+    }
     return cached.usd
   }
 
@@ -56,14 +65,15 @@ export function openLedger(dir: string | undefined) {
     monthToDate,
     record(entry: { at: number; model: string; backend: string; usd: number; estimated?: boolean }): void {
       const month = monthOf(entry.at)
-      add.run(month, entry.model, entry.backend, entry.usd, entry.estimated ? 1 : 0)
+      ready(file.open()).add.run(month, entry.model, entry.backend, entry.usd, entry.estimated ? 1 : 0)
       if (cached.month === month) cached.usd += entry.usd
     },
     rows(month = monthOf(Date.now())): SpendRow[] {
-      return rows.all(month) as SpendRow[]
+      const db = file.existing()
+      return db ? (ready(db).rows.all(month) as SpendRow[]) : []
     },
     close(): void {
-      db.close()
+      file.close()
     },
   }
 }

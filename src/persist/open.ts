@@ -1,16 +1,24 @@
 /**
- * Opening the store at start: without one, Nexus still serves, it only forgets.
+ * The state file at start: without a usable data directory Nexus still serves, it only
+ * forgets (runtime backends and spend are kept in memory), and says so once.
  * @module
  */
+import { accessSync, constants, mkdirSync } from "node:fs"
 import type { Logger } from "../core/logger.ts"
-import { dataDir, openStore, type Store } from "./store.ts"
+import { stateFile, type StateFile } from "./state-file.ts"
+import { dataDir } from "./store.ts"
 
-export function openStoreOrWarn(configured: string | undefined, env: Record<string, string | undefined>, log: Logger): Store | undefined {
+export function openStateOrWarn(configured: string | undefined, env: Record<string, string | undefined>, log: Logger): StateFile {
   const dir = dataDir(configured, env)
   try {
-    return openStore(dir)
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK)
+    const file = stateFile(dir)
+    // A file that is there is opened now, so a broken one is found at start, not later.
+    file.existing()
+    return file
   } catch (err) {
-    log.warn(`runtime-added backends will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
-    return undefined
+    log.warn(`runtime-added backends and month-to-date spend will not survive a restart: cannot open ${dir}: ${(err as Error).message}`)
+    return stateFile(undefined)
   }
 }

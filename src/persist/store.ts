@@ -3,11 +3,11 @@
  * added at run time through the admin API or the CLI.
  * @module
  */
-import { Database } from "bun:sqlite"
-import { mkdirSync } from "node:fs"
+import type { Database } from "bun:sqlite"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { BackendType } from "../config/types.ts"
+import { stateFile, type StateFile } from "./state-file.ts"
 
 export interface StoredBackend {
   id: string
@@ -35,10 +35,7 @@ export function dataDir(configured: string | undefined, env: Record<string, stri
 
 export type Store = ReturnType<typeof openStore>
 
-export function openStore(dir: string) {
-  mkdirSync(dir, { recursive: true })
-  const db = new Database(join(dir, "nexus.sqlite"), { create: true })
-  db.run("PRAGMA journal_mode = WAL")
+function prepare(db: Database) {
   db.run(`CREATE TABLE IF NOT EXISTS backends (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -49,29 +46,41 @@ export function openStore(dir: string) {
     max_concurrent INTEGER,
     added_at TEXT NOT NULL
   )`)
-  const insert = db.prepare(
-    "INSERT OR REPLACE INTO backends (id, name, url, type, priority, api_key_env, max_concurrent, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-  )
-  const remove = db.prepare("DELETE FROM backends WHERE id = ?")
-  const all = db.prepare("SELECT id, name, url, type, priority, api_key_env, max_concurrent FROM backends ORDER BY added_at")
+  return {
+    insert: db.prepare(
+      "INSERT OR REPLACE INTO backends (id, name, url, type, priority, api_key_env, max_concurrent, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    remove: db.prepare("DELETE FROM backends WHERE id = ?"),
+    all: db.prepare("SELECT id, name, url, type, priority, api_key_env, max_concurrent FROM backends ORDER BY added_at"),
+  }
+}
+
+/** Backends kept in the state file (of a directory; created with the first one saved). */
+export function openStore(at: string | StateFile) {
+  const file = typeof at === "string" ? stateFile(at) : at
+  let statements: ReturnType<typeof prepare> | undefined
+  const ready = (db: Database) => (statements ??= prepare(db))
 
   return {
-    path: join(dir, "nexus.sqlite"),
+    path: file.path,
     saveBackend(b: StoredBackend): void {
-      insert.run(b.id, b.name, b.url, b.type, b.priority, b.api_key_env ?? null, b.max_concurrent ?? null, new Date().toISOString())
+      ready(file.open()).insert.run(b.id, b.name, b.url, b.type, b.priority, b.api_key_env ?? null, b.max_concurrent ?? null, new Date().toISOString())
     },
     deleteBackend(id: string): void {
-      remove.run(id)
+      const db = file.existing()
+      if (db) ready(db).remove.run(id)
     },
     backends(): StoredBackend[] {
-      return (all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null })[]).map((r) => ({
+      const db = file.existing()
+      if (!db) return []
+      return (ready(db).all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null })[]).map((r) => ({
         ...r,
         api_key_env: r.api_key_env ?? undefined,
         max_concurrent: r.max_concurrent ?? undefined,
       }))
     },
     close(): void {
-      db.close()
+      file.close()
     },
   }
 }

@@ -1,0 +1,48 @@
+/**
+ * The state file (`nexus.sqlite` in the data directory), opened on first use. A Nexus
+ * that has stored nothing (no runtime backend, no cloud spend) never loads SQLite,
+ * which is about 2 MB of resident memory on a small box, and leaves no file behind.
+ * The spend ledger and the backend store share the one connection.
+ * @module
+ */
+import { Database } from "bun:sqlite"
+import { existsSync, mkdirSync } from "node:fs"
+import { dirname, join } from "node:path"
+
+export interface StateFile {
+  /** Where it is, or ":memory:". */
+  readonly path: string
+  /** The database, created (with its directory) if it does not exist yet. */
+  open(): Database
+  /** The database if it is open or its file exists; undefined means nothing was stored. */
+  existing(): Database | undefined
+  close(): void
+}
+
+/** The state file in `dir`, or a database in memory when `dir` is undefined (tests). */
+export function stateFile(dir: string | undefined): StateFile {
+  const path = dir ? join(dir, "nexus.sqlite") : ":memory:"
+  let db: Database | undefined
+  let closed = false
+
+  function open(): Database {
+    if (db) return db
+    if (closed) throw new Error(`${path} is closed`)
+    if (dir) mkdirSync(dirname(path), { recursive: true })
+    db = new Database(path, { create: true })
+    db.run("PRAGMA journal_mode = WAL")
+    db.run("PRAGMA busy_timeout = 2000")
+    return db
+  }
+
+  return {
+    path,
+    open,
+    existing: () => (db || (dir && !closed && existsSync(path)) ? open() : undefined),
+    close() {
+      closed = true
+      db?.close()
+      db = undefined
+    },
+  }
+}
