@@ -8,7 +8,7 @@ import { ConfigError } from "../config/errors.ts"
 import { defaultConfig, loadConfig } from "../config/load.ts"
 import { LOG_FORMATS, LOG_LEVELS } from "../config/types.ts"
 import { createLogger } from "../observability/log.ts"
-import { ensureFetchCap } from "./fetch-limit.ts"
+import { ensureServeRuntime } from "./serve-runtime.ts"
 import { startGateway } from "../app/gateway.ts"
 import { VERSION } from "../version.ts"
 
@@ -30,7 +30,7 @@ export const serveCommand = defineCommand({
     "health-check": { type: "boolean", description: "Probe backends periodically (--no-health-check to turn off)" },
   },
   async run({ args }) {
-    await ensureFetchCap()
+    await ensureServeRuntime()
     const flags = {
       config: args.config,
       port: args.port,

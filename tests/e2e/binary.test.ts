@@ -88,9 +88,10 @@ describe("compiled binary", () => {
   })
 
   // /proc is how this is seen; elsewhere there is nothing to look at.
-  test.skipIf(process.platform !== "linux")("raises Bun's outgoing request cap by replacing itself (same PID, no parent left behind)", () => {
+  test.skipIf(process.platform !== "linux")("raises Bun's outgoing request cap and minimum heap by replacing itself (same PID, no parent left behind)", () => {
     const environ = readFileSync(`/proc/${nexus.proc.pid}/environ`, "utf8").split("\0")
     expect(environ).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=16384")
+    expect(environ).toContain("BUN_JSC_largeHeapSize=16777216")
     // The process we started is the server itself: it has no child.
     const children = readFileSync(`/proc/${nexus.proc.pid}/task/${nexus.proc.pid}/children`, "utf8").trim()
     expect(children).toBe("")

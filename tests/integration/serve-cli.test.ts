@@ -80,6 +80,20 @@ describe("nexus serve", () => {
     expect(log).toContain('"level":"info"') // env level beat the file's "error"
   })
 
+  // /proc is how this is seen; elsewhere there is nothing to look at.
+  test.skipIf(process.platform !== "linux")("runs itself again with the serving settings, keeping one the user set", async () => {
+    const n = await spawnNexus(`[[backends]]\nname = "v"\nurl = "${emu.url}"\ntype = "vllm"\n`, {
+      env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "", BUN_JSC_largeHeapSize: "25165824" },
+    })
+    try {
+      const environ = readFileSync(`/proc/${n.proc.pid}/environ`, "utf8").split("\0")
+      expect(environ).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=16384")
+      expect(environ).toContain("BUN_JSC_largeHeapSize=25165824")
+    } finally {
+      await n.stop()
+    }
+  })
+
   test("SIGTERM stops accepting, lets an in-flight stream finish, and exits 0", async () => {
     const nexus = await spawnNexus(`[[backends]]\nname = "v"\nurl = "${emu.url}"\ntype = "vllm"`)
     const res = await fetch(`${nexus.url}/v1/chat/completions`, {

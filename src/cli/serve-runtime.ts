@@ -1,18 +1,28 @@
 /**
- * Bun caps concurrent outgoing `fetch` requests process-wide (256 by default), and the
- * cap is read from BUN_CONFIG_MAX_HTTP_REQUESTS only when the process starts. A gateway
- * behind which 1,000 streams are open would silently queue the rest, so `nexus serve`
- * runs itself again with a higher cap when none was set.
+ * Settings a gateway needs that Bun reads only when the process starts, so `nexus serve`
+ * runs itself again with them when they are not set:
  *
- * On Linux and macOS it replaces itself with execve(2): same PID (systemd's MainPID and
- * signals stay right) and no parent process left holding memory. Where that is not
- * possible (Windows) it runs a child and forwards signals and the exit code.
+ * - Bun caps concurrent outgoing `fetch` requests process-wide (256 by default, from
+ *   BUN_CONFIG_MAX_HTTP_REQUESTS). A gateway behind which 1,000 streams are open would
+ *   silently queue the rest.
+ * - Bun lowers JavaScriptCore's minimum heap to 8 MB (its own default is 32 MB), which
+ *   suits short scripts. Under load a request leaves about 11 KB of short-lived objects,
+ *   and at 8 MB the young generation is collected twice as often as at 16 MB, for about
+ *   4% of the CPU per request. Memory at idle is the same; under load the heap may hold
+ *   up to 8 MB more garbage between collections.
+ *
+ * A value the user set is kept. On Linux and macOS the process replaces itself with
+ * execve(2): same PID (systemd's MainPID and signals stay right) and no parent process
+ * left holding memory. Where that is not possible (Windows) it runs a child and forwards
+ * signals and the exit code.
  * @module
  */
 import { dlopen, FFIType, ptr } from "bun:ffi"
 
 export const FETCH_CAP_ENV = "BUN_CONFIG_MAX_HTTP_REQUESTS"
 export const FETCH_CAP = "16384"
+const HEAP_ENV = "BUN_JSC_largeHeapSize"
+const HEAP_BYTES = String(16 << 20)
 
 /** Arguments to run this same program again (a compiled binary has no script path). */
 export function selfCommand(): string[] {
@@ -45,13 +55,13 @@ function execInPlace(argv: string[], env: Record<string, string | undefined>): b
 }
 
 /**
- * Re-run the current command with the raised cap. Returns only when no re-run is
- * needed (the cap is already set).
+ * Re-run the current command with the serving settings. Returns only when no re-run is
+ * needed (the fetch cap, which the re-run always sets, is already set).
  */
-export async function ensureFetchCap(): Promise<void> {
+export async function ensureServeRuntime(): Promise<void> {
   if (process.env[FETCH_CAP_ENV]) return
   const argv = selfCommand()
-  const env = { ...process.env, [FETCH_CAP_ENV]: FETCH_CAP }
+  const env = { [HEAP_ENV]: HEAP_BYTES, ...process.env, [FETCH_CAP_ENV]: FETCH_CAP }
   let tried = false
   try {
     tried = execInPlace(argv, env)
