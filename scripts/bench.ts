@@ -33,7 +33,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { freePort } from "../emulators/ports.ts"
 import { emulatorCommand } from "./bench/emulator.ts"
-import { cpuMicros, MB, median, rssBytes, sampleRss } from "./bench/proc.ts"
+import { cpuMicros, MB, median, memoryOf, rssBytes, sampleRss } from "./bench/proc.ts"
 import { benchRouting } from "./bench/routing.ts"
 import { benchSessions, printSessions } from "./bench/sessions.ts"
 
@@ -256,6 +256,7 @@ try {
   // Idle: started, probed once, nothing served yet.
   await Bun.sleep(1000)
   const idleRss: Record<string, number> = {}
+  const idleMemory = memoryOf(nx.pid)
   for (const t of [nx, ...(base ? [base] : [])]) idleRss[t.name] = rssBytes(t.pid)
 
   const c1: Record<string, WrkResult> = {}
@@ -367,7 +368,7 @@ try {
     ttftDelta: Object.fromEntries(STREAM_COUNTS.map((c) => [c, streamRuns.nexus![c]!.ttftP50 - streamRuns.floor![c]!.ttftP50])),
     afterLoadRssVsIdle: afterRss / idleRss.nexus!,
   }
-  const memory = { idleRss, peakRss1000Streams: Object.fromEntries(Object.entries(big).map(([k, v]) => [k, v.peakRss])), afterLoadRss: afterRss }
+  const memory = { idleRss, idleNexusAnon: idleMemory.anon, idleNexusFile: idleMemory.file, peakRss1000Streams: Object.fromEntries(Object.entries(big).map(([k, v]) => [k, v.peakRss])), afterLoadRss: afterRss }
 
   if (asJson) {
     console.log(JSON.stringify({ logLevel: LOG_LEVEL, c1, rounds, c64, streams: streamRuns, streams1000: big, memory, ratios, routing }, null, 2))
@@ -424,6 +425,7 @@ try {
     const bigProblems = streamProblems(big.nexus!.result)
     console.log(`${BIG_STREAMS} concurrent streams through nexus: ${bigProblems === 0 ? "every frame delivered in order, one [DONE] each" : `${bigProblems} streams with lost, reordered or extra frames or errors`} ${mark(bigProblems === 0)}`)
     console.log(`idle RSS, nexus: ${mb(idleRss.nexus)} (target <= 50 MB) ${mark(idleRss.nexus! <= 50 * MB)}`)
+    console.log(`  of which its own memory (heap, stacks): ${mb(idleMemory.anon)}; mapped file pages, mostly the Bun executable's: ${mb(idleMemory.file)}`)
     console.log(`RSS during ${BIG_STREAMS} streams, nexus: ${mb(big.nexus!.peakRss)} (target <= 200 MB) ${mark(big.nexus!.peakRss <= 200 * MB)}`)
     console.log(`RSS 2 s after the load / idle, nexus: ${ratios.afterLoadRssVsIdle.toFixed(2)} (the soak checks the return to the warmed-up level)`)
     console.log(`routing decision (${routing.backends} backends, ${routing.models} models): mean ${(routing.meanNs / 1000).toFixed(2)} µs, p99 ${(routing.p99Ns / 1000).toFixed(2)} µs (target <= 20 µs) ${mark(routing.meanNs <= 20_000)}`)

@@ -23,6 +23,20 @@ export function parseStatusRss(status: string): number {
   return Number(m[1]) * 1024
 }
 
+/**
+ * Resident memory by kind, in bytes, from /proc/<pid>/status: `anon` is the process's
+ * own (heap, stacks), `file` the mapped files it touched, mostly the Bun executable,
+ * whose count depends on the kernel's page cache as much as on the program.
+ */
+export function parseStatusMemory(status: string): { rss: number; anon: number; file: number } {
+  const kb = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, "m").exec(status)
+    if (!m) throw new Error(`no ${name} line in /proc status`)
+    return Number(m[1]) * 1024
+  }
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") }
+}
+
 let ticksPerSecond: number | undefined
 
 /** The kernel's USER_HZ (clock ticks per second), 100 on every Linux we run on. */
@@ -43,6 +57,11 @@ export function cpuMicros(pid: number): number {
 /** Resident memory of a process now, in bytes. */
 export function rssBytes(pid: number): number {
   return parseStatusRss(readFileSync(`/proc/${pid}/status`, "utf8"))
+}
+
+/** Resident memory of a process now, by kind (see parseStatusMemory). */
+export function memoryOf(pid: number): { rss: number; anon: number; file: number } {
+  return parseStatusMemory(readFileSync(`/proc/${pid}/status`, "utf8"))
 }
 
 /** Samples a process's RSS every `everyMs` until stopped; returns the peak and the samples. */

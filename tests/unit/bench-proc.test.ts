@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { median, parseStatTicks, parseStatusRss } from "../../scripts/bench/proc.ts"
+import { median, parseStatTicks, parseStatusMemory, parseStatusRss } from "../../scripts/bench/proc.ts"
 
 describe("bench /proc readers", () => {
   test("utime and stime come from fields 14 and 15", () => {
@@ -15,6 +15,12 @@ describe("bench /proc readers", () => {
   test("VmRSS is read in kB and returned in bytes", () => {
     expect(parseStatusRss("Name:\tbun\nVmPeak:\t  900 kB\nVmRSS:\t   51234 kB\nRssAnon:\t 1 kB\n")).toBe(51234 * 1024)
     expect(() => parseStatusRss("Name:\tbun\n")).toThrow()
+  })
+
+  test("resident memory by kind: anonymous, and file-backed with shared memory", () => {
+    const status = "Name:\tbun\nVmRSS:\t   51234 kB\nRssAnon:\t   12000 kB\nRssFile:\t   39000 kB\nRssShmem:\t     234 kB\n"
+    expect(parseStatusMemory(status)).toEqual({ rss: 51234 * 1024, anon: 12000 * 1024, file: 39234 * 1024 })
+    expect(() => parseStatusMemory("Name:\tbun\nVmRSS:\t 1 kB\n")).toThrow("RssAnon")
   })
 
   test("median of odd and even counts", () => {
