@@ -7,8 +7,8 @@
  *
  *   bun scripts/bench/profile.ts [--seconds 8] [--log-level warn] [--out DIR] [--top 25]
  *
- * `nexus serve` re-executes itself to raise BUN_CONFIG_MAX_HTTP_REQUESTS and the re-exec
- * would drop --cpu-prof: the variable is set here so it does not. The profile (.cpuprofile
+ * `nexus serve` re-executes itself with its runtime settings (the fetch cap, the heap size)
+ * and the re-exec would drop --cpu-prof: they are set here so it does not. The profile (.cpuprofile
  * and Bun's .md summary) stays in --out.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util"
 import { freePort } from "../../emulators/ports.ts"
 import { emulatorCommand } from "./emulator.ts"
 import { cpuMicros } from "./proc.ts"
+import { SERVE_RUNTIME_ENV } from "../../src/cli/serve-runtime.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 
@@ -120,7 +121,7 @@ if (import.meta.main) {
   writeFileSync(lua, `wrk.method = "POST"\nwrk.body = '{"model":"fast","messages":[{"role":"user","content":"hello there"}],"stream":false}'\nwrk.headers["Content-Type"] = "application/json"\n`)
   const nexus = Bun.spawn([process.execPath, "--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${out}`, join(ROOT, "src/main.ts"), "serve", "--config", config], {
     cwd: ROOT,
-    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "16384", NEXUS_DATA_DIR: join(dir, "state") },
+    env: { ...process.env, ...SERVE_RUNTIME_ENV, NEXUS_DATA_DIR: join(dir, "state") },
     stdout: "ignore",
     stderr: "ignore",
   })

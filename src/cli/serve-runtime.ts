@@ -24,6 +24,9 @@ export const FETCH_CAP = "16384"
 const HEAP_ENV = "BUN_JSC_largeHeapSize"
 const HEAP_BYTES = String(16 << 20)
 
+/** What the re-run sets (a value already in the environment is kept). */
+export const SERVE_RUNTIME_ENV: Readonly<Record<string, string>> = { [HEAP_ENV]: HEAP_BYTES, [FETCH_CAP_ENV]: FETCH_CAP }
+
 /** Arguments to run this same program again (a compiled binary has no script path). */
 export function selfCommand(): string[] {
   const script = process.argv[1] ?? ""
@@ -61,7 +64,7 @@ function execInPlace(argv: string[], env: Record<string, string | undefined>): b
 export async function ensureServeRuntime(): Promise<void> {
   if (process.env[FETCH_CAP_ENV]) return
   const argv = selfCommand()
-  const env = { [HEAP_ENV]: HEAP_BYTES, ...process.env, [FETCH_CAP_ENV]: FETCH_CAP }
+  const env = { ...SERVE_RUNTIME_ENV, ...process.env, [FETCH_CAP_ENV]: FETCH_CAP }
   let tried = false
   try {
     tried = execInPlace(argv, env)
