@@ -37,7 +37,9 @@ shutdown_timeout_seconds = 30
 # Token (8+ characters) for state-changing admin endpoints; without one they accept
 # loopback clients only. Prefer the NEXUS_ADMIN_TOKEN environment variable to this file.
 # admin_token = "change-me-to-a-long-random-string"
-# Where backends added at run time are kept. Default: a per-OS state directory. (NEXUS_DATA_DIR)
+# Where state is kept: backends added at run time and month-to-date spend (nexus.sqlite,
+# written once there is something to keep), the mDNS host name. Default: a per-OS state
+# directory. (NEXUS_DATA_DIR)
 # data_dir = "/var/lib/nexus"
 # Keys for backends added at run time (POST /v1/backends, nexus backends add). Their
 # api_key_env may name only a variable listed here, and its value is sent only to the
