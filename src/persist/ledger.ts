@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from "bun:sqlite"
-import { stateFile, type StateFile } from "./state-file.ts"
+import type { StateFile } from "./state-file.ts"
 
 export interface SpendRow {
   model: string
@@ -42,11 +42,10 @@ function prepare(db: Database) {
 }
 
 /**
- * A ledger in the state file (of a directory), or in memory when there is none (tests,
- * no data dir). The file is written with the first cost recorded; until then spend is 0.
+ * A ledger in the state file (one in memory for tests, or without a data dir). The file
+ * is written with the first cost recorded; until then spend is 0.
  */
-export function openLedger(at: string | undefined | StateFile) {
-  const file = typeof at === "object" ? at : stateFile(at)
+export function openLedger(file: StateFile) {
   let statements: ReturnType<typeof prepare> | undefined
   const ready = (db: Database) => (statements ??= prepare(db))
   // Month-to-date kept in memory too: the budget stage reads it on every request.

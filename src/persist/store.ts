@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { BackendType } from "../config/types.ts"
-import { stateFile, type StateFile } from "./state-file.ts"
+import type { StateFile } from "./state-file.ts"
 
 export interface StoredBackend {
   id: string
@@ -55,9 +55,8 @@ function prepare(db: Database) {
   }
 }
 
-/** Backends kept in the state file (of a directory; created with the first one saved). */
-export function openStore(at: string | StateFile) {
-  const file = typeof at === "string" ? stateFile(at) : at
+/** Backends kept in the state file (created with the first one saved). */
+export function openStore(file: StateFile) {
   let statements: ReturnType<typeof prepare> | undefined
   const ready = (db: Database) => (statements ??= prepare(db))
 

@@ -107,7 +107,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     // Local first: cloud candidates only after every local one (most fleets have none).
     const scored = orderCandidates(ok, config.strategy, config.weights, tick, model)
     let hasCloud = false
-    for (const s of scored) if (isCloud(s.backend)) hasCloud = true
+    for (let i = 0; i < scored.length && !hasCloud; i++) hasCloud = isCloud(scored[i]!.backend)
     const local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
     const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
     const all = hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered

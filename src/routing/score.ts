@@ -53,7 +53,7 @@ export function smartScores(candidates: readonly Backend[], w: RoutingWeights, m
   return out
 }
 
-/** Order candidates best first. Ties keep registration order, so results are stable. */
+/** Order candidates best first. Ties keep registration order (Array.prototype.sort is stable). */
 export function orderCandidates(
   candidates: readonly Backend[],
   strategy: RoutingStrategy,
@@ -64,17 +64,13 @@ export function orderCandidates(
 ): Scored[] {
   switch (strategy) {
     case "smart":
-      return stableSort(smartScores(candidates, weights, model), (a, b) => b.score - a.score)
+      return smartScores(candidates, weights, model).sort((a, b) => b.score - a.score)
     case "priority_only":
-      return stableSort(
-        candidates.map((backend) => ({ backend, score: -backend.priority })),
-        (a, b) => b.score - a.score
-      )
+      return candidates.map((backend) => ({ backend, score: -backend.priority })).sort((a, b) => b.score - a.score)
     case "least_busy":
-      return stableSort(
-        candidates.map((backend) => ({ backend, score: 1 - loadOf(backend) })),
-        (a, b) => b.score - a.score || a.backend.priority - b.backend.priority
-      )
+      return candidates
+        .map((backend) => ({ backend, score: 1 - loadOf(backend) }))
+        .sort((a, b) => b.score - a.score || a.backend.priority - b.backend.priority)
     case "round_robin": {
       const n = candidates.length
       const start = n ? tick % n : 0
@@ -85,9 +81,4 @@ export function orderCandidates(
       return arr.sort((a, b) => b.score - a.score)
     }
   }
-}
-
-/** Sorts `arr` in place: Array.prototype.sort is stable (ES2019), so ties keep their order. */
-function stableSort<T>(arr: T[], cmp: (a: T, b: T) => number): T[] {
-  return arr.length < 2 ? arr : arr.sort(cmp)
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseConfigText } from "../../src/config/load.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
+import { stateFile } from "../../src/persist/state-file.ts"
 import { openStore } from "../../src/persist/store.ts"
 import { startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { eventually } from "../helpers/wait.ts"
@@ -137,7 +138,7 @@ describe("keys of persisted backends are checked again", () => {
     const l = listener()
     const env = { OLD_KEY: secret() }
     const dataDir = mkdtempSync(join(tmpdir(), "nexus-old-"))
-    const store = openStore(dataDir)
+    const store = openStore(stateFile(dataDir))
     store.saveBackend({ id: "old-keyed", name: "old-keyed", url: l.url, type: "openai", priority: 50, api_key_env: "OLD_KEY" })
     store.saveBackend({ id: "old-range", name: "old-range", url: `${l.url}/range`, type: "openai", priority: 5000 })
     store.saveBackend({ id: "old-url", name: "old-url", url: "not a url", type: "openai", priority: 1, api_key_env: "OLD_KEY" })

@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { startAnthropic, startOllama, startOpenai } from "../../emulators/index.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
 import { monthOf, openLedger } from "../../src/persist/ledger.ts"
+import { stateFile } from "../../src/persist/state-file.ts"
 import { backend, chat } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
@@ -139,7 +140,7 @@ describe("limits", () => {
   })
 
   test("the month rolls over at 00:00 UTC on the 1st", () => {
-    const ledger = openLedger(undefined)
+    const ledger = openLedger(stateFile(undefined))
     const lastMinute = Date.UTC(2026, 10, 30, 23, 59, 59)
     ledger.record({ at: lastMinute, model: "gpt-4o", backend: "cloud", usd: 5 })
     expect(ledger.monthToDate(lastMinute)).toBe(5)

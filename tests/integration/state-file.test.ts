@@ -10,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startOllama, startOpenai } from "../../emulators/index.ts"
 import { openLedger } from "../../src/persist/ledger.ts"
+import { stateFile } from "../../src/persist/state-file.ts"
 import { openStore } from "../../src/persist/store.ts"
 import { backend, chat } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
@@ -64,8 +65,9 @@ describe("state file", () => {
 
   test("reads of a directory that holds no state file do not create one", () => {
     const dir = freshDir("reads")
-    const ledger = openLedger(dir)
-    const store = openStore(dir)
+    const file = stateFile(dir)
+    const ledger = openLedger(file)
+    const store = openStore(file)
     expect(ledger.monthToDate()).toBe(0)
     expect(ledger.rows()).toEqual([])
     expect(store.backends()).toEqual([])
