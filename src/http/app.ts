@@ -101,13 +101,13 @@ export function createApp(deps: AppDeps): Handler {
     if (methods.length === 0) {
       const err = new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })
       record(deps, scope, err.status, err)
-      return openaiErrorResponse(err, headers)
+      return (scope.dialect?.error ?? openaiErrorResponse)(err, headers)
     }
     const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
     const message = `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`
     const err = new NexusError({ kind: "method_not_allowed", message, code: "method_not_allowed" })
     record(deps, scope, err.status, err)
-    return openaiErrorResponse(err, { ...headers, allow: allow.join(", ") })
+    return (scope.dialect?.error ?? openaiErrorResponse)(err, { ...headers, allow: allow.join(", ") })
   })
 
   app.onError((err, c) => answerError(deps, c.get("scope") ?? openScope(c.req.raw, c.req.path), err))

@@ -35,7 +35,7 @@ export function answerError(deps: AppDeps, scope: RequestScope, err: unknown): R
   deps.log.error("unhandled error (a bug in Nexus)", { request_id: requestId, path: scope.path, error: describeError(err) })
   const internal = new NexusError({ kind: "internal", message: "Internal error in Nexus", code: "internal_error" })
   record(deps, scope, internal.status, internal)
-  return openaiErrorResponse(internal, { "x-request-id": requestId })
+  return (scope.dialect?.error ?? openaiErrorResponse)(internal, { "x-request-id": requestId })
 }
 
 /**

@@ -18,9 +18,13 @@ import { prefersHtml } from "./accept.ts"
 
 /**
  * The Ollama API version we answer with: clients compare it numerically to enable
- * features (Open WebUI wants plain semver), and Nexus serves that API level.
+ * features (Open WebUI wants plain semver; Codex's `--oss` mode refuses anything below
+ * 0.13.4, the first release with the Responses API), and Nexus serves that API level.
  */
-export const OLLAMA_API_VERSION = "0.12.3"
+export const OLLAMA_API_VERSION = "0.13.5"
+
+/** What `ollama pull` prints for a model that is already there, one NDJSON line each. */
+const PULL_STEPS = ["pulling manifest", "verifying sha256 digest", "writing manifest", "success"]
 
 function capabilities(e: ModelEntry): string[] {
   const c = e.capabilities
@@ -63,8 +67,44 @@ function asOllama(c: Context<Env>): void {
   c.get("scope").dialect = ollamaChat
 }
 
+/** The model name of an Ollama management request (`model`, or the older `name`). */
+async function modelOf(c: Context<Env>): Promise<{ name: string; body: Record<string, unknown> }> {
+  const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
+  const name = body && typeof body === "object" ? (body.model ?? body.name) : undefined
+  if (typeof name !== "string" || !name) throw new NexusError({ kind: "invalid_request", message: "model is required", param: "model" })
+  return { name, body: body! }
+}
+
+/**
+ * `/api/pull` of a model some backend serves succeeds, as a progress stream like
+ * Ollama's for a model it already has: clients (Codex's `--oss` mode, Open WebUI) pull
+ * before they use a model. Nexus never downloads one, so any other name is an error.
+ */
+async function pull(c: Context<Env>, deps: AppDeps): Promise<Response> {
+  const { name, body } = await modelOf(c)
+  const stream = body.stream !== false
+  if (!findModel(deps, name)) {
+    const message = `pull model manifest: model '${name}' is not served by any backend behind Nexus, and Nexus does not download models: pull it on one of the backends (ollama pull ${name})`
+    // Ollama streams a failed pull as a 200 whose last line is the error: clients print that line.
+    if (stream) return ndjson([{ status: "pulling manifest" }, { error: message }])
+    throw new NexusError({ kind: "not_found", message, code: "model_not_found", param: "model" })
+  }
+  if (!stream) return c.json({ status: "success" })
+  return ndjson(PULL_STEPS.map((status) => ({ status })))
+}
+
+function ndjson(lines: object[]): Response {
+  return new Response(lines.map((l) => `${JSON.stringify(l)}\n`).join(""), { headers: { "content-type": "application/x-ndjson" } })
+}
+
 export function ollamaRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
+  // Every error on Ollama's paths, unknown routes and wrong methods included, is in
+  // Ollama's envelope: ollama-js and Open WebUI show any other shape as `[object Object]`.
+  app.use("/api/*", async (c, next) => {
+    asOllama(c)
+    await next()
+  })
 
   const modified = () => new Date(deps.stats.startedAt).toISOString()
   app.get("/api/tags", (c) => c.json({ models: listModels(deps).map((e) => tag(e, modified())) }))
@@ -79,11 +119,9 @@ export function ollamaRoutes(deps: AppDeps) {
     c.header("x-nexus-version", VERSION)
     return c.json({ version: OLLAMA_API_VERSION })
   })
+  app.post("/api/pull", (c) => pull(c, deps))
   app.post("/api/show", async (c) => {
-    asOllama(c)
-    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
-    const name = body && typeof body === "object" ? (body.model ?? body.name) : undefined
-    if (typeof name !== "string" || !name) throw new NexusError({ kind: "invalid_request", message: "model is required", param: "model" })
+    const { name } = await modelOf(c)
     const e = findModel(deps, name)
     if (!e) throw new NexusError({ kind: "not_found", message: `model '${name}' not found`, code: "model_not_found", param: "model" })
     const ctx = e.context_length

@@ -27,7 +27,10 @@ afterAll(async () => {
 
 describe("ollama npm client", () => {
   test("version and list", async () => {
-    expect((await client.version()).version).toMatch(/^\d+\.\d+\.\d+$/)
+    const { version } = await client.version()
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/)
+    // Codex's --oss mode refuses an Ollama older than 0.13.4.
+    expect(Bun.semver.satisfies(version, ">=0.13.4")).toBe(true)
     const names = (await client.list()).models.map((m) => m.name)
     expect(names).toContain("llama3.2:latest")
     expect(names).toContain("qwen-coder")
@@ -100,6 +103,40 @@ describe("ollama npm client", () => {
     expect(err.status_code).toBe(404)
     expect(String(err.message)).toContain("no-such-model")
     expect(String(err.message)).not.toContain("[object Object]")
+  })
+
+  test("pull of a served model is a progress stream ending in success; any other is an Ollama error", async () => {
+    const steps: string[] = []
+    for await (const p of await client.pull({ model: "llama3.2", stream: true })) steps.push(p.status)
+    expect(steps.at(-1)).toBe("success")
+    expect(steps[0]).toBe("pulling manifest")
+    expect((await client.pull({ model: "qwen-coder" })).status).toBe("success")
+    const err = await client.pull({ model: "gpt-oss:20b" }).catch((e) => e)
+    expect(err.status_code).toBe(404)
+    expect(String(err.message)).toContain("does not download models")
+    // Streamed, a failed pull ends with Ollama's error line, which the client throws.
+    const streamed = await (async () => {
+      for await (const _ of await client.pull({ model: "gpt-oss:20b", stream: true })) void _
+    })().catch((e) => e)
+    expect(String(streamed?.message)).toContain("does not download models")
+    // And nothing was sent to a backend's own /api/pull.
+    expect(ollama.stats.byPath["/api/pull"] ?? 0).toBe(0)
+  })
+
+  test("every /api/* error is in Ollama's envelope: unknown route, wrong method, bad body", async () => {
+    for (const [method, path, body, status] of [
+      ["GET", "/api/nope", undefined, 404],
+      ["GET", "/api/pull", undefined, 405],
+      ["POST", "/api/show", "{not json", 400],
+      ["POST", "/api/pull", "{}", 400],
+      ["DELETE", "/api/delete", JSON.stringify({ model: "llama3.2" }), 404],
+    ] as const) {
+      const res = await fetch(`${nexus.url}${path}`, { method, body, headers: body ? { "content-type": "application/json" } : {} })
+      expect(res.status).toBe(status)
+      const json = (await res.json()) as Record<string, unknown>
+      expect(Object.keys(json)).toEqual(["error"])
+      expect(typeof json.error).toBe("string")
+    }
   })
 
   test("GET / and HEAD / answer as Ollama does; a browser falls through", async () => {
