@@ -1,12 +1,16 @@
 /**
  * `GET /v1/models` and `GET /v1/models/{id}`: one entry per model id across healthy
  * backends, with what we know of it and who serves it. Aliases whose target is
- * available are listed too, so pickers in Open WebUI or Continue can offer them.
+ * available are listed too, so pickers in Open WebUI or Continue can offer them; glob
+ * aliases (`claude-*`) are patterns, not models, so they are not listed, but any name they
+ * match is answered by `GET /v1/models/{id}`, like every name a request could use.
  * @module
  */
 import { Hono } from "hono"
 import type { Backend, ModelCapabilities } from "../core/backend.ts"
-import { resolveAlias } from "../core/aliases.ts"
+import { isGlob, resolveAlias } from "../core/aliases.ts"
+import { nameVariants } from "../core/model-name.ts"
+import { messages } from "../ingress/anthropic/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { NexusError } from "../core/errors.ts"
@@ -71,10 +75,11 @@ export function listModels(deps: AppDeps): ModelEntry[] {
     })
   }
   const aliases = deps.config().routing.aliases
+  const served = entries.slice()
   for (const alias of Object.keys(aliases)) {
-    if (byId.has(alias)) continue
-    const target = entries.find((e) => e.id === resolveAlias(aliases, alias) && !e.alias_of)
-    if (target) entries.push({ ...target, id: alias, alias_of: target.id })
+    if (byId.has(alias) || isGlob(alias)) continue
+    const entry = routableModel(served, aliases, alias)
+    if (entry) entries.push(entry)
   }
   return entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
@@ -114,8 +119,10 @@ export function modelRoutes(deps: AppDeps) {
   })
   // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
   app.get("/v1/models/:id{.+}", (c) => {
+    const anthropic = c.req.header("anthropic-version") !== undefined
+    if (anthropic) c.get("scope").dialect = messages
     const id = modelIdOf(c.req.url)
-    const entry = listModels(deps).find((m) => m.id === id)
+    const entry = routableModel(listModels(deps), deps.config().routing.aliases, id)
     if (!entry) {
       throw new NexusError({
         kind: "not_found",
@@ -124,14 +131,40 @@ export function modelRoutes(deps: AppDeps) {
         param: "model",
       })
     }
-    return c.json(entry)
+    return c.json(anthropic ? anthropicModel(entry, deps.stats.startedAt) : entry)
   })
   return app
 }
 
+/**
+ * The entry for any name a request could use: a listed id, its `:latest` spelling, or
+ * an alias (exact or glob) whose target is served, reported under the name asked for.
+ */
+export function routableModel(entries: ModelEntry[], aliases: Record<string, string>, id: string): ModelEntry | undefined {
+  const find = (name: string) => {
+    for (const v of nameVariants(name)) {
+      const hit = entries.find((e) => e.id === v)
+      if (hit) return hit
+    }
+    return undefined
+  }
+  const direct = find(id)
+  if (direct) return direct
+  const served = (n: string) => {
+    const e = find(n)
+    return e !== undefined && e.alias_of === undefined
+  }
+  const target = resolveAlias(aliases, id, served)
+  const entry = target === id ? undefined : find(target)
+  return entry && { ...entry, id, alias_of: entry.alias_of ?? entry.id }
+}
+
+function anthropicModel(e: ModelEntry, startedAt: number) {
+  return { type: "model", id: e.id, display_name: e.alias_of ? `${e.id} (${e.alias_of})` : e.id, created_at: new Date(startedAt).toISOString() }
+}
+
 /** The list in Anthropic's shape: `type: "model"`, `display_name`, `created_at`, paging ids. */
 function anthropicList(entries: ModelEntry[], startedAt: number) {
-  const created = new Date(startedAt).toISOString()
-  const data = entries.map((e) => ({ type: "model", id: e.id, display_name: e.alias_of ? `${e.id} (${e.alias_of})` : e.id, created_at: created }))
+  const data = entries.map((e) => anthropicModel(e, startedAt))
   return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }
 }
