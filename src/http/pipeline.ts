@@ -129,6 +129,7 @@ function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: s
     operation: operation ?? endpoint.operation,
     path: scope.path,
     model,
+    resolved: model,
     stream,
     raw,
     body: canonical ?? body,
@@ -147,6 +148,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
   const { request, body } = canonicalRequest(endpoint, scope, raw)
   const { model, stream, requirements } = request
+  request.resolved = deps.router.resolve(model)
   const policy = applyPolicy(request, deps.stages)
   const deadline = started + config.server.request_timeout_seconds * 1000
   // Bun's idle timer (30 s) would cut a long queue wait, a slow first token or a quiet
