@@ -22,7 +22,7 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
 import { answerError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
-import { planError } from "./plan-error.ts"
+import { planError, withPolicySkips } from "./plan-error.ts"
 
 function priorityOf(headers: Headers): QueuePriority {
   return headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
@@ -202,7 +202,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
   const res = result.response
     ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
-    : endpoint.error(result.error!)
+    : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
   const headers: HeaderMap = {}
   if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
   answerHeaders(headers, deps, config, request, result.attempt, cost)
