@@ -159,3 +159,37 @@ describe("implicit tier", () => {
     expect(cloud.stats.bodies).toEqual([])
   })
 })
+
+describe("refusals say why and what would allow the request", () => {
+  test("each rule's excluded backends and the remedies, in the client's dialect", async () => {
+    const home = await scope.emulator(startVllm({ models: ["m"] }))
+    const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["m"] }))
+    const n = await scope.nexus(
+      {
+        backends: [
+          backend("home", home.url, "vllm", { tier: 2 }),
+          backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY", tier: 5 }),
+        ],
+      },
+      { env }
+    )
+    const headers = { "x-nexus-privacy": "restricted", "x-nexus-min-tier": "4" }
+    const res = await n.post("/v1/chat/completions", chat("m"), headers)
+    expect(res.status).toBe(503)
+    const body = (await res.json()) as { error: { code: string; message: string }; context: { excluded_by: Record<string, string[]>; remedies: string[] } }
+    expect(body.error.code).toBe("tier_unavailable")
+    expect(body.context.excluded_by).toEqual({ privacy_zone: ["cloud"], tier: ["home"] })
+    expect(body.error.message).toContain("a lower X-Nexus-Min-Tier")
+    expect(body.error.message).toContain("excluded for their open zone: cloud")
+
+    n.deps.config().routing.policies = [{ model_pattern: "M:LATEST", privacy: "restricted", min_tier: 4 }]
+    const anthropic = await n.post("/v1/messages", { model: "m", max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+    expect(anthropic.status).toBe(503)
+    const err = (await anthropic.json()) as { type: string; error: { type: string; message: string } }
+    expect(err.type).toBe("error")
+    expect(err.error.message).toContain("a lower min_tier in the model's [[routing.policies]] entry")
+    expect(err.error.message).not.toContain("X-Nexus-Flexible")
+    expect(cloud.stats.bodies).toEqual([])
+    expect(home.stats.bodies).toEqual([])
+  })
+})
