@@ -95,6 +95,7 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
       context: full,
     })
   }
+  if (!tier.length) return undefined
   const required = Math.max(...tier.map((e) => Number(/required tier (\d)/.exec(e.reason)?.[1] ?? 0)))
   const zone = privacy.length ? ` (excluded for their open zone: ${names(privacy).join(", ")})` : ""
   return new NexusError({
@@ -117,13 +118,17 @@ function remediesFor(privacy: Exclusion[], tier: Exclusion[], budget: Exclusion[
   return out
 }
 
+/** Errors that mean no attempt succeeded (not a backend's own 4xx, not the client leaving). */
+const EXHAUSTED: ReadonlySet<NexusError["kind"]> = new Set(["upstream_failed", "timeout", "unavailable", "rate_limited"])
+
 /**
  * Every attempt failed, but the plan had skipped candidates for policy (a fallback on the
  * cloud for a restricted request): the error says so rather than hide them.
  */
 export function withPolicySkips(err: NexusError, excluded: readonly Exclusion[]): NexusError {
+  if (!EXHAUSTED.has(err.kind)) return err
   const skipped = excluded.filter((e) => e.kind === "policy")
-  if (!skipped.length || err.kind === "client_closed") return err
+  if (!skipped.length) return err
   return new NexusError({
     kind: err.kind,
     status: err.status,
