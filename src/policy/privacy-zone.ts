@@ -9,15 +9,11 @@
  * zone at that moment, so a reload that opens a zone is seen at once.
  * @module
  */
-import type { BackendFilter, PolicyInput, PolicyStage } from "../core/policy.ts"
+import type { BackendFilter, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import { decide, restrictedModel } from "./rules.ts"
 
 export const PRIVACY_REASON = "privacy: the request is restricted and this backend is in the open zone"
-
-export function isRestricted(config: RoutingConfig, input: PolicyInput): boolean {
-  return decide(config, input).restricted
-}
 
 export const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : PRIVACY_REASON)
 
