@@ -51,7 +51,7 @@ const list = defineCommand({
  * The POST /v1/backends body. Flags are checked here by the rules a [[backends]] entry
  * has in the file, so a bad one gets the same message, before any request is made.
  */
-function addBody(args: { target: string; name?: string; type?: string; priority?: string; "api-key-env"?: string }) {
+function addBody(args: { target: string; name?: string; type?: string; priority?: string; "api-key-env"?: string; zone?: string }) {
   const problems: string[] = []
   const body = {
     url: args.target,
@@ -60,6 +60,7 @@ function addBody(args: { target: string; name?: string; type?: string; priority?
     priority: args.priority === undefined ? undefined : checkInto(problems, "--priority", args.priority, FIELDS.priority, numberFrom),
     api_key_env:
       args["api-key-env"] === undefined ? undefined : checkInto(problems, "--api-key-env", args["api-key-env"], FIELDS.api_key_env),
+    zone: args.zone === undefined ? undefined : checkInto(problems, "--zone", args.zone, FIELDS.zone),
   }
   if (problems.length) fail(problems.join("\n"), 2)
   return body
@@ -78,6 +79,7 @@ const add = defineCommand({
     type: { type: "string", description: `One of: ${BACKEND_TYPES.join(", ")}` },
     priority: { type: "string", description: "Lower is preferred (default 50)" },
     "api-key-env": { type: "string", description: "Environment variable on the server holding its API key" },
+    zone: { type: "string", description: "restricted|open (default: restricted only for a local server at a loopback, private or link-local address)" },
     json: { type: "boolean", description: "Print the added backend as JSON" },
   },
   async run({ args }) {

@@ -7,6 +7,8 @@ import TOML from "@iarna/toml"
 import { defineCommand } from "citty"
 import { writeFileSync } from "node:fs"
 import { relative, resolve } from "node:path"
+// Providers declare where they run (cloud or not, default URL); configuration reads it.
+import "../egress/providers/index.ts"
 import { ConfigError } from "../config/errors.ts"
 import { DEFAULT_CONFIG_FILE, loadConfig } from "../config/load.ts"
 import { FULL_TEMPLATE, MINIMAL_TEMPLATE } from "../config/template.ts"

@@ -7,7 +7,7 @@
  * @module
  */
 import * as v from "valibot"
-import { CLOUD_TYPES, DEFAULT_URLS, defaultZone, isPrivateUrl } from "../core/locality.ts"
+import { defaultUrl, defaultZone, isPrivateUrl, typesWithDefaultUrl } from "../core/locality.ts"
 import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./env-names.ts"
 import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
@@ -290,13 +290,13 @@ export const BackendFields = table(
   "[[backends]]"
 )
 
-const URL_REQUIRED = `required: the server's http:// or https:// URL (only ${CLOUD_TYPES.join(", ")} have a default)`
+const URL_REQUIRED = () => `required: the server's http:// or https:// URL (only ${typesWithDefaultUrl().join(", ")} have a default)`
 
 const BackendSchema = v.pipe(
   BackendFields,
-  v.forward(v.partialCheck([["url"], ["type"]], (b) => b.url !== undefined || DEFAULT_URLS[b.type] !== undefined, URL_REQUIRED), ["url"]),
+  v.forward(v.partialCheck([["url"], ["type"]], (b) => b.url !== undefined || defaultUrl(b.type) !== undefined, URL_REQUIRED), ["url"]),
   v.transform(({ models, url: given, ...rest }) => {
-    const url = given ?? DEFAULT_URLS[rest.type]!
+    const url = given ?? defaultUrl(rest.type)!
     const type = mappedType(rest.type, url, rest.api_key_env !== undefined)
     const globs = models.filter((m): m is string => typeof m === "string")
     return {
@@ -406,4 +406,5 @@ export const FIELDS = {
   priority: BackendFields.entries.priority.wrapped,
   api_key_env: BackendFields.entries.api_key_env.wrapped,
   max_concurrent: BackendFields.entries.max_concurrent.wrapped,
+  zone: BackendFields.entries.zone.wrapped,
 } as const

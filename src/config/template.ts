@@ -132,12 +132,13 @@ spill_margin = 0.15
 # Models tried in order when a model has no healthy backend or every attempt on it failed.
 # "llama3.1:70b" = ["llama3.1:8b", "llama3.2:latest"]
 
-# Privacy and quality rules by model name; the first policy whose model_pattern (a glob)
-# matches the requested model (or what an alias resolves it to) applies.
+# Privacy and quality rules by model name; the first policy whose model_pattern (a glob,
+# any case; x and x:latest alike) matches the model as routing resolves it (after
+# aliases) or as asked applies, and a fallback model brings its own policy.
 # A restricted privacy setting means the request never leaves your hardware (never an
 # open-zone backend: not first, not as fallback, failover, after queueing or a reload).
-# With min_tier, backends below this capability tier never serve it (no silent downgrade;
-# a client may opt in with X-Nexus-Flexible: true). Without policies nothing is filtered.
+# With min_tier, backends below this capability tier never serve it, whatever the client
+# sends (X-Nexus-Min-Tier may only raise it). Without policies nothing is filtered.
 # [[routing.policies]]
 # model_pattern = "private-*"       # glob: * any run of characters, ? one character
 # privacy = "restricted"            # restricted | unrestricted (default)
@@ -178,7 +179,7 @@ format = "pretty"
 # url = "http://localhost:11434"    # http:// or https://, without a /v1 suffix
 # type = "ollama"                   # ${TYPES}
 # priority = 1                      # lower is preferred, may be negative (default 50)
-# zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for openai/anthropic/google, else restricted
+# zone = "restricted"               # restricted (data stays local) | open (cloud); default: open for the cloud types, else restricted
 # tier = 1                          # capability tier 1-5, higher is more capable (default 1)
 # max_concurrent = 4                # requests at once; more wait in [queue] (default: no limit)
 # timeout_seconds = 120             # this backend's first-byte timeout (default: the [server] one)

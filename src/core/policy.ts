@@ -9,13 +9,16 @@ import type { Backend } from "./backend.ts"
 import type { NexusError } from "./errors.ts"
 import type { CanonicalRequest } from "./request.ts"
 
-/** Why `backend` may not serve `model` for this request, or undefined when it may. */
+/**
+ * Why `backend` may not serve `model` for this request, or undefined when it may. `model`
+ * is the candidate's own (resolved) model: the request's, or one of its fallbacks.
+ */
 export type BackendFilter = (backend: Backend, model: string) => string | undefined
 
 export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } | undefined
 
-/** What a stage sees: the request (headers included). */
-export type PolicyInput = Pick<CanonicalRequest, "model" | "headers" | "operation">
+/** What a stage sees: the request (headers included) and the model the router resolved. */
+export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation">
 
 export interface PolicyStage {
   /** Shown in exclusion reasons and logs. */

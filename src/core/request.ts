@@ -40,6 +40,11 @@ export interface CanonicalRequest {
   path?: string
   /** The model the client asked for (before aliases and fallbacks). */
   model: string
+  /**
+   * What the router resolves `model` to (aliases, `:latest`): the model policy is decided
+   * on. Set once, before the policy stages run.
+   */
+  resolved: string
   stream: boolean
   /** The client's body as received: forwarded as is when the provider speaks its dialect. */
   raw: string

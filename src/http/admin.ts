@@ -50,6 +50,7 @@ const AddBackend = v.strictObject({
   priority: F.priority,
   api_key_env: F.api_key_env,
   max_concurrent: F.max_concurrent,
+  zone: F.zone,
 })
 
 /** A JSON value as the file's messages quote it, in JSON's words for objects. */

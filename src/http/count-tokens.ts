@@ -22,7 +22,7 @@ export function countTokensRoutes(deps: AppDeps) {
     const raw = await readBodyText(c.req.raw, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
     const decoded = decodeMessages(parseJsonObject(raw), true)
     // The prompt goes to a backend to be counted: the same policy as for generation applies.
-    const policy = applyPolicy({ model: decoded.model, headers: c.req.raw.headers, operation: "chat" }, deps.stages)
+    const policy = applyPolicy({ model: decoded.model, resolved: deps.router.resolve(decoded.model), headers: c.req.raw.headers, operation: "chat" }, deps.stages)
     const plan = deps.router.plan(decoded.model, decoded.requirements, policy)
     for (const attempt of plan.ok ? plan.attempts : []) {
       const count = providerFor(attempt.backend.type).countTokens

@@ -22,7 +22,7 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
 import { answerError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
-import { planError } from "./plan-error.ts"
+import { planError, withPolicySkips } from "./plan-error.ts"
 
 function priorityOf(headers: Headers): QueuePriority {
   return headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
@@ -129,6 +129,7 @@ function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: s
     operation: operation ?? endpoint.operation,
     path: scope.path,
     model,
+    resolved: model,
     stream,
     raw,
     body: canonical ?? body,
@@ -147,6 +148,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
   const { request, body } = canonicalRequest(endpoint, scope, raw)
   const { model, stream, requirements } = request
+  request.resolved = deps.router.resolve(model)
   const policy = applyPolicy(request, deps.stages)
   const deadline = started + config.server.request_timeout_seconds * 1000
   // Bun's idle timer (30 s) would cut a long queue wait, a slow first token or a quiet
@@ -200,7 +202,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
   const res = result.response
     ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
-    : endpoint.error(result.error!)
+    : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
   const headers: HeaderMap = {}
   if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
   answerHeaders(headers, deps, config, request, result.attempt, cost)

@@ -60,42 +60,84 @@ export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
 
 /**
  * When a policy is what stands in the way (every backend that could otherwise serve was
- * excluded by privacy, tier or budget), say which one, and what was excluded for it.
+ * excluded by privacy, tier or budget), say which rule excluded which backend, and what
+ * would allow the request.
  */
 function policyRefusal(excluded: Exclusion[], model: string, summary: string, context: Record<string, unknown>): NexusError | undefined {
   const blocking = excluded.filter((e) => e.kind !== "capability" && e.kind !== "health" && e.kind !== "breaker")
   if (!blocking.length || !blocking.every((e) => e.kind === "policy")) return undefined
   const by = (prefix: string) => blocking.filter((e) => e.reason.startsWith(prefix))
   const privacy = by("privacy:")
-  if (privacy.length === blocking.length) {
-    const names = privacy.map((e) => e.backend).join(", ")
-    return new NexusError({
-      kind: "unavailable",
-      message: `Request for model '${model}' is restricted (privacy policy or X-Nexus-Privacy): it may only go to restricted-zone backends, and none can serve it; excluded for their open zone: ${names}. ${summary}`,
-      code: "privacy_zone_restricted",
-      context: { ...context, privacy: "restricted", privacy_zone_required: "restricted", excluded_for_zone: privacy.map((e) => e.backend) },
-    })
-  }
   const tier = by("tier:")
-  if (tier.length && tier.length + privacy.length === blocking.length) {
-    const required = Number(/required tier (\d)/.exec(tier[0]!.reason)?.[1])
+  const budget = by("budget:")
+  const names = (list: Exclusion[]) => [...new Set(list.map((e) => e.backend))]
+  const excludedBy = {
+    ...(privacy.length ? { privacy_zone: names(privacy) } : {}),
+    ...(tier.length ? { tier: names(tier) } : {}),
+    ...(budget.length ? { budget: names(budget) } : {}),
+  }
+  const remedies = remediesFor(privacy, tier, budget)
+  const fix = remedies.length ? ` It would be allowed by ${remedies.join("; or ")}.` : ""
+  const full = { ...context, excluded_by: excludedBy, remedies }
+  if (privacy.length === blocking.length) {
     return new NexusError({
       kind: "unavailable",
-      message: `Model '${model}' needs capability tier ${required}; no backend at that tier can serve it (strict mode; send X-Nexus-Flexible: true to accept a lower tier). ${summary}`,
-      code: "tier_unavailable",
-      context: { ...context, required_tier: required, available: tier.map((e) => e.backend) },
+      message: `Request for model '${model}' is restricted (privacy policy or X-Nexus-Privacy): it may only go to restricted-zone backends, and none can serve it; excluded for their open zone: ${names(privacy).join(", ")}.${fix} ${summary}`,
+      code: "privacy_zone_restricted",
+      context: { ...full, privacy: "restricted", privacy_zone_required: "restricted", excluded_for_zone: names(privacy) },
     })
   }
-  const budget = by("budget:")
   if (budget.length) {
     return new NexusError({
       kind: "unavailable",
-      message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}. ${summary}`,
+      message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}.${fix} ${summary}`,
       code: "budget_exhausted",
-      context,
+      context: full,
     })
   }
-  return undefined
+  if (!tier.length) return undefined
+  const required = Math.max(...tier.map((e) => Number(/required tier (\d)/.exec(e.reason)?.[1] ?? 0)))
+  const zone = privacy.length ? ` (excluded for their open zone: ${names(privacy).join(", ")})` : ""
+  return new NexusError({
+    kind: "unavailable",
+    message: `Model '${model}' needs capability tier ${required}; no backend at that tier can serve it${zone}.${fix} ${summary}`,
+    code: "tier_unavailable",
+    context: { ...full, required_tier: required, available: names(tier) },
+  })
+}
+
+/** What would let a request through, from the rules that excluded its backends. */
+function remediesFor(privacy: Exclusion[], tier: Exclusion[], budget: Exclusion[]): string[] {
+  const out: string[] = []
+  const tierFrom = (source: string) => tier.some((e) => e.reason.endsWith(`(${source})`))
+  if (tierFrom("the best tier serving the model")) out.push("X-Nexus-Flexible: true (accept the best lower tier)")
+  if (tierFrom("X-Nexus-Min-Tier")) out.push("a lower X-Nexus-Min-Tier")
+  if (tierFrom("policy min_tier")) out.push("a lower min_tier in the model's [[routing.policies]] entry")
+  if (privacy.length) out.push("a healthy restricted-zone backend serving the model")
+  if (budget.length) out.push("a higher routing.budget.monthly_limit_usd (or the next month)")
+  return out
+}
+
+/** Errors that mean no attempt succeeded (not a backend's own 4xx, not the client leaving). */
+const EXHAUSTED: ReadonlySet<NexusError["kind"]> = new Set(["upstream_failed", "timeout", "unavailable", "rate_limited"])
+
+/**
+ * Every attempt failed, but the plan had skipped candidates for policy (a fallback on the
+ * cloud for a restricted request): the error says so rather than hide them.
+ */
+export function withPolicySkips(err: NexusError, excluded: readonly Exclusion[]): NexusError {
+  if (!EXHAUSTED.has(err.kind)) return err
+  const skipped = excluded.filter((e) => e.kind === "policy")
+  if (!skipped.length) return err
+  return new NexusError({
+    kind: err.kind,
+    status: err.status,
+    code: err.code,
+    param: err.param,
+    retryAfterSeconds: err.retryAfterSeconds,
+    message: `${err.message}; skipped by policy: ${skipped.map((e) => `${e.backend} (${e.model}): ${e.reason}`).join("; ")}`,
+    context: { ...err.context, skipped_by_policy: skipped.map(({ backend, model, reason }) => ({ backend, model, reason })) },
+  })
 }
 
 /** The reasons in one line, for the `X-Nexus-Rejection-Reasons` header. */

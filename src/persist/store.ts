@@ -7,6 +7,7 @@ import type { Database } from "bun:sqlite"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { BackendType } from "../config/types.ts"
+import type { Zone } from "../core/backend.ts"
 import type { StateFile } from "./state-file.ts"
 
 export interface StoredBackend {
@@ -17,6 +18,8 @@ export interface StoredBackend {
   priority: number
   api_key_env?: string
   max_concurrent?: number
+  /** Undefined in rows saved by versions that did not keep it. */
+  zone?: Zone
 }
 
 /**
@@ -46,12 +49,15 @@ function prepare(db: Database) {
     max_concurrent INTEGER,
     added_at TEXT NOT NULL
   )`)
+  // Files written before zones were kept lack the column.
+  const columns = db.query("PRAGMA table_info(backends)").all() as { name: string }[]
+  if (!columns.some((c) => c.name === "zone")) db.run("ALTER TABLE backends ADD COLUMN zone TEXT")
   return {
     insert: db.prepare(
-      "INSERT OR REPLACE INTO backends (id, name, url, type, priority, api_key_env, max_concurrent, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      "INSERT OR REPLACE INTO backends (id, name, url, type, priority, api_key_env, max_concurrent, zone, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     remove: db.prepare("DELETE FROM backends WHERE id = ?"),
-    all: db.prepare("SELECT id, name, url, type, priority, api_key_env, max_concurrent FROM backends ORDER BY added_at"),
+    all: db.prepare("SELECT id, name, url, type, priority, api_key_env, max_concurrent, zone FROM backends ORDER BY added_at"),
   }
 }
 
@@ -63,7 +69,7 @@ export function openStore(file: StateFile) {
   return {
     path: file.path,
     saveBackend(b: StoredBackend): void {
-      ready(file.open()).insert.run(b.id, b.name, b.url, b.type, b.priority, b.api_key_env ?? null, b.max_concurrent ?? null, new Date().toISOString())
+      ready(file.open()).insert.run(b.id, b.name, b.url, b.type, b.priority, b.api_key_env ?? null, b.max_concurrent ?? null, b.zone ?? null, new Date().toISOString())
     },
     deleteBackend(id: string): void {
       const db = file.existing()
@@ -72,10 +78,11 @@ export function openStore(file: StateFile) {
     backends(): StoredBackend[] {
       const db = file.existing()
       if (!db) return []
-      return (ready(db).all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null })[]).map((r) => ({
+      return (ready(db).all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null; zone: Zone | null })[]).map((r) => ({
         ...r,
         api_key_env: r.api_key_env ?? undefined,
         max_concurrent: r.max_concurrent ?? undefined,
+        zone: r.zone ?? undefined,
       }))
     },
     close(): void {

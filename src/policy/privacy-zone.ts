@@ -1,30 +1,34 @@
 /**
  * Privacy zone: a restricted request never leaves hardware the operator controls, so
- * backends in the open zone (cloud APIs) are excluded. A request is restricted when its
- * policy says so, or when the client sends `X-Nexus-Privacy: restricted`: the header can
- * tighten a request, never loosen one. The exclusion is read at every routing decision
+ * backends in the open zone (cloud APIs) are excluded. A request is restricted when the
+ * policy of its model says so, or when the client sends `X-Nexus-Privacy` with anything
+ * but `open`: the header can tighten a request, never loosen one. The restriction of the
+ * request's own model holds for all its fallbacks, and a fallback to a restricted model
+ * carries that model's restriction. The exclusion is read at every routing decision
  * (first choice, fallbacks, failover, each try from the queue), against the backend's
  * zone at that moment, so a reload that opens a zone is seen at once.
  * @module
  */
 import type { BackendFilter, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
-import { policyFor } from "./rules.ts"
+import { decide, restrictedModel } from "./rules.ts"
 
 export const PRIVACY_REASON = "privacy: the request is restricted and this backend is in the open zone"
-
-export function isRestricted(config: RoutingConfig, model: string, headers: Headers): boolean {
-  if (headers.get("x-nexus-privacy")?.trim().toLowerCase() === "restricted") return true
-  return policyFor(config, model)?.privacy === "restricted"
-}
 
 export const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : PRIVACY_REASON)
 
 export function privacyZone(config: () => RoutingConfig): PolicyStage {
   return {
     name: "privacy_zone",
-    check({ model, headers }) {
-      return isRestricted(config(), model, headers) ? { exclude: restrictedFilter } : undefined
+    check(input) {
+      const cfg = config()
+      if (decide(cfg, input).restricted) return { exclude: restrictedFilter }
+      if (!cfg.policies.some((p) => p.privacy === "restricted")) return undefined
+      // An open request may still fall back to a model that is restricted on its own.
+      return {
+        exclude: (b, model) =>
+          b.zone === "restricted" || !restrictedModel(cfg, model) ? undefined : `privacy: model ${model} is restricted and this backend is in the open zone`,
+      }
     },
   }
 }

@@ -1,18 +1,89 @@
 /**
- * `[[routing.policies]]`: the first policy whose `model_pattern` matches the model the
- * client asked for, or the model an alias resolves it to, applies. Both names count, so
- * an alias cannot be used to dodge a policy written for the real model.
+ * `[[routing.policies]]` and the client's `X-Nexus-*` headers, decided once per request on
+ * the model the router resolves. A policy applies to a model when its `model_pattern`
+ * matches any name the router treats as that model (`x` and `x:latest`, any case). The
+ * request's own policy is the stricter of the policies of the name asked for and the
+ * resolved name, so neither an alias nor a spelling dodges it. Headers only tighten.
  * @module
  */
-import { resolveAlias } from "../core/aliases.ts"
+import { NexusError } from "../core/errors.ts"
 import { globMatch } from "../core/glob.ts"
+import { nameVariants } from "../core/model-name.ts"
+import type { PolicyInput } from "../core/policy.ts"
 import type { RoutingConfig, RoutingPolicy } from "../config/types.ts"
 
+/** What one request must respect, whatever candidate or fallback serves it. */
+export interface Decision {
+  /** Restricted by its model's policy or by `X-Nexus-Privacy`: no open-zone backend, fallbacks included. */
+  restricted: boolean
+  /** Why it is restricted, for the refusal. */
+  restrictedBy?: string
+  /** The operator's floor (policy `min_tier`): no client header lowers it. */
+  policyTier?: number
+  /** `X-Nexus-Min-Tier`: raises the floor, never lowers it. */
+  headerTier?: number
+  /** A malformed header: the request is refused with it. */
+  error?: NexusError
+}
+
+/** Nothing configured and no header: nearly every request. */
+const FREE: Decision = Object.freeze({ restricted: false })
+const decided = new WeakMap<PolicyInput, Decision>()
+
+/** The first policy that applies to `model` (any of its name variants, case-insensitive). */
 export function policyFor(config: RoutingConfig, model: string): RoutingPolicy | undefined {
-  // Read on every request by two stages: without policies there is nothing to resolve.
   if (config.policies.length === 0) return undefined
-  const resolved = resolveAlias(config.aliases, model)
-  return config.policies.find((p) => globMatch(p.model_pattern, model) || globMatch(p.model_pattern, resolved))
+  const names = nameVariants(model)
+  return config.policies.find((p) => names.some((n) => globMatch(p.model_pattern, n)))
+}
+
+/** Whether a candidate's own model is restricted by policy (a fallback carries its own). */
+export function restrictedModel(config: RoutingConfig, model: string): boolean {
+  return policyFor(config, model)?.privacy === "restricted"
+}
+
+/** The request's decision, computed on first use and read by every stage after. */
+export function decide(config: RoutingConfig, input: PolicyInput): Decision {
+  const { headers } = input
+  const privacy = headers.get("x-nexus-privacy")
+  const tier = headers.get("x-nexus-min-tier")
+  if (config.policies.length === 0 && privacy === null && tier === null) return FREE
+  let d = decided.get(input)
+  if (d) return d
+  d = compute(config, input, privacy, tier)
+  decided.set(input, d)
+  return d
+}
+
+function compute(config: RoutingConfig, input: PolicyInput, privacy: string | null, tier: string | null): Decision {
+  const asked = policyFor(config, input.model)
+  const resolved = input.resolved === input.model ? asked : policyFor(config, input.resolved)
+  const d: Decision = { restricted: false }
+  for (const p of [asked, resolved]) {
+    if (p?.privacy === "restricted" && !d.restricted) {
+      d.restricted = true
+      d.restrictedBy = `policy "${p.model_pattern}"`
+    }
+    if (p?.min_tier !== undefined && p.min_tier > (d.policyTier ?? 0)) d.policyTier = p.min_tier
+  }
+  // Only a clean `open` leaves the request as its policy has it; anything else (a typo, a
+  // quoted or repeated value) is read as the stricter choice.
+  if (privacy !== null && privacy.trim().toLowerCase() !== "open" && !d.restricted) {
+    d.restricted = true
+    d.restrictedBy = "X-Nexus-Privacy"
+  }
+  if (tier !== null) {
+    const min = Number(tier.trim())
+    if (tier.trim() !== "" && Number.isInteger(min) && min >= 1 && min <= 5) d.headerTier = min
+    else
+      d.error = new NexusError({
+        kind: "invalid_request",
+        message: `X-Nexus-Min-Tier: expected an integer from 1 to 5, got ${JSON.stringify(tier.slice(0, 20))}`,
+        code: "invalid_header",
+        param: "x-nexus-min-tier",
+      })
+  }
+  return d
 }
 
 /** A header whose value is `true` (case-insensitive). */

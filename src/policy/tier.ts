@@ -1,63 +1,77 @@
 /**
- * Capability tier. The tier a request needs is `X-Nexus-Min-Tier`, else its policy's
- * `min_tier`, else the tier of the best backend that serves the model it asked for. In
- * the default strict mode no backend below it serves the request, fallbacks and
- * failover included: the request fails with the reason instead (never a silent
- * downgrade). `X-Nexus-Flexible: true` opts in to the best lower tier when nothing at
- * the needed tier can serve a model; the response then says so.
+ * Capability tier. The tier a request needs is the stricter of its policy's `min_tier`
+ * and `X-Nexus-Min-Tier`, else the tier of the best backend that serves its model among
+ * those its privacy zone allows. In the default strict mode no backend below it serves
+ * the request, fallbacks and failover included (a fallback's own `min_tier` counts too):
+ * the request fails with the reason instead (never a silent downgrade).
+ * `X-Nexus-Flexible: true` opts in to the best lower tier when nothing at the needed tier
+ * can serve a model, never below the operator's `min_tier`; the response then says so.
  * @module
  */
-import { resolveAlias } from "../core/aliases.ts"
-import { isRoutable } from "../core/backend.ts"
-import { NexusError } from "../core/errors.ts"
+import { isRoutable, type Backend } from "../core/backend.ts"
 import type { PolicyInput, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import { flag, policyFor } from "./rules.ts"
+import { decide, flag, policyFor, restrictedModel, type Decision } from "./rules.ts"
 
-function headerTier(headers: Headers): number | NexusError | undefined {
-  const raw = headers.get("x-nexus-min-tier")
-  if (raw === null) return undefined
-  const min = Number(raw.trim())
-  if (Number.isInteger(min) && min >= 1 && min <= 5) return min
-  return new NexusError({
-    kind: "invalid_request",
-    message: `X-Nexus-Min-Tier: expected an integer from 1 to 5, got ${JSON.stringify(raw.slice(0, 20))}`,
-    code: "invalid_header",
-    param: "x-nexus-min-tier",
-  })
+/** The best tier among `backends` that a request restricted or not may use (0: none). */
+function bestTier(backends: readonly Backend[], restricted: boolean, routableOnly: boolean): number {
+  let best = 0
+  for (const b of backends) {
+    if ((restricted && b.zone !== "restricted") || (routableOnly && !isRoutable(b))) continue
+    if (b.tier > best) best = b.tier
+  }
+  return best
 }
 
-/** The tier this request needs, or undefined when no backend knows the model (a 404 follows). */
-export function requiredTier(config: RoutingConfig, registry: Registry, input: Pick<PolicyInput, "model" | "headers">): number | undefined {
-  const given = headerTier(input.headers)
-  if (typeof given === "number") return given
-  const policy = policyFor(config, input.model)?.min_tier
-  if (policy !== undefined) return policy
-  let best: number | undefined
-  for (const b of registry.backendsFor(resolveAlias(config.aliases, input.model))) if (best === undefined || b.tier > best) best = b.tier
-  return best
+/** The tier this request needs, or undefined when no backend it may use knows the model (a 404 or 503 follows). */
+export function requiredTier(config: RoutingConfig, registry: Registry, input: PolicyInput): number | undefined {
+  return needed(decide(config, input), registry, input)
+}
+
+function needed(d: Decision, registry: Registry, input: PolicyInput): number | undefined {
+  if (d.policyTier !== undefined || d.headerTier !== undefined) return Math.max(d.policyTier ?? 0, d.headerTier ?? 0)
+  return bestTier(registry.backendsFor(input.resolved), d.restricted, false) || undefined
+}
+
+/** Where the needed tier comes from, and so what would lower it. */
+function source(d: Decision, need: number): string {
+  if (need === d.policyTier) return "policy min_tier"
+  if (need === d.headerTier) return "X-Nexus-Min-Tier"
+  return "the best tier serving the model"
 }
 
 export function tier(config: () => RoutingConfig, registry: Registry): PolicyStage {
   return {
     name: "tier",
     check(input) {
-      const given = headerTier(input.headers)
-      if (given instanceof NexusError) return { reject: given }
-      const needed = requiredTier(config(), registry, input)
+      const cfg = config()
+      const d = decide(cfg, input)
+      if (d.error) return { reject: d.error }
+      const need = needed(d, registry, input) ?? 0
+      const ownTiers = cfg.policies.some((p) => p.min_tier !== undefined)
       // No backend anywhere (fallbacks included) is below it: nothing to exclude.
-      if (needed === undefined || needed <= registry.lowestTier()) return undefined
+      if (need <= registry.lowestTier() && !ownTiers) return undefined
       const flexible = flag(input.headers, "x-nexus-flexible") && !flag(input.headers, "x-nexus-strict")
       return {
         exclude: (b, model) => {
-          if (b.tier >= needed) return undefined
-          if (flexible) {
-            // The best tier that can serve this model now; lower ones still step aside.
-            const best = Math.max(0, ...registry.backendsFor(model).filter(isRoutable).map((o) => o.tier))
-            if (best < needed && b.tier >= best) return undefined
+          let min = need
+          let floor = d.policyTier ?? 0
+          let why = source(d, need)
+          // A fallback to another model brings that model's own floor.
+          const own = ownTiers && model !== input.resolved ? policyFor(cfg, model)?.min_tier : undefined
+          if (own !== undefined && own > floor) floor = own
+          if (floor > min) {
+            min = floor
+            why = "policy min_tier"
           }
-          return `tier: tier ${b.tier} is below the required tier ${needed}`
+          if (b.tier >= min) return undefined
+          if (flexible && b.tier >= floor) {
+            // The best tier that can serve this model now; lower ones still step aside.
+            const best = bestTier(registry.backendsFor(model), d.restricted || restrictedModel(cfg, model), true)
+            if (best < min && b.tier >= best) return undefined
+          }
+          return `tier: tier ${b.tier} is below the required tier ${min} (${why})`
         },
       }
     },

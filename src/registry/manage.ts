@@ -6,12 +6,13 @@
  * @module
  */
 import * as v from "valibot"
-import { backendId, isDiscovered, type Backend, type BackendType } from "../core/backend.ts"
+import { backendId, isDiscovered, type Backend, type BackendType, type Zone } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import { describeValue } from "../config/errors.ts"
 import { runtimeKeyRefusal } from "../config/runtime-keys.ts"
 import { backendWithDefaults } from "../config/schema.ts"
 import { BACKEND_TYPES, type BackendConfig, type NexusConfig } from "../config/types.ts"
+import { runtimeZone } from "../core/locality.ts"
 import type { Logger } from "../core/logger.ts"
 import type { Store, StoredBackend } from "../persist/store.ts"
 import { backendInit, settingsOf } from "./create.ts"
@@ -25,6 +26,8 @@ export interface AddBackendInput {
   priority?: number
   api_key_env?: string
   max_concurrent?: number
+  /** Default: see runtimeZone (open unless a local type at a private address). */
+  zone?: Zone
 }
 
 /** The id comes from a URL path and may hold anything: an unusual one is quoted and shortened. */
@@ -85,7 +88,8 @@ export function createBackendManager(opts: {
     const { id: _id, ...fields } = s
     let cfg: BackendConfig
     try {
-      cfg = backendWithDefaults(fields)
+      // Rows saved before zones were kept get the zone an addition gets today.
+      cfg = backendWithDefaults({ ...fields, zone: fields.zone ?? runtimeZone(fields.type, fields.url) })
     } catch (err) {
       const issue = err instanceof v.ValiError ? err.issues[0] : undefined
       const why = issue ? `${v.getDotPath(issue)}: ${issue.message}, got ${describeValue(issue.input)}` : (err as Error).message
@@ -146,15 +150,16 @@ export function createBackendManager(opts: {
       if (named && named !== existing) {
         throw new NexusError({ kind: "conflict", message: `a backend named ${name} already exists`, param: "name", code: "backend_exists" })
       }
-      const cfg = backendWithDefaults({ name, url: clean, type, priority: input.priority, api_key_env: input.api_key_env, max_concurrent: input.max_concurrent })
+      const zone = input.zone ?? runtimeZone(type, clean)
+      const cfg = backendWithDefaults({ name, url: clean, type, zone, priority: input.priority, api_key_env: input.api_key_env, max_concurrent: input.max_concurrent })
       if (existing) {
         drop(existing.id)
         log.info(`backend ${existing.name} (discovered) adopted as ${name}`, { backend: name })
       }
       const backend = register(cfg, "admin")!
       if (cfg.api_key_env) keyEnvs.set(backend.id, cfg.api_key_env)
-      store?.saveBackend({ id: name, name, url: clean, type, priority: cfg.priority, api_key_env: cfg.api_key_env, max_concurrent: cfg.max_concurrent })
-      log.info(`backend ${name} added (${type} at ${clean})`, { backend: name })
+      store?.saveBackend({ id: name, name, url: clean, type, zone, priority: cfg.priority, api_key_env: cfg.api_key_env, max_concurrent: cfg.max_concurrent })
+      log.info(`backend ${name} added (${type} at ${clean}, ${zone} zone)`, { backend: name, zone })
       return backend
     },
 

@@ -128,6 +128,11 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
   }
 
   return {
+    /** The model a request for `requested` is served by (aliases, `:latest`): what policy is decided on. */
+    resolve(requested: string): string {
+      return resolve(getConfig().aliases, requested)
+    },
+
     /**
      * Plan a request for `requested`. Attempts list the primary model's candidates
      * best first, then each fallback's, so the proxy can walk one list on failure.

@@ -189,6 +189,6 @@ describe("capability tiers", () => {
     const plan = (await (await n.post("/v1/nexus/route", chat("llama3:70b"))).json()) as { excluded: { backend: string; policy: Record<string, unknown> }[] }
     const big = plan.excluded.find((e) => e.backend === "big")!
     expect(big.policy).toMatchObject({ backend_zone: "restricted", backend_tier: 4, privacy_zone: "allowed", budget: "allowed" })
-    expect(big.policy.tier).toBe("tier: tier 4 is below the required tier 5")
+    expect(big.policy.tier).toBe("tier: tier 4 is below the required tier 5 (policy min_tier)")
   })
 })

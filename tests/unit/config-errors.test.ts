@@ -3,6 +3,8 @@
  * its table, the line, what is allowed and what the file had; all problems at once.
  */
 import { describe, expect, test } from "bun:test"
+// Providers declare where they run (cloud or not, default URL); configuration reads it.
+import "../../src/egress/providers/index.ts"
 import { closest, ConfigError } from "../../src/config/errors.ts"
 import { indexLines, lineOf } from "../../src/config/locate.ts"
 import { parseConfigText } from "../../src/config/load.ts"

@@ -3,6 +3,8 @@
  * every key, and their commented-out examples are valid once uncommented.
  */
 import { describe, expect, test } from "bun:test"
+// Providers declare where they run (cloud or not, default URL); configuration reads it.
+import "../../src/egress/providers/index.ts"
 import { defaultConfig, parseConfigText } from "../../src/config/load.ts"
 import { TABLE_KEYS } from "../../src/config/schema.ts"
 import { FULL_TEMPLATE, MINIMAL_TEMPLATE } from "../../src/config/template.ts"

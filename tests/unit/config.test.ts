@@ -6,6 +6,8 @@ import { describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+// Providers declare where they run (cloud or not, default URL); configuration reads it.
+import "../../src/egress/providers/index.ts"
 import { ConfigError } from "../../src/config/errors.ts"
 import { defaultConfig, loadConfig, parseConfigText, validateConfig } from "../../src/config/load.ts"
 

@@ -20,6 +20,7 @@ function headers(key: string | undefined): Record<string, string> {
 
 export const anthropic: Provider = {
   type: "anthropic",
+  locality: { cloud: true, defaultUrl: "https://api.anthropic.com" },
   dialect: "anthropic",
   apiBase: (url) => `${trimSlash(url)}/v1`,
   path: () => "/messages",

@@ -6,12 +6,14 @@
  * labelled `chat.completion`, which we relabel.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import { relabelChunk } from "../sse-format.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
 export const exo = openaiCompatible({
   type: "exo",
+  locality: ON_PREMISES,
   fixEvent: relabelChunk,
   readModel(entry) {
     const model = defaultReadModel(entry)

@@ -3,6 +3,7 @@
  * capabilities stay unknown so nothing is refused.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
-export const generic = openaiCompatible({ type: "generic" })
+export const generic = openaiCompatible({ type: "generic", locality: ON_PREMISES })

@@ -12,6 +12,7 @@ const base = (url: string) => `${trimSlash(url)}/v1beta/openai`
 
 export const google: Provider = {
   type: "google",
+  locality: { cloud: true, defaultUrl: "https://generativelanguage.googleapis.com" },
   dialect: "openai",
   apiBase: base,
   forwardClientAuth: false,

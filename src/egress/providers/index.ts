@@ -3,7 +3,8 @@
  * line below.
  * @module
  */
-import type { BackendType } from "../../core/backend.ts"
+import { BACKEND_TYPES, type BackendType } from "../../core/backend.ts"
+import { declareLocalities, type Locality } from "../../core/locality.ts"
 import { anthropic } from "./anthropic.ts"
 import { generic } from "./generic.ts"
 import { google } from "./google.ts"
@@ -30,6 +31,9 @@ const providers: Record<BackendType, Provider> = {
   anthropic,
   google,
 }
+
+// Configuration reads where each type runs (cloud or not, default URL) from here.
+declareLocalities(Object.fromEntries(BACKEND_TYPES.map((t) => [t, providers[t].locality])) as Record<BackendType, Locality>)
 
 export function providerFor(type: BackendType): Provider {
   return providers[type]

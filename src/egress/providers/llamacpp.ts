@@ -4,6 +4,7 @@
  * from `/props`.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
@@ -32,6 +33,7 @@ export function readLlamaModel(entry: Record<string, unknown>): ModelInfo | unde
 
 const compatible = openaiCompatible({
   type: "llamacpp",
+  locality: ON_PREMISES,
   healthPath: "/health",
   readHealth: readLlamaHealth,
   readModel: readLlamaModel,

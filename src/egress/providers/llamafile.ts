@@ -4,6 +4,7 @@
  * `/health`, so a 404 there is not a failure.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import { errorEvent, relabelChunk } from "../sse-format.ts"
 import { readLlamaHealth, readLlamaModel } from "./llamacpp.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
@@ -25,6 +26,7 @@ function fixErrorField(event: string): string | undefined {
 
 export const llamafile = openaiCompatible({
   type: "llamafile",
+  locality: ON_PREMISES,
   // The legacy server's error field, and v2's chunks labelled `chat.completion`.
   fixEvent: (event) => fixErrorField(event) ?? relabelChunk(event),
   healthPath: "/health",

@@ -5,6 +5,7 @@
  * (type llm/vlm/embeddings, state, max/loaded context, capabilities ["tool_use"]).
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, dataArray, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { dataPayload } from "../sse-format.ts"
@@ -83,6 +84,7 @@ function fixStringError(event: string): string | undefined {
 
 export const lmstudio = openaiCompatible({
   type: "lmstudio",
+  locality: ON_PREMISES,
   fixEvent: fixStringError,
   async enrich(backend, models, ctx) {
     const rich = await richModels(trimSlash(backend.url), authHeaders(backend), ctx.timeoutMs)

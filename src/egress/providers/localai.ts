@@ -3,11 +3,13 @@
  * says what each model can do; `/system` lists the models loaded in memory.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import { authHeaders, dataArray, isObject, probeRequest, trimSlash } from "./http.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
 export const localai = openaiCompatible({
   type: "localai",
+  locality: ON_PREMISES,
   healthPath: "/readyz",
   readHealth(res) {
     if (res.status >= 200 && res.status < 300) return { status: "healthy" }

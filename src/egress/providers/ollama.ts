@@ -4,6 +4,7 @@
  * warm state from `/api/ps`. Requests go to its OpenAI layer under `/v1`.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelCapabilities, ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import type { Provider, ProbeContext } from "./types.ts"
@@ -58,6 +59,7 @@ async function show(base: string, model: string, headers: Record<string, string>
 
 export const ollama: Provider = {
   type: "ollama",
+  locality: ON_PREMISES,
   dialect: "openai",
   apiBase: (url) => `${trimSlash(url)}/v1`,
   // Ollama clients' /api/chat, /api/generate, /api/embed… go to the same route as they are.

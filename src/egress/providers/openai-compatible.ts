@@ -5,6 +5,7 @@
  */
 import type { BackendType } from "../../config/types.ts"
 import type { ModelInfo } from "../../core/backend.ts"
+import type { Locality } from "../../core/locality.ts"
 import { authHeaders, dataArray, openaiBase, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import type { EventFix, ProbeContext, ProbeResult, ProbeTarget, Provider } from "./types.ts"
 
@@ -15,6 +16,8 @@ export interface HealthVerdict {
 
 export interface Family {
   type: BackendType
+  /** See Provider.locality. */
+  locality: Locality
   /** Liveness route relative to the server root; checked before the model list. */
   healthPath?: string
   /** Read the liveness answer. Default: 2xx healthy, anything else unhealthy. */
@@ -46,6 +49,7 @@ export function openaiCompatible(family: Family): Provider {
   const readModel = family.readModel ?? defaultReadModel
   return {
     type: family.type,
+    locality: family.locality,
     dialect: "openai",
     apiBase: openaiBase,
     fixEvent: family.fixEvent,

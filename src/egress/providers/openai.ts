@@ -6,4 +6,8 @@
  */
 import { openaiCompatible } from "./openai-compatible.ts"
 
-export const openai = { ...openaiCompatible({ type: "openai" }), forwardClientAuth: false, streamUsage: true }
+export const openai = {
+  ...openaiCompatible({ type: "openai", locality: { cloud: true, defaultUrl: "https://api.openai.com" } }),
+  forwardClientAuth: false,
+  streamUsage: true,
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { BackendInit, BackendType, ModelInfo } from "../../core/backend.ts"
+import type { Locality } from "../../core/locality.ts"
 import type { Dialect, Operation } from "../../core/request.ts"
 
 export interface ProbeResult {
@@ -43,6 +44,11 @@ export interface Translator {
 
 export interface Provider {
   type: BackendType
+  /**
+   * Whether its servers are a cloud (open zone by default) and its default URL. Required:
+   * a provider cannot land in the restricted zone by leaving it out.
+   */
+  locality: Locality
   /** The API dialect the server speaks natively. */
   dialect: Dialect
   /** Base of the server's API in that dialect, without a trailing slash (`http://h:11434/v1`). */

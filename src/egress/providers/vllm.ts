@@ -3,11 +3,13 @@
  * refuses connections. Context comes from `max_model_len`; capabilities are not exposed.
  * @module
  */
+import { ON_PREMISES } from "../../core/locality.ts"
 import { openaiBase, positiveInt } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
 const compatible = openaiCompatible({
   type: "vllm",
+  locality: ON_PREMISES,
   healthPath: "/health",
   readModel(entry) {
     const model = defaultReadModel(entry)
