@@ -28,15 +28,18 @@ export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
   if (windows.length > 0 && windows.length === plan.excluded.length) {
     // Only the prompt counts here (the output budget is clamped), so nothing but a larger
     // model or a shorter prompt can help.
+    // The wording starts as OpenAI's own, and the numbers travel in the context, so each
+    // dialect can say it the way its agents recognise (and compact the conversation).
     const largest = windows.reduce((a, b) => (b.contextLength! > a.contextLength! ? b : a))
+    const need = largest.promptTokens ?? 0
     return new NexusError({
       kind: "invalid_request",
       message:
-        `The prompt does not fit any backend serving '${model}': the largest context available is ` +
-        `${largest.contextLength} tokens (${largest.backend}, ${largest.model}). ${summary}`,
+        `This model's maximum context length is ${largest.contextLength} tokens. However, your messages resulted in ~${need} tokens. ` +
+        `Please reduce the length of the messages. (No backend serving '${model}' has a larger window: ${summary})`,
       code: "context_length_exceeded",
       param: "messages",
-      context,
+      context: { ...context, prompt_tokens: need, context_length: largest.contextLength },
     })
   }
   if (plan.excluded.length > 0 && plan.excluded.every((e) => e.kind === "capability")) {

@@ -35,6 +35,8 @@ export interface Exclusion {
   kind: "health" | "capability" | "policy" | "breaker" | "capacity"
   /** Set when the model's context window is what excludes it. */
   contextLength?: number
+  /** With `contextLength`: the tokens the request needs (its prompt and a minimal answer). */
+  promptTokens?: number
 }
 
 export type Plan =
@@ -73,7 +75,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     }
     const info = b.models.get(model)
     const reason = lacking(info, needs)
-    if (reason) return { kind: "capability", reason, ...(reason.startsWith("context") ? { contextLength: info?.contextLength } : {}) }
+    if (reason) return { kind: "capability", reason, ...(reason.startsWith("context") ? { contextLength: info?.contextLength, promptTokens: contextNeed(needs) } : {}) }
     for (const exclude of policy) {
       const reason = exclude(b, model)
       if (reason) return { kind: "policy", reason }

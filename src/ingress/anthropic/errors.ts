@@ -28,9 +28,21 @@ export function anthropicErrorType(err: Pick<NexusError, "kind" | "status">): st
 export function anthropicErrorResponse(err: NexusError, extraHeaders?: Record<string, string>): Response {
   const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders }
   if (err.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)))
-  const body: Record<string, unknown> = { type: "error", error: { type: anthropicErrorType(err), message: err.message } }
+  const body: Record<string, unknown> = { type: "error", error: { type: anthropicErrorType(err), message: anthropicMessage(err) } }
   if (extraHeaders?.["x-request-id"]) body.request_id = extraHeaders["x-request-id"]
   return new Response(JSON.stringify(body), { status: err.status, headers })
+}
+
+/**
+ * Anthropic's own sentence for a prompt over the window, to the letter: Claude Code
+ * matches it exactly and compacts the conversation, where any other text ends the turn.
+ */
+function anthropicMessage(err: NexusError): string {
+  const ctx = err.context
+  if (err.code === "context_length_exceeded" && typeof ctx?.prompt_tokens === "number" && typeof ctx.context_length === "number") {
+    return `prompt is too long: ${ctx.prompt_tokens} tokens > ${ctx.context_length} maximum`
+  }
+  return err.message
 }
 
 /** The in-stream error event (the SDK throws it from the iterator). */
