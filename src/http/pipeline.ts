@@ -12,6 +12,7 @@ import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
 import type { HeaderMap } from "../egress/transport/headers.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
+import type { SpendHold } from "../observability/cost.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
 import { requiredTier } from "../policy/tier.ts"
@@ -33,14 +34,18 @@ type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt
 
 /**
  * Plan and take a slot on the first candidate in one synchronous step, so that the
- * router's choice and the slot it counted on cannot be told apart by another request.
+ * router's choice and the slot it counted on cannot be told apart by another request;
+ * the same goes for the budget the router counted on (`hold`).
  */
-function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
+function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string, hold?: SpendHold): Reserved | Refusal {
   const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
     const attempt = plan.attempts[i]!
-    if (deps.feedback.acquire(attempt.backend)) return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend }
+    if (deps.feedback.acquire(attempt.backend)) {
+      hold?.take(attempt.backend, attempt.model)
+      return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend }
+    }
   }
   return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
 }
@@ -54,21 +59,22 @@ async function reserveOrWait(
   deadline: number,
   first: Refusal,
   keepOpen: () => void,
-  session?: string
+  session?: string,
+  hold?: SpendHold
 ): Promise<Reserved> {
   let got: Reserved | Refusal = first
   keepOpen()
   if (got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
-    got = reserve(deps, req, policy, session)
+    got = reserve(deps, req, policy, session, hold)
   }
   const cfg = deps.config().queue
   if (!got.ok && got.kind === "unavailable" && got.waitable && cfg.max_size > 0) {
     const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
     try {
       got = await deps.queue.wait(req.priority, signal, queueDeadline, () => {
-        const r = reserve(deps, req, policy, session)
+        const r = reserve(deps, req, policy, session, hold)
         return !r.ok && r.kind === "unavailable" && r.waitable ? undefined : r
       })
     } catch (err) {
@@ -81,13 +87,16 @@ async function reserveOrWait(
 }
 
 /** Policy, asked again before a failover attempt, about the backend as it is now. */
-function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[], hold?: SpendHold): string | undefined {
+  // The failed attempt's reservation goes; the next one's is taken once policy agrees.
+  hold?.release()
   const now = deps.registry.get(attempt.backend.id)
   if (!now) return "removed by a reload"
   for (const exclude of policy) {
     const reason = exclude(now, attempt.model)
     if (reason) return reason
   }
+  hold?.take(now, attempt.model)
   return undefined
 }
 
@@ -155,8 +164,10 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const keepOpen = () => deps.noIdleTimeout(clientReq)
   // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
   const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
-  const first = reserve(deps, request, policy, session)
-  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session)
+  // Cloud requests reserve their worst cost against the budget while in flight (none without a budget).
+  const hold = deps.spend.hold(request)
+  const first = reserve(deps, request, policy, session, hold)
+  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session, hold)
 
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
@@ -169,7 +180,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       clientSignal: clientReq.signal,
       attempts: reserved.attempts,
       held: reserved.held,
-      refusal: (attempt) => stillAllowed(deps, attempt, policy),
+      refusal: (attempt) => stillAllowed(deps, attempt, policy, hold),
       keepOpen,
       feedback: deps.feedback,
       decorate(headers, attempt, failures) {
@@ -189,9 +200,11 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     (outcome) => {
       const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
       const record = toRecord(ctx, outcome)
-      cost = deps.spend.cost(outcome, requirements.estimatedTokens)
+      cost = deps.spend.cost(outcome, requirements.promptTokens ?? requirements.estimatedTokens)
       record.costUsd = cost?.usd
       record.costEstimated = cost?.estimated || undefined
+      // The reservation gives way to the real cost in one step (the record writes it).
+      hold?.release()
       deps.requests.emit(record)
     }
   )

@@ -5,6 +5,7 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
+import { LEDGER_UNREADABLE } from "../policy/budget.ts"
 import type { Exclusion, Plan } from "../routing/router.ts"
 
 export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
@@ -91,7 +92,7 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
     return new NexusError({
       kind: "unavailable",
       message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}. ${summary}`,
-      code: "budget_exhausted",
+      code: budget[0]!.reason.startsWith(LEDGER_UNREADABLE) ? "budget_ledger_unreadable" : "budget_exhausted",
       context,
     })
   }

@@ -1,17 +1,21 @@
 /**
  * Spend: the cost of each finished request from the usage its backend reported (an
- * estimate, marked as such, only when it reported none), recorded in the ledger and in
- * `nexus_cost_usd_total`; the budget's status for the policy stage, the headers, the
- * `nexus_budget_*` gauges and the `budget` block of `/v1/stats`.
+ * estimate, marked as such, when it reported none or the stream was cut), recorded in
+ * the ledger and in `nexus_cost_usd_total`; what cloud requests in flight have reserved
+ * against the budget; the budget's status for the policy stage, the headers, the
+ * `nexus_budget_*` gauges and the `budget` block of `/v1/stats`; and the ledger's health.
  * @module
  */
 import { isCloud, type Backend } from "../core/backend.ts"
 import type { RequestRecord } from "../core/events.ts"
-import { costOf, priceOf } from "../core/pricing.ts"
+import type { Logger } from "../core/logger.ts"
+import { costOf, priceOf, worstCost } from "../core/pricing.ts"
+import type { CanonicalRequest } from "../core/request.ts"
 import type { Usage } from "../core/usage.ts"
 import type { NexusConfig } from "../config/types.ts"
-import type { Ledger } from "../persist/ledger.ts"
-import { budgetStatus, type BudgetStatus } from "../policy/budget.ts"
+import { openLedger, type LedgerFault } from "../persist/ledger.ts"
+import type { StateFile } from "../persist/state-file.ts"
+import { budgetStatus, usd, type BudgetStatus } from "../policy/budget.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
 export type Spend = ReturnType<typeof createSpend>
@@ -21,6 +25,16 @@ export interface CostInput {
   model?: string
   status: number
   usage?: Usage
+  /** Set when a stream did not end with its usage: the completion tokens relayed. */
+  relayedTokens?: number
+}
+
+/** A cloud request's claim on the budget while it is in flight. */
+export interface SpendHold {
+  /** Reserve what this attempt may cost (replacing an earlier attempt's reservation). */
+  take(backend: Backend, model: string): void
+  /** Give it back; the real cost is recorded in the same step. */
+  release(): void
 }
 
 /** What a local backend's answer costs (shared: callers only read it). */
@@ -28,11 +42,19 @@ const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd:
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-export function createSpend(ledger: Ledger, config: () => NexusConfig, registry: Registry) {
+/** A failing ledger is logged at most this often per operation (it may fail on every request). */
+const FAULT_LOG_EVERY_MS = 60_000
+
+export function createSpend(state: StateFile, config: () => NexusConfig, registry: Registry, log: Logger) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
+  const ledgerErrors = new Counter({ name: "nexus_ledger_errors_total", help: "Failed reads and writes of the spend ledger", labelNames: ["operation"], registers: [registry] })
+  const ledger = openLedger(state, faultLogger())
+  let reserved = 0
+  let holds = 0
+
   const status = (): BudgetStatus | undefined => {
     const cfg = config().routing.budget
-    return cfg ? budgetStatus(cfg, ledger.monthToDate()) : undefined
+    return cfg ? budgetStatus(cfg, ledger.monthToDate(), reserved, ledger.readError()) : undefined
   }
   new Gauge({
     name: "nexus_budget_spending_usd",
@@ -43,6 +65,14 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
     },
   })
   new Gauge({
+    name: "nexus_budget_reserved_usd",
+    help: "US dollars reserved by cloud requests in flight, not recorded yet",
+    registers: [registry],
+    collect() {
+      this.set(reserved)
+    },
+  })
+  new Gauge({
     name: "nexus_budget_limit_usd",
     help: "Monthly budget limit in US dollars (0 when no budget is set)",
     registers: [registry],
@@ -50,22 +80,103 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       this.set(config().routing.budget?.monthly_limit_usd ?? 0)
     },
   })
+  new Gauge({
+    name: "nexus_ledger_healthy",
+    help: "1 while the spend ledger reads and writes, 0 while it fails (spend is then kept in memory)",
+    registers: [registry],
+    collect() {
+      this.set(problem() ? 0 : 1)
+    },
+  })
+
+  /** Rate-limited error lines, each saying what the failure means for the budget. */
+  function faultLogger(): (f: LedgerFault) => void {
+    const last = { read: -Infinity, write: -Infinity }
+    const quiet = { read: 0, write: 0 }
+    return (f) => {
+      ledgerErrors.inc({ operation: f.operation })
+      const now = Date.now()
+      if (now - last[f.operation] < FAULT_LOG_EVERY_MS) {
+        quiet[f.operation]++
+        return
+      }
+      last[f.operation] = now
+      const more = quiet[f.operation] ? ` (${quiet[f.operation]} more failures since the last line)` : ""
+      quiet[f.operation] = 0
+      const line = f.operation === "read" ? `the spend ledger ${ledger.path} cannot be read: ${f.error.message}; ${readConsequence()}` : `cannot write to the spend ledger ${ledger.path}: ${f.error.message}; month-to-date spend is still counted in memory (${usd(ledger.health().unsavedUsd)} not saved yet) and saved once the file takes writes again`
+      log.error(line + more, { ledger: ledger.path, operation: f.operation })
+    }
+  }
+
+  function readConsequence(): string {
+    const cfg = config().routing.budget
+    if (!cfg) return "no budget is set, so this month's spend counts from $0 until it can be read"
+    if (cfg.on_ledger_error === "open") return 'cloud backends stay allowed ([routing.budget] on_ledger_error = "open"), counting this month\'s spend from $0 until it can be read'
+    return 'cloud backends are BLOCKED until it can be read, as this month\'s spend is unknown (set [routing.budget] on_ledger_error = "open" to allow them meanwhile)'
+  }
+
+  function problem() {
+    const h = ledger.health()
+    return h.readError === undefined && h.writeError === undefined ? undefined : h
+  }
+
+  /** The ledger's state for /health and /v1/stats. */
+  function ledgerHealth() {
+    const h = problem()
+    if (!h) return { status: "ok" as const }
+    return { status: "failing" as const, read_error: h.readError ?? null, write_error: h.writeError ?? null, failed_writes: h.failedWrites, unsaved_usd: round(h.unsavedUsd) }
+  }
+
+  // Read now, so that a broken ledger is said at start rather than at the first request.
+  ledger.monthToDate()
 
   return {
     ledger,
     status,
     /**
+     * A request's hold on the budget, taken on each cloud attempt before it is sent; none
+     * without a budget, so that requests then do no extra work.
+     */
+    hold(req: CanonicalRequest): SpendHold | undefined {
+      if (!config().routing.budget) return undefined
+      let held = 0
+      let holding = false
+      const release = () => {
+        if (!holding) return
+        holding = false
+        // Summing and subtracting floats drifts: with nothing in flight it is exactly 0.
+        reserved = --holds === 0 ? 0 : reserved - held
+        held = 0
+      }
+      return {
+        take(backend, model) {
+          release()
+          if (!isCloud(backend)) return
+          const price = priceOf(model, config().pricing)
+          if (!price) return
+          held = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
+          holding = true
+          holds++
+          reserved += held
+        },
+        release,
+      }
+    },
+    /**
      * The cost of a finished request, or undefined when it is not known (no price, no
      * answer). `estimatedPrompt`: prompt tokens Nexus estimated from the request, for a
-     * backend that reports nothing.
+     * backend that reports nothing. A stream that did not end with its usage is charged
+     * its prompt (the backend's count if it gave one) and the completion tokens relayed.
      */
     cost(r: CostInput, estimatedPrompt: number): { usd: number; estimated: boolean } | undefined {
       if (!r.backend || !r.model || r.status >= 400) return undefined
       if (!isCloud(r.backend)) return FREE
       const price = priceOf(r.model, config().pricing)
       if (!price) return undefined
-      if (r.usage) return { usd: costOf(r.usage, price), estimated: false }
-      return { usd: costOf({ prompt_tokens: estimatedPrompt, completion_tokens: 0 }, price), estimated: true }
+      if (r.usage && r.relayedTokens === undefined) return { usd: costOf(r.usage, price), estimated: false }
+      const prompt = r.usage?.prompt_tokens ?? estimatedPrompt
+      const completion = Math.max(r.usage?.completion_tokens ?? 0, r.relayedTokens ?? 0)
+      return { usd: costOf({ prompt_tokens: prompt, completion_tokens: completion }, price), estimated: true }
     },
     /** The subscriber on finished requests: counts what they cost. */
     observe(r: RequestRecord): void {
@@ -74,6 +185,7 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       costTotal.inc({ backend: r.backend, model }, r.costUsd)
       ledger.record({ at: Date.now(), model, backend: r.backend, usd: r.costUsd, estimated: r.costEstimated })
     },
+    ledgerHealth,
     /** The `budget` block of /v1/stats. */
     stats() {
       const s = status()
@@ -81,11 +193,13 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       return {
         month: new Date().toISOString().slice(0, 7),
         spent_usd: round(ledger.monthToDate()),
+        reserved_usd: round(reserved),
         limit_usd: s?.limitUsd ?? null,
         status: s?.state ?? null,
         utilization_percent: s ? round(s.utilization, 2) : null,
         remaining_usd: s ? round(s.remainingUsd) : null,
         hard_limit_action: s?.action ?? null,
+        ledger: ledgerHealth(),
         by_model: rows.map((r) => ({ model: r.model, backend: r.backend, spent_usd: round(r.usd), requests: r.requests, estimated_requests: r.estimated })),
       }
     },
