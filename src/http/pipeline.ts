@@ -30,21 +30,21 @@ function priorityOf(headers: Headers): QueuePriority {
 }
 
 type Refusal = Exclude<Plan, { ok: true }>
-type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt[]; held: Backend }
+type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt[]; held: Backend; hold: SpendHold | undefined }
 
 /**
  * Plan and take a slot on the first candidate in one synchronous step, so that the
  * router's choice and the slot it counted on cannot be told apart by another request;
- * the same goes for the budget the router counted on (`hold`).
+ * so is the budget it counted on (a cloud attempt's reservation, `hold`).
  */
-function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string, hold?: SpendHold): Reserved | Refusal {
+function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
   const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
     const attempt = plan.attempts[i]!
     if (deps.feedback.acquire(attempt.backend)) {
-      hold?.take(attempt.backend, attempt.model)
-      return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend }
+      const hold = deps.spend.reserve(req, attempt.backend, attempt.model)
+      return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend, hold }
     }
   }
   return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
@@ -59,22 +59,21 @@ async function reserveOrWait(
   deadline: number,
   first: Refusal,
   keepOpen: () => void,
-  session?: string,
-  hold?: SpendHold
+  session?: string
 ): Promise<Reserved> {
   let got: Reserved | Refusal = first
   keepOpen()
   if (got.kind === "not_found") {
     // Right after start the first probes may still be learning the model lists.
     await deps.firstProbe
-    got = reserve(deps, req, policy, session, hold)
+    got = reserve(deps, req, policy, session)
   }
   const cfg = deps.config().queue
   if (!got.ok && got.kind === "unavailable" && got.waitable && cfg.max_size > 0) {
     const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
     try {
       got = await deps.queue.wait(req.priority, signal, queueDeadline, () => {
-        const r = reserve(deps, req, policy, session, hold)
+        const r = reserve(deps, req, policy, session)
         return !r.ok && r.kind === "unavailable" && r.waitable ? undefined : r
       })
     } catch (err) {
@@ -87,16 +86,13 @@ async function reserveOrWait(
 }
 
 /** Policy, asked again before a failover attempt, about the backend as it is now. */
-function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[], hold?: SpendHold): string | undefined {
-  // The failed attempt's reservation goes; the next one's is taken once policy agrees.
-  hold?.release()
+function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
   const now = deps.registry.get(attempt.backend.id)
   if (!now) return "removed by a reload"
   for (const exclude of policy) {
     const reason = exclude(now, attempt.model)
     if (reason) return reason
   }
-  hold?.take(now, attempt.model)
   return undefined
 }
 
@@ -164,14 +160,13 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const keepOpen = () => deps.noIdleTimeout(clientReq)
   // Sticky sessions: a conversation goes back to the backend whose prompt cache holds it.
   const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
-  // Cloud requests reserve their worst cost against the budget while in flight (none without a budget).
-  const hold = deps.spend.hold(request)
-  const first = reserve(deps, request, policy, session, hold)
-  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session, hold)
+  const first = reserve(deps, request, policy, session)
+  const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session)
 
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
   const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+  let hold = reserved.hold
   let cost: { usd: number; estimated: boolean } | undefined
   let decorated = false
   const result = await forward(
@@ -180,7 +175,13 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       clientSignal: clientReq.signal,
       attempts: reserved.attempts,
       held: reserved.held,
-      refusal: (attempt) => stillAllowed(deps, attempt, policy, hold),
+      refusal(attempt) {
+        // The failed attempt's reservation goes before policy looks; the next one's is taken if allowed.
+        hold?.release()
+        const refused = stillAllowed(deps, attempt, policy)
+        hold = refused ? undefined : deps.spend.reserve(request, attempt.backend, attempt.model)
+        return refused
+      },
       keepOpen,
       feedback: deps.feedback,
       decorate(headers, attempt, failures) {

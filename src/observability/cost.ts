@@ -29,11 +29,9 @@ export interface CostInput {
   relayedTokens?: number
 }
 
-/** A cloud request's claim on the budget while it is in flight. */
+/** A cloud attempt's claim on the budget while it is in flight. */
 export interface SpendHold {
-  /** Reserve what this attempt may cost (replacing an earlier attempt's reservation). */
-  take(backend: Backend, model: string): void
-  /** Give it back; the real cost is recorded in the same step. */
+  /** Give it back (once; later calls do nothing): the real cost is recorded in the same step. */
   release(): void
 }
 
@@ -134,32 +132,25 @@ export function createSpend(state: StateFile, config: () => NexusConfig, registr
     ledger,
     status,
     /**
-     * A request's hold on the budget, taken on each cloud attempt before it is sent; none
-     * without a budget, so that requests then do no extra work.
+     * Reserve what a cloud attempt may cost, before it is sent, while a budget is set: its
+     * prompt and its whole output budget at the model's price. Local attempts, and every
+     * attempt without a budget, reserve nothing and pay nothing for it.
      */
-    hold(req: CanonicalRequest): SpendHold | undefined {
-      if (!config().routing.budget) return undefined
-      let held = 0
-      let holding = false
-      const release = () => {
-        if (!holding) return
-        holding = false
-        // Summing and subtracting floats drifts: with nothing in flight it is exactly 0.
-        reserved = --holds === 0 ? 0 : reserved - held
-        held = 0
-      }
+    reserve(req: CanonicalRequest, backend: Backend, model: string): SpendHold | undefined {
+      if (!isCloud(backend) || !config().routing.budget) return undefined
+      const price = priceOf(model, config().pricing)
+      if (!price) return undefined
+      const worst = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
+      reserved += worst
+      holds++
+      let holding = true
       return {
-        take(backend, model) {
-          release()
-          if (!isCloud(backend)) return
-          const price = priceOf(model, config().pricing)
-          if (!price) return
-          held = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
-          holding = true
-          holds++
-          reserved += held
+        release() {
+          if (!holding) return
+          holding = false
+          // Adding and subtracting floats drifts: with nothing in flight it is exactly 0.
+          reserved = --holds === 0 ? 0 : reserved - worst
         },
-        release,
       }
     },
     /**
