@@ -159,14 +159,26 @@ export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => vo
       unsavedByMonth.set(month, (unsavedByMonth.get(month) ?? 0) + entry.usd)
       flush()
     },
+    /** The month's spend by model and backend, what the file has not taken yet included. */
     rows(month = monthOf(Date.now())): SpendRow[] {
+      let rows: SpendRow[] = []
       try {
         const db = file.existing()
-        return db ? (ready(db).rows.all(month) as SpendRow[]) : []
+        if (db) rows = ready(db).rows.all(month) as SpendRow[]
       } catch (err) {
         fault("read", err)
-        return []
       }
+      if (!unsavedByMonth.has(month)) return rows
+      for (const u of unsaved.values()) {
+        if (u.month !== month) continue
+        const row = rows.find((r) => r.model === u.model && r.backend === u.backend)
+        if (row) {
+          row.usd += u.usd
+          row.requests += u.requests
+          row.estimated += u.estimated
+        } else rows.push({ model: u.model, backend: u.backend, usd: u.usd, requests: u.requests, estimated: u.estimated })
+      }
+      return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
     },
     /** Why the month's spend cannot be read from the file, while it cannot. */
     readError: () => readError,

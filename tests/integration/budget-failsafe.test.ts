@@ -38,6 +38,7 @@ async function setup(budget: NexusConfig["routing"]["budget"], opts: { dataDir?:
 
 interface BudgetStats {
   spent_usd: number
+  by_model: { model: string; backend: string; spent_usd: number; requests: number; estimated_requests: number }[]
   reserved_usd: number
   ledger: { status: string; read_error?: string | null; write_error?: string | null; failed_writes?: number; unsaved_usd?: number }
 }
@@ -98,6 +99,7 @@ describe("a ledger that cannot be written", () => {
     expect(stats.ledger.status).toBe("failing")
     expect(stats.ledger.write_error).toMatch(/full/i)
     expect(stats.ledger.unsaved_usd).toBeCloseTo(each * 4, 6)
+    expect(stats.by_model).toEqual([{ model: "gpt-4o-mini", backend: "cloud", spent_usd: each * 5, requests: 5, estimated_requests: 0 }])
     const h = await health(n)
     expect(h.status).toBe("degraded")
     expect(h.spend_ledger.failed_writes).toBe(4)
