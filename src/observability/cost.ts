@@ -3,7 +3,7 @@
  * estimate, marked as such, when it reported none or the stream was cut), recorded in
  * the ledger and in `nexus_cost_usd_total`; what cloud requests in flight have reserved
  * against the budget; the budget's status for the policy stage, the headers, the
- * `nexus_budget_*` gauges and the `budget` block of `/v1/stats`; and the ledger's health.
+ * `nexus_budget_*` gauges and the `budget` block of `/v1/stats` (with the ledger's health).
  * @module
  */
 import { isCloud, type Backend } from "../core/backend.ts"
@@ -13,9 +13,9 @@ import { costOf, priceOf, worstCost } from "../core/pricing.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import type { Usage } from "../core/usage.ts"
 import type { NexusConfig } from "../config/types.ts"
-import { openLedger, type LedgerFault } from "../persist/ledger.ts"
 import type { StateFile } from "../persist/state-file.ts"
-import { budgetStatus, usd, type BudgetStatus } from "../policy/budget.ts"
+import { budgetStatus, type BudgetStatus } from "../policy/budget.ts"
+import { watchLedger } from "./ledger-watch.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
 export type Spend = ReturnType<typeof createSpend>
@@ -40,13 +40,9 @@ const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd:
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-/** A failing ledger is logged at most this often per operation (it may fail on every request). */
-const FAULT_LOG_EVERY_MS = 60_000
-
 export function createSpend(state: StateFile, config: () => NexusConfig, registry: Registry, log: Logger) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
-  const ledgerErrors = new Counter({ name: "nexus_ledger_errors_total", help: "Failed reads and writes of the spend ledger", labelNames: ["operation"], registers: [registry] })
-  const ledger = openLedger(state, faultLogger())
+  const { ledger, view: ledgerHealth } = watchLedger(state, config, registry, log)
   let reserved = 0
   let holds = 0
 
@@ -78,56 +74,6 @@ export function createSpend(state: StateFile, config: () => NexusConfig, registr
       this.set(config().routing.budget?.monthly_limit_usd ?? 0)
     },
   })
-  new Gauge({
-    name: "nexus_ledger_healthy",
-    help: "1 while the spend ledger reads and writes, 0 while it fails (spend is then kept in memory)",
-    registers: [registry],
-    collect() {
-      this.set(problem() ? 0 : 1)
-    },
-  })
-
-  /** Rate-limited error lines, each saying what the failure means for the budget. */
-  function faultLogger(): (f: LedgerFault) => void {
-    const last = { read: -Infinity, write: -Infinity }
-    const quiet = { read: 0, write: 0 }
-    return (f) => {
-      ledgerErrors.inc({ operation: f.operation })
-      const now = Date.now()
-      if (now - last[f.operation] < FAULT_LOG_EVERY_MS) {
-        quiet[f.operation]++
-        return
-      }
-      last[f.operation] = now
-      const more = quiet[f.operation] ? ` (${quiet[f.operation]} more failures since the last line)` : ""
-      quiet[f.operation] = 0
-      const line = f.operation === "read" ? `the spend ledger ${ledger.path} cannot be read: ${f.error.message}; ${readConsequence()}` : `cannot write to the spend ledger ${ledger.path}: ${f.error.message}; month-to-date spend is still counted in memory (${usd(ledger.health().unsavedUsd)} not saved yet) and saved once the file takes writes again`
-      log.error(line + more, { ledger: ledger.path, operation: f.operation })
-    }
-  }
-
-  function readConsequence(): string {
-    const cfg = config().routing.budget
-    if (!cfg) return "no budget is set, so this month's spend counts from $0 until it can be read"
-    if (cfg.on_ledger_error === "open") return 'cloud backends stay allowed ([routing.budget] on_ledger_error = "open"), counting this month\'s spend from $0 until it can be read'
-    return 'cloud backends are BLOCKED until it can be read, as this month\'s spend is unknown (set [routing.budget] on_ledger_error = "open" to allow them meanwhile)'
-  }
-
-  function problem() {
-    const h = ledger.health()
-    return h.readError === undefined && h.writeError === undefined ? undefined : h
-  }
-
-  /** The ledger's state for /health and /v1/stats. */
-  function ledgerHealth() {
-    const h = problem()
-    if (!h) return { status: "ok" as const }
-    return { status: "failing" as const, read_error: h.readError ?? null, write_error: h.writeError ?? null, failed_writes: h.failedWrites, unsaved_usd: round(h.unsavedUsd) }
-  }
-
-  // Read now, so that a broken ledger is said at start rather than at the first request.
-  ledger.monthToDate()
-
   return {
     ledger,
     status,
