@@ -11,9 +11,9 @@ import type { Logger } from "../observability/log.ts"
 import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
+import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
 import { createSpend } from "../observability/cost.ts"
-import { openLedger } from "../persist/ledger.ts"
 import type { StateFile } from "../persist/state-file.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
@@ -26,7 +26,8 @@ import { createSessionTable } from "../routing/sessions.ts"
 export type Services = ReturnType<typeof createServices>
 
 export function createServices(config: () => NexusConfig, log: Logger, state: StateFile) {
-  const registry = createRegistry()
+  const faults = createListenerFaults(log)
+  const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
   const router = createRouter(registry, () => config().routing, breakers)
@@ -66,12 +67,13 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
 
   const stats = createStats()
   const metrics = createMetrics(registry)
+  faults.register(metrics.registry)
   /** Every finished request; observability subscribes, and so may the dashboard. */
-  const requests = createEventBus<RequestRecord>()
+  const requests = createEventBus<RequestRecord>(faults.of("request"))
   requests.on(observeRequests({ metrics, stats, log }))
   const history = createHistory()
   requests.on(history.record)
-  const spend = createSpend(openLedger(state), config, metrics.registry)
+  const spend = createSpend(state, config, metrics.registry, log)
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 

@@ -4,7 +4,7 @@
  */
 import * as v from "valibot"
 import { oneOf, int, table, text } from "./schema-parts.ts"
-import { BUDGET_ACTIONS, PRIVACY_LEVELS } from "./types.ts"
+import { BUDGET_ACTIONS, LEDGER_ERROR_MODES, PRIVACY_LEVELS } from "./types.ts"
 
 export const modelGlob = v.pipe(
   text('a model name or glob, like "gpt-4o*"'),
@@ -27,6 +27,8 @@ export const BudgetSchema = table(
     monthly_limit_usd: usd("a number of US dollars, 0 or more"),
     soft_limit_percent: v.optional(v.pipe(v.number("expected a percentage from 0 to 100"), v.minValue(0, "expected a percentage from 0 to 100"), v.maxValue(100, "expected a percentage from 0 to 100")), 75),
     hard_limit_action: v.optional(oneOf(BUDGET_ACTIONS), "block_cloud"),
+    // Absent means "closed" (left out of the output so that budgets written in code need not name it).
+    on_ledger_error: v.optional(oneOf(LEDGER_ERROR_MODES)),
   },
   "[routing.budget]"
 )

@@ -150,6 +150,8 @@ spill_margin = 0.15
 # monthly_limit_usd = 50            # US dollars, >= 0
 # soft_limit_percent = 75           # from here on, cloud only when nothing local can serve
 # hard_limit_action = "block_cloud" # at 100%: warn | block_cloud | block_all (default block_cloud)
+# on_ledger_error = "closed"        # ledger unreadable at start: closed keeps cloud blocked until it
+#                                   # can be read; open allows cloud, counting spend from $0 meanwhile
 
 # Prices in US dollars per million tokens, by model glob, checked before the built-in
 # table of OpenAI, Anthropic and Gemini prices. Local backends cost nothing.

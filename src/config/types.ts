@@ -24,6 +24,8 @@ export const PRIVACY_LEVELS = ["restricted", "unrestricted"] as const
 export type PrivacyLevel = (typeof PRIVACY_LEVELS)[number]
 
 export const BUDGET_ACTIONS = ["warn", "block_cloud", "block_all"] as const
+/** When the spend ledger cannot be read: keep cloud blocked (`closed`), or allow it (`open`). */
+export const LEDGER_ERROR_MODES = ["closed", "open"] as const
 export type BudgetAction = (typeof BUDGET_ACTIONS)[number]
 
 
@@ -137,6 +139,8 @@ export interface BudgetConfig {
   soft_limit_percent: number
   /** What happens once the month's spend reaches the limit. */
   hard_limit_action: BudgetAction
+  /** While the ledger cannot be read, month-to-date spend is unknown: `closed` (the default) blocks cloud. */
+  on_ledger_error?: (typeof LEDGER_ERROR_MODES)[number]
 }
 
 /** US dollars per million tokens. */

@@ -75,12 +75,34 @@ export interface SeriesPoint {
 
 export type Listener<E> = (event: E) => void
 
+/**
+ * Told of each listener that threw. The bus goes on with the others (one faulty
+ * subscriber must not break the publisher for everybody), but never silently.
+ */
+export type ListenerFault = (err: unknown, listener: Listener<never>) => void
+
+/** What a failure is, for saying it once: the listener's name and the error's. */
+export function faultKind(err: unknown, listener: Listener<never>): string {
+  const name = err instanceof Error ? err.name : typeof err
+  return `${listener.name || "anonymous listener"}: ${name}`
+}
+
+const told = new Set<string>()
+
+/** For a bus nobody watches (unit tests): each kind of failure on stderr, once. */
+function complainOnce(err: unknown, listener: Listener<never>): void {
+  const kind = faultKind(err, listener)
+  if (told.has(kind)) return
+  told.add(kind)
+  console.error(`an event listener failed (${kind}): ${err instanceof Error ? err.message : String(err)}`)
+}
+
 export interface EventBus<E> {
   emit(event: E): void
   on(listener: Listener<E>): () => void
 }
 
-export function createEventBus<E>(): EventBus<E> {
+export function createEventBus<E>(onFault: ListenerFault = complainOnce): EventBus<E> {
   // An array replaced on every (rare) change: emitting happens several times per request,
   // and walking a Set builds an iterator each time. A listener that subscribes or leaves
   // during an emit takes effect from the next one.
@@ -91,8 +113,8 @@ export function createEventBus<E>(): EventBus<E> {
       for (let i = 0; i < current.length; i++) {
         try {
           current[i]!(event)
-        } catch {
-          // A faulty subscriber must not break the publisher for everybody else.
+        } catch (err) {
+          onFault(err, current[i]!)
         }
       }
     },

@@ -72,6 +72,11 @@ export interface RequestOutcome {
   /** ms from the start of forwarding to the first token (or first body byte). */
   ttftMs?: number
   usage?: Usage
+  /**
+   * Set for a stream that did not end with its usage (cut by the client, the backend or
+   * a stop): the completion tokens it relayed, counted as one per data event.
+   */
+  relayedTokens?: number
   error?: string
   clientAborted: boolean
   /** The body was cut by a backend failure after the status was committed. */

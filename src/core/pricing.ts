@@ -5,6 +5,7 @@
  * @module
  */
 import { globMatch } from "./glob.ts"
+import type { Requirements } from "./request.ts"
 import type { Usage } from "./usage.ts"
 
 export interface Price {
@@ -69,4 +70,18 @@ export function costOf(usage: Usage, price: Price): number {
   const input = usage.prompt_tokens ?? 0
   const output = usage.completion_tokens ?? Math.max(0, (usage.total_tokens ?? 0) - input)
   return (input * price.input_per_million + output * price.output_per_million) / 1_000_000
+}
+
+/** Output tokens assumed for a request that sets no limit, on a model whose window is unknown. */
+export const DEFAULT_OUTPUT_TOKENS = 4096
+
+/**
+ * The most a request is expected to cost at this price, reserved before it is sent: its
+ * prompt (estimated) and its whole output budget (`max_tokens`, else what the model's
+ * window leaves, else DEFAULT_OUTPUT_TOKENS). Embeddings write no output.
+ */
+export function worstCost(needs: Requirements, price: Price, contextLength: number | undefined, embeddings: boolean): number {
+  const prompt = needs.promptTokens ?? needs.estimatedTokens
+  const output = embeddings ? 0 : (needs.maxTokens ?? (contextLength ? Math.max(0, contextLength - prompt) : DEFAULT_OUTPUT_TOKENS))
+  return costOf({ prompt_tokens: prompt, completion_tokens: output }, price)
 }

@@ -13,8 +13,10 @@ export function healthSummary(deps: AppDeps) {
   const healthy = count("healthy")
   const models = new Set<string>()
   for (const b of backends) if (b.status === "healthy") for (const id of b.models.keys()) models.add(id)
-  const status =
-    backends.length > 0 && healthy === backends.length ? "healthy" : healthy > 0 ? "degraded" : "unhealthy"
+  const ledger = deps.spend.ledgerHealth()
+  const all = backends.length > 0 && healthy === backends.length ? "healthy" : healthy > 0 ? "degraded" : "unhealthy"
+  // Spend that cannot be read or saved is a guarantee that cannot be checked: said here.
+  const status = all === "healthy" && ledger.status !== "ok" ? "degraded" : all
   return {
     status,
     version: VERSION,
@@ -28,6 +30,7 @@ export function healthSummary(deps: AppDeps) {
       draining: count("draining"),
     },
     models: models.size,
+    spend_ledger: ledger,
   }
 }
 

@@ -12,6 +12,7 @@ import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
 import type { HeaderMap } from "../egress/transport/headers.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
+import type { SpendHold } from "../observability/cost.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
 import { requiredTier } from "../policy/tier.ts"
@@ -29,18 +30,22 @@ function priorityOf(headers: Headers): QueuePriority {
 }
 
 type Refusal = Exclude<Plan, { ok: true }>
-type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt[]; held: Backend }
+type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt[]; held: Backend; hold: SpendHold | undefined }
 
 /**
  * Plan and take a slot on the first candidate in one synchronous step, so that the
- * router's choice and the slot it counted on cannot be told apart by another request.
+ * router's choice and the slot it counted on cannot be told apart by another request;
+ * so is the budget it counted on (a cloud attempt's reservation, `hold`).
  */
 function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
   const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
     const attempt = plan.attempts[i]!
-    if (deps.feedback.acquire(attempt.backend)) return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend }
+    if (deps.feedback.acquire(attempt.backend)) {
+      const hold = deps.spend.reserve(req, attempt.backend, attempt.model)
+      return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend, hold }
+    }
   }
   return { ok: false, kind: "unavailable", requested: plan.requested, resolved: plan.resolved, excluded: plan.excluded, waitable: true }
 }
@@ -163,6 +168,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
   const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
+  let hold = reserved.hold
   let cost: { usd: number; estimated: boolean } | undefined
   let decorated = false
   const result = await forward(
@@ -171,7 +177,13 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       clientSignal: clientReq.signal,
       attempts: reserved.attempts,
       held: reserved.held,
-      refusal: (attempt) => stillAllowed(deps, attempt, policy),
+      refusal(attempt) {
+        // The failed attempt's reservation goes before policy looks; the next one's is taken if allowed.
+        hold?.release()
+        const refused = stillAllowed(deps, attempt, policy)
+        hold = refused ? undefined : deps.spend.reserve(request, attempt.backend, attempt.model)
+        return refused
+      },
       keepOpen,
       feedback: deps.feedback,
       decorate(headers, attempt, failures) {
@@ -191,9 +203,11 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     (outcome) => {
       const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
       const record = toRecord(ctx, outcome)
-      cost = deps.spend.cost(outcome, requirements.estimatedTokens)
+      cost = deps.spend.cost(outcome, requirements.promptTokens ?? requirements.estimatedTokens)
       record.costUsd = cost?.usd
       record.costEstimated = cost?.estimated || undefined
+      // The reservation gives way to the real cost in one step (the record writes it).
+      hold?.release()
       deps.requests.emit(record)
     }
   )

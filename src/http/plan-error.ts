@@ -5,6 +5,7 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
+import { LEDGER_UNREADABLE } from "../policy/budget.ts"
 import type { Exclusion, Plan } from "../routing/router.ts"
 
 export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
@@ -94,7 +95,7 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
     return new NexusError({
       kind: "unavailable",
       message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}.${fix} ${summary}`,
-      code: "budget_exhausted",
+      code: budget[0]!.reason.startsWith(LEDGER_UNREADABLE) ? "budget_ledger_unreadable" : "budget_exhausted",
       context: full,
     })
   }
@@ -117,7 +118,8 @@ function remediesFor(privacy: Exclusion[], tier: Exclusion[], budget: Exclusion[
   if (tierFrom("X-Nexus-Min-Tier")) out.push("a lower X-Nexus-Min-Tier")
   if (tierFrom("policy min_tier")) out.push("a lower min_tier in the model's [[routing.policies]] entry")
   if (privacy.length) out.push("a healthy restricted-zone backend serving the model")
-  if (budget.length) out.push("a higher routing.budget.monthly_limit_usd (or the next month)")
+  if (budget.some((e) => e.reason.startsWith(LEDGER_UNREADABLE))) out.push("a readable spend ledger (or routing.budget.on_ledger_error = \"open\")")
+  else if (budget.length) out.push("a higher routing.budget.monthly_limit_usd (or the next month)")
   return out
 }
 

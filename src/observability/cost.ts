@@ -1,17 +1,21 @@
 /**
  * Spend: the cost of each finished request from the usage its backend reported (an
- * estimate, marked as such, only when it reported none), recorded in the ledger and in
- * `nexus_cost_usd_total`; the budget's status for the policy stage, the headers, the
- * `nexus_budget_*` gauges and the `budget` block of `/v1/stats`.
+ * estimate, marked as such, when it reported none or the stream was cut), recorded in
+ * the ledger and in `nexus_cost_usd_total`; what cloud requests in flight have reserved
+ * against the budget; the budget's status for the policy stage, the headers, the
+ * `nexus_budget_*` gauges and the `budget` block of `/v1/stats` (with the ledger's health).
  * @module
  */
 import { isCloud, type Backend } from "../core/backend.ts"
 import type { RequestRecord } from "../core/events.ts"
-import { costOf, priceOf } from "../core/pricing.ts"
+import type { Logger } from "../core/logger.ts"
+import { costOf, priceOf, worstCost } from "../core/pricing.ts"
+import type { CanonicalRequest } from "../core/request.ts"
 import type { Usage } from "../core/usage.ts"
 import type { NexusConfig } from "../config/types.ts"
-import type { Ledger } from "../persist/ledger.ts"
+import type { StateFile } from "../persist/state-file.ts"
 import { budgetStatus, type BudgetStatus } from "../policy/budget.ts"
+import { watchLedger } from "./ledger-watch.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
 export type Spend = ReturnType<typeof createSpend>
@@ -21,6 +25,14 @@ export interface CostInput {
   model?: string
   status: number
   usage?: Usage
+  /** Set when a stream did not end with its usage: the completion tokens relayed. */
+  relayedTokens?: number
+}
+
+/** A cloud attempt's claim on the budget while it is in flight. */
+export interface SpendHold {
+  /** Give it back (once; later calls do nothing): the real cost is recorded in the same step. */
+  release(): void
 }
 
 /** What a local backend's answer costs (shared: callers only read it). */
@@ -28,11 +40,15 @@ const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd:
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-export function createSpend(ledger: Ledger, config: () => NexusConfig, registry: Registry) {
+export function createSpend(state: StateFile, config: () => NexusConfig, registry: Registry, log: Logger) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
+  const { ledger, view: ledgerHealth } = watchLedger(state, config, registry, log)
+  let reserved = 0
+  let holds = 0
+
   const status = (): BudgetStatus | undefined => {
     const cfg = config().routing.budget
-    return cfg ? budgetStatus(cfg, ledger.monthToDate()) : undefined
+    return cfg ? budgetStatus(cfg, ledger.monthToDate(), reserved, ledger.readError()) : undefined
   }
   new Gauge({
     name: "nexus_budget_spending_usd",
@@ -43,6 +59,14 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
     },
   })
   new Gauge({
+    name: "nexus_budget_reserved_usd",
+    help: "US dollars reserved by cloud requests in flight, not recorded yet",
+    registers: [registry],
+    collect() {
+      this.set(reserved)
+    },
+  })
+  new Gauge({
     name: "nexus_budget_limit_usd",
     help: "Monthly budget limit in US dollars (0 when no budget is set)",
     registers: [registry],
@@ -50,22 +74,46 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       this.set(config().routing.budget?.monthly_limit_usd ?? 0)
     },
   })
-
   return {
     ledger,
     status,
     /**
+     * Reserve what a cloud attempt may cost, before it is sent, while a budget is set: its
+     * prompt and its whole output budget at the model's price. Local attempts, and every
+     * attempt without a budget, reserve nothing and pay nothing for it.
+     */
+    reserve(req: CanonicalRequest, backend: Backend, model: string): SpendHold | undefined {
+      if (!isCloud(backend) || !config().routing.budget) return undefined
+      const price = priceOf(model, config().pricing)
+      if (!price) return undefined
+      const worst = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
+      reserved += worst
+      holds++
+      let holding = true
+      return {
+        release() {
+          if (!holding) return
+          holding = false
+          // Adding and subtracting floats drifts: with nothing in flight it is exactly 0.
+          reserved = --holds === 0 ? 0 : reserved - worst
+        },
+      }
+    },
+    /**
      * The cost of a finished request, or undefined when it is not known (no price, no
      * answer). `estimatedPrompt`: prompt tokens Nexus estimated from the request, for a
-     * backend that reports nothing.
+     * backend that reports nothing. A stream that did not end with its usage is charged
+     * its prompt (the backend's count if it gave one) and the completion tokens relayed.
      */
     cost(r: CostInput, estimatedPrompt: number): { usd: number; estimated: boolean } | undefined {
       if (!r.backend || !r.model || r.status >= 400) return undefined
       if (!isCloud(r.backend)) return FREE
       const price = priceOf(r.model, config().pricing)
       if (!price) return undefined
-      if (r.usage) return { usd: costOf(r.usage, price), estimated: false }
-      return { usd: costOf({ prompt_tokens: estimatedPrompt, completion_tokens: 0 }, price), estimated: true }
+      if (r.usage && r.relayedTokens === undefined) return { usd: costOf(r.usage, price), estimated: false }
+      const prompt = r.usage?.prompt_tokens ?? estimatedPrompt
+      const completion = Math.max(r.usage?.completion_tokens ?? 0, r.relayedTokens ?? 0)
+      return { usd: costOf({ prompt_tokens: prompt, completion_tokens: completion }, price), estimated: true }
     },
     /** The subscriber on finished requests: counts what they cost. */
     observe(r: RequestRecord): void {
@@ -74,6 +122,7 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       costTotal.inc({ backend: r.backend, model }, r.costUsd)
       ledger.record({ at: Date.now(), model, backend: r.backend, usd: r.costUsd, estimated: r.costEstimated })
     },
+    ledgerHealth,
     /** The `budget` block of /v1/stats. */
     stats() {
       const s = status()
@@ -81,11 +130,13 @@ export function createSpend(ledger: Ledger, config: () => NexusConfig, registry:
       return {
         month: new Date().toISOString().slice(0, 7),
         spent_usd: round(ledger.monthToDate()),
+        reserved_usd: round(reserved),
         limit_usd: s?.limitUsd ?? null,
         status: s?.state ?? null,
         utilization_percent: s ? round(s.utilization, 2) : null,
         remaining_usd: s ? round(s.remainingUsd) : null,
         hard_limit_action: s?.action ?? null,
+        ledger: ledgerHealth(),
         by_model: rows.map((r) => ({ model: r.model, backend: r.backend, spent_usd: round(r.usd), requests: r.requests, estimated_requests: r.estimated })),
       }
     },

@@ -29,9 +29,17 @@ export function stateFile(dir: string | undefined): StateFile {
     if (db) return db
     if (closed) throw new Error(`${path} is closed`)
     if (dir) mkdirSync(dirname(path), { recursive: true })
-    db = new Database(path, { create: true })
-    db.run("PRAGMA journal_mode = WAL")
-    db.run("PRAGMA busy_timeout = 2000")
+    const opened = new Database(path, { create: true })
+    try {
+      opened.run("PRAGMA journal_mode = WAL")
+      opened.run("PRAGMA busy_timeout = 2000")
+    } catch (err) {
+      // Not a database (or not one we can use): the next use opens it again, so a file
+      // repaired or replaced meanwhile is found.
+      opened.close()
+      throw err
+    }
+    db = opened
     return db
   }
 

@@ -76,7 +76,13 @@ export function openStore(file: StateFile) {
       if (db) ready(db).remove.run(id)
     },
     backends(): StoredBackend[] {
-      const db = file.existing()
+      let db: Database | undefined
+      try {
+        db = file.existing()
+      } catch {
+        // An unreadable state file is said at start (open.ts), and the ledger reports it.
+        return []
+      }
       if (!db) return []
       return (ready(db).all.all() as (StoredBackend & { api_key_env: string | null; max_concurrent: number | null; zone: Zone | null })[]).map((r) => ({
         ...r,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend, BackendInit, BackendRecord, BackendSettings, BackendStatus, ModelInfo } from "../core/backend.ts"
-import { createEventBus, type Listener, type RegistryEvent } from "../core/events.ts"
+import { createEventBus, type Listener, type ListenerFault, type RegistryEvent } from "../core/events.ts"
 import { serverKey } from "./server-key.ts"
 
 export type Registry = ReturnType<typeof createRegistry>
@@ -26,11 +26,12 @@ function ewma(prev: number | undefined, sample: number): number {
   return prev === undefined ? sample : prev + EWMA_ALPHA * (sample - prev)
 }
 
-export function createRegistry() {
+/** `onFault`: told when a subscriber to the registry's events throws. */
+export function createRegistry(onFault?: ListenerFault) {
   const backends = new Map<string, BackendRecord>()
   /** model id -> backends listing it, in registration order. */
   const index = new Map<string, BackendRecord[]>()
-  const bus = createEventBus<RegistryEvent>()
+  const bus = createEventBus<RegistryEvent>(onFault)
 
   function unindex(backend: BackendRecord): void {
     for (const id of backend.models.keys()) {

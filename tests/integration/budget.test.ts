@@ -94,13 +94,15 @@ describe("spend from real usage", () => {
 })
 
 describe("limits", () => {
-  test("the limit crossed by concurrent requests: overshoot only by those already in flight, then a 503 naming limit and spend", async () => {
+  test("the limit crossed by concurrent requests: each reserves its worst cost, so the overshoot is one request's; then a 503 naming limit and spend", async () => {
     const { n, cloud } = await setup({ monthly_limit_usd: 1, soft_limit_percent: 75, hard_limit_action: "block_cloud" }, { latencyMs: 150 })
-    const burst = await Promise.all(Array.from({ length: 5 }, () => n.post("/v1/chat/completions", chat("gpt-4o-mini"))))
-    expect(burst.map((r) => r.status)).toEqual([200, 200, 200, 200, 200])
-    const perRequest = Number(burst[0]!.headers.get("x-nexus-cost"))
+    // The first reserves its prompt and max_tokens (3 + 2 x 8 = $19), past the limit: the others are refused.
+    const burst = await Promise.all(Array.from({ length: 5 }, () => n.post("/v1/chat/completions", chat("gpt-4o-mini", { max_tokens: 8 }))))
+    expect(burst.map((r) => r.status).sort()).toEqual([200, 503, 503, 503, 503])
+    const refused = (await burst.find((r) => r.status === 503)!.json()) as { error: { message: string } }
+    expect(refused.error.message).toContain("reserved by requests in flight")
     await eventually(async () => (await spent(n)) >= 1)
-    expect(await spent(n)).toBeLessThanOrEqual(1 + 5 * perRequest)
+    expect(await spent(n)).toBeLessThanOrEqual(1 + 3 + 2 * 8)
     const blocked = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
     expect(blocked.status).toBe(503)
     const body = (await blocked.json()) as { error: { message: string; code: string } }
@@ -109,7 +111,7 @@ describe("limits", () => {
     expect(body.error.message).toContain("$1.00 limit")
     expect(blocked.headers.get("x-nexus-budget-status")).toBe("hard_limit")
     expect(blocked.headers.get("x-nexus-budget-remaining")).toBe("0.0000")
-    expect(cloud.stats.completed).toBe(5)
+    expect(cloud.stats.completed).toBe(1)
   })
 
   test("block_all refuses everything; warn lets it through; soft limit keeps the cloud for what local cannot serve", async () => {

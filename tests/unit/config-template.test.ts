@@ -47,7 +47,7 @@ describe("full template", () => {
     expect(c.backends[3]!.url).toBe("https://api.anthropic.com")
     expect(c.backends[2]!.allow_models).toEqual(["gpt-4o-mini", "gpt-4o"])
     expect(c.routing.policies).toEqual([{ model_pattern: "private-*", privacy: "restricted", min_tier: 3 }])
-    expect(c.routing.budget).toEqual({ monthly_limit_usd: 50, soft_limit_percent: 75, hard_limit_action: "block_cloud" })
+    expect(c.routing.budget).toEqual({ monthly_limit_usd: 50, soft_limit_percent: 75, hard_limit_action: "block_cloud", on_ledger_error: "closed" })
     expect(c.pricing["my-proxy-model*"]).toEqual({ input_per_million: 0.5, output_per_million: 1.5 })
     expect(c.backends[0]!.models).toEqual([
       { name: "llama3.2:latest", context_length: 131072, vision: false, tools: true, json_mode: true, embeddings: false },

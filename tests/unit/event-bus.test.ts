@@ -21,3 +21,20 @@ test("every listener hears each event once, a faulty one breaks nobody, and leav
   bus.emit(3)
   expect(heard).toEqual(["a1", "b1", "b2"])
 })
+
+test("a listener that throws is reported with its error, every time, and the others still hear the event", () => {
+  const faults: [string, string][] = []
+  const bus = createEventBus<number>((err, listener) => faults.push([listener.name, (err as Error).message]))
+  const heard: number[] = []
+  bus.on(function failing(n: number) {
+    throw new Error(`no ${n}`)
+  })
+  bus.on((n) => heard.push(n))
+  bus.emit(1)
+  bus.emit(2)
+  expect(heard).toEqual([1, 2])
+  expect(faults).toEqual([
+    ["failing", "no 1"],
+    ["failing", "no 2"],
+  ])
+})

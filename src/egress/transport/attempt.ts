@@ -236,6 +236,8 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
         ...where,
         ttftMs: end.firstTokenMs === undefined ? undefined : relayStart - ctx.started + end.firstTokenMs,
         usage: end.usage,
+        // A stream that did not end with its usage is charged what it relayed.
+        relayedTokens: end.how === "complete" && end.usage ? undefined : end.dataEvents,
         error: end.error,
         clientAborted: end.how === "client_abort",
         midStreamError: failed,

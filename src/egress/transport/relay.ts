@@ -15,6 +15,8 @@ export interface RelayEnd {
   /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
   how: "complete" | "upstream_error" | "client_abort" | "shutdown"
   usage?: Usage
+  /** SSE data events relayed (about one token each). */
+  dataEvents?: number
   /** ms from relay start to the first data event (streams) or first byte (others). */
   firstTokenMs?: number
   error?: string
@@ -89,7 +91,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
       }
     }
     kept.length = 0
-    opts.onEnd({ how, usage, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
+    opts.onEnd({ how, usage, dataEvents: sse?.seen.dataEvents, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
   }
 
   /** Nexus is stopping: say so in the stream's own words, end it cleanly, free the upstream. */

@@ -13,6 +13,11 @@ import { readUsage, type Usage } from "../../core/usage.ts"
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
   sawData: boolean
+  /**
+   * Data events forwarded (other than [DONE]): about one token each, so a stream cut
+   * before its usage is charged for what it relayed.
+   */
+  dataEvents: number
   sawDone: boolean
   usage?: Usage
   /** Message of an error event the backend sent mid-stream. */
@@ -27,7 +32,7 @@ export interface SseObservation {
 export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai) {
   const done = framing.done
   let pending = ""
-  const seen: SseObservation = { sawData: false, sawDone: false }
+  const seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
 
   function inspect(original: string): string {
     const fixed = fixEvent?.(original)
@@ -49,12 +54,16 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       }
       if (seen.sawDone) return "" // nothing may follow [DONE]
       seen.sawData = true
+      seen.dataEvents++
       if (payload.includes('"usage"') || payload.includes('"error"')) observeJson(payload)
       return `${event}\n\n`
     }
     if (seen.sawDone) return ""
     // Multi-line events (event:/id:/data: mixes) and comments pass through untouched.
-    if (/^data:/m.test(event)) seen.sawData = true
+    if (/^data:/m.test(event)) {
+      seen.sawData = true
+      seen.dataEvents++
+    }
     return `${event}\n\n`
   }
 
