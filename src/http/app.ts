@@ -126,7 +126,8 @@ export function createApp(deps: AppDeps): Handler {
   return {
     fetch(req) {
       const host = req.headers.get("host")
-      if (!hosts.allows(host)) return refuse(req, misdirected(host!))
+      // A Host Bun could not use (it then gives a bare path as the URL) names nothing: no browser sends one.
+      if (!hosts.allows(host) && req.url.charCodeAt(0) !== 47) return refuse(req, misdirected(host!))
       if (!isSafeMethod(req.method)) {
         const origin = crossSiteOrigin(req)
         if (origin !== undefined) return refuse(req, crossSite(origin))
