@@ -34,6 +34,8 @@ export interface Faults {
   dieAfterChunks?: number
   /** After N chunks, send the server's own mid-stream error event. */
   midStreamError?: number
+  /** The mid-stream error event quotes the credential the request carried (Authorization or x-api-key). */
+  echoKeyInError?: boolean
   /** Health probe endpoint answers this status. */
   healthStatus?: number
   /** Answer plain JSON even when the request asks for a stream (as some servers and proxies do). */

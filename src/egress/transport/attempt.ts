@@ -15,7 +15,7 @@ import { describeFetchError } from "../providers/http.ts"
 import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
-import { upstreamMessage } from "./upstream-error.ts"
+import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
 import { jsonAsStream, streamAsJson } from "./convert.ts"
 
@@ -145,8 +145,7 @@ type Settle = (report: Omit<AttemptReport, "backend">) => void
 async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
   const backend = attempt.backend
   const text = await res.text().catch(() => "")
-  // An upstream that echoes our key in its error must not hand it to the client or the log.
-  const message = redactKey(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
+  const message = redactSecret(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
   if (isRetryable(res.status)) {
     const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
     if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
@@ -217,6 +216,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     fixEvent: st.exchange.fixEvent,
     framing,
     backendName: backend.name,
+    secret: secretOf(backend.apiKey),
     keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
@@ -246,6 +246,11 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
   return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
 }
 
+/** Buffer's native search on the answer's own bytes (no copy, no decoding). */
+function bytesInclude(bytes: Uint8Array, text: string): boolean {
+  return Buffer.prototype.indexOf.call(bytes, text) >= 0
+}
+
 /** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
 async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: HeaderMap, headersMs: number, st: CommitState): Promise<AttemptResult> {
   let bytes: Uint8Array
@@ -260,6 +265,8 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
   }
+  const secret = secretOf(attempt.backend.apiKey)
+  if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({
     status: res.status,
@@ -274,8 +281,4 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
   })
   ctx.decorate?.(headers, attempt, ctx.failures.length)
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
-}
-
-function redactKey(text: string, key: string | undefined): string {
-  return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }
