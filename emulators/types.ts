@@ -40,6 +40,10 @@ export interface Faults {
   healthStatus?: number
   /** Answer plain JSON even when the request asks for a stream (as some servers and proxies do). */
   ignoreStream?: boolean
+  /** Stream even when the request asks for one JSON document (as a misconfigured proxy does). vLLM chat. */
+  alwaysStream?: boolean
+  /** Answer non-streaming chat with 200 and this body, which is not JSON (a proxy's page, a cut body). vLLM chat and responses. */
+  invalidJson?: { body: string; contentType?: string }
   /** gzip non-streaming JSON bodies (as a compressing reverse proxy would). */
   gzip?: boolean
 }

@@ -17,7 +17,8 @@ import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
-import { jsonAsStream, streamAsJson } from "./convert.ts"
+import { jsonAsStream } from "./convert.ts"
+import { isDocument, notJsonReason, streamedDocument } from "./whole-answer.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -125,18 +126,22 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
   // The backend's headers, read in one native call.
   let given: HeaderMap = res.headers.toJSON()
-  if (req.dialect === "openai" && exchange.dialect === "openai") {
-    const matched = matchStreaming(res, given["content-type"] ?? "", req.stream)
-    if (matched !== res) given = (res = matched).headers.toJSON()
+  const type = given["content-type"] ?? ""
+  if (req.stream && req.dialect === "openai" && exchange.dialect === "openai" && type.includes("json")) {
+    // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
+    given = (res = jsonAsStream(res)).headers.toJSON()
+  } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
+    const doc = await streamedDocument(res, secretOf(backend.apiKey)).catch((err: unknown) => ({ error: describeFetchError(err) }))
+    if ("error" in doc) return badAnswer(attempt, res.status, doc.error, settle)
+    given = (res = doc.response).headers.toJSON()
   }
   return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
 }
 
-/** An OpenAI client gets what it asked for even from a server that ignored `stream`. */
-function matchStreaming(res: Response, type: string, stream: boolean): Response {
-  if (stream && type.includes("json")) return jsonAsStream(res)
-  if (!stream && type.includes("text/event-stream")) return streamAsJson(res)
-  return res
+/** A success status without an answer: a failure like a 5xx, and nothing committed yet. */
+function badAnswer(attempt: Attempt, status: number, reason: string, settle: Settle): AttemptResult {
+  settle({ verdict: "failure", reason })
+  return { type: "failed", failure: { backend: attempt.backend.name, kind: "bad_answer", reason, status } }
 }
 
 type Settle = (report: Omit<AttemptReport, "backend">) => void
@@ -217,6 +222,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     framing,
     backendName: backend.name,
     secret: secretOf(backend.apiKey),
+    document: !sse && !ctx.request.stream,
     keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
@@ -265,6 +271,8 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
   }
+  // A client that asked for one document: it must be one (streams that fit are JSON lines).
+  if (!ctx.request.stream && !isDocument(bytes)) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
   const secret = secretOf(attempt.backend.apiKey)
   if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
   st.settle({ verdict: "success", latencyMs: headersMs })

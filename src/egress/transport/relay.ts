@@ -41,6 +41,8 @@ export interface RelayOptions {
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
   backendName: string
+  /** The client asked for one JSON document (not a stream): a body that is not one is a failure. */
+  document?: boolean
   /** The backend's key: taken out of anything the backend says before it goes further. */
   secret?: string
   /** Called once the body has been relayed for KEEP_OPEN_AFTER_MS: it is a long one. */
@@ -90,7 +92,12 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
       try {
         usage = readUsage(JSON.parse(decoder.decode(Buffer.concat(kept))))
       } catch {
-        // not JSON: nothing to observe
+        // Too late for another backend or a 502 (the status went out), not too late to
+        // count it as the backend's failure.
+        if (opts.document) {
+          how = "upstream_error"
+          error = "answered with a body that is not a JSON document"
+        }
       }
     }
     kept.length = 0
