@@ -60,6 +60,8 @@ describe("one backend", () => {
     const before = n.deps.registry.get("bad")!.stats.errors
     for (const [dialect, path, body] of REQUESTS) await expect502(n, dialect, path, body, /bad: answered 200 with a body that is not a JSON document \(text\/html\)/)
     expect(n.deps.registry.get("bad")!.stats.errors).toBe(before + REQUESTS.length)
+    const metrics = await (await fetch(`${n.url}/metrics`)).text()
+    expect(metrics).toMatch(/nexus_requests_total\{[^}]*status="502"[^}]*\} [1-9]/)
     // The request log says so too (the dashboard and /v1/events read the same records).
     await eventually(() => n.logs.filter((l) => l.status === 502 && String(l.error ?? "").includes("not a JSON document")).length >= REQUESTS.length)
   })
@@ -126,6 +128,8 @@ describe("with another backend", () => {
       expect(res.headers.get("x-nexus-route-reason")).toBe("failover")
       await res.body?.cancel()
     }
+    const metrics = await (await fetch(`${n.url}/metrics`)).text()
+    expect(metrics).toContain('nexus_failovers_total{backend="bad"} 2')
     // Two failures opened its breaker: the third request does not even try it.
     const requestsBefore = bad.stats.requests
     const third = await n.post(REQUESTS[0]![1], REQUESTS[0]![2])
