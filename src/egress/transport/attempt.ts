@@ -18,7 +18,7 @@ import { relayBody, type RelayEnd } from "./relay.ts"
 import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
 import { jsonAsStream } from "./convert.ts"
-import { isDocument, notJsonReason, streamedDocument } from "./whole-answer.ts"
+import { isDocument, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -131,11 +131,26 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
     // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
     given = (res = jsonAsStream(res)).headers.toJSON()
   } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
-    const doc = await streamedDocument(res, secretOf(backend.apiKey)).catch((err: unknown) => ({ error: describeFetchError(err) }))
-    if ("error" in doc) return badAnswer(attempt, res.status, doc.error, settle)
-    given = (res = doc.response).headers.toJSON()
+    const doc = await documentFromStream(ctx, attempt, res, settle)
+    if (!(doc instanceof Response)) return doc
+    given = (res = doc).headers.toJSON()
   }
   return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
+}
+
+/** A stream sent to a client that asked for one document, read whole: the document, or why the attempt ended. */
+async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<Response | AttemptResult> {
+  let doc: StreamedDocument
+  try {
+    doc = await streamedDocument(res, secretOf(attempt.backend.apiKey))
+  } catch (err) {
+    if (ctx.clientSignal.aborted) {
+      settle({ verdict: "neutral" })
+      return { type: "client_gone" }
+    }
+    doc = { error: `failed while sending its answer: ${describeFetchError(err)}` }
+  }
+  return "error" in doc ? badAnswer(attempt, res.status, doc.error, settle) : doc.response
 }
 
 /** A success status without an answer: a failure like a 5xx, and nothing committed yet. */
