@@ -61,7 +61,9 @@ const allowedHost = v.pipe(
   v.trim(),
   v.toLowerCase(),
   v.transform((s) => s.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")),
-  v.regex(/^[a-z0-9_.:*?%-]+$/, ALLOWED_HOST_EXPECTED)
+  v.regex(/^[a-z0-9_.:*?%-]+$/, ALLOWED_HOST_EXPECTED),
+  // One colon is a port (any port is accepted); IPv6 addresses have several.
+  v.check((s) => s.split(":").length !== 2, ALLOWED_HOST_EXPECTED)
 )
 
 const ServerSchema = table(

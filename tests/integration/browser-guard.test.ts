@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { hostname, networkInterfaces } from "node:os"
 import { startOllama } from "../../emulators/index.ts"
+import { parseConfigText } from "../../src/config/load.ts"
 import { head, rawRequest } from "../helpers/raw-http.ts"
 import { startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
@@ -156,6 +157,13 @@ describe("the Host header", () => {
     expect(await get("anything.example")).toBe(421)
     expect(await get("nexus.example.test")).toBe(200)
   })
+})
+
+test("allowed_hosts in the file: names, addresses and globs, normalised; a URL or a port is refused by name", () => {
+  const parse = (v: string) => parseConfigText(`[server]\nallowed_hosts = ${v}\n`, "n.toml").server.allowed_hosts
+  expect(parse('["Nexus.Example.COM.", "[::1]", "*.lan", "*"]')).toEqual(["nexus.example.com", "::1", "*.lan", "*"])
+  for (const bad of ['["http://x.com/"]', '["x.com:8000"]', '"x.com"']) expect(() => parse(bad)).toThrow("server.allowed_hosts")
+  expect(() => parse('["x.com:8000"]')).toThrow('expected a host name, address or glob like "nexus.example.com"')
 })
 
 describe("for every Host, Origin, Sec-Fetch-Site and content type", () => {
