@@ -80,6 +80,8 @@ export async function record(stats: EmulatorStats, req: Request, path: string): 
 export interface Track {
   done(): void
   signal: AbortSignal
+  /** The credential the request carried (Authorization, else x-api-key), for `echoKeyInError`. */
+  credential: string | null
 }
 
 /**
@@ -101,6 +103,7 @@ export function inFlight(stats: EmulatorStats, req: Request, body: string): Trac
   req.signal.addEventListener("abort", onAbort, { once: true })
   return {
     signal: req.signal,
+    credential: req.headers.get("authorization") ?? req.headers.get("x-api-key"),
     done() {
       if (finished) return
       finished = true
@@ -188,7 +191,7 @@ export function pacedStream(state: EmulatorState, track: Track, plan: StreamPlan
       if (closed) return
       const contentIndex = i - plan.contentStart
       if (faults.midStreamError !== undefined && contentIndex === faults.midStreamError) {
-        for (const e of plan.errorEvents) controller.enqueue(enc.encode(e))
+        for (const e of plan.errorEvents) controller.enqueue(enc.encode(faults.echoKeyInError ? quoteCredential(e, track.credential) : e))
         return finish(controller)
       }
       if (faults.dieAfterChunks !== undefined && contentIndex === faults.dieAfterChunks) {
@@ -214,6 +217,16 @@ export function pacedStream(state: EmulatorState, track: Track, plan: StreamPlan
       closed = true
     },
   })
+}
+
+/**
+ * An error event whose message starts with the credential the request carried, as a
+ * verbose server or a misconfigured proxy in front of it writes (`invalid header
+ * "Bearer sk-…"`): the first string under `message`, `error` or `content`.
+ */
+function quoteCredential(event: string, credential: string | null): string {
+  const quoted = JSON.stringify(`invalid authorization header "${credential ?? ""}": `).slice(1, -1)
+  return event.replace(/("(?:message|error|content)":\s*")/, (m) => `${m}${quoted}`)
 }
 
 /** A streamed response that follows the plan (see `pacedStream`). */

@@ -34,10 +34,16 @@ export interface Faults {
   dieAfterChunks?: number
   /** After N chunks, send the server's own mid-stream error event. */
   midStreamError?: number
+  /** The mid-stream error event quotes the credential the request carried (Authorization or x-api-key). */
+  echoKeyInError?: boolean
   /** Health probe endpoint answers this status. */
   healthStatus?: number
   /** Answer plain JSON even when the request asks for a stream (as some servers and proxies do). */
   ignoreStream?: boolean
+  /** Stream even when the request asks for one JSON document (as a misconfigured proxy does). vLLM chat. */
+  alwaysStream?: boolean
+  /** Answer non-streaming chat with 200 and this body, which is not JSON (a proxy's page, a cut body). vLLM chat and responses. */
+  invalidJson?: { body: string; contentType?: string }
   /** gzip non-streaming JSON bodies (as a compressing reverse proxy would). */
   gzip?: boolean
 }

@@ -6,7 +6,7 @@
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, completionStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
-import type { Emulator, EmulatorOptions } from "./types.ts"
+import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
 export interface VllmOptions extends EmulatorOptions {
   /** Still loading: the port refuses connections until `finishLoading()`. */
@@ -24,6 +24,11 @@ const TYPES: Record<number, string> = { 400: "BadRequestError", 401: "Unauthoriz
 
 /** vLLM's own usage key order. */
 const vllmUsage = (t: Turn) => ({ prompt_tokens: t.prompt, total_tokens: t.prompt + t.completion, completion_tokens: t.completion })
+
+/** The `invalidJson` fault: a 200 whose body is not the JSON document asked for. */
+function notJson(fault: NonNullable<Faults["invalidJson"]>, headers: Record<string, string>): Response {
+  return new Response(fault.body, { headers: { ...headers, "content-type": fault.contentType ?? "application/json" } })
+}
 
 export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
   const state = createState(opts, DEFAULT_MODELS)
@@ -50,7 +55,11 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
     const t = turn(state, body)
     const headers = { "x-request-id": id }
-    if (body.stream !== true || state.faults.ignoreStream) {
+    if (state.faults.invalidJson && body.stream !== true) {
+      track.done()
+      return notJson(state.faults.invalidJson, headers)
+    }
+    if ((body.stream !== true && !state.faults.alwaysStream) || state.faults.ignoreStream) {
       track.done()
       const m = message(t)
       const choice = { index: 0, message: { ...m, tool_calls: m.tool_calls ?? [] }, logprobs: null, finish_reason: t.finish, stop_reason: null }
@@ -83,6 +92,7 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     const usage = { input_tokens: t.prompt, input_tokens_details: { cached_tokens: 0 }, output_tokens: t.completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: t.prompt + t.completion }
     const response = (status: string, output: unknown[]) => ({ id, object: "response", created_at: CREATED, model, status, output, usage: status === "completed" ? usage : null, error: null, incomplete_details: null, tools: [], parallel_tool_calls: true, tool_choice: "auto" })
     const output = calls.length ? calls : [text]
+    if (state.faults.invalidJson && body.stream !== true) return notJson(state.faults.invalidJson, {})
     if (body.stream !== true) return json(response("completed", output))
     let n = 0
     const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n++, ...data })}\n\n`

@@ -53,6 +53,19 @@ const RuntimeApiKeys = v.record(
   'expected a table of VARIABLE = ["https://origin"]'
 )
 
+const ALLOWED_HOST_EXPECTED = 'expected a host name, address or glob like "nexus.example.com" or "*.lan" (no scheme, no port), or "*" for any'
+
+/** Names of this gateway beyond its own (see http/host-check.ts), kept as the Host header is compared. */
+const allowedHost = v.pipe(
+  v.string(ALLOWED_HOST_EXPECTED),
+  v.trim(),
+  v.toLowerCase(),
+  v.transform((s) => s.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")),
+  v.regex(/^[a-z0-9_.:*?%-]+$/, ALLOWED_HOST_EXPECTED),
+  // One colon is a port (any port is accepted); IPv6 addresses have several.
+  v.check((s) => s.split(":").length !== 2, ALLOWED_HOST_EXPECTED)
+)
+
 const ServerSchema = table(
   {
     host: v.optional(
@@ -78,6 +91,7 @@ const ServerSchema = table(
     // No default: absent means no variable is allowed, and test fixtures that build a
     // [server] table by hand stay valid.
     runtime_api_keys: v.optional(RuntimeApiKeys),
+    allowed_hosts: v.optional(v.array(allowedHost, "expected an array of host names or globs"), () => []),
   },
   "[server]"
 )

@@ -41,6 +41,10 @@ shutdown_timeout_seconds = 30
 # written once there is something to keep), the mDNS host name. Default: a per-OS state
 # directory. (NEXUS_DATA_DIR)
 # data_dir = "/var/lib/nexus"
+# Host names (or globs like "*.lan") the Host header may give this gateway, besides loopback,
+# this machine's names and addresses and host above: the names a reverse proxy or a DNS
+# alias uses. Other Host values get a 421 (a DNS-rebinding web page sends its own). "*": any.
+allowed_hosts = []
 # Keys for backends added at run time (POST /v1/backends, nexus backends add). Their
 # api_key_env may name only a variable listed here, and its value is sent only to the
 # origins listed with it (scheme://host[:port], no path). Absent: such backends get no key.

@@ -55,6 +55,8 @@ export interface ServerConfig {
    * each with the origins (`https://host:port`) its value may be sent to. Absent: none.
    */
   runtime_api_keys?: Record<string, string[]>
+  /** More names the Host header may give this gateway (globs; "*" turns the check off). */
+  allowed_hosts: string[]
 }
 
 export interface DiscoveryConfig {

@@ -14,6 +14,10 @@ export type ErrorKind =
   | "request_timeout"
   | "conflict"
   | "too_large"
+  /** A body in a media type the route does not take (415). */
+  | "unsupported_media_type"
+  /** A Host header that names some other server (421): DNS rebinding, or a missing allowed_hosts entry. */
+  | "misdirected"
   | "unprocessable"
   | "rate_limited"
   | "client_closed"
@@ -35,6 +39,8 @@ export const STATUS_OF: Readonly<Record<ErrorKind, number>> = {
   request_timeout: 408,
   conflict: 409,
   too_large: 413,
+  unsupported_media_type: 415,
+  misdirected: 421,
   unprocessable: 422,
   rate_limited: 429,
   client_closed: 499,

@@ -20,6 +20,8 @@ export type FailureKind =
   | "rate_limited"
   /** The server died after the status was committed. */
   | "mid_stream"
+  /** A success status whose answer is not one: not JSON, or a stream with only an error. */
+  | "bad_answer"
   /** Its last slot was taken by someone else before this attempt could start. */
   | "capacity"
   /** A policy no longer allows it (a reload changed its zone or tier, the budget ran out). */

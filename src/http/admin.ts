@@ -11,6 +11,7 @@ import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
 import type { Backend } from "../core/backend.ts"
 import { noSuchBackend } from "../registry/manage.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
+import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { NexusError } from "../core/errors.ts"
 
@@ -127,6 +128,7 @@ export function adminRoutes(deps: AppDeps) {
 
   app.post("/v1/backends", async (c) => {
     requireAdmin(deps, c)
+    requireJsonBody(c.req.raw)
     const timeoutMs = deps.config().server.request_timeout_seconds * 1000
     const body = parseAddBackend(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024, timeoutMs)))
     const backend = await deps.manager.addBackend(body)

@@ -16,6 +16,7 @@ import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../in
 import { responses } from "../ingress/responses/endpoints.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
+import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from "./browser-guard.ts"
 import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -67,6 +68,8 @@ export interface Handler {
 export function createApp(deps: AppDeps): Handler {
   const app = new Hono<Env>({ getPath: pathOf })
   const direct = new Map<string, ReturnType<typeof pipeline>>()
+  const dialects = new Map<string, IngressEndpoint>(PROXIED)
+  const hosts = hostCheck(deps.config)
 
   app.use(async (c, next) => {
     c.set("scope", openScope(c.req.raw, c.req.path))
@@ -112,8 +115,23 @@ export function createApp(deps: AppDeps): Handler {
 
   app.onError((err, c) => answerError(deps, c.get("scope") ?? openScope(c.req.raw, c.req.path), err))
 
+  /** A request the browser guard turns away, answered in its route's dialect when known. */
+  const refuse = (req: Request, err: NexusError) => {
+    const path = rawPath(req.url)
+    const scope = openScope(req, path)
+    scope.dialect = dialects.get(path)
+    return answerError(deps, scope, err)
+  }
+
   return {
     fetch(req) {
+      const host = req.headers.get("host")
+      // A Host Bun could not use (it then gives a bare path as the URL) names nothing: no browser sends one.
+      if (!hosts.allows(host) && req.url.charCodeAt(0) !== 47) return refuse(req, misdirected(host!))
+      if (!isSafeMethod(req.method)) {
+        const origin = crossSiteOrigin(req)
+        if (origin !== undefined) return refuse(req, crossSite(origin))
+      }
       if (req.method === "POST") {
         const path = rawPath(req.url)
         const run = direct.get(path)

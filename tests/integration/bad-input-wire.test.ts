@@ -85,35 +85,38 @@ async function pump(socket: Socket, total: number, chunked: boolean) {
   if (chunked) await write(socket, "0\r\n\r\n")
 }
 
+// Every JSON route takes a body that says it is JSON (the admin API refuses any other type first).
+const JSON_TYPE = "Content-Type: application/json"
+
 describe.each(JSON_ROUTES)("POST %s", (path) => {
   test("11 MB with a declared length: 413", async () => {
-    const res = await rawRequest(port(), head("POST", path, [`Content-Length: ${ELEVEN_MB}`]), {
+    const res = await rawRequest(port(), head("POST", path, [JSON_TYPE, `Content-Length: ${ELEVEN_MB}`]), {
       then: (s) => pump(s, ELEVEN_MB, false),
     })
     expect(expectEnvelope(res.status, res.body, 413).error.code).toBe("request_too_large")
   })
 
   test("11 MB chunked: 413 once the limit is passed", async () => {
-    const res = await rawRequest(port(), head("POST", path, ["Transfer-Encoding: chunked"]), {
+    const res = await rawRequest(port(), head("POST", path, [JSON_TYPE, "Transfer-Encoding: chunked"]), {
       then: (s) => pump(s, ELEVEN_MB, true),
     })
     expect(expectEnvelope(res.status, res.body, 413).error.code).toBe("request_too_large")
   })
 
   test("11 MB declared and never sent: 413 at once", async () => {
-    const res = await rawRequest(port(), head("POST", path, [`Content-Length: ${ELEVEN_MB}`]))
+    const res = await rawRequest(port(), head("POST", path, [JSON_TYPE, `Content-Length: ${ELEVEN_MB}`]))
     expect(expectEnvelope(res.status, res.body, 413).error.code).toBe("request_too_large")
   })
 
   test("a small body declared and never sent: 408 within the request timeout", async () => {
-    const res = await rawRequest(port(), head("POST", path, ["Content-Length: 100"]) + '{"model"', {
+    const res = await rawRequest(port(), head("POST", path, [JSON_TYPE, "Content-Length: 100"]) + '{"model"', {
       timeoutMs: TIMEOUT_S * 1000 + 3000,
     })
     expect(expectEnvelope(res.status, res.body, 408).error.code).toBe("request_timeout")
   })
 
   test("a chunked body that never ends: 413", async () => {
-    const res = await rawRequest(port(), head("POST", path, ["Transfer-Encoding: chunked"]), {
+    const res = await rawRequest(port(), head("POST", path, [JSON_TYPE, "Transfer-Encoding: chunked"]), {
       then: (s) => pump(s, Number.POSITIVE_INFINITY, true),
     })
     expect(expectEnvelope(res.status, res.body, 413).error.code).toBe("request_too_large")

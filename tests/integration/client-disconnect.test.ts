@@ -30,7 +30,8 @@ async function abortMidUpload(path: string, framing: string[], partial: string, 
   await waitFor(() => target.nexus.server.pendingRequests === 0)
   const reading = waitFor(() => target.nexus.server.pendingRequests === count)
   const uploads = Array.from({ length: count }, () =>
-    rawRequest(target.nexus.port, head("POST", path, framing) + partial, {
+    // A JSON upload says so: the admin API refuses other types before reading a byte.
+    rawRequest(target.nexus.port, head("POST", path, ["Content-Type: application/json", ...framing]) + partial, {
       then: async (socket) => {
         await reading
         socket.destroy()

@@ -66,6 +66,7 @@ describe("the file", () => {
         max_body_bytes: 10485760,
         sse_heartbeat_seconds: 5,
         shutdown_timeout_seconds: 30,
+        allowed_hosts: [],
       },
       discovery: {
         enabled: true,

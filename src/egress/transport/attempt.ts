@@ -15,9 +15,10 @@ import { describeFetchError } from "../providers/http.ts"
 import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { relayBody, type RelayEnd } from "./relay.ts"
-import { upstreamMessage } from "./upstream-error.ts"
+import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
-import { jsonAsStream, streamAsJson } from "./convert.ts"
+import { jsonAsStream } from "./convert.ts"
+import { isDocument, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -125,18 +126,37 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
   // The backend's headers, read in one native call.
   let given: HeaderMap = res.headers.toJSON()
-  if (req.dialect === "openai" && exchange.dialect === "openai") {
-    const matched = matchStreaming(res, given["content-type"] ?? "", req.stream)
-    if (matched !== res) given = (res = matched).headers.toJSON()
+  const type = given["content-type"] ?? ""
+  if (req.stream && req.dialect === "openai" && exchange.dialect === "openai" && type.includes("json")) {
+    // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
+    given = (res = jsonAsStream(res)).headers.toJSON()
+  } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
+    const doc = await documentFromStream(ctx, attempt, res, settle)
+    if (!(doc instanceof Response)) return doc
+    given = (res = doc).headers.toJSON()
   }
   return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
 }
 
-/** An OpenAI client gets what it asked for even from a server that ignored `stream`. */
-function matchStreaming(res: Response, type: string, stream: boolean): Response {
-  if (stream && type.includes("json")) return jsonAsStream(res)
-  if (!stream && type.includes("text/event-stream")) return streamAsJson(res)
-  return res
+/** A stream sent to a client that asked for one document, read whole: the document, or why the attempt ended. */
+async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<Response | AttemptResult> {
+  let doc: StreamedDocument
+  try {
+    doc = await streamedDocument(res, secretOf(attempt.backend.apiKey))
+  } catch (err) {
+    if (ctx.clientSignal.aborted) {
+      settle({ verdict: "neutral" })
+      return { type: "client_gone" }
+    }
+    doc = { error: `failed while sending its answer: ${describeFetchError(err)}` }
+  }
+  return "error" in doc ? badAnswer(attempt, res.status, doc.error, settle) : doc.response
+}
+
+/** A success status without an answer: a failure like a 5xx, and nothing committed yet. */
+function badAnswer(attempt: Attempt, status: number, reason: string, settle: Settle): AttemptResult {
+  settle({ verdict: "failure", reason })
+  return { type: "failed", failure: { backend: attempt.backend.name, kind: "bad_answer", reason, status } }
 }
 
 type Settle = (report: Omit<AttemptReport, "backend">) => void
@@ -145,8 +165,7 @@ type Settle = (report: Omit<AttemptReport, "backend">) => void
 async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
   const backend = attempt.backend
   const text = await res.text().catch(() => "")
-  // An upstream that echoes our key in its error must not hand it to the client or the log.
-  const message = redactKey(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
+  const message = redactSecret(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
   if (isRetryable(res.status)) {
     const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
     if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
@@ -217,6 +236,8 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     fixEvent: st.exchange.fixEvent,
     framing,
     backendName: backend.name,
+    secret: secretOf(backend.apiKey),
+    document: !sse && !ctx.request.stream,
     keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
@@ -248,6 +269,11 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
   return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
 }
 
+/** Buffer's native search on the answer's own bytes (no copy, no decoding). */
+function bytesInclude(bytes: Uint8Array, text: string): boolean {
+  return Buffer.prototype.indexOf.call(bytes, text) >= 0
+}
+
 /** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
 async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: HeaderMap, headersMs: number, st: CommitState): Promise<AttemptResult> {
   let bytes: Uint8Array
@@ -262,6 +288,10 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
   }
+  // A client that asked for one document: it must be one (streams that fit are JSON lines).
+  if (!ctx.request.stream && !isDocument(bytes)) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
+  const secret = secretOf(attempt.backend.apiKey)
+  if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
   st.settle({ verdict: "success", latencyMs: headersMs })
   ctx.finish({
     status: res.status,
@@ -276,8 +306,4 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
   })
   ctx.decorate?.(headers, attempt, ctx.failures.length)
   return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
-}
-
-function redactKey(text: string, key: string | undefined): string {
-  return key && key.length >= 6 ? text.replaceAll(key, "[redacted]") : text
 }

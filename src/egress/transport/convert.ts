@@ -104,10 +104,3 @@ export function assembleStream(text: string): Obj {
   )
   return doc
 }
-
-export function streamAsJson(res: Response): Response {
-  const headers = new Headers(res.headers)
-  headers.delete("content-length")
-  headers.set("content-type", "application/json")
-  return new Response(bodyStream(async () => JSON.stringify(assembleStream(await res.text()))), { status: res.status, headers })
-}

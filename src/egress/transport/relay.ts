@@ -10,6 +10,7 @@ import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
 import { onAbort } from "./on-abort.ts"
+import { secretFilter } from "./upstream-error.ts"
 
 export interface RelayEnd {
   /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
@@ -42,6 +43,10 @@ export interface RelayOptions {
   heartbeatMs?: number
   /** Named in the error event when the backend dies mid-stream. */
   backendName: string
+  /** The client asked for one JSON document (not a stream): a body that is not one is a failure. */
+  document?: boolean
+  /** The backend's key: taken out of anything the backend says before it goes further. */
+  secret?: string
   /** Called once the body has been relayed for KEEP_OPEN_AFTER_MS: it is a long one. */
   keepOpen?: () => void
 }
@@ -61,7 +66,9 @@ const USAGE_SCAN_LIMIT = 1 << 20
 export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
-  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing) : undefined
+  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret) : undefined
+  // Only a keyed backend's other bodies are read as text: everything else passes as bytes.
+  const filter = !sse && opts.secret ? { text: new TextDecoder(), secret: secretFilter(opts.secret) } : undefined
   const started = performance.now()
   let firstTokenMs: number | undefined
   let bytes = 0
@@ -87,7 +94,12 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
       try {
         usage = readUsage(JSON.parse(decoder.decode(Buffer.concat(kept))))
       } catch {
-        // not JSON: nothing to observe
+        // Too late for another backend or a 502 (the status went out), not too late to
+        // count it as the backend's failure.
+        if (opts.document) {
+          how = "upstream_error"
+          error = "answered with a body that is not a JSON document"
+        }
       }
     }
     kept.length = 0
@@ -159,6 +171,10 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
           const tail = sse.finish()
           if (tail) controller.enqueue(encoder.encode(tail))
         }
+        if (filter) {
+          const tail = filter.secret.push(filter.text.decode()) + filter.secret.flush()
+          if (tail) controller.enqueue(encoder.encode(tail))
+        }
         controller.close()
         end("complete")
         return
@@ -171,7 +187,11 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
           kept.push(value)
           keptBytes += value.byteLength
         }
-        controller.enqueue(value)
+        if (!filter) controller.enqueue(value)
+        else {
+          const out = filter.secret.push(filter.text.decode(value, { stream: true }))
+          if (out) controller.enqueue(encoder.encode(out))
+        }
         return
       }
       const text = decoder.decode(value, { stream: true })

@@ -9,6 +9,7 @@
 import type { EventFix } from "../providers/types.ts"
 import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
+import { redactSecret } from "./upstream-error.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -29,9 +30,11 @@ export interface SseObservation {
  * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
  * by the provider when it has quirks).
  */
-export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai) {
+export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string) {
   const done = framing.done
   let pending = ""
+  /** An event lost our key: its text changed even if its length did not. */
+  let redacted = false
   const seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
 
   function inspect(original: string): string {
@@ -43,7 +46,12 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       if (payload !== undefined && payload.includes('"usage"')) observeJson(payload)
       return ""
     }
-    const event = fixed ?? original
+    let event = fixed ?? original
+    // Whatever event quotes our key (an error that echoes the request's header) loses it.
+    if (secret !== undefined && event.includes(secret)) {
+      event = redactSecret(event, secret)
+      redacted = true
+    }
     // Fast path: one `data: {json}` line, the overwhelming majority.
     const payload = dataPayload(event)
     if (payload !== undefined) {
@@ -108,7 +116,8 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
         if (end > start) {
           const event = buf.slice(start, end)
           const forwarded = inspect(event)
-          if (forwarded.length !== event.length + 2) changed = true
+          if (forwarded.length !== event.length + 2 || redacted) changed = true
+          redacted = false
           out += forwarded
         } else changed = true // an empty event (extra blank line): dropped
         start = end + 2

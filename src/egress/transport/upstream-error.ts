@@ -30,3 +30,43 @@ export function upstreamMessage(text: string): string {
   }
   return trimmed.slice(0, 1000)
 }
+
+/** Keys shorter than this are not searched for: they would match ordinary text. */
+const MIN_SECRET = 6
+
+/** The backend's key, when it is worth searching for in what the backend says. */
+export function secretOf(key: string | undefined): string | undefined {
+  return key && key.length >= MIN_SECRET ? key : undefined
+}
+
+/**
+ * What a backend said, with our key taken out: an upstream that echoes it (`invalid
+ * header "Bearer sk-…"`) must not hand it to the client, the log or the dashboard.
+ */
+export function redactSecret(text: string, key: string | undefined): string {
+  const secret = secretOf(key)
+  return secret && text.includes(secret) ? text.replaceAll(secret, "[redacted]") : text
+}
+
+/**
+ * `redactSecret` over a body that arrives in pieces (JSON lines, a JSON document): the
+ * last `secret.length - 1` characters wait for the next piece, so a key split between
+ * two pieces is still found.
+ */
+export function secretFilter(secret: string) {
+  const hold = secret.length - 1
+  let carry = ""
+  return {
+    push(text: string): string {
+      const all = redactSecret(carry + text, secret)
+      const cut = Math.max(0, all.length - hold)
+      carry = all.slice(cut)
+      return all.slice(0, cut)
+    },
+    flush(): string {
+      const rest = carry
+      carry = ""
+      return rest
+    },
+  }
+}
