@@ -33,6 +33,15 @@ export function promptTokens(body: Record<string, unknown>): number {
   return Math.max(1, Math.ceil(chars / 4))
 }
 
+/** The exception a strict chat template raises when a system message is not the first one. */
+export const SYSTEM_NOT_FIRST = "System message must be at the beginning."
+
+/** Whether rendering `body` with a strict template raises (a system message after the first). */
+export function templateRaises(body: Record<string, unknown>): boolean {
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  return messages.some((m, i) => i > 0 && (m as { role?: unknown })?.role === "system")
+}
+
 export interface ToolCallOut {
   id: string
   name: string
@@ -89,6 +98,9 @@ function lastToolResult(body: Record<string, unknown>): string | undefined {
   const messages = Array.isArray(body.messages) ? body.messages : []
   const last = messages.at(-1) as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
   if (last?.type === "function_call_output") return typeof last.output === "string" ? last.output : JSON.stringify(last.output)
+  // Anthropic: a user turn holding tool_result blocks.
+  const result = last?.role === "user" && Array.isArray(last.content) ? last.content.find((b) => b?.type === "tool_result") : undefined
+  if (result) return typeof result.content === "string" ? result.content : Array.isArray(result.content) ? result.content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join("\n") : ""
   if (last?.role !== "tool") return undefined
   if (typeof last.content === "string") return last.content
   if (Array.isArray(last.content)) return last.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("\n")

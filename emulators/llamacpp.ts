@@ -5,7 +5,7 @@
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, promptTokens, sse, turn } from "./generate.ts"
+import { chatStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamacppOptions extends EmulatorOptions {
@@ -44,6 +44,9 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     const body = parseBody(text)
     if (!body) return err(400, "Failed to parse JSON")
     const model = String(body.model ?? state.models[0]!.id)
+    if (opts.strictTemplate && templateRaises(body)) {
+      return err(400, `Unable to generate parser for this template. Automatic parser generation failed: \nError: Jinja Exception: ${SYSTEM_NOT_FIRST}`)
+    }
     const prompt = promptTokens(body)
     if (prompt >= nCtx) {
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })

@@ -81,6 +81,12 @@ export interface EmulatorOptions {
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
+  /**
+   * The model's chat template raises on a system message anywhere but first, as Qwen's
+   * newer templates do (`raise_exception('System message must be at the beginning.')`):
+   * llama.cpp and vLLM then refuse the request with a 400. Off by default.
+   */
+  strictTemplate?: boolean
   /** Model a prompt (prefix) cache: see PrefixCacheOptions. Off by default. */
   prefixCache?: PrefixCacheOptions
 }

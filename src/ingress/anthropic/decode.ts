@@ -53,49 +53,91 @@ interface Counted {
   vision: boolean
 }
 
+/**
+ * How a system turn in mid-conversation reaches a server that is not Anthropic's: as
+ * user-side text, since many chat templates (Qwen's among them) raise on a system message
+ * anywhere but first. Kept where it was said, never hoisted into the leading system
+ * message, so the prompt before it (and the server's prompt cache) is the same every turn.
+ */
+export const systemNote = (text: string) => `<system-reminder>\n${text}\n</system-reminder>`
+
+/**
+ * Add a user turn; one straight after another user turn joins it, as Anthropic itself
+ * reads consecutive user turns (and templates that insist on alternating roles need).
+ */
+function pushUser(out: Obj[], content: string | Obj[]): void {
+  const last = out[out.length - 1]
+  if (last?.role !== "user") {
+    out.push({ role: "user", content })
+    return
+  }
+  const prev = last.content as string | Obj[]
+  if (typeof prev === "string" && typeof content === "string") last.content = `${prev}\n\n${content}`
+  else last.content = [...asParts(prev), ...asParts(content)]
+}
+
+const asParts = (c: string | Obj[]): Obj[] => (typeof c === "string" ? [{ type: "text", text: c }] : c)
+
+function convertBlocks(out: Counted, m: Obj, i: number): void {
+  const where = `messages[${i}]`
+  if (!Array.isArray(m.content)) throw bad(`${where}.content must be a string or a list of blocks`, `${where}.content`)
+  const parts: Obj[] = []
+  const calls: Obj[] = []
+  const results: Obj[] = []
+  m.content.forEach((b, j) => {
+    if (!isObj(b)) throw bad(`${where}.content[${j}] must be a block object`, `${where}.content`)
+    if (b.type === "text" && typeof b.text === "string") {
+      out.chars += b.text.length
+      parts.push({ type: "text", text: b.text })
+    } else if (b.type === "image") {
+      out.vision = true
+      parts.push(imagePart(b, `${where}.content[${j}]`))
+    } else if (b.type === "tool_use") {
+      const args = JSON.stringify(b.input ?? {})
+      out.chars += args.length
+      calls.push({ id: String(b.id ?? `toolu_${i}_${j}`), type: "function", function: { name: String(b.name ?? ""), arguments: args } })
+    } else if (b.type === "tool_result") {
+      const text = resultText(b)
+      out.chars += text.length
+      results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
+    }
+    // thinking, redacted_thinking, document, server tool blocks: nothing a local model can use.
+  })
+  // Tool results answer the previous assistant turn, so they come before the user's text.
+  out.messages.push(...results)
+  const onlyText = parts.every((p) => p.type === "text")
+  const content = onlyText ? parts.map((p) => p.text as string).join("\n\n") : parts
+  if (m.role === "assistant") {
+    if (parts.length || calls.length) out.messages.push({ role: "assistant", content: onlyText && !parts.length ? null : content, ...(calls.length ? { tool_calls: calls } : {}) })
+  } else if (parts.length) {
+    pushUser(out.messages, content)
+  }
+}
+
 function convertMessages(list: unknown): Counted {
   if (!Array.isArray(list) || list.length === 0) throw bad("messages must be a non-empty list", "messages")
   const out: Counted = { messages: [], chars: 0, vision: false }
+  let sawUser = false
   list.forEach((m, i) => {
     const where = `messages[${i}]`
-    if (!isObj(m) || (m.role !== "user" && m.role !== "assistant")) throw bad(`${where}.role must be "user" or "assistant"`, `${where}.role`)
-    if (typeof m.content === "string") {
-      out.chars += m.content.length
-      out.messages.push({ role: m.role, content: m.content })
+    if (!isObj(m) || (m.role !== "user" && m.role !== "assistant" && m.role !== "system")) {
+      throw bad(`${where}.role must be "user", "assistant" or "system"`, `${where}.role`)
+    }
+    if (m.role === "system") {
+      if (!sawUser) throw bad(`${where}: a system message may only follow a user turn (instructions that come first belong in the top-level \`system\`)`, `${where}.role`)
+      const text = textOf(m.content, `${where}.content`)
+      out.chars += text.length
+      if (text) pushUser(out.messages, systemNote(text))
       return
     }
-    if (!Array.isArray(m.content)) throw bad(`${where}.content must be a string or a list of blocks`, `${where}.content`)
-    const parts: Obj[] = []
-    const calls: Obj[] = []
-    const results: Obj[] = []
-    m.content.forEach((b, j) => {
-      if (!isObj(b)) throw bad(`${where}.content[${j}] must be a block object`, `${where}.content`)
-      if (b.type === "text" && typeof b.text === "string") {
-        out.chars += b.text.length
-        parts.push({ type: "text", text: b.text })
-      } else if (b.type === "image") {
-        out.vision = true
-        parts.push(imagePart(b, `${where}.content[${j}]`))
-      } else if (b.type === "tool_use") {
-        const args = JSON.stringify(b.input ?? {})
-        out.chars += args.length
-        calls.push({ id: String(b.id ?? `toolu_${i}_${j}`), type: "function", function: { name: String(b.name ?? ""), arguments: args } })
-      } else if (b.type === "tool_result") {
-        const text = resultText(b)
-        out.chars += text.length
-        results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
-      }
-      // thinking, redacted_thinking, document, server tool blocks: nothing a local model can use.
-    })
-    // Tool results answer the previous assistant turn, so they come before the user's text.
-    out.messages.push(...results)
-    const onlyText = parts.every((p) => p.type === "text")
-    const content = onlyText ? parts.map((p) => p.text).join("\n\n") : parts
-    if (m.role === "assistant") {
-      if (parts.length || calls.length) out.messages.push({ role: "assistant", content: onlyText && !parts.length ? null : content, ...(calls.length ? { tool_calls: calls } : {}) })
-    } else if (parts.length) {
-      out.messages.push({ role: "user", content })
+    sawUser ||= m.role === "user"
+    if (typeof m.content === "string") {
+      out.chars += m.content.length
+      if (m.role === "user") pushUser(out.messages, m.content)
+      else out.messages.push({ role: m.role, content: m.content })
+      return
     }
+    convertBlocks(out, m, i)
   })
   return out
 }
