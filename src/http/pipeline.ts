@@ -120,9 +120,10 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 }
 
 /** The client's body, decoded by its dialect into the canonical request. */
-function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
+function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
-  const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
+  const { model, stream, requirements, canonical, operation, dropped } = endpoint.decode(body)
+  if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
   scope.asked = { model, stream }
   const request: CanonicalRequest = {
     dialect: endpoint.dialect,
@@ -145,7 +146,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const { started, requestId, req: clientReq } = scope
   const config = deps.config()
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
-  const { request, body } = canonicalRequest(endpoint, scope, raw)
+  const { request, body } = canonicalRequest(deps, endpoint, scope, raw)
   const { model, stream, requirements } = request
   const policy = applyPolicy(request, deps.stages)
   const deadline = started + config.server.request_timeout_seconds * 1000

@@ -13,6 +13,11 @@ export interface Decoded {
   requirements: Requirements
   /** The request in the canonical shape; omitted by the canonical dialect (its body is it). */
   canonical?: Record<string, unknown>
+  /**
+   * What the canonical form leaves out (unknown fields, block types): it still reaches a
+   * backend of the client's dialect, and is dropped, with a debug line, for the others.
+   */
+  dropped?: string[]
   /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
   operation?: Operation
 }

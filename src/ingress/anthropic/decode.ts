@@ -29,7 +29,8 @@ function textOf(blocks: unknown, where: string): string {
     .join("\n\n")
 }
 
-function imagePart(block: Obj, where: string): Obj {
+/** An image as an OpenAI part; undefined for sources only Anthropic can read (a Files API id). */
+function imagePart(block: Obj, where: string): Obj | undefined {
   const src = block.source
   if (!isObj(src)) throw bad(`${where}.source is required for an image block`, where)
   if (src.type === "base64" && typeof src.data === "string") {
@@ -37,7 +38,7 @@ function imagePart(block: Obj, where: string): Obj {
     return { type: "image_url", image_url: { url: `data:${mime};base64,${src.data}` } }
   }
   if (src.type === "url" && typeof src.url === "string") return { type: "image_url", image_url: { url: src.url } }
-  throw bad(`${where}.source must be {type:"base64",media_type,data} or {type:"url",url}`, where)
+  return undefined
 }
 
 /** A tool result's content as text: the text blocks joined (images in results are dropped). */
@@ -51,6 +52,8 @@ interface Counted {
   messages: Obj[]
   chars: number
   vision: boolean
+  /** What the canonical form leaves out (block types, image sources), for the debug log. */
+  dropped: Set<string>
 }
 
 /**
@@ -90,8 +93,11 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
       out.chars += b.text.length
       parts.push({ type: "text", text: b.text })
     } else if (b.type === "image") {
-      out.vision = true
-      parts.push(imagePart(b, `${where}.content[${j}]`))
+      const part = imagePart(b, `${where}.content[${j}]`)
+      if (part) {
+        out.vision = true
+        parts.push(part)
+      } else out.dropped.add(`image source ${String((b.source as Obj).type)}`)
     } else if (b.type === "tool_use") {
       const args = JSON.stringify(b.input ?? {})
       out.chars += args.length
@@ -100,8 +106,11 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
       const text = resultText(b)
       out.chars += text.length
       results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
+    } else {
+      // thinking, redacted_thinking, document, server tool blocks, types yet to come:
+      // nothing the canonical form can carry.
+      out.dropped.add(`${String(b.type)} block`)
     }
-    // thinking, redacted_thinking, document, server tool blocks: nothing a local model can use.
   })
   // Tool results answer the previous assistant turn, so they come before the user's text.
   out.messages.push(...results)
@@ -116,7 +125,7 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
 
 function convertMessages(list: unknown): Counted {
   if (!Array.isArray(list) || list.length === 0) throw bad("messages must be a non-empty list", "messages")
-  const out: Counted = { messages: [], chars: 0, vision: false }
+  const out: Counted = { messages: [], chars: 0, vision: false, dropped: new Set() }
   let sawUser = false
   list.forEach((m, i) => {
     const where = `messages[${i}]`
@@ -142,11 +151,12 @@ function convertMessages(list: unknown): Counted {
   return out
 }
 
-function convertTools(tools: unknown): Obj[] | undefined {
+function convertTools(tools: unknown, dropped: Set<string>): Obj[] | undefined {
   if (tools === undefined) return undefined
   if (!Array.isArray(tools)) throw bad("tools must be a list", "tools")
   // Server tools (web_search_…, bash_…, text_editor_…) run on Anthropic's side: dropped.
   const fns = tools.filter((t): t is Obj => isObj(t) && typeof t.name === "string" && isObj(t.input_schema))
+  if (fns.length < tools.length) for (const t of tools) if (!fns.includes(t)) dropped.add(`tool ${isObj(t) ? String(t.type ?? t.name) : typeof t}`)
   return fns.map((t) => ({ type: "function", function: { name: t.name, ...(typeof t.description === "string" ? { description: t.description } : {}), parameters: t.input_schema } }))
 }
 
@@ -172,7 +182,12 @@ export interface DecodedMessages {
   stream: boolean
   canonical: Obj
   requirements: Requirements
+  /** Fields and block types the canonical form leaves out; absent when there are none. */
+  dropped?: string[]
 }
+
+/** The top-level fields the canonical form carries; the rest reach Anthropic backends only. */
+const CARRIED = new Set(["model", "messages", "system", "max_tokens", "stream", "tools", "tool_choice", "stop_sequences", "temperature", "top_p", "top_k"])
 
 /** Decode and validate; `forCount` skips what count_tokens does not need (max_tokens). */
 export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
@@ -180,9 +195,10 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
   if (!forCount && (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1)) {
     throw bad("max_tokens: field required (a positive integer)", "max_tokens")
   }
-  const { messages, chars, vision } = convertMessages(body.messages)
+  const { messages, chars, vision, dropped } = convertMessages(body.messages)
   const system = body.system === undefined ? "" : textOf(body.system, "system")
-  const tools = convertTools(body.tools)
+  const tools = convertTools(body.tools, dropped)
+  for (const k in body) if (!CARRIED.has(k)) dropped.add(k)
   const stream = body.stream === true
   const canonical: Obj = {
     model: body.model,
@@ -205,6 +221,7 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
     model: body.model,
     stream,
     canonical,
+    ...(dropped.size ? { dropped: [...dropped] } : {}),
     requirements: {
       vision,
       tools: !!tools?.length,

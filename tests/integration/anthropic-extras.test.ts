@@ -1,0 +1,74 @@
+/**
+ * What the Messages API grows faster than a gateway: fields and block types Nexus does
+ * not know reach an Anthropic backend as sent, and a local backend without them (a
+ * debug line says what was left out), never as a 400 from Nexus.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { startAnthropic, startVllm, type Emulator } from "../../emulators/index.ts"
+import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+
+const HEADERS = { "anthropic-version": "2023-06-01" }
+let local: Emulator
+let anthropic: Emulator
+let nexus: TestNexus
+
+beforeAll(async () => {
+  local = await startVllm({ models: ["qwen3-coder"] })
+  anthropic = await startAnthropic({ models: ["claude-opus-5-5"] })
+  nexus = await startNexus(
+    { backends: [backend("local", local.url, "vllm"), backend("claude", anthropic.url, "anthropic", { api_key_env: "EXTRAS_TEST_KEY" })] },
+    { env: { EXTRAS_TEST_KEY: "sk-ant-extras" } }
+  )
+})
+
+afterAll(async () => {
+  await nexus.stop(0)
+  await Promise.all([local.stop(), anthropic.stop()])
+})
+
+/** A request with a field, a block type, an image source and a server tool from the future. */
+const futuristic = (model: string) => ({
+  model,
+  max_tokens: 100,
+  future_switch: { level: 3 },
+  inference_geo: "eu",
+  tools: [
+    { name: "Read", description: "read a file", input_schema: { type: "object", properties: {} } },
+    { type: "web_search_20250305", name: "web_search" },
+  ],
+  messages: [
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "Look at this" },
+        { type: "image", source: { type: "file", file_id: "file_011" } },
+        { type: "hologram_2027", frames: 3 },
+      ],
+    },
+    { role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: "sig" }, { type: "text", text: "ok" }] },
+    { role: "user", content: "go on" },
+  ],
+})
+
+describe("fields and blocks Nexus does not know", () => {
+  test("an Anthropic backend gets them byte for byte", async () => {
+    const raw = JSON.stringify(futuristic("claude-opus-5-5"))
+    const res = await nexus.post("/v1/messages", raw, HEADERS)
+    expect(res.status).toBe(200)
+    expect(anthropic.stats.lastRequest!.body).toBe(raw)
+  })
+
+  test("a local backend gets the rest, and a debug line names what was left out", async () => {
+    const res = await nexus.post("/v1/messages", futuristic("qwen3-coder"), HEADERS)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { type: string }).type).toBe("message")
+    const sent = local.stats.bodies.at(-1)!
+    for (const gone of ["future_switch", "inference_geo", "hologram_2027", "file_011", "web_search", "thinking"]) expect(sent).not.toContain(gone)
+    const body = JSON.parse(sent) as { messages: { role: string; content: unknown }[]; tools: unknown[] }
+    expect(body.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"])
+    expect(body.messages[0]!.content).toBe("Look at this")
+    expect(body.tools).toHaveLength(1)
+    const line = nexus.logs.find((l) => typeof l.msg === "string" && l.msg.startsWith("kept only for anthropic backends"))
+    expect(line?.dropped).toEqual(expect.arrayContaining(["future_switch", "inference_geo", "hologram_2027 block", "image source file", "thinking block", "tool web_search_20250305"]))
+  })
+})
