@@ -200,7 +200,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
   const res = result.response
-    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens })
     : endpoint.error(result.error!)
   const headers: HeaderMap = {}
   if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))

@@ -15,7 +15,8 @@ export type AnswerEvent =
   | { type: "tool_args"; index: number; fragment: string }
   /** `stop`, `length`, `tool_calls`, `content_filter`; `stopSequence` when the server says which one matched. */
   | { type: "finish"; reason: string; stopSequence?: string }
-  | { type: "usage"; usage: Usage }
+  /** `cached`: prompt tokens the server's prompt cache held, when it says (`prompt_tokens_details`). */
+  | { type: "usage"; usage: Usage; cached?: number }
   /** The answer failed part way (a mid-stream error event, or the upstream body broke). */
   | { type: "error"; message: string }
   /** A keep-alive comment from the relay during a long wait: each dialect keeps its client waiting its own way. */
@@ -28,6 +29,7 @@ export interface Answer {
   finish: string | null
   stopSequence?: string
   usage?: Usage
+  cached?: number
   error?: string
 }
 
@@ -66,8 +68,14 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
     }
   }
   const usage = readUsage(doc)
-  if (usage) out.push({ type: "usage", usage })
+  if (usage) out.push({ type: "usage", usage, cached: cachedTokens(doc.usage) })
   return out
+}
+
+function cachedTokens(usage: unknown): number | undefined {
+  const details = isObj(usage) ? usage.prompt_tokens_details : undefined
+  const n = isObj(details) ? details.cached_tokens : undefined
+  return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined
 }
 
 /** The JSON payload of each `data:` line of a complete SSE event. */
@@ -170,6 +178,7 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
       break
     case "usage":
       into.usage = ev.usage
+      into.cached = ev.cached
       break
     case "error":
       into.error = ev.message

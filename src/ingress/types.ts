@@ -22,6 +22,14 @@ export interface Decoded {
   operation?: Operation
 }
 
+export interface EncodeContext {
+  stream: boolean
+  model: string
+  requestId: string
+  /** The prompt's estimated size, for dialects that report usage before the backend has. */
+  promptTokens?: number
+}
+
 export interface IngressEndpoint {
   dialect: Dialect
   operation: Operation
@@ -33,5 +41,5 @@ export interface IngressEndpoint {
    * A canonical (OpenAI) answer in this dialect, streamed as it arrives. Required of every
    * dialect but the canonical one; not called when the provider answered in this dialect.
    */
-  encode?(res: Response, ctx: { stream: boolean; model: string; requestId: string }): Response
+  encode?(res: Response, ctx: EncodeContext): Response
 }

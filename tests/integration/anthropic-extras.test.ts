@@ -1,29 +1,33 @@
 /**
- * What the Messages API grows faster than a gateway: fields and block types Nexus does
- * not know reach an Anthropic backend as sent, and a local backend without them (a
- * debug line says what was left out), never as a 400 from Nexus.
+ * Anthropic clients on servers that speak another dialect. What the Messages API grows
+ * faster than a gateway: fields and block types Nexus does not know reach an Anthropic
+ * backend as sent, and a local backend without them (a debug line says what was left
+ * out), never as a 400 from Nexus. Usage as Claude Code reads it: from the first event
+ * on, never 0, with what the server's prompt cache served.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startAnthropic, startVllm, type Emulator } from "../../emulators/index.ts"
+import { startAnthropic, startLlamacpp, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 const HEADERS = { "anthropic-version": "2023-06-01" }
 let local: Emulator
 let anthropic: Emulator
+let cpp: Emulator
 let nexus: TestNexus
 
 beforeAll(async () => {
   local = await startVllm({ models: ["qwen3-coder"] })
   anthropic = await startAnthropic({ models: ["claude-opus-5-5"] })
+  cpp = await startLlamacpp({ models: ["qwen-cpp"], chunks: 3 })
   nexus = await startNexus(
-    { backends: [backend("local", local.url, "vllm"), backend("claude", anthropic.url, "anthropic", { api_key_env: "EXTRAS_TEST_KEY" })] },
+    { backends: [backend("local", local.url, "vllm"), backend("claude", anthropic.url, "anthropic", { api_key_env: "EXTRAS_TEST_KEY" }), backend("cpp", cpp.url, "llamacpp")] },
     { env: { EXTRAS_TEST_KEY: "sk-ant-extras" } }
   )
 })
 
 afterAll(async () => {
   await nexus.stop(0)
-  await Promise.all([local.stop(), anthropic.stop()])
+  await Promise.all([local.stop(), anthropic.stop(), cpp.stop()])
 })
 
 /** A request with a field, a block type, an image source and a server tool from the future. */
@@ -70,5 +74,60 @@ describe("fields and blocks Nexus does not know", () => {
     expect(body.tools).toHaveLength(1)
     const line = nexus.logs.find((l) => typeof l.msg === "string" && l.msg.startsWith("kept only for anthropic backends"))
     expect(line?.dropped).toEqual(expect.arrayContaining(["future_switch", "inference_geo", "hologram_2027 block", "image source file", "thinking block", "tool web_search_20250305"]))
+  })
+})
+
+type Usage = { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
+type Ev = { type: string; usage?: Usage; message?: { usage: Usage } }
+
+/** The events of an Anthropic stream, parsed. */
+async function events(res: Response): Promise<Ev[]> {
+  const text = await res.text()
+  return text
+    .split("\n\n")
+    .map((e) => e.split("\n").find((l) => l.startsWith("data: ")))
+    .filter((d): d is string => !!d)
+    .map((d) => JSON.parse(d.slice(6)))
+}
+
+
+describe("usage from a server that speaks OpenAI", () => {
+  const conversation = (stream: boolean) => ({
+    model: "qwen-cpp",
+    max_tokens: 100,
+    stream,
+    system: "You are a careful coder. ".repeat(40),
+    messages: [{ role: "user", content: "Summarise the repository layout, please. ".repeat(20) }],
+  })
+
+  test("message_start carries the prompt's estimate, the end the server's count with what its cache served", async () => {
+    const first = await events(await nexus.post("/v1/messages", conversation(true), HEADERS))
+    expect(first[0]!.type).toBe("message_start")
+    expect(first[0]!.message!.usage.input_tokens).toBeGreaterThan(300)
+    const delta = first.find((e) => e.type === "message_delta")!
+    expect(delta.usage!.input_tokens).toBeGreaterThan(0)
+    // The same prompt again: llama.cpp's slot holds all of it but the last token.
+    const again = await events(await nexus.post("/v1/messages", conversation(true), HEADERS))
+    const usage = again.find((e) => e.type === "message_delta")!.usage!
+    expect(usage.cache_read_input_tokens).toBeGreaterThan(100)
+    expect(usage.input_tokens + usage.cache_read_input_tokens!).toBe(delta.usage!.input_tokens + (delta.usage!.cache_read_input_tokens ?? 0))
+    expect(usage.cache_creation_input_tokens).toBe(0)
+  })
+
+  test("a whole message reports the cache too", async () => {
+    await nexus.post("/v1/messages", conversation(false), HEADERS)
+    const res = await nexus.post("/v1/messages", conversation(false), HEADERS)
+    const usage = ((await res.json()) as { usage: Usage }).usage
+    expect(usage.cache_read_input_tokens).toBeGreaterThan(100)
+    expect(usage.input_tokens).toBeGreaterThan(0)
+  })
+
+  test("a server that says nothing of its cache: no cache fields made up, and input never 0", async () => {
+    const body = { ...conversation(true), model: "qwen3-coder", stream: true }
+    const all = await events(await nexus.post("/v1/messages", body, HEADERS))
+    expect(all[0]!.message!.usage.input_tokens).toBeGreaterThan(0)
+    const usage = all.find((e) => e.type === "message_delta")!.usage!
+    expect(usage.input_tokens).toBeGreaterThan(0)
+    expect(usage.cache_read_input_tokens).toBeUndefined()
   })
 })

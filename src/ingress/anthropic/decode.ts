@@ -32,7 +32,7 @@ function textOf(blocks: unknown, where: string): string {
 /** An image as an OpenAI part; undefined for sources only Anthropic can read (a Files API id). */
 function imagePart(block: Obj, where: string): Obj | undefined {
   const src = block.source
-  if (!isObj(src)) throw bad(`${where}.source is required for an image block`, where)
+  if (!isObj(src) || typeof src.type !== "string") throw bad(`${where}.source must be an object with a \`type\` (base64, url, file)`, where)
   if (src.type === "base64" && typeof src.data === "string") {
     const mime = typeof src.media_type === "string" ? src.media_type : "image/png"
     return { type: "image_url", image_url: { url: `data:${mime};base64,${src.data}` } }

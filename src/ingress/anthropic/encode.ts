@@ -20,12 +20,24 @@ export function stopReason(finish: string | null, stopSequence?: string): string
 
 const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 
-function usageOf(u: Usage | undefined) {
-  return { input_tokens: u?.prompt_tokens ?? 0, output_tokens: u?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+/**
+ * OpenAI usage in Anthropic's terms: `input_tokens` leaves out what the prompt cache
+ * served, which goes in `cache_read_input_tokens`. Without a count from the backend, the
+ * prompt's estimate stands in: Claude Code sizes its context from these, and 0 misleads it.
+ */
+function inputUsage(u: Usage | undefined, cached: number | undefined, estimate: number): Record<string, number> {
+  const prompt = u?.prompt_tokens ?? estimate
+  if (cached === undefined) return { input_tokens: prompt }
+  const read = Math.min(cached, prompt)
+  return { input_tokens: prompt - read, cache_creation_input_tokens: 0, cache_read_input_tokens: read }
+}
+
+function usageOf(a: Answer, estimate: number) {
+  return { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...inputUsage(a.usage, a.cached, estimate), output_tokens: a.usage?.completion_tokens ?? 0 }
 }
 
 /** A whole answer as an Anthropic message. */
-export function toMessage(a: Answer, model: string): Record<string, unknown> {
+export function toMessage(a: Answer, model: string, estimate = 1): Record<string, unknown> {
   const content: Record<string, unknown>[] = []
   if (a.text) content.push({ type: "text", text: a.text })
   for (const t of a.tools) content.push({ type: "tool_use", id: t.id, name: t.name, input: parseArgs(t.arguments) })
@@ -39,20 +51,23 @@ export function toMessage(a: Answer, model: string): Record<string, unknown> {
     content,
     stop_reason: stopReason(finish, a.stopSequence),
     stop_sequence: finish === "stop" && a.stopSequence ? a.stopSequence : null,
-    usage: usageOf(a.usage),
+    usage: usageOf(a, estimate),
   }
 }
 
 const event = (name: string, data: Record<string, unknown>) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`
 
 /** The stream's state machine: one open block at a time, indexes in order of appearance. */
-export function anthropicStreamRenderer(model: string) {
+export function anthropicStreamRenderer(model: string, promptTokens?: number) {
+  // The first event comes before the backend has counted anything: the estimate, never 0.
+  const estimate = Math.max(1, promptTokens ?? 1)
   let open: { index: number; kind: "text" | "tool"; tool?: number } | undefined
   let next = 0
   let pinged = false
   let finish: string | null = null
   let stopSequence: string | undefined
   let usage: Usage | undefined
+  let cached: number | undefined
   let sawTool = false
   let failed = false
 
@@ -76,7 +91,7 @@ export function anthropicStreamRenderer(model: string) {
   return {
     start: () =>
       event("message_start", {
-        message: { id: messageId(), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } },
+        message: { id: messageId(), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: estimate, output_tokens: 0 } },
       }),
     event(ev: AnswerEvent): string {
       if (failed) return ""
@@ -98,6 +113,7 @@ export function anthropicStreamRenderer(model: string) {
           return ""
         case "usage":
           usage = ev.usage
+          cached = ev.cached
           return ""
         case "error":
           failed = true
@@ -114,20 +130,20 @@ export function anthropicStreamRenderer(model: string) {
       const reason = sawTool && (finish === "stop" || finish === null) ? "tool_calls" : finish
       out += event("message_delta", {
         delta: { stop_reason: stopReason(reason, stopSequence), stop_sequence: reason === "stop" && stopSequence ? stopSequence : null },
-        usage: { input_tokens: usage?.prompt_tokens ?? 0, output_tokens: usage?.completion_tokens ?? 0 },
+        usage: { ...inputUsage(usage, cached, estimate), output_tokens: usage?.completion_tokens ?? 0 },
       })
       return out + event("message_stop", {})
     },
   }
 }
 
-export function encodeMessages(res: Response, ctx: { stream: boolean; model: string }): Response {
+export function encodeMessages(res: Response, ctx: { stream: boolean; model: string; promptTokens?: number }): Response {
   if (ctx.stream) {
     const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model)), { status: 200, headers })
+    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens)), { status: 200, headers })
   }
   return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model))),
+    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, Math.max(1, ctx.promptTokens ?? 1)))),
     { status: 200, headers: { "content-type": "application/json" } }
   )
 }
