@@ -93,10 +93,18 @@ export function turn(state: EmulatorState, body: Record<string, unknown>, toolCa
   return { reply: state.reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
 }
 
-/** The text of the last message when it is a tool result (OpenAI, Ollama and Responses shapes). */
+/**
+ * The text of the tool result the conversation ends with (OpenAI, Ollama, Responses and
+ * Anthropic shapes); user text after it in the same turn (Claude Code's "Tool loaded.")
+ * does not hide it.
+ */
 function lastToolResult(body: Record<string, unknown>): string | undefined {
   const messages = Array.isArray(body.messages) ? body.messages : []
-  const last = messages.at(-1) as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
+  let at = messages.length - 1
+  const isUserText = (m: { role?: unknown; content?: unknown } | undefined) =>
+    m?.role === "user" && (typeof m.content === "string" || (Array.isArray(m.content) && m.content.every((b) => b?.type === "text")))
+  while (at > 0 && isUserText(messages[at]) && messages[at - 1]?.role === "tool") at--
+  const last = messages[at] as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
   if (last?.type === "function_call_output") return typeof last.output === "string" ? last.output : JSON.stringify(last.output)
   // Anthropic: a user turn holding tool_result blocks.
   const result = last?.role === "user" && Array.isArray(last.content) ? last.content.find((b) => b?.type === "tool_result") : undefined

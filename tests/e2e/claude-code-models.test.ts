@@ -91,4 +91,24 @@ describe.skipIf(!agentBin("claude"))("Claude Code's default setup through Nexus"
       expect(bodies.some((b) => b.messages.some((m, i) => i > 0 && m.role === "system"))).toBe(true)
     }, 120_000)
   }
+
+  test("a tool search loads a deferred tool for a local model, and the placeholder is never offered", async () => {
+    const searcher = await startVllm({ ...agent, toolCalls: [{ name: "ToolSearch", arguments: { query: "select:WebFetch", max_results: 5 } }], models: ["qwen3-coder"] })
+    const nexus = await startNexus({ routing: { aliases: { "claude-*": "qwen3-coder" } }, backends: [backend("vllm", searcher.url, "vllm")] })
+    try {
+      const run = await runAgent([agentBin("claude")!, "-p", PROMPT, "--allowedTools", "ToolSearch"], { ...box, env: { ANTHROPIC_BASE_URL: nexus.url, ANTHROPIC_AUTH_TOKEN: "nexus" } })
+      expect(run.code, run.stderr + run.stdout).toBe(0)
+      // The emulated model repeats the tool's result: what the search told it.
+      expect(run.stdout).toContain("Tool WebFetch is now available to call.")
+      const offered = searcher.stats.bodies.map((b) => (JSON.parse(b) as { tools: { function: { name: string } }[] }).tools.map((t) => t.function.name))
+      expect(offered.length).toBeGreaterThanOrEqual(2)
+      expect(offered[0]).toContain("ToolSearch")
+      expect(offered[0]).not.toContain("WebFetch")
+      expect(offered.at(-1)).toContain("WebFetch")
+      for (const names of offered) expect(names).not.toContain("DeferredToolPlaceholder")
+    } finally {
+      await nexus.stop(0)
+      await searcher.stop()
+    }
+  }, 120_000)
 })

@@ -131,3 +131,26 @@ describe("usage from a server that speaks OpenAI", () => {
     expect(usage.cache_read_input_tokens).toBeUndefined()
   })
 })
+
+describe("tool search on a local backend", () => {
+  const tool = (name: string, deferred = false) => ({ name, description: `${name} tool`, input_schema: { type: "object", properties: {} }, ...(deferred ? { defer_loading: true } : {}) })
+  const tools = [tool("Read"), tool("ToolSearch"), tool("WebFetch", true), tool("DeferredToolPlaceholder", true)]
+  const ask = { role: "user", content: "fetch example.org" }
+  const search = { role: "assistant", content: [{ type: "tool_use", id: "toolu_s", name: "ToolSearch", input: { query: "select:WebFetch" } }] }
+  const loaded = { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_s", content: [{ type: "tool_reference", tool_name: "WebFetch" }] }, { type: "text", text: "Tool loaded." }] }
+  const offered = () => (JSON.parse(local.stats.bodies.at(-1)!) as { tools: { function: { name: string } }[] }).tools.map((t) => t.function.name)
+
+  test("deferred tools are not offered until a tool search loads them; the placeholder never is", async () => {
+    expect((await nexus.post("/v1/messages", { model: "qwen3-coder", max_tokens: 50, tools, messages: [ask] }, HEADERS)).status).toBe(200)
+    expect(offered()).toEqual(["Read", "ToolSearch"])
+    expect((await nexus.post("/v1/messages", { model: "qwen3-coder", max_tokens: 50, tools, messages: [ask, search, loaded] }, HEADERS)).status).toBe(200)
+    expect(offered()).toEqual(["Read", "ToolSearch", "WebFetch"])
+  })
+
+  test("the tool search's result tells the model which tools it now has", async () => {
+    await nexus.post("/v1/messages", { model: "qwen3-coder", max_tokens: 50, tools, messages: [ask, search, loaded] }, HEADERS)
+    const messages = (JSON.parse(local.stats.bodies.at(-1)!) as { messages: Record<string, unknown>[] }).messages
+    expect(messages.at(-2)).toEqual({ role: "tool", tool_call_id: "toolu_s", content: "Tool WebFetch is now available to call." })
+    expect(messages.at(-1)).toEqual({ role: "user", content: "Tool loaded." })
+  })
+})

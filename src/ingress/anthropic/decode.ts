@@ -41,12 +41,28 @@ function imagePart(block: Obj, where: string): Obj | undefined {
   return undefined
 }
 
-/** A tool result's content as text: the text blocks joined (images in results are dropped). */
-function resultText(block: Obj): string {
+/**
+ * A tool result's content as text: the text blocks joined (images in results are dropped).
+ * A tool search answers with `tool_reference` blocks, which Anthropic expands into the
+ * tools' definitions; a local model is told their names, and `referenced` makes them
+ * part of the tools it is offered.
+ */
+function resultText(block: Obj, referenced: Set<string>): string {
   const c = block.content
-  const text = typeof c === "string" ? c : Array.isArray(c) ? c.filter((b) => isObj(b) && b.type === "text").map((b) => String((b as Obj).text ?? "")).join("\n") : ""
-  return block.is_error === true ? `Error: ${text}` : text
+  if (!Array.isArray(c)) return resultError(block, typeof c === "string" ? c : "")
+  const lines: string[] = []
+  for (const b of c) {
+    if (!isObj(b)) continue
+    if (b.type === "text") lines.push(String(b.text ?? ""))
+    else if (b.type === "tool_reference" && typeof b.tool_name === "string") {
+      referenced.add(b.tool_name)
+      lines.push(`Tool ${b.tool_name} is now available to call.`)
+    }
+  }
+  return resultError(block, lines.join("\n"))
 }
+
+const resultError = (block: Obj, text: string) => (block.is_error === true ? `Error: ${text}` : text)
 
 interface Counted {
   messages: Obj[]
@@ -54,6 +70,8 @@ interface Counted {
   vision: boolean
   /** What the canonical form leaves out (block types, image sources), for the debug log. */
   dropped: Set<string>
+  /** Tools a tool search has loaded (`tool_reference`), so deferred ones are offered. */
+  referenced: Set<string>
 }
 
 /**
@@ -103,7 +121,7 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
       out.chars += args.length
       calls.push({ id: String(b.id ?? `toolu_${i}_${j}`), type: "function", function: { name: String(b.name ?? ""), arguments: args } })
     } else if (b.type === "tool_result") {
-      const text = resultText(b)
+      const text = resultText(b, out.referenced)
       out.chars += text.length
       results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
     } else {
@@ -125,7 +143,7 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
 
 function convertMessages(list: unknown): Counted {
   if (!Array.isArray(list) || list.length === 0) throw bad("messages must be a non-empty list", "messages")
-  const out: Counted = { messages: [], chars: 0, vision: false, dropped: new Set() }
+  const out: Counted = { messages: [], chars: 0, vision: false, dropped: new Set(), referenced: new Set() }
   let sawUser = false
   list.forEach((m, i) => {
     const where = `messages[${i}]`
@@ -151,12 +169,17 @@ function convertMessages(list: unknown): Counted {
   return out
 }
 
-function convertTools(tools: unknown, dropped: Set<string>): Obj[] | undefined {
+/**
+ * Tools as OpenAI functions. A deferred tool (`defer_loading`) is offered only once a tool
+ * search has loaded it: until then Anthropic shows the model its name only, and Claude
+ * Code's placeholder ("never call this tool") is never meant to be called.
+ */
+function convertTools(tools: unknown, { dropped, referenced }: Counted): Obj[] | undefined {
   if (tools === undefined) return undefined
   if (!Array.isArray(tools)) throw bad("tools must be a list", "tools")
   // Server tools (web_search_…, bash_…, text_editor_…) run on Anthropic's side: dropped.
-  const fns = tools.filter((t): t is Obj => isObj(t) && typeof t.name === "string" && isObj(t.input_schema))
-  if (fns.length < tools.length) for (const t of tools) if (!fns.includes(t)) dropped.add(`tool ${isObj(t) ? String(t.type ?? t.name) : typeof t}`)
+  const fns = tools.filter((t): t is Obj => isObj(t) && typeof t.name === "string" && isObj(t.input_schema) && (t.defer_loading !== true || referenced.has(t.name)))
+  if (fns.length < tools.length) for (const t of tools) if (!fns.includes(t) && !(isObj(t) && t.defer_loading === true)) dropped.add(`tool ${isObj(t) ? String(t.type ?? t.name) : typeof t}`)
   return fns.map((t) => ({ type: "function", function: { name: t.name, ...(typeof t.description === "string" ? { description: t.description } : {}), parameters: t.input_schema } }))
 }
 
@@ -195,9 +218,10 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
   if (!forCount && (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1)) {
     throw bad("max_tokens: field required (a positive integer)", "max_tokens")
   }
-  const { messages, chars, vision, dropped } = convertMessages(body.messages)
+  const counted = convertMessages(body.messages)
+  const { messages, chars, vision, dropped } = counted
   const system = body.system === undefined ? "" : textOf(body.system, "system")
-  const tools = convertTools(body.tools, dropped)
+  const tools = convertTools(body.tools, counted)
   for (const k in body) if (!CARRIED.has(k)) dropped.add(k)
   const stream = body.stream === true
   const canonical: Obj = {
