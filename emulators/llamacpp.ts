@@ -5,7 +5,7 @@
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, turn } from "./generate.ts"
+import { chatStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamacppOptions extends EmulatorOptions {
@@ -65,7 +65,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)))
     if (track instanceof Response) return track
     const id = "chatcmpl-Wq3hHn2cXoO0yQ7Zr9tKs1Pb"
-    const t = turn(state, body)
+    const t = thought(state, turn(state, body), thinkingOn(body))
     const cached = reused(body, prompt)
     const usage = { completion_tokens: t.completion, prompt_tokens: prompt, total_tokens: prompt + t.completion, prompt_tokens_details: { cached_tokens: cached } }
     const timings = { cache_n: cached, prompt_n: prompt - cached, prompt_ms: 30.9, predicted_n: t.completion, predicted_ms: 37.7 }

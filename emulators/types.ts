@@ -78,6 +78,11 @@ export interface EmulatorOptions {
    * the configured tools the request offers (the first that matches).
    */
   toolRoundTrip?: boolean
+  /**
+   * A thinking model: it reasons this text before answering, unless the request switches
+   * thinking off the server's way; the server streams it as its reasoning field.
+   */
+  reasoning?: string
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
@@ -129,6 +134,7 @@ export interface EmulatorState {
   reply: string
   toolCalls: EmulatorToolCall[]
   toolRoundTrip: boolean
+  reasoning?: string
   /** Loaded state changed at run time (a JIT load, an exo instance placed), over each model's `loaded`. */
   loaded: Map<string, boolean>
   /** The whole server is still starting up (loading its model). */

@@ -5,7 +5,7 @@
  * once `stream_options` is present, `x-request-id` on responses.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, completionStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, turn, type Turn } from "./generate.ts"
+import { chatStream, completionStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn, type Turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface VllmOptions extends EmulatorOptions {
@@ -50,7 +50,7 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     const track = await admit(state, req, text, (status, faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, null, retryAfter(faults)))
     if (track instanceof Response) return track
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
-    const t = turn(state, body)
+    const t = thought(state, turn(state, body), thinkingOn(body))
     const headers = { "x-request-id": id }
     if (body.stream !== true || state.faults.ignoreStream) {
       track.done()

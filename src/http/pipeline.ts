@@ -122,7 +122,7 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 /** The client's body, decoded by its dialect into the canonical request. */
 function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
-  const { model, stream, requirements, canonical, operation, dropped } = endpoint.decode(body)
+  const { model, stream, requirements, canonical, operation, dropped, reasoning } = endpoint.decode(body)
   if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
   scope.asked = { model, stream }
   const request: CanonicalRequest = {
@@ -135,6 +135,7 @@ function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: Reque
     body: canonical ?? body,
     canonical: canonical ? JSON.stringify(canonical) : raw,
     requirements,
+    reasoning,
     priority: priorityOf(scope.req.headers),
     headers: scope.req.headers,
     requestId: scope.requestId,
@@ -200,7 +201,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
   const res = result.response
-    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens })
+    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show })
     : endpoint.error(result.error!)
   const headers: HeaderMap = {}
   if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))

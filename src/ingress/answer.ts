@@ -10,6 +10,8 @@ import { readUsage } from "../core/usage.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
+  /** The model's reasoning (`reasoning_content`, `reasoning`, Ollama's `thinking`), before its answer. */
+  | { type: "reasoning"; text: string }
   /** A tool call begins (OpenAI's `index` says which one later fragments belong to). */
   | { type: "tool"; index: number; id: string; name: string }
   | { type: "tool_args"; index: number; fragment: string }
@@ -25,6 +27,7 @@ export type AnswerEvent =
 /** A whole answer, for clients that asked for one JSON document. */
 export interface Answer {
   text: string
+  reasoning?: string
   tools: { id: string; name: string; arguments: string }[]
   finish: string | null
   stopSequence?: string
@@ -46,6 +49,8 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
   const choice = Array.isArray(doc.choices) && isObj(doc.choices[0]) ? doc.choices[0] : undefined
   if (choice) {
     const msg = isObj(choice.delta) ? choice.delta : isObj(choice.message) ? choice.message : undefined
+    const thought = msg ? (msg.reasoning_content ?? msg.reasoning ?? msg.thinking) : undefined
+    if (typeof thought === "string" && thought) out.push({ type: "reasoning", text: thought })
     const text = msg ? msg.content : choice.text
     if (typeof text === "string" && text) out.push({ type: "text", text })
     const calls = msg && Array.isArray(msg.tool_calls) ? msg.tool_calls : []
@@ -162,6 +167,9 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
   switch (ev.type) {
     case "text":
       into.text += ev.text
+      break
+    case "reasoning":
+      into.reasoning = (into.reasoning ?? "") + ev.text
       break
     case "tool":
       order.set(ev.index, into.tools.length)

@@ -5,7 +5,7 @@
  * @module
  */
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, Operation, Requirements } from "../core/request.ts"
+import type { Dialect, Operation, Reasoning, Requirements } from "../core/request.ts"
 
 export interface Decoded {
   model: string
@@ -18,6 +18,7 @@ export interface Decoded {
    * backend of the client's dialect, and is dropped, with a debug line, for the others.
    */
   dropped?: string[]
+  reasoning?: Reasoning
   /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
   operation?: Operation
 }
@@ -28,6 +29,8 @@ export interface EncodeContext {
   requestId: string
   /** The prompt's estimated size, for dialects that report usage before the backend has. */
   promptTokens?: number
+  /** The client wants the model's reasoning back. */
+  showReasoning?: boolean
 }
 
 export interface IngressEndpoint {

@@ -16,6 +16,7 @@ const SECRET = "The secret word is HERON-17."
 const REPLY = "Emulated model here; the file says:"
 const PROMPT = "What is the secret word in notes.txt?"
 const ANTHROPIC_KEY = "sk-ant-cc-models-1"
+const THOUGHT = "Private musing: the user wants the file read."
 /** The model choices under test, as Claude Code's own flags. */
 const CHOICES: { name: string; flags: string[] }[] = [
   { name: "no --model", flags: [] },
@@ -30,7 +31,8 @@ const agent = { reply: REPLY, toolRoundTrip: true, chunks: 3, toolCalls: [{ name
 const servers: Record<"vllm" | "ollama" | "anthropic", { emu: Emulator; nexus: TestNexus }> = {} as never
 
 beforeAll(async () => {
-  const vllm = await startVllm({ ...agent, strictTemplate: true, models: [{ id: "qwen3-coder", contextLength: 65536 }] })
+  // A thinking model whose template is strict about system messages (Qwen's newer ones are).
+  const vllm = await startVllm({ ...agent, strictTemplate: true, reasoning: THOUGHT, models: [{ id: "qwen3-coder", contextLength: 65536 }] })
   const ollama = await startOllama({ ...agent, models: [{ id: "qwen3-coder:latest", capabilities: ["completion", "tools"] }] })
   const anthropic = await startAnthropic({ ...agent, apiKey: ANTHROPIC_KEY, models: ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"] })
   servers.vllm = { emu: vllm, nexus: await startNexus({ routing: { aliases: { "claude-*": "qwen3-coder" } }, backends: [backend("vllm", vllm.url, "vllm")] }) }
@@ -49,8 +51,8 @@ afterAll(async () => {
   }
 })
 
-/** Run Claude Code against one Nexus; the bodies its backend received during the run. */
-async function ask(kind: keyof typeof servers, flags: string[]): Promise<Body[]> {
+/** Run Claude Code against one Nexus: what it printed, and the bodies its backend received meanwhile. */
+async function ask(kind: keyof typeof servers, flags: string[]): Promise<{ bodies: Body[]; stdout: string }> {
   const { emu, nexus } = servers[kind]
   const before = emu.stats.bodies.length
   const run = await runAgent([agentBin("claude")!, "-p", PROMPT, ...flags, "--allowedTools", "Read"], {
@@ -60,7 +62,7 @@ async function ask(kind: keyof typeof servers, flags: string[]): Promise<Body[]>
   expect(run.code, run.stderr + run.stdout).toBe(0)
   expect(run.stdout).toContain(REPLY)
   expect(run.stdout).toContain(SECRET)
-  return emu.stats.bodies.slice(before).map((b) => JSON.parse(b) as Body)
+  return { bodies: emu.stats.bodies.slice(before).map((b) => JSON.parse(b) as Body), stdout: run.stdout }
 }
 
 /** The text of a message's content, whatever its shape. */
@@ -69,7 +71,7 @@ const textOf = (content: unknown) => (typeof content === "string" ? content : JS
 describe.skipIf(!agentBin("claude"))("Claude Code's default setup through Nexus", () => {
   for (const choice of CHOICES) {
     test(`${choice.name}: a local server with a strict template gets no system message after the first, and keeps its text`, async () => {
-      const bodies = await ask("vllm", choice.flags)
+      const { bodies, stdout } = await ask("vllm", choice.flags)
       expect(bodies.length).toBeGreaterThanOrEqual(2)
       for (const b of bodies) expect(b.messages.slice(1).map((m) => m.role)).not.toContain("system")
       // Claude Code's mid-conversation system turn (its environment) reached the model.
@@ -77,16 +79,19 @@ describe.skipIf(!agentBin("claude"))("Claude Code's default setup through Nexus"
       // The second turn repeats the first one's messages byte for byte (the prompt cache holds).
       const [first, second] = bodies.slice(-2) as [Body, Body]
       expect(JSON.stringify(second.messages.slice(0, first.messages.length))).toBe(JSON.stringify(first.messages))
+      // Claude Code asks for adaptive thinking with its display omitted: the model thinks, the user sees none of it.
+      for (const b of bodies) expect((b as { chat_template_kwargs?: unknown }).chat_template_kwargs).toEqual({ enable_thinking: true })
+      expect(stdout).not.toContain(THOUGHT)
     }, 120_000)
 
     test(`${choice.name}: Ollama answers the tool round trip`, async () => {
-      const bodies = await ask("ollama", choice.flags)
+      const { bodies } = await ask("ollama", choice.flags)
       expect(bodies.length).toBeGreaterThanOrEqual(2)
       for (const b of bodies) expect(b.messages.slice(1).map((m) => m.role)).not.toContain("system")
     }, 120_000)
 
     test(`${choice.name}: Anthropic gets the system turn as Claude Code sent it`, async () => {
-      const bodies = await ask("anthropic", choice.flags)
+      const { bodies } = await ask("anthropic", choice.flags)
       expect(bodies.length).toBeGreaterThanOrEqual(2)
       expect(bodies.some((b) => b.messages.some((m, i) => i > 0 && m.role === "system"))).toBe(true)
     }, 120_000)

@@ -109,7 +109,11 @@ describe("Anthropic-only controls on a local backend", () => {
     expect(res.status).toBe(200)
     await res.text()
     const sent = small.stats.bodies.at(-1)!
-    for (const k of ["thinking", "context_management", "output_config", "cache_control", "metadata"]) expect(sent).not.toContain(k)
+    for (const k of ["context_management", "cache_control", "metadata"]) expect(sent).not.toContain(k)
+    const body = JSON.parse(sent) as Record<string, unknown>
+    for (const k of ["thinking", "output_config"]) expect(body[k]).toBeUndefined()
+    // The wish to think reaches vLLM as its own chat-template switch.
+    expect(body.chat_template_kwargs).toEqual({ enable_thinking: true })
   })
 })
 

@@ -7,6 +7,7 @@
 import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
+import { templateSwitch } from "./reasoning.ts"
 import type { ProbeTarget, Provider } from "./types.ts"
 
 /** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
@@ -70,4 +71,4 @@ async function countTokens(target: ProbeTarget, body: Record<string, unknown>, t
   return tokens.status === 200 && isObject(tokens.json) && Array.isArray(tokens.json.tokens) ? tokens.json.tokens.length : undefined
 }
 
-export const llamacpp: Provider = { ...compatible, countTokens }
+export const llamacpp: Provider = { ...compatible, countTokens, reasoning: templateSwitch }

@@ -6,6 +6,7 @@
  */
 import type { ModelCapabilities, ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
+import { reasoningEffort } from "./reasoning.ts"
 import type { Provider, ProbeContext } from "./types.ts"
 
 interface ShowFacts {
@@ -62,6 +63,7 @@ export const ollama: Provider = {
   apiBase: (url) => `${trimSlash(url)}/v1`,
   // Ollama clients' /api/chat, /api/generate, /api/embed… go to the same route as they are.
   native: { ollama: (url, path) => `${trimSlash(url)}${path}` },
+  reasoning: reasoningEffort,
 
   async probe(backend, ctx) {
     const base = trimSlash(backend.url)

@@ -6,8 +6,9 @@
  * @module
  */
 import { NexusError } from "../../core/errors.ts"
-import type { Requirements } from "../../core/request.ts"
+import type { Reasoning, Requirements } from "../../core/request.ts"
 import { estimateTokens } from "../answer.ts"
+import { reasoningOf } from "./reasoning.ts"
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -207,10 +208,11 @@ export interface DecodedMessages {
   requirements: Requirements
   /** Fields and block types the canonical form leaves out; absent when there are none. */
   dropped?: string[]
+  reasoning?: Reasoning
 }
 
 /** The top-level fields the canonical form carries; the rest reach Anthropic backends only. */
-const CARRIED = new Set(["model", "messages", "system", "max_tokens", "stream", "tools", "tool_choice", "stop_sequences", "temperature", "top_p", "top_k"])
+const CARRIED = new Set(["model", "messages", "system", "max_tokens", "stream", "tools", "tool_choice", "stop_sequences", "temperature", "top_p", "top_k", "thinking", "output_config"])
 
 /** Decode and validate; `forCount` skips what count_tokens does not need (max_tokens). */
 export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
@@ -224,6 +226,7 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
   const tools = convertTools(body.tools, counted)
   for (const k in body) if (!CARRIED.has(k)) dropped.add(k)
   const stream = body.stream === true
+  const reasoning = reasoningOf(body)
   const canonical: Obj = {
     model: body.model,
     messages: system ? [{ role: "system", content: system }, ...messages] : messages,
@@ -246,6 +249,7 @@ export function decodeMessages(body: Obj, forCount = false): DecodedMessages {
     stream,
     canonical,
     ...(dropped.size ? { dropped: [...dropped] } : {}),
+    ...(reasoning ? { reasoning } : {}),
     requirements: {
       vision,
       tools: !!tools?.length,

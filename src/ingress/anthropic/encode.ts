@@ -7,6 +7,7 @@
  */
 import type { Usage } from "../../core/usage.ts"
 import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
 /** OpenAI finish reasons as Anthropic stop reasons. */
@@ -37,8 +38,9 @@ function usageOf(a: Answer, estimate: number) {
 }
 
 /** A whole answer as an Anthropic message. */
-export function toMessage(a: Answer, model: string, estimate = 1): Record<string, unknown> {
+export function toMessage(a: Answer, model: string, estimate = 1, showReasoning = false): Record<string, unknown> {
   const content: Record<string, unknown>[] = []
+  if (showReasoning && a.reasoning) content.push({ type: "thinking", thinking: a.reasoning, signature: "" })
   if (a.text) content.push({ type: "text", text: a.text })
   for (const t of a.tools) content.push({ type: "tool_use", id: t.id, name: t.name, input: parseArgs(t.arguments) })
   // A server that called tools but said "stop" (some llama.cpp builds) still asks for tool use.
@@ -55,13 +57,15 @@ export function toMessage(a: Answer, model: string, estimate = 1): Record<string
   }
 }
 
+type Kind = "text" | "tool" | "thinking"
+
 const event = (name: string, data: Record<string, unknown>) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`
 
 /** The stream's state machine: one open block at a time, indexes in order of appearance. */
-export function anthropicStreamRenderer(model: string, promptTokens?: number) {
+export function anthropicStreamRenderer(model: string, promptTokens?: number, showReasoning = false) {
   // The first event comes before the backend has counted anything: the estimate, never 0.
   const estimate = Math.max(1, promptTokens ?? 1)
-  let open: { index: number; kind: "text" | "tool"; tool?: number } | undefined
+  let open: { index: number; kind: Kind; tool?: number } | undefined
   let next = 0
   let pinged = false
   let finish: string | null = null
@@ -77,7 +81,7 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number) {
     open = undefined
     return out
   }
-  const start = (block: Record<string, unknown>, kind: "text" | "tool", tool?: number) => {
+  const start = (block: Record<string, unknown>, kind: Kind, tool?: number) => {
     let out = close()
     open = { index: next++, kind, tool }
     out += event("content_block_start", { index: open.index, content_block: block })
@@ -99,6 +103,12 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number) {
         case "text": {
           const head = open?.kind === "text" ? "" : start({ type: "text", text: "" }, "text")
           return head + event("content_block_delta", { index: open!.index, delta: { type: "text_delta", text: ev.text } })
+        }
+        case "reasoning": {
+          // A local model's reasoning has no signature: the block carries an empty one.
+          if (!showReasoning) return ""
+          const head = open?.kind === "thinking" ? "" : start({ type: "thinking", thinking: "", signature: "" }, "thinking")
+          return head + event("content_block_delta", { index: open!.index, delta: { type: "thinking_delta", thinking: ev.text } })
         }
         case "tool":
           sawTool = true
@@ -137,13 +147,13 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number) {
   }
 }
 
-export function encodeMessages(res: Response, ctx: { stream: boolean; model: string; promptTokens?: number }): Response {
+export function encodeMessages(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning">): Response {
   if (ctx.stream) {
     const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens)), { status: 200, headers })
+    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
   return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, Math.max(1, ctx.promptTokens ?? 1)))),
+    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, Math.max(1, ctx.promptTokens ?? 1), ctx.showReasoning))),
     { status: 200, headers: { "content-type": "application/json" } }
   )
 }
