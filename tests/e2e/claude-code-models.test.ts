@@ -75,7 +75,7 @@ describe.skipIf(!agentBin("claude"))("Claude Code's default setup through Nexus"
       expect(bodies.length).toBeGreaterThanOrEqual(2)
       for (const b of bodies) expect(b.messages.slice(1).map((m) => m.role)).not.toContain("system")
       // Claude Code's mid-conversation system turn (its environment) reached the model.
-      expect(bodies.some((b) => b.messages.slice(1).some((m) => m.role === "user" && textOf(m.content).includes("<system-reminder>")))).toBe(true)
+      expect(bodies.some((b) => b.messages.slice(1).some((m) => m.role === "user" && textOf(m.content).includes("<system-reminder>\n# Environment")))).toBe(true)
       // The second turn repeats the first one's messages byte for byte (the prompt cache holds).
       const [first, second] = bodies.slice(-2) as [Body, Body]
       expect(JSON.stringify(second.messages.slice(0, first.messages.length))).toBe(JSON.stringify(first.messages))

@@ -175,3 +175,13 @@ describe("thinking blocks a client replays", () => {
     ])
   })
 })
+
+test("an Ollama client gets a local model's reasoning in its own form, message.thinking, before the answer", async () => {
+  const res = await nexus.post("/api/chat", { model: LOCAL.vllm, messages: [{ role: "user", content: "What is the answer?" }] })
+  const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as { message?: { thinking?: string; content?: string } })
+  const thinking = lines.filter((l) => l.message?.thinking).map((l) => l.message!.thinking).join("")
+  expect(thinking).toBe(REASONING)
+  const firstText = lines.findIndex((l) => l.message?.content)
+  expect(lines.slice(firstText).some((l) => l.message?.thinking)).toBe(false)
+  expect(lines.map((l) => l.message?.content ?? "").join("")).toBe(REPLY)
+})

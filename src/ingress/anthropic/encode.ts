@@ -34,7 +34,8 @@ function inputUsage(u: Usage | undefined, cached: number | undefined, estimate: 
 }
 
 function usageOf(a: Answer, estimate: number) {
-  return { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...inputUsage(a.usage, a.cached, estimate), output_tokens: a.usage?.completion_tokens ?? 0 }
+  const input = inputUsage(a.usage, a.cached, estimate)
+  return { input_tokens: input.input_tokens, output_tokens: a.usage?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: input.cache_read_input_tokens ?? 0 }
 }
 
 /** A whole answer as an Anthropic message. */
