@@ -49,8 +49,8 @@ const futuristic = (model: string) => ({
         { type: "hologram_2027", frames: 3 },
       ],
     },
-    { role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: "sig" }, { type: "text", text: "ok" }] },
-    { role: "user", content: "go on" },
+    { role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: "sig" }, { type: "text", text: "ok" }, { type: "tool_use", id: "toolu_1", name: "Read", input: {} }] },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "search_result", source: "s", title: "t", content: [] }, { type: "text", text: "read" }] }, { type: "text", text: "go on" }] },
   ],
 })
 
@@ -69,11 +69,11 @@ describe("fields and blocks Nexus does not know", () => {
     const sent = local.stats.bodies.at(-1)!
     for (const gone of ["future_switch", "inference_geo", "hologram_2027", "file_011", "web_search", "thinking"]) expect(sent).not.toContain(gone)
     const body = JSON.parse(sent) as { messages: { role: string; content: unknown }[]; tools: unknown[] }
-    expect(body.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"])
+    expect(body.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "user"])
     expect(body.messages[0]!.content).toBe("Look at this")
     expect(body.tools).toHaveLength(1)
     const line = nexus.logs.find((l) => typeof l.msg === "string" && l.msg.startsWith("kept only for anthropic backends"))
-    expect(line?.dropped).toEqual(expect.arrayContaining(["future_switch", "inference_geo", "hologram_2027 block", "image source file", "thinking block", "tool web_search_20250305"]))
+    expect(line?.dropped).toEqual(expect.arrayContaining(["future_switch", "inference_geo", "hologram_2027 block", "image source file", "thinking block", "tool web_search_20250305", "search_result block in a tool result"]))
   })
 })
 

@@ -48,7 +48,7 @@ function imagePart(block: Obj, where: string): Obj | undefined {
  * tools' definitions; a local model is told their names, and `referenced` makes them
  * part of the tools it is offered.
  */
-function resultText(block: Obj, referenced: Set<string>): string {
+function resultText(block: Obj, { referenced, dropped }: Pick<Counted, "referenced" | "dropped">): string {
   const c = block.content
   if (!Array.isArray(c)) return resultError(block, typeof c === "string" ? c : "")
   const lines: string[] = []
@@ -58,7 +58,7 @@ function resultText(block: Obj, referenced: Set<string>): string {
     else if (b.type === "tool_reference" && typeof b.tool_name === "string") {
       referenced.add(b.tool_name)
       lines.push(`Tool ${b.tool_name} is now available to call.`)
-    }
+    } else dropped.add(`${String(b.type)} block in a tool result`)
   }
   return resultError(block, lines.join("\n"))
 }
@@ -122,7 +122,7 @@ function convertBlocks(out: Counted, m: Obj, i: number): void {
       out.chars += args.length
       calls.push({ id: String(b.id ?? `toolu_${i}_${j}`), type: "function", function: { name: String(b.name ?? ""), arguments: args } })
     } else if (b.type === "tool_result") {
-      const text = resultText(b, out.referenced)
+      const text = resultText(b, out)
       out.chars += text.length
       results.push({ role: "tool", tool_call_id: String(b.tool_use_id ?? ""), content: text })
     } else {
