@@ -1,8 +1,8 @@
 /**
  * An Anthropic Messages request as the canonical (OpenAI Chat Completions) request.
- * Controls only Anthropic's own servers honour (`thinking`, `cache_control`,
- * `context_management`, `output_config`, `service_tier`, server tools) are dropped here,
- * never refused.
+ * Controls only Anthropic's own servers honour (`cache_control`, `context_management`,
+ * `service_tier`, server tools, fields and blocks yet to come) are dropped here, never
+ * refused; `thinking` and `output_config` are read as the client's reasoning wishes.
  * @module
  */
 import { NexusError } from "../../core/errors.ts"
