@@ -6,7 +6,8 @@
  * `ping`, `content_block_delta` with `text_delta` / `input_json_delta`,
  * `content_block_stop`, `message_delta` with the stop reason and output usage,
  * `message_stop`; no `[DONE]`; `event: error` mid-stream), `/v1/messages/count_tokens`,
- * `GET /v1/models`, and errors as `{"type":"error","error":{type,message},"request_id"}`
+ * `GET /v1/models`, system turns inside `messages` once a user turn came first
+ * (mid-conversation system messages), and errors as `{"type":"error","error":{type,message},"request_id"}`
  * (429 `rate_limit_error` with `retry-after`, 529 `overloaded_error`).
  */
 import { admit, createState, json, parseBody, randomId, record, retryAfter, serve, streamResponse } from "./common.ts"
@@ -42,6 +43,21 @@ function inputTokens(body: Record<string, unknown>): number {
   return promptTokens({ messages: flat }) + system
 }
 
+/**
+ * Roles as the API checks them: user and assistant turns, and system turns in the middle
+ * of the conversation (after a user turn; instructions that come first go in `system`).
+ */
+function rolesError(messages: unknown[]): string | undefined {
+  let sawUser = false
+  for (const [i, m] of messages.entries()) {
+    const role = (m as { role?: unknown })?.role
+    if (role !== "user" && role !== "assistant" && role !== "system") return `messages.${i}.role: Input should be 'user', 'assistant' or 'system'`
+    if (role === "system" && !sawUser) return `messages.${i}: a system message must follow a user message; use the top-level system parameter for initial instructions`
+    sawUser ||= role === "user"
+  }
+  return undefined
+}
+
 export async function startAnthropic(opts: EmulatorOptions = {}): Promise<Emulator> {
   const state = createState(opts, DEFAULT_MODELS)
   const requestId = () => `req_${randomId(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`
@@ -70,6 +86,8 @@ export async function startAnthropic(opts: EmulatorOptions = {}): Promise<Emulat
     if (typeof body.model !== "string") return error(400, "model: Field required")
     if (typeof body.max_tokens !== "number") return error(400, "max_tokens: Field required")
     if (!Array.isArray(body.messages)) return error(400, "messages: Field required")
+    const roles = rolesError(body.messages)
+    if (roles) return error(400, roles)
     const model = body.model
     if (!state.models.some((m) => m.id === model)) return error(404, `model: ${model}`)
     const track = await admit(state, req, text, faultResponse)

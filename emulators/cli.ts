@@ -17,13 +17,15 @@ const { values, positionals } = parseArgs({
     "chunk-delay": { type: "string" },
     "api-key": { type: "string" },
     reply: { type: "string" },
+    reasoning: { type: "string" },
+    "strict-template": { type: "boolean" },
     "log-requests": { type: "boolean" },
   },
 })
 
 const kind = positionals[0] as EmulatorKind | undefined
 if (!kind || !(kind in EMULATORS)) {
-  console.error(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K] [--log-requests]`)
+  console.error(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K] [--reply TEXT] [--reasoning TEXT] [--strict-template] [--log-requests]`)
   process.exit(2)
 }
 
@@ -37,6 +39,8 @@ const emu = await startEmulator(kind, {
   chunkDelayMs: num(values["chunk-delay"]),
   apiKey: values["api-key"],
   reply: values.reply,
+  reasoning: values.reasoning,
+  strictTemplate: values["strict-template"],
 })
 // One line per request, for tests that wait on what reached the server (a probe round, a health check).
 if (values["log-requests"]) emu.state.onRequest = (req, path) => console.log(`${req.method} ${path}`)

@@ -28,6 +28,7 @@ export function createState(opts: EmulatorOptions, defaultModels: string[]): Emu
     reply: opts.reply ?? DEFAULT_REPLY,
     toolCalls: opts.toolCalls ?? [],
     toolRoundTrip: opts.toolRoundTrip ?? false,
+    reasoning: opts.reasoning,
     loaded: new Map(),
     loading: false,
     ...(opts.prefixCache

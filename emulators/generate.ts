@@ -33,6 +33,15 @@ export function promptTokens(body: Record<string, unknown>): number {
   return Math.max(1, Math.ceil(chars / 4))
 }
 
+/** The exception a strict chat template raises when a system message is not the first one. */
+export const SYSTEM_NOT_FIRST = "System message must be at the beginning."
+
+/** Whether rendering `body` with a strict template raises (a system message after the first). */
+export function templateRaises(body: Record<string, unknown>): boolean {
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  return messages.some((m, i) => i > 0 && (m as { role?: unknown })?.role === "system")
+}
+
 export interface ToolCallOut {
   id: string
   name: string
@@ -48,6 +57,8 @@ export interface Turn {
   parts: string[]
   /** Tool calls instead of text, when the request offered tools and the model is set to call them. */
   calls: ToolCallOut[]
+  /** Reasoning pieces streamed before the answer (a thinking model with thinking on). */
+  thinking: string[]
   finish: "stop" | "tool_calls"
   prompt: number
   completion: number
@@ -65,7 +76,7 @@ export function turn(state: EmulatorState, body: Record<string, unknown>, toolCa
     if (result !== undefined) {
       const reply = `${state.reply} ${result}`
       const parts = pieces(reply, state.chunks)
-      return { reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+      return { reply, parts, calls: [], thinking: [], finish: "stop", prompt, completion: parts.length }
     }
   }
   if (toolCalling && state.toolCalls.length && offersTools(body)) {
@@ -78,17 +89,41 @@ export function turn(state: EmulatorState, body: Record<string, unknown>, toolCa
       return { id: `call_${randomId(24)}`, name: c.name, arguments: args, pieces: pieces(args, state.chunks) }
     })
     const completion = calls.reduce((n, c) => n + c.pieces.length, 0)
-    if (calls.length) return { reply: "", parts: [], calls, finish: "tool_calls", prompt, completion }
+    if (calls.length) return { reply: "", parts: [], calls, thinking: [], finish: "tool_calls", prompt, completion }
   }
   const parts = pieces(state.reply, state.chunks)
-  return { reply: state.reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+  return { reply: state.reply, parts, calls: [], thinking: [], finish: "stop", prompt, completion: parts.length }
 }
 
-/** The text of the last message when it is a tool result (OpenAI, Ollama and Responses shapes). */
+/** Qwen-style templates think unless `chat_template_kwargs.enable_thinking` is false. */
+export function thinkingOn(body: Record<string, unknown>): boolean {
+  const kwargs = body.chat_template_kwargs as { enable_thinking?: unknown } | undefined
+  return kwargs?.enable_thinking !== false
+}
+
+/** The turn of a thinking model (`state.reasoning`) when the request leaves thinking `on`. */
+export function thought(state: EmulatorState, t: Turn, on: boolean): Turn {
+  if (!on || !state.reasoning) return t
+  const thinking = pieces(state.reasoning, state.chunks)
+  return { ...t, thinking, completion: t.completion + thinking.length }
+}
+
+/**
+ * The text of the tool result the conversation ends with (OpenAI, Ollama, Responses and
+ * Anthropic shapes); user text after it in the same turn (Claude Code's "Tool loaded.")
+ * does not hide it.
+ */
 function lastToolResult(body: Record<string, unknown>): string | undefined {
   const messages = Array.isArray(body.messages) ? body.messages : []
-  const last = messages.at(-1) as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
+  let at = messages.length - 1
+  const isUserText = (m: { role?: unknown; content?: unknown } | undefined) =>
+    m?.role === "user" && (typeof m.content === "string" || (Array.isArray(m.content) && m.content.every((b) => b?.type === "text")))
+  while (at > 0 && isUserText(messages[at]) && messages[at - 1]?.role === "tool") at--
+  const last = messages[at] as { role?: unknown; type?: unknown; content?: unknown; output?: unknown } | undefined
   if (last?.type === "function_call_output") return typeof last.output === "string" ? last.output : JSON.stringify(last.output)
+  // Anthropic: a user turn holding tool_result blocks.
+  const result = last?.role === "user" && Array.isArray(last.content) ? last.content.find((b) => b?.type === "tool_result") : undefined
+  if (result) return typeof result.content === "string" ? result.content : Array.isArray(result.content) ? result.content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join("\n") : ""
   if (last?.role !== "tool") return undefined
   if (typeof last.content === "string") return last.content
   if (Array.isArray(last.content)) return last.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join("\n")
@@ -101,25 +136,28 @@ export function usage(t: Turn) {
 }
 
 /** The assistant message of a non-streamed answer. */
-export function message(t: Turn): Record<string, unknown> {
-  if (!t.calls.length) return { role: "assistant", content: t.reply }
+export function message(t: Turn, reasoningKey = "reasoning_content"): Record<string, unknown> {
+  const reasoning = t.thinking.length ? { [reasoningKey]: t.thinking.join("") } : {}
+  if (!t.calls.length) return { role: "assistant", content: t.reply, ...reasoning }
   return {
     role: "assistant",
     content: null,
+    ...reasoning,
     tool_calls: t.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
   }
 }
 
 /** A stream's deltas: the reply's pieces, or each tool call's header then its argument pieces. */
-function deltas(t: Turn, wholeToolCalls: boolean): Record<string, unknown>[] {
-  if (!t.calls.length) return t.parts.map((p) => ({ content: p }))
+function deltas(t: Turn, wholeToolCalls: boolean, reasoningKey: string): Record<string, unknown>[] {
+  const thinking = t.thinking.map((p) => ({ [reasoningKey]: p }))
+  if (!t.calls.length) return [...thinking, ...t.parts.map((p) => ({ content: p }))]
   if (wholeToolCalls) {
-    return [{ tool_calls: t.calls.map((c, index) => ({ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }]
+    return [...thinking, { tool_calls: t.calls.map((c, index) => ({ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }]
   }
-  return t.calls.flatMap((c, index) => [
+  return [...thinking, ...t.calls.flatMap((c, index) => [
     { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] },
     ...c.pieces.map((p) => ({ tool_calls: [{ index, function: { arguments: p } }] })),
-  ])
+  ])]
 }
 
 export interface StreamShape {
@@ -137,12 +175,14 @@ export interface StreamShape {
   done?: boolean
   /** All tool calls in one chunk instead of streamed arguments. */
   wholeToolCalls?: boolean
+  /** The delta field reasoning streams in (default `reasoning_content`; Ollama's OpenAI layer: `reasoning`). */
+  reasoningKey?: string
 }
 
 /** A streamed turn as framed events, and where its content starts (faults count from there). */
 export function chatStream(t: Turn, shape: StreamShape): { events: string[]; contentStart: number } {
   const lead = shape.lead ?? []
-  const list = deltas(t, shape.wholeToolCalls ?? false).map((d, i) =>
+  const list = deltas(t, shape.wholeToolCalls ?? false, shape.reasoningKey ?? "reasoning_content").map((d, i) =>
     shape.role === "every" || (shape.role === "first" && i === 0) ? { role: "assistant", ...d } : d
   )
   const events = [...lead]

@@ -5,7 +5,7 @@
  * name accepted and echoed, `exceed_context_size_error`, key via Bearer or X-Api-Key.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, promptTokens, sse, turn } from "./generate.ts"
+import { chatStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamacppOptions extends EmulatorOptions {
@@ -33,6 +33,17 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
   state.loading = opts.loading ?? false
   const nCtx = opts.nCtx ?? 8192
   const slots = opts.slots ?? 4
+  /** The prompt the slot last processed: a request that starts the same way reuses it (`cache_prompt`). */
+  let slotPrompt = ""
+
+  /** Prompt tokens taken from the slot's cache: the common prefix, all but the last token at most. */
+  function reused(body: Record<string, unknown>, prompt: number): number {
+    const text = JSON.stringify(body.messages ?? body.prompt ?? "")
+    let i = 0
+    while (i < text.length && i < slotPrompt.length && text.charCodeAt(i) === slotPrompt.charCodeAt(i)) i++
+    slotPrompt = text
+    return Math.max(0, Math.min(Math.floor(i / 4), prompt - 1))
+  }
 
   function authorized(req: Request, path: string): boolean {
     if (!opts.apiKey || ["/health", "/v1/health", "/models", "/v1/models", "/"].includes(path)) return true
@@ -44,6 +55,9 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     const body = parseBody(text)
     if (!body) return err(400, "Failed to parse JSON")
     const model = String(body.model ?? state.models[0]!.id)
+    if (opts.strictTemplate && templateRaises(body)) {
+      return err(400, `Unable to generate parser for this template. Automatic parser generation failed: \nError: Jinja Exception: ${SYSTEM_NOT_FIRST}`)
+    }
     const prompt = promptTokens(body)
     if (prompt >= nCtx) {
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })
@@ -51,9 +65,10 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)))
     if (track instanceof Response) return track
     const id = "chatcmpl-Wq3hHn2cXoO0yQ7Zr9tKs1Pb"
-    const t = turn(state, body)
-    const usage = { completion_tokens: t.completion, prompt_tokens: prompt, total_tokens: prompt + t.completion, prompt_tokens_details: { cached_tokens: 0 } }
-    const timings = { cache_n: 0, prompt_n: prompt, prompt_ms: 30.9, predicted_n: t.completion, predicted_ms: 37.7 }
+    const t = thought(state, turn(state, body), thinkingOn(body))
+    const cached = reused(body, prompt)
+    const usage = { completion_tokens: t.completion, prompt_tokens: prompt, total_tokens: prompt + t.completion, prompt_tokens_details: { cached_tokens: cached } }
+    const timings = { cache_n: cached, prompt_n: prompt - cached, prompt_ms: 30.9, predicted_n: t.completion, predicted_ms: 37.7 }
     if (body.stream !== true) {
       track.done()
       return json(

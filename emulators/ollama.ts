@@ -5,7 +5,7 @@
  * and a 403 with an empty body for a Host header it does not accept.
  */
 import { admit, CREATED, createState, delay, inFlight, isLoaded, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, message, sse, turn, usage } from "./generate.ts"
+import { chatStream, message, sse, thought, turn, usage } from "./generate.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface OllamaOptions extends EmulatorOptions {
@@ -71,11 +71,12 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     )
     if (track instanceof Response) return track
     const id = `chatcmpl-${Math.floor(Math.random() * 999)}`
-    const t = turn(state, body)
+    // The OpenAI layer reads `reasoning_effort` as `think`; "none" switches it off.
+    const t = thought(state, turn(state, body), body.reasoning_effort !== "none")
     if (body.stream !== true) {
       track.done()
       return json(
-        { id, object: "chat.completion", created: CREATED, model: name, system_fingerprint: "fp_ollama", choices: [{ index: 0, message: message(t), finish_reason: t.finish }], usage: usage(t) },
+        { id, object: "chat.completion", created: CREATED, model: name, system_fingerprint: "fp_ollama", choices: [{ index: 0, message: message(t, "reasoning"), finish_reason: t.finish }], usage: usage(t) },
         { gzip: state.faults.gzip }
       )
     }
@@ -84,8 +85,8 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     const so = body.stream_options as { include_usage?: boolean } | undefined
     const tail = so?.include_usage ? [sse({ ...base, choices: [], usage: usage(t) })] : []
     const { events, contentStart } = opts.legacyStream
-      ? chatStream(t, { frame, role: "every", finish: { role: "assistant", content: "" }, tail })
-      : chatStream(t, { frame, role: "first", tail })
+      ? chatStream(t, { frame, role: "every", finish: { role: "assistant", content: "" }, tail, reasoningKey: "reasoning" })
+      : chatStream(t, { frame, role: "first", tail, reasoningKey: "reasoning" })
     const errorEvents = [sse({ error: { message: "an error was encountered while running the model", type: "api_error", param: null, code: null } })]
     return streamResponse(state, track, { events, contentStart, errorEvents }, { "content-type": "text/event-stream" })
   }

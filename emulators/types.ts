@@ -84,9 +84,20 @@ export interface EmulatorOptions {
    * the configured tools the request offers (the first that matches).
    */
   toolRoundTrip?: boolean
+  /**
+   * A thinking model: it reasons this text before answering, unless the request switches
+   * thinking off the server's way; the server streams it as its reasoning field.
+   */
+  reasoning?: string
   /** When set, enforce auth the way the server does. */
   apiKey?: string
   version?: string
+  /**
+   * The model's chat template raises on a system message anywhere but first, as Qwen's
+   * newer templates do (`raise_exception('System message must be at the beginning.')`):
+   * llama.cpp and vLLM then refuse the request with a 400. Off by default.
+   */
+  strictTemplate?: boolean
   /** Model a prompt (prefix) cache: see PrefixCacheOptions. Off by default. */
   prefixCache?: PrefixCacheOptions
 }
@@ -129,6 +140,7 @@ export interface EmulatorState {
   reply: string
   toolCalls: EmulatorToolCall[]
   toolRoundTrip: boolean
+  reasoning?: string
   /** Loaded state changed at run time (a JIT load, an exo instance placed), over each model's `loaded`. */
   loaded: Map<string, boolean>
   /** The whole server is still starting up (loading its model). */

@@ -5,7 +5,7 @@
  * once `stream_options` is present, `x-request-id` on responses.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
-import { chatStream, completionStream, message, promptTokens, sse, turn, type Turn } from "./generate.ts"
+import { chatStream, completionStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn, type Turn } from "./generate.ts"
 import type { Emulator, EmulatorOptions, Faults } from "./types.ts"
 
 export interface VllmOptions extends EmulatorOptions {
@@ -48,12 +48,14 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     if (!body) return error(400, "Expecting value: line 1 column 1 (char 0)")
     const model = typeof body.model === "string" && body.model ? body.model : state.models[0]!.id
     if (!state.models.some((m) => m.id === model)) return error(404, `The model \`${model}\` does not exist.`, "model")
+    // vLLM renders the template before anything else and answers its exception as a 400.
+    if (opts.strictTemplate && templateRaises(body)) return error(400, SYSTEM_NOT_FIRST)
     const tooLong = overContext(body, state.models.find((m) => m.id === model)!.contextLength ?? 131072)
     if (tooLong) return error(400, tooLong)
     const track = await admit(state, req, text, (status, faults) => error(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, null, retryAfter(faults)))
     if (track instanceof Response) return track
     const id = `chatcmpl-${(++seq).toString(16).padStart(32, "0")}`
-    const t = turn(state, body)
+    const t = thought(state, turn(state, body), thinkingOn(body))
     const headers = { "x-request-id": id }
     if (state.faults.invalidJson && body.stream !== true) {
       track.done()

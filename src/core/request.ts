@@ -32,6 +32,18 @@ export interface Requirements {
   maxTokens?: number
 }
 
+/**
+ * What the client asked of the model's reasoning, in no backend's terms: each provider
+ * that has a switch for it (a reasoning effort, a chat-template flag) maps it to its own.
+ */
+export interface Reasoning {
+  /** Thinking switched on or off; undefined when the client set only an effort. */
+  enabled?: boolean
+  effort?: "low" | "medium" | "high"
+  /** Whether the client wants the reasoning text back (Anthropic's `display: "omitted"` says no). */
+  show: boolean
+}
+
 export interface CanonicalRequest {
   /** The dialect the client spoke, so answers and errors go back in it. */
   dialect: Dialect
@@ -53,6 +65,8 @@ export interface CanonicalRequest {
   /** The canonical request as text: `raw` itself when the client spoke OpenAI. */
   canonical: string
   requirements: Requirements
+  /** Set when the client asked for (or against) reasoning. */
+  reasoning?: Reasoning
   /** Sent to the queue first when capacity is short. */
   priority: "high" | "normal"
   /** Client headers (credentials are never forwarded to a backend that has its own key). */

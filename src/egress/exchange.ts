@@ -57,9 +57,10 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.canonical, "openai")) : undefined
+    const canonical = rewrite(withReasoning(req, provider), "openai")
+    const usage = provider.streamUsage ? askForUsage(req, canonical) : undefined
     const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
-    return { url, body: usage?.body ?? rewrite(req.canonical, "openai"), credentials, dialect: "openai", fixEvent }
+    return { url, body: usage?.body ?? canonical, credentials, dialect: "openai", fixEvent }
   }
   if (provider.translate) {
     const canonical = clamp === undefined ? req.body : { ...req.body, max_tokens: clamp }
@@ -72,6 +73,12 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
     kind: "internal",
     message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
   })
+}
+
+/** The canonical body with the fields that carry the client's reasoning wishes to this provider. */
+function withReasoning(req: CanonicalRequest, provider: Provider): string {
+  const fields = req.reasoning && provider.reasoning?.(req.reasoning)
+  return fields ? JSON.stringify({ ...req.body, ...fields }) : req.canonical
 }
 
 /** The body with the chosen model's name and the output budget it has room for. */

@@ -125,9 +125,10 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 }
 
 /** The client's body, decoded by its dialect into the canonical request. */
-function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
+function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
-  const { model, stream, requirements, canonical, operation } = endpoint.decode(body)
+  const { model, stream, requirements, canonical, operation, dropped, reasoning } = endpoint.decode(body)
+  if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
   scope.asked = { model, stream }
   const request: CanonicalRequest = {
     dialect: endpoint.dialect,
@@ -140,6 +141,7 @@ function canonicalRequest(endpoint: IngressEndpoint, scope: RequestScope, raw: s
     body: canonical ?? body,
     canonical: canonical ? JSON.stringify(canonical) : raw,
     requirements,
+    reasoning,
     priority: priorityOf(scope.req.headers),
     headers: scope.req.headers,
     requestId: scope.requestId,
@@ -151,7 +153,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const { started, requestId, req: clientReq } = scope
   const config = deps.config()
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
-  const { request, body } = canonicalRequest(endpoint, scope, raw)
+  const { request, body } = canonicalRequest(deps, endpoint, scope, raw)
   const { model, stream, requirements } = request
   request.resolved = deps.router.resolve(model)
   const policy = applyPolicy(request, deps.stages)
@@ -215,7 +217,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
   const res = result.response
-    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId })
+    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show })
     : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
   const headers: HeaderMap = {}
   if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))

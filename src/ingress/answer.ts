@@ -10,12 +10,15 @@ import { readUsage } from "../core/usage.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
+  /** The model's reasoning (`reasoning_content`, `reasoning`, Ollama's `thinking`), before its answer. */
+  | { type: "reasoning"; text: string }
   /** A tool call begins (OpenAI's `index` says which one later fragments belong to). */
   | { type: "tool"; index: number; id: string; name: string }
   | { type: "tool_args"; index: number; fragment: string }
   /** `stop`, `length`, `tool_calls`, `content_filter`; `stopSequence` when the server says which one matched. */
   | { type: "finish"; reason: string; stopSequence?: string }
-  | { type: "usage"; usage: Usage }
+  /** `cached`: prompt tokens the server's prompt cache held, when it says (`prompt_tokens_details`). */
+  | { type: "usage"; usage: Usage; cached?: number }
   /** The answer failed part way (a mid-stream error event, or the upstream body broke). */
   | { type: "error"; message: string }
   /** A keep-alive comment from the relay during a long wait: each dialect keeps its client waiting its own way. */
@@ -24,10 +27,12 @@ export type AnswerEvent =
 /** A whole answer, for clients that asked for one JSON document. */
 export interface Answer {
   text: string
+  reasoning?: string
   tools: { id: string; name: string; arguments: string }[]
   finish: string | null
   stopSequence?: string
   usage?: Usage
+  cached?: number
   error?: string
 }
 
@@ -44,6 +49,8 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
   const choice = Array.isArray(doc.choices) && isObj(doc.choices[0]) ? doc.choices[0] : undefined
   if (choice) {
     const msg = isObj(choice.delta) ? choice.delta : isObj(choice.message) ? choice.message : undefined
+    const thought = msg ? (msg.reasoning_content ?? msg.reasoning ?? msg.thinking) : undefined
+    if (typeof thought === "string" && thought) out.push({ type: "reasoning", text: thought })
     const text = msg ? msg.content : choice.text
     if (typeof text === "string" && text) out.push({ type: "text", text })
     const calls = msg && Array.isArray(msg.tool_calls) ? msg.tool_calls : []
@@ -66,8 +73,14 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
     }
   }
   const usage = readUsage(doc)
-  if (usage) out.push({ type: "usage", usage })
+  if (usage) out.push({ type: "usage", usage, cached: cachedTokens(doc.usage) })
   return out
+}
+
+function cachedTokens(usage: unknown): number | undefined {
+  const details = isObj(usage) ? usage.prompt_tokens_details : undefined
+  const n = isObj(details) ? details.cached_tokens : undefined
+  return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined
 }
 
 /** The JSON payload of each `data:` line of a complete SSE event. */
@@ -155,6 +168,9 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
     case "text":
       into.text += ev.text
       break
+    case "reasoning":
+      into.reasoning = (into.reasoning ?? "") + ev.text
+      break
     case "tool":
       order.set(ev.index, into.tools.length)
       into.tools.push({ id: ev.id, name: ev.name, arguments: "" })
@@ -170,6 +186,7 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
       break
     case "usage":
       into.usage = ev.usage
+      into.cached = ev.cached
       break
     case "error":
       into.error = ev.message

@@ -5,7 +5,7 @@
  * @module
  */
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, Operation, Requirements } from "../core/request.ts"
+import type { Dialect, Operation, Reasoning, Requirements } from "../core/request.ts"
 
 export interface Decoded {
   model: string
@@ -13,8 +13,24 @@ export interface Decoded {
   requirements: Requirements
   /** The request in the canonical shape; omitted by the canonical dialect (its body is it). */
   canonical?: Record<string, unknown>
+  /**
+   * What the canonical form leaves out (unknown fields, block types): it still reaches a
+   * backend of the client's dialect, and is dropped, with a debug line, for the others.
+   */
+  dropped?: string[]
+  reasoning?: Reasoning
   /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
   operation?: Operation
+}
+
+export interface EncodeContext {
+  stream: boolean
+  model: string
+  requestId: string
+  /** The prompt's estimated size, for dialects that report usage before the backend has. */
+  promptTokens?: number
+  /** The client wants the model's reasoning back. */
+  showReasoning?: boolean
 }
 
 export interface IngressEndpoint {
@@ -28,5 +44,5 @@ export interface IngressEndpoint {
    * A canonical (OpenAI) answer in this dialect, streamed as it arrives. Required of every
    * dialect but the canonical one; not called when the provider answered in this dialect.
    */
-  encode?(res: Response, ctx: { stream: boolean; model: string; requestId: string }): Response
+  encode?(res: Response, ctx: EncodeContext): Response
 }

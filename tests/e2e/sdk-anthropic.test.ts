@@ -141,3 +141,37 @@ describe("@anthropic-ai/sdk", () => {
     expect(((await res.json()) as { content: unknown[] }).content.length).toBe(1)
   })
 })
+
+describe("@anthropic-ai/sdk with a thinking model and system turns", () => {
+  const THOUGHT = "Weighing it up before answering."
+  test("messages.stream: thinking then text, system turn in the conversation, usage from the first event", async () => {
+    const thinker = await startVllm({ models: ["qwen3-thinker"], chunks: 3, reasoning: THOUGHT, strictTemplate: true })
+    const n = await startNexus({ backends: [backend("thinker", thinker.url, "vllm")] })
+    try {
+      const sdk = new Anthropic({ baseURL: n.url, apiKey: "not-needed", maxRetries: 0 })
+      const stream = sdk.messages.stream({
+        model: "qwen3-thinker",
+        max_tokens: 2048,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "system", content: "Answer in one line." } as never,
+        ],
+      })
+      const thinking: string[] = []
+      let startUsage = 0
+      stream.on("thinking", (delta) => thinking.push(delta))
+      stream.on("streamEvent", (e) => {
+        if (e.type === "message_start") startUsage = e.message.usage.input_tokens
+      })
+      const final = await stream.finalMessage()
+      expect(thinking.join("")).toBe(THOUGHT)
+      expect(final.content.map((b) => b.type)).toEqual(["thinking", "text"])
+      expect(startUsage).toBeGreaterThan(0)
+      expect(final.usage.input_tokens).toBeGreaterThan(0)
+    } finally {
+      await n.stop(0)
+      await thinker.stop()
+    }
+  })
+})

@@ -110,7 +110,11 @@ describe("Anthropic-only controls on a local backend", () => {
     expect(res.status).toBe(200)
     await res.text()
     const sent = small.stats.bodies.at(-1)!
-    for (const k of ["thinking", "context_management", "output_config", "cache_control", "metadata"]) expect(sent).not.toContain(k)
+    for (const k of ["context_management", "cache_control", "metadata"]) expect(sent).not.toContain(k)
+    const body = JSON.parse(sent) as Record<string, unknown>
+    for (const k of ["thinking", "output_config"]) expect(body[k]).toBeUndefined()
+    // The wish to think reaches vLLM as its own chat-template switch.
+    expect(body.chat_template_kwargs).toEqual({ enable_thinking: true })
   })
 })
 
@@ -127,6 +131,66 @@ describe("Anthropic-only controls on an Anthropic backend", () => {
       const sent = anth.stats.lastRequest!
       expect(sent.body).toBe(raw)
       expect(sent.headers["anthropic-beta"]).toBe(BETA["anthropic-beta"])
+    } finally {
+      await n.stop(0)
+      await anth.stop()
+    }
+  })
+})
+
+describe("system turns inside the conversation", () => {
+  /** Claude Code's turn after a tool call: its environment as a system turn after the prompt. */
+  const conversation = [
+    { role: "user", content: [{ type: "text", text: "Read notes.txt" }] },
+    { role: "system", content: [{ type: "text", text: "# Environment\nplatform: linux", cache_control: { type: "ephemeral" } }] },
+    { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "Read", input: { file_path: "notes.txt" } }] },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "PELICAN" }] },
+  ]
+
+  test("a llama.cpp server whose template is strict gets them as user-side text, in place, in either form", async () => {
+    const { startLlamacpp } = await import("../../emulators/index.ts")
+    const strict = await startLlamacpp({ strictTemplate: true, models: ["qwen3.6"] })
+    const n = await startNexus({ routing: { aliases: { "claude-*": "qwen3.6" } }, backends: [backend("llamacpp", strict.url, "llamacpp")] })
+    try {
+      // The emulated template raises the way llama.cpp reports it.
+      const direct = await fetch(`${strict.url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ messages: [{ role: "user", content: "a" }, { role: "system", content: "b" }] }) })
+      expect(direct.status).toBe(400)
+      expect(JSON.stringify(await direct.json())).toContain("System message must be at the beginning.")
+      for (const stream of [false, true]) {
+        const res = await n.post("/v1/messages", claudeCode("claude-opus-5-5", "hi", { stream, messages: conversation }), BETA)
+        expect(res.status).toBe(200)
+        expect(await res.text()).toContain("Hello")
+        const sent = JSON.parse(strict.stats.bodies.at(-1)!) as { messages: { role: string; content: unknown }[] }
+        expect(sent.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool"])
+        expect(sent.messages[1]!.content).toBe("Read notes.txt\n\n<system-reminder>\n# Environment\nplatform: linux\n</system-reminder>")
+      }
+      const count = await n.post("/v1/messages/count_tokens", { model: "claude-opus-5-5", messages: conversation }, BETA)
+      expect(count.status).toBe(200)
+    } finally {
+      await n.stop(0)
+      await strict.stop()
+    }
+  })
+
+  test("a system turn before any user turn is refused in Anthropic's error shape", async () => {
+    const res = await nexus.post("/v1/messages", claudeCode("claude-sonnet-4-5", "hi", { messages: [{ role: "system", content: "x" }, { role: "user", content: "hi" }] }), BETA)
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } }
+    expect(body.error.type).toBe("invalid_request_error")
+    expect(body.error.message).toContain("messages[0]: a system message may only follow a user turn")
+  })
+
+  test("Anthropic gets them as sent, and refuses one that comes first as the API does", async () => {
+    const { startAnthropic } = await import("../../emulators/index.ts")
+    const anth = await startAnthropic({ models: ["claude-opus-5-5"] })
+    const n = await startNexus({ backends: [backend("claude", anth.url, "anthropic", { api_key_env: "ANTHROPIC_SYSTEM_TURNS_KEY" })] }, { env: { ANTHROPIC_SYSTEM_TURNS_KEY: "sk-ant-x" } })
+    try {
+      const raw = JSON.stringify(claudeCode("claude-opus-5-5", "hi", { messages: conversation }))
+      const res = await n.post("/v1/messages", raw, BETA)
+      expect(res.status).toBe(200)
+      expect(anth.stats.lastRequest!.body).toBe(raw)
+      const first = await fetch(`${anth.url}/v1/messages`, { method: "POST", headers: BETA, body: JSON.stringify({ model: "claude-opus-5-5", max_tokens: 5, messages: [{ role: "system", content: "x" }] }) })
+      expect(first.status).toBe(400)
     } finally {
       await n.stop(0)
       await anth.stop()

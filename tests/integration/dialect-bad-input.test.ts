@@ -33,7 +33,7 @@ const ROUTES: [string, Shape, unknown[]][] = [
       { model: MODEL, max_tokens: 10, messages: [{ role: "system", content: "x" }] },
       { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: 5 }] },
       { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: [null, 3] }] },
-      { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: [{ type: "image", source: { type: "file" } }] }] },
+      { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: [{ type: "image", source: { data: "x" } }] }] },
       { model: MODEL, max_tokens: 10, system: 7, messages: [{ role: "user", content: "x" }] },
       { model: MODEL, max_tokens: 10, tools: "x", messages: [{ role: "user", content: "x" }] },
       { model: MODEL, max_tokens: 10, tools: [{ name: "t", input_schema: {} }], tool_choice: { type: "weird" }, messages: [{ role: "user", content: "x" }] },

@@ -8,6 +8,7 @@ import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
+import { templateSwitch } from "./reasoning.ts"
 import type { ProbeTarget, Provider } from "./types.ts"
 
 /** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
@@ -72,4 +73,4 @@ async function countTokens(target: ProbeTarget, body: Record<string, unknown>, t
   return tokens.status === 200 && isObject(tokens.json) && Array.isArray(tokens.json.tokens) ? tokens.json.tokens.length : undefined
 }
 
-export const llamacpp: Provider = { ...compatible, countTokens }
+export const llamacpp: Provider = { ...compatible, countTokens, reasoning: templateSwitch }

@@ -7,6 +7,7 @@
 import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelCapabilities, ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
+import { reasoningEffort } from "./reasoning.ts"
 import type { Provider, ProbeContext } from "./types.ts"
 
 interface ShowFacts {
@@ -64,6 +65,7 @@ export const ollama: Provider = {
   apiBase: (url) => `${trimSlash(url)}/v1`,
   // Ollama clients' /api/chat, /api/generate, /api/embed… go to the same route as they are.
   native: { ollama: (url, path) => `${trimSlash(url)}${path}` },
+  reasoning: reasoningEffort,
 
   async probe(backend, ctx) {
     const base = trimSlash(backend.url)

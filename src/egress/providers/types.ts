@@ -6,7 +6,7 @@
  */
 import type { BackendInit, BackendType, ModelInfo } from "../../core/backend.ts"
 import type { Locality } from "../../core/locality.ts"
-import type { Dialect, Operation } from "../../core/request.ts"
+import type { Dialect, Operation, Reasoning } from "../../core/request.ts"
 
 export interface ProbeResult {
   status: "healthy" | "loading" | "unhealthy"
@@ -77,6 +77,11 @@ export interface Provider {
    * (Ollama's `/api/chat`, vLLM's `/v1/responses`): those clients' bytes pass through.
    */
   native?: Partial<Record<Dialect, (url: string, clientPath: string) => string>>
+  /**
+   * The request fields that carry a client's reasoning wishes to this server, for
+   * clients whose dialect has them in other terms (Anthropic's `thinking`).
+   */
+  reasoning?(r: Reasoning): Record<string, unknown> | undefined
   /** The exact prompt tokens of a canonical chat body, for servers that can count them. */
   countTokens?(target: ProbeTarget, body: Record<string, unknown>, timeoutMs: number): Promise<number | undefined>
 }

@@ -6,6 +6,7 @@
 import { ON_PREMISES } from "../../core/locality.ts"
 import { openaiBase, positiveInt } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
+import { templateSwitchAndEffort } from "./reasoning.ts"
 
 const compatible = openaiCompatible({
   type: "vllm",
@@ -19,4 +20,4 @@ const compatible = openaiCompatible({
 })
 
 /** vLLM serves the Responses API itself (`/v1/responses`): those requests pass through. */
-export const vllm = { ...compatible, native: { responses: (url: string) => `${openaiBase(url)}/responses` } }
+export const vllm = { ...compatible, native: { responses: (url: string) => `${openaiBase(url)}/responses` }, reasoning: templateSwitchAndEffort }

@@ -7,6 +7,7 @@
  */
 import type { Usage } from "../../core/usage.ts"
 import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
 /** OpenAI finish reasons as Anthropic stop reasons. */
@@ -20,13 +21,27 @@ export function stopReason(finish: string | null, stopSequence?: string): string
 
 const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 
-function usageOf(u: Usage | undefined) {
-  return { input_tokens: u?.prompt_tokens ?? 0, output_tokens: u?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+/**
+ * OpenAI usage in Anthropic's terms: `input_tokens` leaves out what the prompt cache
+ * served, which goes in `cache_read_input_tokens`. Without a count from the backend, the
+ * prompt's estimate stands in: Claude Code sizes its context from these, and 0 misleads it.
+ */
+function inputUsage(u: Usage | undefined, cached: number | undefined, estimate: number): Record<string, number> {
+  const prompt = u?.prompt_tokens ?? estimate
+  if (cached === undefined) return { input_tokens: prompt }
+  const read = Math.min(cached, prompt)
+  return { input_tokens: prompt - read, cache_creation_input_tokens: 0, cache_read_input_tokens: read }
+}
+
+function usageOf(a: Answer, estimate: number) {
+  const input = inputUsage(a.usage, a.cached, estimate)
+  return { input_tokens: input.input_tokens, output_tokens: a.usage?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: input.cache_read_input_tokens ?? 0 }
 }
 
 /** A whole answer as an Anthropic message. */
-export function toMessage(a: Answer, model: string): Record<string, unknown> {
+export function toMessage(a: Answer, model: string, estimate = 1, showReasoning = false): Record<string, unknown> {
   const content: Record<string, unknown>[] = []
+  if (showReasoning && a.reasoning) content.push({ type: "thinking", thinking: a.reasoning, signature: "" })
   if (a.text) content.push({ type: "text", text: a.text })
   for (const t of a.tools) content.push({ type: "tool_use", id: t.id, name: t.name, input: parseArgs(t.arguments) })
   // A server that called tools but said "stop" (some llama.cpp builds) still asks for tool use.
@@ -39,20 +54,25 @@ export function toMessage(a: Answer, model: string): Record<string, unknown> {
     content,
     stop_reason: stopReason(finish, a.stopSequence),
     stop_sequence: finish === "stop" && a.stopSequence ? a.stopSequence : null,
-    usage: usageOf(a.usage),
+    usage: usageOf(a, estimate),
   }
 }
+
+type Kind = "text" | "tool" | "thinking"
 
 const event = (name: string, data: Record<string, unknown>) => `event: ${name}\ndata: ${JSON.stringify({ type: name, ...data })}\n\n`
 
 /** The stream's state machine: one open block at a time, indexes in order of appearance. */
-export function anthropicStreamRenderer(model: string) {
-  let open: { index: number; kind: "text" | "tool"; tool?: number } | undefined
+export function anthropicStreamRenderer(model: string, promptTokens?: number, showReasoning = false) {
+  // The first event comes before the backend has counted anything: the estimate, never 0.
+  const estimate = Math.max(1, promptTokens ?? 1)
+  let open: { index: number; kind: Kind; tool?: number } | undefined
   let next = 0
   let pinged = false
   let finish: string | null = null
   let stopSequence: string | undefined
   let usage: Usage | undefined
+  let cached: number | undefined
   let sawTool = false
   let failed = false
 
@@ -62,7 +82,7 @@ export function anthropicStreamRenderer(model: string) {
     open = undefined
     return out
   }
-  const start = (block: Record<string, unknown>, kind: "text" | "tool", tool?: number) => {
+  const start = (block: Record<string, unknown>, kind: Kind, tool?: number) => {
     let out = close()
     open = { index: next++, kind, tool }
     out += event("content_block_start", { index: open.index, content_block: block })
@@ -76,7 +96,7 @@ export function anthropicStreamRenderer(model: string) {
   return {
     start: () =>
       event("message_start", {
-        message: { id: messageId(), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } },
+        message: { id: messageId(), type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: estimate, output_tokens: 0 } },
       }),
     event(ev: AnswerEvent): string {
       if (failed) return ""
@@ -84,6 +104,12 @@ export function anthropicStreamRenderer(model: string) {
         case "text": {
           const head = open?.kind === "text" ? "" : start({ type: "text", text: "" }, "text")
           return head + event("content_block_delta", { index: open!.index, delta: { type: "text_delta", text: ev.text } })
+        }
+        case "reasoning": {
+          // A local model's reasoning has no signature: the block carries an empty one.
+          if (!showReasoning) return ""
+          const head = open?.kind === "thinking" ? "" : start({ type: "thinking", thinking: "", signature: "" }, "thinking")
+          return head + event("content_block_delta", { index: open!.index, delta: { type: "thinking_delta", thinking: ev.text } })
         }
         case "tool":
           sawTool = true
@@ -98,6 +124,7 @@ export function anthropicStreamRenderer(model: string) {
           return ""
         case "usage":
           usage = ev.usage
+          cached = ev.cached
           return ""
         case "error":
           failed = true
@@ -114,20 +141,20 @@ export function anthropicStreamRenderer(model: string) {
       const reason = sawTool && (finish === "stop" || finish === null) ? "tool_calls" : finish
       out += event("message_delta", {
         delta: { stop_reason: stopReason(reason, stopSequence), stop_sequence: reason === "stop" && stopSequence ? stopSequence : null },
-        usage: { input_tokens: usage?.prompt_tokens ?? 0, output_tokens: usage?.completion_tokens ?? 0 },
+        usage: { ...inputUsage(usage, cached, estimate), output_tokens: usage?.completion_tokens ?? 0 },
       })
       return out + event("message_stop", {})
     },
   }
 }
 
-export function encodeMessages(res: Response, ctx: { stream: boolean; model: string }): Response {
+export function encodeMessages(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning">): Response {
   if (ctx.stream) {
     const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model)), { status: 200, headers })
+    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
   return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model))),
+    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, Math.max(1, ctx.promptTokens ?? 1), ctx.showReasoning))),
     { status: 200, headers: { "content-type": "application/json" } }
   )
 }

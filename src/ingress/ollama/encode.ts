@@ -50,6 +50,9 @@ export function ollamaStreamRenderer(kind: Kind, model: string) {
       switch (ev.type) {
         case "text":
           return line({ ...body(kind, ev.text, []), done: false })
+        case "reasoning":
+          // Ollama's own chat stream carries it as `thinking`; /api/generate has no place for it.
+          return kind === "chat" ? line({ message: { role: "assistant", content: "", thinking: ev.text }, done: false }) : ""
         case "tool":
           order.set(ev.index, tools.length)
           tools.push({ id: ev.id, name: ev.name, arguments: "" })

@@ -119,6 +119,9 @@ export function responsesStreamRenderer(model: string) {
           return ""
         case "keepalive":
           return ": keep-alive\n\n"
+        case "reasoning":
+          // Reasoning items are encrypted state this translation cannot produce.
+          return ""
         case "usage":
           usage = e.usage
           return ""
