@@ -81,7 +81,10 @@ export function turn(state: EmulatorState, body: Record<string, unknown>, toolCa
     if (calls.length) return { reply: "", parts: [], calls, finish: "tool_calls", prompt, completion }
   }
   const parts = pieces(state.reply, state.chunks)
-  return { reply: state.reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
+  const huge = state.faults.hugeFrameBytes
+  if (huge) parts[0] = "A".repeat(huge)
+  const reply = huge ? parts.join("") : state.reply
+  return { reply, parts, calls: [], finish: "stop", prompt, completion: parts.length }
 }
 
 /** The text of the last message when it is a tool result (OpenAI, Ollama and Responses shapes). */

@@ -40,6 +40,12 @@ export interface Faults {
   ignoreStream?: boolean
   /** gzip non-streaming JSON bodies (as a compressing reverse proxy would). */
   gzip?: boolean
+  /** The first piece of the reply is this many characters, sent as one event (a base64 image in one delta). */
+  hugeFrameBytes?: number
+  /** In place of the content, one line of this many bytes that never ends, then the body closes. */
+  unterminatedBytes?: number
+  /** Answer with a stream even when the request asks for one JSON document (OpenAI emulator). */
+  alwaysStream?: boolean
 }
 
 export interface EmulatorStats {

@@ -183,6 +183,8 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
         coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
         deadline,
         heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+        clientStallMs: config.server.client_stall_seconds * 1000,
+        maxFrameBytes: config.server.max_frame_bytes,
         shutdown: deps.shutdown,
       },
     },

@@ -26,6 +26,10 @@ export interface AttemptTiming {
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  /** A client that reads nothing of a relayed answer for this long has left. */
+  clientStallMs?: number
+  /** The largest event a stream may hold open (server.max_frame_bytes). */
+  maxFrameBytes?: number
   /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
   shutdown?: AbortSignal
 }
@@ -220,15 +224,20 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
+    deadline: ctx.timing.deadline,
+    stallMs: ctx.timing.clientStallMs,
+    maxFrameBytes: ctx.timing.maxFrameBytes,
     abort: () => st.upstream.controller.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
+      // Our own deadline or stop says nothing about the backend.
+      const neutral = end.how === "shutdown" || end.how === "timeout"
       const tokenMs = end.firstTokenMs === undefined ? undefined : relayStart - st.sent + end.firstTokenMs
       st.settle(
         failed
           ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : end.how === "shutdown"
-            ? { verdict: "neutral" } // our own stop says nothing about the backend
+          : neutral
+            ? { verdict: "neutral" }
             : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
       ctx.finish({
@@ -238,7 +247,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
         usage: end.usage,
         error: end.error,
         clientAborted: end.how === "client_abort",
-        midStreamError: failed,
+        midStreamError: failed || end.how === "timeout",
         failures: ctx.failures,
       })
     },

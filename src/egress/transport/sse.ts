@@ -9,6 +9,7 @@
 import type { EventFix } from "../providers/types.ts"
 import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
+import { FrameSplitter } from "../../core/frames.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -26,7 +27,7 @@ export interface SseObservation {
  */
 export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai) {
   const done = framing.done
-  let pending = ""
+  const frames = new FrameSplitter()
   const seen: SseObservation = { sawData: false, sawDone: false }
 
   function inspect(original: string): string {
@@ -83,13 +84,9 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
      * so the caller can forward the original bytes.
      */
     push(text: string): string {
-      const buf = pending + (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text)
-      const cut = buf.lastIndexOf("\n\n")
-      if (cut === -1) {
-        pending = buf
-        return ""
-      }
-      pending = buf.slice(cut + 2)
+      const buf = frames.push(text)
+      if (!buf) return ""
+      const cut = buf.length - 2
       let out = ""
       let changed = false
       let start = 0
@@ -104,14 +101,19 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
         } else changed = true // an empty event (extra blank line): dropped
         start = end + 2
       }
-      return changed ? out : buf.slice(0, cut + 2)
+      return changed ? out : buf
+    },
+
+    /** Characters of the event still open (not yet complete). */
+    get held(): number {
+      return frames.held
     },
 
     /** End of upstream: forward a trailing partial event, then guarantee one [DONE]. */
     finish(): string {
       let out = ""
+      const pending = frames.take()
       if (pending.trim()) out += inspect(pending.replace(/\n+$/, ""))
-      pending = ""
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done
