@@ -124,22 +124,37 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   }
   upstream.started()
 
-  // `return await`: one microtask turn less than resolving our promise with theirs.
-  if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
-  if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
-  // The backend's headers, read in one native call.
-  let given: HeaderMap = res.headers.toJSON()
-  if (req.dialect === "openai" && exchange.dialect === "openai") {
-    const matched = matchStreaming(res, given["content-type"] ?? "", req.stream)
-    if (matched !== res) given = (res = matched).headers.toJSON()
+  try {
+    // `return await`: one microtask turn less than resolving our promise with theirs.
+    if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
+    if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
+    // The backend's headers, read in one native call.
+    let given: HeaderMap = res.headers.toJSON()
+    if (req.dialect === "openai" && exchange.dialect === "openai") {
+      let matched = matchStreaming(res, given["content-type"] ?? "", req.stream, timing.maxFrameBytes)
+      if (matched instanceof Promise) matched = await matched
+      if (matched !== res) given = (res = matched).headers.toJSON()
+    }
+    return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
+  } catch (err) {
+    // Whatever broke, the attempt's slot and its upstream request are given back.
+    if (settled) throw err
+    upstream.controller.abort()
+    res.body?.cancel().catch(() => {})
+    if (clientSignal.aborted) {
+      settle({ verdict: "neutral" })
+      return { type: "client_gone" }
+    }
+    const reason = `its answer could not be read: ${describeFetchError(err)}`
+    settle({ verdict: "failure", reason })
+    return { type: "failed", failure: { backend: backend.name, kind: "status", reason } }
   }
-  return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
 }
 
 /** An OpenAI client gets what it asked for even from a server that ignored `stream`. */
-function matchStreaming(res: Response, type: string, stream: boolean): Response {
+function matchStreaming(res: Response, type: string, stream: boolean, maxFrameBytes?: number): Response | Promise<Response> {
   if (stream && type.includes("json")) return jsonAsStream(res)
-  if (!stream && type.includes("text/event-stream")) return streamAsJson(res)
+  if (!stream && type.includes("text/event-stream")) return streamAsJson(res, maxFrameBytes)
   return res
 }
 
@@ -252,7 +267,13 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
       })
     },
   })
-  return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
+  try {
+    return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
+  } catch (err) {
+    // The relay already holds the slot: cancelling it gives the slot back and ends the upstream.
+    stream.cancel().catch(() => {})
+    throw err
+  }
 }
 
 /** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */

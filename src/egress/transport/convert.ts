@@ -66,13 +66,17 @@ export function jsonAsStream(res: Response): Response {
 export function assembleStream(text: string): Obj {
   let doc: Obj = {}
   const choices = new Map<number, { text: string; tools: Obj[]; finish: unknown }>()
-  for (const event of text.replaceAll("\r\n", "\n").split("\n\n")) {
+  const events = text.replaceAll("\r\n", "\n").split("\n\n")
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
     const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("")
     if (!data || data === "[DONE]") continue
     let chunk: unknown
     try {
       chunk = JSON.parse(data)
     } catch {
+      // A last event cut off mid-way: the answer is not whole, and must not pass for it.
+      if (i === events.length - 1) return { error: { message: "the backend's stream ended in the middle of an event", type: "server_error", param: null, code: "upstream_error" } }
       continue
     }
     if (!isObj(chunk)) continue
@@ -105,9 +109,40 @@ export function assembleStream(text: string): Obj {
   return doc
 }
 
-export function streamAsJson(res: Response): Response {
+/**
+ * A stream folded into one document for a client that asked for one; a stream larger
+ * than `maxBytes`, or cut off mid-event, is a 502 in OpenAI's error shape, not a
+ * document with nothing in it.
+ */
+export async function streamAsJson(res: Response, maxBytes = Infinity): Promise<Response> {
   const headers = new Headers(res.headers)
   headers.delete("content-length")
   headers.set("content-type", "application/json")
-  return new Response(bodyStream(async () => JSON.stringify(assembleStream(await res.text()))), { status: res.status, headers })
+  const text = await boundedText(res, maxBytes)
+  const doc =
+    text === undefined
+      ? { error: { message: `The backend's answer is larger than ${maxBytes} bytes (server.max_frame_bytes).`, type: "server_error", param: null, code: "frame_too_large" } }
+      : assembleStream(text)
+  return new Response(JSON.stringify(doc), { status: doc.error ? 502 : res.status, headers })
+}
+
+/** The body as text, or undefined (and the body cancelled) once it passes `maxBytes`. */
+async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
+  const reader = res.body?.getReader()
+  if (!reader) return ""
+  const decoder = new TextDecoder()
+  const parts: string[] = []
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.byteLength
+    if (bytes > maxBytes) {
+      reader.cancel().catch(() => {})
+      return undefined
+    }
+    parts.push(decoder.decode(value, { stream: true }))
+  }
+  parts.push(decoder.decode())
+  return parts.join("")
 }

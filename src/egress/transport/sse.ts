@@ -59,6 +59,19 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     return `${event}\n\n`
   }
 
+  /** A last event whose JSON was cut off (the body ended inside it) is told as an error, not forwarded half. */
+  function cutOff(event: string): string | undefined {
+    const payload = dataPayload(event)
+    if (payload === undefined || payload === "[DONE]" || seen.sawDone) return undefined
+    try {
+      JSON.parse(payload)
+      return undefined
+    } catch {
+      seen.upstreamError = "the backend's stream ended in the middle of an event"
+      return framing.error(seen.upstreamError, "upstream_stream_error")
+    }
+  }
+
   function observeJson(payload: string): void {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
@@ -113,7 +126,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     finish(): string {
       let out = ""
       const pending = frames.take()
-      if (pending.trim()) out += inspect(pending.replace(/\n+$/, ""))
+      if (pending.trim()) out += cutOff(pending.replace(/\n+$/, "")) ?? inspect(pending.replace(/\n+$/, ""))
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done
