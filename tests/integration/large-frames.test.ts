@@ -84,7 +84,7 @@ test("a line that never ends: a JSON client gets a 502 in its own shape, a strea
     for (const size of [200 * 1024, MAX_FRAME * 2]) {
       emu.faults.unterminatedBytes = size
       const res = await nexus.post("/v1/chat/completions", chat("m"))
-      const doc = await res.json()
+      const doc = (await res.json()) as { error: { type: string } }
       expect(res.status).toBe(502)
       expect(doc.error.type).toBe("server_error")
       await settled()
