@@ -138,7 +138,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     }
     opts.abort()
     reader.cancel().catch(() => {})
-    end("client_abort", `the client read nothing for ${Math.round(stallMs / 1000)} s`)
+    end("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
   }
 
   function onTick(): void {
