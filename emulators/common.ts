@@ -195,6 +195,10 @@ export function pacedStream(state: EmulatorState, track: Track, plan: StreamPlan
         for (const e of plan.errorEvents) controller.enqueue(enc.encode(faults.echoKeyInError ? quoteCredential(e, track.credential) : e))
         return finish(controller)
       }
+      if (faults.unterminatedBytes !== undefined && contentIndex === 0) {
+        unterminated(controller, faults.unterminatedBytes)
+        return finish(controller)
+      }
       if (faults.dieAfterChunks !== undefined && contentIndex === faults.dieAfterChunks) {
         // A killed server: every connection cut at once and the port closed. (Erroring
         // the stream instead would be reported by Bun as an uncaught error.)
@@ -228,6 +232,14 @@ export function pacedStream(state: EmulatorState, track: Track, plan: StreamPlan
 function quoteCredential(event: string, credential: string | null): string {
   const quoted = JSON.stringify(`invalid authorization header "${credential ?? ""}": `).slice(1, -1)
   return event.replace(/("(?:message|error|content)":\s*")/, (m) => `${m}${quoted}`)
+}
+
+/** A line that never ends: a data field opened and `bytes` long, written in pieces as a socket would carry it. */
+function unterminated(controller: ReadableStreamDefaultController<Uint8Array>, bytes: number): void {
+  const head = new TextEncoder().encode('data: {"choices":[{"index":0,"delta":{"content":"')
+  controller.enqueue(head)
+  const piece = new Uint8Array(64 * 1024).fill(0x41)
+  for (let left = bytes - head.byteLength; left > 0; left -= piece.byteLength) controller.enqueue(left >= piece.byteLength ? piece : piece.subarray(0, left))
 }
 
 /** A streamed response that follows the plan (see `pacedStream`). */

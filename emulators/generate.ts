@@ -92,7 +92,10 @@ export function turn(state: EmulatorState, body: Record<string, unknown>, toolCa
     if (calls.length) return { reply: "", parts: [], calls, thinking: [], finish: "tool_calls", prompt, completion }
   }
   const parts = pieces(state.reply, state.chunks)
-  return { reply: state.reply, parts, calls: [], thinking: [], finish: "stop", prompt, completion: parts.length }
+  const huge = state.faults.hugeFrameBytes
+  if (huge) parts[0] = "A".repeat(huge)
+  const reply = huge ? parts.join("") : state.reply
+  return { reply, parts, calls: [], thinking: [], finish: "stop", prompt, completion: parts.length }
 }
 
 /** Qwen-style templates think unless `chat_template_kwargs.enable_thinking` is false. */

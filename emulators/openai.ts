@@ -93,7 +93,7 @@ export async function startOpenai(opts: OpenaiOptions = {}): Promise<Emulator> {
       return json({ id: `cmpl-${randomId(29, ALNUM)}`, object: "text_completion", created: CREATED, model, choices: [{ text: t.reply, index: 0, logprobs: null, finish_reason: "stop" }], usage: usage(t) }, { gzip })
     }
     const id = `chatcmpl-${randomId(29, ALNUM)}`
-    if (body.stream !== true || state.faults.ignoreStream) {
+    if ((body.stream !== true && !state.faults.alwaysStream) || state.faults.ignoreStream) {
       track.done()
       const choice = { index: 0, message: { ...message(t), refusal: null, annotations: [] }, logprobs: null, finish_reason: t.finish }
       return json({ id, object: "chat.completion", created: CREATED, model, choices: [choice], usage: billed, service_tier: "default", system_fingerprint: fingerprint }, { gzip })

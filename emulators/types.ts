@@ -40,12 +40,16 @@ export interface Faults {
   healthStatus?: number
   /** Answer plain JSON even when the request asks for a stream (as some servers and proxies do). */
   ignoreStream?: boolean
-  /** Stream even when the request asks for one JSON document (as a misconfigured proxy does). vLLM chat. */
+  /** Stream even when the request asks for one JSON document (as a misconfigured proxy does). vLLM and OpenAI chat. */
   alwaysStream?: boolean
   /** Answer non-streaming chat with 200 and this body, which is not JSON (a proxy's page, a cut body). vLLM chat and responses. */
   invalidJson?: { body: string; contentType?: string }
   /** gzip non-streaming JSON bodies (as a compressing reverse proxy would). */
   gzip?: boolean
+  /** The first piece of the reply is this many characters, sent as one event (a base64 image in one delta). */
+  hugeFrameBytes?: number
+  /** In place of the content, one line of this many bytes that never ends, then the body closes. */
+  unterminatedBytes?: number
 }
 
 export interface EmulatorStats {

@@ -78,6 +78,8 @@ const ServerSchema = table(
     cold_first_byte_timeout_seconds: v.optional(seconds(), 180),
     max_body_bytes: v.optional(int(1024, 1024 ** 3), 10 * 1024 * 1024),
     sse_heartbeat_seconds: v.optional(seconds(), 5),
+    max_frame_bytes: v.optional(int(1024, 1024 ** 3), 64 * 1024 * 1024),
+    client_stall_seconds: v.optional(seconds(), 120),
     shutdown_timeout_seconds: v.optional(seconds(true), 30),
     // A short token is guessable. Messages never repeat its value (see parse.ts).
     admin_token: v.optional(

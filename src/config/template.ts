@@ -32,6 +32,12 @@ cold_first_byte_timeout_seconds = 180
 max_body_bytes = 10485760
 # Quiet time in a stream after which a comment keeps proxies from closing it, in seconds (> 0).
 sse_heartbeat_seconds = 5
+# Largest single event (a base64 image, big tool arguments) a backend may send in a stream,
+# in bytes (1024 to 1073741824); a larger one ends the answer with an error event.
+max_frame_bytes = 67108864
+# A client that reads nothing of its answer for this long has stopped reading: its backend
+# request is aborted and its slot freed, in seconds (> 0).
+client_stall_seconds = 120
 # On SIGINT/SIGTERM, how long in-flight requests may take to finish, in seconds (>= 0).
 shutdown_timeout_seconds = 30
 # Token (8+ characters) for state-changing admin endpoints; without one they accept

@@ -45,6 +45,10 @@ export interface ServerConfig {
   max_body_bytes: number
   /** Quiet time in a stream after which an SSE comment keeps the connection alive. */
   sse_heartbeat_seconds: number
+  /** Largest single stream event relayed before the answer is cut short (default 64 MiB). */
+  max_frame_bytes: number
+  /** A client that reads nothing for this long loses its answer and its backend slot. */
+  client_stall_seconds: number
   /** How long SIGINT/SIGTERM waits for in-flight requests. */
   shutdown_timeout_seconds: number
   admin_token?: string

@@ -36,7 +36,7 @@ export interface Exchange {
   /** The provider's stream quirk fix, applied to each SSE event. */
   fixEvent?: EventFix
   /** Reads a translating provider's answer as a canonical one. */
-  toCanonical?(res: Response, ctx: { stream: boolean; model: string }): Response | Promise<Response>
+  toCanonical?(res: Response, ctx: { stream: boolean; model: string; maxFrameBytes?: number }): Response | Promise<Response>
 }
 
 export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string): Exchange {

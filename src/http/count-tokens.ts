@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono"
 import { providerFor } from "../egress/providers/index.ts"
+import { headerValue } from "../egress/transport/headers.ts"
 import { estimateMessagesTokens, messages } from "../ingress/anthropic/endpoints.ts"
 import { decodeMessages } from "../ingress/anthropic/decode.ts"
 import { applyPolicy } from "../policy/index.ts"
@@ -29,7 +30,7 @@ export function countTokensRoutes(deps: AppDeps) {
       if (!count) continue
       const n = await count(attempt.backend, { ...decoded.canonical, model: attempt.model }, COUNT_TIMEOUT_MS).catch(() => undefined)
       if (n !== undefined) {
-        c.header("x-nexus-token-count", `exact:${attempt.backend.name}`)
+        c.header("x-nexus-token-count", `exact:${headerValue(attempt.backend.name)}`)
         return c.json({ input_tokens: n })
       }
     }

@@ -10,7 +10,7 @@ import { clampedOutput } from "../core/output-budget.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { forward } from "../egress/transport/forward.ts"
-import type { HeaderMap } from "../egress/transport/headers.ts"
+import { headerValue, type HeaderMap } from "../egress/transport/headers.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import type { SpendHold } from "../observability/cost.ts"
 import { toRecord } from "../observability/record.ts"
@@ -199,6 +199,8 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
         coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
         deadline,
         heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+        clientStallMs: config.server.client_stall_seconds * 1000,
+        maxFrameBytes: config.server.max_frame_bytes,
         shutdown: deps.shutdown,
       },
     },
@@ -216,25 +218,33 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
 
   if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
   if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
-  const res = result.response
-    ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show })
-    : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
-  const headers: HeaderMap = {}
-  if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
-  answerHeaders(headers, deps, config, request, result.attempt, cost)
-  headers["x-request-id"] = requestId
-  for (const k in headers) res.headers.set(k, headers[k]!)
-  return res
+  let res: Response | undefined
+  try {
+    res = result.response
+      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show })
+      : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
+    const headers: HeaderMap = {}
+    if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
+    answerHeaders(headers, deps, config, request, result.attempt, cost)
+    headers["x-request-id"] = requestId
+    for (const k in headers) res.headers.set(k, headers[k]!)
+    return res
+  } catch (err) {
+    // The answer holds its backend slot until its body ends: end it, or the slot leaks.
+    const body = res?.body ?? result.response?.body
+    if (body && !body.locked) body.cancel().catch(() => {})
+    throw err
+  }
 }
 
 /** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */
 function routingHeaders(headers: HeaderMap, attempt: Attempt, reason: string): void {
   const b = attempt.backend
-  headers["x-nexus-backend"] = b.name
+  headers["x-nexus-backend"] = headerValue(b.name)
   headers["x-nexus-backend-type"] = isCloud(b) ? "cloud" : "local"
   headers["x-nexus-route-reason"] = reason
-  headers["x-nexus-model"] = attempt.model
-  if (attempt.fallbackFrom) headers["x-nexus-fallback-model"] = attempt.model
+  headers["x-nexus-model"] = headerValue(attempt.model)
+  if (attempt.fallbackFrom) headers["x-nexus-fallback-model"] = headers["x-nexus-model"]
 }
 
 /**

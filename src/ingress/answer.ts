@@ -7,6 +7,7 @@
  */
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
+import { FrameSplitter } from "../core/frames.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
@@ -102,6 +103,8 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
     if (!reader) return
     const decoder = new TextDecoder()
     const seen = new Set<number>()
+    // A whole JSON document is only parsed at its end; events are cut as they complete.
+    const frames = sse ? new FrameSplitter() : undefined
     let buf = ""
     try {
       for (;;) {
@@ -113,14 +116,17 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
           return
         }
         if (chunk.done) break
-        buf += decoder.decode(chunk.value, { stream: true })
-        if (!sse) continue
-        buf = buf.replaceAll("\r\n", "\n")
-        let cut: number
-        while ((cut = buf.indexOf("\n\n")) >= 0) {
-          const event = buf.slice(0, cut)
+        const text = decoder.decode(chunk.value, { stream: true })
+        if (!frames) {
+          buf += text
+          continue
+        }
+        const done = frames.push(text)
+        let start = 0
+        for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
+          const event = done.slice(start, cut)
+          start = cut + 2
           const data = dataOf(event)
-          buf = buf.slice(cut + 2)
           if (!data && event.startsWith(":")) yield { type: "keepalive" }
           if (!data || data === "[DONE]") continue
           let doc: unknown
@@ -133,8 +139,8 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
         }
       }
       buf += decoder.decode()
-      if (sse) {
-        const data = dataOf(buf.trim())
+      if (frames) {
+        const data = dataOf((frames.take() + buf).trim())
         if (data && data !== "[DONE]") yield* parsed(data, seen)
       } else if (buf.trim()) {
         yield* parsed(buf, seen)

@@ -65,6 +65,8 @@ describe("the file", () => {
         cold_first_byte_timeout_seconds: 180,
         max_body_bytes: 10485760,
         sse_heartbeat_seconds: 5,
+        max_frame_bytes: 67108864,
+        client_stall_seconds: 120,
         shutdown_timeout_seconds: 30,
         allowed_hosts: [],
       },

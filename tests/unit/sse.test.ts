@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
 import { providerFor } from "../../src/egress/providers/index.ts"
 import type { EventFix } from "../../src/egress/providers/types.ts"
 import { createSseReader } from "../../src/egress/transport/sse.ts"
@@ -91,5 +92,28 @@ describe("SSE reader fast path", () => {
     const { out, reader } = feed(['data: {"error":"Model unloaded"}\n\n'], providerFor("lmstudio").fixEvent)
     expect(out).toBe('data: {"error":{"message":"Model unloaded","type":"upstream_error","param":null,"code":null}}\n\ndata: [DONE]\n\n')
     expect(reader.seen.upstreamError).toBe("Model unloaded")
+  })
+})
+
+describe("SSE reader, for every way a stream is cut into chunks", () => {
+  const event = fc.oneof(
+    fc.json({ maxDepth: 2 }).map((j) => `data: ${j}`),
+    fc.string({ unit: "grapheme", maxLength: 2000 }).map((t) => `data: ${JSON.stringify({ choices: [{ delta: { content: t } }] })}`),
+    fc.constant(": keep-alive"),
+    fc.constant('event: x\ndata: {"a":1}')
+  )
+  const stream = fc.record({ events: fc.array(event, { maxLength: 8 }), crlf: fc.boolean() })
+
+  test("the output is the same as for the whole stream in one piece", () => {
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat(), { maxLength: 12 }), ({ events, crlf }, cuts) => {
+        let text = events.map((e) => `${e}\n\n`).join("")
+        if (crlf) text = text.replaceAll("\n", "\r\n")
+        const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b)
+        const chunks = [0, ...at].map((from, i, all) => text.slice(from, all[i + 1] ?? text.length))
+        expect(feed(chunks).out).toBe(feed([text]).out)
+      }),
+      { numRuns: 300 }
+    )
   })
 })

@@ -9,6 +9,8 @@
  */
 import { finishReason, openaiUsage } from "./anthropic-response.ts"
 import { isObject } from "./http.ts"
+import { FrameSplitter } from "../../core/frames.ts"
+import { errorEvent } from "../sse-format.ts"
 
 interface StreamState {
   id: string
@@ -89,19 +91,17 @@ function translate(st: StreamState, name: string | undefined, d: Record<string, 
   }
 }
 
-export function translateStream(res: Response, model: string): Response {
+export function translateStream(res: Response, model: string, maxFrameBytes = Infinity): Response {
   const st: StreamState = { id: `msg_${Date.now()}`, model, created: Math.floor(Date.now() / 1000), usage: {}, tools: new Map(), done: false }
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  let pending = ""
-  const events = (text: string): string => {
-    pending += text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text
+  const frames = new FrameSplitter()
+  const translated = (done: string): string => {
     let out = ""
-    let cut: number
-    while ((cut = pending.indexOf("\n\n")) !== -1) {
-      const raw = pending.slice(0, cut)
-      pending = pending.slice(cut + 2)
-      const { name, data } = parseEvent(raw)
+    let start = 0
+    for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
+      const { name, data } = parseEvent(done.slice(start, cut))
+      start = cut + 2
       out += translate(st, name, data)
     }
     return out
@@ -109,11 +109,19 @@ export function translateStream(res: Response, model: string): Response {
   const body = res.body?.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(bytes, controller) {
-        const out = events(decoder.decode(bytes, { stream: true }))
+        const out = translated(frames.push(decoder.decode(bytes, { stream: true })))
         if (out) controller.enqueue(encoder.encode(out))
+        else if (frames.held > maxFrameBytes) {
+          // Characters count as bytes: an event of multi-byte text may grow a little larger.
+          const message = `The backend sent one event larger than ${maxFrameBytes} bytes (server.max_frame_bytes); the answer was cut short.`
+          controller.enqueue(encoder.encode(errorEvent(message, "frame_too_large")))
+          controller.terminate()
+          frames.take()
+        }
       },
       flush(controller) {
-        const out = events(decoder.decode() + (pending.trim() ? "\n\n" : ""))
+        const rest = frames.take() + decoder.decode()
+        const out = translated(rest.trim() ? `${rest}\n\n` : "")
         if (out) controller.enqueue(encoder.encode(out))
       },
     })

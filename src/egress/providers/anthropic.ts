@@ -28,7 +28,7 @@ export const anthropic: Provider = {
   forwardClientAuth: false,
   translate: {
     request: toMessagesRequest,
-    response: (res, { stream, model }) => (stream ? translateStream(res, model) : translateWhole(res, model)),
+    response: (res, { stream, model, maxFrameBytes }) => (stream ? translateStream(res, model, maxFrameBytes) : translateWhole(res, model)),
   },
 
   async probe(backend, ctx) {

@@ -39,7 +39,7 @@ export interface Translator {
   /** The request in the provider's dialect: path below `apiBase`, and body. */
   request(body: Record<string, unknown>, model: string, operation: Operation): { path: string; body: string }
   /** The provider's answer (a stream when `stream`) as an OpenAI answer, streamed as it arrives. */
-  response(res: Response, ctx: { stream: boolean; model: string }): Response | Promise<Response>
+  response(res: Response, ctx: { stream: boolean; model: string; maxFrameBytes?: number }): Response | Promise<Response>
 }
 
 export interface Provider {

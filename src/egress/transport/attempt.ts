@@ -27,6 +27,10 @@ export interface AttemptTiming {
   /** Absolute time (performance.now() clock) after which no new attempt starts. */
   deadline: number
   heartbeatMs: number
+  /** A client that reads nothing of a relayed answer for this long has left. */
+  clientStallMs?: number
+  /** The largest event a stream may hold open (server.max_frame_bytes). */
+  maxFrameBytes?: number
   /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
   shutdown?: AbortSignal
 }
@@ -121,28 +125,42 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   }
   upstream.started()
 
-  // `return await`: one microtask turn less than resolving our promise with theirs.
-  if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
-  if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model })
-  // The backend's headers, read in one native call.
-  let given: HeaderMap = res.headers.toJSON()
-  const type = given["content-type"] ?? ""
-  if (req.stream && req.dialect === "openai" && exchange.dialect === "openai" && type.includes("json")) {
-    // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
-    given = (res = jsonAsStream(res)).headers.toJSON()
-  } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
-    const doc = await documentFromStream(ctx, attempt, res, settle)
-    if (!(doc instanceof Response)) return doc
-    given = (res = doc).headers.toJSON()
+  try {
+    // `return await`: one microtask turn less than resolving our promise with theirs.
+    if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
+    if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
+    // The backend's headers, read in one native call.
+    let given: HeaderMap = res.headers.toJSON()
+    const type = given["content-type"] ?? ""
+    if (req.stream && req.dialect === "openai" && exchange.dialect === "openai" && type.includes("json")) {
+      // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
+      given = (res = jsonAsStream(res)).headers.toJSON()
+    } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
+      const doc = await documentFromStream(ctx, attempt, res, settle, timing.maxFrameBytes)
+      if (!(doc instanceof Response)) return doc
+      given = (res = doc).headers.toJSON()
+    }
+    return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
+  } catch (err) {
+    // Whatever broke, the attempt's slot and its upstream request are given back.
+    if (settled) throw err
+    upstream.controller.abort()
+    res.body?.cancel().catch(() => {})
+    if (clientSignal.aborted) {
+      settle({ verdict: "neutral" })
+      return { type: "client_gone" }
+    }
+    const reason = `its answer could not be read: ${describeFetchError(err)}`
+    settle({ verdict: "failure", reason })
+    return { type: "failed", failure: { backend: backend.name, kind: "status", reason } }
   }
-  return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
 }
 
 /** A stream sent to a client that asked for one document, read whole: the document, or why the attempt ended. */
-async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<Response | AttemptResult> {
+async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle, maxBytes?: number): Promise<Response | AttemptResult> {
   let doc: StreamedDocument
   try {
-    doc = await streamedDocument(res, secretOf(attempt.backend.apiKey))
+    doc = await streamedDocument(res, secretOf(attempt.backend.apiKey), maxBytes)
   } catch (err) {
     if (ctx.clientSignal.aborted) {
       settle({ verdict: "neutral" })
@@ -241,15 +259,20 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     keepOpen: ctx.keepOpen,
     heartbeatMs: ctx.timing.heartbeatMs,
     shutdown: ctx.timing.shutdown,
+    deadline: ctx.timing.deadline,
+    stallMs: ctx.timing.clientStallMs,
+    maxFrameBytes: ctx.timing.maxFrameBytes,
     abort: () => st.upstream.controller.abort(),
     onEnd(end: RelayEnd) {
       const failed = end.how === "upstream_error"
+      // Our own deadline or stop says nothing about the backend.
+      const neutral = end.how === "shutdown" || end.how === "timeout"
       const tokenMs = end.firstTokenMs === undefined ? undefined : relayStart - st.sent + end.firstTokenMs
       st.settle(
         failed
           ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : end.how === "shutdown"
-            ? { verdict: "neutral" } // our own stop says nothing about the backend
+          : neutral
+            ? { verdict: "neutral" }
             : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
       ctx.finish({
@@ -261,12 +284,18 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
         relayedTokens: end.how === "complete" && end.usage ? undefined : end.dataEvents,
         error: end.error,
         clientAborted: end.how === "client_abort",
-        midStreamError: failed,
+        midStreamError: failed || end.how === "timeout",
         failures: ctx.failures,
       })
     },
   })
-  return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
+  try {
+    return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
+  } catch (err) {
+    // The relay already holds the slot: cancelling it gives the slot back and ends the upstream.
+    stream.cancel().catch(() => {})
+    throw err
+  }
 }
 
 /** Buffer's native search on the answer's own bytes (no copy, no decoding). */

@@ -66,13 +66,17 @@ export function jsonAsStream(res: Response): Response {
 export function assembleStream(text: string): Obj {
   let doc: Obj = {}
   const choices = new Map<number, { text: string; tools: Obj[]; finish: unknown }>()
-  for (const event of text.replaceAll("\r\n", "\n").split("\n\n")) {
+  const events = text.replaceAll("\r\n", "\n").split("\n\n")
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
     const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("")
     if (!data || data === "[DONE]") continue
     let chunk: unknown
     try {
       chunk = JSON.parse(data)
     } catch {
+      // A last event cut off mid-way: the answer is not whole, and must not pass for it.
+      if (i === events.length - 1) return { error: { message: "the backend's stream ended in the middle of an event", type: "server_error", param: null, code: "upstream_error" } }
       continue
     }
     if (!isObj(chunk)) continue

@@ -75,3 +75,23 @@ export function downstreamHeaders(given: HeaderMap): HeaderMap {
   for (const name in given) if (!RESPONSE_DROP.has(name)) out[name] = given[name]!
   return out
 }
+
+/** Anything but tab and printable ASCII: not allowed (or not portable) in a header value. */
+const UNSAFE = /[^\t\x20-\x7e]/
+
+/**
+ * A name (a backend's, a model's) as a header value every client accepts: unchanged when
+ * it is printable ASCII, else its UTF-8 percent-encoded (RFC 3986), `%` included, so
+ * `decodeURIComponent` gives the name back. Names come from backends and may hold
+ * anything: CR, LF and NUL would be header injection, and non-ASCII makes fetch throw.
+ */
+export function headerValue(name: string): string {
+  if (!UNSAFE.test(name)) return name
+  let out = ""
+  for (const byte of encoder.encode(name)) {
+    out += byte > 0x20 && byte < 0x7f && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
+  }
+  return out
+}
+
+const encoder = new TextEncoder()

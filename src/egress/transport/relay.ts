@@ -14,7 +14,7 @@ import { secretFilter } from "./upstream-error.ts"
 
 export interface RelayEnd {
   /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
-  how: "complete" | "upstream_error" | "client_abort" | "shutdown"
+  how: "complete" | "upstream_error" | "client_abort" | "shutdown" | "timeout"
   usage?: Usage
   /** SSE data events relayed (about one token each). */
   dataEvents?: number
@@ -49,6 +49,12 @@ export interface RelayOptions {
   secret?: string
   /** Called once the body has been relayed for KEEP_OPEN_AFTER_MS: it is a long one. */
   keepOpen?: () => void
+  /** performance.now() by which the whole answer must be relayed (the request deadline). */
+  deadline?: number
+  /** A client that takes nothing for this long has stopped reading: give up on it. */
+  stallMs?: number
+  /** The largest event an SSE stream may hold open before it is ended with an error. */
+  maxFrameBytes?: number
 }
 
 /**
@@ -69,14 +75,25 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret) : undefined
   // Only a keyed backend's other bodies are read as text: everything else passes as bytes.
   const filter = !sse && opts.secret ? { text: new TextDecoder(), secret: secretFilter(opts.secret) } : undefined
+  const maxFrame = opts.maxFrameBytes ?? Infinity
+  const stallMs = opts.stallMs ?? Infinity
+  const deadline = opts.deadline ?? Infinity
+  const every = sse && opts.heartbeatMs ? opts.heartbeatMs : Infinity
   const started = performance.now()
   let firstTokenMs: number | undefined
   let bytes = 0
   let ended = false
-  // Timers on the shared deadline list, not a timer per stream.
-  let heartbeat: Deadline | undefined
-  let keepOpen: Deadline | undefined
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  // One timer on the shared deadline list for everything a stream waits for (keep-open,
+  // heartbeat, a client that stopped reading, the request deadline), not a timer each.
+  let tick: Deadline | undefined
+  let keepOpenAt = opts.keepOpen ? started + KEEP_OPEN_AFTER_MS : Infinity
   let lastWrite = started
+  // Progress towards the client is counted, not timed: a tick compares the count.
+  let pulls = 0
+  let seenPulls = 0
+  let quietSince = started
+  let reading = false
   let cleanBoundary = true
   const kept: Uint8Array[] = []
   let keptBytes = 0
@@ -86,8 +103,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   function end(how: RelayEnd["how"], error?: string): void {
     if (ended) return
     ended = true
-    withdraw(heartbeat)
-    withdraw(keepOpen)
+    withdraw(tick)
     unsubscribe?.()
     let usage = sse?.seen.usage
     if (!sse && how === "complete" && keptBytes > 0 && keptBytes <= USAGE_SCAN_LIMIT) {
@@ -106,15 +122,17 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     opts.onEnd({ how, usage, dataEvents: sse?.seen.dataEvents, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
   }
 
-  /** Nexus is stopping: say so in the stream's own words, end it cleanly, free the upstream. */
-  function cutShort(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  /**
+   * End the answer early, in the stream's own words where its format allows (a JSON
+   * document cannot be ended early in its own format; a stream of events or lines can),
+   * and free the upstream.
+   */
+  function cutShort(how: RelayEnd["how"], message: string, code: string, reason: string): void {
     if (ended) return
     const framing = opts.framing ?? FRAMING.openai
-    const message = "Nexus is shutting down; this answer was cut short. Retry it."
     try {
-      // A JSON document cannot be ended early in its own format; a stream of events or lines can.
       if (sse || opts.framing === FRAMING.ollama) {
-        controller.enqueue(encoder.encode(framing.error(message, "server_shutdown") + (sse ? (framing.done ?? "") : "")))
+        controller.enqueue(encoder.encode(framing.error(message, code) + (sse ? (framing.done ?? "") : "")))
         controller.close()
       } else controller.error(new Error(message))
     } catch {
@@ -122,35 +140,63 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     }
     opts.abort()
     reader.cancel().catch(() => {})
-    end("shutdown", "Nexus shut down before the answer was complete")
+    end(how, reason)
   }
 
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (opts.shutdown) unsubscribe = onAbort(opts.shutdown, () => cutShort(controller))
-      if (opts.keepOpen) keepOpen = watch(started + KEEP_OPEN_AFTER_MS, opts.keepOpen)
-      if (!sse || !opts.heartbeatMs) return
-      const every = opts.heartbeatMs
-      const beat = () => {
-        if (ended) return
-        if (performance.now() - lastWrite >= every) {
-          try {
-            controller.enqueue(encoder.encode(": keep-alive\n\n"))
-            lastWrite = performance.now()
-          } catch {
-            // stream already closed
-          }
-        }
-        heartbeat = watch(lastWrite + every, beat)
-      }
-      heartbeat = watch(started + every, beat)
-    },
+  /** The client takes nothing: the connection is dropped rather than written to. */
+  function stalled(): void {
+    try {
+      controller.error(new Error("the client stopped reading"))
+    } catch {
+      // already closed
+    }
+    opts.abort()
+    reader.cancel().catch(() => {})
+    end("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
+  }
 
-    async pull(controller) {
+  function onTick(): void {
+    tick = undefined
+    if (ended) return
+    const now = performance.now()
+    if (now >= keepOpenAt) {
+      keepOpenAt = Infinity
+      opts.keepOpen!()
+    }
+    if (now >= deadline) {
+      const message = "The request deadline (server.request_timeout_seconds) passed before the answer was complete."
+      return cutShort("timeout", message, "upstream_timeout", "the answer was still streaming at the request deadline")
+    }
+    // Waiting on the backend (a pull is reading) is not the client's stall.
+    if (reading || pulls !== seenPulls) {
+      seenPulls = pulls
+      quietSince = now
+    } else if (now - quietSince >= stallMs) return stalled()
+    if (now - lastWrite >= every) {
+      try {
+        controller.enqueue(encoder.encode(": keep-alive\n\n"))
+        lastWrite = now
+      } catch {
+        // stream already closed
+      }
+    }
+    arm()
+  }
+
+  function arm(): void {
+    const at = Math.min(keepOpenAt, lastWrite + every, quietSince + stallMs, deadline)
+    if (at !== Infinity) tick = watch(at, onTick)
+  }
+
+  /** Read until something can be written (or the body ends): a pull that writes nothing is not called again. */
+  async function relay(): Promise<void> {
+    for (;;) {
       let chunk: Awaited<ReturnType<typeof reader.read>>
+      reading = true
       try {
         chunk = await reader.read()
       } catch (err) {
+        reading = false
         if (ended) return
         const reason = describe(err)
         if (sse) {
@@ -165,6 +211,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         end("upstream_error", reason)
         return
       }
+      reading = false
       if (ended) return
       if (chunk.done) {
         if (sse) {
@@ -203,7 +250,29 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
       if (out) {
         controller.enqueue(clean && out === text ? value : encoder.encode(out))
         lastWrite = performance.now()
+        return
       }
+      // Characters count as bytes here: an event of multi-byte text may grow a little larger.
+      if (sse.held > maxFrame) {
+        const message = `The backend sent one event larger than ${maxFrame} bytes (server.max_frame_bytes); the answer was cut short.`
+        return cutShort("upstream_error", message, "frame_too_large", `an event larger than ${maxFrame} bytes`)
+      }
+    }
+  }
+
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c
+      if (opts.shutdown) {
+        const message = "Nexus is shutting down; this answer was cut short. Retry it."
+        unsubscribe = onAbort(opts.shutdown, () => cutShort("shutdown", message, "server_shutdown", "Nexus shut down before the answer was complete"))
+      }
+      arm()
+    },
+
+    pull() {
+      pulls++
+      return relay()
     },
 
     cancel() {

@@ -10,6 +10,7 @@ import type { EventFix } from "../providers/types.ts"
 import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
+import { FrameSplitter } from "../../core/frames.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -32,7 +33,7 @@ export interface SseObservation {
  */
 export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string) {
   const done = framing.done
-  let pending = ""
+  const frames = new FrameSplitter()
   /** An event lost our key: its text changed even if its length did not. */
   let redacted = false
   const seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
@@ -75,6 +76,19 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     return `${event}\n\n`
   }
 
+  /** A last event whose JSON was cut off (the body ended inside it) is told as an error, not forwarded half. */
+  function cutOff(event: string): string | undefined {
+    const payload = dataPayload(event)
+    if (payload === undefined || payload === "[DONE]" || seen.sawDone) return undefined
+    try {
+      JSON.parse(payload)
+      return undefined
+    } catch {
+      seen.upstreamError = "the backend's stream ended in the middle of an event"
+      return framing.error(seen.upstreamError, "upstream_stream_error")
+    }
+  }
+
   function observeJson(payload: string): void {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
@@ -100,13 +114,9 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
      * so the caller can forward the original bytes.
      */
     push(text: string): string {
-      const buf = pending + (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text)
-      const cut = buf.lastIndexOf("\n\n")
-      if (cut === -1) {
-        pending = buf
-        return ""
-      }
-      pending = buf.slice(cut + 2)
+      const buf = frames.push(text)
+      if (!buf) return ""
+      const cut = buf.length - 2
       let out = ""
       let changed = false
       let start = 0
@@ -122,14 +132,19 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
         } else changed = true // an empty event (extra blank line): dropped
         start = end + 2
       }
-      return changed ? out : buf.slice(0, cut + 2)
+      return changed ? out : buf
+    },
+
+    /** Characters of the event still open (not yet complete). */
+    get held(): number {
+      return frames.held
     },
 
     /** End of upstream: forward a trailing partial event, then guarantee one [DONE]. */
     finish(): string {
       let out = ""
-      if (pending.trim()) out += inspect(pending.replace(/\n+$/, ""))
-      pending = ""
+      const pending = frames.take()
+      if (pending.trim()) out += cutOff(pending.replace(/\n+$/, "")) ?? inspect(pending.replace(/\n+$/, ""))
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done

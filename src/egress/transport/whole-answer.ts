@@ -44,16 +44,39 @@ export type StreamedDocument = { response: Response } | { error: string }
  * An OpenAI stream sent to a request for one document (a server that ignored `stream:
  * false`), read whole and assembled, or the error it carried instead.
  */
-export async function streamedDocument(res: Response, secret: string | undefined): Promise<StreamedDocument> {
-  const doc = assembleStream(await res.text())
+export async function streamedDocument(res: Response, secret: string | undefined, maxBytes = Infinity): Promise<StreamedDocument> {
+  const text = await boundedText(res, maxBytes)
+  if (text === undefined) return { error: `answered with a stream larger than ${maxBytes} bytes (server.max_frame_bytes)` }
+  const doc = assembleStream(text)
   const e = doc.error
   if (e !== undefined) {
     const message = typeof e === "object" && e !== null ? String((e as { message?: unknown }).message ?? "upstream error") : String(e)
     return { error: `answered with a stream that carried only an error: ${redactSecret(message, secret)}` }
   }
-  const text = JSON.stringify(doc)
+  const json = JSON.stringify(doc)
   const headers = new Headers(res.headers)
   headers.set("content-type", "application/json")
-  headers.set("content-length", String(Buffer.byteLength(text)))
-  return { response: new Response(text, { status: res.status, headers }) }
+  headers.set("content-length", String(Buffer.byteLength(json)))
+  return { response: new Response(json, { status: res.status, headers }) }
+}
+
+/** The body as text, or undefined (and the body cancelled) once it passes `maxBytes`. */
+async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
+  const reader = res.body?.getReader()
+  if (!reader) return ""
+  const decoder = new TextDecoder()
+  const parts: string[] = []
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.byteLength
+    if (bytes > maxBytes) {
+      reader.cancel().catch(() => {})
+      return undefined
+    }
+    parts.push(decoder.decode(value, { stream: true }))
+  }
+  parts.push(decoder.decode())
+  return parts.join("")
 }
