@@ -64,6 +64,7 @@ describe("the file", () => {
         max_body_bytes: 10485760,
         sse_heartbeat_seconds: 5,
         shutdown_timeout_seconds: 30,
+        max_event_subscribers: 64,
       },
       discovery: {
         enabled: true,

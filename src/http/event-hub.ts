@@ -1,0 +1,203 @@
+/**
+ * One fan-out for every Server-Sent Events subscriber. Publishing frames an event once
+ * and appends it to a batch; a timer turns the batch into bytes once and appends them to
+ * a shared log of chunks. Each subscriber is a cursor into that log, and its stream hands
+ * Bun the next chunk only when Bun asks for it, which Bun does only once the socket took
+ * the last one. So the request path pays one serialization per event whatever the number
+ * of subscribers, a subscriber that stops reading costs nothing per event, and all of
+ * them share the same bytes.
+ *
+ * A subscriber more than `maxBacklogBytes` behind the newest byte is dropped: its stream
+ * ends with a comment saying why, and it is forgotten. The log keeps only that many bytes.
+ * @module
+ */
+
+/** The longest piece handed to Bun at once: what a stalled socket may hold on to. */
+const CHUNK_BYTES = 16 * 1024
+
+const encoder = new TextEncoder()
+
+export interface HubOptions {
+  /** How long events gather before they go out together, ms. */
+  flushMs: number
+  /** Bytes a subscriber may fall behind before it is dropped. */
+  maxBacklogBytes: number
+  /** Called before each flush: the last moment to publish coalesced events. */
+  beforeFlush?: () => void
+  /** Called when the first subscriber arrives; returns what to call when the last leaves. */
+  activate?: () => () => void
+}
+
+export interface SubscriberHooks {
+  /** Sent to this subscriber alone, first. */
+  greeting: Uint8Array
+  /** Aborted when the client goes. */
+  signal?: AbortSignal
+  /** The subscriber was dropped for falling behind (not for leaving). */
+  onDrop?: () => void
+}
+
+export interface EventHub {
+  /** A new subscriber's stream of bytes, from the next event on. */
+  subscribe(hooks: SubscriberHooks): ReadableStream<Uint8Array>
+  /** Queue one event for every subscriber (`type` is the SSE event name). */
+  publish(type: string, data: unknown): void
+  /** Queue an SSE comment line (keep-alives). */
+  comment(text: string): void
+  /** Subscribers connected now. */
+  size(): number
+}
+
+interface Subscriber {
+  /** Offset in the log of the next byte this subscriber gets. */
+  cursor: number
+  /** Bun asked for bytes and got none yet: hand it the next chunk as soon as there is one. */
+  waiting: boolean
+  controller: ReadableStreamDefaultController<Uint8Array>
+  hooks: SubscriberHooks
+}
+
+export function createEventHub(opts: HubOptions): EventHub {
+  const subscribers = new Set<Subscriber>()
+  // The log: chunks[i] starts at offset starts[i]; `end` is the offset after the last byte.
+  let chunks: Uint8Array[] = []
+  let starts: number[] = []
+  let end = 0
+  let batch = ""
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let deactivate: (() => void) | undefined
+  const dropNote = encoder.encode(`: dropped: more than ${opts.maxBacklogBytes} bytes of events unread; reconnect to resume\n\n`)
+
+  function queue(text: string) {
+    if (subscribers.size === 0) return
+    batch += text
+    timer ??= setTimeout(flush, opts.flushMs)
+  }
+
+  function flush() {
+    timer = undefined
+    opts.beforeFlush?.()
+    if (batch === "") return
+    const bytes = encoder.encode(batch)
+    batch = ""
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+      chunks.push(bytes.subarray(at, at + CHUNK_BYTES))
+      starts.push(end + at)
+    }
+    end += bytes.length
+    trim()
+    for (const s of subscribers) {
+      if (s.waiting) deliver(s)
+      else if (end - s.cursor > opts.maxBacklogBytes) drop(s)
+    }
+  }
+
+  /** Forget chunks that lie wholly more than the bound behind the newest byte. */
+  function trim() {
+    let n = 0
+    while (n < chunks.length && starts[n]! + chunks[n]!.length <= end - opts.maxBacklogBytes) n++
+    if (n > 0) {
+      chunks = chunks.slice(n)
+      starts = starts.slice(n)
+    }
+  }
+
+  /** Hand the subscriber the chunk at its cursor, if there is one yet. */
+  function deliver(s: Subscriber) {
+    if (s.cursor >= end) {
+      s.waiting = true
+      return
+    }
+    const i = indexAt(s.cursor)
+    if (i < 0) return drop(s)
+    s.waiting = false
+    s.cursor = starts[i]! + chunks[i]!.length
+    try {
+      s.controller.enqueue(chunks[i]!)
+    } catch {
+      leave(s)
+    }
+  }
+
+  /** The chunk starting at `offset`, or -1 when it was trimmed (the subscriber fell behind). */
+  function indexAt(offset: number): number {
+    let lo = 0
+    let hi = chunks.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const start = starts[mid]!
+      if (start === offset) return mid
+      if (start < offset) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
+  }
+
+  function drop(s: Subscriber) {
+    if (!leave(s)) return
+    try {
+      s.controller.enqueue(dropNote)
+      s.controller.close()
+    } catch {
+      // The client left at the same moment.
+    }
+    s.hooks.onDrop?.()
+  }
+
+  /** The client left: forget it and end its stream. */
+  function gone(s: Subscriber) {
+    if (!leave(s)) return
+    try {
+      s.controller.close()
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Forget a subscriber; false when it was already gone. */
+  function leave(s: Subscriber): boolean {
+    if (!subscribers.delete(s)) return false
+    if (subscribers.size === 0) {
+      deactivate?.()
+      deactivate = undefined
+      clearTimeout(timer)
+      timer = undefined
+      batch = ""
+      chunks = []
+      starts = []
+    }
+    return true
+  }
+
+  return {
+    subscribe(hooks) {
+      let self: Subscriber
+      return new ReadableStream<Uint8Array>(
+        {
+          start(controller) {
+            self = { cursor: end, waiting: false, controller, hooks }
+            if (subscribers.size === 0) deactivate = opts.activate?.()
+            subscribers.add(self)
+            hooks.signal?.addEventListener("abort", () => gone(self), { once: true })
+            // Headers go out with the first chunk in Bun.
+            controller.enqueue(hooks.greeting)
+          },
+          pull() {
+            if (subscribers.has(self)) deliver(self)
+          },
+          cancel() {
+            leave(self)
+          },
+        },
+        { highWaterMark: 0 }
+      )
+    },
+    publish(type, data) {
+      if (subscribers.size > 0) queue(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)
+    },
+    comment(text) {
+      queue(`: ${text}\n\n`)
+    },
+    size: () => subscribers.size,
+  }
+}
