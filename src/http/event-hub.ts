@@ -80,22 +80,27 @@ export function createEventHub(opts: HubOptions): EventHub {
     if (batch === "") return
     const bytes = encoder.encode(batch)
     batch = ""
+    // Judged on what was there before this batch: one large batch does not drop a
+    // subscriber that is keeping up.
+    const before = end
     for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
       chunks.push(bytes.subarray(at, at + CHUNK_BYTES))
       starts.push(end + at)
     }
     end += bytes.length
-    trim()
+    let oldest = end
     for (const s of subscribers) {
       if (s.waiting) deliver(s)
-      else if (end - s.cursor > opts.maxBacklogBytes) drop(s)
+      else if (before - s.cursor > opts.maxBacklogBytes) drop(s)
+      if (subscribers.has(s) && s.cursor < oldest) oldest = s.cursor
     }
+    trim(oldest)
   }
 
-  /** Forget chunks that lie wholly more than the bound behind the newest byte. */
-  function trim() {
+  /** Forget the chunks every subscriber has had: the log never holds more than the bound and one batch. */
+  function trim(oldest: number) {
     let n = 0
-    while (n < chunks.length && starts[n]! + chunks[n]!.length <= end - opts.maxBacklogBytes) n++
+    while (n < chunks.length && starts[n]! + chunks[n]!.length <= oldest) n++
     if (n > 0) {
       chunks = chunks.slice(n)
       starts = starts.slice(n)

@@ -11,6 +11,7 @@
  */
 import { Hono } from "hono"
 import { NexusError } from "../core/errors.ts"
+import { Counter, Gauge } from "../observability/prom.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { backendState } from "./dashboard-state.ts"
 import { createEventHub } from "./event-hub.ts"
@@ -68,6 +69,20 @@ export function eventRoutes(deps: AppDeps) {
     },
   })
 
+  new Gauge({
+    name: "nexus_event_subscribers",
+    help: "Clients connected to /v1/events.",
+    registers: [deps.metrics.registry],
+    collect() {
+      this.set(hub.size())
+    },
+  })
+  const dropped = new Counter({
+    name: "nexus_event_subscribers_dropped_total",
+    help: "Clients of /v1/events dropped for falling too far behind.",
+    registers: [deps.metrics.registry],
+  })
+
   app.get("/v1/events", (c) => {
     const max = deps.config().server.max_event_subscribers
     if (hub.size() >= max) {
@@ -80,7 +95,11 @@ export function eventRoutes(deps: AppDeps) {
     }
     const req = c.req.raw
     deps.noIdleTimeout(req)
-    const body = hub.subscribe({ greeting: GREETING, signal: req.signal, onDrop: () => deps.idleTimeout(req, DROPPED_GRACE_SECONDS) })
+    const body = hub.subscribe({ greeting: GREETING, signal: req.signal, onDrop: () => {
+        dropped.inc()
+        deps.idleTimeout(req, DROPPED_GRACE_SECONDS)
+      },
+    })
     return new Response(body, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": c.get("scope").requestId },
     })
