@@ -7,19 +7,28 @@
  * of subscribers, a subscriber that stops reading costs nothing per event, and all of
  * them share the same bytes.
  *
- * A subscriber more than `maxBacklogBytes` behind the newest byte is dropped: its stream
- * ends with a comment saying why, and it is forgotten. The log keeps only that many bytes.
+ * A subscriber that still has more than `maxBacklogBytes` unread when the next batch comes
+ * is dropped: its stream ends with a comment saying why, and it is forgotten. The log
+ * keeps only what the slowest remaining subscriber has yet to read: the bound and a batch.
  * @module
  */
 
-/** The longest piece handed to Bun at once: what a stalled socket may hold on to. */
+/**
+ * The longest piece handed to Bun at once. Bun copies what a full socket did not take, so
+ * this is what a stalled subscriber may hold on to; each piece is also one write.
+ */
 const CHUNK_BYTES = 16 * 1024
 
 const encoder = new TextEncoder()
 
 export interface HubOptions {
-  /** How long events gather before they go out together, ms. */
+  /** How long events gather before they go out together, ms (the shortest wait). */
   flushMs: number
+  /**
+   * Subscribers written to per second at most, on average: with more subscribers than
+   * this many per flush, batches gather longer, so the fan-out's cost stays flat.
+   */
+  writesPerSecond: number
   /** Bytes a subscriber may fall behind before it is dropped. */
   maxBacklogBytes: number
   /** Called before each flush: the last moment to publish coalesced events. */
@@ -71,7 +80,7 @@ export function createEventHub(opts: HubOptions): EventHub {
   function queue(text: string) {
     if (subscribers.size === 0) return
     batch += text
-    timer ??= setTimeout(flush, opts.flushMs)
+    timer ??= setTimeout(flush, Math.max(opts.flushMs, (subscribers.size * 1000) / opts.writesPerSecond))
   }
 
   function flush() {

@@ -19,6 +19,8 @@ import { createEventHub } from "./event-hub.ts"
 /** Events gather this long before going out; slot and probe changes, which come in bursts
  * (two per request), are sent once per backend per batch. */
 const FLUSH_MS = 100
+/** 64 subscribers get a batch every FLUSH_MS; more get them less often. */
+const WRITES_PER_SECOND = 640
 /** A comment now and then keeps proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000
 /** A client this many bytes behind is not reading: drop it rather than buffer for it. */
@@ -34,6 +36,7 @@ export function eventRoutes(deps: AppDeps) {
   const pending = new Set<string>()
   const hub = createEventHub({
     flushMs: FLUSH_MS,
+    writesPerSecond: WRITES_PER_SECOND,
     maxBacklogBytes: MAX_BACKLOG_BYTES,
     beforeFlush() {
       for (const id of pending) {
