@@ -26,7 +26,7 @@ const HEARTBEAT_MS = 15_000
 /** A client this many bytes behind is not reading: drop it rather than buffer for it. */
 export const MAX_BACKLOG_BYTES = 256 * 1024
 /** A dropped client that still does not read is disconnected after this long. */
-const DROPPED_GRACE_SECONDS = 10
+const DROPPED_GRACE_SECONDS = 5
 
 const GREETING = new TextEncoder().encode(": connected\nretry: 1000\n\n")
 

@@ -4,7 +4,9 @@
  * emulated backend, the load and the clients in this one. Meant to run in a network
  * namespace of its own whose socket buffers are small (see event-load.ts), so a client
  * that does not read fills them after some KB instead of several MB.
- *   bun tests/helpers/event-load-run.ts <clients> <requests per round>
+ *   bun tests/helpers/event-load-run.ts <clients> <requests per round> <RSS ratio>
+ * where RSS ratio is how far above its level before the clients Nexus's memory may be
+ * once they are gone (the run waits up to 5 s for it to get there).
  * Prints one JSON line (EventLoadResult).
  */
 import { readdirSync } from "node:fs"
@@ -20,34 +22,39 @@ import { until } from "./wait.ts"
 export interface EventLoadResult {
   /** Nexus's CPU time per request, µs, in the rounds before the clients came and after they went. */
   cpuWithout: number[]
-  /** The same in the round run while the clients were connected. */
+  /** The same from the round run with the clients connected until Nexus had dropped them. */
   cpuWith: number
-  /** Clients dropped by Nexus for not reading, and still counted as subscribers after the load. */
+  /** Clients dropped by Nexus for not reading: by the end of that round, and in all; and
+   * those still counted as subscribers after the load. */
+  droppedInRound: number
   dropped: number
   subscribersAfter: number
+  /** Nexus closed the connections of the dropped clients, which went on not reading. */
+  closedByNexus: boolean
   rssBefore: number
   /** The most Nexus's resident memory reached while the clients were there. */
   peakWith: number
-  /** Resident memory once the clients were gone. */
+  /** Resident memory once the clients were gone: the first sample under the ratio asked
+   * for, or the last after 5 s. */
   rssAfter: number
 }
 
-const [clientsArg, roundArg] = Bun.argv.slice(2)
+const [clientsArg, roundArg, ratioArg] = Bun.argv.slice(2)
 const CLIENTS = Number(clientsArg ?? 1000)
 const ROUND = Number(roundArg ?? 1000)
+const RSS_RATIO = Number(ratioArg ?? 1.5)
 const CONCURRENCY = 16
 const MODEL = "m"
 
 // Half of the load streamed, as most traffic to a model is.
 const bodies = [JSON.stringify(chat(MODEL)), JSON.stringify(chat(MODEL, { stream: true }))]
 
-/** Nexus's CPU time per request over one round, µs. */
-async function round(nexus: NexusProcess): Promise<number> {
+/** Send `count` requests, CONCURRENCY at a time. */
+async function load(nexus: NexusProcess, count: number): Promise<void> {
   let next = 0
-  const start = cpuTimeMicros(nexus.proc.pid)
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ROUND) {
+      while (next < count) {
         const body = bodies[next++ % 2]
         const res = await fetch(`${nexus.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })
         await res.text()
@@ -55,6 +62,12 @@ async function round(nexus: NexusProcess): Promise<number> {
       }
     })
   )
+}
+
+/** Nexus's CPU time per request over one round, µs. */
+async function round(nexus: NexusProcess): Promise<number> {
+  const start = cpuTimeMicros(nexus.proc.pid)
+  await load(nexus, ROUND)
   return (cpuTimeMicros(nexus.proc.pid) - start) / ROUND
 }
 
@@ -76,29 +89,39 @@ try {
   // Each has had its response headers, so each is subscribed; none reads from here on.
   sockets = await Promise.all(Array.from({ length: CLIENTS }, () => stalledSubscriber(port)))
   const sampler = sampleRss(pid, 50)
-  const cpuWith = await round(nexus)
-  // The load goes on (a request at a time, so the next batches come) until Nexus has
-  // judged every client, or it gives up.
+  // The round's events go out in batches after it, and the clients are judged then: the
+  // load goes on, a few requests at a time, until Nexus has dropped them all (or gives
+  // up). All of it counts, the scrapes of /metrics included.
+  const start = cpuTimeMicros(pid)
+  await load(nexus, ROUND)
+  let requests = ROUND
+  const droppedInRound = await scrape("nexus_event_subscribers_dropped_total")
   const dropped = await until(
     async () => {
-      await (await fetch(`${nexus.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] })).text()
+      await load(nexus, CONCURRENCY)
+      requests += CONCURRENCY
       return await scrape("nexus_event_subscribers_dropped_total")
     },
     (n) => n >= CLIENTS,
-    { timeoutMs: 10_000 }
+    { timeoutMs: 10_000, everyMs: 50 }
   ).catch(() => scrape("nexus_event_subscribers_dropped_total"))
+  const cpuWith = (cpuTimeMicros(pid) - start) / requests
   const subscribersAfter = await scrape("nexus_event_subscribers")
+  // Dropped, the clients still hold their connections and read nothing: Nexus closes them.
+  const closedByNexus = await until(files, (n) => n <= filesBefore + 10, { timeoutMs: 15_000, everyMs: 100 }).then(
+    () => true,
+    () => false
+  )
   const peakWith = sampler.stop().peak
   for (const s of sockets) s.destroy()
   await until(files, (n) => n <= filesBefore + 10, { what: "every client's socket closed" })
   const after = await round(nexus)
-  console.error("EXTRA", await round(nexus), await round(nexus), await round(nexus))
   const rssAfter = await until(
     () => rssBytes(pid),
-    (rss) => rss <= rssBefore * 1.2,
+    (rss) => rss <= rssBefore * RSS_RATIO,
     { timeoutMs: 5000, everyMs: 100 }
   ).catch(() => rssBytes(pid))
-  const result: EventLoadResult = { cpuWithout: [before, after], cpuWith, dropped, subscribersAfter, rssBefore, peakWith, rssAfter }
+  const result: EventLoadResult = { cpuWithout: [before, after], cpuWith, droppedInRound, dropped, subscribersAfter, closedByNexus, rssBefore, peakWith, rssAfter }
   console.log(JSON.stringify(result))
 } finally {
   for (const s of sockets) s.destroy()

@@ -23,12 +23,12 @@ export function eventLoadAvailable(): boolean {
   return (available = probe.exitCode === 0)
 }
 
-export async function runEventLoad(clients: number, requestsPerRound: number): Promise<EventLoadResult> {
+export async function runEventLoad(clients: number, requestsPerRound: number, rssRatio: number): Promise<EventLoadResult> {
   const script = [
     "ip link set lo up",
     `echo "${SMALL_BUFFERS}" > /proc/sys/net/ipv4/tcp_wmem`,
     `echo "${SMALL_BUFFERS}" > /proc/sys/net/ipv4/tcp_rmem`,
-    `exec "${process.execPath}" "${join(ROOT, "tests/helpers/event-load-run.ts")}" ${clients} ${requestsPerRound}`,
+    `exec "${process.execPath}" "${join(ROOT, "tests/helpers/event-load-run.ts")}" ${clients} ${requestsPerRound} ${rssRatio}`,
   ].join(" && ")
   const proc = Bun.spawn([...unshareArgs(), "sh", "-c", script], { stdout: "pipe", stderr: "pipe", env: { ...process.env } })
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
