@@ -19,8 +19,8 @@ import { createEventHub } from "./event-hub.ts"
 /** Events gather this long before going out; slot and probe changes, which come in bursts
  * (two per request), are sent once per backend per batch. */
 const FLUSH_MS = 100
-/** 64 subscribers get a batch every FLUSH_MS; more get them less often. */
-const WRITES_PER_SECOND = 640
+/** Up to 400 subscribers get a batch every FLUSH_MS; more get them less often. */
+const WRITES_PER_SECOND = 4000
 /** A comment now and then keeps proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000
 /** A client this many bytes behind is not reading: drop it rather than buffer for it. */

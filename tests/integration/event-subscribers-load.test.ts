@@ -17,7 +17,7 @@ import type { EventLoadResult } from "../helpers/event-load-run.ts"
 const CLIENTS = 1000
 /** Requests while the clients are there: their events are well past what the socket
  * buffers and the 256 KiB bound hold together. */
-const ROUND = 2500
+const ROUND = 4000
 /** Once they are gone, Nexus's memory is back within this factor of where it was before
  * they came (it does more work in between, so not exactly where it was). */
 const RSS_RATIO = 1.5
