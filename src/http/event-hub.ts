@@ -25,10 +25,10 @@ export interface HubOptions {
   /** How long events gather before they go out together, ms (the shortest wait). */
   flushMs: number
   /**
-   * Subscribers written to per second at most, on average: with more subscribers than
-   * this many per flush, batches gather longer, so the fan-out's cost stays flat.
+   * Batches handed to subscribers per second at most: with more subscribers than fit in
+   * one flush, batches gather longer, so going through them all costs the same per second.
    */
-  writesPerSecond: number
+  fanoutPerSecond: number
   /** Bytes a subscriber may fall behind before it is dropped. */
   maxBacklogBytes: number
   /** Called before each flush: the last moment to publish coalesced events. */
@@ -53,6 +53,8 @@ export interface EventHub {
   publish(type: string, data: unknown): void
   /** Queue an SSE comment line (keep-alives). */
   comment(text: string): void
+  /** Have a batch go out soon even if nothing is queued: beforeFlush has something to add. */
+  flushSoon(): void
   /** Subscribers connected now. */
   size(): number
 }
@@ -80,12 +82,17 @@ export function createEventHub(opts: HubOptions): EventHub {
   function queue(text: string) {
     if (subscribers.size === 0) return
     batch += text
-    timer ??= setTimeout(flush, Math.max(opts.flushMs, (subscribers.size * 1000) / opts.writesPerSecond))
+    schedule()
+  }
+
+  function schedule() {
+    timer ??= setTimeout(flush, Math.max(opts.flushMs, (subscribers.size * 1000) / opts.fanoutPerSecond))
   }
 
   function flush() {
-    timer = undefined
+    // While the timer is still set, what beforeFlush publishes joins this batch.
     opts.beforeFlush?.()
+    timer = undefined
     if (batch === "") return
     const bytes = encoder.encode(batch)
     batch = ""
@@ -211,6 +218,9 @@ export function createEventHub(opts: HubOptions): EventHub {
     },
     comment(text) {
       queue(`: ${text}\n\n`)
+    },
+    flushSoon() {
+      if (subscribers.size > 0) schedule()
     },
     size: () => subscribers.size,
   }

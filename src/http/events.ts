@@ -20,11 +20,11 @@ import { createEventHub } from "./event-hub.ts"
  * (two per request), are sent once per backend per batch. */
 const FLUSH_MS = 100
 /** Up to 400 subscribers get a batch every FLUSH_MS; more get them less often. */
-const WRITES_PER_SECOND = 4000
+const FANOUT_PER_SECOND = 4000
 /** A comment now and then keeps proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000
 /** A client this many bytes behind is not reading: drop it rather than buffer for it. */
-export const MAX_BACKLOG_BYTES = 256 * 1024
+const MAX_BACKLOG_BYTES = 256 * 1024
 /** A dropped client that still does not read is disconnected after this long. */
 const DROPPED_GRACE_SECONDS = 5
 
@@ -36,7 +36,7 @@ export function eventRoutes(deps: AppDeps) {
   const pending = new Set<string>()
   const hub = createEventHub({
     flushMs: FLUSH_MS,
-    writesPerSecond: WRITES_PER_SECOND,
+    fanoutPerSecond: FANOUT_PER_SECOND,
     maxBacklogBytes: MAX_BACKLOG_BYTES,
     beforeFlush() {
       for (const id of pending) {
@@ -56,7 +56,7 @@ export function eventRoutes(deps: AppDeps) {
           case "load_changed":
           case "probed":
             pending.add(e.backend.id)
-            return
+            return hub.flushSoon()
           default:
             return hub.publish("backend", backendState(deps, e.backend))
         }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { eventReader as reader, metric, stalledSubscriber } from "../helpers/events.ts"
-import { chat } from "../helpers/nexus.ts"
+import { backend, chat } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually, until } from "../helpers/wait.ts"
 
@@ -50,6 +50,18 @@ describe("how many subscribers", () => {
     expect(res.status).toBe(503)
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("2 event subscribers")
     for (const s of subs) s.close()
+  })
+})
+
+describe("what subscribers get", () => {
+  test("a probe alone (coalesced per batch) reaches them, as the backend's state", async () => {
+    const n = await scope.nexus({ backends: [backend("b", "http://127.0.0.1:9", "vllm")] })
+    const live = await reader(n.url)
+    await until(() => live.text, (t) => t.includes(": connected"), { what: "the greeting" })
+    n.deps.registry.recordProbe("b", Date.now(), 123.4)
+    await until(() => live.text, (t) => t.includes('"probeMs":123.4'), { what: "the probe in a backend event" })
+    expect(live.text).toMatch(/event: backend\ndata: \{"id":"b"/)
+    live.close()
   })
 })
 
