@@ -62,6 +62,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     firstProbe,
     shutdown: shutdown.signal,
     noIdleTimeout: (req) => server?.timeout(req, 0),
+    idleTimeout: (req, seconds) => server?.timeout(req, seconds),
     clientIP: (req) => server?.requestIP(req)?.address,
     manager,
     reload: async () => (await reload()).lines,

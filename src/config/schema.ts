@@ -81,6 +81,7 @@ const ServerSchema = table(
     max_frame_bytes: v.optional(int(1024, 1024 ** 3), 64 * 1024 * 1024),
     client_stall_seconds: v.optional(seconds(), 120),
     shutdown_timeout_seconds: v.optional(seconds(true), 30),
+    max_event_subscribers: v.optional(int(1, 100_000), 64),
     // A short token is guessable. Messages never repeat its value (see parse.ts).
     admin_token: v.optional(
       v.pipe(

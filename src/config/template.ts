@@ -40,6 +40,9 @@ max_frame_bytes = 67108864
 client_stall_seconds = 120
 # On SIGINT/SIGTERM, how long in-flight requests may take to finish, in seconds (>= 0).
 shutdown_timeout_seconds = 30
+# Clients of the live event stream (/v1/events, the dashboard) connected at once, 1-100000;
+# one more gets a 503. A client that stops reading is dropped once 256 KiB behind.
+max_event_subscribers = 64
 # Token (8+ characters) for state-changing admin endpoints; without one they accept
 # loopback clients only. Prefer the NEXUS_ADMIN_TOKEN environment variable to this file.
 # admin_token = "change-me-to-a-long-random-string"

@@ -51,6 +51,8 @@ export interface ServerConfig {
   client_stall_seconds: number
   /** How long SIGINT/SIGTERM waits for in-flight requests. */
   shutdown_timeout_seconds: number
+  /** Clients of /v1/events connected at once; one more gets a 503. */
+  max_event_subscribers: number
   admin_token?: string
   /** Where runtime state (added backends) is kept; a per-OS default when unset. */
   data_dir?: string

@@ -45,6 +45,8 @@ export interface AppDeps {
   firstProbe: Promise<void>
   /** Disable Bun's idle timer for a long-running proxied request. */
   noIdleTimeout(req: Request): void
+  /** Close the connection of `req` after this many seconds without progress. */
+  idleTimeout(req: Request, seconds: number): void
   /** The client's address, for the loopback rule of admin endpoints. */
   clientIP(req: Request): string | undefined
   manager: BackendManager

@@ -4,93 +4,105 @@
  *
  * Events: `request` (a RequestRecord), `backend` (a backend's state after any change),
  * `models` (a backend whose model list changed), `backend_removed` (`{id}`).
+ * All subscribers share one hub (event-hub.ts): the buses are followed only while someone
+ * listens, each event is serialized once, and a subscriber that stops reading is dropped
+ * once it is `MAX_BACKLOG_BYTES` behind. At most `server.max_event_subscribers` at once.
  * @module
  */
 import { Hono } from "hono"
+import { NexusError } from "../core/errors.ts"
+import { Counter, Gauge } from "../observability/prom.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { backendState } from "./dashboard-state.ts"
+import { createEventHub } from "./event-hub.ts"
 
-/** Slot and probe changes come in bursts (two per request): one message per backend per tick. */
-const COALESCE_MS = 100
+/** Events gather this long before going out; slot and probe changes, which come in bursts
+ * (two per request), are sent once per backend per batch. */
+const FLUSH_MS = 100
+/** Up to 400 subscribers get a batch every FLUSH_MS; more get them less often. */
+const FANOUT_PER_SECOND = 4000
 /** A comment now and then keeps proxies and idle timers from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000
-/** A client this far behind is not reading: drop it rather than buffer for it forever. */
-const MAX_BACKLOG = 1000
+/** A client this many bytes behind is not reading: drop it rather than buffer for it. */
+const MAX_BACKLOG_BYTES = 256 * 1024
+/** A dropped client that still does not read is disconnected after this long. */
+const DROPPED_GRACE_SECONDS = 5
 
-const encoder = new TextEncoder()
+const GREETING = new TextEncoder().encode(": connected\nretry: 1000\n\n")
 
 export function eventRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
+  /** Backends whose slot or probe changed since the last batch. */
+  const pending = new Set<string>()
+  const hub = createEventHub({
+    flushMs: FLUSH_MS,
+    fanoutPerSecond: FANOUT_PER_SECOND,
+    maxBacklogBytes: MAX_BACKLOG_BYTES,
+    beforeFlush() {
+      for (const id of pending) {
+        const b = deps.registry.get(id)
+        if (b) hub.publish("backend", backendState(deps, b))
+      }
+      pending.clear()
+    },
+    activate() {
+      const offRegistry = deps.registry.on((e) => {
+        switch (e.type) {
+          case "backend_removed":
+            pending.delete(e.backend.id)
+            return hub.publish("backend_removed", { id: e.backend.id })
+          case "models_changed":
+            return hub.publish("models", backendState(deps, e.backend))
+          case "load_changed":
+          case "probed":
+            pending.add(e.backend.id)
+            return hub.flushSoon()
+          default:
+            return hub.publish("backend", backendState(deps, e.backend))
+        }
+      })
+      const offRequests = deps.requests.on((r) => hub.publish("request", r))
+      const heartbeat = setInterval(() => hub.comment("ping"), HEARTBEAT_MS)
+      return () => {
+        offRegistry()
+        offRequests()
+        clearInterval(heartbeat)
+        pending.clear()
+      }
+    },
+  })
+
+  new Gauge({
+    name: "nexus_event_subscribers",
+    help: "Clients connected to /v1/events.",
+    registers: [deps.metrics.registry],
+    collect() {
+      this.set(hub.size())
+    },
+  })
+  const dropped = new Counter({
+    name: "nexus_event_subscribers_dropped_total",
+    help: "Clients of /v1/events dropped for falling too far behind.",
+    registers: [deps.metrics.registry],
+  })
 
   app.get("/v1/events", (c) => {
-    deps.noIdleTimeout(c.req.raw)
-    let cleanup = () => {}
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start(controller) {
-          let closed = false
-          const write = (text: string) => {
-            if (closed) return
-            if ((controller.desiredSize ?? 0) < -MAX_BACKLOG) return stop()
-            try {
-              controller.enqueue(encoder.encode(text))
-            } catch {
-              stop()
-            }
-          }
-          const send = (type: string, data: unknown) => write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)
-          const pending = new Set<string>()
-          let timer: ReturnType<typeof setTimeout> | undefined
-          const flush = () => {
-            timer = undefined
-            for (const id of pending) {
-              const b = deps.registry.get(id)
-              if (b) send("backend", backendState(deps, b))
-            }
-            pending.clear()
-          }
-          const offRegistry = deps.registry.on((e) => {
-            switch (e.type) {
-              case "backend_removed":
-                pending.delete(e.backend.id)
-                return send("backend_removed", { id: e.backend.id })
-              case "models_changed":
-                return send("models", backendState(deps, e.backend))
-              case "load_changed":
-              case "probed":
-                pending.add(e.backend.id)
-                timer ??= setTimeout(flush, COALESCE_MS)
-                return
-              default:
-                return send("backend", backendState(deps, e.backend))
-            }
-          })
-          const offRequests = deps.requests.on((r) => send("request", r))
-          const heartbeat = setInterval(() => write(": ping\n\n"), HEARTBEAT_MS)
-          function stop() {
-            if (closed) return
-            closed = true
-            offRegistry()
-            offRequests()
-            clearInterval(heartbeat)
-            clearTimeout(timer)
-            try {
-              controller.close()
-            } catch {
-              // Already closed by the client.
-            }
-          }
-          cleanup = stop
-          c.req.raw.signal.addEventListener("abort", stop, { once: true })
-          // Headers go out with the first chunk in Bun; send one at once.
-          write(": connected\nretry: 1000\n\n")
-        },
-        cancel() {
-          cleanup()
-        },
+    const max = deps.config().server.max_event_subscribers
+    if (hub.size() >= max) {
+      throw new NexusError({
+        kind: "unavailable",
+        code: "too_many_event_subscribers",
+        message: `${max} event subscribers are connected already, the most server.max_event_subscribers allows; close one or raise the limit.`,
+        retryAfterSeconds: 5,
+      })
+    }
+    const req = c.req.raw
+    deps.noIdleTimeout(req)
+    const body = hub.subscribe({ greeting: GREETING, signal: req.signal, onDrop: () => {
+        dropped.inc()
+        deps.idleTimeout(req, DROPPED_GRACE_SECONDS)
       },
-      { highWaterMark: 0 }
-    )
+    })
     return new Response(body, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": c.get("scope").requestId },
     })

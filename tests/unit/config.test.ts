@@ -69,6 +69,7 @@ describe("the file", () => {
         client_stall_seconds: 120,
         shutdown_timeout_seconds: 30,
         allowed_hosts: [],
+        max_event_subscribers: 64,
       },
       discovery: {
         enabled: true,
