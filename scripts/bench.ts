@@ -8,6 +8,8 @@
  *     throughput, p99 and the CPU time (user + system, from /proc) each server process
  *     spent per request; the median over the rounds is reported, because on a shared
  *     2-vCPU machine CPU per request is the stable figure and wall-clock rates are not;
+ *     the same rounds send the chat as Anthropic Messages and as Ollama `/api/chat` to the
+ *     same vLLM backend (translated both ways), reported against the pass-through;
  *   - 100 and 500 concurrent streams of 64 chunks (20 ms to the first, 5 ms between), after
  *     a warm-up, 3 runs each (the median TTFT p50 is reported):
  *     time to first token, and every frame checked (count, order, one [DONE]);
@@ -23,7 +25,8 @@
  *
  * --baseline DIR adds a second Nexus (another checkout, e.g. the commit before a change)
  * to the CPU rounds, alternating with the others, for before/after figures in one sitting.
- * --cpu-only runs just the c=64 rounds (with more of them, a small difference shows).
+ * --cpu-only runs just the c=64 rounds (with more of them, a small difference shows);
+ * --dialects adds the translated dialects to them (a full run always has them).
  * Needs `wrk` (Debian package) and Linux (/proc). Every process runs on 127.0.0.1 and is
  * stopped at the end.
  */
@@ -35,6 +38,7 @@ import { freePort } from "../emulators/ports.ts"
 import { emulatorCommand } from "./bench/emulator.ts"
 import { cpuMicros, MB, median, memoryOf, rssBytes, sampleRss } from "./bench/proc.ts"
 import { benchRouting } from "./bench/routing.ts"
+import { dialectLoads } from "./bench/dialects.ts"
 import { benchSessions, printSessions } from "./bench/sessions.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
@@ -49,6 +53,7 @@ const { values: flags } = parseArgs({
     baseline: { type: "string" },
     "cpu-only": { type: "boolean", default: false },
     sessions: { type: "boolean", default: false },
+    dialects: { type: "boolean", default: false },
   },
 })
 const quick = flags.quick!
@@ -209,6 +214,8 @@ interface Target {
   pid: number
   /** The process behind `paced`, when it is not `pid` (the floor runs one per upstream). */
   pacedPid?: number
+  /** The c=64 load, when not the OpenAI chat on `/v1/chat/completions`. */
+  load?: { path: string; lua: string }
 }
 
 interface Round {
@@ -251,7 +258,10 @@ try {
   const nx: Target = { name: "nexus", fast: nexus.url, paced: nexus.url, pid: nexus.proc.pid }
   const base: Target | undefined = baseline && { name: "nexus@baseline", fast: baseline.url, paced: baseline.url, pid: baseline.proc.pid }
   const paths = [direct, floor, nx]
-  const cpuPaths = [...(cpuOnly ? [floor, nx] : paths), ...(base ? [base] : [])]
+  const translated: Target[] = !cpuOnly || flags.dialects ? dialectLoads(dir, "fast").map((l) => ({ ...nx, name: l.name, load: l })) : []
+  const cpuPaths = [...(cpuOnly ? [floor, nx] : paths), ...(base ? [base] : []), ...translated]
+  /** Where a path's c=64 load goes, and its wrk script. */
+  const c64Load = (p: Target): [string, string] => (p.load ? [`${p.fast}${p.load.path}`, p.load.lua] : [`${p.fast}/v1/chat/completions`, luaPath])
 
   // Idle: started, probed once, nothing served yet.
   await Bun.sleep(1000)
@@ -270,12 +280,16 @@ try {
   }
 
   log(`c=64: ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s (${cpuPaths.map((p) => p.name).join(", ")}) ...`)
-  for (const p of cpuPaths) wrk(`${p.fast}/v1/chat/completions`, 64, 1, luaPath)
+  for (const p of cpuPaths) {
+    const [url, script] = c64Load(p)
+    wrk(url, 64, 1, script)
+  }
   const rounds: Record<string, Round[]> = Object.fromEntries(cpuPaths.map((p) => [p.name, []]))
   for (let r = 0; r < ROUNDS; r++) {
     for (const p of cpuPaths) {
       const before = cpuMicros(p.pid)
-      const w = wrk(`${p.fast}/v1/chat/completions`, 64, ROUND_SECONDS, luaPath)
+      const [url, script] = c64Load(p)
+      const w = wrk(url, 64, ROUND_SECONDS, script)
       const used = cpuMicros(p.pid) - before
       rounds[p.name]!.push({ cpuUsPerRequest: used / w.requests, wrk: w })
     }
@@ -318,6 +332,11 @@ try {
     if (base) {
       const pairs = rounds.nexus!.map((r, i) => r.cpuUsPerRequest / rounds[base.name]![i]!.cpuUsPerRequest)
       console.log(`CPU per request c=64, ${base.name} / floor: ${(c64[base.name]!.cpuUsPerRequest / c64.floor!.cpuUsPerRequest).toFixed(2)}; nexus / ${base.name}: ${(c64.nexus!.cpuUsPerRequest / c64[base.name]!.cpuUsPerRequest).toFixed(2)} (ratio of medians), ${median(pairs).toFixed(2)} (median of per-round ratios)`)
+    }
+    for (const t of translated) {
+      const pairs = rounds[t.name]!.map((r, i) => r.cpuUsPerRequest / rounds.nexus![i]!.cpuUsPerRequest)
+      const r = median(pairs)
+      console.log(`CPU per request c=64, ${t.name} (translated) / pass-through: ${r.toFixed(2)} (median of per-round ratios; target <= 1.30) ${mark(r <= 1.3)}`)
     }
   }
   if (cpuOnly) {
