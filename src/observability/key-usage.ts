@@ -66,16 +66,21 @@ export function createKeyUsage(deps: { table: KeyTable; limits: KeyLimits; store
     return month
   }
 
+  /** Set while writes fail: said once when they start failing, once when they work again. */
+  let writeError: string | undefined
   function flush(): void {
     for (const [k, u] of unsaved) {
       try {
         store.addSpend(u.month, u.id, u.usd)
       } catch (err) {
-        log.error(`cannot save the spend of an API key (kept in memory, written with the next save): ${(err as Error).message}`)
+        if (writeError === undefined) log.error(`cannot save the spend of API keys (counted in memory, written with the next save that works): ${(err as Error).message}`)
+        writeError = (err as Error).message
         return
       }
       unsaved.delete(k)
     }
+    if (writeError !== undefined) log.info("the spend of API keys is saved again")
+    writeError = undefined
   }
 
   function spentUsd(key: ApiKey): number | undefined {
@@ -177,6 +182,7 @@ export function createKeyUsage(deps: { table: KeyTable; limits: KeyLimits; store
           spent_usd: spent === undefined ? null : Math.round(spent * 1e6) / 1e6,
           reserved_usd: Math.round((u?.reservedUsd ?? 0) * 1e6) / 1e6,
           spend_error: spent === undefined ? (month.error ?? null) : null,
+          unsaved_usd: Math.round([...unsaved.values()].reduce((n, x) => n + (x.id === key.id ? x.usd : 0), 0) * 1e6) / 1e6,
         },
       }
     },
