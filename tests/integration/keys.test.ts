@@ -126,6 +126,19 @@ describe("keys required", () => {
     expect(home.stats.bodies.some((b) => b.includes("secret-model"))).toBe(false)
   })
 
+  test("a key's model lists show only the models its globs allow", async () => {
+    const { n } = await gateway()
+    const k = await createKey(n, { name: "alice", models: "qwen*" })
+    const all = await createKey(n, { name: "bob" })
+    const ids = async (path: string, secret: string, pick: (b: any) => string[]) => pick(await (await fetch(`${n.url}${path}`, { headers: bearer(secret) })).json())
+    const openai = (b: any) => b.data.map((m: { id: string }) => m.id)
+    const ollama = (b: any) => b.models.map((m: { name: string }) => m.name)
+    expect(await ids("/v1/models", k.secret, openai)).toEqual(["qwen2.5:7b"])
+    expect(await ids("/api/tags", k.secret, ollama)).toEqual(["qwen2.5:7b"])
+    expect(await ids("/v1/models", all.secret, openai)).toHaveLength(3)
+    expect((await fetch(`${n.url}/v1/models/llama3.2:latest`, { headers: bearer(k.secret) })).status).toBe(404)
+  })
+
   test("revocation and rotation act on the next request of a running server", async () => {
     const { n } = await gateway()
     const k = await createKey(n, { name: "alice" })
