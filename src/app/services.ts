@@ -13,7 +13,11 @@ import { createMetrics } from "../observability/metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
-import { createSpend } from "../observability/cost.ts"
+import { createSpend, type Spend } from "../observability/cost.ts"
+import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
+import { sqliteKeyStore } from "../persist/key-store.ts"
+import { createKeyLimits } from "../policy/key-limits.ts"
+import { createKeyTable } from "../policy/key-table.ts"
 import type { StateFile } from "../persist/state-file.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
@@ -73,9 +77,37 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(observeRequests({ metrics, stats, log }))
   const history = createHistory()
   requests.on(history.record)
-  const spend = createSpend(state, config, metrics.registry, log)
+  const keys = createKeys(state, config, metrics, log)
+  requests.on(keys.usage.observe)
+  const spend = withKeyHolds(createSpend(state, config, metrics.registry, log), keys.usage)
   requests.on(spend.observe)
-  const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
+  const stages = createStages({ config: () => config().routing, registry, budget: spend.status, keySpend: keys.usage.spendOf })
 
-  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages }
+  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
+}
+
+function createKeys(state: StateFile, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {
+  const store = sqliteKeyStore(state)
+  // No key is accepted while they cannot be read: refusing is the safe side.
+  const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.path}: ${err.message}`))
+  const limits = createKeyLimits()
+  const usage = createKeyUsage({ table, limits, store, config, registry: metrics.registry, log })
+  return { table, limits, usage }
+}
+
+/** A cloud attempt of a capped key reserves against the key's cap as well as the budget. */
+function withKeyHolds(spend: Spend, usage: KeyUsage): Spend {
+  const reserve: Spend["reserve"] = (req, backend, model) => {
+    const budget = spend.reserve(req, backend, model)
+    if (req.key?.monthlyUsd === undefined) return budget
+    const key = usage.reserve(req, backend, model)
+    if (!key || !budget) return key ?? budget
+    return {
+      release() {
+        budget.release()
+        key.release()
+      },
+    }
+  }
+  return { ...spend, reserve }
 }

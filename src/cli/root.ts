@@ -21,6 +21,7 @@ export const main = defineCommand({
     models: () => import("./models.ts").then((m) => m.modelsCommand),
     health: () => import("./models.ts").then((m) => m.healthCommand),
     budget: () => import("./budget.ts").then((m) => m.budgetCommand),
+    keys: () => import("./keys.ts").then((m) => m.keysCommand),
     advertise: () => import("./advertise.ts").then((m) => m.advertiseCommand),
     completions: () => import("./completions.ts").then((m) => m.completionsCommand((): CommandDef => main)),
   },

@@ -11,6 +11,7 @@ import { defaultUrl, defaultZone, isPrivateUrl, typesWithDefaultUrl } from "../c
 import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, isHttpUrl } from "./addresses.ts"
 import { ENV_VARS } from "./env-names.ts"
 import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
+import { AuthSchema } from "./schema-auth.ts"
 import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
 import {
   BACKEND_TYPES,
@@ -351,6 +352,7 @@ const RootFields = {
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
   logging: v.optional(LoggingSchema, {}),
+  auth: v.optional(AuthSchema, {}),
   pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
 }
 
@@ -382,6 +384,7 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
+  auth: Object.keys(AuthSchema.entries),
 }
 
 /** What a required key must hold, for "missing required key" messages. */

@@ -185,6 +185,16 @@ level = "info"
 # pretty for people, json for journald and log shippers. (NEXUS_LOG_FORMAT, --log-format)
 format = "pretty"
 
+[auth]
+# Client API keys (nexus keys create --name alice). true: every inference route (/v1/* but
+# the admin API and /v1/stats, the Anthropic and Ollama routes, /v1/nexus/route) needs
+# Authorization: Bearer nx-... (or x-api-key); keys carry their own models, privacy, rate
+# limits and monthly spend cap. false: no key is asked for or checked.
+required = false
+# /health and /metrics answer without a key (false: they need one too, when required).
+public_health = true
+public_metrics = true
+
 # Backends. Each [[backends]] table is one server; discovery finds more by itself.
 # Uncomment and adapt. name, url and type are required; the rest shows the defaults
 # or an example.

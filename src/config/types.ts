@@ -187,6 +187,16 @@ export interface LoggingConfig {
   format: LogFormat
 }
 
+/** `[auth]`: client API keys (managed with `nexus keys`, kept in the state file). */
+export interface AuthConfig {
+  /** Every inference route needs a key. */
+  required: boolean
+  /** `/health` answers without a key even when keys are required. */
+  public_health: boolean
+  /** `/metrics` answers without a key even when keys are required. */
+  public_metrics: boolean
+}
+
 export interface NexusConfig {
   server: ServerConfig
   discovery: DiscoveryConfig
@@ -195,6 +205,7 @@ export interface NexusConfig {
   backends: BackendConfig[]
   queue: QueueConfig
   logging: LoggingConfig
+  auth: AuthConfig
   /** Price overrides by model glob, checked before the built-in table. */
   pricing: Record<string, PriceConfig>
 }

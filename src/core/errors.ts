@@ -64,6 +64,8 @@ export interface NexusErrorInit {
   retryAfterSeconds?: number
   /** Only for `upstream_rejected`: the backend's own status. */
   status?: number
+  /** Headers the answer carries whatever the dialect (rate-limit state, …). */
+  headers?: Record<string, string>
 }
 
 export class NexusError extends Error {
@@ -73,6 +75,7 @@ export class NexusError extends Error {
   readonly param: string | null
   readonly context?: Record<string, unknown>
   readonly retryAfterSeconds?: number
+  readonly headers?: Record<string, string>
 
   constructor(init: NexusErrorInit) {
     super(init.message)
@@ -83,5 +86,6 @@ export class NexusError extends Error {
     this.param = init.param ?? null
     this.context = init.context
     this.retryAfterSeconds = init.retryAfterSeconds
+    this.headers = init.headers
   }
 }

@@ -47,6 +47,8 @@ export interface RequestRecord {
   costUsd?: number
   /** The cost was estimated from the request: the backend reported no usage. */
   costEstimated?: boolean
+  /** The name of the client's API key (never its secret), when keys are required. */
+  key?: string
   /** Why this backend (X-Nexus-Route-Reason). */
   routeReason?: string
   /** Set when the answer came from a fallback model. */

@@ -18,7 +18,7 @@ export type BackendFilter = (backend: Backend, model: string) => string | undefi
 export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } | undefined
 
 /** What a stage sees: the request (headers included) and the model the router resolved. */
-export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation">
+export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation" | "key">
 
 export interface PolicyStage {
   /** Shown in exclusion reasons and logs. */

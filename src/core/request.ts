@@ -5,6 +5,7 @@
  * out untouched (only the model name may be rewritten).
  * @module
  */
+import type { ApiKey } from "./api-key.ts"
 
 /**
  * The wire dialects on both sides of the gateway: OpenAI Chat Completions (canonical),
@@ -72,6 +73,8 @@ export interface CanonicalRequest {
   /** Client headers (credentials are never forwarded to a backend that has its own key). */
   headers: Headers
   requestId: string
+  /** The client's API key, when keys are required. */
+  key?: ApiKey
 }
 
 /** The path below a provider's API base for each operation, in the OpenAI dialect. */

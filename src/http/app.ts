@@ -20,7 +20,9 @@ import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from
 import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { gate } from "./auth.ts"
 import { answerError, record } from "./error-answer.ts"
+import { keyRoutes } from "./keys.ts"
 import { eventRoutes } from "./events.ts"
 import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
@@ -72,7 +74,10 @@ export function createApp(deps: AppDeps): Handler {
   const hosts = hostCheck(deps.config)
 
   app.use(async (c, next) => {
-    c.set("scope", openScope(c.req.raw, c.req.path))
+    const scope = openScope(c.req.raw, c.req.path)
+    c.set("scope", scope)
+    // Proxied routes check their key in their pipeline, with its limits.
+    if (deps.config().auth.required && !dialects.has(c.req.path)) gate(deps, scope, c.req.path)
     await next()
   })
   // First, so a browser gets the page at `/` whatever else answers `/` (the dashboard
@@ -92,6 +97,7 @@ export function createApp(deps: AppDeps): Handler {
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
+  app.route("/", keyRoutes(deps))
 
   /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
   const allowed = (path: string) =>

@@ -20,6 +20,9 @@ import type { Router } from "../routing/router.ts"
 import type { SessionTable } from "../routing/sessions.ts"
 import type { BackendManager } from "../registry/manage.ts"
 import type { RequestScope } from "./scope.ts"
+import type { KeyTable } from "../policy/key-table.ts"
+import type { KeyLimits } from "../policy/key-limits.ts"
+import type { KeyUsage } from "../observability/key-usage.ts"
 
 export interface AppDeps {
   config(): NexusConfig
@@ -54,6 +57,8 @@ export interface AppDeps {
   spend: Spend
   /** The policy stages, in order (privacy zone, tier, budget). */
   stages: readonly PolicyStage[]
+  /** Client API keys: the table, their limits and their usage. */
+  keys: { table: KeyTable; limits: KeyLimits; usage: KeyUsage }
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }

@@ -7,6 +7,7 @@
 import { NexusError } from "../core/errors.ts"
 import { openaiErrorResponse } from "../ingress/openai/errors.ts"
 import { answeredByNexus } from "../observability/record.ts"
+import { release } from "./auth.ts"
 import { ClientClosed, isAbort } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
 import { rejectionHeader } from "./plan-error.ts"
@@ -24,7 +25,7 @@ export function answerError(deps: AppDeps, scope: RequestScope, err: unknown): R
     if (err.kind === "client_closed") clientClosed(deps, scope, "queue")
     record(deps, scope, err.kind === "client_closed" ? 499 : err.status, err)
     const render = scope.dialect?.error ?? openaiErrorResponse
-    return render(err, { "x-request-id": requestId, ...rejectionHeader(err), ...deps.spend.headers() })
+    return render(err, { "x-request-id": requestId, ...rejectionHeader(err), ...deps.spend.headers(), ...err.headers })
   }
   if (err instanceof ClientClosed || (isAbort(err) && scope.req.signal.aborted)) {
     clientClosed(deps, scope, err instanceof ClientClosed ? err.stage : "handler")
@@ -45,6 +46,7 @@ export function answerError(deps: AppDeps, scope: RequestScope, err: unknown): R
 export function record(deps: AppDeps, scope: RequestScope, status: number, err: { code?: string | null; kind?: string; message: string }): void {
   if (scope.recorded) return
   scope.recorded = true
+  release(deps, scope)
   const ctx = {
     requestId: scope.requestId,
     dialect: scope.dialect?.dialect ?? "openai",
@@ -53,7 +55,9 @@ export function record(deps: AppDeps, scope: RequestScope, status: number, err: 
     stream: scope.asked?.stream ?? false,
     started: scope.started,
   }
-  deps.requests.emit(answeredByNexus(ctx, status, err))
+  const r = answeredByNexus(ctx, status, err)
+  r.key = scope.key?.name
+  deps.requests.emit(r)
 }
 
 /** A client that leaves is counted and noted at debug level: one per request, never an error. */

@@ -72,6 +72,7 @@ export function healthRoutes(deps: AppDeps) {
         completion_tokens: m.completionTokens,
       })),
       budget: deps.spend.stats(),
+      keys: deps.keys.table.list().map(deps.keys.usage.view),
     })
   })
   return app

@@ -14,6 +14,8 @@ import { messages } from "../ingress/anthropic/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { NexusError } from "../core/errors.ts"
+import type { ApiKey } from "../core/api-key.ts"
+import { keyAllows } from "../policy/keys.ts"
 
 export interface ModelEntry {
   id: string
@@ -45,6 +47,12 @@ function mergeCaps(backends: Backend[], id: string): ModelEntry["capabilities"] 
     out[cap] = v
   }
   return out
+}
+
+/** The models `key` may use (all of them without a key or globs), as the policy decides it: on the resolved name. */
+export function keyModels(deps: AppDeps, key: ApiKey | undefined): ModelEntry[] {
+  const all = listModels(deps)
+  return key?.models ? all.filter((e) => keyAllows(key.models, deps.router.resolve(e.id))) : all
 }
 
 export function listModels(deps: AppDeps): ModelEntry[] {
@@ -114,15 +122,16 @@ export function modelRoutes(deps: AppDeps) {
     // Lets discovery recognise another Nexus and not proxy to it in a loop.
     c.header("x-nexus-version", VERSION)
     // Anthropic clients (they always send anthropic-version) read their own list shape.
-    if (c.req.header("anthropic-version")) return c.json(anthropicList(listModels(deps), deps.stats.startedAt))
-    return c.json({ object: "list", data: listModels(deps) })
+    const models = keyModels(deps, c.get("scope").key)
+    if (c.req.header("anthropic-version")) return c.json(anthropicList(models, deps.stats.startedAt))
+    return c.json({ object: "list", data: models })
   })
   // Model ids contain slashes (`meta-llama/Llama-3.1-8B-Instruct`): match the rest of the path.
   app.get("/v1/models/:id{.+}", (c) => {
     const anthropic = c.req.header("anthropic-version") !== undefined
     if (anthropic) c.get("scope").dialect = messages
     const id = modelIdOf(c.req.url)
-    const entry = routableModel(listModels(deps), deps.config().routing.aliases, id)
+    const entry = routableModel(keyModels(deps, c.get("scope").key), deps.config().routing.aliases, id)
     if (!entry) {
       throw new NexusError({
         kind: "not_found",

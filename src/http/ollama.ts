@@ -13,7 +13,7 @@ import { nameVariants } from "../core/model-name.ts"
 import { ollamaChat } from "../ingress/ollama/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { listModels, type ModelEntry } from "./models.ts"
+import { keyModels, listModels, type ModelEntry } from "./models.ts"
 import { prefersHtml } from "./accept.ts"
 
 /**
@@ -107,9 +107,9 @@ export function ollamaRoutes(deps: AppDeps) {
   })
 
   const modified = () => new Date(deps.stats.startedAt).toISOString()
-  app.get("/api/tags", (c) => c.json({ models: listModels(deps).map((e) => tag(e, modified())) }))
+  app.get("/api/tags", (c) => c.json({ models: keyModels(deps, c.get("scope").key).map((e) => tag(e, modified())) }))
   app.get("/api/ps", (c) => {
-    const loaded = listModels(deps).filter((e) => e.loaded === true)
+    const loaded = keyModels(deps, c.get("scope").key).filter((e) => e.loaded === true)
     const expires = new Date(Date.now() + 5 * 60_000).toISOString()
     return c.json({
       models: loaded.map((e) => ({ ...tag(e, modified()), expires_at: expires, size_vram: 0, ...(e.context_length ? { context_length: e.context_length } : {}) })),

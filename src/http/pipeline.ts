@@ -19,6 +19,7 @@ import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
 import type { Attempt, Plan } from "../routing/router.ts"
 import { sessionKey } from "../routing/session-key.ts"
+import { admit, release } from "./auth.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
 import { answerError } from "./error-answer.ts"
@@ -117,6 +118,7 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
     try {
+      if (deps.config().auth.required) admit(deps, scope)
       return await proxy(deps, endpoint, scope)
     } catch (err) {
       return answerError(deps, scope, err)
@@ -145,6 +147,7 @@ function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: Reque
     priority: priorityOf(scope.req.headers),
     headers: scope.req.headers,
     requestId: scope.requestId,
+    key: scope.key,
   }
   return { request, body }
 }
@@ -207,11 +210,13 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     (outcome) => {
       const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
       const record = toRecord(ctx, outcome)
+      record.key = scope.key?.name
       cost = deps.spend.cost(outcome, requirements.promptTokens ?? requirements.estimatedTokens)
       record.costUsd = cost?.usd
       record.costEstimated = cost?.estimated || undefined
       // The reservation gives way to the real cost in one step (the record writes it).
       hold?.release()
+      release(deps, scope)
       deps.requests.emit(record)
     }
   )
@@ -275,4 +280,6 @@ function answerHeaders(
   if (cost?.estimated) out["x-nexus-cost-estimated"] = "true"
   const budget = deps.spend.headers()
   for (const k in budget) out[k] = budget[k]!
+  const key = request.key
+  if (key && (key.rpm !== undefined || key.tpm !== undefined)) Object.assign(out, deps.keys.limits.headers(key))
 }

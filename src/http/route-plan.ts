@@ -20,7 +20,7 @@ export function routePlanRoutes(deps: AppDeps) {
     const body = parseJsonObject(await readBodyText(c.req.raw, max_body_bytes, request_timeout_seconds * 1000))
     const chat = validate(ChatRequest, body)
     const needs = chatRequirements(body)
-    const input = { model: chat.model, resolved: deps.router.resolve(chat.model), headers: c.req.raw.headers, operation: "chat" as const }
+    const input = { model: chat.model, resolved: deps.router.resolve(chat.model), headers: c.req.raw.headers, operation: "chat" as const, key: c.get("scope").key }
     // Each stage's verdict per backend, beside the router's own reasons.
     const verdictOf = verdicts(input, deps.stages)
     const policyOf = (name: string, model: string) => {

@@ -4,6 +4,7 @@
  * once known, the dialect its errors are rendered in and what it asked for.
  * @module
  */
+import type { ApiKey } from "../core/api-key.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 
 /** Client-supplied request ids are echoed only when they are short and printable. */
@@ -21,6 +22,10 @@ export interface RequestScope {
   asked: { model: string; stream: boolean } | undefined
   /** Set once forward() owns the request's record, so the error path does not emit a second one. */
   recorded: boolean
+  /** The client's API key, once checked (only when keys are required). */
+  key: ApiKey | undefined
+  /** The request holds one of its key's places in flight. */
+  keySlot: boolean
 }
 
 export function openScope(req: Request, path: string): RequestScope {
@@ -33,5 +38,7 @@ export function openScope(req: Request, path: string): RequestScope {
     dialect: undefined,
     asked: undefined,
     recorded: false,
+    key: undefined,
+    keySlot: false,
   }
 }

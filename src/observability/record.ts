@@ -47,6 +47,7 @@ export function toRecord(ctx: RequestContext, outcome: RequestOutcome): RequestR
     costUsd: undefined,
     costEstimated: undefined,
     errorCode: undefined,
+    key: undefined,
   }
 }
 
@@ -95,6 +96,7 @@ export function observeRequests(deps: { metrics: Metrics; stats: Stats; log: Log
     if (!log.enabled(ok ? "info" : "warn")) return
     const fields = {
       request_id: r.requestId,
+      key: r.key,
       model: r.model,
       actual_model: r.servedModel && r.servedModel !== r.model ? r.servedModel : undefined,
       backend,

@@ -6,12 +6,19 @@
 import type { BackendFilter, PolicyInput, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
+import type { ApiKey } from "../core/api-key.ts"
 import { budgetStage, type BudgetStatus } from "./budget.ts"
+import { keyStage, type KeySpend } from "./keys.ts"
 import { privacyZone } from "./privacy-zone.ts"
 import { tier } from "./tier.ts"
 
-export function createStages(deps: { config: () => RoutingConfig; registry: Registry; budget: () => BudgetStatus | undefined }): PolicyStage[] {
-  return [privacyZone(deps.config), tier(deps.config, deps.registry), budgetStage(deps.budget, deps.registry)]
+export function createStages(deps: {
+  config: () => RoutingConfig
+  registry: Registry
+  budget: () => BudgetStatus | undefined
+  keySpend: (key: ApiKey) => KeySpend
+}): PolicyStage[] {
+  return [keyStage(deps.keySpend), privacyZone(deps.config), tier(deps.config, deps.registry), budgetStage(deps.budget, deps.registry)]
 }
 
 /** Run every stage: throws the first rejection, else returns the exclusions to apply. */

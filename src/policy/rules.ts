@@ -14,7 +14,7 @@ import type { RoutingConfig, RoutingPolicy } from "../config/types.ts"
 
 /** What one request must respect, whatever candidate or fallback serves it. */
 export interface Decision {
-  /** Restricted by its model's policy or by `X-Nexus-Privacy`: no open-zone backend, fallbacks included. */
+  /** Restricted by its model's policy, its API key or `X-Nexus-Privacy`: no open-zone backend, fallbacks included. */
   restricted: boolean
   /** Why it is restricted, for the refusal. */
   restrictedBy?: string
@@ -47,7 +47,7 @@ export function decide(config: RoutingConfig, input: PolicyInput): Decision {
   const { headers } = input
   const privacy = headers.get("x-nexus-privacy")
   const tier = headers.get("x-nexus-min-tier")
-  if (config.policies.length === 0 && privacy === null && tier === null) return FREE
+  if (config.policies.length === 0 && privacy === null && tier === null && input.key?.privacy !== "restricted") return FREE
   let d = decided.get(input)
   if (d) return d
   d = compute(config, input, privacy, tier)
@@ -65,6 +65,10 @@ function compute(config: RoutingConfig, input: PolicyInput, privacy: string | nu
       d.restrictedBy = `policy "${p.model_pattern}"`
     }
     if (p?.min_tier !== undefined && p.min_tier > (d.policyTier ?? 0)) d.policyTier = p.min_tier
+  }
+  if (input.key?.privacy === "restricted" && !d.restricted) {
+    d.restricted = true
+    d.restrictedBy = `API key '${input.key.name}'`
   }
   // Only a clean `open` leaves the request as its policy has it; anything else (a typo, a
   // quoted or repeated value) is read as the stricter choice.

@@ -44,6 +44,7 @@ export async function startNexus(
     backends: overrides.backends ?? [],
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
     pricing: { ...base.pricing, ...(overrides.pricing as NexusConfig["pricing"]) },
+    auth: { ...base.auth, ...overrides.auth },
   }
   const logs: Record<string, unknown>[] = []
   const stream = new Writable({

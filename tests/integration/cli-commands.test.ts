@@ -228,7 +228,7 @@ describe("completions, loaded in their shells", () => {
         "-c",
         `source ${path}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _nexus_completions; echo "\${COMPREPLY[*]}"`,
       ]).then((s) => s.trim().split(" "))
-    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "health", "budget", "advertise", "completions", "--help", "--version"])
+    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "health", "budget", "keys", "advertise", "completions", "--help", "--version"])
     expect(await complete(["nexus", "backends", ""])).toEqual(["list", "add", "remove", "drain", "undrain", "--help"])
     expect(await complete(["nexus", "backends", "list", "--"])).toEqual(["--url", "--json", "--status", "--help"])
     expect(await complete(["nexus", "serve", "--no-"])).toEqual(["--no-discovery", "--no-health-check"])

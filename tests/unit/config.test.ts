@@ -94,6 +94,7 @@ describe("the file", () => {
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
       logging: { level: "info", format: "pretty" },
+      auth: { required: false, public_health: true, public_metrics: true },
       pricing: {},
     })
     expect(parseConfigText("", "empty.toml")).toEqual(defaultConfig())

@@ -105,7 +105,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   try {
     res = await fetch(exchange.url, {
       method: "POST",
-      headers: upstreamHeaders(req.headers, req.requestId, exchange.credentials),
+      headers: upstreamHeaders(req.headers, req.requestId, exchange.credentials, req.key !== undefined),
       body: exchange.body,
       signal: upstream.signal,
       // Bun's own idle timer (5 min default) would cut long silent generations.

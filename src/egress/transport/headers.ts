@@ -50,9 +50,10 @@ export type HeaderMap = Record<string, string>
 
 /**
  * Headers for the upstream request. A configured key always wins; the client's own
- * Authorization is forwarded only to backends that have no key of ours and accept it.
+ * Authorization is forwarded only to backends that have no key of ours and accept it,
+ * and never when it is the client's key to Nexus itself (`nexusKey`).
  */
-export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}): HeaderMap {
+export function upstreamHeaders(client: Headers, requestId: string, creds: Credentials = {}, nexusKey = false): HeaderMap {
   // Bun's toJSON is one native call; a Headers copy plus deletes costs several.
   const given = client.toJSON()
   const out: HeaderMap = {}
@@ -60,7 +61,7 @@ export function upstreamHeaders(client: Headers, requestId: string, creds: Crede
   if (creds.apiKey) {
     const headers = creds.auth ? creds.auth(creds.apiKey) : { authorization: `Bearer ${creds.apiKey}` }
     for (const k in headers) out[k.toLowerCase()] = headers[k]!
-  } else if (creds.forwardClientAuth !== false) {
+  } else if (creds.forwardClientAuth !== false && !nexusKey) {
     const auth = given.authorization
     if (auth) out.authorization = auth
   }
