@@ -13,6 +13,8 @@ export interface VllmOptions extends EmulatorOptions {
   loading?: boolean
   /** Pre-0.10.2 flat error envelope. */
   flatErrors?: boolean
+  /** An older vLLM without the Responses API: `/v1/responses` is FastAPI's 404. */
+  noResponses?: boolean
 }
 
 export interface VllmEmulator extends Emulator {
@@ -145,7 +147,11 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
       return models()
     }
     if (path === "/v1/chat/completions" && req.method === "POST") return chat(req, path)
-    if (path === "/v1/responses" && req.method === "POST") return responses(req, path)
+    if (path === "/v1/responses" && req.method === "POST") {
+      if (!opts.noResponses) return responses(req, path)
+      await record(state.stats, req, path)
+      return json({ detail: "Not Found" }, { status: 404 })
+    }
     if ((path === "/v1/completions" || path === "/v1/embeddings") && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
       const model = String(body.model ?? state.models[0]!.id)

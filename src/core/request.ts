@@ -69,6 +69,14 @@ export interface CanonicalRequest {
   reasoning?: Reasoning
   /** Sent to the queue first when capacity is short. */
   priority: "high" | "normal"
+  /**
+   * Which backends can serve a conversation that continues a stored response: "never"
+   * native (Nexus holds it, so it must rebuild it by translating), or "only" native (a
+   * response Nexus does not hold may be the server's own). Undefined: no constraint.
+   */
+  native?: "never" | "only"
+  /** What the client dialect's encoder needs from its decoder (opaque to everyone else). */
+  carry?: unknown
   /** Client headers (credentials are never forwarded to a backend that has its own key). */
   headers: Headers
   requestId: string

@@ -33,6 +33,8 @@ export interface Exchange {
   credentials: Credentials
   /** The dialect of the answer once `toCanonical` (if any) has run. */
   dialect: Dialect
+  /** The client's bytes go to the server's own route for the client's dialect. */
+  native?: boolean
   /** The provider's stream quirk fix, applied to each SSE event. */
   fixEvent?: EventFix
   /** Reads a translating provider's answer as a canonical one. */
@@ -46,10 +48,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   // The output budget the chosen model has room for, when the client asked for more.
   const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
   const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
-  const native = req.path ? provider.native?.[req.dialect] : undefined
+  const native = req.path && req.native !== "never" && !backend.lacksNative?.has(req.dialect) ? provider.native?.[req.dialect] : undefined
   if (native) {
-    return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
+    return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect, native: true }
   }
+  if (req.native === "only") throw foreignConversation(backend)
   if (provider.dialect === req.dialect) {
     const usage = provider.streamUsage ? askForUsage(req, rewrite(req.raw)) : undefined
     const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
@@ -72,6 +75,20 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   throw new NexusError({
     kind: "internal",
     message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
+  })
+}
+
+/**
+ * A conversation that continues a response Nexus does not hold, on a backend whose
+ * server cannot hold it either: nobody has it. OpenAI's own answer to an unknown id.
+ */
+function foreignConversation(backend: Backend): NexusError {
+  const id = backend.name
+  return new NexusError({
+    kind: "not_found",
+    message: `Previous response not found: it is not stored by Nexus, and ${id} (which answers this model) keeps no responses of its own.`,
+    code: "previous_response_not_found",
+    param: "previous_response_id",
   })
 }
 
