@@ -185,6 +185,14 @@ export interface LoggingConfig {
   format: LogFormat
 }
 
+/** `[responses]`: responses Nexus keeps for `previous_response_id` and `GET /v1/responses/{id}`. */
+export interface ResponsesConfig {
+  /** The most kept at once; the oldest go first. 0 keeps none. */
+  max_stored: number
+  /** A kept response is forgotten this many days after it was made. */
+  max_age_days: number
+}
+
 export interface NexusConfig {
   server: ServerConfig
   discovery: DiscoveryConfig
@@ -192,6 +200,7 @@ export interface NexusConfig {
   routing: RoutingConfig
   backends: BackendConfig[]
   queue: QueueConfig
+  responses: ResponsesConfig
   logging: LoggingConfig
   /** Price overrides by model glob, checked before the built-in table. */
   pricing: Record<string, PriceConfig>

@@ -19,6 +19,7 @@ import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
 import type { SessionTable } from "../routing/sessions.ts"
 import type { BackendManager } from "../registry/manage.ts"
+import type { ResponseStore } from "../persist/responses.ts"
 import type { RequestScope } from "./scope.ts"
 
 export interface AppDeps {
@@ -52,6 +53,8 @@ export interface AppDeps {
   spend: Spend
   /** The policy stages, in order (privacy zone, tier, budget). */
   stages: readonly PolicyStage[]
+  /** Responses Nexus made and keeps (previous_response_id, GET /v1/responses/{id}). */
+  responses: ResponseStore
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }
