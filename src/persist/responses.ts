@@ -40,7 +40,7 @@ function prepare(db: Database) {
     remove: db.prepare("DELETE FROM responses WHERE id = ? AND created_at > ?"),
     expire: db.prepare("DELETE FROM responses WHERE created_at <= ?"),
     count: db.prepare("SELECT COUNT(*) AS n FROM responses"),
-    trim: db.prepare("DELETE FROM responses WHERE id IN (SELECT id FROM responses ORDER BY created_at ASC LIMIT ?)"),
+    trim: db.prepare("DELETE FROM responses WHERE id IN (SELECT id FROM responses ORDER BY created_at ASC, rowid ASC LIMIT ?)"),
   }
 }
 
