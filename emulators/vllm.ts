@@ -2,7 +2,8 @@
  * vLLM's OpenAI server: `/health` empty 200, connection
  * refused while the model loads, `max_model_len` on `/v1/models`, nested error
  * envelope with an int `code` (or the old flat one), `include_usage` defaulting to true
- * once `stream_options` is present, `x-request-id` on responses.
+ * once `stream_options` is present, `x-request-id` on responses. `/v1/responses` is served,
+ * or (`noResponses`, as before vLLM had it) FastAPI's 404.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, completionStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn, type Turn } from "./generate.ts"
