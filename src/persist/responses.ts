@@ -8,6 +8,7 @@
  * @module
  */
 import type { Database } from "bun:sqlite"
+import { NexusError } from "../core/errors.ts"
 import type { StateFile } from "./state-file.ts"
 
 type Obj = Record<string, unknown>
@@ -50,9 +51,14 @@ export function openResponseStore(file: StateFile, limits: () => ResponseLimits,
   /** Rows in the table, known once it was counted: trimming needs no count per write. */
   let rows: number | undefined
   const ready = (db: Database) => (statements ??= prepare(db))
+  /** The statements, if anything was ever kept; a file that cannot be read is said, not taken for empty. */
   const existing = () => {
-    const db = file.existing()
-    return db ? ready(db) : undefined
+    try {
+      const db = file.existing()
+      return db ? ready(db) : undefined
+    } catch (err) {
+      throw new NexusError({ kind: "unavailable", message: `kept responses cannot be read: the state file ${file.path} is unusable (${(err as Error).message})`, code: "state_unavailable" })
+    }
   }
 
   return {

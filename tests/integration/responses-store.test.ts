@@ -5,7 +5,7 @@
  * translated everywhere, ids Nexus does not hold go only to servers that keep their own.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startLlamacpp, startVllm, type Emulator } from "../../emulators/index.ts"
@@ -141,6 +141,23 @@ describe("the bounds", () => {
       expect(res.status).toBe(404)
     } finally {
       await brief.stop(0)
+    }
+  })
+
+  test("an unreadable state file is a 503 that says so, and answers still flow", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "nexus-responses-bad-"))
+    writeFileSync(join(dataDir, "nexus.sqlite"), "this is not a database\n".repeat(200))
+    const broken = await startNexus({ backends: [backend("llama", llama.url, "llamacpp")] }, { dataDir })
+    try {
+      const r = await create(broken, { model: "gemma", input: "hi" })
+      expect(r.output.length).toBeGreaterThan(0)
+      for (const res of [await broken.post("/v1/responses", { model: "gemma", input: "more", previous_response_id: r.id }), await broken.get(`/v1/responses/${r.id}`)]) {
+        expect(res.status).toBe(503)
+        expect(((await res.json()) as { error: { message: string } }).error.message).toContain("state file")
+      }
+      expect(broken.inFlight()).toBe(0)
+    } finally {
+      await broken.stop(0)
     }
   })
 
