@@ -83,10 +83,9 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
  * server cannot hold it either: nobody has it. OpenAI's own answer to an unknown id.
  */
 function foreignConversation(backend: Backend): NexusError {
-  const id = backend.name
   return new NexusError({
     kind: "not_found",
-    message: `Previous response not found: it is not stored by Nexus, and ${id} (which answers this model) keeps no responses of its own.`,
+    message: `Previous response not found: it is not stored by Nexus, and ${backend.name} (which answers this model) keeps no responses of its own.`,
     code: "previous_response_not_found",
     param: "previous_response_id",
   })

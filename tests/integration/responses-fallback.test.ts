@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startVllm, type VllmEmulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { readEvents } from "../helpers/sse.ts"
+import { until } from "../helpers/wait.ts"
 
 const REPLY = "Hello! I am an emulated model, answering through Nexus."
 let nexus: TestNexus
@@ -14,7 +15,7 @@ let old: VllmEmulator
 
 beforeAll(async () => {
   old = await startVllm({ models: ["qwen-coder"], chunks: 4, noResponses: true })
-  nexus = await startNexus({ backends: [backend("old-vllm", old.url, "vllm")] })
+  nexus = await startNexus({ health_check: { interval_seconds: 1, failure_threshold: 1, recovery_threshold: 1 }, backends: [backend("old-vllm", old.url, "vllm")] })
 })
 
 afterAll(async () => {
@@ -48,5 +49,17 @@ describe("a server without /v1/responses", () => {
     expect(lines).toHaveLength(1)
     expect(nexus.deps.registry.list()[0]!.stats.errors).toBe(0)
     expect(nexus.inFlight()).toBe(0)
+  })
+
+  test("a server back from being down is asked again (it may have been upgraded)", async () => {
+    const status = () => nexus.deps.registry.list()[0]!.status
+    old.faults.healthStatus = 503
+    await until(status, (s) => s === "unhealthy", { what: "the backend to be down" })
+    old.faults.healthStatus = undefined
+    await until(status, (s) => s === "healthy", { what: "the backend to be back" })
+    const res = await nexus.post("/v1/responses", { model: "qwen-coder", input: "hi", store: false })
+    expect(res.status).toBe(200)
+    await res.text()
+    expect(old.stats.byPath["/v1/responses"]).toBe(2)
   })
 })
