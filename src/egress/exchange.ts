@@ -52,7 +52,7 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   if (native) {
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect, native: true }
   }
-  if (req.native === "only") throw foreignConversation(backend)
+  if (typeof req.native === "object") throw notHeld(backend, req.native.only)
   if (provider.dialect === req.dialect) {
     const usage = provider.streamUsage ? askForUsage(req, rewrite(req.raw)) : undefined
     const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
@@ -79,15 +79,17 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
 }
 
 /**
- * A conversation that continues a response Nexus does not hold, on a backend whose
- * server cannot hold it either: nobody has it. OpenAI's own answer to an unknown id.
+ * A conversation that continues a response (or item) Nexus does not hold, on a backend
+ * whose server cannot hold it either: nobody has it. OpenAI's own answer to an unknown id.
  */
-function foreignConversation(backend: Backend): NexusError {
+export function notHeld(backend: Backend | undefined, param: "previous_response_id" | "input"): NexusError {
+  const what = param === "input" ? "Item not found: an item_reference in input names an item Nexus does not keep" : "Previous response not found: Nexus does not keep it"
+  const server = backend ? `, and ${backend.name} (which answers this model) keeps no responses of its own` : ""
   return new NexusError({
     kind: "not_found",
-    message: `Previous response not found: it is not stored by Nexus, and ${backend.name} (which answers this model) keeps no responses of its own.`,
-    code: "previous_response_not_found",
-    param: "previous_response_id",
+    message: `${what}${server}.`,
+    code: param === "input" ? "item_not_found" : "previous_response_not_found",
+    param,
   })
 }
 

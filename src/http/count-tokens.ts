@@ -7,8 +7,8 @@
  * @module
  */
 import { Hono, type Context } from "hono"
-import { NexusError } from "../core/errors.ts"
 import type { Requirements } from "../core/request.ts"
+import { notHeld } from "../egress/exchange.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import { headerValue } from "../egress/transport/headers.ts"
 import { estimateMessagesTokens, messages } from "../ingress/anthropic/endpoints.ts"
@@ -61,13 +61,8 @@ export function countTokensRoutes(deps: AppDeps) {
   app.post("/v1/responses/input_tokens", async (c) => {
     c.get("scope").dialect = responses
     const decoded = decodeResponses(await bodyOf(deps, c), deps)
-    if (decoded.native === "only") throw previousNotFound()
+    if (typeof decoded.native === "object") throw notHeld(undefined, decoded.native.only)
     return c.json({ object: "response.input_tokens", input_tokens: await countPrompt(deps, c, decoded) })
   })
   return app
-}
-
-/** A continuation of a response Nexus does not keep: it cannot know the conversation. */
-function previousNotFound(): NexusError {
-  return new NexusError({ kind: "not_found", message: "Previous response not found: Nexus keeps no response with that id.", code: "previous_response_not_found", param: "previous_response_id" })
 }

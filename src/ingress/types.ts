@@ -5,7 +5,7 @@
  * @module
  */
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, Operation, Reasoning, Requirements } from "../core/request.ts"
+import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
 
 /** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
@@ -29,7 +29,7 @@ export interface Decoded {
   /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
   operation?: Operation
   /** Which backends may serve it natively (CanonicalRequest.native). */
-  native?: "never" | "only"
+  native?: NativeConstraint
   /** Handed to `encode` as is. */
   carry?: unknown
 }

@@ -102,6 +102,23 @@ describe("responses Nexus keeps", () => {
     expect(nexus.inFlight()).toBe(0)
   })
 
+  test("item_reference names output Nexus keeps (the Vercel AI SDK's default); an unknown one is a 404 naming input", async () => {
+    const first = await create(nexus, { model: "gemma", input: "my name is Ada" })
+    const message = first.output.find((o) => o.type === "message")!
+    await create(nexus, { model: "gemma", input: [{ role: "user", content: "my name is Ada" }, { type: "item_reference", id: message.id }, { role: "user", content: "what is my name?" }] })
+    expect(lastChat(llama).messages).toEqual([
+      { role: "user", content: "my name is Ada" },
+      { role: "assistant", content: REPLY },
+      { role: "user", content: "what is my name?" },
+    ])
+    const unknown = await nexus.post("/v1/responses", { model: "gemma", input: [{ type: "item_reference", id: "msg_elsewhere" }, { role: "user", content: "hi" }] })
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as { error: Obj }).error).toMatchObject({ param: "input", code: "item_not_found" })
+    // A server with its own Responses API may know it: it gets the request as sent.
+    await create(nexus, { model: "qwen-coder", input: [{ type: "item_reference", id: "msg_elsewhere" }, { role: "user", content: "hi" }] })
+    expect(JSON.parse(vllm.stats.lastRequest!.body).input[0]).toEqual({ type: "item_reference", id: "msg_elsewhere" })
+  })
+
   test("input_tokens counts the request, with the conversation it continues", async () => {
     const first = await create(nexus, { model: "gemma", input: "a long first message ".repeat(20) })
     const alone = await nexus.post("/v1/responses/input_tokens", { model: "gemma", input: "next" })

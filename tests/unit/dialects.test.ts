@@ -189,7 +189,8 @@ describe("Responses <-> canonical", () => {
   })
 
   test("a response Nexus does not keep can only be continued by a server that keeps its own", () => {
-    expect(decodeResponses({ model: "m", input: "x", previous_response_id: "resp_1" }).native).toBe("only")
+    expect(decodeResponses({ model: "m", input: "x", previous_response_id: "resp_1" }).native).toEqual({ only: "previous_response_id" })
+    expect(decodeResponses({ model: "m", input: [{ type: "item_reference", id: "msg_1" }] }).native).toEqual({ only: "input" })
     expect(decodeResponses({ model: "m", input: "x" }).native).toBeUndefined()
   })
 

@@ -1,8 +1,8 @@
 /**
  * The Responses translation for every answer and every conversation: a stream is well
  * formed and ends in the response the whole answer would have been (reasoning first);
- * continuing with previous_response_id is the same request as sending the whole
- * conversation; the store keeps exactly the newest `max_stored`.
+ * continuing with previous_response_id (or naming earlier output with item_reference) is
+ * the same request as sending the whole conversation; the store keeps exactly the newest `max_stored`.
  */
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
@@ -86,22 +86,28 @@ describe("Responses encoding", () => {
 })
 
 describe("Responses conversations", () => {
-  test("continuing with previous_response_id is sending the whole conversation", async () => {
+  test("continuing with previous_response_id or item_reference is sending the whole conversation", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(piece, turn), { minLength: 1, maxLength: 4 }), piece, async (turns, last) => {
         const store = openResponseStore(stateFile(undefined), () => ({ maxStored: 100, maxAgeMs: 86_400_000 }))
         const history: unknown[] = []
+        const referring: unknown[] = []
         let previous: string | undefined
         for (const [input, t] of turns) {
           const decoded = decodeResponses({ model: "m", input, previous_response_id: previous }, { responses: store })
           const r = (await encodeResponses(whole(t), { stream: false, model: "m", carry: decoded.carry }).json()) as { id: string; output: Obj[] }
           history.push({ type: "message", role: "user", content: input }, ...r.output)
+          referring.push({ type: "message", role: "user", content: input }, ...r.output.map((o) => ({ type: "item_reference", id: o.id })))
           previous = r.id
         }
         const continued = decodeResponses({ model: "m", input: last, previous_response_id: previous }, { responses: store })
         const full = decodeResponses({ model: "m", input: [...history, { role: "user", content: last }] })
         expect(continued.native).toBe("never")
         expect(continued.canonical.messages).toEqual(full.canonical.messages)
+        // The Vercel AI SDK's way: earlier output items named by item_reference.
+        const references = decodeResponses({ model: "m", input: [...referring, { role: "user", content: last }] }, { responses: store })
+        if (referring.some((i) => (i as Obj).type === "item_reference")) expect(references.native).toBe("never")
+        expect(references.canonical.messages).toEqual(full.canonical.messages)
       }),
       { numRuns: 200 }
     )

@@ -11,11 +11,11 @@
 import type { Usage } from "../../core/usage.ts"
 import { renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
 import type { EncodeContext } from "../types.ts"
-import type { ResponsesCarry } from "./conversation.ts"
+import { itemId, type ResponsesCarry } from "./conversation.ts"
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
 
 type Obj = Record<string, unknown>
-const rid = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
+const newHex = () => crypto.randomUUID().replaceAll("-", "")
 
 function usageOf(u: Usage | undefined) {
   const input = u?.prompt_tokens ?? 0
@@ -64,17 +64,19 @@ function callItem(id: string, t: Answer["tools"][number], status: string): Obj {
 
 /** A whole answer as a `response` object (kept when asked). */
 export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Obj {
+  const hex = newHex()
   const output: Obj[] = []
-  if (a.reasoning) output.push(reasoningItem(rid("rs"), a.reasoning, carry?.summary ?? false))
-  if (a.text) output.push(messageItem(rid("msg"), a.text, "completed"))
-  for (const t of a.tools) output.push(callItem(rid("fc"), t, "completed"))
-  const response = envelope(rid("resp"), model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish, carry)
+  if (a.reasoning) output.push(reasoningItem(itemId("rs", hex, output.length), a.reasoning, carry?.summary ?? false))
+  if (a.text) output.push(messageItem(itemId("msg", hex, output.length), a.text, "completed"))
+  for (const t of a.tools) output.push(callItem(itemId("fc", hex, output.length), t, "completed"))
+  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish, carry)
   keep(carry, response)
   return response
 }
 
 export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
-  const id = rid("resp")
+  const hex = newHex()
+  const id = `resp_${hex}`
   const created = Math.floor(Date.now() / 1000)
   let seq = 0
   const output: Obj[] = []
@@ -123,7 +125,7 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
           let out = ""
           if (open?.kind !== "text") {
             out += close()
-            open = { kind: "text", id: rid("msg"), index: output.length, text: "" }
+            open = { kind: "text", id: itemId("msg", hex, output.length), index: output.length, text: "" }
             output.push(messageItem(open.id, "", "in_progress"))
             out += ev("response.output_item.added", { output_index: open.index, item: messageItem(open.id, "", "in_progress") })
             out += ev("response.content_part.added", { item_id: open.id, output_index: open.index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } })
@@ -134,7 +136,7 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
         case "tool": {
           let out = close()
           const tool = { id: e.id, name: e.name, arguments: "" }
-          open = { kind: "tool", id: rid("fc"), index: output.length, tool, from: e.index }
+          open = { kind: "tool", id: itemId("fc", hex, output.length), index: output.length, tool, from: e.index }
           output.push(callItem(open.id, tool, "in_progress"))
           return out + ev("response.output_item.added", { output_index: open.index, item: callItem(open.id, tool, "in_progress") })
         }
@@ -152,7 +154,7 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
           let out = ""
           if (open?.kind !== "reasoning") {
             out += close()
-            const stream = reasoningStream(rid("rs"), output.length, carry?.summary ?? false, ev)
+            const stream = reasoningStream(itemId("rs", hex, output.length), output.length, carry?.summary ?? false, ev)
             open = { kind: "reasoning", index: output.length, stream }
             output.push(stream.item())
             out += stream.start()
