@@ -48,8 +48,9 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   // The output budget the chosen model has room for, when the client asked for more.
   const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
   const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
-  const native = req.path && req.native !== "never" && !backend.lacksNative?.has(req.dialect) ? provider.native?.[req.dialect] : undefined
-  if (native) {
+  const native = req.path ? provider.native?.[req.dialect] : undefined
+  // Not to a server that lacks the route after all, nor with a conversation only Nexus holds.
+  if (native && req.native !== "never" && !backend.lacksNative?.has(req.dialect)) {
     return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect, native: true }
   }
   if (typeof req.native === "object") throw notHeld(backend, req.native.only)
