@@ -14,8 +14,11 @@ export interface VllmOptions extends EmulatorOptions {
   loading?: boolean
   /** Pre-0.10.2 flat error envelope. */
   flatErrors?: boolean
-  /** An older vLLM without the Responses API: `/v1/responses` is FastAPI's 404. */
-  noResponses?: boolean
+  /**
+   * An older vLLM without the Responses API: `/v1/responses` is FastAPI's 404 (or this
+   * status, as other servers and proxies answer a route they lack: 405, 501).
+   */
+  noResponses?: boolean | 404 | 405 | 501
 }
 
 export interface VllmEmulator extends Emulator {
@@ -151,7 +154,8 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
     if (path === "/v1/responses" && req.method === "POST") {
       if (!opts.noResponses) return responses(req, path)
       await record(state.stats, req, path)
-      return json({ detail: "Not Found" }, { status: 404 })
+      const status = opts.noResponses === true ? 404 : opts.noResponses
+      return json({ detail: status === 404 ? "Not Found" : status === 405 ? "Method Not Allowed" : "Not Implemented" }, { status })
     }
     if ((path === "/v1/completions" || path === "/v1/embeddings") && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}

@@ -63,3 +63,40 @@ describe("a server without /v1/responses", () => {
     expect(old.stats.byPath["/v1/responses"]).toBe(2)
   })
 })
+
+describe("other ways of saying the route is missing", () => {
+  for (const status of [405, 501] as const) {
+    test(`${status} is learned the same way`, async () => {
+      const emu = await startVllm({ models: ["qwen-coder"], noResponses: status })
+      const n = await startNexus({ backends: [backend("old", emu.url, "vllm")] })
+      try {
+        for (let i = 0; i < 2; i++) {
+          const res = await n.post("/v1/responses", { model: "qwen-coder", input: "hi", store: false })
+          expect(res.status).toBe(200)
+          await res.text()
+        }
+        expect(emu.stats.byPath["/v1/responses"]).toBe(1)
+        expect(emu.stats.byPath["/v1/chat/completions"]).toBe(2)
+      } finally {
+        await n.stop(0)
+        await emu.stop()
+      }
+    })
+  }
+
+  test("a 404 about the model is the client's, not a missing route", async () => {
+    const emu = await startVllm({ models: ["qwen-coder"] })
+    const n = await startNexus({ backends: [backend("vllm", emu.url, "vllm")] })
+    try {
+      // The server drops the model between Nexus's probe and the request.
+      emu.state.models.splice(0)
+      const res = await n.post("/v1/responses", { model: "qwen-coder", input: "hi", store: false })
+      expect(res.status).toBe(404)
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe("model")
+      expect(n.deps.registry.list()[0]!.lacksNative).toBeUndefined()
+    } finally {
+      await n.stop(0)
+      await emu.stop()
+    }
+  })
+})
