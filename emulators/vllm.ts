@@ -2,7 +2,8 @@
  * vLLM's OpenAI server: `/health` empty 200, connection
  * refused while the model loads, `max_model_len` on `/v1/models`, nested error
  * envelope with an int `code` (or the old flat one), `include_usage` defaulting to true
- * once `stream_options` is present, `x-request-id` on responses.
+ * once `stream_options` is present, `x-request-id` on responses. `/v1/responses` is served,
+ * or (`noResponses`, as before vLLM had it) FastAPI's 404.
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, completionStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn, type Turn } from "./generate.ts"
@@ -13,6 +14,11 @@ export interface VllmOptions extends EmulatorOptions {
   loading?: boolean
   /** Pre-0.10.2 flat error envelope. */
   flatErrors?: boolean
+  /**
+   * An older vLLM without the Responses API: `/v1/responses` is FastAPI's 404 (or this
+   * status, as other servers and proxies answer a route they lack: 405, 501).
+   */
+  noResponses?: boolean | 404 | 405 | 501
 }
 
 export interface VllmEmulator extends Emulator {
@@ -145,7 +151,12 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
       return models()
     }
     if (path === "/v1/chat/completions" && req.method === "POST") return chat(req, path)
-    if (path === "/v1/responses" && req.method === "POST") return responses(req, path)
+    if (path === "/v1/responses" && req.method === "POST") {
+      if (!opts.noResponses) return responses(req, path)
+      await record(state.stats, req, path)
+      const status = opts.noResponses === true ? 404 : opts.noResponses
+      return json({ detail: status === 404 ? "Not Found" : status === 405 ? "Method Not Allowed" : "Not Implemented" }, { status })
+    }
     if ((path === "/v1/completions" || path === "/v1/embeddings") && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
       const model = String(body.model ?? state.models[0]!.id)

@@ -11,6 +11,7 @@ import type { AppDeps } from "../http/deps.ts"
 import { createLogger } from "../observability/log.ts"
 import { openStateOrWarn } from "../persist/open.ts"
 import { stateFile } from "../persist/state-file.ts"
+import { openResponseStore } from "../persist/responses.ts"
 import { openStore } from "../persist/store.ts"
 import { createBackendManager } from "../registry/manage.ts"
 import { requireKeys } from "../registry/create.ts"
@@ -65,6 +66,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     idleTimeout: (req, seconds) => server?.timeout(req, seconds),
     clientIP: (req) => server?.requestIP(req)?.address,
     manager,
+    responses: openResponseStore(state, () => ({ maxStored: current.responses.max_stored, maxAgeMs: current.responses.max_age_days * 86_400_000 })),
     reload: async () => (await reload()).lines,
   }
   const listener = listen(createApp(deps), { host: config.server.host, port: config.server.port, log })

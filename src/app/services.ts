@@ -64,6 +64,9 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
       case "settings_changed":
       case "backend_added":
         return queue.changed()
+      case "native_refused":
+        log.info(`backend ${event.backend.name} has no ${event.dialect} route of its own: translating those requests`, { backend: event.backend.name, dialect: event.dialect })
+        return
       case "models_changed":
         if (event.idsChanged) log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
     }

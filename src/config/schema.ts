@@ -225,6 +225,14 @@ const QueueSchema = table(
   "[queue]"
 )
 
+const ResponsesSchema = table(
+  {
+    max_stored: v.optional(int(0, 10_000_000), 10_000),
+    max_age_days: v.optional(v.pipe(v.number("expected a number of days > 0"), v.gtValue(0, "expected a number of days > 0")), 30),
+  },
+  "[responses]"
+)
+
 const ModelOverrideSchema = table(
   {
     name: modelName,
@@ -351,6 +359,7 @@ const RootFields = {
   routing: v.optional(RoutingSchema, {}),
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
+  responses: v.optional(ResponsesSchema, {}),
   logging: v.optional(LoggingSchema, {}),
   auth: v.optional(AuthSchema, {}),
   pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
@@ -383,6 +392,7 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
+  responses: Object.keys(ResponsesSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
   auth: Object.keys(AuthSchema.entries),
 }

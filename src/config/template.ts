@@ -179,6 +179,15 @@ max_size = 100
 # Longest wait in the queue before a 503 with Retry-After, in seconds (> 0).
 max_wait_seconds = 30
 
+[responses]
+# Responses API answers Nexus translated (for servers without /v1/responses) are kept in
+# the state file, so clients can continue them (previous_response_id) and read them back
+# (GET /v1/responses/{id}), unless the request said store: false. At most this many are
+# kept (0-10000000; 0 keeps none), the oldest forgotten first...
+max_stored = 10000
+# ...and each for this many days (> 0).
+max_age_days = 30
+
 [logging]
 # silent | error | warn | info | debug | trace (NEXUS_LOG_LEVEL, --log-level)
 level = "info"

@@ -197,6 +197,14 @@ export interface AuthConfig {
   public_metrics: boolean
 }
 
+/** `[responses]`: responses Nexus keeps for `previous_response_id` and `GET /v1/responses/{id}`. */
+export interface ResponsesConfig {
+  /** The most kept at once; the oldest go first. 0 keeps none. */
+  max_stored: number
+  /** A kept response is forgotten this many days after it was made. */
+  max_age_days: number
+}
+
 export interface NexusConfig {
   server: ServerConfig
   discovery: DiscoveryConfig
@@ -204,6 +212,7 @@ export interface NexusConfig {
   routing: RoutingConfig
   backends: BackendConfig[]
   queue: QueueConfig
+  responses: ResponsesConfig
   logging: LoggingConfig
   auth: AuthConfig
   /** Price overrides by model glob, checked before the built-in table. */

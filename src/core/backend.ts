@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Dialect } from "./request.ts"
+
 /**
  * Every kind of server Nexus talks to. `generic` is any OpenAI-compatible server we know
  * nothing more about; `openai` is the OpenAI cloud (or a compatible cloud provider).
@@ -102,10 +104,17 @@ export interface BackendRecord extends BackendInit {
    * period: health checks leave it "unknown" until it returns or is removed.
    */
   withdrawn?: boolean
+  /**
+   * Client dialects whose own route this server turned out to lack although its type
+   * usually has it (an older vLLM without `/v1/responses`): learned from its refusal,
+   * forgotten when it comes back from being down (it may have been upgraded).
+   */
+  lacksNative?: Set<Dialect>
 }
 
 /** A backend as everyone but the registry sees it. */
-export type Backend = Readonly<Omit<BackendRecord, "models" | "stats">> & {
+export type Backend = Readonly<Omit<BackendRecord, "models" | "stats" | "lacksNative">> & {
+  readonly lacksNative?: ReadonlySet<Dialect>
   readonly models: ReadonlyMap<string, Readonly<ModelInfo>>
   readonly stats: Readonly<BackendStats>
 }

@@ -20,6 +20,8 @@ export type RegistryEvent =
   | { type: "settings_changed"; backend: Backend }
   /** A discovered service withdrew its advertisement, or came back. */
   | { type: "withdrawn_changed"; backend: Backend }
+  /** The server refused a client dialect's own route (it lacks it): such requests are translated from now on. */
+  | { type: "native_refused"; backend: Backend; dialect: Dialect }
   /** A health probe finished (latency and time recorded). */
   | { type: "probed"; backend: Backend }
   /** A slot was taken or released; request counters and averages moved. */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Backend } from "./backend.ts"
+import type { Dialect } from "./request.ts"
 import type { Usage } from "./usage.ts"
 
 /** How an attempt failed, from the point of view of failover. */
@@ -60,6 +61,8 @@ export interface AttemptFeedback {
   acquire(b: Backend): boolean
   /** The attempt is over and its slot free: exactly once per acquired slot. */
   settle(report: AttemptReport): void
+  /** The backend's server answered that it lacks this dialect's own route. */
+  lacksNative?(b: Backend, dialect: Dialect): void
 }
 
 /** Everything known about a request once it has completely finished. */

@@ -45,6 +45,14 @@ export interface Reasoning {
   show: boolean
 }
 
+/**
+ * Who holds the conversation a request continues decides where it can go: "never" to a
+ * server's own route when Nexus holds it (Nexus rebuilds it by translating), and only
+ * there when Nexus does not (`only` names the field that refers to it: a backend that
+ * cannot hold it answers OpenAI's 404 naming that field).
+ */
+export type NativeConstraint = "never" | { only: "previous_response_id" | "input" }
+
 export interface CanonicalRequest {
   /** The dialect the client spoke, so answers and errors go back in it. */
   dialect: Dialect
@@ -70,6 +78,10 @@ export interface CanonicalRequest {
   reasoning?: Reasoning
   /** Sent to the queue first when capacity is short. */
   priority: "high" | "normal"
+  /** Which backends can serve a request that continues earlier responses; undefined: any. */
+  native?: NativeConstraint
+  /** What the client dialect's encoder needs from its decoder (opaque to everyone else). */
+  carry?: unknown
   /** Client headers (credentials are never forwarded to a backend that has its own key). */
   headers: Headers
   requestId: string

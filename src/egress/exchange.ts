@@ -33,6 +33,8 @@ export interface Exchange {
   credentials: Credentials
   /** The dialect of the answer once `toCanonical` (if any) has run. */
   dialect: Dialect
+  /** The client's bytes go to the server's own route for the client's dialect. */
+  native?: boolean
   /** The provider's stream quirk fix, applied to each SSE event. */
   fixEvent?: EventFix
   /** Reads a translating provider's answer as a canonical one. */
@@ -47,9 +49,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
   const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
   const native = req.path ? provider.native?.[req.dialect] : undefined
-  if (native) {
-    return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect }
+  // Not to a server that lacks the route after all, nor with a conversation only Nexus holds.
+  if (native && req.native !== "never" && !backend.lacksNative?.has(req.dialect)) {
+    return { url: native(backend.url, req.path!), body: rewrite(req.raw), credentials, dialect: req.dialect, native: true }
   }
+  if (typeof req.native === "object") throw notHeld(backend, req.native.only)
   if (provider.dialect === req.dialect) {
     const usage = provider.streamUsage ? askForUsage(req, rewrite(req.raw)) : undefined
     const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
@@ -72,6 +76,21 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   throw new NexusError({
     kind: "internal",
     message: `no translation from the ${req.dialect} dialect to ${provider.dialect} (${backend.name})`,
+  })
+}
+
+/**
+ * A conversation that continues a response (or item) Nexus does not hold, on a backend
+ * whose server cannot hold it either: nobody has it. OpenAI's own answer to an unknown id.
+ */
+export function notHeld(backend: Backend | undefined, param: "previous_response_id" | "input"): NexusError {
+  const what = param === "input" ? "Item not found: an item_reference in input names an item Nexus does not keep" : "Previous response not found: Nexus does not keep it"
+  const server = backend ? `, and ${backend.name} (which answers this model) keeps no responses of its own` : ""
+  return new NexusError({
+    kind: "not_found",
+    message: `${what}${server}.`,
+    code: param === "input" ? "item_not_found" : "previous_response_not_found",
+    param,
   })
 }
 

@@ -28,6 +28,7 @@ import { healthRoutes } from "./health.ts"
 import { modelRoutes } from "./models.ts"
 import { ollamaRoutes } from "./ollama.ts"
 import { pipeline } from "./pipeline.ts"
+import { responseRoutes } from "./responses.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 import { openScope } from "./scope.ts"
 
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Handler {
     app.post(path, (c) => run(c.get("scope")))
   }
   app.route("/", countTokensRoutes(deps))
+  app.route("/", responseRoutes(deps))
   app.route("/", ollamaRoutes(deps))
   app.route("/", modelRoutes(deps))
   app.route("/", healthRoutes(deps))

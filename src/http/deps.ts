@@ -19,6 +19,7 @@ import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
 import type { SessionTable } from "../routing/sessions.ts"
 import type { BackendManager } from "../registry/manage.ts"
+import type { ResponseStore } from "../persist/responses.ts"
 import type { RequestScope } from "./scope.ts"
 import type { KeyTable } from "../policy/key-table.ts"
 import type { KeyLimits } from "../policy/key-limits.ts"
@@ -59,6 +60,8 @@ export interface AppDeps {
   stages: readonly PolicyStage[]
   /** Client API keys: the table, their limits and their usage. */
   keys: { table: KeyTable; limits: KeyLimits; usage: KeyUsage }
+  /** Responses Nexus made and keeps (previous_response_id, GET /v1/responses/{id}). */
+  responses: ResponseStore
   /** Re-read the configuration and apply it (the admin reload endpoint). */
   reload(): Promise<string[]>
 }

@@ -129,7 +129,7 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 /** The client's body, decoded by its dialect into the canonical request. */
 function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
-  const { model, stream, requirements, canonical, operation, dropped, reasoning } = endpoint.decode(body)
+  const { model, stream, requirements, canonical, operation, dropped, reasoning, native, carry } = endpoint.decode(body, deps)
   if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
   scope.asked = { model, stream }
   const request: CanonicalRequest = {
@@ -144,6 +144,8 @@ function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: Reque
     canonical: canonical ? JSON.stringify(canonical) : raw,
     requirements,
     reasoning,
+    native,
+    carry,
     priority: priorityOf(scope.req.headers),
     headers: scope.req.headers,
     requestId: scope.requestId,
@@ -226,7 +228,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   let res: Response | undefined
   try {
     res = result.response
-      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show })
+      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry })
       : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
     const headers: HeaderMap = {}
     if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))

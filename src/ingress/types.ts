@@ -5,7 +5,14 @@
  * @module
  */
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, Operation, Reasoning, Requirements } from "../core/request.ts"
+import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
+import type { ResponseStore } from "../persist/responses.ts"
+
+/** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
+export interface DecodeContext {
+  /** Responses Nexus keeps, for clients that continue one. */
+  responses?: ResponseStore
+}
 
 export interface Decoded {
   model: string
@@ -21,6 +28,10 @@ export interface Decoded {
   reasoning?: Reasoning
   /** When the body decides the operation (Ollama's `/api/generate` with `raw` or `suffix`). */
   operation?: Operation
+  /** Which backends may serve it natively (CanonicalRequest.native). */
+  native?: NativeConstraint
+  /** Handed to `encode` as is. */
+  carry?: unknown
 }
 
 export interface EncodeContext {
@@ -31,13 +42,15 @@ export interface EncodeContext {
   promptTokens?: number
   /** The client wants the model's reasoning back. */
   showReasoning?: boolean
+  /** What `decode` returned as `carry`. */
+  carry?: unknown
 }
 
 export interface IngressEndpoint {
   dialect: Dialect
   operation: Operation
   /** Validate the parsed body; throws a NexusError naming the field at fault. */
-  decode(body: Record<string, unknown>): Decoded
+  decode(body: Record<string, unknown>, ctx?: DecodeContext): Decoded
   /** The error in this dialect's shape. */
   error(err: NexusError, headers?: Record<string, string>): Response
   /**

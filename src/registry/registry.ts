@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend, BackendInit, BackendRecord, BackendSettings, BackendStatus, ModelInfo } from "../core/backend.ts"
+import type { Dialect } from "../core/request.ts"
 import { createEventBus, type Listener, type ListenerFault, type RegistryEvent } from "../core/events.ts"
 import { serverKey } from "./server-key.ts"
 
@@ -114,6 +115,8 @@ export function createRegistry(onFault?: ListenerFault) {
       backend.lastError = error
       const from = backend.status
       backend.status = status
+      // Back from being down: it may be a newer server that has the routes it lacked.
+      if (status === "healthy" && from === "unhealthy") backend.lacksNative = undefined
       bus.emit({ type: "status_changed", backend, from, to: status })
     },
 
@@ -143,6 +146,14 @@ export function createRegistry(onFault?: ListenerFault) {
       if (!backend || (backend.withdrawn ?? false) === withdrawn) return
       backend.withdrawn = withdrawn
       bus.emit({ type: "withdrawn_changed", backend })
+    },
+
+    /** The backend's server lacks this client dialect's own route: translate from now on. */
+    setLacksNative(b: Backend, dialect: Dialect): void {
+      const backend = record(b)
+      if (backend.lacksNative?.has(dialect)) return
+      ;(backend.lacksNative ??= new Set()).add(dialect)
+      bus.emit({ type: "native_refused", backend, dialect })
     },
 
     /** A health probe finished: when, and how long the server took (an average). */

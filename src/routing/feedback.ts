@@ -16,6 +16,10 @@ export function createFeedback(registry: Registry, breakers: Breakers): AttemptF
       return true
     },
 
+    lacksNative(b, dialect) {
+      registry.setLacksNative(b, dialect)
+    },
+
     settle(r: AttemptReport) {
       const id = r.backend.id
       switch (r.verdict) {

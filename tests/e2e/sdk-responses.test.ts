@@ -81,9 +81,10 @@ describe("openai SDK responses.create", () => {
     expect(next.output_text).toBe(REPLY)
   })
 
-  test("previous_response_id is a clear 400 (Nexus is stateless)", async () => {
+  test("a previous_response_id nobody keeps is OpenAI's 404 naming it", async () => {
     const err = await client.responses.create({ model: "gemma", input: "hi", previous_response_id: "resp_1" }).catch((e) => e)
-    expect(err).toBeInstanceOf(OpenAI.BadRequestError)
-    expect(err.message).toContain("previous_response_id")
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(err.param).toBe("previous_response_id")
+    expect(err.message).toContain("Previous response")
   })
 })

@@ -55,7 +55,7 @@ const ROUTES: [string, Shape, unknown[]][] = [
   [
     "/v1/responses",
     openai,
-    [{}, { model: MODEL }, { model: MODEL, input: 5 }, { model: MODEL, input: [null] }, { model: MODEL, input: [{ role: "tool", content: "x" }] }, { model: MODEL, input: [{ role: "user", content: [{ type: "input_image" }] }] }, { model: MODEL, input: "x", store: true }, "{"],
+    [{}, { model: MODEL }, { model: MODEL, input: 5 }, { model: MODEL, input: [null] }, { model: MODEL, input: [{ role: "tool", content: "x" }] }, { model: MODEL, input: [{ role: "user", content: [{ type: "input_image" }] }] }, { model: MODEL, input: "x", previous_response_id: 5 }, { model: MODEL, input: "x", conversation: "conv_1" }, "{"],
   ],
 ]
 

@@ -183,9 +183,15 @@ describe("Responses <-> canonical", () => {
     expect(c).toMatchObject({ tool_choice: "auto", parallel_tool_calls: true, stream: true })
   })
 
-  test("state it cannot keep is a 400", () => {
-    expect(() => decodeResponses({ model: "m", input: "x", previous_response_id: "resp_1" })).toThrow(/previous_response_id/)
-    expect(() => decodeResponses({ model: "m", input: "x", store: true })).toThrow(/store/)
+  test("conversation objects and a malformed previous_response_id are a 400", () => {
+    expect(() => decodeResponses({ model: "m", input: "x", conversation: "conv_1" })).toThrow(/conversation/)
+    expect(() => decodeResponses({ model: "m", input: "x", previous_response_id: 7 })).toThrow(/previous_response_id/)
+  })
+
+  test("a response Nexus does not keep can only be continued by a server that keeps its own", () => {
+    expect(decodeResponses({ model: "m", input: "x", previous_response_id: "resp_1" }).native).toEqual({ only: "previous_response_id" })
+    expect(decodeResponses({ model: "m", input: [{ type: "item_reference", id: "msg_1" }] }).native).toEqual({ only: "input" })
+    expect(decodeResponses({ model: "m", input: "x" }).native).toBeUndefined()
   })
 
   test("a length-cut answer is incomplete; usage in Responses' names", async () => {

@@ -86,7 +86,13 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const backend = attempt.backend
   const sent = performance.now()
   const remaining = timing.deadline - sent
-  const exchange = exchangeFor(req, backend, attempt.model)
+  let exchange: Exchange
+  try {
+    exchange = exchangeFor(req, backend, attempt.model)
+  } catch (err) {
+    if (!(err instanceof NexusError)) throw err
+    return unservable(ctx, attempt, err)
+  }
   const cold = backend.models.get(attempt.model)?.loaded === false
   const allowance = cold ? timing.coldFirstByteTimeoutMs : timing.firstByteTimeoutMs
   const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
@@ -127,7 +133,17 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
 
   try {
     // `return await`: one microtask turn less than resolving our promise with theirs.
-    if (res.status < 200 || res.status >= 300) return await refused(ctx, attempt, res, settle)
+    if (res.status < 200 || res.status >= 300) {
+      const text = await res.text().catch(() => "")
+      if (exchange.native && lacksRoute(res.status, text) && ctx.feedback.lacksNative) {
+        // An older server without this dialect's route: learn it, and translate at once,
+        // on the same slot; the client sees only the translated answer.
+        ctx.feedback.lacksNative(backend, req.dialect)
+        upstream.release()
+        return await runAttempt(ctx, attempt)
+      }
+      return refused(ctx, attempt, res.status, res.headers, text, settle)
+    }
     if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
     // The backend's headers, read in one native call.
     let given: HeaderMap = res.headers.toJSON()
@@ -179,26 +195,41 @@ function badAnswer(attempt: Attempt, status: number, reason: string, settle: Set
 
 type Settle = (report: Omit<AttemptReport, "backend">) => void
 
+/**
+ * The server has no such route (404, 405, 501) rather than refusing this request: a 404
+ * about a model or a stored response is the request's, not the route's.
+ */
+function lacksRoute(status: number, text: string): boolean {
+  if (status === 405 || status === 501) return true
+  return status === 404 && !/model|previous_response|response with id|response_id/i.test(upstreamMessage(text))
+}
+
+/** The request cannot be sent to this backend at all: the client gets why, and the slot goes back. */
+function unservable(ctx: AttemptContext, attempt: Attempt, error: NexusError): AttemptResult {
+  ctx.feedback.settle({ backend: attempt.backend, verdict: "neutral" })
+  ctx.finish({ status: error.status, backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: error.message, clientAborted: false, midStreamError: false, failures: ctx.failures })
+  return { type: "answered", error }
+}
+
 /** A non-2xx answer: fail over when another backend may do better, else pass it on. */
-async function refused(ctx: AttemptContext, attempt: Attempt, res: Response, settle: Settle): Promise<AttemptResult> {
+function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers: Headers, text: string, settle: Settle): AttemptResult {
   const backend = attempt.backend
-  const text = await res.text().catch(() => "")
-  const message = redactSecret(upstreamMessage(text) || `HTTP ${res.status}`, backend.apiKey)
-  if (isRetryable(res.status)) {
-    const retryAfter = retryAfterSeconds(res.headers.get("retry-after"))
-    if (res.status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
-    else settle({ verdict: "failure", reason: `HTTP ${res.status}: ${message}` })
-    const kind = res.status === 429 ? "rate_limited" : "status"
-    return { type: "failed", failure: { backend: backend.name, kind, reason: message, status: res.status, retryAfter } }
+  const message = redactSecret(upstreamMessage(text) || `HTTP ${status}`, backend.apiKey)
+  if (isRetryable(status)) {
+    const retryAfter = retryAfterSeconds(headers.get("retry-after"))
+    if (status === 429) settle({ verdict: "rate_limited", reason: message, retryAfterSeconds: retryAfter ?? 1 })
+    else settle({ verdict: "failure", reason: `HTTP ${status}: ${message}` })
+    const kind = status === 429 ? "rate_limited" : "status"
+    return { type: "failed", failure: { backend: backend.name, kind, reason: message, status, retryAfter } }
   }
   // A client error is the client's: another backend would say the same.
   settle({ verdict: "success" })
-  ctx.finish({ status: res.status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures })
+  ctx.finish({ status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures })
   // Only a 404 that talks about a model is about the model; others are the backend's route.
-  const aboutModel = res.status === 404 && /model/i.test(message)
+  const aboutModel = status === 404 && /model/i.test(message)
   const error = new NexusError({
     kind: "upstream_rejected",
-    status: res.status,
+    status,
     message,
     code: aboutModel ? "model_not_found" : "upstream_error",
     param: aboutModel ? "model" : null,

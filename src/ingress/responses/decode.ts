@@ -1,13 +1,17 @@
 /**
- * An OpenAI Responses request as a canonical Chat Completions request. Nexus keeps no
- * conversation state: `previous_response_id`, `conversation` and `store: true` are refused
- * with a 400 that says so. Built-in tools (web_search, file_search, namespaces, …),
- * `reasoning`, `include` and `prompt_cache_key` have no local equivalent and are dropped.
+ * An OpenAI Responses request as a canonical Chat Completions request. A continuation
+ * (`previous_response_id`) of a response Nexus keeps is rebuilt from its store
+ * (conversation.ts); `conversation` objects are refused with a 400 that says so.
+ * Built-in tools (web_search, file_search, namespaces, …), `include` and
+ * `prompt_cache_key` have no local equivalent and are dropped; `reasoning.effort` is
+ * the client's reasoning wish.
  * @module
  */
 import { NexusError } from "../../core/errors.ts"
-import type { Requirements } from "../../core/request.ts"
+import type { Reasoning } from "../../core/request.ts"
 import { estimateTokens } from "../answer.ts"
+import type { DecodeContext, Decoded } from "../types.ts"
+import { conversationOf } from "./conversation.ts"
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -83,25 +87,27 @@ function toolChoice(choice: unknown): unknown {
   return undefined
 }
 
-export function decodeResponses(body: Obj): { model: string; stream: boolean; canonical: Obj; requirements: Requirements } {
+/** `reasoning.effort` in no backend's terms ("none" and "minimal" ask for no thinking). */
+function reasoningOf(r: unknown): Reasoning | undefined {
+  const effort = isObj(r) ? r.effort : undefined
+  if (effort === "low" || effort === "medium" || effort === "high") return { effort, show: true }
+  if (effort === "none" || effort === "minimal") return { enabled: false, show: true }
+  return undefined
+}
+
+export function decodeResponses(body: Obj, ctx?: DecodeContext): Decoded & { canonical: Obj } {
   if (typeof body.model !== "string" || !body.model) throw bad("model is required", "model")
-  if (body.previous_response_id !== undefined && body.previous_response_id !== null) {
-    throw bad("previous_response_id is not supported: Nexus keeps no response state. Send the whole conversation in input.", "previous_response_id")
-  }
   if (body.conversation !== undefined && body.conversation !== null) {
-    throw bad("conversation is not supported: Nexus keeps no conversation state. Send the whole conversation in input.", "conversation")
+    throw bad("conversation is not supported: Nexus keeps no conversation objects. Continue with previous_response_id, or send the whole conversation in input.", "conversation")
   }
-  if (body.store === true) throw bad("store: true is not supported: Nexus keeps no responses. Send store: false.", "store")
+  const conversation = conversationOf(body, ctx?.responses)
   const st: State = { messages: [], chars: 0, vision: false }
   if (typeof body.instructions === "string" && body.instructions) {
     st.chars += body.instructions.length
     st.messages.push({ role: "system", content: body.instructions })
   }
-  if (typeof body.input === "string") {
-    st.chars += body.input.length
-    st.messages.push({ role: "user", content: body.input })
-  } else if (Array.isArray(body.input)) body.input.forEach((it, i) => item(it, i, st))
-  else throw bad("input must be a string or a list of items", "input")
+  // Indexes in errors are the client's own: stored items come first.
+  conversation.items.forEach((it, i) => item(it, i - conversation.stored, st))
 
   const stream = body.stream === true
   const canonical: Obj = { model: body.model, messages: st.messages }
@@ -124,10 +130,14 @@ export function decodeResponses(body: Obj): { model: string; stream: boolean; ca
     canonical.stream_options = { include_usage: true }
   }
   const promptTokens = estimateTokens(st.chars + (fns.length ? JSON.stringify(fns).length : 0))
+  const reasoning = reasoningOf(body.reasoning)
   return {
     model: body.model,
     stream,
     canonical,
+    native: conversation.native,
+    carry: conversation.carry,
+    ...(reasoning ? { reasoning } : {}),
     requirements: {
       vision: st.vision,
       tools: fns.length > 0,

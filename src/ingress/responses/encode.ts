@@ -2,15 +2,20 @@
  * A canonical (OpenAI Chat) answer as a Responses API `response`, or as its semantic
  * stream: response.created, response.in_progress, then per output item
  * output_item.added, (content_part.added, output_text.delta…, output_text.done,
- * content_part.done | function_call_arguments.delta…, .done), output_item.done, and
- * finally response.completed (or response.incomplete when the output was cut short).
+ * content_part.done | function_call_arguments.delta…, .done | the reasoning's parts and
+ * deltas, reasoning.ts), output_item.done, and finally response.completed (or
+ * response.incomplete when the output was cut short). A finished response is kept when
+ * the request asked for it (conversation.ts).
  * @module
  */
 import type { Usage } from "../../core/usage.ts"
 import { renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import type { EncodeContext } from "../types.ts"
+import { itemId, type ResponsesCarry } from "./conversation.ts"
+import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
 
 type Obj = Record<string, unknown>
-const rid = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`
+const newHex = () => crypto.randomUUID().replaceAll("-", "")
 
 function usageOf(u: Usage | undefined) {
   const input = u?.prompt_tokens ?? 0
@@ -18,7 +23,7 @@ function usageOf(u: Usage | undefined) {
   return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u?.total_tokens ?? input + output }
 }
 
-function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: Usage | undefined, finish: string | null): Obj {
+function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: Usage | undefined, finish: string | null, carry?: ResponsesCarry): Obj {
   return {
     id,
     object: "response",
@@ -32,6 +37,18 @@ function envelope(id: string, model: string, created: number, status: string, ou
     tool_choice: "auto",
     tools: [],
     usage: status === "in_progress" ? null : usageOf(usage),
+    previous_response_id: carry?.previousResponseId ?? null,
+    store: carry?.store !== undefined,
+  }
+}
+
+/** Keep a finished response for continuations; one that cannot be kept is not an error of the answer. */
+function keep(carry: ResponsesCarry | undefined, response: Obj): void {
+  try {
+    carry?.store?.put(response.id as string, { input: carry.input, response })
+  } catch {
+    // The state file is unwritable (its faults are reported where it is opened); the
+    // client already has its answer, and a continuation of it will say it is not found.
   }
 }
 
@@ -45,20 +62,29 @@ function callItem(id: string, t: Answer["tools"][number], status: string): Obj {
   return { type: "function_call", id, call_id: t.id, name: t.name, arguments: t.arguments, status }
 }
 
-/** A whole answer as a `response` object. */
-export function toResponse(a: Answer, model: string): Obj {
+/** A whole answer as a `response` object (kept when asked). */
+export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Obj {
+  const hex = newHex()
   const output: Obj[] = []
-  if (a.text) output.push(messageItem(rid("msg"), a.text, "completed"))
-  for (const t of a.tools) output.push(callItem(rid("fc"), t, "completed"))
-  return envelope(rid("resp"), model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish)
+  if (a.reasoning) output.push(reasoningItem(itemId("rs", hex, output.length), a.reasoning, carry?.summary ?? false))
+  if (a.text) output.push(messageItem(itemId("msg", hex, output.length), a.text, "completed"))
+  for (const t of a.tools) output.push(callItem(itemId("fc", hex, output.length), t, "completed"))
+  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish, carry)
+  keep(carry, response)
+  return response
 }
 
-export function responsesStreamRenderer(model: string) {
-  const id = rid("resp")
+export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
+  const hex = newHex()
+  const id = `resp_${hex}`
   const created = Math.floor(Date.now() / 1000)
   let seq = 0
   const output: Obj[] = []
-  let open: { kind: "text"; id: string; index: number; text: string } | { kind: "tool"; id: string; index: number; tool: Answer["tools"][number]; from: number } | undefined
+  let open:
+    | { kind: "text"; id: string; index: number; text: string }
+    | { kind: "tool"; id: string; index: number; tool: Answer["tools"][number]; from: number }
+    | { kind: "reasoning"; index: number; stream: ReasoningStream }
+    | undefined
   let finish: string | null = null
   let usage: Usage | undefined
   let failed = false
@@ -68,6 +94,10 @@ export function responsesStreamRenderer(model: string) {
     if (!open) return ""
     const o = open
     open = undefined
+    if (o.kind === "reasoning") {
+      output[o.index] = o.stream.item()
+      return o.stream.done()
+    }
     if (o.kind === "text") {
       const item = messageItem(o.id, o.text, "completed")
       output[o.index] = item
@@ -85,7 +115,7 @@ export function responsesStreamRenderer(model: string) {
 
   return {
     start: () => {
-      const r = envelope(id, model, created, "in_progress", [], undefined, null)
+      const r = envelope(id, model, created, "in_progress", [], undefined, null, carry)
       return ev("response.created", { response: r }) + ev("response.in_progress", { response: r })
     },
     event(e: AnswerEvent): string {
@@ -95,7 +125,7 @@ export function responsesStreamRenderer(model: string) {
           let out = ""
           if (open?.kind !== "text") {
             out += close()
-            open = { kind: "text", id: rid("msg"), index: output.length, text: "" }
+            open = { kind: "text", id: itemId("msg", hex, output.length), index: output.length, text: "" }
             output.push(messageItem(open.id, "", "in_progress"))
             out += ev("response.output_item.added", { output_index: open.index, item: messageItem(open.id, "", "in_progress") })
             out += ev("response.content_part.added", { item_id: open.id, output_index: open.index, content_index: 0, part: { type: "output_text", text: "", annotations: [] } })
@@ -106,7 +136,7 @@ export function responsesStreamRenderer(model: string) {
         case "tool": {
           let out = close()
           const tool = { id: e.id, name: e.name, arguments: "" }
-          open = { kind: "tool", id: rid("fc"), index: output.length, tool, from: e.index }
+          open = { kind: "tool", id: itemId("fc", hex, output.length), index: output.length, tool, from: e.index }
           output.push(callItem(open.id, tool, "in_progress"))
           return out + ev("response.output_item.added", { output_index: open.index, item: callItem(open.id, tool, "in_progress") })
         }
@@ -119,32 +149,44 @@ export function responsesStreamRenderer(model: string) {
           return ""
         case "keepalive":
           return ": keep-alive\n\n"
-        case "reasoning":
-          // Reasoning items are encrypted state this translation cannot produce.
-          return ""
+        case "reasoning": {
+          // A local model's reasoning comes before its answer, as a reasoning item of its own.
+          let out = ""
+          if (open?.kind !== "reasoning") {
+            out += close()
+            const stream = reasoningStream(itemId("rs", hex, output.length), output.length, carry?.summary ?? false, ev)
+            open = { kind: "reasoning", index: output.length, stream }
+            output.push(stream.item())
+            out += stream.start()
+          }
+          return out + open.stream.delta(e.text)
+        }
         case "usage":
           usage = e.usage
           return ""
         case "error":
           failed = true
           return ev("error", { code: "upstream_stream_error", message: e.message, param: null }) +
-            ev("response.failed", { response: { ...envelope(id, model, created, "failed", output, usage, finish), error: { code: "server_error", message: e.message } } })
+            ev("response.failed", { response: { ...envelope(id, model, created, "failed", output, usage, finish, carry), error: { code: "server_error", message: e.message } } })
       }
     },
     end(): string {
       if (failed) return ""
       const out = close()
       const status = statusOf(finish)
-      return out + ev(status === "completed" ? "response.completed" : "response.incomplete", { response: envelope(id, model, created, status, output, usage, finish) })
+      const response = envelope(id, model, created, status, output, usage, finish, carry)
+      keep(carry, response)
+      return out + ev(status === "completed" ? "response.completed" : "response.incomplete", { response })
     },
   }
 }
 
-export function encodeResponses(res: Response, ctx: { stream: boolean; model: string }): Response {
+export function encodeResponses(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "carry">): Response {
+  const carry = ctx.carry as ResponsesCarry | undefined
   if (ctx.stream) {
     const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, responsesStreamRenderer(ctx.model)), { status: 200, headers })
+    return new Response(renderStream(res, responsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
   }
-  const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model))
+  const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model, carry))
   return new Response(renderWhole(res, render), { status: 200, headers: { "content-type": "application/json" } })
 }

@@ -1,7 +1,8 @@
 /**
  * OpenAI Responses: `POST /v1/responses`. Servers that implement it (vLLM) get the
- * client's bytes; the rest get the canonical Chat Completions request, and the answer
- * comes back as a `response` or its semantic event stream. Errors use OpenAI's envelope.
+ * client's bytes; the rest (and a server found to lack the route) get the canonical Chat
+ * Completions request, and the answer comes back as a `response` or its semantic event
+ * stream, kept for continuations unless `store: false`. Errors use OpenAI's envelope.
  * @module
  */
 import { openaiErrorResponse } from "../openai/errors.ts"
