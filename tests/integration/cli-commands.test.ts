@@ -266,7 +266,7 @@ describe("completions, loaded in their shells", () => {
           .map((l) => l.split("\t")[0])
           .sort()
       )
-    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "health", "models", "serve"])
+    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "health", "keys", "models", "serve"])
     expect(await complete("nexus backends ")).toEqual(["add", "drain", "list", "remove", "undrain"])
     expect(await complete("nexus serve --no-")).toEqual(["--no-discovery", "--no-health-check"])
     expect(await complete("nexus config init --")).toEqual(["--force", "--help", "--minimal", "--output"])
