@@ -72,6 +72,8 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     if (/^data:/m.test(event)) {
       seen.sawData = true
       seen.dataEvents++
+      // Named events (Anthropic's message_start, message_delta) carry usage too.
+      if (event.includes('"usage"')) observeJson(namedPayload(event))
     }
     return `${event}\n\n`
   }
@@ -100,6 +102,15 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
+  }
+
+  /** The data of a multi-line event: its `data:` lines joined, as SSE defines. */
+  function namedPayload(event: string): string {
+    return event
+      .split("\n")
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5))
+      .join("\n")
   }
 
   function definedOnly(u: Usage): Usage {
