@@ -259,6 +259,22 @@ describe("fingerprinting", () => {
     }
   })
 
+  test("vLLM behind a proxy that forwards only /v1/ is known by its models' owned_by", async () => {
+    // nginx `location /v1/ { proxy_pass ... }`: /version and / are the proxy's 404s.
+    const vllm = await emu(startVllm())
+    const proxy = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => {
+        const url = new URL(req.url)
+        if (!url.pathname.startsWith("/v1/")) return new Response("<html>404 Not Found</html>", { status: 404, headers: { "content-type": "text/html", server: "nginx" } })
+        return fetch(`${vllm.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.body })
+      },
+    })
+    defer(async () => proxy.stop(true))
+    expect(await fingerprint(`http://127.0.0.1:${proxy.port}`)).toBe("vllm")
+  })
+
   test("something that is not an LLM server is not mistaken for one", async () => {
     const web = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("<html>hello</html>", { status: 404, headers: { "content-type": "text/html" } }) })
     defer(async () => web.stop(true))
