@@ -94,6 +94,9 @@ describe("failover", () => {
     expect(res.headers.get("x-nexus-fallback-model")).toBe("small")
     expect(res.headers.get("x-nexus-model")).toBe("small")
     expect(JSON.parse(f.stats.lastRequest!.body).model).toBe("small")
+    await res.text()
+    const fallbacks = async () => /^nexus_fallbacks_total\{from_model="m",to_model="small"\} (\d+)$/m.exec(await (await n.get("/metrics")).text())?.[1]
+    expect(await until(fallbacks, (v) => v !== undefined, { what: "the fallback counted" })).toBe("1")
   })
 })
 
