@@ -38,5 +38,7 @@ describe("dashboard attributes", () => {
       }),
       { numRuns: 300 }
     )
+    // A configured backend is the file's to remove: the page offers only drain.
+    expect(attributes(backendsTable([state], true), "data-action")).toEqual(["drain"])
   })
 })

@@ -67,6 +67,8 @@ vison = true
 
   test("a prefix counts as close", () => {
     expect(problems(`[health_check]\ninterval = 5`)[0]).toEndWith("did you mean `interval_seconds`?")
+    // And the other way: a valid key with something added.
+    expect(problems(`[health_check]\ninterval_seconds_max = 5`)[0]).toEndWith("did you mean `interval_seconds`?")
   })
 
   test("with nothing close, the valid keys are listed", () => {
