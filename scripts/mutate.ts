@@ -8,6 +8,8 @@
  *
  *   bun scripts/mutate.ts              every mutation, one after the other
  *   bun scripts/mutate.ts --only 7     just the 7th (1-based; a comma list works too)
+ *   bun scripts/mutate.ts --baseline   run each mutation's tests unmutated: they must pass,
+ *                                      or "caught" means nothing (combines with --only)
  *
  * Slow by nature (one test run per mutation): not part of `npm test` or CI.
  */
@@ -42,13 +44,13 @@ function copyRepo(): string {
   return dir
 }
 
-/** Apply one mutation in the copy, run its tests, put the file back. */
-async function trial(dir: string, m: Mutation): Promise<{ verdict: Verdict; ms: number }> {
+/** Apply one mutation in the copy (none for a baseline run), run its tests, put the file back. */
+async function trial(dir: string, m: Mutation, baseline: boolean): Promise<{ verdict: Verdict; ms: number }> {
   const path = join(dir, m.file)
   const original = readFileSync(path, "utf8")
   const at = original.indexOf(m.find)
   if (at === -1 || original.indexOf(m.find, at + 1) !== -1) return { verdict: "stale", ms: 0 }
-  writeFileSync(path, original.slice(0, at) + m.replace + original.slice(at + m.find.length))
+  if (!baseline) writeFileSync(path, original.slice(0, at) + m.replace + original.slice(at + m.find.length))
   const started = performance.now()
   try {
     const args = [process.execPath, "test", "--timeout", "30000", ...(m.filter ? ["-t", m.filter] : []), ...m.tests.map((t) => `./${t}`)]
@@ -63,17 +65,27 @@ async function trial(dir: string, m: Mutation): Promise<{ verdict: Verdict; ms: 
 }
 
 const only = parseOnly(process.argv.slice(2))
+const baseline = process.argv.includes("--baseline")
 const dir = copyRepo()
 const rows: { n: number; m: Mutation; verdict: Verdict; ms: number }[] = []
 try {
   for (const [i, m] of MUTATIONS.entries()) {
     if (only && !only.has(i + 1)) continue
-    const result = await trial(dir, m)
+    const result = await trial(dir, m, baseline)
     rows.push({ n: i + 1, m, ...result })
-    console.log(`${String(i + 1).padStart(3)}  ${result.verdict.padEnd(8)} ${(result.ms / 1000).toFixed(1).padStart(6)} s  ${m.file}: ${m.what}`)
+    const label = baseline ? { survived: "passes", caught: "FAILS", stale: "stale" }[result.verdict] : result.verdict
+    console.log(`${String(i + 1).padStart(3)}  ${label.padEnd(8)} ${(result.ms / 1000).toFixed(1).padStart(6)} s  ${m.file}: ${m.what}`)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+if (baseline) {
+  // Unmutated, every test set must pass: a "caught" here is a test that fails anyway.
+  const failing = rows.filter((r) => r.verdict !== "survived")
+  for (const r of failing) console.log(`baseline #${r.n}: ${r.verdict === "stale" ? "stale" : "its tests fail without the mutation"} (${r.m.tests.join(" ")})`)
+  console.log(`baseline: ${rows.length - failing.length}/${rows.length} test sets pass unmutated`)
+  process.exit(failing.length ? 1 : 0)
 }
 
 const caught = rows.filter((r) => r.verdict === "caught").length
