@@ -73,7 +73,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       seen.sawData = true
       seen.dataEvents++
       // Named events (Anthropic's message_start, message_delta) carry usage too.
-      if (event.includes('"usage"')) observeJson(namedPayload(event))
+      if (event.includes('"usage"')) observeJson(namedPayload(event), true)
     }
     return `${event}\n\n`
   }
@@ -91,12 +91,14 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     }
   }
 
-  function observeJson(payload: string): void {
+  /** Usage and errors from one event's JSON (only usage from named events: their errors are the dialect's own). */
+  function observeJson(payload: string, usageOnly = false): void {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
       const usage = readUsage(body)
       // Anthropic reports input in message_start and output in message_delta: merge.
       if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
+      if (usageOnly) return
       const e = body.error as { message?: unknown } | string | null | undefined
       if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
     } catch {
