@@ -8,7 +8,11 @@
  * `message_stop`; no `[DONE]`; `event: error` mid-stream), `/v1/messages/count_tokens`,
  * `GET /v1/models`, system turns inside `messages` once a user turn came first
  * (mid-conversation system messages), and errors as `{"type":"error","error":{type,message},"request_id"}`
- * (429 `rate_limit_error` with `retry-after`, 529 `overloaded_error`).
+ * (429 `rate_limit_error` with `retry-after`, 529 `overloaded_error`). Prompt caching: the
+ * messages up to the last content block marked `cache_control` are a cacheable prefix when
+ * they reach 1024 tokens; the first request writes it (`cache_creation_input_tokens`), a
+ * later one with the same prefix reads it (`cache_read_input_tokens`), and `input_tokens`
+ * counts only the rest.
  */
 import { admit, createState, json, parseBody, randomId, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { pieces, promptTokens, turn } from "./generate.ts"
@@ -43,6 +47,19 @@ function inputTokens(body: Record<string, unknown>): number {
   return promptTokens({ messages: flat }) + system
 }
 
+/** The messages up to and including the last one holding a `cache_control` block. */
+function cachePrefix(body: Record<string, unknown>): unknown[] {
+  const messages = Array.isArray(body.messages) ? body.messages : []
+  const marked = (m: unknown) => {
+    const c = (m as { content?: unknown })?.content
+    return Array.isArray(c) && c.some((b) => typeof b === "object" && b !== null && "cache_control" in b)
+  }
+  for (let i = messages.length - 1; i >= 0; i--) if (marked(messages[i])) return messages.slice(0, i + 1)
+  return []
+}
+
+const MIN_CACHEABLE_TOKENS = 1024
+
 /**
  * Roles as the API checks them: user and assistant turns, and system turns in the middle
  * of the conversation (after a user turn; instructions that come first go in `system`).
@@ -60,6 +77,19 @@ function rolesError(messages: unknown[]): string | undefined {
 
 export async function startAnthropic(opts: EmulatorOptions = {}): Promise<Emulator> {
   const state = createState(opts, DEFAULT_MODELS)
+  const promptCache = new Set<string>()
+
+  /** Input tokens split the way the API bills them: fresh, written to the cache, read from it. */
+  function billedInput(body: Record<string, unknown>): { input_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number } {
+    const total = inputTokens(body)
+    const prefix = cachePrefix(body)
+    const cacheable = prefix.length ? inputTokens({ system: body.system, messages: prefix }) : 0
+    if (cacheable < MIN_CACHEABLE_TOKENS) return { input_tokens: total, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
+    const key = JSON.stringify([body.model, body.system, prefix])
+    const hit = promptCache.has(key)
+    promptCache.add(key)
+    return { input_tokens: total - cacheable, cache_creation_input_tokens: hit ? 0 : cacheable, cache_read_input_tokens: hit ? cacheable : 0 }
+  }
   const requestId = () => `req_${randomId(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`
   const error = (status: number, message: string, headers: Record<string, string> = {}) =>
     json({ type: "error", error: { type: ERROR_TYPES[status] ?? "api_error", message }, request_id: requestId() }, { status, headers })
@@ -93,11 +123,10 @@ export async function startAnthropic(opts: EmulatorOptions = {}): Promise<Emulat
     const track = await admit(state, req, text, faultResponse)
     if (track instanceof Response) return track
     const t = turn(state, body)
-    const input = inputTokens(body)
     const id = `msg_${randomId(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")}`
     const calls = t.calls.map((c) => ({ id: `toolu_${c.id.slice(5)}`, name: c.name, input: JSON.parse(c.arguments), pieces: c.pieces }))
     const stop = calls.length ? "tool_use" : "end_turn"
-    const usage = { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: t.completion, service_tier: "standard" }
+    const usage = { ...billedInput(body), output_tokens: t.completion, service_tier: "standard" }
     if (body.stream !== true) {
       track.done()
       const content = calls.length ? calls.map(({ pieces: _p, ...c }) => ({ type: "tool_use", ...c })) : [{ type: "text", text: t.reply }]

@@ -124,6 +124,14 @@ export function isRoutable(b: Pick<Backend, "status">): boolean {
   return b.status === "healthy"
 }
 
+/**
+ * Whether every slot `max_concurrent` allows is taken. The registry's slot grant and the
+ * router's "at capacity" exclusion both ask this, so they cannot disagree on the limit.
+ */
+export function atCapacity(b: Pick<Backend, "maxConcurrent" | "stats">): boolean {
+  return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
+}
+
 /** Found by discovery (not configured or added by an operator): it may be replaced or forgotten. */
 export function isDiscovered(b: Pick<Backend, "source">): boolean {
   return b.source === "probe" || b.source === "mdns"

@@ -2,6 +2,7 @@
  * Token usage as backends report it, read without disturbing the bytes we forward.
  * @module
  */
+import { fromAnthropicUsage } from "./anthropic-usage.ts"
 
 export interface Usage {
   prompt_tokens?: number
@@ -19,10 +20,7 @@ export function readUsage(body: unknown): Usage | undefined {
   const u = usage as Record<string, unknown>
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)
   if (u.prompt_tokens === undefined && (u.input_tokens !== undefined || u.output_tokens !== undefined)) {
-    // Anthropic's names: input counts cache reads and writes too, as OpenAI's prompt does.
-    const input = num(u.input_tokens)
-    const prompt = input === undefined ? undefined : input + (num(u.cache_creation_input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0)
-    return { prompt_tokens: prompt, completion_tokens: num(u.output_tokens) }
+    return fromAnthropicUsage(u)
   }
   const out: Usage = {
     prompt_tokens: num(u.prompt_tokens),

@@ -4,7 +4,7 @@
  * it on every request, so lookups by model are O(1) through an index kept in step.
  * @module
  */
-import type { Backend, BackendInit, BackendRecord, BackendSettings, BackendStatus, ModelInfo } from "../core/backend.ts"
+import { atCapacity, type Backend, type BackendInit, type BackendRecord, type BackendSettings, type BackendStatus, type ModelInfo } from "../core/backend.ts"
 import type { Dialect } from "../core/request.ts"
 import { createEventBus, type Listener, type ListenerFault, type RegistryEvent } from "../core/events.ts"
 import { serverKey } from "./server-key.ts"
@@ -171,7 +171,7 @@ export function createRegistry(onFault?: ListenerFault) {
      */
     tryAcquire(b: Backend): boolean {
       const backend = record(b)
-      if (backend.maxConcurrent !== undefined && backend.stats.inFlight >= backend.maxConcurrent) return false
+      if (atCapacity(backend)) return false
       backend.stats.inFlight++
       backend.stats.requests++
       bus.emit({ type: "load_changed", backend, released: false })

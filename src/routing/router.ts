@@ -4,7 +4,7 @@
  * Pure reads of the registry; nothing here does I/O.
  * @module
  */
-import { isCloud, isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
+import { atCapacity, isCloud, isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
@@ -82,10 +82,6 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     }
     const refused = breakers?.refusal(b.id)
     return refused ? { kind: "breaker", reason: refused } : undefined
-  }
-
-  function atCapacity(b: Backend): boolean {
-    return b.maxConcurrent !== undefined && b.stats.inFlight >= b.maxConcurrent
   }
 
   function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[], prefer?: string): Attempt[] {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
 import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const SECRET = "The secret word is PELICAN-42."
 const REPLY = "Emulated model here; the file says:"
@@ -33,7 +34,7 @@ afterAll(async () => {
   await ollama.stop()
 })
 
-test.skipIf(!codex)("codex exec --oss (no model given) completes a tool round trip through Nexus", async () => {
+test.skipIf(lacking("the codex CLI is not installed", codex))("codex exec --oss (no model given) completes a tool round trip through Nexus", async () => {
   const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "--oss", "--local-provider", "ollama", "What is the secret word in notes.txt?"], {
     ...box,
     env: { CODEX_OSS_BASE_URL: `${nexus.url}/v1` },
@@ -48,7 +49,7 @@ test.skipIf(!codex)("codex exec --oss (no model given) completes a tool round tr
   expect(served.every((l) => l.status === 200)).toBe(true)
 }, 120_000)
 
-test.skipIf(!codex)("codex --oss with a model no backend serves says what is wrong instead of pulling forever", async () => {
+test.skipIf(lacking("the codex CLI is not installed", codex))("codex --oss with a model no backend serves says what is wrong instead of pulling forever", async () => {
   const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "--oss", "--local-provider", "ollama", "-m", "no-such-model:7b", "hi"], {
     ...box,
     env: { CODEX_OSS_BASE_URL: `${nexus.url}/v1` },

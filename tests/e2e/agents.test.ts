@@ -13,6 +13,7 @@ import { join } from "node:path"
 import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const SECRET = "The secret word is PELICAN-42."
 const REPLY = "Emulated model here; the file says:"
@@ -56,7 +57,7 @@ const served = (model: string) => nexus.logs.filter((l) => l.msg === "request" &
 
 describe("coding agents through Nexus", () => {
   const claude = agentBin("claude")
-  test.skipIf(!claude)("Claude Code (claude -p) reads a file with its Read tool and answers", async () => {
+  test.skipIf(lacking("the claude CLI (Claude Code) is not installed", claude))("Claude Code (claude -p) reads a file with its Read tool and answers", async () => {
     const run = await runAgent([claude!, "-p", PROMPT, "--model", "claude-sonnet-4-5", "--allowedTools", "Read"], {
       ...box,
       env: { ANTHROPIC_BASE_URL: nexus.url, ANTHROPIC_AUTH_TOKEN: "nexus" },
@@ -77,7 +78,7 @@ describe("coding agents through Nexus", () => {
   }, 120_000)
 
   const codex = agentBin("codex")
-  test.skipIf(!codex)("Codex CLI (codex exec, custom Responses provider) reads a file under its sandbox and answers", async () => {
+  test.skipIf(lacking("the codex CLI is not installed", codex))("Codex CLI (codex exec, custom Responses provider) reads a file under its sandbox and answers", async () => {
     const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "-c", "model_provider=nexus", "-c", codexProvider(), "-m", "gpt-5-codex", PROMPT], {
       ...box,
       env: { NEXUS_API_KEY: "nexus" },
@@ -91,7 +92,7 @@ describe("coding agents through Nexus", () => {
 
   const cn = agentBin("cn")
   for (const provider of ["openai", "ollama"] as const) {
-    test.skipIf(!cn)(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers`, async () => {
+    test.skipIf(lacking("the cn CLI (Continue) is not installed", cn))(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers`, async () => {
       const model = provider === "openai" ? "qwen2.5-coder:7b" : "qwen3-coder:30b"
       const apiBase = provider === "openai" ? `${nexus.url}/v1` : nexus.url
       const config = join(box.home, `continue-${provider}.yaml`)

@@ -16,9 +16,10 @@ type Window = { getComputedStyle(el: unknown): { backgroundColor: string } }
 import { startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { ROOT } from "../helpers/process.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const CHROMIUM = "/usr/bin/chromium"
-const hasChromium = existsSync(CHROMIUM)
+const hasChromium = !lacking(`no Chromium at ${CHROMIUM}`, existsSync(CHROMIUM))
 const SHOTS = join(ROOT, "dist/screenshots")
 const TOKEN = "dashboard-test-token"
 /** A browser start and page load on a busy 2-vCPU CI box take seconds, not milliseconds. */

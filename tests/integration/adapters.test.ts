@@ -147,6 +147,19 @@ describe("what each adapter learns from its server", () => {
     expect((await n.post("/v1/chat/completions", { model: "llava:7b", messages: [image] })).status).toBe(200)
   })
 
+  test("Ollama: tools as /api/show lists them; a request with one tool goes only where tools are", async () => {
+    const ollama = await emu(startOllama({ models: [{ id: "qwen3:8b", capabilities: ["completion", "tools"] }, { id: "gemma:2b", capabilities: ["completion"] }] }))
+    const n = await nexus({ backends: [backend("o", ollama.url, "ollama")] })
+    expect(model(n, "o", "qwen3:8b")?.capabilities).toMatchObject({ tools: true, vision: false })
+    expect(model(n, "o", "gemma:2b")?.capabilities).toMatchObject({ tools: false })
+    const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } }]
+    const messages = [{ role: "user", content: "look it up" }]
+    expect((await n.post("/v1/chat/completions", { model: "qwen3:8b", messages, tools })).status).toBe(200)
+    const refused = await n.post("/v1/chat/completions", { model: "gemma:2b", messages, tools })
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).toContain("model lacks tool calling")
+  })
+
   test("warm state: Ollama's /api/ps is recorded per model and shown by /v1/models", async () => {
     const ollama = await emu(startOllama({ models: [{ id: "llama3.2:3b", loaded: true }, { id: "qwen2.5:14b", loaded: false }] }))
     const n = await nexus({ backends: [backend("o", ollama.url, "ollama")] })
@@ -257,6 +270,22 @@ describe("fingerprinting", () => {
       expect(e.url).toEndWith(":8080")
       expect(await fingerprint(e.url)).toBe(type)
     }
+  })
+
+  test("vLLM behind a proxy that forwards only /v1/ is known by its models' owned_by", async () => {
+    // nginx `location /v1/ { proxy_pass ... }`: /version and / are the proxy's 404s.
+    const vllm = await emu(startVllm())
+    const proxy = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => {
+        const url = new URL(req.url)
+        if (!url.pathname.startsWith("/v1/")) return new Response("<html>404 Not Found</html>", { status: 404, headers: { "content-type": "text/html", server: "nginx" } })
+        return fetch(`${vllm.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers, body: req.body })
+      },
+    })
+    defer(async () => proxy.stop(true))
+    expect(await fingerprint(`http://127.0.0.1:${proxy.port}`)).toBe("vllm")
   })
 
   test("something that is not an LLM server is not mistaken for one", async () => {

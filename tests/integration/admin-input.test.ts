@@ -132,6 +132,16 @@ describe("every admin error is the OpenAI envelope with param naming the field",
     expect(sameName.param).toBe("name")
   })
 
+  test("a URL with its scheme's default port is the same server as one without, and only that port", async () => {
+    const n = await nexus()
+    for (const [first, second] of [["https://127.0.0.1", "https://localhost:443/"], ["http://127.0.0.1", "http://127.0.0.1:80"]] as const) {
+      expect((await n.post("/v1/backends", { url: first, type: "vllm" })).status).toBe(201)
+      expect((await envelope(await n.post("/v1/backends", { url: second, type: "vllm" }), 409)).param).toBe("url")
+    }
+    // Port 80 over https is another server than https's own 443.
+    expect((await n.post("/v1/backends", { url: "https://127.0.0.1:80", type: "vllm", name: "tls-on-80" })).status).toBe(201)
+  })
+
   test("odd ids on /v1/backends/:id, drain and undrain: a short 404 naming `id`", async () => {
     const n = await nexus()
     const ids = ["%ff", "%", "%00", "%E0%A4%A", "a%2Fb", "%F0%9F%92%A9", "x".repeat(5000)]

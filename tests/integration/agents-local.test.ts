@@ -67,6 +67,15 @@ describe("output budget", () => {
     expect(JSON.parse(small.stats.bodies.at(-1)!).max_tokens).toBe(100)
   })
 
+  test("the prompt counts: a budget that fits the window only without the prompt is clamped", async () => {
+    const res = await nexus.post("/v1/messages", claudeCode("claude-sonnet-4-5", "read this carefully ".repeat(100), { max_tokens: 8000 }), BETA)
+    expect(res.status).toBe(200)
+    const clamped = res.headers.get("x-nexus-max-tokens-clamped")
+    expect(clamped).toMatch(/^8000->\d+$/)
+    expect(JSON.parse(small.stats.bodies.at(-1)!).max_tokens).toBe(Number(clamped!.split("->")[1]))
+    await res.text()
+  })
+
   test("OpenAI and Responses clients are clamped the same way", async () => {
     const chat = await nexus.post("/v1/chat/completions", { model: "qwen-small", max_tokens: 32000, messages: [{ role: "user", content: "hi" }] })
     expect(chat.status).toBe(200)

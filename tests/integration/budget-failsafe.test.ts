@@ -16,6 +16,7 @@ import { stateFile } from "../../src/persist/state-file.ts"
 import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const scope = testScope()
 const env = { OPENAI_TEST_KEY: "sk-failsafe-key-2718" }
@@ -79,7 +80,7 @@ function fill(dir: string): string {
 }
 
 describe("a ledger that cannot be written", () => {
-  test.skipIf(!canMount)("a full disk: spend keeps counting to the limit, /health, /v1/stats, metrics and one log line say so; freed, it saves what it kept", async () => {
+  test.skipIf(lacking("cannot mount a tiny tmpfs (needs root)", canMount))("a full disk: spend keeps counting to the limit, /health, /v1/stats, metrics and one log line say so; freed, it saves what it kept", async () => {
     const dataDir = tinyDisk()!
     const { n } = await setup(budgetOf(1000), { dataDir })
     const ask = () => n.post("/v1/chat/completions", chat("gpt-4o-mini", { max_tokens: 16 }))

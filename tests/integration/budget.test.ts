@@ -83,6 +83,23 @@ describe("spend from real usage", () => {
     expect(await spent(n)).toBe(usage.prompt_tokens)
   })
 
+  test("a request the cloud refused (400) costs nothing; the next served one costs what its usage says", async () => {
+    const { n, cloud } = await setup({ monthly_limit_usd: 1000, soft_limit_percent: 75, hard_limit_action: "block_cloud" })
+    cloud.faults.status = 400
+    const refused = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+    expect(refused.status).toBe(400)
+    await refused.text()
+    cloud.faults.status = undefined
+    const served = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+    expect(served.status).toBe(200)
+    const cost = Number(served.headers.get("x-nexus-cost"))
+    expect(cost).toBeGreaterThan(0)
+    await served.text()
+    // Spend is recorded in order: once the served request is in, the refused one was looked at.
+    await eventually(async () => (await spent(n)) >= cost - 1e-9)
+    expect(await spent(n)).toBeCloseTo(cost, 9)
+  })
+
   test("local backends cost nothing", async () => {
     const { n } = await setup(undefined, { local: true })
     const res = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
@@ -127,6 +144,20 @@ describe("limits", () => {
     expect(soft.headers.get("x-nexus-backend")).toBe("home")
     expect((await n.post("/v1/chat/completions", chat("claude-haiku-4-5"))).headers.get("x-nexus-backend")).toBe("claude")
     expect(local!.stats.completed).toBe(1)
+  })
+
+  test("spend exactly at the limit is the hard limit; at the soft limit a drained local backend leaves the cloud open", async () => {
+    const { n } = await setup({ monthly_limit_usd: 10_000_000, soft_limit_percent: 0, hard_limit_action: "block_cloud" }, { local: true })
+    expect((await n.post("/v1/backends/home/drain", {})).status).toBe(200)
+    const soft = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+    expect([soft.status, soft.headers.get("x-nexus-budget-status"), soft.headers.get("x-nexus-backend")]).toEqual([200, "soft_limit", "cloud"])
+    await soft.text()
+    const once = await spent(n)
+    expect(once).toBeGreaterThan(0)
+    n.deps.config().routing.budget!.monthly_limit_usd = once
+    const atLimit = await n.post("/v1/chat/completions", chat("claude-haiku-4-5"))
+    expect(atLimit.status).toBe(503)
+    expect(await atLimit.text()).toContain("budget")
   })
 
   test("a restart in the middle of the month keeps the month's spend", async () => {

@@ -11,6 +11,7 @@ import { parseConfigText } from "../../src/config/load.ts"
 import { freePort, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { MAIN } from "../helpers/process.ts"
+import { lacking } from "../helpers/skip.ts"
 import { eventually } from "../helpers/wait.ts"
 
 
@@ -53,7 +54,7 @@ describe("talking to the running server", () => {
     for (const l of lines.slice(1)) expect(l.slice(col)).toMatch(/^✓ healthy/)
   })
 
-  test.skipIf(!Bun.which("script"))("on a terminal the status marks are in colour (and NO_COLOR turns it off)", async () => {
+  test.skipIf(lacking("script (util-linux) is not installed", Bun.which("script")))("on a terminal the status marks are in colour (and NO_COLOR turns it off)", async () => {
     // `script` gives the command a pseudo-terminal as stdout.
     const onTty = async (env: Record<string, string>) => {
       const cmd = `${process.execPath} ${MAIN} backends list --url ${n.url}`
@@ -223,7 +224,7 @@ describe("completions, loaded in their shells", () => {
     }
   })
 
-  test.skipIf(!haveShell("bash"))("bash: commands, subcommands, flags, --no- flags and shell names", async () => {
+  test.skipIf(lacking("bash is not installed", haveShell("bash")))("bash: commands, subcommands, flags, --no- flags and shell names", async () => {
     const path = await script("bash")
     const complete = (words: string[]) =>
       run([
@@ -239,7 +240,7 @@ describe("completions, loaded in their shells", () => {
     expect(await run(["bash", "-c", `source ${path}; complete -p nexus`])).toBe("complete -F _nexus_completions nexus\n")
   })
 
-  test.skipIf(!haveShell("zsh"))("zsh: loads under compinit and offers the same words", async () => {
+  test.skipIf(lacking("zsh is not installed", haveShell("zsh")))("zsh: loads under compinit and offers the same words", async () => {
     const path = await script("zsh")
     // Loaded the way users load it: compinit, then the script (which calls compdef).
     expect(await run(["zsh", "-f", "-c", `autoload -U compinit && compinit -u -D && source ${path} && print \${_comps[nexus]}`])).toBe("_nexus\n")
@@ -256,7 +257,7 @@ describe("completions, loaded in their shells", () => {
     expect(await complete(["nexus", "--json", "models", ""])).toEqual(["--url", "--json", "--backend", "--help"])
   })
 
-  test.skipIf(!haveShell("fish"))("fish: its own completion engine answers from the script", async () => {
+  test.skipIf(lacking("fish is not installed", haveShell("fish")))("fish: its own completion engine answers from the script", async () => {
     const path = await script("fish")
     const complete = (line: string) =>
       run(["fish", "--no-config", "-c", `source ${path}; complete -C '${line}'`]).then((s) =>

@@ -31,6 +31,7 @@ describe("GET /", () => {
     ["*/*", false],
     ["application/json", false],
     ["application/json, text/html;q=0.5", false],
+    ["text/html, application/json", true], // a tie goes to HTML
     [undefined, false],
   ])("Accept %p prefers HTML: %p", (accept, html) => {
     expect(prefersHtml(accept)).toBe(html)

@@ -15,6 +15,7 @@ import { VERSION } from "../../src/version.ts"
 import { follow, type LineFollower } from "../helpers/lines.ts"
 import { asHost, createLan, netnsAvailable, type Lan, type LanHost } from "../helpers/netns.ts"
 import { until as waitUntil } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -37,7 +38,7 @@ interface Resolved {
 }
 
 const zeroconfAvailable = Bun.spawnSync([PYTHON, "-c", "import zeroconf"], { stderr: "ignore" }).exitCode === 0
-const available = netnsAvailable() && zeroconfAvailable
+const available = !lacking("network namespaces are not available", netnsAvailable()) && !lacking("python-zeroconf is not installed", zeroconfAvailable)
 let lan: Lan
 let zbox: LanHost, pi: LanHost, gw: LanHost, clone: LanHost
 let advertiserLog: LineFollower

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { follow, type LineFollower } from "../helpers/lines.ts"
 import { asHost, createLan, netnsAvailable, type Lan, type LanHost } from "../helpers/netns.ts"
 import { until as waitUntil } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -38,7 +39,7 @@ let gateway: LanHost
 let gatewayProc: ReturnType<LanHost["spawn"]>
 let gatewayLog: LineFollower
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-lan-"))
-const available = netnsAvailable()
+const available = !lacking("network namespaces are not available (needs root and ip netns)", netnsAvailable())
 setDefaultTimeout(40_000)
 
 /** Poll over the namespaces' curl: every 100 ms is plenty. */

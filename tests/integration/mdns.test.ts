@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { follow } from "../helpers/lines.ts"
 import { asHost, createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
 import { until as waitUntil } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
@@ -73,7 +74,7 @@ async function watch(type: string) {
 }
 
 setDefaultTimeout(30_000)
-const available = netnsAvailable()
+const available = !lacking("network namespaces are not available (needs root and ip netns)", netnsAvailable())
 
 beforeAll(async () => {
   if (!available) return

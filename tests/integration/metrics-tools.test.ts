@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { ROOT } from "../helpers/process.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const promtool = Bun.which("promtool")
 let nexus: TestNexus
@@ -31,7 +32,7 @@ afterAll(async () => {
   await ollama.stop()
 })
 
-test.skipIf(!promtool)("promtool check metrics finds nothing to complain about", async () => {
+test.skipIf(lacking("promtool (Prometheus) is not installed", promtool))("promtool check metrics finds nothing to complain about", async () => {
   const proc = Bun.spawn([promtool!, "check", "metrics"], { stdin: new TextEncoder().encode(metrics), stdout: "pipe", stderr: "pipe" })
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   expect({ code, out: out + err }).toEqual({ code: 0, out: "" })

@@ -191,4 +191,14 @@ describe("capability tiers", () => {
     expect(big.policy).toMatchObject({ backend_zone: "restricted", backend_tier: 4, privacy_zone: "allowed", budget: "allowed" })
     expect(big.policy.tier).toBe("tier: tier 4 is below the required tier 5 (policy min_tier)")
   })
+
+  test("a backend exactly at the required tier serves; X-Nexus-Min-Tier at its tier too", async () => {
+    const { n } = await tiers()
+    n.deps.config().routing.policies = [{ model_pattern: "llama3:*", privacy: "unrestricted", min_tier: 4 }]
+    const res = await n.post("/v1/chat/completions", chat("llama3:70b"))
+    expect([res.status, res.headers.get("x-nexus-backend")]).toEqual([200, "big"])
+    n.deps.config().routing.policies = []
+    const small = await n.post("/v1/chat/completions", chat("llama3:8b"), { "x-nexus-min-tier": "2" })
+    expect([small.status, small.headers.get("x-nexus-backend")]).toEqual([200, "small"])
+  })
 })

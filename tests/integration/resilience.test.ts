@@ -94,6 +94,9 @@ describe("failover", () => {
     expect(res.headers.get("x-nexus-fallback-model")).toBe("small")
     expect(res.headers.get("x-nexus-model")).toBe("small")
     expect(JSON.parse(f.stats.lastRequest!.body).model).toBe("small")
+    await res.text()
+    const fallbacks = async () => /^nexus_fallbacks_total\{from_model="m",to_model="small"\} (\d+)$/m.exec(await (await n.get("/metrics")).text())?.[1]
+    expect(await until(fallbacks, (v) => v !== undefined, { what: "the fallback counted" })).toBe("1")
   })
 })
 
@@ -258,6 +261,20 @@ describe("rate limits and circuit breakers", () => {
     a!.faults.healthStatus = undefined
     await eventually(() => status() === "healthy")
     expect(seen).toEqual(["healthy->unhealthy", "unhealthy->healthy"])
+  })
+
+  test("exactly failure_threshold failed probes take a backend down, exactly recovery_threshold good ones bring it back", async () => {
+    const [a] = await emulators(1)
+    // Probes run only when the test asks: the interval never comes round.
+    const n = await nexus({ health_check: { interval_seconds: 3600, failure_threshold: 2, recovery_threshold: 3 }, backends: [backend("a", a!.url, "vllm")] })
+    const probe = async () => {
+      await n.deps.health.checkAll()
+      return n.deps.registry.get("a")!.status
+    }
+    a!.faults.healthStatus = 503
+    expect([await probe(), await probe()]).toEqual(["healthy", "unhealthy"])
+    a!.faults.healthStatus = undefined
+    expect([await probe(), await probe(), await probe()]).toEqual(["unhealthy", "unhealthy", "healthy"])
   })
 })
 

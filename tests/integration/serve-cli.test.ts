@@ -11,6 +11,7 @@ import { freePort, startVllm, type Emulator } from "../../emulators/index.ts"
 import { MAIN, spawnNexus } from "../helpers/process.ts"
 import { readRest } from "../helpers/sse.ts"
 import { until } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 let emu: Emulator
 let dir: string
@@ -81,7 +82,7 @@ describe("nexus serve", () => {
   })
 
   // /proc is how this is seen; elsewhere there is nothing to look at.
-  test.skipIf(process.platform !== "linux")("runs itself again with the serving settings, keeping one the user set", async () => {
+  test.skipIf(lacking("only on Linux", process.platform === "linux"))("runs itself again with the serving settings, keeping one the user set", async () => {
     const n = await spawnNexus(`[[backends]]\nname = "v"\nurl = "${emu.url}"\ntype = "vllm"\n`, {
       env: { BUN_CONFIG_MAX_HTTP_REQUESTS: "", BUN_JSC_largeHeapSize: "25165824" },
     })

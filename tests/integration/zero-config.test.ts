@@ -13,6 +13,7 @@ import { follow, type LineFollower } from "../helpers/lines.ts"
 import { createNamespace, netnsAvailable, NS_POLL, type Namespace } from "../helpers/netns.ts"
 import { emulatorCommand, MAIN } from "../helpers/process.ts"
 import { until } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 setDefaultTimeout(30_000)
 
@@ -57,7 +58,7 @@ function dirWith(toml?: string): string {
   return dir
 }
 
-describe.skipIf(!netnsAvailable())("zero-config discovery by probing", () => {
+describe.skipIf(lacking("network namespaces are not available (needs root and ip netns)", netnsAvailable()))("zero-config discovery by probing", () => {
   test("no config file at all: an Ollama on 11434 is found, named stably, and routable", async () => {
     ns = createNamespace()
     await emulator("ollama", 11434, "llama3.2:latest")

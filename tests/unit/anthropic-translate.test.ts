@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test"
 import { toMessagesRequest } from "../../src/egress/providers/anthropic-request.ts"
 import { finishReason, openaiUsage, toChatCompletion } from "../../src/egress/providers/anthropic-response.ts"
 import { costOf, priceOf } from "../../src/core/pricing.ts"
+import { toAnthropicInput } from "../../src/core/anthropic-usage.ts"
 
 const req = (body: Record<string, unknown>) => JSON.parse(toMessagesRequest(body, "claude-x", "chat").body)
 
@@ -44,6 +45,9 @@ describe("response", () => {
   test("stop reasons and usage with cache tokens", () => {
     expect(["end_turn", "max_tokens", "tool_use", "stop_sequence", "refusal"].map(finishReason)).toEqual(["stop", "length", "tool_calls", "stop", "content_filter"])
     expect(openaiUsage({ input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 3 })).toEqual({ prompt_tokens: 15, completion_tokens: 3, total_tokens: 18 })
+    // The other way: what the cache served comes out of input_tokens, never more than the prompt.
+    expect(toAnthropicInput(15, 5)).toEqual({ input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 5 })
+    expect(toAnthropicInput(15, 40)).toEqual({ input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 15 })
     const c = toChatCompletion({ id: "msg_1", model: "claude-x", content: [{ type: "text", text: "a" }, { type: "tool_use", id: "t", name: "f", input: { x: 1 } }], stop_reason: "tool_use", usage: { input_tokens: 1, output_tokens: 2 } }, "claude-x")
     expect(c.choices).toEqual([{ index: 0, logprobs: null, finish_reason: "tool_calls", message: { role: "assistant", content: "a", tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: '{"x":1}' } }] } }])
   })

@@ -3,9 +3,10 @@
  * its table, the line, what is allowed and what the file had; all problems at once.
  */
 import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
 // Providers declare where they run (cloud or not, default URL); configuration reads it.
 import "../../src/egress/providers/index.ts"
-import { closest, ConfigError } from "../../src/config/errors.ts"
+import { closest, ConfigError, levenshtein } from "../../src/config/errors.ts"
 import { indexLines, lineOf } from "../../src/config/locate.ts"
 import { parseConfigText } from "../../src/config/load.ts"
 
@@ -66,6 +67,8 @@ vison = true
 
   test("a prefix counts as close", () => {
     expect(problems(`[health_check]\ninterval = 5`)[0]).toEndWith("did you mean `interval_seconds`?")
+    // And the other way: a valid key with something added.
+    expect(problems(`[health_check]\ninterval_seconds_max = 5`)[0]).toEndWith("did you mean `interval_seconds`?")
   })
 
   test("with nothing close, the valid keys are listed", () => {
@@ -254,5 +257,28 @@ name = "m"
     expect(closest("enabeld", keys)).toBe("enabled")
     expect(closest("colour", keys)).toBeUndefined()
     expect(closest("x", keys)).toBeUndefined()
+  })
+
+  test("a key three edits away from the one meant is still named, in the file's error", () => {
+    expect(problems(`[health_check]\nintrvl_secnds = 5\n`)).toEqual(["nexus.toml:2: unknown key `intrvl_secnds` in [health_check]; did you mean `interval_seconds`?"])
+  })
+
+  test("closest: any typo of up to 3 edits on a key of 4 letters or more gets a suggestion that close", () => {
+    const keys = ["interval_seconds", "timeout_seconds", "enabled", "priority", "max_concurrent", "api_key_env", "zone"]
+    const edit = fc.tuple(fc.constantFrom("insert", "delete", "replace"), fc.nat(), fc.constantFrom(..."qxz_9"))
+    fc.assert(
+      fc.property(fc.constantFrom(...keys), fc.array(edit, { minLength: 1, maxLength: 3 }), (key, edits) => {
+        let typo = key
+        for (const [kind, at, ch] of edits) {
+          const i = at % (typo.length + (kind === "insert" ? 1 : 0))
+          typo = kind === "insert" ? typo.slice(0, i) + ch + typo.slice(i) : typo.slice(0, i) + (kind === "replace" ? ch : "") + typo.slice(i + 1)
+        }
+        fc.pre(typo.length >= 4 && typo !== key)
+        const suggestion = closest(typo, keys)
+        expect(suggestion).toBeDefined()
+        expect(levenshtein(typo, suggestion!)).toBeLessThanOrEqual(levenshtein(typo, key))
+      }),
+      { numRuns: 400 }
+    )
   })
 })

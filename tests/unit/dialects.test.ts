@@ -152,6 +152,13 @@ describe("Ollama <-> canonical", () => {
     expect(lines[0].message.tool_calls).toEqual([{ id: "chatcmpl-tool-1", function: { index: 0, name: "Bash", arguments: { command: "ls" } } }])
     expect(lines.at(-1)).toMatchObject({ done: true, done_reason: "stop", prompt_eval_count: 120, eval_count: 9 })
   })
+
+  test("an answer cut at its output budget is done_reason length, streamed or whole", async () => {
+    const cut = () => sse([chunk({ role: "assistant", content: "It was a" }), chunk({ content: "" }, "length")])
+    const streamed = (await encodeOllama("chat")(cut(), { stream: true, model: "m" }).text()).trim().split("\n").map((l) => JSON.parse(l))
+    expect(streamed.at(-1)).toMatchObject({ done: true, done_reason: "length" })
+    expect(await encodeOllama("generate")(cut(), { stream: false, model: "m" }).json()).toMatchObject({ done: true, done_reason: "length", response: "It was a" })
+  })
 })
 
 describe("Responses <-> canonical", () => {

@@ -33,6 +33,11 @@ describe("zone of a backend added at run time", () => {
       ["ollama", "http://localhost:11434", "restricted"],
       ["vllm", "http://10.1.2.3:8000", "restricted"],
       ["vllm", "http://192.168.1.20:8000", "restricted"],
+      // 172.16.0.0/12 is 172.16 to 172.31, both ends included.
+      ["vllm", "http://172.16.0.5:8000", "restricted"],
+      ["vllm", "http://172.31.255.1:8000", "restricted"],
+      ["vllm", "http://172.15.0.1:8000", "open"],
+      ["vllm", "http://172.32.0.1:8000", "open"],
       ["llamacpp", "http://169.254.10.1:8080", "restricted"],
       ["llamacpp", "http://[fe80::1]:8080", "restricted"],
       ["ollama", "http://gpu-box.local:11434", "restricted"],

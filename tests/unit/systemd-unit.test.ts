@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { commandTree } from "../../src/cli/completions.ts"
 import { main } from "../../src/cli/root.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 function readUnit(name: string) {
@@ -43,7 +44,7 @@ describe("nexus.service", () => {
     for (const flag of args.filter((a) => a.startsWith("--"))) expect(serve.flags.map((f) => `--${f.name}`)).toContain(flag)
   })
 
-  test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze verify accepts it", () => {
+  test.skipIf(lacking("systemd-analyze is not installed", Bun.which("systemd-analyze")))("systemd-analyze verify accepts it", () => {
     const dir = mkdtempSync(join(tmpdir(), "nexus-unit-"))
     // verify checks that ExecStart's binary exists: point it at one that does.
     writeFileSync(join(dir, "nexus.service"), unit.replaceAll("/usr/local/bin/nexus", process.execPath))
@@ -67,7 +68,7 @@ describe("nexus-advertise.service", () => {
     for (const flag of args.filter((a) => a.startsWith("--"))) expect(node.flags.map((f) => `--${f.name}`)).toContain(flag)
   })
 
-  test.skipIf(!Bun.which("systemd-analyze"))("systemd-analyze verify accepts it", () => {
+  test.skipIf(lacking("systemd-analyze is not installed", Bun.which("systemd-analyze")))("systemd-analyze verify accepts it", () => {
     const dir = mkdtempSync(join(tmpdir(), "nexus-unit-"))
     writeFileSync(join(dir, "nexus-advertise.service"), adv.text.replaceAll("/usr/local/bin/nexus", process.execPath))
     const r = Bun.spawnSync(["systemd-analyze", "verify", join(dir, "nexus-advertise.service")], { stderr: "pipe" })

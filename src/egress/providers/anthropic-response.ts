@@ -4,6 +4,7 @@
  * mapped, and usage counted the way OpenAI counts it (cached input included in prompt).
  * @module
  */
+import { fromAnthropicUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
 
 const FINISH: Record<string, string> = {
@@ -24,9 +25,9 @@ export function finishReason(stop: unknown): string | null {
 /** Anthropic usage (input, output, cache reads and writes) as OpenAI usage. */
 export function openaiUsage(u: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined {
   if (!isObject(u)) return undefined
-  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
-  const prompt = n(u.input_tokens) + n(u.cache_creation_input_tokens) + n(u.cache_read_input_tokens)
-  const completion = n(u.output_tokens)
+  const mapped = fromAnthropicUsage(u)
+  const prompt = mapped.prompt_tokens ?? 0
+  const completion = mapped.completion_tokens ?? 0
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
 }
 

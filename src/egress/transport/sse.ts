@@ -72,6 +72,8 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     if (/^data:/m.test(event)) {
       seen.sawData = true
       seen.dataEvents++
+      // Named events (Anthropic's message_start, message_delta) carry usage too.
+      if (event.includes('"usage"')) observeJson(namedPayload(event), true)
     }
     return `${event}\n\n`
   }
@@ -89,17 +91,28 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     }
   }
 
-  function observeJson(payload: string): void {
+  /** Usage and errors from one event's JSON (only usage from named events: their errors are the dialect's own). */
+  function observeJson(payload: string, usageOnly = false): void {
     try {
       const body = JSON.parse(payload) as Record<string, unknown>
       const usage = readUsage(body)
       // Anthropic reports input in message_start and output in message_delta: merge.
       if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
+      if (usageOnly) return
       const e = body.error as { message?: unknown } | string | null | undefined
       if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
+  }
+
+  /** The data of a multi-line event: its `data:` lines joined, as SSE defines. */
+  function namedPayload(event: string): string {
+    return event
+      .split("\n")
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5))
+      .join("\n")
   }
 
   function definedOnly(u: Usage): Usage {

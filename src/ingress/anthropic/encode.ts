@@ -5,6 +5,7 @@
  * reason and usage), message_stop. Text and each tool call are separate blocks.
  * @module
  */
+import { toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
 import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
 import type { EncodeContext } from "../types.ts"
@@ -28,9 +29,7 @@ const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 
  */
 function inputUsage(u: Usage | undefined, cached: number | undefined, estimate: number): Record<string, number> {
   const prompt = u?.prompt_tokens ?? estimate
-  if (cached === undefined) return { input_tokens: prompt }
-  const read = Math.min(cached, prompt)
-  return { input_tokens: prompt - read, cache_creation_input_tokens: 0, cache_read_input_tokens: read }
+  return cached === undefined ? { input_tokens: prompt } : toAnthropicInput(prompt, cached)
 }
 
 function usageOf(a: Answer, estimate: number) {
