@@ -22,6 +22,7 @@ export const main = defineCommand({
     health: () => import("./models.ts").then((m) => m.healthCommand),
     budget: () => import("./budget.ts").then((m) => m.budgetCommand),
     advertise: () => import("./advertise.ts").then((m) => m.advertiseCommand),
+    launch: () => import("./launch.ts").then((m) => m.launchCommand),
     completions: () => import("./completions.ts").then((m) => m.completionsCommand((): CommandDef => main)),
   },
 })

@@ -185,7 +185,7 @@ describe("--version and --help", () => {
   })
 
   test("every command has help with examples", async () => {
-    for (const cmd of [["serve"], ["advertise"], ["config", "init"], ["backends", "list"], ["backends", "add"], ["models"], ["health"], ["completions"]]) {
+    for (const cmd of [["serve"], ["advertise"], ["config", "init"], ["backends", "list"], ["backends", "add"], ["models"], ["health"], ["launch"], ["completions"]]) {
       const r = await nexusCli([...cmd, "--help"], { NO_COLOR: "1" })
       expect(r.code).toBe(0)
       expect(r.stdout).toContain("Example")
@@ -228,7 +228,7 @@ describe("completions, loaded in their shells", () => {
         "-c",
         `source ${path}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _nexus_completions; echo "\${COMPREPLY[*]}"`,
       ]).then((s) => s.trim().split(" "))
-    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "health", "budget", "advertise", "completions", "--help", "--version"])
+    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "health", "budget", "advertise", "launch", "completions", "--help", "--version"])
     expect(await complete(["nexus", "backends", ""])).toEqual(["list", "add", "remove", "drain", "undrain", "--help"])
     expect(await complete(["nexus", "backends", "list", "--"])).toEqual(["--url", "--json", "--status", "--help"])
     expect(await complete(["nexus", "serve", "--no-"])).toEqual(["--no-discovery", "--no-health-check"])
@@ -263,7 +263,7 @@ describe("completions, loaded in their shells", () => {
           .map((l) => l.split("\t")[0])
           .sort()
       )
-    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "health", "models", "serve"])
+    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "health", "launch", "models", "serve"])
     expect(await complete("nexus backends ")).toEqual(["add", "drain", "list", "remove", "undrain"])
     expect(await complete("nexus serve --no-")).toEqual(["--no-discovery", "--no-health-check"])
     expect(await complete("nexus config init --")).toEqual(["--force", "--help", "--minimal", "--output"])
