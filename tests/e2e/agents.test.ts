@@ -3,8 +3,8 @@
  * non-interactively against Nexus on loopback in front of emulated servers: Claude
  * Code (`claude -p`, Anthropic Messages), Codex CLI (`codex exec`, Responses, to an
  * OpenAI-compatible server without a Responses API, to Ollama and to Anthropic) and Continue
- * (`cn -p`, with its OpenAI and its Ollama provider). Each prints the emulated model's
- * answer after one tool round trip: the model asks for a harmless read-only tool the agent
+ * (`cn -p`, with its OpenAI provider to vLLM and to Anthropic, and its Ollama provider).
+ * Each prints the emulated model's answer after one tool round trip: the model asks for a harmless read-only tool the agent
  * runs without a prompt, and the answer carries what the tool read. The settings are the
  * README's "Coding agents" section.
  */
@@ -40,7 +40,7 @@ beforeAll(async () => {
   cnBackend = await startVllm({ ...agent, models: ["qwen2.5-coder:7b"], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }] })
   // The model calls whichever of these tools the agent offers: Continue's Read, Codex's exec_command.
   ollama = await startOllama({ ...agent, models: [{ id: "qwen3-coder:30b", capabilities: ["completion", "tools"] }], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }, CODEX_TOOL] })
-  anthropic = await startAnthropic({ ...agent, apiKey: ANTHROPIC_KEY, models: ["claude-opus-5-5"], toolCalls: [CODEX_TOOL] })
+  anthropic = await startAnthropic({ ...agent, apiKey: ANTHROPIC_KEY, models: ["claude-opus-5-5"], toolCalls: [CODEX_TOOL, { name: "Read", arguments: { filepath: "notes.txt" } }] })
   nexus = await startNexus(
     {
       routing: { aliases: { "claude-*": "qwen2.5-coder:32b", "gpt-5*": "qwen2.5-coder-codex", "gpt-5.5-codex": "claude-opus-5-5" } },
@@ -114,13 +114,18 @@ describe("coding agents through Nexus", () => {
   }
 
   const cn = agentBin("cn")
-  for (const provider of ["openai", "ollama"] as const) {
-    test.skipIf(!cn)(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers`, async () => {
-      const model = provider === "openai" ? "qwen2.5-coder:7b" : "qwen3-coder:30b"
+  /** Continue's provider, the model it asks for, and the server Nexus sends it to. */
+  const CONTINUE_TARGETS = [
+    { provider: "openai", model: "qwen2.5-coder:7b", backend: "small-vllm" },
+    { provider: "ollama", model: "qwen3-coder:30b", backend: "ollama" },
+    { provider: "openai", model: "claude-opus-5-5", backend: "claude" },
+  ] as const
+  for (const { provider, model, backend: via } of CONTINUE_TARGETS) {
+    test.skipIf(!cn)(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers, served by ${via}`, async () => {
       const apiBase = provider === "openai" ? `${nexus.url}/v1` : nexus.url
-      const config = join(box.home, `continue-${provider}.yaml`)
+      const config = join(box.home, `continue-${via}.yaml`)
       writeFileSync(config, continueConfig(provider, model, apiBase))
-      const blocked = join(box.home, `blocked-${provider}.log`)
+      const blocked = join(box.home, `blocked-${via}.log`)
       const run = await runAgent([cn!, "-p", PROMPT, "--config", config], {
         ...box,
         env: { NODE_OPTIONS: `--require ${LOOPBACK_ONLY}`, NEXUS_TEST_BLOCKED_LOG: blocked },
@@ -128,7 +133,9 @@ describe("coding agents through Nexus", () => {
       expect(run.code, run.stderr).toBe(0)
       expect(run.stdout).toContain(REPLY)
       expect(run.stdout).toContain(SECRET)
-      expect(served(model).length).toBeGreaterThanOrEqual(2)
+      const lines = served(model)
+      expect(lines.length).toBeGreaterThanOrEqual(2)
+      expect(lines.every((l) => l.backend === via)).toBe(true)
       // Continue asks api.continue.dev for its latest version when it loads, whatever
       // the settings; the guard refused it, and nothing else tried to leave.
       const tried = existsSync(blocked) ? readFileSync(blocked, "utf8").trim().split("\n") : []
