@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { startOllama, startVllm, type Emulator, type EmulatorToolCall } from "../emulators/index.ts"
-import { agentBin, runAgent, sandbox, seedOpencodeHome } from "../tests/helpers/agents.ts"
+import { agentBin, agentVersion, runAgent, sandbox, seedOpencodeHome } from "../tests/helpers/agents.ts"
 import { backend, startNexus } from "../tests/helpers/nexus.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
@@ -126,15 +126,11 @@ const AGENTS: AgentSpec[] = [
       config.provider.nexus.options.baseURL = `${url}/v1`
       config.provider.nexus.models = { "qwen3-coder": Object.values(config.provider.nexus.models)[0] }
       writeFileSync(join(box.cwd, "opencode.json"), JSON.stringify(config, null, 2))
-      seedOpencodeHome(box.home, version("opencode-ai"))
+      seedOpencodeHome(box.home)
       return { cmd: ["run", PROMPT], env: {} }
     },
   },
 ]
-
-function version(pkg: string): string {
-  return (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
-}
 
 /** The headers worth replaying, in a stable order, with per-run ids fixed. */
 export function normaliseHeaders(headers: Headers): Record<string, string> {
@@ -189,7 +185,7 @@ async function capture(spec: AgentSpec): Promise<void> {
     const { cmd, env } = spec.run(rec.url, box)
     const run = await runAgent([bin, ...cmd], { ...box, env })
     if (run.code !== 0 || !run.stdout.includes("PELICAN-42")) throw new Error(`${spec.name} failed (exit ${run.code}):\n${run.stderr}\n${run.stdout}`)
-    const dir = join(OUT, `${spec.name}-${version(spec.pkg)}`)
+    const dir = join(OUT, `${spec.name}-${agentVersion(spec.pkg)}`)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     const kept = rec.seen.slice(0, MAX_REQUESTS)

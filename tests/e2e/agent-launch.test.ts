@@ -31,7 +31,7 @@ beforeAll(async () => {
   ]
   emu = await startVllm({ reply: REPLY, toolRoundTrip: true, chunks: 3, toolCalls: tools, models: [{ id: "qwen3-coder", contextLength: 32768 }] })
   nexus = await startNexus({ routing: { aliases: { "claude-*": "qwen3-coder", "coder": "qwen3-coder" } }, backends: [backend("vllm", emu.url, "vllm")] })
-  seedOpencodeHome(box.home, "1.18.33")
+  seedOpencodeHome(box.home)
 })
 
 afterAll(async () => {

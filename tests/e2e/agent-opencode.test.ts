@@ -10,15 +10,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { startAnthropic, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
-import { agentBin, egressRecorder, runAgent, sandbox, seedOpencodeHome } from "../helpers/agents.ts"
+import { agentBin, agentVersion, egressRecorder, runAgent, sandbox, seedOpencodeHome } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 
 const SECRET = "The secret word is OSPREY-9."
 const REPLY = "Emulated model here; the file says:"
 const PROMPT = "What is the secret word in notes.txt?"
 const ANTHROPIC_KEY = "sk-ant-opencode-1"
-const VERSION = "1.18.33"
 const opencode = agentBin("opencode")
+const VERSION = opencode ? agentVersion("opencode-ai") : "(not installed)"
 
 const box = sandbox({ "notes.txt": `${SECRET}\n` })
 const notes = join(box.cwd, "notes.txt")
@@ -47,7 +47,7 @@ beforeAll(async () => {
     },
     { env: { OPENCODE_TEST_ANTHROPIC_KEY: ANTHROPIC_KEY } }
   )
-  seedOpencodeHome(box.home, VERSION)
+  seedOpencodeHome(box.home)
   writeFileSync(join(box.cwd, "opencode.json"), opencodeConfig(nexus.url, BACKENDS.map((b) => b.model)))
 })
 

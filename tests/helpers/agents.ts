@@ -2,7 +2,7 @@
  * Running the coding agents' own CLIs (from npm, pinned in devDependencies) against a
  * Nexus on loopback, non-interactively, in a throwaway HOME and working directory.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ROOT } from "./process.ts"
@@ -13,6 +13,11 @@ export const BIN = join(ROOT, "node_modules/.bin")
 export function agentBin(name: "claude" | "codex" | "cn" | "opencode"): string | undefined {
   const path = join(BIN, name)
   return existsSync(path) ? path : undefined
+}
+
+/** The installed version of an agent's npm package. */
+export function agentVersion(pkg: string): string {
+  return (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
 }
 
 /**
@@ -68,10 +73,10 @@ export function sandbox(files: Record<string, string> = {}): { home: string; cwd
  * there and never asks the registry); this writes that lockfile into a sandbox HOME, so
  * OpenCode has nothing to fetch. Its own tools and bundled providers need no plugin.
  */
-export function seedOpencodeHome(home: string, version: string): void {
+export function seedOpencodeHome(home: string): void {
   const dir = join(home, ".config/opencode")
   mkdirSync(join(dir, "node_modules"), { recursive: true })
-  const deps = { dependencies: { "@opencode-ai/plugin": version } }
+  const deps = { dependencies: { "@opencode-ai/plugin": agentVersion("opencode-ai") } }
   writeFileSync(join(dir, "package.json"), JSON.stringify(deps))
   writeFileSync(join(dir, "package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "": deps } }))
 }
