@@ -2,12 +2,12 @@
  * `nexus launch <agent>` as a user runs it: it asks the running gateway for the model's
  * window, prints the agent's settings with `--print`, and really starts Claude Code, Codex
  * and OpenCode (their pinned npm releases, offline) through the gateway, each completing
- * one prompt with a tool round trip. Claude Code, told the local window this way, compacts
- * its conversation at that window; told nothing, it assumes a cloud-sized one and does not.
+ * one prompt with a tool round trip. Claude Code and Codex, told the local window this way,
+ * compact their conversation before it is full; told nothing, they do not.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { startVllm, type Emulator } from "../../emulators/index.ts"
+import { startLlamacpp, startVllm, type Emulator } from "../../emulators/index.ts"
 import { shellQuote } from "../../src/cli/launch.ts"
 import { agentBin, runAgent, sandbox, seedOpencodeHome } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
@@ -16,8 +16,11 @@ import { MAIN } from "../helpers/process.ts"
 const SECRET = "The secret word is KESTREL-7."
 const REPLY = "Emulated model here; the file says:"
 const PROMPT = "What is the secret word in notes.txt?"
-/** Claude Code's request that asks the model to summarise the conversation so far. */
+/** Claude Code's and Codex's requests that ask the model to summarise the conversation so far. */
 const COMPACTION = "Respond with TEXT ONLY"
+const CODEX_COMPACTION = "CONTEXT CHECKPOINT COMPACTION"
+/** A file of ~18k tokens: reading it outgrows a small local window, not the one an agent assumes. */
+const bigBox = () => sandbox({ "notes.txt": `${SECRET}\n${Array.from({ length: 1400 }, (_, i) => `line ${i}: lorem ipsum dolor sit amet consectetur`).join("\n")}\n` })
 const box = sandbox({ "notes.txt": `${SECRET}\n` })
 const notes = join(box.cwd, "notes.txt")
 let emu: Emulator
@@ -140,8 +143,7 @@ describe("nexus launch starts the agent through the gateway", () => {
   }, 120_000)
 
   test.skipIf(!agentBin("claude"))("Claude Code compacts at the local window it was given, and only then", async () => {
-    // A file of ~18k tokens: after reading it, the conversation outgrows a 32k window but not Claude Code's assumed one.
-    const big = sandbox({ "notes.txt": `${SECRET}\n${Array.from({ length: 1400 }, (_, i) => `line ${i}: lorem ipsum dolor sit amet consectetur`).join("\n")}\n` })
+    const big = bigBox()
     const bigEmu = await startVllm({ reply: REPLY, toolRoundTrip: true, chunks: 3, toolCalls: [{ name: "Read", arguments: { file_path: join(big.cwd, "notes.txt") } }], models: [{ id: "qwen3-coder", contextLength: 32768 }] })
     const bigNexus = await startNexus({ backends: [backend("vllm", bigEmu.url, "vllm")] })
     try {
@@ -152,6 +154,31 @@ describe("nexus launch starts the agent through the gateway", () => {
       expect(bigEmu.stats.bodies.length).toBeGreaterThanOrEqual(2)
       expect(compactions()).toBe(0)
       await runAgent([process.execPath, MAIN, "launch", "claude", "--model", "qwen3-coder", "--url", bigNexus.url, "--", ...args], big)
+      expect(compactions()).toBeGreaterThanOrEqual(1)
+    } finally {
+      await bigNexus.stop(0)
+      await bigEmu.stop()
+    }
+  }, 180_000)
+
+  test.skipIf(!agentBin("codex"))("Codex compacts at the limit it was given; unaided it runs into the window", async () => {
+    // Codex cuts the file's output to ~2.6k tokens: its prompt reaches ~7.4k after reading it,
+    // past the launcher's limit for a 9.2k window (6.9k), and Nexus's estimate of it nears the window.
+    const big = bigBox()
+    const bigEmu = await startLlamacpp({ reply: REPLY, toolRoundTrip: true, chunks: 3, nCtx: 9200, toolCalls: [{ name: "exec_command", arguments: { cmd: "cat notes.txt" } }], models: [{ id: "qwen3-coder", contextLength: 9200 }] })
+    const bigNexus = await startNexus({ backends: [backend("llamacpp", bigEmu.url, "llamacpp")] })
+    try {
+      const compactions = () => bigEmu.stats.bodies.filter((b) => b.includes(CODEX_COMPACTION)).length
+      const plain = await launch(["codex", "--model", "qwen3-coder", "--url", bigNexus.url, "--print"], big)
+      // The same provider and model without the window: everything `--print` shows but the two limits.
+      const command = plain.stdout.trimEnd().split("\n").at(-1)!.replace(/ -c model_context_window=\d+ -c model_auto_compact_token_limit=\d+/, "")
+      expect(command).not.toContain("model_context_window")
+      await runAgent(["sh", "-c", `${command} exec --skip-git-repo-check '${PROMPT}'`], { ...big, env: { NEXUS_API_KEY: "nexus" } })
+      expect(bigEmu.stats.bodies.length).toBeGreaterThanOrEqual(1)
+      expect(compactions()).toBe(0)
+      // Unaided, it kept sending the whole conversation until the window refused it.
+      expect(bigNexus.logs.some((l) => l.msg === "request" && l.status === 400 && String(l.error).includes("maximum context length"))).toBe(true)
+      await launch(["codex", "--model", "qwen3-coder", "--url", bigNexus.url, "--", "exec", "--skip-git-repo-check", PROMPT], big)
       expect(compactions()).toBeGreaterThanOrEqual(1)
     } finally {
       await bigNexus.stop(0)
