@@ -23,6 +23,7 @@ export const main = defineCommand({
     budget: () => import("./budget.ts").then((m) => m.budgetCommand),
     keys: () => import("./keys.ts").then((m) => m.keysCommand),
     advertise: () => import("./advertise.ts").then((m) => m.advertiseCommand),
+    launch: () => import("./launch.ts").then((m) => m.launchCommand),
     completions: () => import("./completions.ts").then((m) => m.completionsCommand((): CommandDef => main)),
   },
 })

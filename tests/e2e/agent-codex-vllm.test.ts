@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test"
 import { startVllm, type Emulator } from "../../emulators/index.ts"
 import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const SECRET = "The secret word is PELICAN-42."
 const REPLY = "Emulated model here; the file says:"
@@ -34,7 +35,7 @@ afterAll(async () => {
   await vllm.stop()
 })
 
-test.skipIf(!codex)("codex exec completes a tool round trip on a vLLM without /v1/responses", async () => {
+test.skipIf(lacking("the codex CLI is not installed", codex))("codex exec completes a tool round trip on a vLLM without /v1/responses", async () => {
   const provider = `model_providers.nexus={name="Nexus",base_url="${nexus.url}/v1",env_key="NEXUS_API_KEY",wire_api="responses"}`
   const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "-c", "model_provider=nexus", "-c", provider, "-m", "gpt-5-codex", "What is the secret word in notes.txt?"], {
     ...box,

@@ -1,16 +1,17 @@
 /**
  * The coding agents themselves, from their npm releases (pinned in devDependencies), run
- * non-interactively against Nexus on loopback in front of emulated local servers: Claude
- * Code (`claude -p`, Anthropic Messages), Codex CLI (`codex exec`, Responses) and Continue
- * (`cn -p`, with its OpenAI and its Ollama provider). Each prints the emulated model's
- * answer after one tool round trip: the model asks for a harmless read-only tool the agent
+ * non-interactively against Nexus on loopback in front of emulated servers: Claude
+ * Code (`claude -p`, Anthropic Messages), Codex CLI (`codex exec`, Responses, to an
+ * OpenAI-compatible server without a Responses API, to Ollama and to Anthropic) and Continue
+ * (`cn -p`, with its OpenAI provider to vLLM and to Anthropic, and its Ollama provider).
+ * Each prints the emulated model's answer after one tool round trip: the model asks for a harmless read-only tool the agent
  * runs without a prompt, and the answer carries what the tool read. The settings are the
  * README's "Coding agents" section.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
+import { startAnthropic, startLlamacpp, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { lacking } from "../helpers/skip.ts"
@@ -19,12 +20,15 @@ const SECRET = "The secret word is PELICAN-42."
 const REPLY = "Emulated model here; the file says:"
 const PROMPT = "What is the secret word in notes.txt?"
 const LOOPBACK_ONLY = join(import.meta.dir, "../helpers/loopback-only.cjs")
+const ANTHROPIC_KEY = "sk-ant-agents-1"
+const CODEX_TOOL = { name: "exec_command", arguments: { cmd: "cat notes.txt" } }
 
 let nexus: TestNexus
 let claudeBackend: Emulator
 let codexBackend: Emulator
 let cnBackend: Emulator
 let ollama: Emulator
+let anthropic: Emulator
 const box = sandbox({ "notes.txt": `${SECRET}\n` })
 const notes = join(box.cwd, "notes.txt")
 
@@ -33,23 +37,29 @@ beforeAll(async () => {
   // A 32k window: Claude Code's max_tokens 32000 plus its ~10k-token prompt must be clamped.
   claudeBackend = await startVllm({ ...agent, models: [{ id: "qwen2.5-coder:32b", contextLength: 32768 }], toolCalls: [{ name: "Read", arguments: { file_path: notes } }] })
   // llama.cpp has no Responses API: Codex's requests and tool calls are translated both ways.
-  codexBackend = await startLlamacpp({ ...agent, models: ["qwen2.5-coder-codex"], toolCalls: [{ name: "exec_command", arguments: { cmd: "cat notes.txt" } }] })
+  codexBackend = await startLlamacpp({ ...agent, models: ["qwen2.5-coder-codex"], toolCalls: [CODEX_TOOL] })
   cnBackend = await startVllm({ ...agent, models: ["qwen2.5-coder:7b"], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }] })
-  ollama = await startOllama({ ...agent, models: [{ id: "qwen3-coder:30b", capabilities: ["completion", "tools"] }], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }] })
-  nexus = await startNexus({
-    routing: { aliases: { "claude-*": "qwen2.5-coder:32b", "gpt-5*": "qwen2.5-coder-codex" } },
-    backends: [
-      backend("gpu-vllm", claudeBackend.url, "vllm"),
-      backend("llamacpp", codexBackend.url, "llamacpp"),
-      backend("small-vllm", cnBackend.url, "vllm"),
-      backend("ollama", ollama.url, "ollama"),
-    ],
-  })
+  // The model calls whichever of these tools the agent offers: Continue's Read, Codex's exec_command.
+  ollama = await startOllama({ ...agent, models: [{ id: "qwen3-coder:30b", capabilities: ["completion", "tools"] }], toolCalls: [{ name: "Read", arguments: { filepath: "notes.txt" } }, CODEX_TOOL] })
+  anthropic = await startAnthropic({ ...agent, apiKey: ANTHROPIC_KEY, models: ["claude-opus-5-5"], toolCalls: [CODEX_TOOL, { name: "Read", arguments: { filepath: "notes.txt" } }] })
+  nexus = await startNexus(
+    {
+      routing: { aliases: { "claude-*": "qwen2.5-coder:32b", "gpt-5*": "qwen2.5-coder-codex", "gpt-5.5-codex": "claude-opus-5-5" } },
+      backends: [
+        backend("gpu-vllm", claudeBackend.url, "vllm"),
+        backend("llamacpp", codexBackend.url, "llamacpp"),
+        backend("small-vllm", cnBackend.url, "vllm"),
+        backend("ollama", ollama.url, "ollama"),
+        backend("claude", anthropic.url, "anthropic", { api_key_env: "AGENTS_TEST_ANTHROPIC_KEY" }),
+      ],
+    },
+    { env: { AGENTS_TEST_ANTHROPIC_KEY: ANTHROPIC_KEY } }
+  )
 })
 
 afterAll(async () => {
   await nexus.stop(0)
-  await Promise.all([claudeBackend.stop(), codexBackend.stop(), cnBackend.stop(), ollama.stop()])
+  await Promise.all([claudeBackend.stop(), codexBackend.stop(), cnBackend.stop(), ollama.stop(), anthropic.stop()])
 })
 
 /** The request log lines Nexus wrote for one model. */
@@ -78,26 +88,45 @@ describe("coding agents through Nexus", () => {
   }, 120_000)
 
   const codex = agentBin("codex")
-  test.skipIf(lacking("the codex CLI is not installed", codex))("Codex CLI (codex exec, custom Responses provider) reads a file under its sandbox and answers", async () => {
-    const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "-c", "model_provider=nexus", "-c", codexProvider(), "-m", "gpt-5-codex", PROMPT], {
-      ...box,
-      env: { NEXUS_API_KEY: "nexus" },
-    })
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout).toContain(REPLY)
-    expect(run.stdout).toContain(SECRET)
-    expect(codexBackend.stats.byPath["/v1/chat/completions"]).toBeGreaterThanOrEqual(2)
-    expect(served("gpt-5-codex").every((l) => l.status === 200)).toBe(true)
-  }, 120_000)
+  /** Codex's model name, and the server Nexus sends it to. */
+  const CODEX_TARGETS = [
+    { backend: "llamacpp", model: "gpt-5-codex", emu: () => codexBackend, path: "/v1/chat/completions" },
+    { backend: "ollama", model: "qwen3-coder:30b", emu: () => ollama, path: "/v1/chat/completions" },
+    { backend: "claude", model: "gpt-5.5-codex", emu: () => anthropic, path: "/v1/messages" },
+  ]
+  for (const target of CODEX_TARGETS) {
+    test.skipIf(lacking("the codex CLI is not installed", codex))(`Codex CLI (codex exec, custom Responses provider) reads a file under its sandbox and answers, served by ${target.backend}`, async () => {
+      const emu = target.emu()
+      const before = emu.stats.byPath[target.path] ?? 0
+      const run = await runAgent([codex!, "exec", "--skip-git-repo-check", "-c", "model_provider=nexus", "-c", codexProvider(), "-m", target.model, PROMPT], {
+        ...box,
+        env: { NEXUS_API_KEY: "nexus" },
+      })
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stdout).toContain(REPLY)
+      expect(run.stdout).toContain(SECRET)
+      // Responses went out in the server's own dialect: the tool call, then the answer that read its output.
+      expect((emu.stats.byPath[target.path] ?? 0) - before).toBeGreaterThanOrEqual(2)
+      expect(emu.stats.bodies.at(-1)).toContain(SECRET)
+      const lines = served(target.model)
+      expect(lines.length).toBeGreaterThanOrEqual(2)
+      expect(lines.every((l) => l.status === 200 && l.backend === target.backend)).toBe(true)
+    }, 120_000)
+  }
 
   const cn = agentBin("cn")
-  for (const provider of ["openai", "ollama"] as const) {
-    test.skipIf(lacking("the cn CLI (Continue) is not installed", cn))(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers`, async () => {
-      const model = provider === "openai" ? "qwen2.5-coder:7b" : "qwen3-coder:30b"
+  /** Continue's provider, the model it asks for, and the server Nexus sends it to. */
+  const CONTINUE_TARGETS = [
+    { provider: "openai", model: "qwen2.5-coder:7b", backend: "small-vllm" },
+    { provider: "ollama", model: "qwen3-coder:30b", backend: "ollama" },
+    { provider: "openai", model: "claude-opus-5-5", backend: "claude" },
+  ] as const
+  for (const { provider, model, backend: via } of CONTINUE_TARGETS) {
+    test.skipIf(lacking("the cn CLI (Continue) is not installed", cn))(`Continue (cn -p --config, ${provider} provider) reads a file with its Read tool and answers, served by ${via}`, async () => {
       const apiBase = provider === "openai" ? `${nexus.url}/v1` : nexus.url
-      const config = join(box.home, `continue-${provider}.yaml`)
+      const config = join(box.home, `continue-${via}.yaml`)
       writeFileSync(config, continueConfig(provider, model, apiBase))
-      const blocked = join(box.home, `blocked-${provider}.log`)
+      const blocked = join(box.home, `blocked-${via}.log`)
       const run = await runAgent([cn!, "-p", PROMPT, "--config", config], {
         ...box,
         env: { NODE_OPTIONS: `--require ${LOOPBACK_ONLY}`, NEXUS_TEST_BLOCKED_LOG: blocked },
@@ -105,7 +134,9 @@ describe("coding agents through Nexus", () => {
       expect(run.code, run.stderr).toBe(0)
       expect(run.stdout).toContain(REPLY)
       expect(run.stdout).toContain(SECRET)
-      expect(served(model).length).toBeGreaterThanOrEqual(2)
+      const lines = served(model)
+      expect(lines.length).toBeGreaterThanOrEqual(2)
+      expect(lines.every((l) => l.backend === via)).toBe(true)
       // Continue asks api.continue.dev for its latest version when it loads, whatever
       // the settings; the guard refused it, and nothing else tried to leave.
       const tried = existsSync(blocked) ? readFileSync(blocked, "utf8").trim().split("\n") : []

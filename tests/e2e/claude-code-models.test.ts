@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { startAnthropic, startOllama, startVllm, type Emulator } from "../../emulators/index.ts"
 import { agentBin, runAgent, sandbox } from "../helpers/agents.ts"
 import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const SECRET = "The secret word is HERON-17."
 const REPLY = "Emulated model here; the file says:"
@@ -68,7 +69,7 @@ async function ask(kind: keyof typeof servers, flags: string[]): Promise<{ bodie
 /** The text of a message's content, whatever its shape. */
 const textOf = (content: unknown) => (typeof content === "string" ? content : JSON.stringify(content))
 
-describe.skipIf(!agentBin("claude"))("Claude Code's default setup through Nexus", () => {
+describe.skipIf(lacking("the claude CLI is not installed", agentBin("claude")))("Claude Code's default setup through Nexus", () => {
   for (const choice of CHOICES) {
     test(`${choice.name}: a local server with a strict template gets no system message after the first, and keeps its text`, async () => {
       const { bodies, stdout } = await ask("vllm", choice.flags)

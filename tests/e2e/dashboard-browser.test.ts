@@ -104,7 +104,7 @@ describe("dashboard in Chromium", () => {
   let ctx: BrowserContext
   let w: Watched
 
-  test.skipIf(!hasChromium)("loads with no console errors and no request outside the origin", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("loads with no console errors and no request outside the origin", async () => {
     ctx = await browser()
     w = await open(ctx)
     await live(w.page)
@@ -114,7 +114,7 @@ describe("dashboard in Chromium", () => {
     await w.page.screenshot({ path: join(SHOTS, "dashboard-light.png"), fullPage: true })
   }, SLOW)
 
-  test.skipIf(!hasChromium)("shows the backends and the model matrix", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("shows the backends and the model matrix", async () => {
     const row = w.page.locator('#backends tr[data-backend="gpu-box"]')
     await expect(row.textContent()).resolves.toContain("healthy")
     expect(await row.textContent()).toContain("0 / 4")
@@ -129,7 +129,7 @@ describe("dashboard in Chromium", () => {
     await w.page.locator("#budget-section:not([hidden])", { hasText: "of $50.00" }).waitFor({ timeout: 10_000 })
   }, SLOW)
 
-  test.skipIf(!hasChromium)("a request made after load appears without a reload", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("a request made after load appears without a reload", async () => {
     const before = w.navigations
     const id = `after-load-${Date.now()}`
     const res = await nexus.post("/v1/chat/completions", chat("llama3.2:latest"), { "x-request-id": id })
@@ -138,7 +138,7 @@ describe("dashboard in Chromium", () => {
     expect(w.navigations).toBe(before)
   }, SLOW)
 
-  test.skipIf(!hasChromium)("when the event stream cannot connect, the page polls and still shows new requests", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("when the event stream cannot connect, the page polls and still shows new requests", async () => {
     const page = await ctx.newPage()
     await page.route("**/v1/events", (route) => route.abort())
     await page.goto(`${nexus.url}/`)
@@ -152,14 +152,14 @@ describe("dashboard in Chromium", () => {
     await page.close()
   }, SLOW)
 
-  test.skipIf(!hasChromium)("a backend that dies turns unhealthy on the page by itself", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("a backend that dies turns unhealthy on the page by itself", async () => {
     await vllm.stop()
     await w.page.locator('#backends tr[data-backend="vllm"] .st-unhealthy').waitFor({ timeout: 10_000 })
     // Said in words (and a symbol), not only in colour.
     expect(await w.page.locator('#backends tr[data-backend="vllm"]').textContent()).toContain("unhealthy")
   }, SLOW)
 
-  test.skipIf(!hasChromium)("follows prefers-color-scheme", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("follows prefers-color-scheme", async () => {
     const bg = () => w.page.evaluate(() => (globalThis as unknown as Window).getComputedStyle(document.body).backgroundColor)
     await w.page.emulateMedia({ colorScheme: "light" })
     expect(await bg()).toBe("rgb(255, 255, 255)")
@@ -168,7 +168,7 @@ describe("dashboard in Chromium", () => {
     await w.page.screenshot({ path: join(SHOTS, "dashboard-dark.png"), fullPage: true })
   }, SLOW)
 
-  test.skipIf(!hasChromium)("fits a 375-px phone without horizontal scrolling", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("fits a 375-px phone without horizontal scrolling", async () => {
     await w.page.emulateMedia({ colorScheme: "light" })
     await w.page.setViewportSize({ width: 375, height: 812 })
     const wide = await w.page.evaluate(() => {
@@ -184,7 +184,7 @@ describe("dashboard in Chromium", () => {
     await w.page.setViewportSize({ width: 1280, height: 900 })
   }, SLOW)
 
-  test.skipIf(!hasChromium)("axe-core finds no serious or critical violations, light or dark", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("axe-core finds no serious or critical violations, light or dark", async () => {
     const axe = readFileSync(join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8")
     await w.page.evaluate(axe)
     for (const colorScheme of ["light", "dark"] as const) {
@@ -198,7 +198,7 @@ describe("dashboard in Chromium", () => {
     }
   }, SLOW)
 
-  test.skipIf(!hasChromium)("with the admin token configured, drain works from the page with the token", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("with the admin token configured, drain works from the page with the token", async () => {
     w.page.on("dialog", (d) => void d.accept(TOKEN))
     const row = w.page.locator('#backends tr[data-backend="spare"]')
     await row.locator("button", { hasText: "Drain" }).click()
@@ -209,7 +209,7 @@ describe("dashboard in Chromium", () => {
     expect(w.errors).toEqual([])
   }, SLOW)
 
-  test.skipIf(!hasChromium)("usable by keyboard: skip link first, tables reachable, actions operable", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("usable by keyboard: skip link first, tables reachable, actions operable", async () => {
     const page = await ctx.newPage()
     await page.goto(`${nexus.url}/`)
     await live(page)
@@ -243,7 +243,7 @@ describe("dashboard in Chromium", () => {
     await page.close()
   }, SLOW)
 
-  test.skipIf(!hasChromium)("without JavaScript the page is the server-rendered tables, refreshing itself", async () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("without JavaScript the page is the server-rendered tables, refreshing itself", async () => {
     const noJs = await browser({ javaScriptEnabled: false })
     const p = await open(noJs, "/dashboard")
     for (const id of ["backends", "models", "requests"]) expect(await p.page.locator(`#${id} table th`).count()).toBeGreaterThan(3)

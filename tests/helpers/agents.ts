@@ -2,7 +2,7 @@
  * Running the coding agents' own CLIs (from npm, pinned in devDependencies) against a
  * Nexus on loopback, non-interactively, in a throwaway HOME and working directory.
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ROOT } from "./process.ts"
@@ -10,9 +10,14 @@ import { ROOT } from "./process.ts"
 export const BIN = join(ROOT, "node_modules/.bin")
 
 /** The agent's executable, when `npm ci` installed it. */
-export function agentBin(name: "claude" | "codex" | "cn"): string | undefined {
+export function agentBin(name: "claude" | "codex" | "cn" | "opencode"): string | undefined {
   const path = join(BIN, name)
   return existsSync(path) ? path : undefined
+}
+
+/** The installed version of an agent's npm package. */
+export function agentVersion(pkg: string): string {
+  return (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
 }
 
 /**
@@ -37,6 +42,11 @@ export const OFFLINE_ENV: Record<string, string> = {
   // Continue
   CONTINUE_CLI_ENABLE_TELEMETRY: "0",
   CONTINUE_METRICS_ENABLED: "0",
+  // OpenCode: its models.dev catalogue, self-update, share links and LSP server downloads
+  OPENCODE_DISABLE_MODELS_FETCH: "1",
+  OPENCODE_DISABLE_AUTOUPDATE: "1",
+  OPENCODE_DISABLE_SHARE: "1",
+  OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
   // Any OpenTelemetry exporter
   OTEL_SDK_DISABLED: "true",
   NO_COLOR: "1",
@@ -55,6 +65,41 @@ export function sandbox(files: Record<string, string> = {}): { home: string; cwd
   const cwd = mkdtempSync(join(tmpdir(), "nexus-agent-proj-"))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(cwd, name), text)
   return { home, cwd }
+}
+
+/**
+ * OpenCode installs `@opencode-ai/plugin` from npm into its global config directory on
+ * every start unless that directory's lockfile already lists it (it then trusts what is
+ * there and never asks the registry); this writes that lockfile into a sandbox HOME, so
+ * OpenCode has nothing to fetch. Its own tools and bundled providers need no plugin.
+ */
+export function seedOpencodeHome(home: string): void {
+  const dir = join(home, ".config/opencode")
+  mkdirSync(join(dir, "node_modules"), { recursive: true })
+  const deps = { dependencies: { "@opencode-ai/plugin": agentVersion("opencode-ai") } }
+  writeFileSync(join(dir, "package.json"), JSON.stringify(deps))
+  writeFileSync(join(dir, "package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "": deps } }))
+}
+
+/**
+ * A stand-in HTTP proxy on loopback that answers nothing and remembers each target asked
+ * of it (`CONNECT host:port` or the absolute URL). Agents compiled with Bun honour
+ * HTTPS_PROXY, so pointing it here both keeps them offline and shows what they tried.
+ */
+export function egressRecorder(): { url: string; tried: string[]; stop: () => void } {
+  const tried: string[] = []
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket, data) {
+        const [method, target] = data.toString("latin1").split("\r\n", 1)[0]!.split(" ")
+        if (method && target) tried.push(target)
+        socket.end()
+      },
+    },
+  })
+  return { url: `http://127.0.0.1:${server.port}`, tried, stop: () => server.stop(true) }
 }
 
 /** Run `cmd` to completion (stdin closed), killing it after `timeoutMs`. */

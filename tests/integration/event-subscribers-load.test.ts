@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, test } from "bun:test"
 import { MB } from "../../scripts/bench/proc.ts"
 import { eventLoadAvailable, runEventLoad } from "../helpers/event-load.ts"
 import type { EventLoadResult } from "../helpers/event-load-run.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const CLIENTS = 1000
 /** Requests while the clients are there: their events are well past what the socket
@@ -22,7 +23,7 @@ const ROUND = 4000
  * they came (it does more work in between, so not exactly where it was). */
 const RSS_RATIO = 1.5
 
-describe.skipIf(!eventLoadAvailable())(`${CLIENTS} event clients that never read, under load`, () => {
+describe.skipIf(lacking("cannot make a network namespace with small socket buffers (needs root and unshare)", eventLoadAvailable()))(`${CLIENTS} event clients that never read, under load`, () => {
   let run: EventLoadResult
 
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import { bearer, createKey } from "../helpers/keys.ts"
 import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
+import { lacking } from "../helpers/skip.ts"
 
 const scope = testScope()
 const env = { OPENAI_TEST_KEY: "sk-keys-failsafe-0007" }
@@ -50,7 +51,7 @@ function fill(dir: string): string {
 }
 
 describe("a key's spend on a full disk", () => {
-  test.skipIf(!canMount)("keeps counting to the cap, is said once, and is saved once there is room", async () => {
+  test.skipIf(lacking("cannot mount a tiny tmpfs (needs root)", canMount))("keeps counting to the cap, is said once, and is saved once there is room", async () => {
     const dataDir = tinyDisk()!
     const n = await setup(dataDir)
     const capped = await createKey(n, { name: "capped", monthly_usd: 1000 })
