@@ -151,6 +151,13 @@ export async function startVllm(opts: VllmOptions = {}): Promise<VllmEmulator> {
       return models()
     }
     if (path === "/v1/chat/completions" && req.method === "POST") return chat(req, path)
+    // The chat template applied, then the tokenizer: one token per four characters here.
+    if (path === "/tokenize" && req.method === "POST") {
+      const body = parseBody(await record(state.stats, req, path)) ?? {}
+      const count = Array.isArray(body.messages) ? promptTokens(body) : Math.ceil(String(body.prompt ?? "").length / 4)
+      const max = opts.models?.map((m) => (typeof m === "string" ? undefined : m.contextLength)).find((n) => n !== undefined) ?? 32768
+      return json({ count, max_model_len: max, tokens: Array.from({ length: count }, (_, i) => 1000 + i) })
+    }
     if (path === "/v1/responses" && req.method === "POST") {
       if (!opts.noResponses) return responses(req, path)
       await record(state.stats, req, path)

@@ -10,11 +10,20 @@ import type { Requirements } from "./request.ts"
 /** The least room for an answer a backend must have to be worth routing to. */
 export const MIN_OUTPUT_TOKENS = 256
 
+/**
+ * Four characters a token is about right for English prose and low for code and most
+ * other languages: a window is judged on a third more, so an estimate errs towards
+ * refusing (the agent compacts) rather than towards a server that silently drops the start
+ * of the conversation. A refusal is checked again with the backend's own count.
+ */
+const ESTIMATE_MARGIN = 4 / 3
+
 /** Tokens a model's window must hold for this request to be routable. */
 export function contextNeed(needs: Requirements): number {
   if (needs.promptTokens === undefined) return needs.estimatedTokens
+  const prompt = needs.promptCounted ? needs.promptTokens : Math.ceil(needs.promptTokens * ESTIMATE_MARGIN)
   // Without a budget the server decides how much to write; only the prompt must fit.
-  return needs.promptTokens + Math.min(needs.maxTokens ?? 0, MIN_OUTPUT_TOKENS)
+  return prompt + Math.min(needs.maxTokens ?? 0, MIN_OUTPUT_TOKENS)
 }
 
 /**

@@ -30,6 +30,8 @@ export interface Requirements {
    * budget is clamped to what the chosen model has left (core/output-budget.ts).
    */
   promptTokens?: number
+  /** `promptTokens` is a backend's exact count (its own template and tokenizer), not an estimate. */
+  promptCounted?: boolean
   maxTokens?: number
 }
 

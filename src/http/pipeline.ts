@@ -24,6 +24,7 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
 import { answerError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
+import { exactPromptTokens, refusedForWindow } from "./exact-fit.ts"
 import { planError, withPolicySkips } from "./plan-error.ts"
 
 function priorityOf(headers: Headers): QueuePriority {
@@ -80,6 +81,15 @@ async function reserveOrWait(
     } catch (err) {
       if (!(err instanceof QueueError)) throw err
       throw queueError(err, cfg.max_wait_seconds)
+    }
+  }
+  if (!got.ok && refusedForWindow(got)) {
+    // Refused for its size on an estimate: a backend with the model's tokenizer decides.
+    const exact = await exactPromptTokens(deps, req, got)
+    if (exact !== undefined) {
+      req.requirements.promptTokens = exact
+      req.requirements.promptCounted = true
+      got = reserve(deps, req, policy, session)
     }
   }
   if (!got.ok) throw planError(got)

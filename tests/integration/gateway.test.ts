@@ -183,8 +183,12 @@ describe("errors, all in the OpenAI envelope", () => {
     expect(res.status).toBe(400)
     const body = await errorOf(res)
     expect(body.error.code).toBe("context_length_exceeded")
-    expect(body.error.message).toStartWith("This model's maximum context length is 64 tokens. However, your messages resulted in ~100 tokens.")
-    expect(body.context.backends[0].reason).toBe("context too small: request needs ~100 tokens, model has 64")
+    // Counted by llama.cpp itself (its template and tokenizer) once the estimate refused it.
+    const counted = Number(/resulted in ~(\d+) tokens/.exec(String(body.error.message))?.[1])
+    expect(counted).toBeGreaterThan(100)
+    expect(body.error.message).toStartWith(`This model's maximum context length is 64 tokens. However, your messages resulted in ~${counted} tokens.`)
+    expect(body.context.backends[0].reason).toBe(`context too small: request needs ~${counted} tokens, model has 64`)
+    expect(llama.stats.byPath["/tokenize"] ?? 0).toBeGreaterThan(0)
     expect(llama.stats.byPath["/v1/chat/completions"] ?? 0).toBe(before)
   })
 
