@@ -9,15 +9,23 @@ import { ROOT } from "./process.ts"
 
 export const BIN = join(ROOT, "node_modules/.bin")
 
+/**
+ * OpenCode comes as its Linux x64 binary package (an optional dependency): the `opencode-ai`
+ * wrapper lists every platform's package, and the registry this project installs from
+ * carries only some of them, which `npm ci` refuses.
+ */
+export const OPENCODE_PACKAGE = "opencode-linux-x64"
+
 /** The agent's executable, when `npm ci` installed it. */
 export function agentBin(name: "claude" | "codex" | "cn" | "opencode"): string | undefined {
-  const path = join(BIN, name)
+  const path = name === "opencode" ? join(ROOT, "node_modules", OPENCODE_PACKAGE, "bin", "opencode") : join(BIN, name)
   return existsSync(path) ? path : undefined
 }
 
 /** The installed version of an agent's npm package. */
 export function agentVersion(pkg: string): string {
-  return (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version
+  const name = pkg === "opencode-ai" ? OPENCODE_PACKAGE : pkg
+  return (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
 }
 
 /**
@@ -108,7 +116,7 @@ export async function runAgent(cmd: string[], opts: { cwd: string; home: string;
   const proc = Bun.spawn(cmd, {
     cwd: opts.cwd,
     // Not the test runner's environment: no real API keys or configs reach the agents.
-    env: { PATH: `${BIN}:${PATH ?? ""}`, LANG: LANG ?? "C.UTF-8", TERM: TERM ?? "dumb", HOME: opts.home, ...OFFLINE_ENV, ...opts.env },
+    env: { PATH: `${BIN}:${join(ROOT, "node_modules", OPENCODE_PACKAGE, "bin")}:${PATH ?? ""}`, LANG: LANG ?? "C.UTF-8", TERM: TERM ?? "dumb", HOME: opts.home, ...OFFLINE_ENV, ...opts.env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
