@@ -12,6 +12,7 @@ import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, 
 import { ENV_VARS } from "./env-names.ts"
 import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
 import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
+import { FleetSchema, PinSchema } from "./schema-fleet.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
@@ -294,6 +295,7 @@ export const BackendFields = table(
     tier: v.optional(int(1, 5), 1),
     timeout_seconds: v.optional(seconds()),
     max_concurrent: v.optional(int(1, 100_000)),
+    memory_gb: v.optional(v.pipe(v.number("expected a number of GB above 0"), v.gtValue(0, "expected a number of GB above 0"), v.maxValue(1_000_000, "expected a number of GB above 0 (at most 1000000)"))),
     // Globs (`models = ["gpt-4o-mini", "claude-*"]`) limit what a backend serves;
     // tables ([[backends.models]]) correct what it reports. Both may be mixed.
     models: v.optional(
@@ -350,6 +352,7 @@ const RootFields = {
   routing: v.optional(RoutingSchema, {}),
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
+  fleet: v.optional(FleetSchema, {}),
   logging: v.optional(LoggingSchema, {}),
   pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
 }
@@ -381,6 +384,8 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   backends: Object.keys(BackendFields.entries),
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
+  fleet: Object.keys(FleetSchema.entries),
+  "fleet.pins": Object.keys(PinSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
 }
 

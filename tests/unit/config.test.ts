@@ -93,6 +93,7 @@ describe("the file", () => {
       },
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
+      fleet: { loading_status: false, pins: [] },
       logging: { level: "info", format: "pretty" },
       pricing: {},
     })
