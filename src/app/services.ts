@@ -22,6 +22,9 @@ import { createFeedback } from "../routing/feedback.ts"
 import { createQueue } from "../routing/queue.ts"
 import { createRouter } from "../routing/router.ts"
 import { createSessionTable } from "../routing/sessions.ts"
+import { providerFor } from "../egress/providers/index.ts"
+import { createFleet } from "../fleet/fleet.ts"
+import { createFleetControl } from "../fleet/control.ts"
 
 export type Services = ReturnType<typeof createServices>
 
@@ -30,7 +33,15 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
-  const router = createRouter(registry, () => config().routing, breakers)
+  const fleet = createFleet(registry, { config: () => config().fleet })
+  const router = createRouter(registry, () => config().routing, breakers, fleet)
+  const fleetControl = createFleetControl({
+    registry,
+    fleet,
+    lifecycleOf: (type) => providerFor(type).lifecycle,
+    timeoutMs: () => config().server.cold_first_byte_timeout_seconds * 1000,
+    resolve: (model) => router.resolve(model),
+  })
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
   const sessions = createSessionTable({
@@ -61,6 +72,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
       case "backend_added":
         return queue.changed()
       case "models_changed":
+        fleetControl.enforcePins(event.backend)
         if (event.idsChanged) log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
     }
   })
@@ -77,5 +89,5 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status })
 
-  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages }
+  return { registry, fleet, fleetControl, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages }
 }

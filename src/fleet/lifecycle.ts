@@ -19,6 +19,8 @@ export interface LoadRequest {
 export type LifecycleResult = { ok: true } | { ok: false; unsupported?: boolean; error: string }
 
 export interface Lifecycle {
+  /** A load of a loaded model only renews its keep-alive (else it would load it again, or refuse). */
+  renews?: boolean
   load(target: LifecycleTarget, model: string, req: LoadRequest): Promise<LifecycleResult>
   unload(target: LifecycleTarget, model: string, req: { timeoutMs: number }): Promise<LifecycleResult>
 }

@@ -92,7 +92,7 @@ function sameToken(given: string, want: string): boolean {
   return diff === 0
 }
 
-function requireAdmin(deps: AppDeps, c: Context<Env>): void {
+export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
     // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.

@@ -16,6 +16,8 @@ import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../in
 import { responses } from "../ingress/responses/endpoints.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
+import { fleetRoutes } from "./fleet-admin.ts"
+import { providerFor } from "../egress/providers/index.ts"
 import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from "./browser-guard.ts"
 import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
@@ -92,6 +94,7 @@ export function createApp(deps: AppDeps): Handler {
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
+  app.route("/", fleetRoutes(deps, (b) => providerFor(b.type).lifecycle !== undefined))
 
   /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
   const allowed = (path: string) =>

@@ -188,6 +188,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       },
       keepOpen,
       feedback: deps.feedback,
+      fleet: deps.fleet,
       decorate(headers, attempt, failures) {
         routingHeaders(headers, attempt, reasonOf(failures))
         headers["x-request-id"] = requestId

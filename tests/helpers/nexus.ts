@@ -41,6 +41,7 @@ export async function startNexus(
       circuit_breaker: { ...base.routing.circuit_breaker, ...overrides.routing?.circuit_breaker },
     } as NexusConfig["routing"],
     queue: { ...base.queue, ...overrides.queue },
+    fleet: { ...base.fleet, ...overrides.fleet } as NexusConfig["fleet"],
     backends: overrides.backends ?? [],
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
     pricing: { ...base.pricing, ...(overrides.pricing as NexusConfig["pricing"]) },
