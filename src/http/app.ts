@@ -17,7 +17,6 @@ import { responses } from "../ingress/responses/endpoints.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
 import { fleetRoutes } from "./fleet-admin.ts"
-import { providerFor } from "../egress/providers/index.ts"
 import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from "./browser-guard.ts"
 import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
@@ -94,7 +93,7 @@ export function createApp(deps: AppDeps): Handler {
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
-  app.route("/", fleetRoutes(deps, (b) => providerFor(b.type).lifecycle !== undefined))
+  app.route("/", fleetRoutes(deps))
 
   /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
   const allowed = (path: string) =>

@@ -9,6 +9,7 @@ import { Hono, type Context } from "hono"
 import type { Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import { keepAliveMs } from "../fleet/duration.ts"
+import { providerFor } from "../egress/providers/index.ts"
 import type { Fleet } from "../fleet/fleet.ts"
 import { requireAdmin } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
@@ -66,7 +67,9 @@ export function fleetView(b: Backend, fleet: Fleet, managed: boolean) {
   }
 }
 
-export function fleetRoutes(deps: AppDeps, managed: (b: Backend) => boolean) {
+const managed = (b: Backend) => providerFor(b.type).lifecycle !== undefined
+
+export function fleetRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 
