@@ -10,6 +10,7 @@ import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
+import { observeFleet } from "../observability/fleet-metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
@@ -80,6 +81,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const stats = createStats()
   const metrics = createMetrics(registry)
   faults.register(metrics.registry)
+  observeFleet(metrics.registry, fleet)
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>(faults.of("request"))
   requests.on(observeRequests({ metrics, stats, log }))

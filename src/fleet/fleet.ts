@@ -118,6 +118,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
         answered(ms) {
           if (!cold) return
           unclaim()
+          // Requests that waited for the same load answer too: the first one counts it.
+          if (backend.models.get(model)?.loaded !== false) return
           learn(backend.id, model, ms)
           registry.setModelLoaded(backend.id, model, true)
           loads.emit({ backend: backend.name, model, reason: "request", ms })
