@@ -82,6 +82,8 @@ describe("each server type", () => {
     }
     const fleet = (await (await n.get("/v1/fleet")).json()) as { backends: { backend: string; lifecycle: string }[] }
     expect(fleet.backends.find((b) => b.backend === "gpu")!.lifecycle).toBe("always_loaded")
+    // The dashboard's model matrix says so too.
+    expect(await (await fetch(`${n.url}/dashboard`)).text()).toContain("✓ always loaded")
   })
 })
 
