@@ -157,8 +157,9 @@ export function createFleetControl(deps: ControlDeps) {
       const pins = fleet.pins()
       if (!pins.length || !deps.lifecycleOf(b.type)) return
       for (const p of pins) {
-        if (p.backend !== b.name || b.models.get(p.model)?.loaded !== false || !fleet.isPinned(p.model, b.name)) continue
-        loadOn(b, p.model, { keepAliveMs: -1, reason: "pin" }).catch(() => {})
+        if (p.backend !== b.name || b.models.get(p.model)?.loaded !== false) continue
+        const keep = fleet.pinnedFor(p.model, b.name)
+        if (keep !== undefined) loadOn(b, p.model, { keepAliveMs: keep, reason: "pin" }).catch(() => {})
       }
     },
   }

@@ -10,7 +10,7 @@ import type { Backend } from "../core/backend.ts"
 import { createEventBus, type Listener } from "../core/events.ts"
 import type { FleetConfig, PinConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
-import { isPinned } from "./pins.ts"
+import { isPinned, pinActive, pinRemainingMs } from "./pins.ts"
 import { placementOrder, type PlacementFacts } from "./placement.ts"
 
 export type LoadReason = "request" | "explicit" | "pin"
@@ -166,6 +166,20 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
 
     isPinned(model: string, backendName: string): boolean {
       return facts.pinned(model, backendName)
+    },
+
+    /** How long the pin holding `model` there has left (-1: no end), or undefined when none does. */
+    pinnedFor(model: string, backendName: string): number | undefined {
+      const t = now()
+      let longest: number | undefined
+      for (const p of pins()) {
+        if (p.model !== model || p.backend !== backendName || !pinActive(p, t)) continue
+        const ms = pinRemainingMs(p, t)
+        // A pin without a window holds until unpinned, whatever the others say.
+        if (ms < 0) return -1
+        longest = Math.max(longest ?? 0, ms)
+      }
+      return longest
     },
 
     /** Pin at run time (no window: always). */

@@ -10,11 +10,29 @@ import type { Backend, ModelInfo } from "../../src/core/backend.ts"
 import { WEEKDAYS, type PinConfig } from "../../src/config/types.ts"
 import { keepAliveMs } from "../../src/fleet/duration.ts"
 import { coldAllowanceMs, createFleet } from "../../src/fleet/fleet.ts"
-import { pinActive } from "../../src/fleet/pins.ts"
+import { pinActive, pinRemainingMs } from "../../src/fleet/pins.ts"
 import { evictionClass, placementOrder } from "../../src/fleet/placement.ts"
 import { createRegistry } from "../../src/registry/registry.ts"
 
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`
+
+function coveredBounds(pin: PinConfig) {
+  const m = (s: string | undefined, d: number) => (s ? Number(s.slice(0, 2)) * 60 + Number(s.slice(3)) : d)
+  return { from: m(pin.from, 0), to: m(pin.to, 1440) }
+}
+
+const pinArb = fc.record(
+  {
+    model: fc.constant("m"),
+    backend: fc.constant("b"),
+    days: fc.option(fc.subarray([...WEEKDAYS], { minLength: 1 }), { nil: undefined }),
+    from: fc.option(fc.integer({ min: 0, max: 1439 }).map(hhmm), { nil: undefined }),
+    to: fc.option(fc.oneof(fc.integer({ min: 0, max: 1439 }).map(hhmm), fc.constant("24:00")), { nil: undefined }),
+  },
+  { requiredKeys: ["model", "backend"] }
+)
+// A week of local time, minute by minute (5 Jan 2025 was a Sunday).
+const whenArb = fc.integer({ min: 0, max: 7 * 1440 - 1 }).map((m) => new Date(2025, 0, 5 + Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60))
 
 /** The minutes of the week a pin covers, counted out one by one. */
 function coveredMinutes(pin: PinConfig): Set<number> {
@@ -32,22 +50,26 @@ function coveredMinutes(pin: PinConfig): Set<number> {
 
 describe("pin windows", () => {
   test("active exactly in the minutes of the week the window covers", () => {
-    const pin = fc.record(
-      {
-        model: fc.constant("m"),
-        backend: fc.constant("b"),
-        days: fc.option(fc.subarray([...WEEKDAYS], { minLength: 1 }), { nil: undefined }),
-        from: fc.option(fc.integer({ min: 0, max: 1439 }).map(hhmm), { nil: undefined }),
-        to: fc.option(fc.oneof(fc.integer({ min: 0, max: 1439 }).map(hhmm), fc.constant("24:00")), { nil: undefined }),
-      },
-      { requiredKeys: ["model", "backend"] }
-    )
-    // A week of local time, minute by minute (5 Jan 2025 was a Sunday).
-    const when = fc.integer({ min: 0, max: 7 * 1440 - 1 }).map((m) => new Date(2025, 0, 5 + Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60))
     fc.assert(
-      fc.property(pin, when, (p, now) => {
+      fc.property(pinArb, whenArb, (p, now) => {
         const minute = now.getDay() * 1440 + now.getHours() * 60 + now.getMinutes()
         expect(pinActive(p as PinConfig, now)).toBe(coveredMinutes(p as PinConfig).has(minute))
+      }),
+      { numRuns: 400 }
+    )
+  })
+
+  test("a pinned load lasts until its window closes, no longer", () => {
+    fc.assert(
+      fc.property(pinArb, whenArb, (p, now) => {
+        const pin = p as PinConfig
+        fc.pre(pinActive(pin, now))
+        const left = pinRemainingMs(pin, now)
+        if (!pin.days && !pin.from && !pin.to) return expect(left).toBe(-1)
+        expect(left).toBeGreaterThan(0)
+        expect(pinActive(pin, new Date(now.getTime() + left - 60_000))).toBe(true)
+        const from = coveredBounds(pin)
+        if (from.from !== from.to && !(from.from === 0 && from.to === 1440)) expect(pinActive(pin, new Date(now.getTime() + left))).toBe(false)
       }),
       { numRuns: 400 }
     )
