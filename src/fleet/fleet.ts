@@ -54,6 +54,13 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   const loads = createEventBus<LoadEvent>()
   const counts = { warm: 0, cold: 0 }
 
+  // Whether any backend has a model known not to be loaded, recomputed after a change.
+  let cold = false
+  let coldKnown = false
+  registry.on((e) => {
+    if (e.type === "models_changed" || e.type === "backend_removed" || e.type === "backend_added") coldKnown = false
+  })
+
   const pins = () => (runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
   const facts: PlacementFacts = {
     inUse: (b, m) => inUse.get(key(b, m)) ?? 0,
@@ -78,6 +85,13 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   return {
     facts,
     pins,
+    /** Some model somewhere is known to be cold (fleets of always-loaded servers: never). */
+    anyCold(): boolean {
+      if (coldKnown) return cold
+      cold = registry.list().some((b) => [...b.models.values()].some((m) => m.loaded === false))
+      coldKnown = true
+      return cold
+    },
     /** Loads as they complete (metrics subscribe). */
     onLoad(listener: Listener<LoadEvent>): () => void {
       return loads.on(listener)

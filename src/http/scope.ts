@@ -9,6 +9,8 @@ import type { IngressEndpoint } from "../ingress/types.ts"
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
 
+import type { ColdStart } from "./cold-start.ts"
+
 export interface RequestScope {
   readonly req: Request
   readonly path: string
@@ -21,6 +23,8 @@ export interface RequestScope {
   asked: { model: string; stream: boolean } | undefined
   /** Set once forward() owns the request's record, so the error path does not emit a second one. */
   recorded: boolean
+  /** Set while a cold model may need loading: commits the client's stream early (cold-start.ts). */
+  onCold?: (cold: ColdStart) => void
 }
 
 export function openScope(req: Request, path: string): RequestScope {

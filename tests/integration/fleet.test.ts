@@ -10,6 +10,7 @@ import type { OllamaEmulator } from "../../emulators/ollama.ts"
 import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually, until } from "../helpers/wait.ts"
+import { readEvents } from "../helpers/sse.ts"
 
 const scope = testScope()
 const GIB = 1024 ** 3
@@ -92,5 +93,41 @@ describe("load, unload and pin", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("model_pinned")
     expect(a.fleet!.resident().map((r) => r.model.id)).toEqual(["pinned:8b"])
     await until(() => fleetBackends(n), (list) => list[0]!.loaded.some((m) => m.model === "pinned:8b"), { what: "the fleet view shows it loaded" })
+  }, 20_000)
+})
+
+describe("streaming while a model loads", () => {
+  test("the stream starts at once with comments (and, opted in, a loading notice), then the answer", async () => {
+    const a = await scope.emulator(startOllama({ models: [{ id: "coder:7b", loaded: false, sizeBytes: 2 * GIB }], fleet: { loadMsPerGb: 1500 } }))
+    const n = await scope.nexus({ backends: [backend("gpu-box", a.url, "ollama")], server: { sse_heartbeat_seconds: 0.2 }, fleet: { loading_status: true } })
+    const res = await n.post("/v1/chat/completions", chat("coder:7b", { stream: true }))
+    // Committed before the load is over: the emulator has not answered yet.
+    expect(res.status).toBe(200)
+    expect(res.headers.get("x-nexus-loading")).toBe("gpu-box")
+    expect(loadsOf(a, "coder:7b")).toBe(0)
+    const { events, data, done } = await readEvents(res)
+    expect(events[0]).toBe(": loading coder:7b")
+    expect(JSON.parse(data[0]!).choices[0].delta.reasoning_content).toBe("loading coder:7b on gpu-box\n")
+    expect(events.filter((e) => e === ": keep-alive").length).toBeGreaterThan(0)
+    expect(data.slice(1).some((d) => d.includes("Hello"))).toBe(true)
+    expect(done).toBe(1)
+    expect(loadsOf(a, "coder:7b")).toBe(1)
+    expect(n.inFlight()).toBe(0)
+  }, 20_000)
+
+  test("a load that then fails ends the committed stream with an error event, and a warm model is not touched", async () => {
+    const a = await scope.emulator(startOllama({ models: [{ id: "cold:1b", loaded: false }, { id: "warm:1b" }], fleet: { loadMsPerGb: 100 } }))
+    const n = await scope.nexus({ backends: [backend("box", a.url, "ollama")], routing: { max_retries: 0 } })
+    a.faults.status = 500
+    const res = await n.post("/v1/chat/completions", chat("cold:1b", { stream: true }))
+    expect(res.status).toBe(200)
+    const { data, done } = await readEvents(res)
+    expect(JSON.parse(data[0]!).error.message).toContain("500")
+    expect(done).toBe(1)
+    await eventually(() => n.inFlight() === 0, 5000, "slots released")
+    // Warm: no early commit, the error status as before.
+    const warm = await n.post("/v1/chat/completions", chat("warm:1b", { stream: true }))
+    expect(warm.status).toBe(502)
+    expect(warm.headers.get("x-nexus-loading")).toBeNull()
   }, 20_000)
 })
