@@ -67,7 +67,10 @@ export function createFleetControl(deps: ControlDeps) {
 
   async function loadOn(b: Backend, model: string, opts: LoadOptions): Promise<Outcome> {
     const l = lifecycle(b)
-    if (b.models.get(model)?.loaded === true && (opts.keepAliveMs === undefined || !l.renews)) return { backend: b.name, model, result: "already_loaded" }
+    if (opts.keepAliveMs !== undefined && !l.keepAlive && opts.reason === undefined) {
+      throw conflict(`backend ${b.name} (${b.type}) takes no keep-alive: load without one (its server decides when to unload)`, "keep_alive_unsupported")
+    }
+    if (b.models.get(model)?.loaded === true && (opts.keepAliveMs === undefined || !l.keepAlive)) return { backend: b.name, model, result: "already_loaded" }
     const k = `${b.id}\u0000${model}`
     const pending = running.get(k)
     if (pending) return pending

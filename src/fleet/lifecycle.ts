@@ -19,8 +19,11 @@ export interface LoadRequest {
 export type LifecycleResult = { ok: true } | { ok: false; unsupported?: boolean; error: string }
 
 export interface Lifecycle {
-  /** A load of a loaded model only renews its keep-alive (else it would load it again, or refuse). */
-  renews?: boolean
+  /**
+   * Takes a keep-alive with a load, and a load of a loaded model only renews it. Without
+   * it, a load of a loaded model would load it again or be refused: only what is cold is loaded.
+   */
+  keepAlive?: boolean
   load(target: LifecycleTarget, model: string, req: LoadRequest): Promise<LifecycleResult>
   unload(target: LifecycleTarget, model: string, req: { timeoutMs: number }): Promise<LifecycleResult>
 }

@@ -46,6 +46,10 @@ describe("each server type", () => {
   test("LM Studio: load and unload through its REST API", async () => {
     const lm = await scope.emulator(startLmstudio({ models: [{ id: "qwen/qwen3-4b", loaded: false }], fleet: {} }))
     const n = await scope.nexus({ backends: [backend("studio", lm.url, "lmstudio")] })
+    // Its REST load takes no keep-alive: asking for one is refused, not ignored.
+    const keep = await n.post("/v1/models/qwen/qwen3-4b/load", { keep_alive: "30m" })
+    expect(keep.status).toBe(409)
+    expect(((await keep.json()) as ErrorBody).error.code).toBe("keep_alive_unsupported")
     const res = await n.post(`/v1/models/${encodeURIComponent("qwen/qwen3-4b")}/load`, { backend: "studio" })
     expect(res.status).toBe(200)
     expect(lm.fleet!.loads["qwen/qwen3-4b"]).toBe(1)

@@ -76,7 +76,7 @@ async function generateKeepAlive(base: string, headers: Record<string, string>, 
 }
 
 const lifecycle: Lifecycle = {
-  renews: true,
+  keepAlive: true,
   load: (t, model, req) =>
     generateKeepAlive(trimSlash(t.url), authHeaders(t), model, req.keepAliveMs === undefined ? undefined : req.keepAliveMs < 0 ? -1 : Math.ceil(req.keepAliveMs / 1000), req.timeoutMs),
   unload: (t, model, req) => generateKeepAlive(trimSlash(t.url), authHeaders(t), model, 0, req.timeoutMs),
