@@ -16,7 +16,7 @@ const LOAD_WAIT_MS = 15 * 60_000
 const path = (id: string, action: string) => `/v1/models/${encodeURIComponent(id)}/${action}`
 
 function say(o: Outcome): string {
-  const what = { loaded: "Loaded", already_loaded: "Already loaded:", unloaded: "Unloaded", not_loaded: "Not loaded:", pinned: "Pinned", unpinned: "Unpinned" }[o.result] ?? o.result
+  const what = { loaded: "Loaded", already_loaded: "Already loaded:", unloaded: "Unloaded", not_loaded: "Not loaded:", pinned: "Pinned", unpinned: "Unpinned", renewed: "Renewed" }[o.result] ?? o.result
   return `${what} ${o.model} on ${o.backend}${o.load_ms !== undefined ? ` (${(o.load_ms / 1000).toFixed(1)} s)` : ""}\n`
 }
 

@@ -32,12 +32,16 @@ export interface LoadOptions {
 export interface Outcome {
   backend: string
   model: string
-  /** What happened: loaded, already_loaded, unloaded, not_loaded, pinned, unpinned. */
+  /** What happened: loaded, renewed (keep-alive), already_loaded, unloaded, not_loaded, pinned, unpinned. */
   result: string
   load_ms?: number
 }
 
 export type FleetControl = ReturnType<typeof createFleetControl>
+
+/** A pinned model expiring within this of its window's end is left alone. */
+const PIN_SLACK_MS = 60_000
+const FOREVER_MS = 365 * 86_400_000
 
 const conflict = (message: string, code: string) => new NexusError({ kind: "conflict", message, code })
 
@@ -74,7 +78,9 @@ export function createFleetControl(deps: ControlDeps) {
     const k = `${b.id}\u0000${model}`
     const pending = running.get(k)
     if (pending) return pending
-    const release = fleet.claim(model, b.id)
+    // Loaded already (a keep-alive renewal): no load to claim or count.
+    const cold = b.models.get(model)?.loaded !== true
+    const release = cold ? fleet.claim(model, b.id) : () => {}
     const started = performance.now()
     const run = (async (): Promise<Outcome> => {
       const r = await l.load(b, model, { keepAliveMs: opts.keepAliveMs, timeoutMs: deps.timeoutMs() })
@@ -83,8 +89,8 @@ export function createFleetControl(deps: ControlDeps) {
         throw new NexusError({ kind: "upstream_failed", message: `backend ${b.name} did not load ${model}: ${r.error}`, code: "load_failed" })
       }
       const ms = Math.round(performance.now() - started)
-      fleet.loaded(b, model, ms, opts.reason ?? "explicit")
-      return { backend: b.name, model, result: "loaded", load_ms: ms }
+      fleet.loaded(b, model, cold ? ms : undefined, opts.reason ?? "explicit")
+      return { backend: b.name, model, result: cold ? "loaded" : "renewed", ...(cold ? { load_ms: ms } : {}) }
     })().finally(() => {
       running.delete(k)
       release()
@@ -160,9 +166,15 @@ export function createFleetControl(deps: ControlDeps) {
       const pins = fleet.pins()
       if (!pins.length || !deps.lifecycleOf(b.type)) return
       for (const p of pins) {
-        if (p.backend !== b.name || b.models.get(p.model)?.loaded !== false) continue
+        const info = b.models.get(p.model)
+        if (p.backend !== b.name || !info) continue
         const keep = fleet.pinnedFor(p.model, b.name)
-        if (keep !== undefined) loadOn(b, p.model, { keepAliveMs: keep, reason: "pin" }).catch(() => {})
+        if (keep === undefined) continue
+        // Loaded, but due to expire before the pin ends (a request reset its keep-alive): renew it.
+        // (Held "forever", Ollama reports an expiry centuries away.)
+        const wanted = keep < 0 ? Date.now() + FOREVER_MS : Date.now() + keep - PIN_SLACK_MS
+        const renew = info.loaded === true && info.expiresAt !== undefined && info.expiresAt < wanted
+        if (info.loaded === false || renew) loadOn(b, p.model, { keepAliveMs: keep, reason: "pin" }).catch(() => {})
       }
     },
   }

@@ -96,6 +96,17 @@ describe("load, unload and pin", () => {
   }, 20_000)
 })
 
+describe("pins on a model already loaded", () => {
+  test("a pinned model that would expire is renewed for as long as the pin holds, not loaded again", async () => {
+    const a = await scope.emulator(startOllama({ models: [{ id: "coder:7b", sizeBytes: GIB }], fleet: { keepAliveMs: 5 * 60_000 } }))
+    expect(a.fleet!.resident()[0]!.expiresAt).toBeNumber()
+    const n = await scope.nexus({ backends: [backend("a", a.url, "ollama")], fleet: { pins: [{ model: "coder:7b", backend: "a" }] } })
+    await eventually(() => a.fleet!.resident()[0]?.expiresAt === undefined, 5000, "kept loaded without an expiry")
+    expect(a.fleet!.loads).toEqual({})
+    expect(await (await n.get("/metrics")).text()).not.toContain("nexus_model_loads_total{")
+  })
+})
+
 describe("streaming while a model loads", () => {
   test("the stream starts at once with comments (and, opted in, a loading notice), then the answer", async () => {
     const a = await scope.emulator(startOllama({ models: [{ id: "coder:7b", loaded: false, sizeBytes: 2 * GIB }], fleet: { loadMsPerGb: 1500 } }))
