@@ -23,14 +23,16 @@ export function observeFleet(registry: Registry, fleet: Fleet): () => void {
     buckets: LOAD_BUCKETS,
     registers: [registry],
   })
-  new Gauge({
-    name: "nexus_model_requests",
+  // Counted by the fleet (two integers on the request path), read at scrape time.
+  new Counter({
+    name: "nexus_model_requests_total",
     help: "Attempts on servers that load and unload models, by whether the model was loaded (warm) or had to load (cold).",
     labelNames: ["residency"] as const,
     registers: [registry],
     collect() {
-      this.set({ residency: "warm" }, fleet.counts.warm)
-      this.set({ residency: "cold" }, fleet.counts.cold)
+      this.reset()
+      this.inc({ residency: "warm" }, fleet.counts.warm)
+      this.inc({ residency: "cold" }, fleet.counts.cold)
     },
   })
   new Gauge({

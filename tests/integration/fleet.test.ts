@@ -39,7 +39,7 @@ describe("placing a cold model", () => {
     const metrics = await (await n.get("/metrics")).text()
     expect(metrics).toContain(`nexus_model_loads_total{backend="${box}",model="coder:7b",reason="request"} 1\n`)
     expect(metrics).toContain(`nexus_model_load_seconds_count{backend="${box}",model="coder:7b"} 1\n`)
-    expect(metrics).toMatch(/nexus_model_requests\{residency="cold"\} 6\n/)
+    expect(metrics).toMatch(/nexus_model_requests_total\{residency="cold"\} 6\n/)
     // The next request finds it loaded.
     await (await n.post("/v1/chat/completions", chat("coder:7b"))).text()
     expect(await (await n.get("/metrics")).text()).toMatch(/nexus_model_warm_hit_ratio 0\.142/)
