@@ -122,8 +122,12 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       const k = key(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
-      if (cold) counts.cold++
-      else counts.warm++
+      if (cold) {
+        counts.cold++
+        // While a request waits for the load here, requests for the model follow it (the
+        // box looks busy now, and placement alone would send them elsewhere).
+        claims.set(model, { backendId: backend.id, until: Date.now() + CLAIM_MS })
+      } else counts.warm++
       let done = false
       const unclaim = () => {
         if (claims.get(model)?.backendId === backend.id) claims.delete(model)
@@ -144,7 +148,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
           const n = (inUse.get(k) ?? 1) - 1
           if (n > 0) inUse.set(k, n)
           else inUse.delete(k)
-          if (cold) unclaim()
+          // The last of the requests waiting for this load gives up the claim.
+          if (cold && n <= 0) unclaim()
         },
       }
     },
