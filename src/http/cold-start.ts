@@ -12,20 +12,10 @@
 import { FRAMING } from "../egress/sse-format.ts"
 import { answerError } from "./error-answer.ts"
 import type { AppDeps } from "./deps.ts"
-import type { RequestScope } from "./scope.ts"
+import type { ColdStart, RequestScope } from "./scope.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import type { Attempt } from "../routing/router.ts"
-
-/** What the pipeline tells us when it found the first attempt's model cold. */
-export interface ColdStart {
-  backend: string
-  model: string
-  /** The learned load time there, ms, if any. */
-  loadMs?: number
-  /** Lift the server's idle timeout: this response stays quiet for long. */
-  keepOpen(): void
-}
 
 type Proxy = (deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope) => Promise<Response>
 

@@ -9,7 +9,15 @@ import type { IngressEndpoint } from "../ingress/types.ts"
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
 
-import type { ColdStart } from "./cold-start.ts"
+/** What the pipeline tells a waiting client when the first attempt's model must load. */
+export interface ColdStart {
+  backend: string
+  model: string
+  /** The learned load time there, ms, if any. */
+  loadMs?: number
+  /** Lift the server's idle timeout: this response stays quiet for long. */
+  keepOpen(): void
+}
 
 export interface RequestScope {
   readonly req: Request
