@@ -6,6 +6,7 @@
  */
 import { admit, CREATED, createState, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, message, promptTokens, sse, SYSTEM_NOT_FIRST, templateRaises, thinkingOn, thought, turn } from "./generate.ts"
+import { createFleetSim, holdWhile, type FleetSim } from "./fleet.ts"
 import type { Emulator, EmulatorOptions } from "./types.ts"
 
 export interface LlamacppOptions extends EmulatorOptions {
@@ -15,10 +16,18 @@ export interface LlamacppOptions extends EmulatorOptions {
   nCtx?: number
   vision?: boolean
   slots?: number
+  /**
+   * Router mode (started without `-m`): `/models` gives each model's status, `POST
+   * /models/load` starts a load and answers at once, `POST /models/unload`, and a request
+   * loads its model first. Residency follows `fleet` (default: unlimited, instant).
+   */
+  router?: boolean
 }
 
 export interface LlamacppEmulator extends Emulator {
   setLoading(loading: boolean): void
+  /** The residency simulation (router mode). */
+  fleet?: FleetSim
 }
 
 const DEFAULT_MODELS = ["ggml-org/gemma-3-4b-it-GGUF:Q4_K_M"]
@@ -35,6 +44,25 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
   const slots = opts.slots ?? 4
   /** The prompt the slot last processed: a request that starts the same way reuses it (`cache_prompt`). */
   let slotPrompt = ""
+  const sim = opts.router ? createFleetSim(state, opts.fleet ?? {}) : undefined
+  const statusOf = (id: string) => (sim!.isLoading(id) ? "loading" : state.loaded.get(id) ? "loaded" : "unloaded")
+
+  /** Router mode's POST /models/load and /models/unload (server-models.cpp). */
+  async function lifecycle(req: Request, path: string): Promise<Response> {
+    const body = parseBody(await record(state.stats, req, path)) ?? {}
+    const id = String(body.model ?? "")
+    const known = state.models.some((m) => m.id === id)
+    if (path === "/models/load") {
+      if (!known) return err(404, "model is not found")
+      if (statusOf(id) !== "unloaded") return err(400, "model is already running")
+      void sim!.ensure(id)
+      return json({ success: true })
+    }
+    if (!known) return err(400, "model is not found")
+    if (statusOf(id) === "unloaded") return err(400, "model is not running")
+    sim!.unload(id)
+    return json({ success: true })
+  }
 
   /** Prompt tokens taken from the slot's cache: the common prefix, all but the last token at most. */
   function reused(body: Record<string, unknown>, prompt: number): number {
@@ -62,8 +90,11 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     if (prompt >= nCtx) {
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })
     }
-    const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)))
+    if (sim && !state.models.some((m) => m.id === model)) return err(400, "model not found")
+    const warmUp = sim ? () => sim.ensure(model) : undefined
+    const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)), warmUp)
     if (track instanceof Response) return track
+    if (sim) holdWhile(sim, model, track)
     const id = "chatcmpl-Wq3hHn2cXoO0yQ7Zr9tKs1Pb"
     const t = thought(state, turn(state, body), thinkingOn(body))
     const cached = reused(body, prompt)
@@ -90,7 +121,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
     return json({
       models: state.models.map((m) => ({ name: m.id, model: m.id, modified_at: "", size: "", digest: "", type: "model", description: "", tags: [""], capabilities: caps, parameters: "", details: { parent_model: "", format: "gguf", family: "", families: [""], parameter_size: "", quantization_level: "" } })),
       object: "list",
-      data: state.models.map((m) => ({ id: m.id, aliases: [], tags: [], object: "model", created: CREATED, owned_by: "llamacpp", meta: { vocab_type: 1, n_vocab: 262144, n_ctx: m.contextLength ?? nCtx, n_ctx_train: 131072, n_embd: 2560, n_params: 3880263168, size: 2489757952 } })),
+      data: state.models.map((m) => ({ id: m.id, aliases: [], tags: [], object: "model", created: CREATED, owned_by: "llamacpp", ...(sim ? { status: { value: statusOf(m.id), args: ["llama-server", "--port", "0"] } } : {}), meta: { vocab_type: 1, n_vocab: 262144, n_ctx: m.contextLength ?? nCtx, n_ctx_train: 131072, n_embd: 2560, n_params: 3880263168, size: 2489757952 } })),
     })
   }
 
@@ -127,6 +158,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
       await record(state.stats, req, path)
       return modelList()
     }
+    if (sim && req.method === "POST" && (path === "/models/load" || path === "/models/unload")) return lifecycle(req, path)
     if (path === "/props") return props()
     if (path === "/slots") {
       const busy = Math.min(state.stats.inFlight, slots)
@@ -160,6 +192,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
 
   const emu = serve("llamacpp", opts, state, DEFAULT_MODELS, route, { headers: { server: "llama.cpp" } })
   return Object.assign(emu, {
+    fleet: sim,
     setLoading(value: boolean) {
       state.loading = value
     },

@@ -9,6 +9,7 @@
  */
 import { admit, CREATED, createState, delay, isLoaded, json, parseBody, randomId, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, message, sse, turn, usage } from "./generate.ts"
+import { createFleetSim, holdWhile, type FleetSim } from "./fleet.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface LmstudioOptions extends EmulatorOptions {
@@ -26,6 +27,8 @@ export interface LmstudioEmulator extends Emulator {
   /** Mark a model loaded / not loaded (JIT loads flip it to loaded by themselves). */
   load(id: string): void
   unload(id: string): void
+  /** The residency simulation, when started with `fleet` options. */
+  fleet?: FleetSim
 }
 
 const DEFAULT_MODELS = ["qwen/qwen3-4b"]
@@ -54,6 +57,32 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
   const loadedCtx = opts.loadedContextLength ?? 4096
   const loaded = (m: EmulatorModel) => isLoaded(state, m)
   const listed = () => (jit ? state.models : state.models.filter(loaded))
+  const sim = opts.fleet ? createFleetSim(state, opts.fleet) : undefined
+  async function loadModel(id: string, signal?: AbortSignal): Promise<void> {
+    if (sim) return sim.ensure(id)
+    if (loaded(state.models.find((m) => m.id === id)!)) return
+    await delay(opts.jitLoadMs ?? 0, signal ?? new AbortController().signal)
+    state.loaded.set(id, true)
+  }
+
+  /** POST /api/v1/models/load and /unload (0.4+). Their error bodies are not documented: LM Studio's usual string error. */
+  async function lifecycle(req: Request, path: string): Promise<Response> {
+    const body = parseBody(await record(state.stats, req, path)) ?? {}
+    if (path.endsWith("/load")) {
+      const m = state.models.find((x) => x.id === body.model)
+      if (!m) return stringError(404, `Model "${String(body.model)}" not found`)
+      const started = performance.now()
+      await loadModel(m.id)
+      const ctx = Math.min(m.contextLength ?? 32768, loadedCtx)
+      return json({ model_instance_id: m.id, config: { context_length: ctx, eval_batch_size: 512, flash_attention: true, num_experts: 0, offload_kv_cache_to_gpu: true }, load_time_seconds: (performance.now() - started) / 1000 }, { headers: { "content-type": CT } })
+    }
+    const id = String(body.instance_id ?? "")
+    const m = state.models.find((x) => x.id === id)
+    if (!m || !loaded(m)) return stringError(404, `No loaded model instance "${id}"`)
+    if (sim) sim.unload(id)
+    else state.loaded.set(id, false)
+    return json({ instance_id: id }, { headers: { "content-type": CT } })
+  }
 
   function v0Entry(m: EmulatorModel) {
     const type = typeOf(m)
@@ -83,7 +112,7 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
       key: m.id,
       display_name: m.id.split("/").pop(),
       quantization: { name: "Q4_K_M", bits_per_weight: 4 },
-      size_bytes: 2497280256,
+      size_bytes: m.sizeBytes ?? 2497280256,
       params_string: type === "embeddings" ? null : "4B",
       loaded_instances: loaded(m) ? [{ id: m.id, config: { context_length: Math.min(max, loadedCtx), eval_batch_size: 512, parallel: 4, flash_attention: true, offload_kv_cache_to_gpu: true } }] : [],
       max_context_length: max,
@@ -117,12 +146,9 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
     const model = target.id
     const onFault = (status: number, faults: typeof state.faults) => stringError(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, retryAfter(faults))
     // JIT: a model that is not loaded loads on its first request, which waits.
-    const track = await admit(state, req, text, onFault, async (signal) => {
-      if (loaded(target)) return
-      await delay(opts.jitLoadMs ?? 0, signal)
-      state.loaded.set(model, true)
-    })
+    const track = await admit(state, req, text, onFault, (signal) => loadModel(model, signal))
     if (track instanceof Response) return track
+    if (sim) holdWhile(sim, model, track)
     const t = turn(state, body)
     const gzip = state.faults.gzip
     if (path.endsWith("/embeddings")) {
@@ -169,6 +195,7 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
       const m = state.models.find((x) => x.id === decodeURIComponent(path.slice("/api/v0/models/".length)))
       return m ? json(v0Entry(m), { headers: { "content-type": CT } }) : stringError(404, "Model not found")
     }
+    if (req.method === "POST" && atLeast(version, "0.4.0") && (path === "/api/v1/models/load" || path === "/api/v1/models/unload")) return lifecycle(req, path)
     const gen = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
     if (req.method === "POST" && (gen.includes(path) || (v0 && gen.map((p) => p.replace("/v1/", "/api/v0/")).includes(path)))) return generate(req, path)
     // LM Studio's catch-all: a 200 whose body is an error string.
@@ -177,6 +204,7 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
 
   const emu = serve("lmstudio", opts, state, DEFAULT_MODELS, route, { headers: { "x-powered-by": "Express" } })
   return Object.assign(emu, {
+    fleet: sim,
     load(id: string) {
       state.loaded.set(id, true)
     },

@@ -6,6 +6,7 @@
  */
 import { admit, CREATED, createState, delay, inFlight, isLoaded, json, parseBody, record, retryAfter, serve, streamResponse } from "./common.ts"
 import { chatStream, message, sse, thought, turn, usage } from "./generate.ts"
+import { createFleetSim, holdWhile, keepAliveMs, type FleetSim } from "./fleet.ts"
 import type { Emulator, EmulatorModel, EmulatorOptions } from "./types.ts"
 
 export interface OllamaOptions extends EmulatorOptions {
@@ -15,6 +16,11 @@ export interface OllamaOptions extends EmulatorOptions {
   hostCheck?: boolean
   /** v0.30+ `capabilities` and `details.context_length` in /api/tags (default true). */
   withTagCapabilities?: boolean
+}
+
+export interface OllamaEmulator extends Emulator {
+  /** The residency simulation, when started with `fleet` options. */
+  fleet?: FleetSim
 }
 
 const DEFAULT_MODELS = ["llama3.2:latest"]
@@ -53,9 +59,12 @@ function openaiError(status: number, message: string, headers: Record<string, st
   return json({ error: { message, type, param: null, code: null } }, { status, headers })
 }
 
-export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
+export async function startOllama(opts: OllamaOptions = {}): Promise<OllamaEmulator> {
   const state = createState(opts, DEFAULT_MODELS)
   const find = (name: string) => state.models.find((m) => m.id === name || m.id === `${name}:latest`)
+  const sim = opts.fleet ? createFleetSim(state, opts.fleet) : undefined
+  /** A request loads its model first (and waits for a load in progress). */
+  const warmUp = (id: string, body: Record<string, unknown>) => (sim ? () => sim.ensure(id, keepAliveMs(body.keep_alive)) : undefined)
 
   async function chatV1(req: Request, path: string): Promise<Response> {
     const text = await record(state.stats, req, path)
@@ -63,13 +72,20 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     if (!body) return openaiError(400, "invalid character 'x' looking for beginning of value")
     const name = String(body.model ?? "")
     if (!Array.isArray(body.messages) || body.messages.length === 0) return openaiError(400, "[] is too short - 'messages'")
-    if (!find(name)) return openaiError(404, `model '${name}' not found`)
-    const track = await admit(state, req, text, (status, faults) =>
-      status === 503
-        ? json({ error: "server busy, please try again.  maximum pending requests exceeded" }, { status, headers: retryAfter(faults) })
-        : openaiError(status, `emulated failure ${status}`, retryAfter(faults))
+    const found = find(name)
+    if (!found) return openaiError(404, `model '${name}' not found`)
+    const track = await admit(
+      state,
+      req,
+      text,
+      (status, faults) =>
+        status === 503
+          ? json({ error: "server busy, please try again.  maximum pending requests exceeded" }, { status, headers: retryAfter(faults) })
+          : openaiError(status, `emulated failure ${status}`, retryAfter(faults)),
+      warmUp(found.id, body)
     )
     if (track instanceof Response) return track
+    if (sim) holdWhile(sim, found.id, track)
     const id = `chatcmpl-${Math.floor(Math.random() * 999)}`
     // The OpenAI layer reads `reasoning_effort` as `think`; "none" switches it off.
     const t = thought(state, turn(state, body), body.reasoning_effort !== "none")
@@ -97,17 +113,21 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     if (!body) return json({ error: "missing request body" }, { status: 400 })
     const name = String(body.model ?? "")
     if (!name) return json({ error: "model is required" }, { status: 400 })
-    if (!find(name)) return json({ error: `model '${name}' not found` }, { status: 404 })
+    const found = find(name)
+    if (!found) return json({ error: `model '${name}' not found` }, { status: 404 })
+    // /api/generate says `response` where /api/chat says `message`.
+    const generate = path === "/api/generate"
+    const empty = generate ? { response: "" } : { message: { role: "assistant", content: "" } }
+    if (sim && (generate ? !body.prompt : Array.isArray(body.messages) && body.messages.length === 0)) return lifecycle(found.id, name, body, empty)
     const track = inFlight(state.stats, req, text)
     try {
+      await warmUp(found.id, body)?.()
       await delay(state.latencyMs, req.signal)
     } catch {
       return new Response(null, { status: 499 })
     }
+    if (sim) holdWhile(sim, found.id, track)
     const t = turn(state, body)
-    // /api/generate says `response` where /api/chat says `message`.
-    const generate = path === "/api/generate"
-    const empty = generate ? { response: "" } : { message: { role: "assistant", content: "" } }
     const final = { model: name, created_at: "2025-08-21T19:22:45.499127Z", ...empty, done_reason: "stop", done: true, total_duration: 4883583458, load_duration: 1334875, prompt_eval_count: t.prompt, prompt_eval_duration: 342546000, eval_count: t.completion, eval_duration: 4535599000 }
     if (body.stream === false) {
       track.done()
@@ -122,6 +142,14 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     events.push(`${JSON.stringify(final)}\n`)
     const errorEvents = [`${JSON.stringify({ error: "an error was encountered while running the model" })}\n`]
     return streamResponse(state, track, { events, contentStart: 0, errorEvents }, { "content-type": "application/x-ndjson" })
+  }
+
+  /** No prompt: load the model (`keep_alive` 0: unload it) and say so (done_reason load / unload). */
+  async function lifecycle(id: string, name: string, body: Record<string, unknown>, empty: Record<string, unknown>): Promise<Response> {
+    const keep = keepAliveMs(body.keep_alive)
+    if (keep === 0) sim!.unload(id)
+    else await sim!.ensure(id, keep)
+    return json({ model: name, created_at: "2025-08-21T19:22:45.499127Z", ...empty, done_reason: keep === 0 ? "unload" : "load", done: true })
   }
 
   function show(body: Record<string, unknown>): Response {
@@ -151,14 +179,15 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
       await record(state.stats, req, path)
       if (state.faults.healthStatus) return json({ error: "unavailable" }, { status: state.faults.healthStatus })
       const withCaps = opts.withTagCapabilities !== false
-      const tag = (m: EmulatorModel) => ({ name: m.id, model: m.id, modified_at: "2025-05-04T17:37:44.706015396-07:00", size: 2019393189, digest: DIGEST, details: details(m, withCaps), ...(withCaps ? { capabilities: capabilitiesOf(m) } : {}) })
+      const tag = (m: EmulatorModel) => ({ name: m.id, model: m.id, modified_at: "2025-05-04T17:37:44.706015396-07:00", size: m.sizeBytes ?? 2019393189, digest: DIGEST, details: details(m, withCaps), ...(withCaps ? { capabilities: capabilitiesOf(m) } : {}) })
       return json({ models: state.models.map(tag) })
     }
     if (path === "/api/show" && req.method === "POST") return show(parseBody(await record(state.stats, req, path)) ?? {})
     if (path === "/api/ps") {
       await record(state.stats, req, path)
-      const running = (m: EmulatorModel) => ({ name: m.id, model: m.id, size: 3825819519, digest: DIGEST, details: details(m, false), expires_at: "2099-01-01T00:00:00Z", size_vram: 3825819519, context_length: 4096 })
-      return json({ models: state.models.filter((m) => isLoaded(state, m)).map(running) })
+      const running = (m: EmulatorModel, bytes = 3825819519, expires = "2099-01-01T00:00:00Z") => ({ name: m.id, model: m.id, size: bytes, digest: DIGEST, details: details(m, false), expires_at: expires, size_vram: bytes, context_length: 4096 })
+      if (sim) return json({ models: sim.resident().map((r) => running(r.model, r.bytes, new Date(r.expiresAt ?? Date.parse("2099-01-01T00:00:00Z")).toISOString())) })
+      return json({ models: state.models.filter((m) => isLoaded(state, m)).map((m) => running(m)) })
     }
     if ((path === "/api/chat" || path === "/api/generate") && req.method === "POST") return chatNative(req, path)
     if (path === "/api/embeddings" && req.method === "POST") {
@@ -192,10 +221,11 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<Emulator> {
     return undefined
   }
 
-  return serve("ollama", opts, state, DEFAULT_MODELS, async (req) => {
+  const emu = serve("ollama", opts, state, DEFAULT_MODELS, async (req) => {
     if (opts.hostCheck !== false && !hostAllowed(req.headers.get("host"))) return new Response(null, { status: 403 })
     const path = new URL(req.url).pathname
     const res = (await native(req, path)) ?? (await openaiLayer(req, path))
     return res ?? new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } })
   })
+  return Object.assign(emu, { fleet: sim })
 }

@@ -2,6 +2,7 @@
  * Shared shapes of the emulated backends. Each emulator is a real `Bun.serve` that
  * behaves on the wire like the server it stands for.
  */
+import type { FleetSimOptions } from "./fleet.ts"
 
 export interface EmulatorModel {
   id: string
@@ -10,6 +11,8 @@ export interface EmulatorModel {
   capabilities?: string[]
   /** Loaded in memory (warm). Default true. */
   loaded?: boolean
+  /** Size in memory when loaded, bytes (for the `fleet` simulation; default 2 GiB). */
+  sizeBytes?: number
 }
 
 /** A call the emulated model makes when a request offers tools. */
@@ -104,6 +107,8 @@ export interface EmulatorOptions {
   strictTemplate?: boolean
   /** Model a prompt (prefix) cache: see PrefixCacheOptions. Off by default. */
   prefixCache?: PrefixCacheOptions
+  /** Simulate model residency (load time, memory, eviction, keep-alive): see FleetSimOptions. Off by default. */
+  fleet?: FleetSimOptions
 }
 
 /**

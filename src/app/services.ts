@@ -10,6 +10,7 @@ import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
+import { observeFleet } from "../observability/fleet-metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
@@ -26,6 +27,9 @@ import { createFeedback } from "../routing/feedback.ts"
 import { createQueue } from "../routing/queue.ts"
 import { createRouter } from "../routing/router.ts"
 import { createSessionTable } from "../routing/sessions.ts"
+import { providerFor } from "../egress/providers/index.ts"
+import { createFleet } from "../fleet/fleet.ts"
+import { createFleetControl } from "../fleet/control.ts"
 
 export type Services = ReturnType<typeof createServices>
 
@@ -34,7 +38,15 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
-  const router = createRouter(registry, () => config().routing, breakers)
+  const fleet = createFleet(registry, { config: () => config().fleet })
+  const router = createRouter(registry, () => config().routing, breakers, fleet)
+  const fleetControl = createFleetControl({
+    registry,
+    fleet,
+    lifecycleOf: (type) => providerFor(type).lifecycle,
+    timeoutMs: () => config().server.cold_first_byte_timeout_seconds * 1000,
+    resolve: (model) => router.resolve(model),
+  })
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
   const sessions = createSessionTable({
@@ -68,6 +80,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
         log.info(`backend ${event.backend.name} has no ${event.dialect} route of its own: translating those requests`, { backend: event.backend.name, dialect: event.dialect })
         return
       case "models_changed":
+        fleetControl.enforcePins(event.backend)
         if (event.idsChanged) log.debug(`backend ${event.backend.name} models changed`, { models: [...event.backend.models.keys()] })
     }
   })
@@ -75,6 +88,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const stats = createStats()
   const metrics = createMetrics(registry)
   faults.register(metrics.registry)
+  observeFleet(metrics.registry, fleet)
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>(faults.of("request"))
   requests.on(observeRequests({ metrics, stats, log }))
@@ -86,7 +100,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status, keySpend: keys.usage.spendOf })
 
-  return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
+  return { registry, fleet, fleetControl, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
 }
 
 function createKeys(state: StateFile, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {

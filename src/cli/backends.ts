@@ -12,6 +12,12 @@ import { statusMark, table } from "./table.ts"
 
 type BackendView = ReturnType<typeof backendView>
 
+/** How many models, and how many loaded, or that the server keeps them all loaded. */
+function modelsCell(b: BackendView): string {
+  if (b.lifecycle === "always_loaded") return `${b.models.length} (always loaded)`
+  return `${b.models.length} (${b.models.filter((m) => m.loaded === true).length} loaded)`
+}
+
 const list = defineCommand({
   meta: {
     name: "list",
@@ -37,7 +43,7 @@ const list = defineCommand({
           statusMark(b.status),
           b.type,
           b.url,
-          String(b.models.length),
+          modelsCell(b),
           b.max_concurrent ? `${b.in_flight}/${b.max_concurrent}` : String(b.in_flight),
           b.ttft_ewma_ms === null ? "-" : `${Math.round(b.ttft_ewma_ms)} ms`,
           b.source,

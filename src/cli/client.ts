@@ -55,7 +55,7 @@ export function fail(message: string, code = 1): never {
  * Call the server's API. Network failures and error responses end the command with a
  * plain sentence; the OpenAI error envelope's message is shown as is.
  */
-export async function api<T>(base: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function api<T>(base: string, path: string, init: { method?: string; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" }
   if (init.body !== undefined) headers["content-type"] = "application/json"
   const token = process.env.NEXUS_ADMIN_TOKEN
@@ -66,7 +66,7 @@ export async function api<T>(base: string, path: string, init: { method?: string
       method: init.method ?? "GET",
       headers,
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
     })
   } catch (err) {
     // Nothing said where to look and nothing is local: ask the network.

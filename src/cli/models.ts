@@ -7,18 +7,23 @@ import type { healthSummary } from "../http/health.ts"
 import type { ModelEntry } from "../http/models.ts"
 import { answeredBy, api, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"
+import { lifecycleCommands } from "./fleet.ts"
 
 export const modelsCommand = defineCommand({
   meta: {
     name: "models",
-    description: "List the models the running server can route to.\n\nExamples:\n  nexus models\n  nexus models --backend gpu-box\n  nexus models --json",
+    description:
+      "List the models the running server can route to; load, unload or pin one.\n\nExamples:\n  nexus models\n  nexus models --backend gpu-box\n  nexus models --json\n  nexus models load qwen3-coder:30b --backend gpu-box --keep-alive 30m",
   },
+  subCommands: lifecycleCommands,
   args: {
     ...urlArg,
     json: { type: "boolean", description: "Print JSON: {\"models\": [ {id, context_length, capabilities, backends, ...} ]}" },
     backend: { type: "string", description: "Only models served by this backend" },
   },
   async run({ args }) {
+    // citty runs this after a subcommand too: the subcommand has answered.
+    if (args._[0] !== undefined && args._[0] in lifecycleCommands) return
     const { data } = await api<{ data: ModelEntry[] }>(serverUrl(args.url), "/v1/models")
     const models = args.backend ? data.filter((m) => m.backends.includes(args.backend!)) : data
     if (args.json) return void process.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`)

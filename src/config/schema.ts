@@ -13,6 +13,7 @@ import { ENV_VARS } from "./env-names.ts"
 import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
 import { AuthSchema } from "./schema-auth.ts"
 import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
+import { FleetSchema, PinSchema } from "./schema-fleet.ts"
 import {
   BACKEND_TYPES,
   LOG_FORMATS,
@@ -303,6 +304,7 @@ export const BackendFields = table(
     tier: v.optional(int(1, 5), 1),
     timeout_seconds: v.optional(seconds()),
     max_concurrent: v.optional(int(1, 100_000)),
+    memory_gb: v.optional(v.pipe(v.number("expected a number of GB above 0"), v.gtValue(0, "expected a number of GB above 0"), v.maxValue(1_000_000, "expected a number of GB above 0 (at most 1000000)"))),
     // Globs (`models = ["gpt-4o-mini", "claude-*"]`) limit what a backend serves;
     // tables ([[backends.models]]) correct what it reports. Both may be mixed.
     models: v.optional(
@@ -360,6 +362,7 @@ const RootFields = {
   backends: v.optional(v.array(BackendSchema, "expected [[backends]] tables"), () => []),
   queue: v.optional(QueueSchema, {}),
   responses: v.optional(ResponsesSchema, {}),
+  fleet: v.optional(FleetSchema, {}),
   logging: v.optional(LoggingSchema, {}),
   auth: v.optional(AuthSchema, {}),
   pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
@@ -393,6 +396,8 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   "backends.models": Object.keys(ModelOverrideSchema.entries),
   queue: Object.keys(QueueSchema.entries),
   responses: Object.keys(ResponsesSchema.entries),
+  fleet: Object.keys(FleetSchema.entries),
+  "fleet.pins": Object.keys(PinSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
   auth: Object.keys(AuthSchema.entries),
 }

@@ -187,6 +187,24 @@ max_wait_seconds = 30
 max_stored = 10000
 # ...and each for this many days (> 0).
 max_age_days = 30
+[fleet]
+# Servers that load and unload models (Ollama, LM Studio, llama.cpp in router mode): a
+# model cold everywhere is placed where loading it evicts nothing in use, and concurrent
+# requests for it wait for that one load. vLLM and a llama.cpp server started with one
+# model serve their model always loaded. Load, unload and pin: nexus models load|unload|pin.
+# Tell streaming clients in the reasoning channel that their model is loading ("loading
+# qwen3-coder:30b on gpu-box (≈12 s)").
+loading_status = false
+
+# Models kept loaded on a backend (never unloaded by Nexus, loaded again if the server
+# drops them): always, or on some days between two local times ("HH:MM"; a window whose
+# to is before its from runs past midnight).
+# [[fleet.pins]]
+# model = "qwen3-coder:30b"
+# backend = "gpu-box"
+# days = ["mon", "tue", "wed", "thu", "fri"]   # sun..sat (default: every day)
+# from = "08:00"                               # default 00:00
+# to = "18:00"                                 # default 24:00
 
 [logging]
 # silent | error | warn | info | debug | trace (NEXUS_LOG_LEVEL, --log-level)
@@ -217,6 +235,7 @@ public_metrics = true
 # tier = 1                          # capability tier 1-5, higher is more capable (default 1)
 # max_concurrent = 4                # requests at once; more wait in [queue] (default: no limit)
 # timeout_seconds = 120             # this backend's first-byte timeout (default: the [server] one)
+# memory_gb = 24                    # memory for models on this box: where cold models fit (default: unlimited)
 #
 # [[backends.models]]               # correct what the server reports about one of its models
 # name = "llama3.2:latest"          # required: the model's name as the backend lists it

@@ -177,9 +177,32 @@ export interface BackendConfig {
   tier: number
   timeout_seconds?: number
   max_concurrent?: number
+  /** Memory this box has for models, GB (default: what the server reports, else unlimited). */
+  memory_gb?: number
   models: ModelOverride[]
   /** Model globs this backend may serve (the string entries of `models`). */
   allow_models?: string[]
+}
+
+export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const
+export type Weekday = (typeof WEEKDAYS)[number]
+
+/** A model kept loaded on a backend: always, or on `days` from `from` to `to` (local time). */
+export interface PinConfig {
+  model: string
+  backend: string
+  /** Default: every day. */
+  days?: Weekday[]
+  /** "HH:MM"; default 00:00. A window whose `to` is before `from` runs past midnight. */
+  from?: string
+  /** "HH:MM"; default 24:00. */
+  to?: string
+}
+
+export interface FleetConfig {
+  /** Tell streaming clients, in the reasoning channel, that their model is loading. */
+  loading_status: boolean
+  pins: PinConfig[]
 }
 
 export interface LoggingConfig {
@@ -213,6 +236,7 @@ export interface NexusConfig {
   backends: BackendConfig[]
   queue: QueueConfig
   responses: ResponsesConfig
+  fleet: FleetConfig
   logging: LoggingConfig
   auth: AuthConfig
   /** Price overrides by model glob, checked before the built-in table. */

@@ -47,6 +47,10 @@ export interface ModelInfo {
   loaded?: boolean
   /** GPU memory the loaded model holds, in bytes (Ollama's /api/ps). */
   vramBytes?: number
+  /** Memory the model takes when loaded, bytes (loaded: what the server reports; else its file size). */
+  sizeBytes?: number
+  /** When the server will unload it if unused, epoch ms (Ollama's `expires_at`). */
+  expiresAt?: number
   /** Who owns it according to the backend (`library`, `vllm`, …). */
   ownedBy?: string
 }
@@ -76,6 +80,8 @@ export interface BackendSettings {
   tier: number
   timeoutMs?: number
   maxConcurrent?: number
+  /** Memory for models on this box, bytes (`memory_gb`); undefined: what the server says, or no limit. */
+  memoryBytes?: number
 }
 
 /** What the registry needs to register a backend. */

@@ -76,7 +76,7 @@ export function dashboardRenderer() {
       const ctx = Math.max(0, ...known.map((m) => m.contextLength ?? 0))
       const cells = on.map((m, i) => {
         const b = backends[i]!
-        const text = !m ? '<span class="no">–<span class="sr"> not on this backend</span></span>' : m.loaded ? '<span class="warm">✓ warm</span>' : m.loaded === false ? "✓ cold" : "✓"
+        const text = !m ? '<span class="no">–<span class="sr"> not on this backend</span></span>' : m.loaded ? '<span class="warm">✓ warm</span>' : m.loaded === false ? "✓ cold" : b.alwaysLoaded ? "✓ always loaded" : "✓"
         return td(esc(b.name), text)
       })
       return `<tr><th scope="row">${esc(id)}</th>${td("Context", ctx ? ctx.toLocaleString("en") : "?", "num")}${td("Vision", yes(pick("vision")))}${td("Tools", yes(pick("tools")))}${td("JSON", yes(pick("json")))}${td("Embeddings", yes(pick("embeddings")))}${cells.join("")}</tr>`

@@ -44,6 +44,8 @@ export interface BackendState {
   probeMs: number | null
   breaker: string
   withdrawn: boolean
+  /** The server keeps its models loaded (no load/unload API: vLLM, a plain llama.cpp server). */
+  alwaysLoaded: boolean
   models: ModelState[]
 }
 

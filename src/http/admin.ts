@@ -10,6 +10,7 @@ import { closest, ConfigError, describeValue } from "../config/errors.ts"
 import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
 import type { Backend } from "../core/backend.ts"
 import { noSuchBackend } from "../registry/manage.ts"
+import { providerFor } from "../egress/providers/index.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -28,7 +29,10 @@ export function backendView(b: Backend) {
     zone: b.zone,
     last_error: b.lastError ?? null,
     last_check: b.lastCheck ? new Date(b.lastCheck).toISOString() : null,
-    models: [...b.models.values()].map((m) => ({ id: m.id, context_length: m.contextLength ?? null, loaded: m.loaded ?? null, vram_bytes: m.vramBytes ?? null })),
+    models: [...b.models.values()].map((m) => ({ id: m.id, context_length: m.contextLength ?? null, loaded: m.loaded ?? null, vram_bytes: m.vramBytes ?? null, size_bytes: m.sizeBytes ?? null, expires_at: m.expiresAt ? new Date(m.expiresAt).toISOString() : null })),
+    // A server type without a load/unload API keeps its models loaded (vLLM, plain llama.cpp).
+    lifecycle: providerFor(b.type).lifecycle ? ("managed" as const) : ("always_loaded" as const),
+    memory_bytes: b.memoryBytes ?? null,
     in_flight: b.stats.inFlight,
     max_concurrent: b.maxConcurrent ?? null,
     requests: b.stats.requests,

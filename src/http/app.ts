@@ -16,6 +16,7 @@ import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../in
 import { responses } from "../ingress/responses/endpoints.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
+import { fleetRoutes } from "./fleet-admin.ts"
 import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from "./browser-guard.ts"
 import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): Handler {
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
   app.route("/", keyRoutes(deps))
+  app.route("/", fleetRoutes(deps))
 
   /** The methods with a route for `path` (middleware, registered for ALL, does not count). */
   const allowed = (path: string) =>

@@ -7,6 +7,7 @@
 import type { Backend } from "../core/backend.ts"
 import type { BackendState, Snapshot } from "../dashboard/types.ts"
 import { VERSION } from "../version.ts"
+import { providerFor } from "../egress/providers/index.ts"
 import type { AppDeps } from "./deps.ts"
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10)
@@ -34,6 +35,7 @@ export function backendState(deps: AppDeps, b: Backend): BackendState {
     probeMs: round(b.stats.probeLatencyMs),
     breaker: deps.breakers.state(b.id),
     withdrawn: b.withdrawn === true,
+    alwaysLoaded: providerFor(b.type).lifecycle === undefined,
     models: [...b.models.values()].map((m) => ({
       id: m.id,
       contextLength: m.contextLength ?? null,

@@ -14,6 +14,8 @@ import type { Stats } from "../observability/stats.ts"
 import type { Spend } from "../observability/cost.ts"
 import type { PolicyStage } from "../core/policy.ts"
 import type { Registry } from "../registry/registry.ts"
+import type { Fleet } from "../fleet/fleet.ts"
+import type { FleetControl } from "../fleet/control.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
@@ -30,6 +32,10 @@ export interface AppDeps {
   registry: Registry
   health: HealthChecker
   router: Router
+  /** Model residency: loads in progress, learned load times, pins. */
+  fleet: Fleet
+  /** Load, unload and pin on command. */
+  fleetControl: FleetControl
   /** Sticky sessions: the backend each conversation was served by last. */
   sessions: SessionTable
   breakers: Breakers

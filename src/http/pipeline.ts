@@ -26,6 +26,7 @@ import { answerError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
 import { exactPromptTokens, refusedForWindow } from "./exact-fit.ts"
 import { planError, withPolicySkips } from "./plan-error.ts"
+import { reportCold, withColdStart } from "./cold-start.ts"
 
 function priorityOf(headers: Headers): QueuePriority {
   return headers.get("x-nexus-priority")?.trim().toLowerCase() === "high" ? "high" : "normal"
@@ -127,6 +128,8 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
   return async (scope) => {
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
+    // Streams that may have to wait for a model to load (only while some model is cold).
+    if (endpoint.dialect !== "ollama" && deps.fleet.anyCold()) return withColdStart(deps, endpoint, scope, proxy)
     try {
       if (deps.config().auth.required) admit(deps, scope)
       return await proxy(deps, endpoint, scope)
@@ -181,6 +184,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
   const session = config.routing.sessions.enabled && request.operation === "chat" ? sessionKey(request.headers, body, request.body) : undefined
   const first = reserve(deps, request, policy, session)
   const reserved = first.ok ? first : await reserveOrWait(deps, request, policy, clientReq.signal, deadline, first, keepOpen, session)
+  if (scope.onCold && stream) reportCold(deps, scope, reserved.attempts[0]!, keepOpen)
 
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
@@ -203,6 +207,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
       },
       keepOpen,
       feedback: deps.feedback,
+      fleet: deps.fleet,
       decorate(headers, attempt, failures) {
         routingHeaders(headers, attempt, reasonOf(failures))
         headers["x-request-id"] = requestId

@@ -10,6 +10,16 @@ import type { IngressEndpoint } from "../ingress/types.ts"
 /** Client-supplied request ids are echoed only when they are short and printable. */
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/
 
+/** What the pipeline tells a waiting client when the first attempt's model must load. */
+export interface ColdStart {
+  backend: string
+  model: string
+  /** The learned load time there, ms, if any. */
+  loadMs?: number
+  /** Lift the server's idle timeout: this response stays quiet for long. */
+  keepOpen(): void
+}
+
 export interface RequestScope {
   readonly req: Request
   readonly path: string
@@ -26,6 +36,8 @@ export interface RequestScope {
   key: ApiKey | undefined
   /** The request holds one of its key's places in flight. */
   keySlot: boolean
+  /** Set while a cold model may need loading: commits the client's stream early (cold-start.ts). */
+  onCold?: (cold: ColdStart) => void
 }
 
 export function openScope(req: Request, path: string): RequestScope {

@@ -8,7 +8,7 @@ import { ConfigError } from "../config/errors.ts"
 import type { BackendConfig } from "../config/types.ts"
 
 export type BackendFields = Pick<BackendConfig, "name" | "url" | "type" | "priority" | "zone" | "tier"> &
-  Partial<Pick<BackendConfig, "api_key_env" | "timeout_seconds" | "max_concurrent" | "allow_models">>
+  Partial<Pick<BackendConfig, "api_key_env" | "timeout_seconds" | "max_concurrent" | "allow_models" | "memory_gb">>
 
 /** The settings a reload may change in place, from the config's spelling. */
 export function settingsOf(cfg: BackendFields): BackendSettings {
@@ -18,6 +18,7 @@ export function settingsOf(cfg: BackendFields): BackendSettings {
     tier: cfg.tier,
     timeoutMs: cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined,
     maxConcurrent: cfg.max_concurrent,
+    memoryBytes: cfg.memory_gb ? cfg.memory_gb * 1024 ** 3 : undefined,
   }
 }
 

@@ -132,6 +132,15 @@ export function createRegistry(onFault?: ListenerFault) {
       bus.emit({ type: "models_changed", backend, idsChanged: !same })
     },
 
+    /** One model was loaded or unloaded (a load we asked for, or a request that warmed it). */
+    setModelLoaded(id: string, model: string, loaded: boolean): void {
+      const backend = backends.get(id)
+      const info = backend?.models.get(model)
+      if (!backend || !info || info.loaded === loaded) return
+      backend.models.set(model, { ...info, loaded, ...(loaded ? {} : { vramBytes: undefined, expiresAt: undefined }) })
+      bus.emit({ type: "models_changed", backend, idsChanged: false })
+    },
+
     /** Apply reloaded settings in place (the backend keeps its models and counters). */
     updateSettings(id: string, settings: BackendSettings): void {
       const backend = backends.get(id)

@@ -12,6 +12,7 @@ import type { Registry } from "../registry/registry.ts"
 import { aliasTarget, resolveAlias } from "../core/aliases.ts"
 import { contextNeed } from "../core/output-budget.ts"
 import { normaliseModel } from "../core/model-name.ts"
+import type { Fleet } from "../fleet/fleet.ts"
 import type { Breakers } from "./breaker.ts"
 import { orderCandidates, type Scored } from "./score.ts"
 
@@ -64,7 +65,7 @@ export type Router = ReturnType<typeof createRouter>
 
 const NO_FALLBACKS: readonly string[] = Object.freeze([])
 
-export function createRouter(registry: Registry, getConfig: () => RoutingConfig, breakers?: Breakers) {
+export function createRouter(registry: Registry, getConfig: () => RoutingConfig, breakers?: Breakers, fleet?: Fleet) {
   const ticks = new Map<string, number>()
 
   /** Why a backend cannot take this request now, or undefined when it can. */
@@ -106,7 +107,9 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     const scored = orderCandidates(ok, config.strategy, config.weights, tick, model)
     let hasCloud = false
     for (let i = 0; i < scored.length && !hasCloud; i++) hasCloud = isCloud(scored[i]!.backend)
-    const local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
+    let local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
+    // A model cold on every local candidate goes where loading it costs least, once.
+    if (fleet && local.length) local = fleet.order(model, local)
     const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
     const all = hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered
     // A loop, not slice().map(): this runs for every request.

@@ -42,6 +42,7 @@ export async function startNexus(
     } as NexusConfig["routing"],
     queue: { ...base.queue, ...overrides.queue },
     responses: { ...base.responses, ...overrides.responses },
+    fleet: { ...base.fleet, ...overrides.fleet } as NexusConfig["fleet"],
     backends: overrides.backends ?? [],
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
     pricing: { ...base.pricing, ...(overrides.pricing as NexusConfig["pricing"]) },

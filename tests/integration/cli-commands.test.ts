@@ -79,7 +79,7 @@ describe("talking to the running server", () => {
     expect(backends.map((b: { id: string }) => b.id).sort()).toEqual(["gpu-box", "kitchen-pc"])
     const gpu = backends.find((b: { id: string }) => b.id === "gpu-box")
     expect(gpu).toMatchObject({ name: "gpu-box", type: "vllm", status: "healthy", source: "config", priority: 10, in_flight: 0 })
-    expect(gpu.models).toEqual([{ id: "qwen2.5-7b", context_length: 32768, loaded: null, vram_bytes: null }]) // vLLM does not say what is loaded: unknown
+    expect(gpu.models).toEqual([{ id: "qwen2.5-7b", context_length: 32768, loaded: null, vram_bytes: null, size_bytes: null, expires_at: null }]) // vLLM does not say what is loaded: unknown
     const none = await nexusCli(["backends", "list", "--url", n.url, "--status", "unhealthy"])
     expect(none.stdout).toBe(`No backends with status unhealthy at ${n.url}.\n`)
   })
@@ -254,7 +254,7 @@ describe("completions, loaded in their shells", () => {
       ]).then((s) => s.trim().split("\n"))
     expect(await complete(["nexus", "config", ""])).toEqual(["init", "validate", "--help"])
     expect(await complete(["nexus", "config", "init", ""])).toEqual(["--output", "--force", "--minimal", "--help"])
-    expect(await complete(["nexus", "--json", "models", ""])).toEqual(["--url", "--json", "--backend", "--help"])
+    expect(await complete(["nexus", "--json", "models", ""])).toEqual(["load", "unload", "pin", "unpin", "--url", "--json", "--backend", "--help"])
   })
 
   test.skipIf(lacking("fish is not installed", haveShell("fish")))("fish: its own completion engine answers from the script", async () => {

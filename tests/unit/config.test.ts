@@ -94,6 +94,7 @@ describe("the file", () => {
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
       responses: { max_stored: 10000, max_age_days: 30 },
+      fleet: { loading_status: false, pins: [] },
       logging: { level: "info", format: "pretty" },
       auth: { required: false, public_health: true, public_metrics: true },
       pricing: {},

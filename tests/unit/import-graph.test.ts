@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   config: 1,
   persist: 2,
   registry: 3,
+  fleet: 3.5,
   routing: 4,
   policy: 4,
   egress: 5,

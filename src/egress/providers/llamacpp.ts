@@ -10,6 +10,7 @@ import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type Probe
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
 import { templateSwitch } from "./reasoning.ts"
 import type { ProbeTarget, Provider } from "./types.ts"
+import type { Lifecycle, LifecycleResult, LifecycleTarget } from "../../fleet/lifecycle.ts"
 
 /** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
 export function readLlamaHealth(res: ProbeResponse): HealthVerdict {
@@ -28,8 +29,16 @@ export function readLlamaModel(entry: Record<string, unknown>): ModelInfo | unde
   const model = defaultReadModel(entry)
   if (model && isObject(entry.meta)) {
     model.contextLength = positiveInt(entry.meta.n_ctx) ?? positiveInt(entry.meta.n_ctx_train)
+    model.sizeBytes = positiveInt(entry.meta.size)
   }
+  // Router mode lists each model's state; a server started with one model serves it loaded.
+  const state = routerStatus(entry)
+  if (model && state) model.loaded = state === "loaded"
   return model
+}
+
+function routerStatus(entry: Record<string, unknown>): string | undefined {
+  return isObject(entry.status) && typeof entry.status.value === "string" ? entry.status.value : undefined
 }
 
 const compatible = openaiCompatible({
@@ -54,7 +63,7 @@ const compatible = openaiCompatible({
     return models.map((m) => ({
       ...m,
       contextLength: nCtx ?? m.contextLength,
-      loaded: true,
+      loaded: m.loaded ?? true,
       capabilities: { ...m.capabilities, vision, tools, completion: true },
     }))
   },
@@ -73,4 +82,44 @@ async function countTokens(target: ProbeTarget, body: Record<string, unknown>, t
   return tokens.status === 200 && isObject(tokens.json) && Array.isArray(tokens.json.tokens) ? tokens.json.tokens.length : undefined
 }
 
-export const llamacpp: Provider = { ...compatible, countTokens, reasoning: templateSwitch }
+/** A router's error message, or the HTTP status. */
+function errorText(res: ProbeResponse): string {
+  return isObject(res.json) && isObject(res.json.error) && typeof res.json.error.message === "string" ? res.json.error.message : `HTTP ${res.status}`
+}
+
+/** Router mode loads in the background: watch `/models` until the model is loaded (or failed). */
+async function untilLoaded(t: LifecycleTarget, model: string, deadline: number): Promise<LifecycleResult> {
+  while (performance.now() < deadline) {
+    const res = await probeRequest(`${trimSlash(t.url)}/models`, { headers: authHeaders(t), timeoutMs: Math.max(deadline - performance.now(), 1) })
+    const entry = Array.isArray((res.json as { data?: unknown })?.data) ? ((res.json as { data: unknown[] }).data.filter(isObject).find((e) => e.id === model)) : undefined
+    const state = entry ? routerStatus(entry) : undefined
+    if (state === "loaded") return { ok: true }
+    if (state === "failed" || state === "unloaded") return { ok: false, error: `the server reports the model ${state}` }
+    await Bun.sleep(LOAD_POLL_MS)
+  }
+  return { ok: false, error: "timed out waiting for the load" }
+}
+
+const LOAD_POLL_MS = 100
+
+/** `POST /models/load|unload {model}` (router mode only: a server started with `-m` has neither route). */
+async function routerOp(t: LifecycleTarget, op: "load" | "unload", model: string, timeoutMs: number): Promise<LifecycleResult> {
+  const deadline = performance.now() + timeoutMs
+  try {
+    const res = await probeRequest(`${trimSlash(t.url)}/models/${op}`, { method: "POST", body: { model }, headers: authHeaders(t), timeoutMs })
+    const error = errorText(res)
+    if (res.status === 404 && !/model/i.test(error)) return { ok: false, unsupported: true, error: "this llama.cpp server is not in router mode (started with one model)" }
+    if (op === "unload") return res.status === 200 ? { ok: true } : { ok: false, error }
+    if (res.status !== 200 && !/already running/i.test(error)) return { ok: false, error }
+    return await untilLoaded(t, model, deadline)
+  } catch (err) {
+    return { ok: false, error: (err as Error).message }
+  }
+}
+
+const lifecycle: Lifecycle = {
+  load: (t, model, req) => routerOp(t, "load", model, req.timeoutMs),
+  unload: (t, model, req) => routerOp(t, "unload", model, req.timeoutMs),
+}
+
+export const llamacpp: Provider = { ...compatible, countTokens, reasoning: templateSwitch, lifecycle }

@@ -10,6 +10,8 @@ import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, dataArray, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { dataPayload } from "../sse-format.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
+import type { Lifecycle, LifecycleResult, LifecycleTarget } from "../../fleet/lifecycle.ts"
+import type { Provider } from "./types.ts"
 
 export function readLmStudioModel(entry: Record<string, unknown>): ModelInfo | undefined {
   if (typeof entry.id !== "string") return undefined
@@ -40,6 +42,7 @@ export function readLmStudioV1Model(entry: Record<string, unknown>): ModelInfo |
     id: entry.key,
     contextLength: loadedContext ?? positiveInt(entry.max_context_length),
     loaded: instances.length > 0,
+    sizeBytes: positiveInt(entry.size_bytes),
     ownedBy: typeof entry.publisher === "string" ? entry.publisher : "organization_owner",
     capabilities: {
       embeddings: embedding,
@@ -82,7 +85,31 @@ function fixStringError(event: string): string | undefined {
   }
 }
 
-export const lmstudio = openaiCompatible({
+/** One of the 0.4+ REST model operations; its error shapes are not documented, so any `error` text is read. */
+async function rest(t: LifecycleTarget, op: "load" | "unload", body: Record<string, unknown>, timeoutMs: number): Promise<LifecycleResult> {
+  try {
+    const res = await probeRequest(`${trimSlash(t.url)}/api/v1/models/${op}`, { method: "POST", body, headers: authHeaders(t), timeoutMs })
+    // Before 0.4 the route does not exist: the catch-all answers 200 with an error string.
+    if (res.status === 200 && isObject(res.json) && res.json.error === undefined) return { ok: true }
+    const error = isObject(res.json) ? res.json.error : undefined
+    const text = typeof error === "string" ? error : isObject(error) && typeof error.message === "string" ? error.message : `HTTP ${res.status}`
+    return { ok: false, error: text, unsupported: /unexpected endpoint/i.test(text) || undefined }
+  } catch (err) {
+    return { ok: false, error: (err as Error).message }
+  }
+}
+
+/**
+ * `POST /api/v1/models/load {model}` answers once loaded; `/unload` takes the instance id,
+ * which for a model loaded once is its key. A load of a model already loaded would load a
+ * second instance, so the caller loads only what is not loaded. No keep-alive parameter.
+ */
+const lifecycle: Lifecycle = {
+  load: (t, model, req) => rest(t, "load", { model }, req.timeoutMs),
+  unload: (t, model, req) => rest(t, "unload", { instance_id: model }, req.timeoutMs),
+}
+
+const compatible = openaiCompatible({
   type: "lmstudio",
   locality: ON_PREMISES,
   fixEvent: fixStringError,
@@ -91,3 +118,5 @@ export const lmstudio = openaiCompatible({
     return models.map((m) => rich.get(m.id) ?? m)
   },
 })
+
+export const lmstudio: Provider = { ...compatible, lifecycle }

@@ -8,6 +8,7 @@ import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelCapabilities, ModelInfo } from "../../core/backend.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { reasoningEffort } from "./reasoning.ts"
+import type { Lifecycle, LifecycleResult } from "../../fleet/lifecycle.ts"
 import type { Provider, ProbeContext } from "./types.ts"
 
 interface ShowFacts {
@@ -58,7 +59,31 @@ async function show(base: string, model: string, headers: Record<string, string>
   }
 }
 
+/**
+ * `/api/generate` without a prompt loads the model and holds it for `keep_alive`
+ * (seconds; negative: forever); `keep_alive: 0` unloads it. Both answer when done.
+ */
+async function generateKeepAlive(base: string, headers: Record<string, string>, model: string, keepAlive: number | undefined, timeoutMs: number): Promise<LifecycleResult> {
+  const body = { model, stream: false, ...(keepAlive === undefined ? {} : { keep_alive: keepAlive }) }
+  try {
+    const res = await probeRequest(`${base}/api/generate`, { method: "POST", body, headers, timeoutMs })
+    if (res.status === 200) return { ok: true }
+    const error = isObject(res.json) && typeof res.json.error === "string" ? res.json.error : `HTTP ${res.status}`
+    return { ok: false, error }
+  } catch (err) {
+    return { ok: false, error: (err as Error).message }
+  }
+}
+
+const lifecycle: Lifecycle = {
+  keepAlive: true,
+  load: (t, model, req) =>
+    generateKeepAlive(trimSlash(t.url), authHeaders(t), model, req.keepAliveMs === undefined ? undefined : req.keepAliveMs < 0 ? -1 : Math.ceil(req.keepAliveMs / 1000), req.timeoutMs),
+  unload: (t, model, req) => generateKeepAlive(trimSlash(t.url), authHeaders(t), model, 0, req.timeoutMs),
+}
+
 export const ollama: Provider = {
+  lifecycle,
   type: "ollama",
   locality: ON_PREMISES,
   dialect: "openai",
@@ -80,11 +105,15 @@ export const ollama: Provider = {
       return { status: "unhealthy", error: `GET /api/tags answered ${tags.status}` }
     }
 
-    // Loaded models, and how much GPU memory each holds.
-    const loaded = new Map<string, number | undefined>()
+    // Loaded models: the memory each holds, how much of it on the GPU, and when it expires.
+    const loaded = new Map<string, { vram?: number; size?: number; expiresAt?: number }>()
     const ps = await probeRequest(`${base}/api/ps`, { headers, timeoutMs: ctx.timeoutMs }).catch(() => undefined)
     if (ps && isObject(ps.json) && Array.isArray(ps.json.models)) {
-      for (const m of ps.json.models) if (isObject(m) && typeof m.name === "string") loaded.set(m.name, positiveInt(m.size_vram))
+      for (const m of ps.json.models) {
+        if (!isObject(m) || typeof m.name !== "string") continue
+        const expires = typeof m.expires_at === "string" ? Date.parse(m.expires_at) : Number.NaN
+        loaded.set(m.name, { vram: positiveInt(m.size_vram), size: positiveInt(m.size), expiresAt: Number.isNaN(expires) ? undefined : expires })
+      }
     }
 
     const models: ModelInfo[] = []
@@ -111,7 +140,9 @@ export const ollama: Provider = {
         contextLength,
         capabilities: ollamaCapabilities(words),
         loaded: loaded.has(id),
-        vramBytes: loaded.get(id),
+        vramBytes: loaded.get(id)?.vram,
+        sizeBytes: loaded.get(id)?.size ?? positiveInt(entry.size),
+        expiresAt: loaded.get(id)?.expiresAt,
         ownedBy: id.includes("/") ? id.split("/")[0] : "library",
       })
     }

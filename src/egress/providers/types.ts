@@ -7,6 +7,7 @@
 import type { BackendInit, BackendType, ModelInfo } from "../../core/backend.ts"
 import type { Locality } from "../../core/locality.ts"
 import type { Dialect, Operation, Reasoning } from "../../core/request.ts"
+import type { Lifecycle } from "../../fleet/lifecycle.ts"
 
 export interface ProbeResult {
   status: "healthy" | "loading" | "unhealthy"
@@ -82,6 +83,8 @@ export interface Provider {
    * clients whose dialect has them in other terms (Anthropic's `thinking`).
    */
   reasoning?(r: Reasoning): Record<string, unknown> | undefined
+  /** Loading and unloading models, for servers that manage residency (else always loaded). */
+  lifecycle?: Lifecycle
   /** The exact prompt tokens of a canonical chat body, for servers that can count them. */
   countTokens?(target: ProbeTarget, body: Record<string, unknown>, timeoutMs: number): Promise<number | undefined>
 }

@@ -9,6 +9,7 @@ import { NexusError } from "../../core/errors.ts"
 import type { AttemptFeedback, AttemptReport, Failure, RequestOutcome } from "../../core/outcome.ts"
 import type { CanonicalRequest, Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
+import { coldAllowanceMs, type Fleet } from "../../fleet/fleet.ts"
 import { exchangeFor, type Exchange } from "../exchange.ts"
 import { FRAMING } from "../sse-format.ts"
 import { describeFetchError } from "../providers/http.ts"
@@ -48,6 +49,8 @@ export interface AttemptContext {
   failures: readonly Failure[]
   /** Lift the server's idle timeout for this request: it waits, or streams, for long. */
   keepOpen?(): void
+  /** Model residency, told of attempts on models that load and unload. */
+  fleet?: Fleet
   /**
    * Adds the gateway's own headers to a committed answer before its Response exists
    * (setting them afterwards costs a guarded native call each). Called after `finish`
@@ -93,8 +96,13 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
     if (!(err instanceof NexusError)) throw err
     return unservable(ctx, attempt, err)
   }
-  const cold = backend.models.get(attempt.model)?.loaded === false
-  const allowance = cold ? timing.coldFirstByteTimeoutMs : timing.firstByteTimeoutMs
+  const loaded = backend.models.get(attempt.model)?.loaded
+  // Always-loaded models (loaded undefined) cost nothing more here.
+  const resident = loaded === undefined ? undefined : ctx.fleet?.attempt(backend, attempt.model)
+  const allowance =
+    loaded === false
+      ? coldAllowanceMs(ctx.fleet?.loadMs(backend.id, attempt.model), timing.firstByteTimeoutMs, timing.coldFirstByteTimeoutMs)
+      : timing.firstByteTimeoutMs
   const firstByteMs = Math.min(backend.timeoutMs ?? allowance, remaining)
   const upstream = new UpstreamAbort(clientSignal, sent + firstByteMs, ctx.keepOpen)
 
@@ -103,6 +111,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
     if (settled) return
     settled = true
     upstream.release()
+    resident?.settle()
     // Spelled out: a spread copies through the runtime's generic path on every attempt.
     feedback.settle({ backend, verdict: report.verdict, reason: report.reason, retryAfterSeconds: report.retryAfterSeconds, latencyMs: report.latencyMs })
   }
@@ -140,10 +149,12 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
         // on the same slot; the client sees only the translated answer.
         ctx.feedback.lacksNative(backend, req.dialect)
         upstream.release()
+        resident?.settle()
         return await runAttempt(ctx, attempt)
       }
       return refused(ctx, attempt, res.status, res.headers, text, settle)
     }
+    resident?.answered(performance.now() - sent)
     if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
     // The backend's headers, read in one native call.
     let given: HeaderMap = res.headers.toJSON()

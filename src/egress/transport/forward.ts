@@ -46,6 +46,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
     timing: req.timing,
     feedback: req.feedback,
     decorate: req.decorate,
+    fleet: req.fleet,
     keepOpen: req.keepOpen,
     started: performance.now(),
     failures,

@@ -1,0 +1,224 @@
+/**
+ * What Nexus knows and decides about model residency across the fleet: which requests
+ * work on which model where, the load in progress for each cold model (so concurrent
+ * requests wait for that one load instead of starting others), each model's learned
+ * cold-load time per box, and the pins. Backends whose models are always loaded (no
+ * lifecycle: vLLM, a plain llama.cpp server) never reach anything here but one check.
+ * @module
+ */
+import type { Backend } from "../core/backend.ts"
+import { createEventBus, type Listener } from "../core/events.ts"
+import type { FleetConfig, PinConfig } from "../config/types.ts"
+import type { Registry } from "../registry/registry.ts"
+import { isPinned, pinActive, pinRemainingMs } from "./pins.ts"
+import { placementOrder, type PlacementFacts } from "./placement.ts"
+
+export type LoadReason = "request" | "explicit" | "pin"
+
+/** A model finished loading on a backend. */
+export interface LoadEvent {
+  backend: string
+  model: string
+  reason: LoadReason
+  ms: number
+}
+
+/** One attempt on a model whose residency we track. */
+export interface FleetAttempt {
+  /** The server answered with a success status after `ms`: the model is loaded now. */
+  answered(ms: number): void
+  /** The attempt is over (exactly once, whatever happened). */
+  settle(): void
+}
+
+export type Fleet = ReturnType<typeof createFleet>
+
+const EWMA_ALPHA = 0.3
+/** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
+const CLAIM_MS = 10 * 60_000
+const key = (backendId: string, model: string) => `${backendId}\u0000${model}`
+
+export interface FleetOptions {
+  config(): FleetConfig
+  /** The clock pins read (tests set it). */
+  now?: () => Date
+}
+
+export function createFleet(registry: Registry, opts: FleetOptions) {
+  const now = opts.now ?? (() => new Date())
+  const inUse = new Map<string, number>()
+  const learned = new Map<string, number>()
+  /** model -> the backend a load of it is under way on. */
+  const claims = new Map<string, { backendId: string; until: number }>()
+  const runtimePins: PinConfig[] = []
+  const loads = createEventBus<LoadEvent>()
+  const counts = { warm: 0, cold: 0 }
+
+  // Whether any backend has a model known not to be loaded, recomputed after a change.
+  let cold = false
+  let coldKnown = false
+  registry.on((e) => {
+    if (e.type === "models_changed" || e.type === "backend_removed" || e.type === "backend_added") coldKnown = false
+  })
+
+  const pins = () => (runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
+  const facts: PlacementFacts = {
+    inUse: (b, m) => inUse.get(key(b, m)) ?? 0,
+    pinned: (m, b) => isPinned(pins(), m, b, now()),
+    loadMs: (b, m) => learned.get(key(b, m)),
+  }
+
+  function learn(backendId: string, model: string, ms: number): void {
+    const k = key(backendId, model)
+    const prev = learned.get(k)
+    learned.set(k, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev))
+  }
+
+  function claimed(model: string): string | undefined {
+    const c = claims.get(model)
+    if (!c) return undefined
+    if (c.until > Date.now()) return c.backendId
+    claims.delete(model)
+    return undefined
+  }
+
+  return {
+    facts,
+    pins,
+    /** Some model somewhere is known to be cold (fleets of always-loaded servers: never). */
+    anyCold(): boolean {
+      if (coldKnown) return cold
+      cold = registry.list().some((b) => [...b.models.values()].some((m) => m.loaded === false))
+      coldKnown = true
+      return cold
+    },
+    /** Loads as they complete (metrics subscribe). */
+    onLoad(listener: Listener<LoadEvent>): () => void {
+      return loads.on(listener)
+    },
+    /** Requests that found their model loaded, and that had to wait for a load. */
+    counts,
+
+    /**
+     * Reorder the router's candidates for a model that is cold on every one of them:
+     * the box already loading it first, else the placement choice, which is then claimed
+     * so the next requests follow it. Anything else is left as the router scored it.
+     */
+    order<T extends { backend: Backend }>(model: string, candidates: T[]): T[] {
+      for (const c of candidates) if (c.backend.models.get(model)?.loaded !== false) return candidates
+      const loading = claimed(model)
+      const i = loading === undefined ? -1 : candidates.findIndex((c) => c.backend.id === loading)
+      if (i > 0) return [candidates[i]!, ...candidates.slice(0, i), ...candidates.slice(i + 1)]
+      if (i === 0) return candidates
+      const ordered = placementOrder(candidates, model, facts)
+      claims.set(model, { backendId: ordered[0]!.backend.id, until: Date.now() + CLAIM_MS })
+      return ordered
+    },
+
+    /** An attempt starts on `model` at `backend`: undefined when its models are always loaded. */
+    attempt(backend: Backend, model: string): FleetAttempt | undefined {
+      const loaded = backend.models.get(model)?.loaded
+      if (loaded === undefined) return undefined
+      const k = key(backend.id, model)
+      inUse.set(k, (inUse.get(k) ?? 0) + 1)
+      const cold = loaded === false
+      if (cold) {
+        counts.cold++
+        // While a request waits for the load here, requests for the model follow it (the
+        // box looks busy now, and placement alone would send them elsewhere).
+        claims.set(model, { backendId: backend.id, until: Date.now() + CLAIM_MS })
+      } else counts.warm++
+      let done = false
+      const unclaim = () => {
+        if (claims.get(model)?.backendId === backend.id) claims.delete(model)
+      }
+      return {
+        answered(ms) {
+          if (!cold) return
+          unclaim()
+          // Requests that waited for the same load answer too: the first one counts it.
+          if (backend.models.get(model)?.loaded !== false) return
+          learn(backend.id, model, ms)
+          registry.setModelLoaded(backend.id, model, true)
+          loads.emit({ backend: backend.name, model, reason: "request", ms })
+        },
+        settle() {
+          if (done) return
+          done = true
+          const n = (inUse.get(k) ?? 1) - 1
+          if (n > 0) inUse.set(k, n)
+          else inUse.delete(k)
+          // The last of the requests waiting for this load gives up the claim.
+          if (cold && n <= 0) unclaim()
+        },
+      }
+    },
+
+    /** Requests in flight on `model` at `backend`. */
+    inFlight(backendId: string, model: string): number {
+      return facts.inUse(backendId, model)
+    },
+
+    /** The learned cold-load time of `model` on `backend`, ms. */
+    loadMs(backendId: string, model: string): number | undefined {
+      return learned.get(key(backendId, model))
+    },
+
+    /** A load we asked for finished (or an unload did). */
+    loaded(backend: Backend, model: string, ms: number | undefined, reason: LoadReason): void {
+      registry.setModelLoaded(backend.id, model, true)
+      if (ms === undefined) return
+      learn(backend.id, model, ms)
+      loads.emit({ backend: backend.name, model, reason, ms })
+    },
+    unloaded(backend: Backend, model: string): void {
+      registry.setModelLoaded(backend.id, model, false)
+    },
+
+    /** Claim the load of `model` on `backendId` (explicit loads: requests then follow it). */
+    claim(model: string, backendId: string): () => void {
+      claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
+      return () => {
+        if (claims.get(model)?.backendId === backendId) claims.delete(model)
+      }
+    },
+
+    isPinned(model: string, backendName: string): boolean {
+      return facts.pinned(model, backendName)
+    },
+
+    /** How long the pin holding `model` there has left (-1: no end), or undefined when none does. */
+    pinnedFor(model: string, backendName: string): number | undefined {
+      const t = now()
+      let longest: number | undefined
+      for (const p of pins()) {
+        if (p.model !== model || p.backend !== backendName || !pinActive(p, t)) continue
+        const ms = pinRemainingMs(p, t)
+        // A pin without a window holds until unpinned, whatever the others say.
+        if (ms < 0) return -1
+        longest = Math.max(longest ?? 0, ms)
+      }
+      return longest
+    },
+
+    /** Pin at run time (no window: always). */
+    pin(model: string, backendName: string): void {
+      if (!runtimePins.some((p) => p.model === model && p.backend === backendName)) runtimePins.push({ model, backend: backendName })
+    },
+
+    unpin(model: string, backendName: string): boolean {
+      const i = runtimePins.findIndex((p) => p.model === model && p.backend === backendName)
+      if (i < 0) return false
+      runtimePins.splice(i, 1)
+      return true
+    },
+  }
+}
+
+/**
+ * The first-byte allowance for a cold model: its learned load time plus a margin (half
+ * again, and the warm allowance on top), or the configured cold allowance until one is known.
+ */
+export function coldAllowanceMs(learnedMs: number | undefined, warmMs: number, coldMs: number): number {
+  return learnedMs === undefined ? coldMs : Math.ceil(learnedMs * 1.5) + warmMs
+}

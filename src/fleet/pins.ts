@@ -1,0 +1,54 @@
+/**
+ * Pins: models an operator keeps loaded on a backend, always or in weekly windows
+ * (`days`, `from`..`to` in local time; a window whose end is before its start runs past
+ * midnight into the next day). Pure: the caller passes the time.
+ * @module
+ */
+import { WEEKDAYS, type PinConfig } from "../config/types.ts"
+
+/** "HH:MM" as minutes after midnight. */
+function minutes(hhmm: string): number {
+  const [h, m] = hhmm.split(":")
+  return Number(h) * 60 + Number(m)
+}
+
+function dayListed(pin: PinConfig, day: number): boolean {
+  return !pin.days || pin.days.includes(WEEKDAYS[day]!)
+}
+
+/** Whether `pin` holds at `now`. */
+export function pinActive(pin: PinConfig, now: Date): boolean {
+  const from = minutes(pin.from ?? "00:00")
+  const to = minutes(pin.to ?? "24:00")
+  const t = now.getHours() * 60 + now.getMinutes()
+  const day = now.getDay()
+  if (from < to) return dayListed(pin, day) && t >= from && t < to
+  if (from === to) return dayListed(pin, day)
+  // Past midnight: the evening of a listed day, or the morning after one.
+  return (dayListed(pin, day) && t >= from) || (dayListed(pin, (day + 6) % 7) && t < to)
+}
+
+/** The pin holding `model` on the backend named `backend` at `now`, if any. */
+export function activePin(pins: readonly PinConfig[], model: string, backend: string, now: Date): PinConfig | undefined {
+  for (const p of pins) if (p.model === model && p.backend === backend && pinActive(p, now)) return p
+  return undefined
+}
+
+/** Whether `model` is pinned on the backend named `backend` at `now`. */
+export function isPinned(pins: readonly PinConfig[], model: string, backend: string, now: Date): boolean {
+  return activePin(pins, model, backend, now) !== undefined
+}
+
+/**
+ * How long the active window of `pin` has left at `now`, ms; -1 for a pin without a
+ * window (until unpinned). A pinned load asks the server to keep the model that long, so
+ * it goes back to normal expiry when the window closes.
+ */
+export function pinRemainingMs(pin: PinConfig, now: Date): number {
+  if (!pin.days && !pin.from && !pin.to) return -1
+  const from = minutes(pin.from ?? "00:00")
+  const to = minutes(pin.to ?? "24:00")
+  const t = now.getHours() * 60 + now.getMinutes() + now.getSeconds() / 60
+  const left = from < to ? to - t : from === to ? 1440 - t : t >= from ? 1440 - t + to : to - t
+  return Math.max(0, Math.round(left * 60_000))
+}

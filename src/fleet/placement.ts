@@ -1,0 +1,46 @@
+/**
+ * Where a model that is cold everywhere should load: first where it fits in free memory
+ * (evicting nothing), then where the least recently used idle models can make room, and
+ * last where room would mean evicting a model in use or pinned. Within a class, an idle
+ * box before a busy one, then the shortest learned load time. Pure.
+ * @module
+ */
+import type { Backend } from "../core/backend.ts"
+
+export interface PlacementFacts {
+  /** Requests in flight on this model on this backend. */
+  inUse(backendId: string, model: string): number
+  pinned(model: string, backendName: string): boolean
+  /** Learned cold-load time, ms, when one was observed. */
+  loadMs(backendId: string, model: string): number | undefined
+}
+
+/** 0: fits as is; 1: evicts idle models; 2: would evict a model in use or pinned. */
+export function evictionClass(b: Backend, model: string, facts: PlacementFacts): number {
+  const need = b.models.get(model)?.sizeBytes
+  const budget = b.memoryBytes
+  if (budget === undefined || need === undefined) return 0
+  let used = 0
+  let busyBytes = 0
+  for (const m of b.models.values()) {
+    if (m.loaded !== true || m.id === model) continue
+    const bytes = m.sizeBytes ?? 0
+    used += bytes
+    if (facts.inUse(b.id, m.id) > 0 || facts.pinned(m.id, b.name)) busyBytes += bytes
+  }
+  if (used + need <= budget) return 0
+  return busyBytes + need <= budget ? 1 : 2
+}
+
+/** Candidates in placement order (stable for ties). */
+export function placementOrder<T extends { backend: Backend }>(candidates: readonly T[], model: string, facts: PlacementFacts): T[] {
+  const keyed = candidates.map((c, i) => ({
+    c,
+    i,
+    cls: evictionClass(c.backend, model, facts),
+    busy: c.backend.stats.inFlight > 0 ? 1 : 0,
+    ms: facts.loadMs(c.backend.id, model) ?? Number.MAX_SAFE_INTEGER,
+  }))
+  keyed.sort((a, b) => a.cls - b.cls || a.busy - b.busy || a.ms - b.ms || a.i - b.i)
+  return keyed.map((k) => k.c)
+}

@@ -1,0 +1,101 @@
+/**
+ * The fleet in the admin API: what is loaded where (`GET /v1/fleet`), and load, unload,
+ * pin and unpin a model (`POST /v1/models/{id}/load|unload|pin|unpin`, body
+ * `{"backend"?, "keep_alive"?}`). Reads are open; changes need the admin token (or a
+ * loopback client), like every state change.
+ * @module
+ */
+import { Hono, type Context } from "hono"
+import type { Backend } from "../core/backend.ts"
+import { NexusError } from "../core/errors.ts"
+import { keepAliveMs } from "../fleet/duration.ts"
+import { providerFor } from "../egress/providers/index.ts"
+import type { Fleet } from "../fleet/fleet.ts"
+import { requireAdmin } from "./admin.ts"
+import { parseJsonObject, readBodyText } from "./body.ts"
+import { requireJsonBody } from "./browser-guard.ts"
+import type { AppDeps, Env } from "./deps.ts"
+
+const FIELDS = ["backend", "keep_alive"] as const
+
+const invalid = (param: string, message: string) => new NexusError({ kind: "invalid_request", message, param, code: "invalid_request" })
+
+interface FleetBody {
+  backend?: string
+  keepAliveMs?: number
+}
+
+async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly string[]): Promise<FleetBody> {
+  requireAdmin(deps, c)
+  requireJsonBody(c.req.raw)
+  const body = parseJsonObject(await readBodyText(c.req.raw, 16 * 1024, deps.config().server.request_timeout_seconds * 1000))
+  for (const k of Object.keys(body)) if (!allowed.includes(k)) throw invalid(k, `unknown field \`${k}\`; valid fields: ${allowed.join(", ")}`)
+  const out: FleetBody = {}
+  if (body.backend !== undefined) {
+    if (typeof body.backend !== "string" || !body.backend.trim()) throw invalid("backend", "backend: expected a backend name")
+    out.backend = body.backend.trim()
+  }
+  if (body.keep_alive !== undefined) {
+    const ms = keepAliveMs(body.keep_alive)
+    if (ms === undefined) throw invalid("keep_alive", 'keep_alive: expected seconds or a duration like "30m" or "1h" (negative: until unloaded)')
+    out.keepAliveMs = ms
+  }
+  return out
+}
+
+/** One backend's residency, as `GET /v1/fleet` and `nexus backends` show it. */
+export function fleetView(b: Backend, fleet: Fleet, managed: boolean) {
+  const loaded = [...b.models.values()].filter((m) => m.loaded === true)
+  return {
+    backend: b.name,
+    type: b.type,
+    // Without a lifecycle API the server keeps its models loaded (vLLM, plain llama.cpp).
+    lifecycle: managed ? "managed" : "always_loaded",
+    memory_bytes: b.memoryBytes ?? null,
+    loaded: loaded.map((m) => ({
+      model: m.id,
+      size_bytes: m.sizeBytes ?? null,
+      vram_bytes: m.vramBytes ?? null,
+      expires_at: m.expiresAt ? new Date(m.expiresAt).toISOString() : null,
+      in_flight: fleet.inFlight(b.id, m.id),
+      pinned: fleet.isPinned(m.id, b.name),
+    })),
+    load_ms: Object.fromEntries([...b.models.keys()].flatMap((id) => {
+      const ms = fleet.loadMs(b.id, id)
+      return ms === undefined ? [] : [[id, Math.round(ms)]]
+    })),
+  }
+}
+
+const managed = (b: Backend) => providerFor(b.type).lifecycle !== undefined
+
+export function fleetRoutes(deps: AppDeps) {
+  const app = new Hono<Env>()
+  const control = deps.fleetControl
+
+  app.get("/v1/fleet", (c) =>
+    c.json({
+      backends: deps.registry.list().map((b) => fleetView(b, deps.fleet, managed(b))),
+      pins: deps.fleet.pins(),
+      requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
+    })
+  )
+
+  app.post("/v1/models/:id{.+}/load", async (c) => {
+    const body = await readFleetBody(deps, c, FIELDS)
+    return c.json(await control.load(c.req.param("id"), { backend: body.backend, keepAliveMs: body.keepAliveMs }))
+  })
+  app.post("/v1/models/:id{.+}/unload", async (c) => {
+    const body = await readFleetBody(deps, c, ["backend"])
+    return c.json({ unloaded: await control.unload(c.req.param("id"), { backend: body.backend }) })
+  })
+  for (const action of ["pin", "unpin"] as const) {
+    app.post(`/v1/models/:id{.+}/${action}`, async (c) => {
+      const body = await readFleetBody(deps, c, ["backend"])
+      if (!body.backend) throw invalid("backend", `backend: required, the backend to ${action} the model on`)
+      const model = c.req.param("id")
+      return c.json(action === "pin" ? await control.pin(model, body.backend) : control.unpin(model, body.backend))
+    })
+  }
+  return app
+}
