@@ -100,14 +100,18 @@ describe("@anthropic-ai/sdk", () => {
     expect(second.content as unknown[]).toEqual([{ type: "text", text: REPLY }])
   })
 
-  test("count_tokens: exact from llama.cpp's template and tokenizer, else an estimate", async () => {
+  test("count_tokens: exact from llama.cpp's and vLLM's template and tokenizer, else an estimate", async () => {
     const params = { messages: [{ role: "user" as const, content: "How many tokens is this?" }] }
     const exact = await client.messages.countTokens({ model: "gemma", ...params }).withResponse()
     expect(exact.response.headers.get("x-nexus-token-count")).toBe("exact:llama")
     // "<|im_start|>user\nHow many tokens is this?<|im_end|>\n<|im_start|>assistant\n" is 76 characters.
     expect(exact.data.input_tokens).toBe(19)
     expect(llama.stats.byPath["/tokenize"]).toBe(1)
-    const estimate = await client.messages.countTokens({ model: "claude-sonnet-4-5", ...params }).withResponse()
+    const counted = await client.messages.countTokens({ model: "claude-sonnet-4-5", ...params }).withResponse()
+    expect(counted.response.headers.get("x-nexus-token-count")).toBe("exact:vllm")
+    expect(vllm.stats.byPath["/tokenize"]).toBe(1)
+    // Ollama has no tokenizer route: the estimate.
+    const estimate = await client.messages.countTokens({ model: "llama3.2:latest", ...params }).withResponse()
     expect(estimate.response.headers.get("x-nexus-token-count")).toBe("estimate")
     expect(estimate.data.input_tokens).toBeGreaterThan(0)
   })
