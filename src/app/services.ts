@@ -15,10 +15,10 @@ import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
 import { createSpend, type Spend } from "../observability/cost.ts"
 import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
-import { sqliteKeyStore } from "../persist/key-store.ts"
+import type { StateBacking } from "../persist/backing.ts"
+import { Gauge } from "../observability/prom.ts"
 import { createKeyLimits } from "../policy/key-limits.ts"
 import { createKeyTable } from "../policy/key-table.ts"
-import type { StateFile } from "../persist/state-file.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
 import { createBreakers } from "../routing/breaker.ts"
@@ -29,7 +29,7 @@ import { createSessionTable } from "../routing/sessions.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-export function createServices(config: () => NexusConfig, log: Logger, state: StateFile) {
+export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking) {
   const faults = createListenerFaults(log)
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
@@ -79,17 +79,26 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(history.record)
   const keys = createKeys(state, config, metrics, log)
   requests.on(keys.usage.observe)
-  const spend = withKeyHolds(createSpend(state, config, metrics.registry, log), keys.usage)
+  const spend = withKeyHolds(createSpend(state.ledger, config, metrics.registry, log), keys.usage)
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status, keySpend: keys.usage.spendOf })
 
   return { registry, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
 }
 
-function createKeys(state: StateFile, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {
-  const store = sqliteKeyStore(state)
+function createKeys(state: StateBacking, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {
+  const store = state.keys
   // No key is accepted while they cannot be read: refusing is the safe side.
-  const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.path}: ${err.message}`))
+  const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.where}: ${err.message}`))
+  store.watch?.(table.learn)
+  new Gauge({
+    name: "nexus_state_up",
+    help: "1 while the state store answers ([state] url, or the embedded file), 0 while it cannot be reached",
+    registers: [metrics.registry],
+    collect() {
+      this.set(state.isUp() ? 1 : 0)
+    },
+  })
   const limits = createKeyLimits()
   const usage = createKeyUsage({ table, limits, store, config, registry: metrics.registry, log })
   return { table, limits, usage }

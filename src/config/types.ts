@@ -197,6 +197,16 @@ export interface AuthConfig {
   public_metrics: boolean
 }
 
+/** `[state]`: what several instances share (Redis or Valkey); without `url`, the state file. */
+export interface StateConfig {
+  /** `redis://host:6379/0` or `rediss://...`. */
+  url?: string
+  /** The variable holding the server's password. */
+  password_env?: string
+  /** While the server cannot be reached: `open` serves from the last known state, `closed` refuses keys and cloud spend. */
+  on_unavailable: "open" | "closed"
+}
+
 export interface NexusConfig {
   server: ServerConfig
   discovery: DiscoveryConfig
@@ -206,6 +216,7 @@ export interface NexusConfig {
   queue: QueueConfig
   logging: LoggingConfig
   auth: AuthConfig
+  state: StateConfig
   /** Price overrides by model glob, checked before the built-in table. */
   pricing: Record<string, PriceConfig>
 }

@@ -43,6 +43,10 @@ export interface KeyStore {
   spend(month: string): Map<string, number>
   /** Add to a key's spend in `month`; throws when it cannot be kept. */
   addSpend(month: string, keyId: string, usd: number): void
+  /** A shared store: hear of keys another instance saved (created, rotated, revoked). */
+  watch?(listener: (key: ApiKey) => void): void
+  /** A shared store: resolves once the keys saved so far are there for every instance. */
+  saved?(): Promise<void>
 }
 
 /** Every secret starts with this, so a leaked one is recognisable (secret scanners, logs). */

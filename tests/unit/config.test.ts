@@ -95,6 +95,7 @@ describe("the file", () => {
       queue: { max_size: 100, max_wait_seconds: 30 },
       logging: { level: "info", format: "pretty" },
       auth: { required: false, public_health: true, public_metrics: true },
+      state: { on_unavailable: "open" },
       pricing: {},
     })
     expect(parseConfigText("", "empty.toml")).toEqual(defaultConfig())

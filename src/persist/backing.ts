@@ -1,0 +1,30 @@
+/**
+ * Where the state lives: the embedded state file of one instance, or a server several
+ * instances share. Services take what they keep from here, never choosing themselves.
+ * @module
+ */
+import type { KeyStore } from "../core/api-key.ts"
+import { sqliteKeyStore } from "./key-store.ts"
+import { openLedger, type Ledger, type LedgerFault } from "./ledger.ts"
+import type { StateFile } from "./state-file.ts"
+
+export interface StateBacking {
+  /** Where it is, for logs: a file path or the server's URL without its password. */
+  where: string
+  ledger(onFault: (fault: LedgerFault) => void): Ledger
+  keys: KeyStore
+  /** Whether the shared server answers (always true for the embedded file). */
+  isUp(): boolean
+  close(): void
+}
+
+export function embeddedState(file: StateFile): StateBacking {
+  return {
+    where: file.path ?? "memory",
+    ledger: (onFault) => openLedger(file, onFault),
+    keys: sqliteKeyStore(file),
+    isUp: () => true,
+    // The file is closed by whoever opened it (it holds runtime backends as well).
+    close() {},
+  }
+}

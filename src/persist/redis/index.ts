@@ -1,0 +1,32 @@
+/**
+ * The shared state on Redis or Valkey: connected, and read once before the gateway
+ * serves, so a new instance starts with the month's spend and every key.
+ * @module
+ */
+import type { Logger } from "../../core/logger.ts"
+import type { StateConfig } from "../../config/types.ts"
+import type { StateBacking } from "../backing.ts"
+import { connectState } from "./connection.ts"
+import { redisKeyStore } from "./key-store.ts"
+import { redisLedger } from "./ledger.ts"
+
+export async function redisState(cfg: StateConfig & { url: string }, env: Record<string, string | undefined>, log: Logger): Promise<StateBacking> {
+  const conn = await connectState(cfg, env, log)
+  const ledger = redisLedger(conn)
+  const keys = redisKeyStore(conn, log)
+  if (conn.isUp()) await Promise.all([ledger.ready(), keys.ready()])
+  return {
+    where: conn.url,
+    ledger(onFault) {
+      ledger.onFault(onFault)
+      return ledger
+    },
+    keys,
+    isUp: conn.isUp,
+    close() {
+      ledger.close()
+      keys.close()
+      conn.close()
+    },
+  }
+}

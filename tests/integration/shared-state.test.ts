@@ -1,0 +1,111 @@
+/**
+ * Several instances, one state: two gateways on one real redis-server share the month's
+ * spend and the budget it feeds, API keys, and keep serving while it is down.
+ */
+import { describe, expect, test } from "bun:test"
+import { startOpenai } from "../../emulators/index.ts"
+import type { NexusConfig } from "../../src/config/types.ts"
+import { monthOf } from "../../src/persist/ledger.ts"
+import { bearer, createKey } from "../helpers/keys.ts"
+import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
+import { redisBinary, startRedis, type TestRedis } from "../helpers/redis.ts"
+import { testScope } from "../helpers/scope.ts"
+import { eventually } from "../helpers/wait.ts"
+
+const scope = testScope()
+const env = { OPENAI_TEST_KEY: "sk-shared-state-1618" }
+// $1 per input token, $2 per output token: each answer costs tens of dollars.
+const pricing = { "gpt-4o-mini": { input_per_million: 1_000_000, output_per_million: 2_000_000 } }
+const ask = chat("gpt-4o-mini", { max_tokens: 16 })
+
+async function redis(): Promise<TestRedis> {
+  const r = await startRedis()
+  scope.defer(r.stop)
+  return r
+}
+
+async function pair(r: TestRedis, extra: { budget?: NexusConfig["routing"]["budget"]; auth?: Partial<NexusConfig["auth"]>; state?: Partial<NexusConfig["state"]> } = {}) {
+  const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["gpt-4o-mini"], latencyMs: 5 }))
+  const start = () =>
+    scope.nexus({ routing: { budget: extra.budget }, pricing, auth: extra.auth, state: { url: r.url, ...extra.state }, backends: [backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY" })] } as never, { env })
+  const [a, b] = await Promise.all([start(), start()])
+  return { cloud, a, b, start }
+}
+
+const stats = async (n: TestNexus) => (await (await n.get("/v1/stats")).json()) as { budget: { spent_usd: number } }
+const serverTotal = async (r: TestRedis) => Number((await r.send("HGET", [`nexus:spend:${monthOf(Date.now())}`, "total"])) ?? 0)
+
+/** `count` requests, `concurrency` at a time, alternating between the gateways; the costs of those answered 200. */
+async function load(gateways: TestNexus[], count: number, concurrency: number, headers: Record<string, string> = {}) {
+  const costs: number[] = []
+  const statuses: number[] = []
+  let next = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const n = gateways[next++ % gateways.length]!
+        const res = await n.post("/v1/chat/completions", ask, headers)
+        await res.arrayBuffer()
+        statuses.push(res.status)
+        if (res.status === 200) costs.push(Number(res.headers.get("x-nexus-cost")))
+      }
+    })
+  )
+  return { costs, statuses, sum: costs.reduce((x, y) => x + y, 0) }
+}
+
+describe.skipIf(!redisBinary)("shared state on redis-server", () => {
+  test("one budget holds across two instances under concurrent load, and both report the same spend", async () => {
+    const r = await redis()
+    const { a, b } = await pair(r)
+    const one = await (await a.post("/v1/chat/completions", ask)).headers.get("x-nexus-cost")
+    const cost = Number(one)
+    expect(cost).toBeGreaterThan(0)
+    // What A spent, B counts.
+    await eventually(async () => Math.abs((await stats(b)).budget.spent_usd - cost) < 1e-6, 10_000, "B sees A's spend")
+    expect(await serverTotal(r)).toBeCloseTo(cost, 6)
+
+    // A limit of ten answers; two clients on each instance.
+    const limit = cost * 11
+    for (const n of [a, b]) n.deps.config().routing.budget = { monthly_limit_usd: limit, soft_limit_percent: 100, hard_limit_action: "block_cloud", on_ledger_error: "closed" }
+    const { costs, statuses } = await load([a, b], 60, 4)
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0)
+    // Without sharing, each instance would let ten through; shared, at most the 4 in flight overshoot.
+    const total = cost + costs.reduce((x, y) => x + y, 0)
+    expect(total).toBeLessThanOrEqual(limit + 4 * cost + 1e-6)
+    await eventually(async () => Math.abs((await serverTotal(r)) - total) < 1e-6, 10_000, "every cost on the server")
+    for (const n of [a, b]) await eventually(async () => Math.abs((await stats(n)).budget.spent_usd - total) < 1e-6, 10_000, "both instances agree")
+  })
+
+  test("a key made on one instance works on the other at once, and on one started later; revoking reaches both", async () => {
+    const r = await redis()
+    const { a, b, start } = await pair(r, { auth: { required: true } })
+    const key = await createKey(a, { name: "alice" })
+    await eventually(async () => (await b.post("/v1/chat/completions", ask, bearer(key.secret))).status === 200, 10_000, "B takes the new key")
+    const c = await start()
+    expect((await c.post("/v1/chat/completions", ask, bearer(key.secret))).status).toBe(200)
+    expect((await c.post("/v1/chat/completions", ask, bearer("nx-not-a-key"))).status).toBe(401)
+    expect((await fetch(`${a.url}/v1/keys/alice`, { method: "DELETE" })).status).toBe(200)
+    await eventually(async () => (await b.post("/v1/chat/completions", ask, bearer(key.secret))).status === 401, 10_000, "B refuses the revoked key")
+    expect((await c.post("/v1/chat/completions", ask, bearer(key.secret))).status).toBe(401)
+  })
+
+  test("Redis stopped and started mid-load: every answer served, every cost reaches the server, both agree", async () => {
+    const r = await redis()
+    const { a, b } = await pair(r)
+    let stopped = false
+    const loading = load([a, b], 80, 4)
+    await eventually(async () => (await serverTotal(r)) > 0, 10_000, "spend before the stop")
+    await r.stop()
+    stopped = true
+    const metric = async (n: TestNexus) => (await (await n.get("/metrics")).text()).includes("nexus_state_up 0")
+    await eventually(() => metric(a), 10_000, "nexus_state_up 0 on A")
+    await r.start()
+    const { statuses, sum } = await loading
+    expect(stopped).toBe(true)
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    await eventually(async () => Math.abs((await serverTotal(r)) - sum) < 1e-6, 15_000, "the server holds every cost")
+    for (const n of [a, b]) await eventually(async () => Math.abs((await stats(n)).budget.spent_usd - sum) < 1e-6, 15_000, "both instances reconcile")
+    expect((await (await a.get("/metrics")).text()).includes("nexus_state_up 1")).toBe(true)
+  })
+})
