@@ -18,6 +18,7 @@ import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
 import type { StateBacking } from "../persist/backing.ts"
 import { Gauge } from "../observability/prom.ts"
 import { createKeyLimits } from "../policy/key-limits.ts"
+import { sharedKeyLimits } from "../policy/key-limits-shared.ts"
 import { createKeyTable } from "../policy/key-table.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
@@ -99,7 +100,7 @@ function createKeys(state: StateBacking, config: () => NexusConfig, metrics: Ret
       this.set(state.isUp() ? 1 : 0)
     },
   })
-  const limits = createKeyLimits()
+  const limits = state.buckets ? sharedKeyLimits(state.buckets) : createKeyLimits()
   const usage = createKeyUsage({ table, limits, store, config, registry: metrics.registry, log })
   return { table, limits, usage }
 }

@@ -49,6 +49,26 @@ export interface KeyStore {
   saved?(): Promise<void>
 }
 
+/** The levels of a key's buckets on a shared store, and whether the request was let in. */
+export interface BucketLevels {
+  ok: boolean
+  requests?: number
+  tokens?: number
+}
+
+/** A key's rate-limit buckets kept where several instances share them. */
+export interface BucketStore {
+  /** Where, for messages (no secret in it). */
+  where: string
+  isUp(): boolean
+  /** Whether keys are refused while the store is down (rather than checked from memory). */
+  failClosed(): boolean
+  /** Refill, check both buckets hold one, and take the request: all at once, on the store. */
+  take(keyId: string, rpm: number | undefined, tpm: number | undefined): Promise<BucketLevels>
+  /** Take the tokens a finished request used (not waited for). */
+  debitTokens(keyId: string, tpm: number, tokens: number): void
+}
+
 /** Every secret starts with this, so a leaked one is recognisable (secret scanners, logs). */
 export const KEY_PREFIX = "nx-"
 

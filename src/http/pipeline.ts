@@ -118,7 +118,10 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
     try {
-      if (deps.config().auth.required) admit(deps, scope)
+      if (deps.config().auth.required) {
+        const shared = admit(deps, scope)
+        if (shared) await shared
+      }
       return await proxy(deps, endpoint, scope)
     } catch (err) {
       return answerError(deps, scope, err)

@@ -3,7 +3,7 @@
  * instances share. Services take what they keep from here, never choosing themselves.
  * @module
  */
-import type { KeyStore } from "../core/api-key.ts"
+import type { BucketStore, KeyStore } from "../core/api-key.ts"
 import { sqliteKeyStore } from "./key-store.ts"
 import { openLedger, type Ledger, type LedgerFault } from "./ledger.ts"
 import type { StateFile } from "./state-file.ts"
@@ -13,6 +13,8 @@ export interface StateBacking {
   where: string
   ledger(onFault: (fault: LedgerFault) => void): Ledger
   keys: KeyStore
+  /** Rate-limit buckets several instances share; undefined: each instance keeps its own. */
+  buckets?: BucketStore
   /** Whether the shared server answers (always true for the embedded file). */
   isUp(): boolean
   close(): void

@@ -44,7 +44,12 @@ async function load(gateways: TestNexus[], count: number, concurrency: number, h
     Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const n = gateways[next++ % gateways.length]!
-        const res = await n.post("/v1/chat/completions", ask, headers)
+        const res = await n.post("/v1/chat/completions", ask, headers).catch(() => undefined)
+        // A stopped instance refuses the connection: the client would retry elsewhere.
+        if (!res) {
+          statuses.push(0)
+          continue
+        }
         await res.arrayBuffer()
         statuses.push(res.status)
         if (res.status === 200) costs.push(Number(res.headers.get("x-nexus-cost")))
@@ -107,5 +112,55 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     await eventually(async () => Math.abs((await serverTotal(r)) - sum) < 1e-6, 15_000, "the server holds every cost")
     for (const n of [a, b]) await eventually(async () => Math.abs((await stats(n)).budget.spent_usd - sum) < 1e-6, 15_000, "both instances reconcile")
     expect((await (await a.get("/metrics")).text()).includes("nexus_state_up 1")).toBe(true)
+  })
+
+  test("one key's rate limit holds across both instances under concurrent load", async () => {
+    const r = await redis()
+    const { a, b } = await pair(r, { auth: { required: true } })
+    const key = await createKey(a, { name: "bob", rpm: 10 })
+    await eventually(async () => b.deps.keys.table.byName("bob") !== undefined, 10_000, "B knows the key")
+    const started = performance.now()
+    const { statuses } = await load([a, b], 40, 6, bearer(key.secret))
+    // Each instance alone would let ten through; shared, ten and what refilled meanwhile.
+    const refilled = Math.floor(((performance.now() - started) * 10) / 60_000)
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(10 + refilled)
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10)
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0)
+    const refused = await b.post("/v1/chat/completions", ask, bearer(key.secret))
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get("x-ratelimit-limit-requests")).toBe("10")
+    expect(refused.headers.get("x-ratelimit-remaining-requests")).toBe("0")
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limit_exceeded")
+  })
+
+  test("an instance stopped mid-load: the other goes on, and what both served is counted", async () => {
+    const r = await redis()
+    const { a, b } = await pair(r)
+    const onB = load([b], 30, 2)
+    const onA = load([a], 30, 2)
+    await eventually(async () => (await serverTotal(r)) > 0, 10_000, "spend from both")
+    await a.stop(0)
+    const [fromA, fromB] = await Promise.all([onA, onB])
+    expect(fromB.statuses.every((s) => s === 200)).toBe(true)
+    expect(fromA.statuses.length).toBe(30)
+    const sum = fromA.sum + fromB.sum
+    await eventually(async () => Math.abs((await serverTotal(r)) - sum) < 1e-6, 10_000, "the server holds every cost")
+    await eventually(async () => Math.abs((await stats(b)).budget.spent_usd - sum) < 1e-6, 10_000, "B counts A's spend")
+  })
+
+  test('on_unavailable = "closed": while Redis is down keys are refused with 503 in the client\'s dialect, served again once it returns', async () => {
+    const r = await redis()
+    const { a } = await pair(r, { auth: { required: true }, state: { on_unavailable: "closed" }, budget: { monthly_limit_usd: 1_000_000, soft_limit_percent: 100, hard_limit_action: "block_cloud", on_ledger_error: "closed" } })
+    const key = await createKey(a, { name: "carol" })
+    expect((await a.post("/v1/chat/completions", ask, bearer(key.secret))).status).toBe(200)
+    await r.stop()
+    await eventually(async () => (await a.post("/v1/chat/completions", ask, bearer(key.secret))).status === 503, 10_000, "refused while down")
+    const refused = await a.post("/v1/chat/completions", ask, bearer(key.secret))
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("state_unavailable")
+    const anthropic = await a.post("/v1/messages", { model: "gpt-4o-mini", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }, { "x-api-key": key.secret })
+    expect(anthropic.status).toBe(503)
+    expect(((await anthropic.json()) as { type: string }).type).toBe("error")
+    await r.start()
+    await eventually(async () => (await a.post("/v1/chat/completions", ask, bearer(key.secret))).status === 200, 15_000, "served again once it returns")
   })
 })

@@ -6,6 +6,7 @@
 import type { Logger } from "../../core/logger.ts"
 import type { StateConfig } from "../../config/types.ts"
 import type { StateBacking } from "../backing.ts"
+import { redisBuckets } from "./buckets.ts"
 import { connectState } from "./connection.ts"
 import { redisKeyStore } from "./key-store.ts"
 import { redisLedger } from "./ledger.ts"
@@ -22,6 +23,7 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
       return ledger
     },
     keys,
+    buckets: redisBuckets(conn),
     isUp: conn.isUp,
     close() {
       ledger.close()
