@@ -34,7 +34,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const backing = url ? await redisState({ ...config.state, url }, env, log) : embeddedState(state)
   const services = createServices(() => current, log, backing)
   const { registry, health, queue } = services
-  const store = opts.persist === false ? undefined : openStore(state)
+  const store = backing.backends ?? (opts.persist === false ? undefined : openStore(state))
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
 
   manager.addConfigured(config.backends)

@@ -7,6 +7,7 @@ import type { BucketStore, KeyStore } from "../core/api-key.ts"
 import { sqliteKeyStore } from "./key-store.ts"
 import { openLedger, type Ledger, type LedgerFault } from "./ledger.ts"
 import type { StateFile } from "./state-file.ts"
+import type { Store } from "./store.ts"
 
 export interface StateBacking {
   /** Where it is, for logs: a file path or the server's URL without its password. */
@@ -15,6 +16,8 @@ export interface StateBacking {
   keys: KeyStore
   /** Rate-limit buckets several instances share; undefined: each instance keeps its own. */
   buckets?: BucketStore
+  /** Runtime backends and drained flags several instances share; undefined: the state file's. */
+  backends?: Store
   /** Whether the shared server answers (always true for the embedded file). */
   isUp(): boolean
   close(): void

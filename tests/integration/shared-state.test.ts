@@ -3,7 +3,7 @@
  * spend and the budget it feeds, API keys, and keep serving while it is down.
  */
 import { describe, expect, test } from "bun:test"
-import { startOpenai } from "../../emulators/index.ts"
+import { startOllama, startOpenai } from "../../emulators/index.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
 import { monthOf } from "../../src/persist/ledger.ts"
 import { bearer, createKey } from "../helpers/keys.ts"
@@ -162,5 +162,31 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     expect(((await anthropic.json()) as { type: string }).type).toBe("error")
     await r.start()
     await eventually(async () => (await a.post("/v1/chat/completions", ask, bearer(key.secret))).status === 200, 15_000, "served again once it returns")
+  })
+
+  test("backends added at run time and drained flags reach every instance, and one started later", async () => {
+    const r = await redis()
+    const { a, b, start } = await pair(r)
+    const gpu = await scope.emulator(startOllama({ models: ["llama3:8b"] }))
+    const added = await a.post("/v1/backends", { name: "gpu", url: gpu.url, type: "ollama" })
+    expect(added.status).toBe(201)
+    const view = async (n: TestNexus) => {
+      const res = await n.get("/v1/backends/gpu")
+      return res.status === 200 ? ((await res.json()) as { status: string }) : undefined
+    }
+    await eventually(async () => (await view(b)) !== undefined, 10_000, "B has the backend")
+    const c = await start()
+    expect(await view(c)).toBeDefined()
+    expect((await a.post("/v1/backends/gpu/drain", {})).status).toBe(200)
+    for (const n of [b, c]) await eventually(async () => (await view(n))?.status === "draining", 10_000, "drained everywhere")
+    // An instance started now finds it drained too.
+    const d = await start()
+    expect((await view(d))?.status).toBe("draining")
+    expect((await b.post("/v1/backends/gpu/undrain", {})).status).toBe(200)
+    for (const n of [a, c, d]) await eventually(async () => (await view(n))?.status !== "draining", 10_000, "undrained everywhere")
+    expect((await fetch(`${c.url}/v1/backends/gpu`, { method: "DELETE" })).status).toBe(200)
+    for (const n of [a, b, d]) await eventually(async () => (await view(n)) === undefined, 10_000, "removed everywhere")
+    const e = await start()
+    expect(await view(e)).toBeUndefined()
   })
 })

@@ -6,6 +6,7 @@
 import type { Logger } from "../../core/logger.ts"
 import type { StateConfig } from "../../config/types.ts"
 import type { StateBacking } from "../backing.ts"
+import { redisBackendStore } from "./backends.ts"
 import { redisBuckets } from "./buckets.ts"
 import { connectState } from "./connection.ts"
 import { redisKeyStore } from "./key-store.ts"
@@ -15,7 +16,8 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
   const conn = await connectState(cfg, env, log)
   const ledger = redisLedger(conn)
   const keys = redisKeyStore(conn, log)
-  if (conn.isUp()) await Promise.all([ledger.ready(), keys.ready()])
+  const backends = redisBackendStore(conn, log)
+  if (conn.isUp()) await Promise.all([ledger.ready(), keys.ready(), backends.ready()])
   return {
     where: conn.url,
     ledger(onFault) {
@@ -24,6 +26,7 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
     },
     keys,
     buckets: redisBuckets(conn),
+    backends,
     isUp: conn.isUp,
     close() {
       ledger.close()
