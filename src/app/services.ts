@@ -26,7 +26,7 @@ import { createBreakers } from "../routing/breaker.ts"
 import { createFeedback } from "../routing/feedback.ts"
 import { createQueue } from "../routing/queue.ts"
 import { createRouter } from "../routing/router.ts"
-import { createSessionTable } from "../routing/sessions.ts"
+import { createSessionTable, sharedSessionTable } from "../routing/sessions.ts"
 
 export type Services = ReturnType<typeof createServices>
 
@@ -38,7 +38,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const router = createRouter(registry, () => config().routing, breakers)
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
-  const sessions = createSessionTable({
+  const localSessions = createSessionTable({
     get maxEntries() {
       return config().routing.sessions.max_entries
     },
@@ -46,6 +46,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
       return config().routing.sessions.idle_seconds * 1000
     },
   })
+  const sessions = state.sessions ? sharedSessionTable(localSessions, state.sessions) : localSessions
   const overrides = (name: string) => config().backends.find((b) => b.name === name)?.models ?? []
   const health = createHealthChecker({ registry, config: () => config().health_check, overrides: (b) => overrides(b.name) })
 

@@ -9,6 +9,12 @@ import { openLedger, type Ledger, type LedgerFault } from "./ledger.ts"
 import type { StateFile } from "./state-file.ts"
 import type { Store } from "./store.ts"
 
+/** Where each instance tells the others which backend a conversation went to. */
+export interface SessionChannel {
+  publish(key: string, backendId: string): void
+  subscribe(fn: (key: string, backendId: string) => void): void
+}
+
 export interface StateBacking {
   /** Where it is, for logs: a file path or the server's URL without its password. */
   where: string
@@ -18,6 +24,8 @@ export interface StateBacking {
   buckets?: BucketStore
   /** Runtime backends and drained flags several instances share; undefined: the state file's. */
   backends?: Store
+  /** Sticky sessions several instances share; undefined: each keeps its own. */
+  sessions?: SessionChannel
   /** Whether the shared server answers (always true for the embedded file). */
   isUp(): boolean
   close(): void

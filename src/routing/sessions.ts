@@ -30,6 +30,25 @@ interface Entry {
   seq: number
 }
 
+/**
+ * A table several instances share: homes found here are told to the others, homes they
+ * found are written here (lookups never leave the process).
+ */
+export function sharedSessionTable(local: SessionTable, channel: { publish(key: string, backendId: string): void; subscribe(fn: (key: string, backendId: string) => void): void }): SessionTable {
+  channel.subscribe((key, backendId) => local.set(key, backendId))
+  return {
+    get: (key) => local.get(key),
+    set(key, backendId) {
+      local.set(key, backendId)
+      channel.publish(key, backendId)
+    },
+    forgetBackend: (backendId) => local.forgetBackend(backendId),
+    get size() {
+      return local.size
+    },
+  }
+}
+
 export function createSessionTable(opts: SessionTableOptions): SessionTable {
   const now = opts.now ?? (() => performance.now())
   // Entries are updated in place, never deleted and re-inserted on use: a long-lived Map

@@ -3,7 +3,7 @@
  * spend and the budget it feeds, API keys, and keep serving while it is down.
  */
 import { describe, expect, test } from "bun:test"
-import { startOllama, startOpenai } from "../../emulators/index.ts"
+import { startOllama, startOpenai, startVllm } from "../../emulators/index.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
 import { monthOf } from "../../src/persist/ledger.ts"
 import { bearer, createKey } from "../helpers/keys.ts"
@@ -188,5 +188,22 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     for (const n of [a, b, d]) await eventually(async () => (await view(n)) === undefined, 10_000, "removed everywhere")
     const e = await start()
     expect(await view(e)).toBeUndefined()
+  })
+
+  test("a conversation keeps its backend whichever instance receives the next turn", async () => {
+    const r = await redis()
+    const [x, y] = await Promise.all([scope.emulator(startVllm({ models: ["m"] })), scope.emulator(startVllm({ models: ["m"] }))])
+    const start = () => scope.nexus({ routing: { strategy: "round_robin" }, state: { url: r.url }, backends: [backend("x", x.url, "vllm"), backend("y", y.url, "vllm")] } as never)
+    const [a, b] = await Promise.all([start(), start()])
+    const turn = (n: TestNexus, session: string) => n.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: "task" }] }, { "x-nexus-session": session })
+    const homes = new Map<string, string>()
+    for (const s of ["s1", "s2", "s3", "s4"]) homes.set(s, (await turn(a, s)).headers.get("x-nexus-backend")!)
+    expect(new Set(homes.values()).size).toBe(2)
+    for (const [s, home] of homes) {
+      const res = await turn(b, s)
+      expect(res.headers.get("x-nexus-backend")).toBe(home)
+      expect(res.headers.get("x-nexus-route-reason")).toBe("session_affinity")
+      expect((await turn(a, s)).headers.get("x-nexus-backend")).toBe(home)
+    }
   })
 })

@@ -11,6 +11,7 @@ import { redisBuckets } from "./buckets.ts"
 import { connectState } from "./connection.ts"
 import { redisKeyStore } from "./key-store.ts"
 import { redisLedger } from "./ledger.ts"
+import { redisSessions } from "./sessions.ts"
 
 export async function redisState(cfg: StateConfig & { url: string }, env: Record<string, string | undefined>, log: Logger): Promise<StateBacking> {
   const conn = await connectState(cfg, env, log)
@@ -27,6 +28,7 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
     keys,
     buckets: redisBuckets(conn),
     backends,
+    sessions: redisSessions(conn),
     isUp: conn.isUp,
     close() {
       ledger.close()
