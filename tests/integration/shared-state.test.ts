@@ -206,4 +206,21 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
       expect((await turn(a, s)).headers.get("x-nexus-backend")).toBe(home)
     }
   })
+
+  test("one key's monthly cap holds across both instances, and both show its spend", async () => {
+    const r = await redis()
+    const { a, b, start } = await pair(r, { auth: { required: true } })
+    const probe = await createKey(a, { name: "probe" })
+    const cost = Number((await a.post("/v1/chat/completions", ask, bearer(probe.secret))).headers.get("x-nexus-cost"))
+    const key = await createKey(a, { name: "dave", monthly_usd: cost * 6 })
+    await eventually(async () => b.deps.keys.table.byName("dave") !== undefined, 10_000, "B knows the key")
+    const { statuses, sum } = await load([a, b], 40, 4, bearer(key.secret))
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0)
+    // Alone, each instance would spend up to the cap; together, at most the 4 in flight over it.
+    expect(sum).toBeLessThanOrEqual(cost * 6 + 4 * cost + 1e-6)
+    const spentOn = async (n: TestNexus) => ((await (await n.get("/v1/keys/dave")).json()) as { usage: { spent_usd: number } }).usage.spent_usd
+    for (const n of [a, b]) await eventually(async () => Math.abs((await spentOn(n)) - sum) < 1e-5, 10_000, "both show the key's spend")
+    const c = await start()
+    expect(await spentOn(c)).toBeCloseTo(sum, 5)
+  })
 })

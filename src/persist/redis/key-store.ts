@@ -8,6 +8,7 @@
  */
 import type { ApiKey, KeyStore } from "../../core/api-key.ts"
 import type { Logger } from "../../core/logger.ts"
+import { monthOf } from "../ledger.ts"
 import { PREFIX, type StateConnection } from "./connection.ts"
 
 const KEYS = `${PREFIX}keys`
@@ -37,14 +38,16 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   const months = new Map<string, { others: Map<string, number>; mine: Map<string, number>; sending: Map<string, number> }>()
   const queued: { month: string; id: string; usd: number }[] = []
 
-  const monthOf = (month: string) => {
+  const stateOf = (month: string) => {
     let m = months.get(month)
     if (!m) months.set(month, (m = { others: new Map(), mine: new Map(), sending: new Map() }))
     return m
   }
+  /** Months whose published totals were set aside while a send was in flight: read again. */
+  const stale = new Set<string>()
   function heard(month: string, id: string, total: number): void {
-    const m = monthOf(month)
-    if (m.sending.get(id)) return
+    const m = stateOf(month)
+    if (m.sending.get(id)) return void stale.add(month)
     const others = total - (m.mine.get(id) ?? 0)
     if (others > (m.others.get(id) ?? 0)) m.others.set(id, others)
   }
@@ -60,6 +63,12 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   async function loadAll(): Promise<void> {
     const all = ((await conn.send("HGETALL", [KEYS])) ?? {}) as Record<string, string>
     for (const json of Object.values(all)) learn(json)
+  }
+
+  /** What the server holds for `month`, by key (those with a send in flight excepted). */
+  async function loadSpend(month: string): Promise<void> {
+    const all = ((await conn.send("HGETALL", [spendHash(month)])) ?? {}) as Record<string, string>
+    for (const [id, total] of Object.entries(all)) heard(month, id, Number(total))
   }
 
   const sends = new Set<Promise<void>>()
@@ -91,7 +100,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   async function sendQueued(): Promise<void> {
     while (queued.length > 0 && conn.isUp()) {
       const q = queued[0]!
-      const m = monthOf(q.month)
+      const m = stateOf(q.month)
       m.sending.set(q.id, (m.sending.get(q.id) ?? 0) + 1)
       try {
         const total = Number(await conn.send("EVAL", [ADD_SPEND, "1", spendHash(q.month), q.id, String(q.usd), String(TTL_SECONDS), PREFIX + SPEND_CHANNEL]))
@@ -99,6 +108,10 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
         m.mine.set(q.id, (m.mine.get(q.id) ?? 0) + q.usd)
         m.sending.set(q.id, m.sending.get(q.id)! - 1)
         heard(q.month, q.id, total)
+        if (stale.has(q.month) && queued.length === 0) {
+          stale.delete(q.month)
+          loadSpend(q.month).catch(() => stale.add(q.month))
+        }
       } catch {
         m.sending.set(q.id, m.sending.get(q.id)! - 1)
         return
@@ -110,10 +123,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
     for (const key of [...unsent.values()]) await sendKey(key)
     await sendSpend()
     await loadAll().catch(() => {})
-    for (const month of months.keys()) {
-      const all = ((await conn.send("HGETALL", [spendHash(month)]).catch(() => null)) ?? {}) as Record<string, string>
-      for (const [id, total] of Object.entries(all)) heard(month, id, Number(total))
-    }
+    for (const month of months.keys()) await loadSpend(month).catch(() => {})
   }
 
   conn.subscribe(KEYS_CHANNEL, (json) => {
@@ -131,12 +141,17 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
     if (up) void reconcile().catch(() => {})
   })
   const timer = setInterval(() => {
-    if (conn.isUp() && (queued.length > 0 || unsent.size > 0)) void reconcile().catch(() => {})
+    if (!conn.isUp()) return
+    if (queued.length > 0 || unsent.size > 0) return void reconcile().catch(() => {})
+    for (const month of stale) {
+      stale.delete(month)
+      loadSpend(month).catch(() => stale.add(month))
+    }
   }, RETRY_MS)
   timer.unref()
 
   const store: KeyStore & { ready(): Promise<void>; close(): void } = {
-    ready: loadAll,
+    ready: () => Promise.all([loadAll(), loadSpend(monthOf(Date.now()))]).then(() => {}),
     load: () => [...mirror.values()],
     save(key) {
       if (!conn.isUp()) throw new Error(`the shared state ${conn.url} is unreachable`)
@@ -145,15 +160,9 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
       track(sendKey(key))
     },
     spend(month) {
-      const m = monthOf(month)
+      const m = stateOf(month)
       // The live map: the others' spend arrives in it as it is published.
-      if (m.others.size === 0 && conn.isUp()) {
-        void (conn.send("HGETALL", [spendHash(month)]) as Promise<Record<string, string> | null>)
-          .then((all) => {
-            for (const [id, total] of Object.entries(all ?? {})) heard(month, id, Number(total))
-          })
-          .catch(() => {})
-      }
+      if (m.others.size === 0 && conn.isUp()) loadSpend(month).catch(() => {})
       return m.others
     },
     addSpend(month, id, usd) {
