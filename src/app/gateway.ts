@@ -89,7 +89,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())
-        backing.close()
+        await backing.close()
         state.close()
       })()
       return stopping

@@ -28,7 +28,8 @@ export interface StateBacking {
   sessions?: SessionChannel
   /** Whether the shared server answers (always true for the embedded file). */
   isUp(): boolean
-  close(): void
+  /** Sends what is not sent yet, then lets go. */
+  close(): void | Promise<void>
 }
 
 export function embeddedState(file: StateFile): StateBacking {

@@ -223,4 +223,21 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     const c = await start()
     expect(await spentOn(c)).toBeCloseTo(sum, 5)
   })
+
+  test("an instance started while Redis is down serves, keeps cloud spend blocked until it knows the month's spend, then catches up", async () => {
+    const r = await redis()
+    const budget = { monthly_limit_usd: 1_000_000, soft_limit_percent: 100, hard_limit_action: "block_cloud" as const, on_ledger_error: "closed" as const }
+    const { a } = await pair(r, { budget })
+    expect((await a.post("/v1/chat/completions", ask)).status).toBe(200)
+    await r.stop()
+    const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["gpt-4o-mini"] }))
+    const late = await scope.nexus({ routing: { budget }, pricing, state: { url: r.url }, backends: [backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY" })] } as never, { env })
+    expect((await (await late.get("/metrics")).text()).includes("nexus_state_up 0")).toBe(true)
+    const refused = await late.post("/v1/chat/completions", ask)
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("unreachable")
+    await r.start()
+    await eventually(async () => (await late.post("/v1/chat/completions", ask)).status === 200, 15_000, "served once the spend is known")
+    await eventually(async () => Math.abs((await stats(late)).budget.spent_usd - (await serverTotal(r))) < 1e-6, 10_000, "the late one agrees with the server")
+  })
 })

@@ -64,20 +64,11 @@ export async function connectState(cfg: StateConfig & { url: string }, env: Reco
     // A reconnected subscriber has lost its subscriptions.
     for (const [channel, fn] of channels) pubsub.subscribe(channel, fn).catch(() => {})
   }
-  try {
-    await commands.connect()
-    setUp(true)
-  } catch (err) {
-    lastError = (err as Error).message
-    log.error(`shared state ${shown} cannot be reached at start (${lastError}); retrying in the background`)
-  }
-  await pubsub.connect().catch(() => {})
-  // The client retries a dropped connection by itself, not one that never opened.
-  const retry = setInterval(() => {
-    if (!commands.connected) commands.connect().catch(() => {})
-    if (!pubsub.connected) pubsub.connect().catch(() => {})
-  }, 1000)
-  retry.unref()
+  // The client retries on its own until the server answers: its first connect waits that long.
+  const within = (p: Promise<void>) => Promise.race([p.then(() => true), Bun.sleep(OPTIONS.connectionTimeout).then(() => false)]).catch((err: Error) => ((lastError = err.message), false))
+  const [connected] = await Promise.all([within(commands.connect()), within(pubsub.connect())])
+  if (connected) setUp(true)
+  else log.error(`shared state ${shown} cannot be reached at start (${lastError ?? "no answer"}); retrying in the background`)
 
   return {
     url: shown,
@@ -101,7 +92,6 @@ export async function connectState(cfg: StateConfig & { url: string }, env: Reco
     },
     close(): void {
       closed = true
-      clearInterval(retry)
       commands.close()
       pubsub.close()
     },

@@ -13,6 +13,9 @@ import { redisKeyStore } from "./key-store.ts"
 import { redisLedger } from "./ledger.ts"
 import { redisSessions } from "./sessions.ts"
 
+/** How long a graceful stop waits for the last costs to reach the server. */
+const FLUSH_MS = 2000
+
 export async function redisState(cfg: StateConfig & { url: string }, env: Record<string, string | undefined>, log: Logger): Promise<StateBacking> {
   const conn = await connectState(cfg, env, log)
   const ledger = redisLedger(conn)
@@ -30,7 +33,9 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
     backends,
     sessions: redisSessions(conn),
     isUp: conn.isUp,
-    close() {
+    async close() {
+      // What this instance counted goes out before it does (bounded: the server may be down).
+      if (conn.isUp()) await Promise.race([Promise.all([ledger.flush(), keys.flush()]), Bun.sleep(FLUSH_MS)]).catch(() => {})
       ledger.close()
       keys.close()
       conn.close()

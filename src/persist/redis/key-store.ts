@@ -150,7 +150,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   }, RETRY_MS)
   timer.unref()
 
-  const store: KeyStore & { ready(): Promise<void>; close(): void } = {
+  const store: KeyStore & { ready(): Promise<void>; flush(): Promise<void>; close(): void } = {
     ready: () => Promise.all([loadAll(), loadSpend(monthOf(Date.now()))]).then(() => {}),
     load: () => [...mirror.values()],
     save(key) {
@@ -174,6 +174,11 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
     },
     watch(listener) {
       listeners.push(listener)
+    },
+    /** Send what is not sent yet (at a graceful stop). */
+    async flush() {
+      await Promise.all(sends)
+      await sendSpend()
     },
     close() {
       clearInterval(timer)

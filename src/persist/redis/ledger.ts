@@ -200,14 +200,18 @@ export function redisLedger(conn: StateConnection) {
     /** Why the month's spend is not known: never read, or the server is down and that must close. */
     readError(): string | undefined {
       if (readError !== undefined) return readError
-      if (!conn.isUp() && conn.onUnavailable === "closed") return `the shared state ${conn.url} is unreachable (${conn.lastError() ?? "connection closed"})`
-      return undefined
+      const down = `the shared state ${conn.url} is unreachable (${conn.lastError() ?? "connection closed"})`
+      // Never read is unknown, not $0: what the others spent is not known yet.
+      if (remote.month !== monthOf(Date.now()) || !remote.read) return conn.isUp() ? "the month's spend is not read from the shared state yet" : down
+      return !conn.isUp() && conn.onUnavailable === "closed" ? down : undefined
     },
     health(): LedgerHealth {
       let unsavedUsd = 0
       for (const month of pending.keys()) unsavedUsd += sumOf(month)
       return { readError, writeError, failedWrites, unsavedUsd }
     },
+    /** Send what is not sent yet (at a graceful stop). */
+    flush,
     close(): void {
       clearInterval(timer)
     },
