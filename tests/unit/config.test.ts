@@ -353,3 +353,21 @@ describe("bad values from the environment and flags name their source", () => {
     ])
   })
 })
+
+describe("[state]", () => {
+  test("a Redis or Valkey URL, a password variable, open or closed", () => {
+    const c = parseConfigText('[state]\nurl = "rediss://cache.lan:6380/2"\npassword_env = "NEXUS_REDIS_PASSWORD"\non_unavailable = "Closed"\n', "nexus.toml")
+    expect(c.state).toEqual({ url: "rediss://cache.lan:6380/2", password_env: "NEXUS_REDIS_PASSWORD", on_unavailable: "closed" })
+  })
+
+  test("bad values name the key and what is allowed", async () => {
+    for (const url of ["http://cache:6379", "redis://", "cache:6379", "redis://h:6379/zero"]) {
+      const message = await rejection(() => parseConfigText(`[state]\nurl = "${url}"\n`, "nexus.toml"))
+      expect(message).toContain("state.url")
+      expect(message).toContain("redis://")
+    }
+    expect(await rejection(() => parseConfigText('[state]\non_unavailable = "maybe"\n', "nexus.toml"))).toContain("expected one of: open, closed")
+    expect(await rejection(() => parseConfigText('[state]\npassword_env = "a password"\n', "nexus.toml"))).toContain("state.password_env")
+    expect(await rejection(() => parseConfigText('[state]\nurll = "redis://h"\n', "nexus.toml"))).toContain("url")
+  })
+})
