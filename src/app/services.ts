@@ -38,15 +38,16 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const router = createRouter(registry, () => config().routing, breakers)
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
-  const localSessions = createSessionTable({
+  const sessionOptions = {
     get maxEntries() {
       return config().routing.sessions.max_entries
     },
     get idleMs() {
       return config().routing.sessions.idle_seconds * 1000
     },
-  })
-  const sessions = state.sessions ? sharedSessionTable(localSessions, state.sessions) : localSessions
+  }
+  const localSessions = createSessionTable(sessionOptions)
+  const sessions = state.sessions ? sharedSessionTable(localSessions, state.sessions, sessionOptions) : localSessions
   const overrides = (name: string) => config().backends.find((b) => b.name === name)?.models ?? []
   const health = createHealthChecker({ registry, config: () => config().health_check, overrides: (b) => overrides(b.name) })
 
