@@ -49,11 +49,21 @@ export interface KeyStore {
   saved?(): Promise<void>
 }
 
-/** The levels of a key's buckets on a shared store, and whether the request was let in. */
-export interface BucketLevels {
+/** One of a key's buckets, as asked of a shared store. */
+export interface BucketAsk {
+  which: "requests" | "tokens"
+  perMinute: number
+  /** How much to take for this instance to spend locally, at most (when every bucket holds one). */
+  want: number
+  /** Spent here beyond what was taken before: taken now, whatever the level. */
+  debt: number
+}
+
+/** What a shared store answered: whether every bucket held one, the levels left, and what was taken. */
+export interface BucketGrant {
   ok: boolean
-  requests?: number
-  tokens?: number
+  levels: { requests?: number; tokens?: number }
+  granted: { requests?: number; tokens?: number }
 }
 
 /** A key's rate-limit buckets kept where several instances share them. */
@@ -63,10 +73,8 @@ export interface BucketStore {
   isUp(): boolean
   /** Whether keys are refused while the store is down (rather than checked from memory). */
   failClosed(): boolean
-  /** Refill, check both buckets hold one, and take the request: all at once, on the store. */
-  take(keyId: string, rpm: number | undefined, tpm: number | undefined): Promise<BucketLevels>
-  /** Take the tokens a finished request used (not waited for). */
-  debitTokens(keyId: string, tpm: number, tokens: number): void
+  /** Refill, take the debts, and, when `check` and every bucket holds one, take what is wanted: all at once, on the store. */
+  take(keyId: string, asks: BucketAsk[], check: boolean): Promise<BucketGrant>
 }
 
 /** Every secret starts with this, so a leaked one is recognisable (secret scanners, logs). */
