@@ -3,11 +3,15 @@
  * spend and the budget it feeds, API keys, and keep serving while it is down.
  */
 import { describe, expect, test } from "bun:test"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { startOllama, startOpenai, startVllm } from "../../emulators/index.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
 import { monthOf } from "../../src/persist/ledger.ts"
 import { bearer, createKey } from "../helpers/keys.ts"
 import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
+import { spawnNexus, type NexusProcess } from "../helpers/process.ts"
 import { redisBinary, startRedis, type TestRedis } from "../helpers/redis.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
@@ -239,5 +243,30 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     await r.start()
     await eventually(async () => (await late.post("/v1/chat/completions", ask)).status === 200, 15_000, "served once the spend is known")
     await eventually(async () => Math.abs((await stats(late)).budget.spent_usd - (await serverTotal(r))) < 1e-6, 10_000, "the late one agrees with the server")
+  })
+
+  test("an instance killed (SIGKILL) mid-load: the other goes on, and the server holds what it spent", async () => {
+    const r = await redis()
+    const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["gpt-4o-mini"], latencyMs: 5 }))
+    const toml = `[state]\nurl = "${r.url}"\n[pricing."gpt-4o-mini"]\ninput_per_million = 1000000\noutput_per_million = 2000000\n[[backends]]\nname = "cloud"\nurl = "${cloud.url}"\ntype = "openai"\napi_key_env = "OPENAI_TEST_KEY"\n`
+    const spawn = async () => {
+      const p = await spawnNexus(toml, { env: { ...env, NEXUS_DATA_DIR: mkdtempSync(join(tmpdir(), "nexus-shared-")) } })
+      scope.defer(() => p.stop("SIGKILL"))
+      return p
+    }
+    const [a, b] = await Promise.all([spawn(), spawn()])
+    const as = (p: NexusProcess) => ({ post: (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${p.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }) }) as TestNexus
+    const onA = load([as(a)], 40, 2)
+    const onB = load([as(b)], 40, 2)
+    await eventually(async () => (await serverTotal(r)) > 0, 10_000, "spend before the kill")
+    a.proc.kill("SIGKILL")
+    const [fromA, fromB] = await Promise.all([onA, onB])
+    expect(fromA.statuses.some((s) => s === 0)).toBe(true)
+    expect(fromB.statuses.every((s) => s === 200)).toBe(true)
+    // B's costs all reach the server; A's, up to the moment it died.
+    await eventually(async () => (await serverTotal(r)) >= fromB.sum - 1e-6, 10_000, "B's spend on the server")
+    expect(await serverTotal(r)).toBeLessThanOrEqual(fromA.sum + fromB.sum + 1e-6)
+    const spentB = async () => ((await (await fetch(`${b.url}/v1/stats`)).json()) as { budget: { spent_usd: number } }).budget.spent_usd
+    await eventually(async () => Math.abs((await spentB()) - (await serverTotal(r))) < 1e-6, 10_000, "B agrees with the server")
   })
 })
