@@ -16,7 +16,7 @@ import { createStats } from "../observability/stats.ts"
 import { createSpend, type Spend } from "../observability/cost.ts"
 import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
 import type { StateBacking } from "../persist/backing.ts"
-import { Gauge } from "../observability/prom.ts"
+import { watchState } from "../observability/state-up.ts"
 import { createKeyLimits } from "../policy/key-limits.ts"
 import { sharedKeyLimits } from "../policy/key-limits-shared.ts"
 import { createKeyTable } from "../policy/key-table.ts"
@@ -75,6 +75,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const stats = createStats()
   const metrics = createMetrics(registry)
   faults.register(metrics.registry)
+  watchState(state, metrics.registry)
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>(faults.of("request"))
   requests.on(observeRequests({ metrics, stats, log }))
@@ -94,14 +95,6 @@ function createKeys(state: StateBacking, config: () => NexusConfig, metrics: Ret
   // No key is accepted while they cannot be read: refusing is the safe side.
   const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.where}: ${err.message}`))
   store.watch?.(table.learn)
-  new Gauge({
-    name: "nexus_state_up",
-    help: "1 while the state store answers ([state] url, or the embedded file), 0 while it cannot be reached",
-    registers: [metrics.registry],
-    collect() {
-      this.set(state.isUp() ? 1 : 0)
-    },
-  })
   const limits = state.buckets ? sharedKeyLimits(state.buckets) : createKeyLimits()
   const usage = createKeyUsage({ table, limits, store, config, registry: metrics.registry, log })
   return { table, limits, usage }
