@@ -53,24 +53,23 @@ export function sharedKeyLimits(store: BucketStore): KeyLimits {
   }
 
   /** Fetch a share; true when the store let the key in. */
+  async function share(key: ApiKey, c: Credit): Promise<boolean> {
+    const ask = asks(key, c)
+    const debt = ask.find((a) => a.which === "tokens")?.debt ?? 0
+    const g = await store.take(key.id, ask, true)
+    c.tokens += debt
+    c.requests += g.granted.requests ?? 0
+    c.tokens += g.granted.tokens ?? 0
+    // Refused: a fraction of a token left here must not let the local check pass.
+    if (!g.ok) c.tokens = Math.min(c.tokens, 0)
+    // What this instance shows and decides on: the store's levels plus its own share.
+    local.sync(key, { requests: g.levels.requests === undefined ? undefined : g.levels.requests + c.requests, tokens: g.levels.tokens === undefined ? undefined : g.levels.tokens + c.tokens })
+    return g.ok
+  }
+
+  /** One fetch per key at a time: requests that find no credit wait for it together. */
   function fetchShare(key: ApiKey, c: Credit): Promise<boolean> {
-    c.fetching ??= (async () => {
-      const ask = asks(key, c)
-      const debt = ask.find((a) => a.which === "tokens")?.debt ?? 0
-      try {
-        const g = await store.take(key.id, ask, true)
-        c.tokens += debt
-        c.requests += g.granted.requests ?? 0
-        c.tokens += g.granted.tokens ?? 0
-        // Refused: a fraction of a token left here must not let the local check pass.
-        if (!g.ok) c.tokens = Math.min(c.tokens, 0)
-        // What this instance shows and decides on: the store's levels plus its own share.
-        local.sync(key, { requests: g.levels.requests === undefined ? undefined : g.levels.requests + c.requests, tokens: g.levels.tokens === undefined ? undefined : g.levels.tokens + c.tokens })
-        return g.ok
-      } finally {
-        c.fetching = undefined
-      }
-    })()
+    c.fetching ??= share(key, c).finally(() => (c.fetching = undefined))
     return c.fetching
   }
 

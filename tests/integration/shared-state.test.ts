@@ -269,4 +269,23 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     const spentB = async () => ((await (await fetch(`${b.url}/v1/stats`)).json()) as { budget: { spent_usd: number } }).budget.spent_usd
     await eventually(async () => Math.abs((await spentB()) - (await serverTotal(r))) < 1e-6, 10_000, "B agrees with the server")
   })
+
+  test("keys and backends changed while Redis is down act at once where they were made, and reach the others when it returns", async () => {
+    const r = await redis()
+    const { a, b } = await pair(r, { auth: { required: true } })
+    const gpu = await scope.emulator(startOllama({ models: ["llama3:8b"] }))
+    const old = await createKey(a, { name: "old" })
+    await eventually(async () => b.deps.keys.table.byName("old") !== undefined, 10_000, "B knows the old key")
+    await r.stop()
+    await eventually(async () => (await (await a.get("/metrics")).text()).includes("nexus_state_up 0"), 10_000, "A sees Redis down")
+    const made = await createKey(a, { name: "offline" })
+    expect((await a.post("/v1/chat/completions", ask, bearer(made.secret))).status).toBe(200)
+    expect((await fetch(`${a.url}/v1/keys/old`, { method: "DELETE" })).status).toBe(200)
+    expect((await a.post("/v1/chat/completions", ask, bearer(old.secret))).status).toBe(401)
+    expect((await a.post("/v1/backends", { name: "gpu", url: gpu.url, type: "ollama" })).status).toBe(201)
+    await r.start()
+    await eventually(async () => (await b.post("/v1/chat/completions", ask, bearer(made.secret))).status === 200, 15_000, "B takes the key made meanwhile")
+    await eventually(async () => (await b.post("/v1/chat/completions", ask, bearer(old.secret))).status === 401, 15_000, "B refuses the key revoked meanwhile")
+    await eventually(async () => (await b.get("/v1/backends/gpu")).status === 200, 15_000, "B has the backend added meanwhile")
+  })
 })

@@ -4,7 +4,6 @@
  * it at once, and a new instance starts with them all.
  * @module
  */
-import { NexusError } from "../../core/errors.ts"
 import type { Logger } from "../../core/logger.ts"
 import type { BackendChange, Store, StoredBackend } from "../store.ts"
 import { PREFIX, type StateConnection } from "./connection.ts"
@@ -12,6 +11,8 @@ import { PREFIX, type StateConnection } from "./connection.ts"
 const BACKENDS = `${PREFIX}backends`
 const DRAINED = `${PREFIX}drained`
 const CHANNEL = "backends"
+const RETRY_MS = 1000
+const RESYNC_TICKS = 10
 
 export function redisBackendStore(conn: StateConnection, log: Logger): Store & { ready(): Promise<void> } {
   const saved = new Map<string, StoredBackend>()
@@ -26,13 +27,34 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
     for (const l of listeners) l(change)
   }
 
-  /** Write, then tell the others; a write the server did not take is said, and kept here. */
+  /** Changes made here the server has not taken yet, in order: sent before anything is read back. */
+  const queue: { commands: [string, string[]][]; change: BackendChange }[] = []
+  let sending: Promise<void> | undefined
+
+  async function drainQueue(): Promise<void> {
+    try {
+      while (queue.length > 0 && conn.isUp()) {
+        const { commands, change } = queue[0]!
+        for (const [cmd, args] of commands) await conn.send(cmd, args)
+        await conn.send("PUBLISH", [PREFIX + CHANNEL, JSON.stringify(change)])
+        queue.shift()
+      }
+    } catch (err) {
+      log.error(`cannot share a backend change with the other instances yet (${conn.url}): ${(err as Error).message}; it is kept and sent when the server answers`)
+    }
+  }
+
+  /** One drain at a time; callers meanwhile wait for it. */
+  function sendQueued(): Promise<void> {
+    sending ??= drainQueue().finally(() => (sending = undefined))
+    return sending
+  }
+
+  /** Write, then tell the others; while the server is down the change acts here and waits. */
   function send(commands: [string, string[]][], change: BackendChange): void {
-    if (!conn.isUp()) throw new NexusError({ kind: "unavailable", message: `The shared state ${conn.url} is unreachable: backend changes cannot reach the other instances; retry when it is back.`, code: "state_unavailable", retryAfterSeconds: 5 })
-    void (async () => {
-      for (const [cmd, args] of commands) await conn.send(cmd, args)
-      await conn.send("PUBLISH", [PREFIX + CHANNEL, JSON.stringify(change)])
-    })().catch((err: Error) => log.error(`cannot share a backend change with the other instances (${conn.url}): ${err.message}`))
+    queue.push({ commands, change })
+    if (!conn.isUp()) log.warn(`a backend change acts on this instance only until the shared state ${conn.url} returns`)
+    void sendQueued()
   }
 
   async function load(): Promise<void> {
@@ -53,11 +75,11 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
       log.warn(`ignored a backend message that is not one: ${(err as Error).message}`)
     }
   })
-  conn.onChange((up) => {
-    if (!up) return
-    // Messages missed while away: the hash and the set say where things stand now.
+  /** Messages missed while away: the hash and the set say where things stand now. */
+  function resync(): void {
     const before = { saved: new Set(saved.keys()), drained: new Set(drained) }
-    void load()
+    void sendQueued()
+      .then(() => (queue.length > 0 ? Promise.reject(new Error("changes not sent yet")) : load()))
       .then(() => {
         for (const b of saved.values()) if (!before.saved.has(b.id)) for (const l of listeners) l({ type: "saved", backend: b })
         for (const id of before.saved) if (!saved.has(id)) for (const l of listeners) l({ type: "deleted", id })
@@ -65,7 +87,17 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
         for (const id of before.drained) if (!drained.has(id)) for (const l of listeners) l({ type: "undrained", id })
       })
       .catch(() => {})
-  })
+  }
+  conn.onChange((up) => up && resync())
+  conn.onResync(resync)
+
+  let ticks = 0
+  const retry = setInterval(() => {
+    if (!conn.isUp()) return
+    if (++ticks % RESYNC_TICKS === 0) resync()
+    else if (queue.length > 0) void sendQueued()
+  }, RETRY_MS)
+  retry.unref()
 
   return {
     path: conn.url,
@@ -88,6 +120,8 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
     watch(listener) {
       listeners.push(listener)
     },
-    close() {},
+    close() {
+      clearInterval(retry)
+    },
   }
 }

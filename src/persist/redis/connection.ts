@@ -60,9 +60,12 @@ export async function connectState(cfg: StateConfig & { url: string }, env: Reco
     lastError = err?.message
     if (!closed) setUp(false, lastError)
   }
+  const resyncs = new Set<() => void>()
   pubsub.onconnect = () => {
-    // A reconnected subscriber has lost its subscriptions.
-    for (const [channel, fn] of channels) pubsub.subscribe(channel, fn).catch(() => {})
+    // A reconnected subscriber has lost its subscriptions, and missed what was said meanwhile.
+    void Promise.all([...channels].map(([channel, fn]) => pubsub.subscribe(channel, fn).catch(() => {}))).then(() => {
+      for (const r of resyncs) r()
+    })
   }
   // The client retries on its own until the server answers: its first connect waits that long.
   const within = (p: Promise<void>) => Promise.race([p.then(() => true), Bun.sleep(OPTIONS.connectionTimeout).then(() => false)]).catch((err: Error) => ((lastError = err.message), false))
@@ -85,6 +88,10 @@ export async function connectState(cfg: StateConfig & { url: string }, env: Reco
     /** Hear of every change of reachability. */
     onChange(listener: (up: boolean) => void): void {
       listeners.add(listener)
+    },
+    /** Hear when messages may have been missed (the subscriber reconnected): read the state again. */
+    onResync(fn: () => void): void {
+      resyncs.add(fn)
     },
     subscribe(channel: string, fn: (message: string) => void): void {
       channels.set(PREFIX + channel, fn)

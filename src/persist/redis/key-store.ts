@@ -16,6 +16,7 @@ const KEYS_CHANNEL = "keys"
 const SPEND_CHANNEL = "key-spend"
 const TTL_SECONDS = 100 * 24 * 3600
 const RETRY_MS = 1000
+const RESYNC_TICKS = 10
 
 const ADD_SPEND = `
 local total = redis.call('HINCRBYFLOAT', KEYS[1], ARGV[1], ARGV[2])
@@ -54,6 +55,8 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
 
   function learn(json: string): void {
     const key = JSON.parse(json) as ApiKey
+    // A change made here and not sent yet is newer than what the server holds.
+    if (unsent.has(key.id)) return
     const had = mirror.get(key.id)
     if (had && JSON.stringify(had) === json) return
     mirror.set(key.id, key)
@@ -140,8 +143,12 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   conn.onChange((up) => {
     if (up) void reconcile().catch(() => {})
   })
+  conn.onResync(() => void reconcile().catch(() => {}))
+  let ticks = 0
   const timer = setInterval(() => {
     if (!conn.isUp()) return
+    // Now and then, whatever was missed: keys are few.
+    if (++ticks % RESYNC_TICKS === 0) return void reconcile().catch(() => {})
     if (queued.length > 0 || unsent.size > 0) return void reconcile().catch(() => {})
     for (const month of stale) {
       stale.delete(month)
@@ -154,10 +161,11 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
     ready: () => Promise.all([loadAll(), loadSpend(monthOf(Date.now()))]).then(() => {}),
     load: () => [...mirror.values()],
     save(key) {
-      if (!conn.isUp()) throw new Error(`the shared state ${conn.url} is unreachable`)
       mirror.set(key.id, key)
       unsent.set(key.id, key)
-      track(sendKey(key))
+      // While the server is down the key acts here at once and reaches the others when it returns.
+      if (conn.isUp()) track(sendKey(key))
+      else log.warn(`API key '${key.name}' is saved on this instance only until the shared state ${conn.url} returns`)
     },
     spend(month) {
       const m = stateOf(month)

@@ -100,14 +100,16 @@ export function redisLedger(conn: StateConnection) {
         const batch = pending
         if (batch.size === 0) break
         pending = new Map()
-        await send(batch)
+        // A batch the server refused waits for the next tick or reconnection, not a loop.
+        if (!(await send(batch))) break
       } while (again && pending.size > 0 && conn.isUp())
     } finally {
       flushing = false
     }
   }
 
-  async function send(batch: Map<string, Map<string, Pending>>): Promise<void> {
+  async function send(batch: Map<string, Map<string, Pending>>): Promise<boolean> {
+    let sent = true
     for (const [month, entries] of batch) {
       const args = [String(TTL_SECONDS), PREFIX + CHANNEL]
       let usd = 0
@@ -123,6 +125,7 @@ export function redisLedger(conn: StateConnection) {
         heard(month, Number(total))
         writeError = undefined
       } catch (err) {
+        sent = false
         failedWrites++
         writeError = fault("write", err)
         // Kept for the next try: merged back in front of what came meanwhile.
@@ -135,6 +138,7 @@ export function redisLedger(conn: StateConnection) {
         else sending.set(month, left)
       }
     }
+    return sent
   }
 
   const add = (into: Map<string, Pending>, k: string, p: Pending) => {
