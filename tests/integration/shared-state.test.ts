@@ -288,4 +288,14 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     await eventually(async () => (await b.post("/v1/chat/completions", ask, bearer(old.secret))).status === 401, 15_000, "B refuses the key revoked meanwhile")
     await eventually(async () => (await b.get("/v1/backends/gpu")).status === 200, 15_000, "B has the backend added meanwhile")
   })
+
+  test("a Redis that comes back empty gets the keys back from the running instances, so one started later has them", async () => {
+    const r = await redis()
+    const { a, start } = await pair(r, { auth: { required: true } })
+    const key = await createKey(a, { name: "kept" })
+    await r.send("FLUSHALL", [])
+    await eventually(async () => (await r.send("HEXISTS", ["nexus:keys", (a.deps.keys.table.byName("kept") as { id: string }).id])) === 1, 20_000, "the key written back")
+    const c = await start()
+    expect((await c.post("/v1/chat/completions", ask, bearer(key.secret))).status).toBe(200)
+  })
 })

@@ -66,6 +66,9 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   async function loadAll(): Promise<void> {
     const all = ((await conn.send("HGETALL", [KEYS])) ?? {}) as Record<string, string>
     for (const json of Object.values(all)) learn(json)
+    // Keys are never deleted: one the server lacks, it lost (restarted without its data).
+    // Written back only where still missing, so the first instance to notice restores it.
+    for (const [id, key] of mirror) if (all[id] === undefined) await conn.send("HSETNX", [KEYS, id, JSON.stringify(key)])
   }
 
   /** What the server holds for `month`, by key (those with a send in flight excepted). */
