@@ -27,18 +27,20 @@ async function freePort(): Promise<number> {
   return port
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `password`: the server requires it (`--requirepass`); `url` then does not hold it. */
+export async function startRedis(opts: { password?: string } = {}): Promise<TestRedis> {
   if (!redisBinary) throw new Error("redis-server is not installed")
   const dir = mkdtempSync(join(tmpdir(), "nexus-redis-"))
   const port = await freePort()
   const url = `redis://127.0.0.1:${port}/0`
+  const clientUrl = opts.password ? `redis://:${opts.password}@127.0.0.1:${port}/0` : url
   let proc: ReturnType<typeof Bun.spawn> | undefined
-  let client = new Bun.RedisClient(url, { enableOfflineQueue: false })
+  let client = new Bun.RedisClient(clientUrl, { enableOfflineQueue: false })
   const up = async () => {
     try {
       if (!client.connected) {
         client.close()
-        client = new Bun.RedisClient(url, { enableOfflineQueue: false })
+        client = new Bun.RedisClient(clientUrl, { enableOfflineQueue: false })
         await client.connect()
       }
       return (await client.send("PING", [])) === "PONG"
@@ -47,7 +49,7 @@ export async function startRedis(): Promise<TestRedis> {
     }
   }
   const start = async () => {
-    proc = Bun.spawn([redisBinary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" })
+    proc = Bun.spawn([redisBinary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(opts.password ? ["--requirepass", opts.password] : [])], { stdout: "ignore", stderr: "ignore" })
     await eventually(up, 10_000, `redis-server on port ${port}`)
   }
   /** Like a restart of the service: its data is dumped, and loaded again by `start`. */

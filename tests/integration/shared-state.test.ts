@@ -298,4 +298,17 @@ describe.skipIf(!redisBinary)("shared state on redis-server", () => {
     const c = await start()
     expect((await c.post("/v1/chat/completions", ask, bearer(key.secret))).status).toBe(200)
   })
+
+  test("a server that requires a password: password_env names the variable, and the URL in logs never shows it", async () => {
+    const r = await startRedis({ password: "s3cret-pass-9182" })
+    scope.defer(r.stop)
+    const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["gpt-4o-mini"] }))
+    const config = { pricing, state: { url: r.url, password_env: "NEXUS_TEST_REDIS_PASSWORD" }, backends: [backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY" })] }
+    const n = await scope.nexus(config as never, { env: { ...env, NEXUS_TEST_REDIS_PASSWORD: "s3cret-pass-9182" } })
+    const cost = Number((await n.post("/v1/chat/completions", ask)).headers.get("x-nexus-cost"))
+    await eventually(async () => Math.abs((await serverTotal(r)) - cost) < 1e-6, 10_000, "spend on the server")
+    expect((await (await n.get("/metrics")).text()).includes("nexus_state_up 1")).toBe(true)
+    await expect(scope.nexus(config as never, { env })).rejects.toThrow("[state] password_env names NEXUS_TEST_REDIS_PASSWORD, which is not set")
+    expect(JSON.stringify(n.logs)).not.toContain("s3cret-pass-9182")
+  })
 })
