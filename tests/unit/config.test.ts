@@ -9,6 +9,7 @@ import { join } from "node:path"
 // Providers declare where they run (cloud or not, default URL); configuration reads it.
 import "../../src/egress/providers/index.ts"
 import { ConfigError } from "../../src/config/errors.ts"
+import { describeDiff, diffConfig } from "../../src/registry/diff.ts"
 import { defaultConfig, loadConfig, parseConfigText, validateConfig } from "../../src/config/load.ts"
 
 const ORIGINAL_README = `[server]
@@ -369,5 +370,13 @@ describe("[state]", () => {
     expect(await rejection(() => parseConfigText('[state]\non_unavailable = "maybe"\n', "nexus.toml"))).toContain("expected one of: open, closed")
     expect(await rejection(() => parseConfigText('[state]\npassword_env = "a password"\n', "nexus.toml"))).toContain("state.password_env")
     expect(await rejection(() => parseConfigText('[state]\nurll = "redis://h"\n', "nexus.toml"))).toContain("url")
+  })
+
+  test("a reload says that a changed [state] takes effect after a restart", () => {
+    const before = defaultConfig()
+    const after = { ...before, state: { url: "redis://cache:6379/0", on_unavailable: "closed" as const } }
+    const d = diffConfig(before, after)
+    expect(d.needsRestart).toEqual(["state.on_unavailable", "state.url"])
+    expect(describeDiff(d)).toContain("state.url changed (takes effect after a restart)")
   })
 })
