@@ -36,12 +36,12 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
    * added, which its own counters hold), what this instance had acknowledged, and sends
    * in flight (while one is, a published total may or may not include it: ignored).
    */
-  const months = new Map<string, { others: Map<string, number>; mine: Map<string, number>; sending: Map<string, number> }>()
+  const months = new Map<string, { others: Map<string, number>; mine: Map<string, number>; sending: Map<string, number>; loaded: boolean }>()
   const queued: { month: string; id: string; usd: number }[] = []
 
   const stateOf = (month: string) => {
     let m = months.get(month)
-    if (!m) months.set(month, (m = { others: new Map(), mine: new Map(), sending: new Map() }))
+    if (!m) months.set(month, (m = { others: new Map(), mine: new Map(), sending: new Map(), loaded: false }))
     return m
   }
   /** Months whose published totals were set aside while a send was in flight: read again. */
@@ -75,6 +75,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   async function loadSpend(month: string): Promise<void> {
     const all = ((await conn.send("HGETALL", [spendHash(month)])) ?? {}) as Record<string, string>
     for (const [id, total] of Object.entries(all)) heard(month, id, Number(total))
+    stateOf(month).loaded = true
   }
 
   const sends = new Set<Promise<void>>()
@@ -172,8 +173,12 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
     },
     spend(month) {
       const m = stateOf(month)
+      // Never read is unknown, not $0: the caller asks again (and caps stay closed meanwhile).
+      if (!m.loaded) {
+        if (conn.isUp()) loadSpend(month).catch(() => {})
+        throw new Error(`the keys' spend is not read from the shared state ${conn.url} yet`)
+      }
       // The live map: the others' spend arrives in it as it is published.
-      if (m.others.size === 0 && conn.isUp()) loadSpend(month).catch(() => {})
       return m.others
     },
     addSpend(month, id, usd) {
