@@ -38,6 +38,7 @@ export async function redisState(cfg: StateConfig & { url: string }, env: Record
       if (conn.isUp()) await Promise.race([Promise.all([ledger.flush(), keys.flush()]), Bun.sleep(FLUSH_MS)]).catch(() => {})
       ledger.close()
       keys.close()
+      backends.close()
       conn.close()
     },
   }
