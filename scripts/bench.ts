@@ -18,10 +18,14 @@
  *   - the routing micro-benchmark (50 backends, 200 models).
  *
  *   npm run bench [-- --quick] [-- --json] [-- --rounds N] [-- --round-seconds S]
- *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only] [-- --sessions]
+ *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only] [-- --sessions] [-- --state]
  *
  * --sessions runs only the sticky-sessions comparison (scripts/bench/sessions.ts): the
  * second-turn time to first token with session affinity against round robin, in process.
+ *
+ * --state runs only the shared-state comparison (scripts/bench/state.ts): `[state] url` on a
+ * redis-server against embedded state, c=1 latency and CPU per request; a full run ends
+ * with it when redis-server is installed.
  *
  * --baseline DIR adds a second Nexus (another checkout, e.g. the commit before a change)
  * to the CPU rounds, alternating with the others, for before/after figures in one sitting.
@@ -40,6 +44,7 @@ import { cpuMicros, MB, median, memoryOf, rssBytes, sampleRss } from "./bench/pr
 import { benchRouting } from "./bench/routing.ts"
 import { dialectLoads } from "./bench/dialects.ts"
 import { benchSessions, printSessions } from "./bench/sessions.ts"
+import { benchState, printState, stateBenchAvailable } from "./bench/state.ts"
 
 const ROOT = new URL("..", import.meta.url).pathname
 const { values: flags } = parseArgs({
@@ -53,6 +58,7 @@ const { values: flags } = parseArgs({
     baseline: { type: "string" },
     "cpu-only": { type: "boolean", default: false },
     sessions: { type: "boolean", default: false },
+    state: { type: "boolean", default: false },
     dialects: { type: "boolean", default: false },
   },
 })
@@ -178,6 +184,17 @@ if (flags.sessions) {
   const report = await benchSessions()
   if (asJson) console.log(JSON.stringify({ sessions: report }, null, 2))
   else printSessions(report)
+  process.exit(0)
+}
+
+if (flags.state) {
+  if (!stateBenchAvailable()) {
+    console.error("the shared-state comparison needs redis-server and wrk: apt-get install -y redis-server wrk")
+    process.exit(1)
+  }
+  const report = await benchState({ quick, log: (line) => !asJson && console.error(line) })
+  if (asJson) console.log(JSON.stringify({ state: report }, null, 2))
+  else printState(report)
   process.exit(0)
 }
 
@@ -389,8 +406,10 @@ try {
   }
   const memory = { idleRss, idleNexusAnon: idleMemory.anon, idleNexusFile: idleMemory.file, peakRss1000Streams: Object.fromEntries(Object.entries(big).map(([k, v]) => [k, v.peakRss])), afterLoadRss: afterRss }
 
+  const state = stateBenchAvailable() ? await benchState({ quick, log }) : undefined
+
   if (asJson) {
-    console.log(JSON.stringify({ logLevel: LOG_LEVEL, c1, rounds, c64, streams: streamRuns, streams1000: big, memory, ratios, routing }, null, 2))
+    console.log(JSON.stringify({ logLevel: LOG_LEVEL, c1, rounds, c64, streams: streamRuns, streams1000: big, memory, ratios, routing, state }, null, 2))
   } else {
 
     console.log(`Nexus log level: ${LOG_LEVEL} (to /dev/null). c=64 figures: median of ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s.\n`)
@@ -448,6 +467,7 @@ try {
     console.log(`RSS during ${BIG_STREAMS} streams, nexus: ${mb(big.nexus!.peakRss)} (target <= 200 MB) ${mark(big.nexus!.peakRss <= 200 * MB)}`)
     console.log(`RSS 2 s after the load / idle, nexus: ${ratios.afterLoadRssVsIdle.toFixed(2)} (the soak checks the return to the warmed-up level)`)
     console.log(`routing decision (${routing.backends} backends, ${routing.models} models): mean ${(routing.meanNs / 1000).toFixed(2)} µs, p99 ${(routing.p99Ns / 1000).toFixed(2)} µs (target <= 20 µs) ${mark(routing.meanNs <= 20_000)}`)
+    if (state) printState(state)
   }
 } finally {
   cleanup()

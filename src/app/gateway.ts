@@ -9,7 +9,9 @@ import { fingerprint } from "../discovery/fingerprint.ts"
 import { createApp } from "../http/app.ts"
 import type { AppDeps } from "../http/deps.ts"
 import { createLogger } from "../observability/log.ts"
+import { embeddedState } from "../persist/backing.ts"
 import { openStateOrWarn } from "../persist/open.ts"
+import { redisState } from "../persist/redis/index.ts"
 import { stateFile } from "../persist/state-file.ts"
 import { openResponseStore } from "../persist/responses.ts"
 import { openStore } from "../persist/store.ts"
@@ -29,9 +31,11 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const log = opts.log ?? createLogger(config.logging)
   requireKeys(config.backends, env)
   const state = opts.persist === false ? stateFile(undefined) : openStateOrWarn(config.server.data_dir, env, log)
-  const services = createServices(() => current, log, state)
+  const { url } = config.state
+  const backing = url ? await redisState({ ...config.state, url }, env, log) : embeddedState(state)
+  const services = createServices(() => current, log, backing)
   const { registry, health, queue } = services
-  const store = opts.persist === false ? undefined : openStore(state)
+  const store = backing.backends ?? (opts.persist === false ? undefined : openStore(state))
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })
 
   manager.addConfigured(config.backends)
@@ -87,6 +91,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())
+        await backing.close()
         state.close()
       })()
       return stopping

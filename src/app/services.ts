@@ -16,24 +16,25 @@ import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
 import { createSpend, type Spend } from "../observability/cost.ts"
 import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
-import { sqliteKeyStore } from "../persist/key-store.ts"
+import type { StateBacking } from "../persist/backing.ts"
+import { watchState } from "../observability/state-up.ts"
 import { createKeyLimits } from "../policy/key-limits.ts"
+import { sharedKeyLimits } from "../policy/key-limits-shared.ts"
 import { createKeyTable } from "../policy/key-table.ts"
-import type { StateFile } from "../persist/state-file.ts"
 import { createStages } from "../policy/index.ts"
 import { createRegistry } from "../registry/registry.ts"
 import { createBreakers } from "../routing/breaker.ts"
 import { createFeedback } from "../routing/feedback.ts"
 import { createQueue } from "../routing/queue.ts"
 import { createRouter } from "../routing/router.ts"
-import { createSessionTable } from "../routing/sessions.ts"
+import { createSessionTable, sharedSessionTable } from "../routing/sessions.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import { createFleet } from "../fleet/fleet.ts"
 import { createFleetControl } from "../fleet/control.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-export function createServices(config: () => NexusConfig, log: Logger, state: StateFile) {
+export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking) {
   const faults = createListenerFaults(log)
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
@@ -49,14 +50,16 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   })
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
-  const sessions = createSessionTable({
+  const sessionOptions = {
     get maxEntries() {
       return config().routing.sessions.max_entries
     },
     get idleMs() {
       return config().routing.sessions.idle_seconds * 1000
     },
-  })
+  }
+  const localSessions = createSessionTable(sessionOptions)
+  const sessions = state.sessions ? sharedSessionTable(localSessions, state.sessions, sessionOptions) : localSessions
   const overrides = (name: string) => config().backends.find((b) => b.name === name)?.models ?? []
   const health = createHealthChecker({ registry, config: () => config().health_check, overrides: (b) => overrides(b.name) })
 
@@ -89,6 +92,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const metrics = createMetrics(registry)
   faults.register(metrics.registry)
   observeFleet(metrics.registry, fleet)
+  watchState(state, metrics.registry)
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>(faults.of("request"))
   requests.on(observeRequests({ metrics, stats, log }))
@@ -96,18 +100,19 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(history.record)
   const keys = createKeys(state, config, metrics, log)
   requests.on(keys.usage.observe)
-  const spend = withKeyHolds(createSpend(state, config, metrics.registry, log), keys.usage)
+  const spend = withKeyHolds(createSpend(state.ledger, config, metrics.registry, log), keys.usage)
   requests.on(spend.observe)
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status, keySpend: keys.usage.spendOf })
 
   return { registry, fleet, fleetControl, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
 }
 
-function createKeys(state: StateFile, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {
-  const store = sqliteKeyStore(state)
+function createKeys(state: StateBacking, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {
+  const store = state.keys
   // No key is accepted while they cannot be read: refusing is the safe side.
-  const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.path}: ${err.message}`))
-  const limits = createKeyLimits()
+  const table = createKeyTable(store, (err) => log.error(`cannot read the API keys from ${state.where}: ${err.message}`))
+  store.watch?.(table.learn)
+  const limits = state.buckets ? sharedKeyLimits(state.buckets) : createKeyLimits()
   const usage = createKeyUsage({ table, limits, store, config, registry: metrics.registry, log })
   return { table, limits, usage }
 }

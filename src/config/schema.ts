@@ -12,6 +12,7 @@ import { BIND_HOST_EXPECTED, isBindHost, isCleanText, isHostPort, isHttpOrigin, 
 import { ENV_VARS } from "./env-names.ts"
 import { bool, int, oneOf, seconds, table, text } from "./schema-parts.ts"
 import { AuthSchema } from "./schema-auth.ts"
+import { StateSchema } from "./schema-state.ts"
 import { BudgetSchema, modelGlob, PolicySchema, PriceSchema } from "./schema-policy.ts"
 import { FleetSchema, PinSchema } from "./schema-fleet.ts"
 import {
@@ -365,6 +366,7 @@ const RootFields = {
   fleet: v.optional(FleetSchema, {}),
   logging: v.optional(LoggingSchema, {}),
   auth: v.optional(AuthSchema, {}),
+  state: v.optional(StateSchema, {}),
   pricing: v.optional(v.record(modelGlob, PriceSchema, 'expected tables like [pricing."gpt-4o*"]'), () => ({})),
 }
 
@@ -400,6 +402,7 @@ export const TABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
   "fleet.pins": Object.keys(PinSchema.entries),
   logging: Object.keys(LoggingSchema.entries),
   auth: Object.keys(AuthSchema.entries),
+  state: Object.keys(StateSchema.entries),
 }
 
 /** What a required key must hold, for "missing required key" messages. */

@@ -222,6 +222,17 @@ required = false
 public_health = true
 public_metrics = true
 
+[state]
+# Several instances behind one address share month-to-date spend, API keys and their rate
+# limits, backends added at run time, drained flags and sticky sessions through one Redis
+# or Valkey server (redis:// or rediss:// for TLS). Without url, each instance keeps its
+# own in its state file. Changes take effect after a restart.
+# url = "redis://127.0.0.1:6379/0"
+# password_env = "NEXUS_REDIS_PASSWORD"   # the NAME of the variable holding the password
+# While the server cannot be reached: "open" keeps serving from what each instance last
+# knew (spend is sent when it returns); "closed" refuses API keys and cloud backends.
+on_unavailable = "open"
+
 # Backends. Each [[backends]] table is one server; discovery finds more by itself.
 # Uncomment and adapt. name, url and type are required; the rest shows the defaults
 # or an example.

@@ -228,6 +228,16 @@ export interface ResponsesConfig {
   max_age_days: number
 }
 
+/** `[state]`: what several instances share (Redis or Valkey); without `url`, the state file. */
+export interface StateConfig {
+  /** `redis://host:6379/0` or `rediss://...`. */
+  url?: string
+  /** The variable holding the server's password. */
+  password_env?: string
+  /** While the server cannot be reached: `open` serves from the last known state, `closed` refuses keys and cloud spend. */
+  on_unavailable: "open" | "closed"
+}
+
 export interface NexusConfig {
   server: ServerConfig
   discovery: DiscoveryConfig
@@ -239,6 +249,7 @@ export interface NexusConfig {
   fleet: FleetConfig
   logging: LoggingConfig
   auth: AuthConfig
+  state: StateConfig
   /** Price overrides by model glob, checked before the built-in table. */
   pricing: Record<string, PriceConfig>
 }

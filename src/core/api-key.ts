@@ -43,6 +43,38 @@ export interface KeyStore {
   spend(month: string): Map<string, number>
   /** Add to a key's spend in `month`; throws when it cannot be kept. */
   addSpend(month: string, keyId: string, usd: number): void
+  /** A shared store: hear of keys another instance saved (created, rotated, revoked). */
+  watch?(listener: (key: ApiKey) => void): void
+  /** A shared store: resolves once the keys saved so far are there for every instance. */
+  saved?(): Promise<void>
+}
+
+/** One of a key's buckets, as asked of a shared store. */
+export interface BucketAsk {
+  which: "requests" | "tokens"
+  perMinute: number
+  /** How much to take for this instance to spend locally, at most (when every bucket holds one). */
+  want: number
+  /** Spent here beyond what was taken before: taken now, whatever the level. */
+  debt: number
+}
+
+/** What a shared store answered: whether every bucket held one, the levels left, and what was taken. */
+export interface BucketGrant {
+  ok: boolean
+  levels: { requests?: number; tokens?: number }
+  granted: { requests?: number; tokens?: number }
+}
+
+/** A key's rate-limit buckets kept where several instances share them. */
+export interface BucketStore {
+  /** Where, for messages (no secret in it). */
+  where: string
+  isUp(): boolean
+  /** Whether keys are refused while the store is down (rather than checked from memory). */
+  failClosed(): boolean
+  /** Refill, take the debts, and, when `check` and every bucket holds one, take what is wanted: all at once, on the store. */
+  take(keyId: string, asks: BucketAsk[], check: boolean): Promise<BucketGrant>
 }
 
 /** Every secret starts with this, so a leaked one is recognisable (secret scanners, logs). */

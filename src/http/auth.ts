@@ -45,10 +45,12 @@ export function identify(deps: AppDeps, scope: RequestScope): void {
 }
 
 /** Identify, then take a place within the key's limits (a 429 when there is none). */
-export function admit(deps: AppDeps, scope: RequestScope): void {
+export function admit(deps: AppDeps, scope: RequestScope): void | Promise<void> {
   identify(deps, scope)
   if (scope.keySlot) return
-  deps.keys.limits.admit(scope.key!)
+  // Limits on a shared store answer later; local ones at once, without a promise.
+  const shared = deps.keys.limits.admit(scope.key!)
+  if (shared) return shared.then(() => void (scope.keySlot = true))
   scope.keySlot = true
 }
 

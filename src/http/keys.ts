@@ -94,18 +94,21 @@ export function keyRoutes(deps: AppDeps) {
     const timeoutMs = deps.config().server.request_timeout_seconds * 1000
     const spec = parseCreate(parseJsonObject(await readBodyText(c.req.raw, 64 * 1024, timeoutMs)), Date.now())
     const { key, secret } = table.create(spec)
+    await table.saved()
     deps.log.info(`API key ${key.name} created`, { key: key.name, prefix: key.prefix })
     return c.json({ ...usage.view(key), secret }, 201)
   })
-  app.post("/v1/keys/:name/rotate", (c) => {
+  app.post("/v1/keys/:name/rotate", async (c) => {
     requireAdmin(deps, c)
     const { key, secret } = table.rotate(c.req.param("name"))
+    await table.saved()
     deps.log.info(`API key ${key.name} rotated`, { key: key.name, prefix: key.prefix })
     return c.json({ ...usage.view(key), secret })
   })
-  app.delete("/v1/keys/:name", (c) => {
+  app.delete("/v1/keys/:name", async (c) => {
     requireAdmin(deps, c)
     const key = table.revoke(c.req.param("name"))
+    await table.saved()
     deps.log.info(`API key ${key.name} revoked`, { key: key.name })
     return c.json({ revoked: usage.view(key) })
   })

@@ -131,7 +131,10 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
     // Streams that may have to wait for a model to load (only while some model is cold).
     if (endpoint.dialect !== "ollama" && deps.fleet.anyCold()) return withColdStart(deps, endpoint, scope, proxy)
     try {
-      if (deps.config().auth.required) admit(deps, scope)
+      if (deps.config().auth.required) {
+        const shared = admit(deps, scope)
+        if (shared) await shared
+      }
       return await proxy(deps, endpoint, scope)
     } catch (err) {
       return answerError(deps, scope, err)

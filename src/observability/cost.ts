@@ -13,7 +13,7 @@ import { costOf, priceOf, worstCost } from "../core/pricing.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import type { Usage } from "../core/usage.ts"
 import type { NexusConfig } from "../config/types.ts"
-import type { StateFile } from "../persist/state-file.ts"
+import type { Ledger, LedgerFault } from "../persist/ledger.ts"
 import { budgetStatus, type BudgetStatus } from "../policy/budget.ts"
 import { watchLedger } from "./ledger-watch.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
@@ -40,9 +40,9 @@ const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd:
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
-export function createSpend(state: StateFile, config: () => NexusConfig, registry: Registry, log: Logger) {
+export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => Ledger, config: () => NexusConfig, registry: Registry, log: Logger) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
-  const { ledger, view: ledgerHealth } = watchLedger(state, config, registry, log)
+  const { ledger, view: ledgerHealth } = watchLedger(openLedger, config, registry, log)
   let reserved = 0
   let holds = 0
 

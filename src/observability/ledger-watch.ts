@@ -7,8 +7,7 @@
  */
 import type { Logger } from "../core/logger.ts"
 import type { NexusConfig } from "../config/types.ts"
-import { openLedger, type Ledger, type LedgerFault } from "../persist/ledger.ts"
-import type { StateFile } from "../persist/state-file.ts"
+import type { Ledger, LedgerFault } from "../persist/ledger.ts"
 import { usd } from "../policy/budget.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
@@ -17,7 +16,7 @@ const FAULT_LOG_EVERY_MS = 60_000
 
 export type LedgerView = { status: "ok" } | { status: "failing"; read_error: string | null; write_error: string | null; failed_writes: number; unsaved_usd: number }
 
-export function watchLedger(state: StateFile, config: () => NexusConfig, registry: Registry, log: Logger): { ledger: Ledger; view(): LedgerView } {
+export function watchLedger(openLedger: (onFault: (f: LedgerFault) => void) => Ledger, config: () => NexusConfig, registry: Registry, log: Logger): { ledger: Ledger; view(): LedgerView } {
   const errors = new Counter({ name: "nexus_ledger_errors_total", help: "Failed reads and writes of the spend ledger", labelNames: ["operation"], registers: [registry] })
   const last = { read: -Infinity, write: -Infinity }
   const quiet = { read: 0, write: 0 }
@@ -29,7 +28,7 @@ export function watchLedger(state: StateFile, config: () => NexusConfig, registr
     return 'cloud backends are BLOCKED until it can be read, as this month\'s spend is unknown (set [routing.budget] on_ledger_error = "open" to allow them meanwhile)'
   }
 
-  const ledger = openLedger(state, (f: LedgerFault) => {
+  const ledger = openLedger((f: LedgerFault) => {
     errors.inc({ operation: f.operation })
     const now = Date.now()
     if (now - last[f.operation] < FAULT_LOG_EVERY_MS) {

@@ -36,7 +36,24 @@ export function dataDir(configured: string | undefined, env: Record<string, stri
   return join(env.XDG_STATE_HOME ?? join(home, ".local", "state"), "nexus")
 }
 
-export type Store = ReturnType<typeof openStore>
+/** A change another instance made to the backends they share. */
+export type BackendChange = { type: "saved"; backend: StoredBackend } | { type: "deleted"; id: string } | { type: "drained" | "undrained"; id: string }
+
+/**
+ * Where runtime backends are kept. A store shared by several instances also keeps which
+ * backends an operator drained, and tells of changes made elsewhere.
+ */
+export interface Store {
+  path: string
+  saveBackend(b: StoredBackend): void
+  deleteBackend(id: string): void
+  backends(): StoredBackend[]
+  close(): void
+  setDrained?(id: string, drained: boolean): void
+  /** Ids drained by an operator on any instance. */
+  drained?(): string[]
+  watch?(listener: (change: BackendChange) => void): void
+}
 
 function prepare(db: Database) {
   db.run(`CREATE TABLE IF NOT EXISTS backends (
@@ -62,7 +79,7 @@ function prepare(db: Database) {
 }
 
 /** Backends kept in the state file (created with the first one saved). */
-export function openStore(file: StateFile) {
+export function openStore(file: StateFile): Store {
   let statements: ReturnType<typeof prepare> | undefined
   const ready = (db: Database) => (statements ??= prepare(db))
 

@@ -20,7 +20,8 @@ interface KeyState {
   inFlight: number
 }
 
-export type KeyLimits = ReturnType<typeof createKeyLimits>
+/** A shared store's limits wait for it: their `admit` may return a promise. */
+export type KeyLimits = Omit<ReturnType<typeof createKeyLimits>, "admit"> & { admit(key: ApiKey, now?: number): void | Promise<void> }
 
 /** The level of a bucket of `perMinute` at `now` (refilled since it was last read). */
 function refill(b: Bucket, perMinute: number, now: number): number {
@@ -107,6 +108,12 @@ export function createKeyLimits() {
       bucket(stateOf(key), "tokens", key.tpm, now).level -= tokens
     },
     inFlight: (key: ApiKey) => states.get(key.id)?.inFlight ?? 0,
+    /** Set the key's buckets to the levels a shared store gave (so this instance decides and answers as it does). */
+    sync(key: ApiKey, levels: { requests?: number; tokens?: number }, now = Date.now()): void {
+      const s = stateOf(key)
+      if (levels.requests !== undefined) s.requests = { level: levels.requests, at: now }
+      if (levels.tokens !== undefined) s.tokens = { level: levels.tokens, at: now }
+    },
     headers: headersOf,
   }
 }

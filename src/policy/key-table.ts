@@ -94,6 +94,12 @@ export function createKeyTable(store: KeyStore, onLoadError?: (err: Error) => vo
       index(made.key, old)
       return made
     },
+    /** Resolves once what was saved is there for every instance sharing the store. */
+    saved: (): Promise<void> => store.saved?.() ?? Promise.resolve(),
+    /** A key another instance saved, as it is now (a rotation drops the old secret). */
+    learn(key: ApiKey): void {
+      index(key, byName.get(key.name))
+    },
     revoke(name: string): ApiKey {
       const old = get(name)
       if (old.revokedAt !== undefined) return old

@@ -16,7 +16,8 @@ export interface ConfigDiff {
   needsRestart: string[]
 }
 
-const RESTART_ONLY = ["server.host", "server.port"]
+// The shared state is connected once, at start.
+const RESTART_ONLY = ["server.host", "server.port", "state.url", "state.password_env", "state.on_unavailable"]
 
 function flatten(value: unknown, prefix: string, out: Map<string, string>): void {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {

@@ -14,7 +14,7 @@ import { backendWithDefaults } from "../config/schema.ts"
 import { BACKEND_TYPES, type BackendConfig, type NexusConfig } from "../config/types.ts"
 import { runtimeZone } from "../core/locality.ts"
 import type { Logger } from "../core/logger.ts"
-import type { Store, StoredBackend } from "../persist/store.ts"
+import type { BackendChange, Store, StoredBackend } from "../persist/store.ts"
 import { backendInit, settingsOf } from "./create.ts"
 import type { ConfigDiff } from "./diff.ts"
 import type { Registry } from "./registry.ts"
@@ -106,6 +106,24 @@ export function createBackendManager(opts: {
     if (backend && cfg.api_key_env) keyEnvs.set(backend.id, cfg.api_key_env)
   }
 
+  function setDrained(id: string, on: boolean): void {
+    const b = registry.get(id)
+    if (!b) return
+    if (on && b.status !== "draining") registry.setStatus(id, "draining", "drained by an operator")
+    // Back to "unknown": the health checker hears of it and probes at once.
+    else if (!on && b.status === "draining") registry.setStatus(id, "unknown")
+  }
+
+  /** What another instance sharing the store did. */
+  function applyChange(change: BackendChange): void {
+    if (change.type === "saved") return restoreOne(change.backend)
+    if (change.type === "deleted") {
+      if (registry.get(change.id)?.source === "admin") drop(change.id)
+      return
+    }
+    setDrained(change.id, change.type === "drained")
+  }
+
   /** After a reload: backends whose key is no longer allowed leave; newly allowed ones return. */
   function recheckKeys(): void {
     for (const [id, keyEnv] of keyEnvs) {
@@ -175,15 +193,16 @@ export function createBackendManager(opts: {
     drain(id: string): Backend {
       const backend = registry.get(id)
       if (!backend) throw noSuchBackend(id)
-      registry.setStatus(id, "draining", "drained by an operator")
+      store?.setDrained?.(id, true)
+      setDrained(id, true)
       return backend
     },
 
     undrain(id: string): Backend {
       const backend = registry.get(id)
       if (!backend) throw noSuchBackend(id)
-      // Back to "unknown": the health checker hears of it and probes at once.
-      if (backend.status === "draining") registry.setStatus(id, "unknown")
+      store?.setDrained?.(id, false)
+      setDrained(id, false)
       return backend
     },
 
@@ -211,9 +230,14 @@ export function createBackendManager(opts: {
       for (const b of registry.list()) if (isDiscovered(b)) drop(b.id)
     },
 
-    /** Backends persisted by earlier runs, unless the configuration now has them. */
+    /**
+     * Backends persisted by earlier runs, unless the configuration now has them; with a
+     * shared store, the drained flags too, and every change other instances make from now on.
+     */
     restore(): void {
       for (const s of store?.backends() ?? []) restoreOne(s)
+      for (const id of store?.drained?.() ?? []) setDrained(id, true)
+      store?.watch?.(applyChange)
     },
 
     /** Bring the configured backends in line with a reloaded file (`diff` of old and new). */

@@ -30,6 +30,42 @@ interface Entry {
   seq: number
 }
 
+/**
+ * A table several instances share: homes found here are told to the others, homes they
+ * found are written here (lookups never leave the process). A home is told when it is
+ * new or moved, and again once half the idle time has passed, so that the others do not
+ * forget a conversation that keeps coming here; not on every turn.
+ */
+export function sharedSessionTable(
+  local: SessionTable,
+  channel: { publish(key: string, backendId: string): void; subscribe(fn: (key: string, backendId: string) => void): void },
+  opts: SessionTableOptions
+): SessionTable {
+  const now = opts.now ?? (() => performance.now())
+  const told = new Map<string, { backend: string; at: number }>()
+  channel.subscribe((key, backendId) => {
+    local.set(key, backendId)
+    told.set(key, { backend: backendId, at: now() })
+  })
+  return {
+    get: (key) => local.get(key),
+    set(key, backendId) {
+      local.set(key, backendId)
+      const t = now()
+      const last = told.get(key)
+      if (last && last.backend === backendId && t - last.at < opts.idleMs / 2) return
+      // Bounded like the table: forgetting only means telling once more.
+      if (!last && told.size >= opts.maxEntries) told.clear()
+      told.set(key, { backend: backendId, at: t })
+      channel.publish(key, backendId)
+    },
+    forgetBackend: (backendId) => local.forgetBackend(backendId),
+    get size() {
+      return local.size
+    },
+  }
+}
+
 export function createSessionTable(opts: SessionTableOptions): SessionTable {
   const now = opts.now ?? (() => performance.now())
   // Entries are updated in place, never deleted and re-inserted on use: a long-lived Map

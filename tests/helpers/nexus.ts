@@ -47,6 +47,7 @@ export async function startNexus(
     logging: { ...base.logging, level: "debug", format: "json", ...overrides.logging },
     pricing: { ...base.pricing, ...(overrides.pricing as NexusConfig["pricing"]) },
     auth: { ...base.auth, ...overrides.auth },
+    state: { ...base.state, ...overrides.state },
   }
   const logs: Record<string, unknown>[] = []
   const stream = new Writable({

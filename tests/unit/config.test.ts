@@ -9,6 +9,7 @@ import { join } from "node:path"
 // Providers declare where they run (cloud or not, default URL); configuration reads it.
 import "../../src/egress/providers/index.ts"
 import { ConfigError } from "../../src/config/errors.ts"
+import { describeDiff, diffConfig } from "../../src/registry/diff.ts"
 import { defaultConfig, loadConfig, parseConfigText, validateConfig } from "../../src/config/load.ts"
 
 const ORIGINAL_README = `[server]
@@ -97,6 +98,7 @@ describe("the file", () => {
       fleet: { loading_status: false, pins: [] },
       logging: { level: "info", format: "pretty" },
       auth: { required: false, public_health: true, public_metrics: true },
+      state: { on_unavailable: "open" },
       pricing: {},
     })
     expect(parseConfigText("", "empty.toml")).toEqual(defaultConfig())
@@ -352,5 +354,31 @@ describe("bad values from the environment and flags name their source", () => {
       '  NEXUS_LOG_FORMAT="xml": expected one of: pretty, json',
       '  --log-level="loud": expected one of: silent, error, warn, info, debug, trace',
     ])
+  })
+})
+
+describe("[state]", () => {
+  test("a Redis or Valkey URL, a password variable, open or closed", () => {
+    const c = parseConfigText('[state]\nurl = "rediss://cache.lan:6380/2"\npassword_env = "NEXUS_REDIS_PASSWORD"\non_unavailable = "Closed"\n', "nexus.toml")
+    expect(c.state).toEqual({ url: "rediss://cache.lan:6380/2", password_env: "NEXUS_REDIS_PASSWORD", on_unavailable: "closed" })
+  })
+
+  test("bad values name the key and what is allowed", async () => {
+    for (const url of ["http://cache:6379", "redis://", "cache:6379", "redis://h:6379/zero"]) {
+      const message = await rejection(() => parseConfigText(`[state]\nurl = "${url}"\n`, "nexus.toml"))
+      expect(message).toContain("state.url")
+      expect(message).toContain("redis://")
+    }
+    expect(await rejection(() => parseConfigText('[state]\non_unavailable = "maybe"\n', "nexus.toml"))).toContain("expected one of: open, closed")
+    expect(await rejection(() => parseConfigText('[state]\npassword_env = "a password"\n', "nexus.toml"))).toContain("state.password_env")
+    expect(await rejection(() => parseConfigText('[state]\nurll = "redis://h"\n', "nexus.toml"))).toContain("url")
+  })
+
+  test("a reload says that a changed [state] takes effect after a restart", () => {
+    const before = defaultConfig()
+    const after = { ...before, state: { url: "redis://cache:6379/0", on_unavailable: "closed" as const } }
+    const d = diffConfig(before, after)
+    expect(d.needsRestart).toEqual(["state.on_unavailable", "state.url"])
+    expect(describeDiff(d)).toContain("state.url changed (takes effect after a restart)")
   })
 })
