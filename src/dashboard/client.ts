@@ -99,6 +99,7 @@ function apply(e: LiveEvent): void {
 async function refresh(): Promise<void> {
   try {
     const res = await fetch("/dashboard/state", { headers: { accept: "application/json" } })
+    if (res.status === 401) return await signIn()
     if (!res.ok) return
     state = (await res.json()) as Snapshot
     loadedAt = Date.now()
@@ -106,6 +107,22 @@ async function refresh(): Promise<void> {
   } catch {
     // Nexus is restarting or the network is down: the next poll or reconnect tries again.
   }
+}
+
+let askedToSignIn = false
+
+/**
+ * With client keys required, the dashboard's data follows the admin token: ask for it once,
+ * trade it for the session cookie (its event stream cannot send headers), then start over.
+ */
+async function signIn(): Promise<void> {
+  if (askedToSignIn) return
+  askedToSignIn = true
+  const token = prompt("This Nexus requires its admin token (NEXUS_ADMIN_TOKEN) to show the dashboard:")
+  if (!token) return
+  const res = await fetch("/dashboard/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) })
+  if (res.ok) location.reload()
+  else alert("That is not the admin token.")
 }
 
 async function refreshBudget(): Promise<void> {

@@ -9,5 +9,7 @@ declare const CSS: any
 declare const sessionStorage: any
 declare function prompt(message?: string): string | null
 declare function confirm(message?: string): boolean
+declare function alert(message?: string): void
+declare const location: any
 type HTMLElement = any
 type HTMLButtonElement = any

@@ -15,6 +15,7 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { NexusError } from "../core/errors.ts"
+import { requireViewer } from "./viewer.ts"
 
 /** The documented shape of a backend in `GET /v1/backends` and `nexus backends list --json`. */
 export function backendView(b: Backend) {
@@ -123,8 +124,12 @@ export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
 export function adminRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
 
-  app.get("/v1/backends", (c) => c.json({ backends: deps.registry.list().map(backendView) }))
+  app.get("/v1/backends", (c) => {
+    requireViewer(deps, c)
+    return c.json({ backends: deps.registry.list().map(backendView) })
+  })
   app.get("/v1/backends/:id", (c) => {
+    requireViewer(deps, c)
     const b = deps.registry.get(c.req.param("id"))
     if (!b) throw noSuchBackend(c.req.param("id"))
     return c.json(backendView(b))

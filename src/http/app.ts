@@ -32,6 +32,7 @@ import { pipeline } from "./pipeline.ts"
 import { responseRoutes } from "./responses.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 import { openScope } from "./scope.ts"
+import { viewerRoutes } from "./viewer.ts"
 
 /** Every proxied route, by the dialect it speaks. */
 const PROXIED: readonly (readonly [string, IngressEndpoint])[] = [
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): Handler {
   // First, so a browser gets the page at `/` whatever else answers `/` (the dashboard
   // passes every non-browser request at `/` on to the routes below).
   app.route("/", dashboardRoutes(deps))
+  app.route("/", viewerRoutes(deps))
   app.route("/", eventRoutes(deps))
 
   for (const [path, endpoint] of PROXIED) {

@@ -62,7 +62,7 @@ export function release(deps: AppDeps, scope: RequestScope): void {
 }
 
 /** Admin reads and writes follow the admin token, proxied routes check in their pipeline. */
-const UNGATED = /^\/v1\/(?:backends|admin|keys|stats|events)(?:\/|$)/
+const UNGATED = /^\/v1\/(?:backends|admin|keys|stats|events|fleet)(?:\/|$)/
 
 /**
  * The key check of routes served by the Hono app (model lists, Ollama's and Anthropic's

@@ -15,6 +15,7 @@ import { NexusError } from "../core/errors.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { prefersHtml, quality } from "./accept.ts"
 import { snapshot } from "./dashboard-state.ts"
+import { mayView, requireViewer } from "./viewer.ts"
 
 /** Only this origin, and no inline script: the snapshot is JSON, never executed. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -62,7 +63,10 @@ export function dashboardRoutes(deps: AppDeps) {
   const version = () => loadAssets()["app.js"]!.etag.slice(1, -1) + loadAssets()["render.ts"]!.etag.slice(1, 4)
 
   const page = (c: Context<Env>) => {
-    const html = renderPage(snapshot(deps), version())
+    // Signed out (keys required, no admin token yet): the page without its data; its script signs in.
+    const shown = snapshot(deps)
+    if (!mayView(deps, c)) Object.assign(shown, { backends: [], requests: [], series: [] })
+    const html = renderPage(shown, version())
     return send(c, html, {
       "content-type": "text/html; charset=utf-8",
       "cache-control": "no-store",
@@ -79,9 +83,10 @@ export function dashboardRoutes(deps: AppDeps) {
     return page(c)
   })
   app.get("/dashboard", page)
-  app.get("/dashboard/state", (c) =>
-    send(c, JSON.stringify(snapshot(deps)), { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
-  )
+  app.get("/dashboard/state", (c) => {
+    requireViewer(deps, c)
+    return send(c, JSON.stringify(snapshot(deps)), { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
+  })
   app.get("/dashboard/:file", (c) => {
     const a = loadAssets()[c.req.param("file")]
     if (!a) throw new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })

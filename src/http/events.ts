@@ -15,6 +15,7 @@ import { Counter, Gauge } from "../observability/prom.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { backendState } from "./dashboard-state.ts"
 import { createEventHub } from "./event-hub.ts"
+import { requireViewer } from "./viewer.ts"
 
 /** Events gather this long before going out; slot and probe changes, which come in bursts
  * (two per request), are sent once per backend per batch. */
@@ -87,6 +88,7 @@ export function eventRoutes(deps: AppDeps) {
   })
 
   app.get("/v1/events", (c) => {
+    requireViewer(deps, c)
     const max = deps.config().server.max_event_subscribers
     if (hub.size() >= max) {
       throw new NexusError({

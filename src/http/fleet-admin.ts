@@ -15,6 +15,7 @@ import { requireAdmin } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { requireViewer } from "./viewer.ts"
 
 const FIELDS = ["backend", "keep_alive"] as const
 
@@ -73,13 +74,15 @@ export function fleetRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 
-  app.get("/v1/fleet", (c) =>
-    c.json({
+  app.get("/v1/fleet", (c) => {
+    requireViewer(deps, c)
+    return c.json({
       backends: deps.registry.list().map((b) => fleetView(b, deps.fleet, managed(b))),
       pins: deps.fleet.pins(),
       requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
     })
-  )
+  })
+
 
   app.post("/v1/models/:id{.+}/load", async (c) => {
     const body = await readFleetBody(deps, c, FIELDS)

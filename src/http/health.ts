@@ -6,6 +6,7 @@
 import { Hono } from "hono"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { requireViewer } from "./viewer.ts"
 
 export function healthSummary(deps: AppDeps) {
   const backends = deps.registry.list()
@@ -47,6 +48,7 @@ export function healthRoutes(deps: AppDeps) {
   })
 
   app.get("/v1/stats", (c) => {
+    requireViewer(deps, c)
     const { totals, models } = deps.stats
     return c.json({
       uptime_seconds: Math.floor((Date.now() - deps.stats.startedAt) / 1000),

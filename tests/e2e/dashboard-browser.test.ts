@@ -254,3 +254,25 @@ describe("dashboard in Chromium", () => {
     expect(p.foreign).toEqual([])
   }, SLOW)
 })
+
+describe("dashboard in Chromium with client keys required", () => {
+  test.skipIf(lacking("/usr/bin/chromium is not installed", hasChromium))("asks for the admin token once, then shows the fleet live", async () => {
+    const locked = await startNexus({ server: { admin_token: TOKEN }, auth: { required: true, public_health: true, public_metrics: true }, backends: [backend("locked-box", spare.url, "ollama")] } as never)
+    try {
+      const ctx = await browser()
+      const page = await ctx.newPage()
+      const asked: string[] = []
+      page.on("dialog", (d) => {
+        asked.push(d.type())
+        void d.accept(d.type() === "prompt" ? TOKEN : undefined)
+      })
+      await page.goto(`${locked.url}/dashboard`)
+      await page.locator('#backends tr[data-backend="locked-box"]').waitFor({ timeout: 15_000 })
+      await page.locator("#conn", { hasText: "Live" }).waitFor({ timeout: 15_000 })
+      expect(asked).toEqual(["prompt"])
+      await page.close()
+    } finally {
+      await locked.stop(0)
+    }
+  }, SLOW)
+})
