@@ -18,8 +18,9 @@ import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts
 import { relayBody, type RelayEnd } from "./relay.ts"
 import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
+import { readUsage } from "../../core/usage.ts"
 import { jsonAsStream } from "./convert.ts"
-import { isDocument, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
+import { documentOf, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
 
 export interface AttemptTiming {
   firstByteTimeoutMs: number
@@ -360,7 +361,8 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
   }
   // A client that asked for one document: it must be one (streams that fit are JSON lines).
-  if (!ctx.request.stream && !isDocument(bytes)) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
+  const doc = ctx.request.stream ? true : documentOf(bytes)
+  if (doc === false) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
   const secret = secretOf(attempt.backend.apiKey)
   if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
   st.settle({ verdict: "success", latencyMs: headersMs })
@@ -370,7 +372,7 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     model: attempt.model,
     fallbackFrom: attempt.fallbackFrom,
     ttftMs: performance.now() - ctx.started,
-    usage: findUsageInBytes(bytes),
+    usage: doc === true ? findUsageInBytes(bytes) : readUsage(doc),
     clientAborted: false,
     midStreamError: false,
     failures: ctx.failures,

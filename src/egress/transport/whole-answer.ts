@@ -16,8 +16,12 @@ const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0
 
 const decoder = new TextDecoder()
 
-/** Whether an answer's bytes are one JSON object (every API Nexus proxies answers with one). */
-export function isDocument(bytes: Uint8Array): boolean {
+/**
+ * An answer's bytes as the one JSON object every API Nexus proxies answers with: the
+ * object (so its usage is read from it, not searched for again), `true` for a large one
+ * that looks like an object by its ends, `false` for anything else.
+ */
+export function documentOf(bytes: Uint8Array): Record<string, unknown> | boolean {
   if (bytes.byteLength > PARSE_LIMIT) {
     let a = 0
     let b = bytes.byteLength - 1
@@ -27,7 +31,7 @@ export function isDocument(bytes: Uint8Array): boolean {
   }
   try {
     const doc: unknown = JSON.parse(decoder.decode(bytes))
-    return typeof doc === "object" && doc !== null && !Array.isArray(doc)
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : false
   } catch {
     return false
   }
