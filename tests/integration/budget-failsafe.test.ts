@@ -5,8 +5,8 @@
  * limit overshoot it by at most one request's estimate; a stream cut short is charged
  * what it relayed; a subscriber that throws is counted and logged.
  */
-import { afterAll, describe, expect, test } from "bun:test"
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startOllama, startOpenai } from "../../emulators/index.ts"
@@ -17,6 +17,7 @@ import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
 import { lacking } from "../helpers/skip.ts"
+import { fill, tinyDisks } from "../helpers/tiny-disk.ts"
 
 const scope = testScope()
 const env = { OPENAI_TEST_KEY: "sk-failsafe-key-2718" }
@@ -48,36 +49,9 @@ const health = async (n: TestNexus) => (await (await n.get("/health")).json()) a
 const errorLines = (n: TestNexus, text: string) => n.logs.filter((r) => r.level === "error" && String(r.msg).includes(text))
 const metric = async (n: TestNexus, line: RegExp) => Number(line.exec(await (await n.get("/metrics")).text())?.[1] ?? Number.NaN)
 
-// A small tmpfs of our own is a disk that really fills up (tests run as root).
-const mounts: string[] = []
-function tinyDisk(): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), "nexus-disk-"))
-  const ok = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]).exitCode === 0
-  if (!ok) return undefined
-  mounts.push(dir)
-  return dir
-}
-afterAll(() => {
-  // Lazily: SQLite lets go of a closed file only once its statements are collected.
-  for (const dir of mounts) if (Bun.spawnSync(["umount", "-l", dir]).exitCode === 0) rmSync(dir, { recursive: true, force: true })
-})
-const canMount = (() => {
-  const dir = tinyDisk()
-  return dir !== undefined
-})()
-
-/** Fill the disk at `dir` page by page until it takes no more. */
-function fill(dir: string): string {
-  const filler = join(dir, "filler")
-  const page = Buffer.alloc(4096, 1)
-  for (;;) {
-    try {
-      appendFileSync(filler, page)
-    } catch {
-      return filler
-    }
-  }
-}
+const disks = tinyDisks()
+const tinyDisk = () => disks.make()
+const canMount = tinyDisk() !== undefined
 
 describe("a ledger that cannot be written", () => {
   test.skipIf(lacking("cannot mount a tiny tmpfs (needs root)", canMount))("a full disk: spend keeps counting to the limit, /health, /v1/stats, metrics and one log line say so; freed, it saves what it kept", async () => {

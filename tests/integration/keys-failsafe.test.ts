@@ -3,8 +3,8 @@
  * counted to its cap, said once, and saved when the disk has room again; keys that cannot
  * be read at start let nobody in, and making one then is a clear 503, not a crash.
  */
-import { afterAll, describe, expect, test } from "bun:test"
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startOpenai } from "../../emulators/index.ts"
@@ -13,6 +13,7 @@ import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
 import { lacking } from "../helpers/skip.ts"
+import { fill, tinyDisks } from "../helpers/tiny-disk.ts"
 
 const scope = testScope()
 const env = { OPENAI_TEST_KEY: "sk-keys-failsafe-0007" }
@@ -25,30 +26,9 @@ async function setup(dataDir: string) {
 }
 const usageOf = async (n: TestNexus, name: string) => ((await (await n.get(`/v1/keys/${name}`)).json()) as any).usage
 
-// A small tmpfs of our own is a disk that really fills up (tests run as root).
-const mounts: string[] = []
-function tinyDisk(): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), "nexus-keys-disk-"))
-  if (Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]).exitCode !== 0) return undefined
-  mounts.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of mounts) if (Bun.spawnSync(["umount", "-l", dir]).exitCode === 0) rmSync(dir, { recursive: true, force: true })
-})
+const disks = tinyDisks()
+const tinyDisk = () => disks.make()
 const canMount = tinyDisk() !== undefined
-
-function fill(dir: string): string {
-  const filler = join(dir, "filler")
-  const page = Buffer.alloc(4096, 1)
-  for (;;) {
-    try {
-      appendFileSync(filler, page)
-    } catch {
-      return filler
-    }
-  }
-}
 
 describe("a key's spend on a full disk", () => {
   test.skipIf(lacking("cannot mount a tiny tmpfs (needs root)", canMount))("keeps counting to the cap, is said once, and is saved once there is room", async () => {
