@@ -16,6 +16,7 @@ import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { NexusError } from "../core/errors.ts"
 import { requireViewer } from "./viewer.ts"
+import { bearerOf, sameToken } from "./admin-token.ts"
 
 /** The documented shape of a backend in `GET /v1/backends` and `nexus backends list --json`. */
 export function backendView(b: Backend) {
@@ -88,20 +89,11 @@ function isLoopback(ip: string | undefined): boolean {
   return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.")
 }
 
-/** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
-function sameToken(given: string, want: string): boolean {
-  const a = new TextEncoder().encode(given)
-  const b = new TextEncoder().encode(want)
-  let diff = a.length ^ b.length
-  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!
-  return diff === 0
-}
-
 export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
     // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
-    const given = /^bearer[ \t]+(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim() ?? ""
+    const given = bearerOf(c.req.header("authorization")) ?? ""
     if (!given || !sameToken(given, token)) {
       throw new NexusError({
         kind: "authentication",

@@ -8,9 +8,10 @@
  * token the views stay as open as the admin API's reads.
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto"
+import { createHmac } from "node:crypto"
 import { Hono, type Context } from "hono"
 import { NexusError } from "../core/errors.ts"
+import { bearerOf, sameToken } from "./admin-token.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -20,12 +21,6 @@ const COOKIE = "nexus_admin"
 /** What the cookie carries for `token`: useless to anyone who reads it elsewhere. */
 function cookieValue(token: string): string {
   return createHmac("sha256", token).update("nexus dashboard session").digest("hex")
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 function cookieOf(header: string | undefined): string | undefined {
@@ -47,10 +42,10 @@ function tokenNeeded(deps: AppDeps): string | undefined {
 export function mayView(deps: AppDeps, c: Context<Env>): boolean {
   const token = tokenNeeded(deps)
   if (!token) return true
-  const bearer = /^bearer[ \t]+(.*)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim()
-  if (bearer && same(bearer, token)) return true
+  const bearer = bearerOf(c.req.header("authorization"))
+  if (bearer && sameToken(bearer, token)) return true
   const cookie = cookieOf(c.req.header("cookie"))
-  return cookie !== undefined && same(cookie, cookieValue(token))
+  return cookie !== undefined && sameToken(cookie, cookieValue(token))
 }
 
 /** Throws the 401 unless the request may see the views. */
@@ -71,7 +66,7 @@ export function viewerRoutes(deps: AppDeps) {
     const body = parseJsonObject(await readBodyText(c.req.raw, Math.min(max_body_bytes, 4096), request_timeout_seconds * 1000))
     const token = tokenNeeded(deps)
     if (!token) return c.json({ signed_in: true, needed: false })
-    if (typeof body.token !== "string" || !same(body.token, token)) {
+    if (typeof body.token !== "string" || !sameToken(body.token, token)) {
       throw new NexusError({ kind: "authentication", message: "Invalid admin token.", code: "invalid_admin_token", param: "token" })
     }
     c.header("set-cookie", `${COOKIE}=${cookieValue(token)}; Path=/; HttpOnly; SameSite=Strict`)
