@@ -14,6 +14,7 @@ import { join } from "node:path"
 import { freePort } from "../../emulators/ports.ts"
 import { emulatorCommand } from "./emulator.ts"
 import { cpuMicros, median } from "./proc.ts"
+import { wrk } from "./wrk.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => Bun.which(p))
@@ -25,30 +26,6 @@ export interface StateReport {
   addedP50Ms: number
   /** median of per-round shared / embedded CPU per request (target <= 1.10) */
   cpuRatio: number
-}
-
-interface Wrk {
-  requests: number
-  p50Ms: number
-  p99Ms: number
-  failed: number
-}
-
-function toMs(s: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(s)
-  if (!m) return Number.NaN
-  const v = Number(m[1])
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v
-}
-
-function wrk(url: string, connections: number, seconds: number, script: string): Wrk {
-  const out = Bun.spawnSync(["wrk", `-t${connections > 1 ? 2 : 1}`, `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url]).stdout.toString()
-  return {
-    requests: Number(/^\s*(\d+) requests in/m.exec(out)?.[1] ?? Number.NaN),
-    p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ""),
-    failed: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-  }
 }
 
 async function waitFor(url: string, init?: RequestInit): Promise<Response> {
