@@ -82,3 +82,19 @@ export async function startNexus(
 export function chat(model: string, extra: Record<string, unknown> = {}) {
   return { model, messages: [{ role: "user", content: "Say hello" }], ...extra }
 }
+
+const hi = () => [{ role: "user", content: "hi" }]
+
+/**
+ * A minimal valid body for every endpoint that names a model, by path. `stream` is sent as
+ * given (left out when undefined; Ollama then streams); embeddings take none.
+ */
+export const ENDPOINT_BODIES: Record<string, (model: string, stream?: boolean) => Record<string, unknown>> = {
+  "/v1/chat/completions": (model, stream) => ({ model, stream, messages: hi() }),
+  "/v1/messages": (model, stream) => ({ model, stream, max_tokens: 16, messages: hi() }),
+  "/v1/responses": (model, stream) => ({ model, stream, input: "hi" }),
+  "/api/chat": (model, stream) => ({ model, stream, messages: hi() }),
+  "/api/generate": (model, stream) => ({ model, stream, prompt: "hi" }),
+  "/v1/embeddings": (model) => ({ model, input: "hi" }),
+  "/api/embed": (model) => ({ model, input: "hi" }),
+}

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOpenai, type Emulator, type Faults } from "../../emulators/index.ts"
-import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { backend, ENDPOINT_BODIES, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { eventually, until } from "../helpers/wait.ts"
 
 const MAX_FRAME = 64 * 1024
@@ -29,16 +29,6 @@ const FAULTS: Record<string, Faults> = {
 }
 const HANGS = new Set(["hangBeforeHeaders", "hangAfterChunks"])
 
-const chat = (model: string, stream: boolean) => ({ model, stream, messages: [{ role: "user", content: "hi" }] })
-const DIALECTS: Record<string, (model: string, stream: boolean) => unknown> = {
-  "/v1/chat/completions": (model, stream) => chat(model, stream),
-  "/v1/messages": (model, stream) => ({ ...chat(model, stream), max_tokens: 16 }),
-  "/v1/responses": (model, stream) => ({ model, stream, input: "hi" }),
-  "/api/chat": (model, stream) => chat(model, stream),
-  "/api/generate": (model, stream) => ({ model, stream, prompt: "hi" }),
-  "/v1/embeddings": (model) => ({ model, input: "hi" }),
-  "/api/embed": (model) => ({ model, input: "hi" }),
-}
 /** A plain name, and one that is no valid header value as it is. */
 const MODELS = ["m", "uni-模型-🦙"]
 /** Where the client leaves: it reads everything, or leaves before the headers, after them, or after the first bytes. */
@@ -67,7 +57,7 @@ async function run(model: string, path: string, stream: boolean, leave: (typeof 
   const pending = fetch(`${nexus.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(DIALECTS[path]!(model, stream)),
+    body: JSON.stringify(ENDPOINT_BODIES[path]!(model, stream)),
     signal: abort.signal,
   })
   let answered = false
@@ -93,7 +83,7 @@ test("a fault at every step, every dialect, streaming or not: no 500, every coun
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom(...Object.keys(FAULTS)),
-      fc.constantFrom(...Object.keys(DIALECTS)),
+      fc.constantFrom(...Object.keys(ENDPOINT_BODIES)),
       fc.boolean(),
       fc.constantFrom(...LEAVES),
       fc.constantFrom(...MODELS),

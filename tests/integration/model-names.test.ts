@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
-import { backend, startNexus, type TestNexus } from "../helpers/nexus.ts"
+import { backend, ENDPOINT_BODIES, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { eventually } from "../helpers/wait.ts"
 
 /** Names as odd as a server may report: non-ASCII, control characters, long. */
@@ -22,16 +22,6 @@ const nameArb = fc.oneof(
 // A name the router finds as asked: no `:latest` folding, no leading or trailing space.
 const NAMES = [...new Set(["uni-模型-🦙", "bad\r\nx-injected: 1", "nul\0name", ...fc.sample(nameArb, { numRuns: 120, seed: 7 })].filter((n) => n.trim() === n && n.trim() && !n.endsWith(":latest")))]
 
-const chatBody = (model: string, stream: boolean) => ({ model, stream, messages: [{ role: "user", content: "hi" }] })
-const DIALECTS: Record<string, (model: string, stream: boolean) => unknown> = {
-  "/v1/chat/completions": chatBody,
-  "/v1/messages": (model, stream) => ({ ...chatBody(model, stream), max_tokens: 16 }),
-  "/v1/responses": (model, stream) => ({ model, stream, input: "hi" }),
-  "/api/chat": chatBody,
-  "/api/generate": (model, stream) => ({ model, stream, prompt: "hi" }),
-  "/v1/embeddings": (model) => ({ model, input: "hi" }),
-  "/api/embed": (model) => ({ model, input: "hi" }),
-}
 
 let ollama: Emulator
 let nexus: TestNexus
@@ -50,8 +40,8 @@ test("every model name, through every dialect, streaming or not: no 500, every c
   expect(NAMES.length).toBeGreaterThan(60)
   let answered = 0
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...NAMES), fc.constantFrom(...Object.keys(DIALECTS)), fc.boolean(), async (name, path, stream) => {
-      const res = await nexus.post(path, DIALECTS[path]!(name, stream))
+    fc.asyncProperty(fc.constantFrom(...NAMES), fc.constantFrom(...Object.keys(ENDPOINT_BODIES)), fc.boolean(), async (name, path, stream) => {
+      const res = await nexus.post(path, ENDPOINT_BODIES[path]!(name, stream))
       const body = await res.text()
       expect(res.status, `${path} ${JSON.stringify(name)} ${stream}: ${body.slice(0, 300)}`).toBeLessThan(500)
       const header = res.headers.get("x-nexus-model")
@@ -68,7 +58,7 @@ test("every model name, through every dialect, streaming or not: no 500, every c
 }, 120_000)
 
 test("a name with CR LF cannot add a header of its own", async () => {
-  const res = await nexus.post("/v1/chat/completions", chatBody("bad\r\nx-injected: 1", true))
+  const res = await nexus.post("/v1/chat/completions", ENDPOINT_BODIES["/v1/chat/completions"]!("bad\r\nx-injected: 1", true))
   await res.text()
   expect(res.status).toBe(200)
   expect(res.headers.get("x-injected")).toBeNull()

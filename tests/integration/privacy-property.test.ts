@@ -9,22 +9,13 @@ import { expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOllama, startOpenai, type Emulator } from "../../emulators/index.ts"
 import type { RoutingPolicy } from "../../src/config/types.ts"
-import { backend, type TestNexus } from "../helpers/nexus.ts"
+import { backend, ENDPOINT_BODIES, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 
 const RUNS = { numRuns: 300 }
 const env = { OPENAI_TEST_KEY: "sk-privacy-prop-0001" }
 const scope = testScope()
 
-const ENDPOINTS: Record<string, (model: string) => Record<string, unknown>> = {
-  "/v1/chat/completions": (model) => ({ model, messages: [{ role: "user", content: "hi" }] }),
-  "/v1/embeddings": (model) => ({ model, input: "hi" }),
-  "/v1/messages": (model) => ({ model, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
-  "/v1/responses": (model) => ({ model, input: "hi" }),
-  "/api/chat": (model) => ({ model, messages: [{ role: "user", content: "hi" }], stream: false }),
-  "/api/generate": (model) => ({ model, prompt: "hi", stream: false }),
-  "/api/embed": (model) => ({ model, input: "hi" }),
-}
 const EMBEDDING = new Set(["/v1/embeddings", "/api/embed"])
 
 /** `secret` is restricted, `big` needs tier 3; `open-m` has no policy. */
@@ -56,7 +47,7 @@ const scenario = fc.record({
   target: fc.constantFrom(...BASES).chain((b) => lowerSpelling(b)),
   direct: fc.constantFrom(...BASES).chain((b) => spelling(b).map((s) => ({ base: b, name: s }))),
   route,
-  endpoint: fc.constantFrom(...Object.keys(ENDPOINTS)),
+  endpoint: fc.constantFrom(...Object.keys(ENDPOINT_BODIES)),
   fallbacks: fc.dictionary(
     fc.constantFrom(...BASES).chain((b) => lowerSpelling(b)),
     fc.array(fc.constantFrom(...BASES).chain((b) => spelling(b)), { maxLength: 2 }),
@@ -129,7 +120,7 @@ test("no restricted model reaches the open zone, and no model goes below its tie
       const cloudBefore = cloud.stats.bodies.length
       const homeBefore = home.stats.bodies.length
 
-      const res = await n.post(s.endpoint, ENDPOINTS[s.endpoint]!(name), headers)
+      const res = await n.post(s.endpoint, ENDPOINT_BODIES[s.endpoint]!(name, false), headers)
       const text = await res.text()
       expect(res.status).not.toBe(500)
 

@@ -6,21 +6,12 @@
 import { describe, expect, test } from "bun:test"
 import { startOllama, startOpenai, startVllm } from "../../emulators/index.ts"
 import type { NexusConfig } from "../../src/config/types.ts"
-import { backend, chat } from "../helpers/nexus.ts"
+import { backend, chat, ENDPOINT_BODIES } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 
 const scope = testScope()
 const env = { OPENAI_TEST_KEY: "sk-privacy-key-0002" }
 
-const BODIES: Record<string, (model: string) => Record<string, unknown>> = {
-  "/v1/chat/completions": (model) => chat(model),
-  "/v1/embeddings": (model) => ({ model, input: "hi" }),
-  "/v1/messages": (model) => ({ model, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
-  "/v1/responses": (model) => ({ model, input: "hi" }),
-  "/api/chat": (model) => ({ model, messages: [{ role: "user", content: "hi" }], stream: false }),
-  "/api/generate": (model) => ({ model, prompt: "hi", stream: false }),
-  "/api/embed": (model) => ({ model, input: "hi" }),
-}
 
 /** A local Ollama that fails every generation, and a cloud that lists the same models. */
 async function failingHome(localModels: string[], cloudModels: string[], routing: Partial<NexusConfig["routing"]>, tiers = { home: 1, cloud: 1 }) {
@@ -44,8 +35,8 @@ describe("policy on the resolved model", () => {
   test("a policy naming x:latest holds for a client asking for x, on every endpoint", async () => {
     const policies = [{ model_pattern: "llama3.2:latest", privacy: "restricted" as const }]
     const { cloud, n } = await failingHome(["llama3.2:latest"], ["llama3.2:latest"], { policies })
-    for (const [path, body] of Object.entries(BODIES)) {
-      const res = await n.post(path, body("llama3.2"))
+    for (const [path, body] of Object.entries(ENDPOINT_BODIES)) {
+      const res = await n.post(path, body("llama3.2", false))
       // The emulated Ollama fails its OpenAI endpoints; its native ones may still answer.
       expect({ path, status: res.status, backend: res.headers.get("x-nexus-backend") }).not.toMatchObject({ status: 500 })
       if (res.status === 200) expect(res.headers.get("x-nexus-backend")).toBe("home")
@@ -64,8 +55,8 @@ describe("policy on the resolved model", () => {
   test("an alias keyed on mymodel:latest: a client asking for mymodel never fails over to the cloud", async () => {
     const routing = { aliases: { "mymodel:latest": "private-x" }, policies: [{ model_pattern: "private-*", privacy: "restricted" as const }] }
     const { home, cloud, n } = await failingHome(["private-x:latest"], ["private-x:latest"], routing)
-    for (const [path, body] of Object.entries(BODIES)) {
-      const res = await n.post(path, body("mymodel"))
+    for (const [path, body] of Object.entries(ENDPOINT_BODIES)) {
+      const res = await n.post(path, body("mymodel", false))
       expect(res.status).not.toBe(500)
       if (res.status === 200) expect(res.headers.get("x-nexus-backend")).toBe("home")
     }
@@ -87,11 +78,11 @@ describe("policy on the resolved model", () => {
   test("a restricted request's fallbacks stay restricted", async () => {
     const routing = { fallbacks: { "private-x:latest": ["gpt-4o-mini"] }, policies: [{ model_pattern: "private-x:latest", privacy: "restricted" as const }] }
     const { cloud, n } = await failingHome(["private-x:latest"], ["gpt-4o-mini"], routing)
-    expect((await n.post("/v1/messages", BODIES["/v1/messages"]!("private-x"))).status).toBe(502)
+    expect((await n.post("/v1/messages", ENDPOINT_BODIES["/v1/messages"]!("private-x", false))).status).toBe(502)
     expect(cloud.stats.bodies).toEqual([])
     // The same fallback serves a request that is not restricted.
     n.deps.config().routing.policies = []
-    expect((await n.post("/v1/messages", BODIES["/v1/messages"]!("private-x"))).status).toBe(200)
+    expect((await n.post("/v1/messages", ENDPOINT_BODIES["/v1/messages"]!("private-x", false))).status).toBe(200)
     expect(cloud.stats.bodies.map((b) => JSON.parse(b).model)).toEqual(["gpt-4o-mini"])
   })
 })
