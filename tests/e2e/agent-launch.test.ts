@@ -113,35 +113,32 @@ describe("nexus launch --print", () => {
 
 describe("nexus launch starts the agent through the gateway", () => {
   const served = () => emu.stats.bodies.map((b) => JSON.parse(b) as { max_tokens?: number; messages: unknown[] })
-
-  test.skipIf(lacking("the claude CLI is not installed", agentBin("claude")))("claude -p: one tool round trip, with the output limit it was given", async () => {
+  /** `nexus launch ...` answers the prompt from the file it read; the requests the backend got meanwhile. */
+  async function roundTrip(args: string[]) {
     const before = emu.stats.bodies.length
-    const run = await launch(["claude", "--model", "coder", "--", "-p", PROMPT, "--allowedTools", "Read"])
+    const run = await launch(args)
     expect(run.code, run.stderr + run.stdout).toBe(0)
     expect(run.stdout).toContain(REPLY)
     expect(run.stdout).toContain(SECRET)
-    const bodies = served().slice(before)
+    return served().slice(before)
+  }
+  /** Every request carried the output limit `nexus launch` gave the agent. */
+  function expectOutputLimit(bodies: ReturnType<typeof served>) {
     expect(bodies.length).toBeGreaterThanOrEqual(2)
     for (const b of bodies) expect(b.max_tokens).toBe(8192)
+  }
+
+  test.skipIf(lacking("the claude CLI is not installed", agentBin("claude")))("claude -p: one tool round trip, with the output limit it was given", async () => {
+    expectOutputLimit(await roundTrip(["claude", "--model", "coder", "--", "-p", PROMPT, "--allowedTools", "Read"]))
   }, 120_000)
 
   test.skipIf(lacking("the codex CLI is not installed", agentBin("codex")))("codex exec: one tool round trip", async () => {
-    const run = await launch(["codex", "--model", "coder", "--", "exec", "--skip-git-repo-check", PROMPT])
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout).toContain(REPLY)
-    expect(run.stdout).toContain(SECRET)
+    await roundTrip(["codex", "--model", "coder", "--", "exec", "--skip-git-repo-check", PROMPT])
     expect(nexus.logs.filter((l) => l.msg === "request" && l.model === "coder").length).toBeGreaterThanOrEqual(2)
   }, 120_000)
 
   test.skipIf(lacking("the opencode CLI is not installed", agentBin("opencode")))("opencode run: one tool round trip, with the output limit of its config", async () => {
-    const before = emu.stats.bodies.length
-    const run = await launch(["opencode", "--model", "coder", "--", "run", PROMPT])
-    expect(run.code, run.stderr + run.stdout).toBe(0)
-    expect(run.stdout).toContain(REPLY)
-    expect(run.stdout).toContain(SECRET)
-    const bodies = served().slice(before)
-    expect(bodies.length).toBeGreaterThanOrEqual(2)
-    for (const b of bodies) expect(b.max_tokens).toBe(8192)
+    expectOutputLimit(await roundTrip(["opencode", "--model", "coder", "--", "run", PROMPT]))
   }, 120_000)
 
   test.skipIf(lacking("the claude CLI is not installed", agentBin("claude")))("Claude Code compacts at the local window it was given, and only then", async () => {
