@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../../emulators/ports.ts"
 import { eventually } from "./wait.ts"
 
 export const redisBinary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p))
@@ -20,18 +21,11 @@ export interface TestRedis {
   send(cmd: string, args: string[]): Promise<unknown>
 }
 
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })
-  const port = s.port
-  s.stop(true)
-  return port
-}
-
 /** `password`: the server requires it (`--requirepass`); `url` then does not hold it. */
 export async function startRedis(opts: { password?: string } = {}): Promise<TestRedis> {
   if (!redisBinary) throw new Error("redis-server is not installed")
   const dir = mkdtempSync(join(tmpdir(), "nexus-redis-"))
-  const port = await freePort()
+  const port = freePort()
   const url = `redis://127.0.0.1:${port}/0`
   const clientUrl = opts.password ? `redis://:${opts.password}@127.0.0.1:${port}/0` : url
   let proc: ReturnType<typeof Bun.spawn> | undefined
