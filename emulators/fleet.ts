@@ -21,7 +21,7 @@ export interface FleetSimOptions {
 }
 
 /** A model's default size when its entry names none: 2 GiB. */
-export const DEFAULT_MODEL_BYTES = 2 * 1024 ** 3
+const DEFAULT_MODEL_BYTES = 2 * 1024 ** 3
 const GIB = 1024 ** 3
 
 interface Resident {

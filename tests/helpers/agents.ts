@@ -14,11 +14,12 @@ export const BIN = join(ROOT, "node_modules/.bin")
  * wrapper lists every platform's package, and the registry this project installs from
  * carries only some of them, which `npm ci` refuses.
  */
-export const OPENCODE_PACKAGE = "opencode-linux-x64"
+const OPENCODE_PACKAGE = "opencode-linux-x64"
+const OPENCODE_BIN = join(ROOT, "node_modules", OPENCODE_PACKAGE, "bin")
 
 /** The agent's executable, when `npm ci` installed it. */
 export function agentBin(name: "claude" | "codex" | "cn" | "opencode"): string | undefined {
-  const path = name === "opencode" ? join(ROOT, "node_modules", OPENCODE_PACKAGE, "bin", "opencode") : join(BIN, name)
+  const path = name === "opencode" ? join(OPENCODE_BIN, "opencode") : join(BIN, name)
   return existsSync(path) ? path : undefined
 }
 
@@ -116,7 +117,7 @@ export async function runAgent(cmd: string[], opts: { cwd: string; home: string;
   const proc = Bun.spawn(cmd, {
     cwd: opts.cwd,
     // Not the test runner's environment: no real API keys or configs reach the agents.
-    env: { PATH: `${BIN}:${join(ROOT, "node_modules", OPENCODE_PACKAGE, "bin")}:${PATH ?? ""}`, LANG: LANG ?? "C.UTF-8", TERM: TERM ?? "dumb", HOME: opts.home, ...OFFLINE_ENV, ...opts.env },
+    env: { PATH: `${BIN}:${OPENCODE_BIN}:${PATH ?? ""}`, LANG: LANG ?? "C.UTF-8", TERM: TERM ?? "dumb", HOME: opts.home, ...OFFLINE_ENV, ...opts.env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
