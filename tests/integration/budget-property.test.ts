@@ -70,6 +70,8 @@ test("concurrent cloud requests overshoot the limit by at most one request's est
         expect(spent()).toBeLessThanOrEqual(limit + estimate + 1e-9 * (1 + limit))
         // Headroom left means the first request at least went out.
         if (c.headroom > 0) expect(answers.some((s) => s !== 503)).toBe(true)
+        // And what went out was paid for: output costs something at every generated price.
+        if (answers.includes(200)) expect(spent()).toBeGreaterThan(before)
         expect(n.inFlight()).toBe(0)
       }
     ),

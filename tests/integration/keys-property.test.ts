@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOllama } from "../../emulators/index.ts"
 import { bearer, createKey } from "../helpers/keys.ts"
-import { backend, chat } from "../helpers/nexus.ts"
+import { backend, chat, ENDPOINT_BODIES } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 
 const scope = testScope()
@@ -42,12 +42,15 @@ describe("a key's model globs hold for every spelling", () => {
     const n = await scope.nexus({ auth: { required: true }, routing: { aliases: ALIASES } as never, backends: [backend("home", home.url, "ollama")] })
     const keys = await Promise.all(GLOB_SETS.map((models, i) => createKey(n, { name: `k${i}`, models })))
     let served = 0
+    let refused = 0
+    const endpoints = ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/api/chat", "/api/generate"]
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: GLOB_SETS.length - 1 }), spelling, async (i, model) => {
+      fc.asyncProperty(fc.integer({ min: 0, max: GLOB_SETS.length - 1 }), spelling, fc.constantFrom(...endpoints), async (i, model, path) => {
         const before = home.stats.bodies.length
-        const res = await n.post("/v1/chat/completions", chat(model), bearer(keys[i]!.secret))
+        const res = await n.post(path, ENDPOINT_BODIES[path]!(model, false), bearer(keys[i]!.secret))
         await res.arrayBuffer()
         expect([200, 403, 404]).toContain(res.status)
+        if (res.status === 403) refused++
         if (res.status !== 200) {
           expect(home.stats.bodies.length).toBe(before)
           return
@@ -60,6 +63,7 @@ describe("a key's model globs hold for every spelling", () => {
     )
     // Not vacuous: plenty were served, and plenty refused.
     expect(served).toBeGreaterThan(30)
+    expect(refused).toBeGreaterThan(30)
   })
 
   test("a fallback to a model outside the globs is skipped, not served", async () => {
