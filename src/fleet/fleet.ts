@@ -74,6 +74,14 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     learned.set(k, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev))
   }
 
+  /** Claim the load of `model` on `backendId`; the returned function gives the claim up if still held. */
+  function claim(model: string, backendId: string): () => void {
+    claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
+    return () => {
+      if (claims.get(model)?.backendId === backendId) claims.delete(model)
+    }
+  }
+
   function claimed(model: string): string | undefined {
     const c = claims.get(model)
     if (!c) return undefined
@@ -111,7 +119,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       if (i > 0) return [candidates[i]!, ...candidates.slice(0, i), ...candidates.slice(i + 1)]
       if (i === 0) return candidates
       const ordered = placementOrder(candidates, model, facts)
-      claims.set(model, { backendId: ordered[0]!.backend.id, until: Date.now() + CLAIM_MS })
+      claim(model, ordered[0]!.backend.id)
       return ordered
     },
 
@@ -122,16 +130,12 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       const k = key(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
-      if (cold) {
-        counts.cold++
-        // While a request waits for the load here, requests for the model follow it (the
-        // box looks busy now, and placement alone would send them elsewhere).
-        claims.set(model, { backendId: backend.id, until: Date.now() + CLAIM_MS })
-      } else counts.warm++
+      if (cold) counts.cold++
+      else counts.warm++
+      // While a request waits for the load here, requests for the model follow it (the
+      // box looks busy now, and placement alone would send them elsewhere).
+      const unclaim = cold ? claim(model, backend.id) : () => {}
       let done = false
-      const unclaim = () => {
-        if (claims.get(model)?.backendId === backend.id) claims.delete(model)
-      }
       return {
         answered(ms) {
           if (!cold) return
@@ -155,14 +159,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     },
 
     /** Requests in flight on `model` at `backend`. */
-    inFlight(backendId: string, model: string): number {
-      return facts.inUse(backendId, model)
-    },
-
+    inFlight: facts.inUse,
     /** The learned cold-load time of `model` on `backend`, ms. */
-    loadMs(backendId: string, model: string): number | undefined {
-      return learned.get(key(backendId, model))
-    },
+    loadMs: facts.loadMs,
 
     /** A load we asked for finished (or an unload did). */
     loaded(backend: Backend, model: string, ms: number | undefined, reason: LoadReason): void {
@@ -176,16 +175,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     },
 
     /** Claim the load of `model` on `backendId` (explicit loads: requests then follow it). */
-    claim(model: string, backendId: string): () => void {
-      claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
-      return () => {
-        if (claims.get(model)?.backendId === backendId) claims.delete(model)
-      }
-    },
-
-    isPinned(model: string, backendName: string): boolean {
-      return facts.pinned(model, backendName)
-    },
+    claim,
+    isPinned: facts.pinned,
 
     /** How long the pin holding `model` there has left (-1: no end), or undefined when none does. */
     pinnedFor(model: string, backendName: string): number | undefined {
