@@ -92,7 +92,6 @@ function isLoopback(ip: string | undefined): boolean {
 export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
-    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
     const given = bearerOf(c.req.header("authorization")) ?? ""
     if (!given || !sameToken(given, token)) {
       throw new NexusError({
