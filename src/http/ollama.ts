@@ -62,11 +62,6 @@ function findModel(deps: AppDeps, name: string): ModelEntry | undefined {
   return undefined
 }
 
-/** Renders errors thrown below in Ollama's shape. */
-function asOllama(c: Context<Env>): void {
-  c.get("scope").dialect = ollamaChat
-}
-
 /** The model name of an Ollama management request (`model`, or the older `name`). */
 async function modelOf(c: Context<Env>): Promise<{ name: string; body: Record<string, unknown> }> {
   const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
@@ -102,7 +97,7 @@ export function ollamaRoutes(deps: AppDeps) {
   // Every error on Ollama's paths, unknown routes and wrong methods included, is in
   // Ollama's envelope: ollama-js and Open WebUI show any other shape as `[object Object]`.
   app.use("/api/*", async (c, next) => {
-    asOllama(c)
+    c.get("scope").dialect = ollamaChat
     await next()
   })
 
