@@ -15,7 +15,7 @@ import type { AppDeps } from "./deps.ts"
 import type { RequestScope } from "./scope.ts"
 
 /** The secret a request presents: one that looks like ours first, else whichever is there. */
-export function presentedKey(headers: Headers): string | undefined {
+function presentedKey(headers: Headers): string | undefined {
   const bearer = bearerOf(headers.get("authorization") ?? undefined)
   const apiKey = headers.get("x-api-key")?.trim() || undefined
   if (bearer?.startsWith(KEY_PREFIX)) return bearer

@@ -44,7 +44,7 @@ async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly s
 }
 
 /** One backend's residency, as `GET /v1/fleet` and `nexus backends` show it. */
-export function fleetView(b: Backend, fleet: Fleet) {
+function fleetView(b: Backend, fleet: Fleet) {
   const loaded = [...b.models.values()].filter((m) => m.loaded === true)
   return {
     backend: b.name,

@@ -149,7 +149,7 @@ export function modelRoutes(deps: AppDeps) {
  * The entry for any name a request could use: a listed id, its `:latest` spelling, or
  * an alias (exact or glob) whose target is served, reported under the name asked for.
  */
-export function routableModel(entries: ModelEntry[], aliases: Record<string, string>, id: string): ModelEntry | undefined {
+function routableModel(entries: ModelEntry[], aliases: Record<string, string>, id: string): ModelEntry | undefined {
   const find = (name: string) => {
     for (const v of nameVariants(name)) {
       const hit = entries.find((e) => e.id === v)
