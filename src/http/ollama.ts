@@ -9,11 +9,10 @@
  */
 import { Hono, type Context } from "hono"
 import { NexusError } from "../core/errors.ts"
-import { nameVariants } from "../core/model-name.ts"
 import { ollamaChat } from "../ingress/ollama/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { keyModels, listModels, type ModelEntry } from "./models.ts"
+import { entryNamed, keyModels, listModels, type ModelEntry } from "./models.ts"
 import { prefersHtml } from "./accept.ts"
 
 /**
@@ -54,12 +53,7 @@ function tag(e: ModelEntry, modified: string) {
 }
 
 function findModel(deps: AppDeps, name: string): ModelEntry | undefined {
-  const entries = listModels(deps)
-  for (const v of nameVariants(name)) {
-    const hit = entries.find((e) => e.id === v)
-    if (hit) return hit
-  }
-  return undefined
+  return entryNamed(listModels(deps), name)
 }
 
 /** The model name of an Ollama management request (`model`, or the older `name`). */
