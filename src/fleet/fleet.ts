@@ -36,7 +36,8 @@ export type Fleet = ReturnType<typeof createFleet>
 const EWMA_ALPHA = 0.3
 /** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
 const CLAIM_MS = 10 * 60_000
-const key = (backendId: string, model: string) => `${backendId}\u0000${model}`
+/** One model on one backend, as a map key. */
+export const residencyKey = (backendId: string, model: string) => `${backendId}\u0000${model}`
 
 export interface FleetOptions {
   config(): FleetConfig
@@ -63,13 +64,13 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
 
   const pins = () => (runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
   const facts: PlacementFacts = {
-    inUse: (b, m) => inUse.get(key(b, m)) ?? 0,
+    inUse: (b, m) => inUse.get(residencyKey(b, m)) ?? 0,
     pinned: (m, b) => isPinned(pins(), m, b, now()),
-    loadMs: (b, m) => learned.get(key(b, m)),
+    loadMs: (b, m) => learned.get(residencyKey(b, m)),
   }
 
   function learn(backendId: string, model: string, ms: number): void {
-    const k = key(backendId, model)
+    const k = residencyKey(backendId, model)
     const prev = learned.get(k)
     learned.set(k, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev))
   }
@@ -127,7 +128,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     attempt(backend: Backend, model: string): FleetAttempt | undefined {
       const loaded = backend.models.get(model)?.loaded
       if (loaded === undefined) return undefined
-      const k = key(backend.id, model)
+      const k = residencyKey(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
       if (cold) counts.cold++
