@@ -8,7 +8,7 @@
 import type { Backend, BackendType } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import type { Registry } from "../registry/registry.ts"
-import type { Fleet, LoadReason } from "./fleet.ts"
+import { residencyKey, type Fleet, type LoadReason } from "./fleet.ts"
 import type { Lifecycle } from "./lifecycle.ts"
 import { placementOrder } from "./placement.ts"
 
@@ -75,7 +75,7 @@ export function createFleetControl(deps: ControlDeps) {
       throw conflict(`backend ${b.name} (${b.type}) takes no keep-alive: load without one (its server decides when to unload)`, "keep_alive_unsupported")
     }
     if (b.models.get(model)?.loaded === true && (opts.keepAliveMs === undefined || !l.keepAlive)) return { backend: b.name, model, result: "already_loaded" }
-    const k = `${b.id}\u0000${model}`
+    const k = residencyKey(b.id, model)
     const pending = running.get(k)
     if (pending) return pending
     // Loaded already (a keep-alive renewal): no load to claim or count.

@@ -36,7 +36,8 @@ export type Fleet = ReturnType<typeof createFleet>
 const EWMA_ALPHA = 0.3
 /** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
 const CLAIM_MS = 10 * 60_000
-const key = (backendId: string, model: string) => `${backendId}\u0000${model}`
+/** One model on one backend, as a map key. */
+export const residencyKey = (backendId: string, model: string) => `${backendId}\u0000${model}`
 
 export interface FleetOptions {
   config(): FleetConfig
@@ -63,15 +64,23 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
 
   const pins = () => (runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
   const facts: PlacementFacts = {
-    inUse: (b, m) => inUse.get(key(b, m)) ?? 0,
+    inUse: (b, m) => inUse.get(residencyKey(b, m)) ?? 0,
     pinned: (m, b) => isPinned(pins(), m, b, now()),
-    loadMs: (b, m) => learned.get(key(b, m)),
+    loadMs: (b, m) => learned.get(residencyKey(b, m)),
   }
 
   function learn(backendId: string, model: string, ms: number): void {
-    const k = key(backendId, model)
+    const k = residencyKey(backendId, model)
     const prev = learned.get(k)
     learned.set(k, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev))
+  }
+
+  /** Claim the load of `model` on `backendId`; the returned function gives the claim up if still held. */
+  function claim(model: string, backendId: string): () => void {
+    claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
+    return () => {
+      if (claims.get(model)?.backendId === backendId) claims.delete(model)
+    }
   }
 
   function claimed(model: string): string | undefined {
@@ -111,7 +120,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       if (i > 0) return [candidates[i]!, ...candidates.slice(0, i), ...candidates.slice(i + 1)]
       if (i === 0) return candidates
       const ordered = placementOrder(candidates, model, facts)
-      claims.set(model, { backendId: ordered[0]!.backend.id, until: Date.now() + CLAIM_MS })
+      claim(model, ordered[0]!.backend.id)
       return ordered
     },
 
@@ -119,19 +128,15 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     attempt(backend: Backend, model: string): FleetAttempt | undefined {
       const loaded = backend.models.get(model)?.loaded
       if (loaded === undefined) return undefined
-      const k = key(backend.id, model)
+      const k = residencyKey(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
-      if (cold) {
-        counts.cold++
-        // While a request waits for the load here, requests for the model follow it (the
-        // box looks busy now, and placement alone would send them elsewhere).
-        claims.set(model, { backendId: backend.id, until: Date.now() + CLAIM_MS })
-      } else counts.warm++
+      if (cold) counts.cold++
+      else counts.warm++
+      // While a request waits for the load here, requests for the model follow it (the
+      // box looks busy now, and placement alone would send them elsewhere).
+      const unclaim = cold ? claim(model, backend.id) : () => {}
       let done = false
-      const unclaim = () => {
-        if (claims.get(model)?.backendId === backend.id) claims.delete(model)
-      }
       return {
         answered(ms) {
           if (!cold) return
@@ -155,14 +160,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     },
 
     /** Requests in flight on `model` at `backend`. */
-    inFlight(backendId: string, model: string): number {
-      return facts.inUse(backendId, model)
-    },
-
+    inFlight: facts.inUse,
     /** The learned cold-load time of `model` on `backend`, ms. */
-    loadMs(backendId: string, model: string): number | undefined {
-      return learned.get(key(backendId, model))
-    },
+    loadMs: facts.loadMs,
 
     /** A load we asked for finished (or an unload did). */
     loaded(backend: Backend, model: string, ms: number | undefined, reason: LoadReason): void {
@@ -176,16 +176,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     },
 
     /** Claim the load of `model` on `backendId` (explicit loads: requests then follow it). */
-    claim(model: string, backendId: string): () => void {
-      claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
-      return () => {
-        if (claims.get(model)?.backendId === backendId) claims.delete(model)
-      }
-    },
-
-    isPinned(model: string, backendName: string): boolean {
-      return facts.pinned(model, backendName)
-    },
+    claim,
+    isPinned: facts.pinned,
 
     /** How long the pin holding `model` there has left (-1: no end), or undefined when none does. */
     pinnedFor(model: string, backendName: string): number | undefined {

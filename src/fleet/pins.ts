@@ -28,15 +28,9 @@ export function pinActive(pin: PinConfig, now: Date): boolean {
   return (dayListed(pin, day) && t >= from) || (dayListed(pin, (day + 6) % 7) && t < to)
 }
 
-/** The pin holding `model` on the backend named `backend` at `now`, if any. */
-export function activePin(pins: readonly PinConfig[], model: string, backend: string, now: Date): PinConfig | undefined {
-  for (const p of pins) if (p.model === model && p.backend === backend && pinActive(p, now)) return p
-  return undefined
-}
-
 /** Whether `model` is pinned on the backend named `backend` at `now`. */
 export function isPinned(pins: readonly PinConfig[], model: string, backend: string, now: Date): boolean {
-  return activePin(pins, model, backend, now) !== undefined
+  return pins.some((p) => p.model === model && p.backend === backend && pinActive(p, now))
 }
 
 /**

@@ -18,6 +18,11 @@ import { NexusError } from "../core/errors.ts"
 import { requireViewer } from "./viewer.ts"
 import { bearerOf, sameToken } from "./admin-token.ts"
 
+/** Whether Nexus can load and unload the backend's models; without a lifecycle API the server keeps them loaded (vLLM, plain llama.cpp). */
+export function lifecycleKind(b: Backend): "managed" | "always_loaded" {
+  return providerFor(b.type).lifecycle ? "managed" : "always_loaded"
+}
+
 /** The documented shape of a backend in `GET /v1/backends` and `nexus backends list --json`. */
 export function backendView(b: Backend) {
   return {
@@ -32,8 +37,7 @@ export function backendView(b: Backend) {
     last_error: b.lastError ?? null,
     last_check: b.lastCheck ? new Date(b.lastCheck).toISOString() : null,
     models: [...b.models.values()].map((m) => ({ id: m.id, context_length: m.contextLength ?? null, loaded: m.loaded ?? null, vram_bytes: m.vramBytes ?? null, size_bytes: m.sizeBytes ?? null, expires_at: m.expiresAt ? new Date(m.expiresAt).toISOString() : null })),
-    // A server type without a load/unload API keeps its models loaded (vLLM, plain llama.cpp).
-    lifecycle: providerFor(b.type).lifecycle ? ("managed" as const) : ("always_loaded" as const),
+    lifecycle: lifecycleKind(b),
     memory_bytes: b.memoryBytes ?? null,
     in_flight: b.stats.inFlight,
     max_concurrent: b.maxConcurrent ?? null,
@@ -92,7 +96,6 @@ function isLoopback(ip: string | undefined): boolean {
 export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
-    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" count too.
     const given = bearerOf(c.req.header("authorization")) ?? ""
     if (!given || !sameToken(given, token)) {
       throw new NexusError({

@@ -10,15 +10,13 @@ import { KEY_PREFIX } from "../core/api-key.ts"
 import { NexusError } from "../core/errors.ts"
 import { messages } from "../ingress/anthropic/endpoints.ts"
 import { ollamaChat } from "../ingress/ollama/endpoints.ts"
+import { bearerOf } from "./admin-token.ts"
 import type { AppDeps } from "./deps.ts"
 import type { RequestScope } from "./scope.ts"
 
-const BEARER = /^bearer[ \t]+(.*)$/i
-
 /** The secret a request presents: one that looks like ours first, else whichever is there. */
-export function presentedKey(headers: Headers): string | undefined {
-  const auth = headers.get("authorization")
-  const bearer = auth === null ? undefined : BEARER.exec(auth)?.[1]?.trim() || undefined
+function presentedKey(headers: Headers): string | undefined {
+  const bearer = bearerOf(headers.get("authorization") ?? undefined)
   const apiKey = headers.get("x-api-key")?.trim() || undefined
   if (bearer?.startsWith(KEY_PREFIX)) return bearer
   if (apiKey?.startsWith(KEY_PREFIX)) return apiKey

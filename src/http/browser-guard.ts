@@ -26,7 +26,7 @@ interface Names {
 }
 
 /** The host of a Host header value: lower case, without port, brackets, zone or trailing dot. */
-export function hostName(value: string): string {
+function hostName(value: string): string {
   let h = value.toLowerCase()
   if (h.charCodeAt(0) === 91) {
     const close = h.indexOf("]")

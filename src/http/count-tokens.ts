@@ -9,7 +9,6 @@
 import { Hono, type Context } from "hono"
 import type { Requirements } from "../core/request.ts"
 import { notHeld } from "../egress/exchange.ts"
-import { providerFor } from "../egress/providers/index.ts"
 import { headerValue } from "../egress/transport/headers.ts"
 import { estimateMessagesTokens, messages } from "../ingress/anthropic/endpoints.ts"
 import { decodeMessages } from "../ingress/anthropic/decode.ts"
@@ -18,6 +17,7 @@ import { responses } from "../ingress/responses/endpoints.ts"
 import { applyPolicy } from "../policy/index.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps, Env } from "./deps.ts"
+import { countOn } from "./exact-fit.ts"
 
 const COUNT_TIMEOUT_MS = 5000
 
@@ -32,14 +32,10 @@ async function countPrompt(deps: AppDeps, c: Context<Env>, prompt: Prompt): Prom
   // The prompt goes to a backend to be counted: the same policy as for generation applies.
   const policy = applyPolicy({ model: prompt.model, resolved: deps.router.resolve(prompt.model), headers: c.req.raw.headers, operation: "chat" }, deps.stages)
   const plan = deps.router.plan(prompt.model, prompt.requirements, policy)
-  for (const attempt of plan.ok ? plan.attempts : []) {
-    const count = providerFor(attempt.backend.type).countTokens
-    if (!count) continue
-    const n = await count(attempt.backend, { ...prompt.canonical, model: attempt.model }, COUNT_TIMEOUT_MS).catch(() => undefined)
-    if (n !== undefined) {
-      c.header("x-nexus-token-count", `exact:${headerValue(attempt.backend.name)}`)
-      return n
-    }
+  const counted = await countOn(plan.ok ? plan.attempts : [], prompt.canonical, COUNT_TIMEOUT_MS)
+  if (counted) {
+    c.header("x-nexus-token-count", `exact:${headerValue(counted.backend.name)}`)
+    return counted.tokens
   }
   c.header("x-nexus-token-count", "estimate")
   return estimateMessagesTokens(prompt.canonical)

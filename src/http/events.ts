@@ -100,7 +100,10 @@ export function eventRoutes(deps: AppDeps) {
     }
     const req = c.req.raw
     deps.noIdleTimeout(req)
-    const body = hub.subscribe({ greeting: GREETING, signal: req.signal, onDrop: () => {
+    const body = hub.subscribe({
+      greeting: GREETING,
+      signal: req.signal,
+      onDrop: () => {
         dropped.inc()
         deps.idleTimeout(req, DROPPED_GRACE_SECONDS)
       },

@@ -6,6 +6,7 @@
  * the common path never counts.
  * @module
  */
+import type { Backend } from "../core/backend.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import type { Plan } from "../routing/router.ts"
@@ -21,18 +22,27 @@ export function refusedForWindow(plan: Refusal): boolean {
 }
 
 /**
- * The prompt's exact tokens, from the first excluded backend whose server can count them
- * with the model's own template and tokenizer; undefined when none can.
+ * The prompt of `body` counted by the first of `targets` whose server can count it with the
+ * model's own template and tokenizer, and which one did; undefined when none can.
  */
-export async function exactPromptTokens(deps: AppDeps, req: CanonicalRequest, plan: Refusal): Promise<number | undefined> {
-  if (plan.kind !== "unavailable" || req.operation !== "chat") return undefined
-  const body = req.body as Record<string, unknown>
-  for (const e of plan.excluded) {
-    const backend = deps.registry.list().find((b) => b.name === e.backend)
+export async function countOn(
+  targets: readonly { backend: Backend | undefined; model: string }[],
+  body: Record<string, unknown>,
+  timeoutMs: number
+): Promise<{ tokens: number; backend: Backend } | undefined> {
+  for (const { backend, model } of targets) {
     const count = backend && providerFor(backend.type).countTokens
     if (!count) continue
-    const n = await count(backend, { ...body, model: e.model }, COUNT_TIMEOUT_MS).catch(() => undefined)
-    if (n !== undefined) return n
+    const n = await count(backend, { ...body, model }, timeoutMs).catch(() => undefined)
+    if (n !== undefined) return { tokens: n, backend }
   }
   return undefined
+}
+
+/** The prompt's exact tokens, from the first excluded backend that can count them; undefined when none can. */
+export async function exactPromptTokens(deps: AppDeps, req: CanonicalRequest, plan: Refusal): Promise<number | undefined> {
+  if (plan.kind !== "unavailable" || req.operation !== "chat") return undefined
+  const backends = deps.registry.list()
+  const targets = plan.excluded.map((e) => ({ backend: backends.find((b) => b.name === e.backend), model: e.model }))
+  return (await countOn(targets, req.body as Record<string, unknown>, COUNT_TIMEOUT_MS))?.tokens
 }

@@ -1,17 +1,16 @@
 /**
  * The fleet in the admin API: what is loaded where (`GET /v1/fleet`), and load, unload,
  * pin and unpin a model (`POST /v1/models/{id}/load|unload|pin|unpin`, body
- * `{"backend"?, "keep_alive"?}`). Reads are open; changes need the admin token (or a
- * loopback client), like every state change.
+ * `{"backend"?, "keep_alive"?}`). Reads follow the dashboard's views (viewer.ts); changes
+ * need the admin token (or a loopback client), like every state change.
  * @module
  */
 import { Hono, type Context } from "hono"
 import type { Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import { keepAliveMs } from "../fleet/duration.ts"
-import { providerFor } from "../egress/providers/index.ts"
 import type { Fleet } from "../fleet/fleet.ts"
-import { requireAdmin } from "./admin.ts"
+import { lifecycleKind, requireAdmin } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -45,13 +44,12 @@ async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly s
 }
 
 /** One backend's residency, as `GET /v1/fleet` and `nexus backends` show it. */
-export function fleetView(b: Backend, fleet: Fleet, managed: boolean) {
+function fleetView(b: Backend, fleet: Fleet) {
   const loaded = [...b.models.values()].filter((m) => m.loaded === true)
   return {
     backend: b.name,
     type: b.type,
-    // Without a lifecycle API the server keeps its models loaded (vLLM, plain llama.cpp).
-    lifecycle: managed ? "managed" : "always_loaded",
+    lifecycle: lifecycleKind(b),
     memory_bytes: b.memoryBytes ?? null,
     loaded: loaded.map((m) => ({
       model: m.id,
@@ -68,8 +66,6 @@ export function fleetView(b: Backend, fleet: Fleet, managed: boolean) {
   }
 }
 
-const managed = (b: Backend) => providerFor(b.type).lifecycle !== undefined
-
 export function fleetRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
@@ -77,12 +73,11 @@ export function fleetRoutes(deps: AppDeps) {
   app.get("/v1/fleet", (c) => {
     requireViewer(deps, c)
     return c.json({
-      backends: deps.registry.list().map((b) => fleetView(b, deps.fleet, managed(b))),
+      backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
       pins: deps.fleet.pins(),
       requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
     })
   })
-
 
   app.post("/v1/models/:id{.+}/load", async (c) => {
     const body = await readFleetBody(deps, c, FIELDS)

@@ -21,7 +21,7 @@ const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 } as const
 const EXPIRES_EXPECTED = 'expected a duration like "90d", "12h" or "2w" (s, m, h, d, w)'
 
 /** `90d` in milliseconds, or undefined when it is not a duration. */
-export function durationMs(text: string): number | undefined {
+function durationMs(text: string): number | undefined {
   const m = /^\s*(\d{1,7})\s*([smhdw])\s*$/i.exec(text)
   if (!m) return undefined
   const ms = Number(m[1]) * UNITS[m[2]!.toLowerCase() as keyof typeof UNITS] * 1000

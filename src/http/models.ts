@@ -149,14 +149,8 @@ export function modelRoutes(deps: AppDeps) {
  * The entry for any name a request could use: a listed id, its `:latest` spelling, or
  * an alias (exact or glob) whose target is served, reported under the name asked for.
  */
-export function routableModel(entries: ModelEntry[], aliases: Record<string, string>, id: string): ModelEntry | undefined {
-  const find = (name: string) => {
-    for (const v of nameVariants(name)) {
-      const hit = entries.find((e) => e.id === v)
-      if (hit) return hit
-    }
-    return undefined
-  }
+function routableModel(entries: ModelEntry[], aliases: Record<string, string>, id: string): ModelEntry | undefined {
+  const find = (name: string) => entryNamed(entries, name)
   const direct = find(id)
   if (direct) return direct
   const served = (n: string) => {
@@ -166,6 +160,15 @@ export function routableModel(entries: ModelEntry[], aliases: Record<string, str
   const target = resolveAlias(aliases, id, served)
   const entry = target === id ? undefined : find(target)
   return entry && { ...entry, id, alias_of: entry.alias_of ?? entry.id }
+}
+
+/** The entry listed under `name` or one of its spellings (`:latest`, case). */
+export function entryNamed(entries: readonly ModelEntry[], name: string): ModelEntry | undefined {
+  for (const v of nameVariants(name)) {
+    const hit = entries.find((e) => e.id === v)
+    if (hit) return hit
+  }
+  return undefined
 }
 
 function anthropicModel(e: ModelEntry, startedAt: number) {

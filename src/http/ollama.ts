@@ -9,11 +9,10 @@
  */
 import { Hono, type Context } from "hono"
 import { NexusError } from "../core/errors.ts"
-import { nameVariants } from "../core/model-name.ts"
 import { ollamaChat } from "../ingress/ollama/endpoints.ts"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { keyModels, listModels, type ModelEntry } from "./models.ts"
+import { entryNamed, keyModels, type ModelEntry } from "./models.ts"
 import { prefersHtml } from "./accept.ts"
 
 /**
@@ -53,18 +52,9 @@ function tag(e: ModelEntry, modified: string) {
   return { name: e.id, model: e.id, modified_at: modified, size: 0, digest: "", details: details(e), capabilities: capabilities(e) }
 }
 
-function findModel(deps: AppDeps, name: string): ModelEntry | undefined {
-  const entries = listModels(deps)
-  for (const v of nameVariants(name)) {
-    const hit = entries.find((e) => e.id === v)
-    if (hit) return hit
-  }
-  return undefined
-}
-
-/** Renders errors thrown below in Ollama's shape. */
-function asOllama(c: Context<Env>): void {
-  c.get("scope").dialect = ollamaChat
+/** The entry for `name` among the models the request's key may use (as /api/tags lists them). */
+function findModel(deps: AppDeps, c: Context<Env>, name: string): ModelEntry | undefined {
+  return entryNamed(keyModels(deps, c.get("scope").key), name)
 }
 
 /** The model name of an Ollama management request (`model`, or the older `name`). */
@@ -83,7 +73,7 @@ async function modelOf(c: Context<Env>): Promise<{ name: string; body: Record<st
 async function pull(c: Context<Env>, deps: AppDeps): Promise<Response> {
   const { name, body } = await modelOf(c)
   const stream = body.stream !== false
-  if (!findModel(deps, name)) {
+  if (!findModel(deps, c, name)) {
     const message = `pull model manifest: model '${name}' is not served by any backend behind Nexus, and Nexus does not download models: pull it on one of the backends (ollama pull ${name})`
     // Ollama streams a failed pull as a 200 whose last line is the error: clients print that line.
     if (stream) return ndjson([{ status: "pulling manifest" }, { error: message }])
@@ -102,7 +92,7 @@ export function ollamaRoutes(deps: AppDeps) {
   // Every error on Ollama's paths, unknown routes and wrong methods included, is in
   // Ollama's envelope: ollama-js and Open WebUI show any other shape as `[object Object]`.
   app.use("/api/*", async (c, next) => {
-    asOllama(c)
+    c.get("scope").dialect = ollamaChat
     await next()
   })
 
@@ -122,7 +112,7 @@ export function ollamaRoutes(deps: AppDeps) {
   app.post("/api/pull", (c) => pull(c, deps))
   app.post("/api/show", async (c) => {
     const { name } = await modelOf(c)
-    const e = findModel(deps, name)
+    const e = findModel(deps, c, name)
     if (!e) throw new NexusError({ kind: "not_found", message: `model '${name}' not found`, code: "model_not_found", param: "model" })
     const ctx = e.context_length
     return c.json({

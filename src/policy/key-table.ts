@@ -20,7 +20,7 @@ function newSecret(): string {
   return KEY_PREFIX + Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")
 }
 
-export function hashSecret(secret: string): string {
+function hashSecret(secret: string): string {
   return new Bun.CryptoHasher("sha256").update(secret).digest("hex")
 }
 
@@ -28,7 +28,7 @@ function noSuchKey(name: string): NexusError {
   return new NexusError({ kind: "not_found", message: `No key named '${name}'. List them with \`nexus keys list\`.`, code: "key_not_found", param: "name" })
 }
 
-/** `loadError`: why the stored keys could not be read (no key is then accepted). */
+/** `onLoadError`: told why the stored keys could not be read (no key is then accepted). */
 export function createKeyTable(store: KeyStore, onLoadError?: (err: Error) => void) {
   const byHash = new Map<string, ApiKey>()
   const byName = new Map<string, ApiKey>()
@@ -77,7 +77,6 @@ export function createKeyTable(store: KeyStore, onLoadError?: (err: Error) => vo
     byName: (name: string) => byName.get(name),
     get,
     list: () => [...byName.values()],
-    size: () => byName.size,
     create(spec: KeySpec): { key: ApiKey; secret: string } {
       if (byName.has(spec.name)) {
         throw new NexusError({ kind: "conflict", message: `A key named '${spec.name}' already exists; pick another name, or \`nexus keys rotate ${spec.name}\`.`, code: "key_exists", param: "name" })
