@@ -65,16 +65,27 @@ function prepare(db: Database) {
   }
 }
 
-interface Unsaved {
+interface Unsaved extends SpendRow {
   month: string
-  model: string
-  backend: string
-  usd: number
-  requests: number
-  estimated: number
 }
 
-const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
+export const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
+
+/**
+ * A month's rows with costs not written yet added in (`rows` is changed), in the order
+ * the file gives them: most spent first, then by model and backend.
+ */
+export function withUnsent(rows: SpendRow[], unsent: Iterable<SpendRow>): SpendRow[] {
+  for (const u of unsent) {
+    const row = rows.find((r) => r.model === u.model && r.backend === u.backend)
+    if (row) {
+      row.usd += u.usd
+      row.requests += u.requests
+      row.estimated += u.estimated
+    } else rows.push({ model: u.model, backend: u.backend, usd: u.usd, requests: u.requests, estimated: u.estimated })
+  }
+  return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+}
 
 /**
  * A ledger in the state file (one in memory for tests, or without a data dir). The file
@@ -169,16 +180,7 @@ export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => vo
         fault("read", err)
       }
       if (!unsavedByMonth.has(month)) return rows
-      for (const u of unsaved.values()) {
-        if (u.month !== month) continue
-        const row = rows.find((r) => r.model === u.model && r.backend === u.backend)
-        if (row) {
-          row.usd += u.usd
-          row.requests += u.requests
-          row.estimated += u.estimated
-        } else rows.push({ model: u.model, backend: u.backend, usd: u.usd, requests: u.requests, estimated: u.estimated })
-      }
-      return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+      return withUnsent(rows, [...unsaved.values()].filter((u) => u.month === month))
     },
     /** Why the month's spend cannot be read from the file, while it cannot. */
     readError: () => readError,

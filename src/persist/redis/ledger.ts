@@ -9,7 +9,7 @@
  * @module
  */
 import type { LedgerFault, LedgerHealth, SpendRow } from "../ledger.ts"
-import { monthOf } from "../ledger.ts"
+import { asError, monthOf, withUnsent } from "../ledger.ts"
 import { PREFIX, type StateConnection } from "./connection.ts"
 
 /** A month's hash outlives its month long enough for a report of the last one. */
@@ -28,13 +28,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], KEYS[1] .. ' ' .. total)
 return total`
 
-interface Pending {
-  model: string
-  backend: string
-  usd: number
-  requests: number
-  estimated: number
-}
+/** A cost not sent yet, summed by model and backend: a row of the month's spend. */
+type Pending = SpendRow
 
 const hashOf = (month: string) => `${PREFIX}spend:${month}`
 const SEP = "\t"
@@ -56,7 +51,7 @@ export function redisLedger(conn: StateConnection) {
   let again = false
 
   const fault = (operation: LedgerFault["operation"], err: unknown): string => {
-    const error = err instanceof Error ? err : new Error(String(err))
+    const error = asError(err)
     onFault?.({ operation, error })
     return error.message
   }
@@ -191,15 +186,7 @@ export function redisLedger(conn: StateConnection) {
     },
     rows(month = monthOf(Date.now())): SpendRow[] {
       const rows = rowsCache.month === month ? rowsCache.rows.map((r) => ({ ...r })) : []
-      for (const p of pending.get(month)?.values() ?? []) {
-        const row = rows.find((r) => r.model === p.model && r.backend === p.backend)
-        if (row) {
-          row.usd += p.usd
-          row.requests += p.requests
-          row.estimated += p.estimated
-        } else rows.push({ ...p })
-      }
-      return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+      return withUnsent(rows, pending.get(month)?.values() ?? [])
     },
     /** Why the month's spend is not known: never read, or the server is down and that must close. */
     readError(): string | undefined {
