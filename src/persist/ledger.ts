@@ -94,12 +94,8 @@ export function withUnsent(rows: SpendRow[], unsent: Iterable<SpendRow>): SpendR
  */
 export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => void) {
   let statements: ReturnType<typeof prepare> | undefined
-  let prepared: Database | undefined
-  const ready = (db: Database) => {
-    // A file opened again after a failure is a new connection: prepare on it anew.
-    if (prepared !== db) statements = prepare((prepared = db))
-    return statements!
-  }
+  // The file keeps its connection once open; statements that failed to prepare are tried again.
+  const ready = (db: Database) => (statements ??= prepare(db))
   /** The current month's total as the file holds it (with what was written since it was read). */
   let cached = { month: "", fileUsd: 0, read: false, triedAt: 0 }
   /** Costs the file has not taken yet, by month, model and backend (so bounded). */
