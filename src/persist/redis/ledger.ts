@@ -10,10 +10,8 @@
  */
 import type { LedgerFault, LedgerHealth, SpendRow } from "../ledger.ts"
 import { asError, monthOf, withUnsent } from "../ledger.ts"
-import { PREFIX, type StateConnection } from "./connection.ts"
+import { MONTH_TTL_SECONDS, PREFIX, type StateConnection } from "./connection.ts"
 
-/** A month's hash outlives its month long enough for a report of the last one. */
-const TTL_SECONDS = 100 * 24 * 3600
 /** Missed messages (a reconnecting subscriber) are made up for this often. */
 const REFRESH_MS = 1000
 const CHANNEL = "spend"
@@ -106,7 +104,7 @@ export function redisLedger(conn: StateConnection) {
   async function send(batch: Map<string, Map<string, Pending>>): Promise<boolean> {
     let sent = true
     for (const [month, entries] of batch) {
-      const args = [String(TTL_SECONDS), PREFIX + CHANNEL]
+      const args = [String(MONTH_TTL_SECONDS), PREFIX + CHANNEL]
       let usd = 0
       for (const p of entries.values()) {
         const f = `${p.model}${SEP}${p.backend}`
@@ -147,7 +145,7 @@ export function redisLedger(conn: StateConnection) {
   conn.subscribe(CHANNEL, (message) => {
     const space = message.lastIndexOf(" ")
     const key = message.slice(0, space)
-    if (key.startsWith(`${PREFIX}spend:`)) heard(key.slice(PREFIX.length + 6), Number(message.slice(space + 1)))
+    if (key.startsWith(hashOf(""))) heard(key.slice(hashOf("").length), Number(message.slice(space + 1)))
   })
   conn.onChange((up) => {
     if (up) void refresh().then(flush)
