@@ -13,7 +13,7 @@ import type { RequestRecord } from "../core/events.ts"
 import type { Logger } from "../core/logger.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import type { NexusConfig } from "../config/types.ts"
-import { monthOf } from "../persist/ledger.ts"
+import { monthOf, READ_RETRY_MS } from "../persist/ledger.ts"
 import type { KeyLimits } from "../policy/key-limits.ts"
 import type { KeySpend } from "../policy/keys.ts"
 import type { KeyTable } from "../policy/key-table.ts"
@@ -28,8 +28,6 @@ interface Usage {
   reservedUsd: number
   holds: number
 }
-
-const READ_RETRY_MS = 1000
 
 export type KeyUsage = ReturnType<typeof createKeyUsage>
 

@@ -40,7 +40,7 @@ export interface LedgerHealth {
 export type Ledger = ReturnType<typeof openLedger>
 
 /** An unreadable file is tried again at most this often (the budget asks on every request). */
-const READ_RETRY_MS = 1000
+export const READ_RETRY_MS = 1000
 
 /** `2026-11` for any instant in November 2026, UTC. */
 export function monthOf(at: number | Date): string {
