@@ -21,7 +21,7 @@ export const MONTH_TTL_SECONDS = 100 * 24 * 3600
 const OPTIONS = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 0xffffffff, connectionTimeout: 2000 }
 
 /** The URL with any password in it hidden, for logs and errors. */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   const u = new URL(url)
   if (u.password) u.password = "***"
   return u.toString()
