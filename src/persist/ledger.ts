@@ -71,6 +71,15 @@ interface Unsaved extends SpendRow {
 
 export const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
 
+/** Adds `p` to the row `key` of `into`, or makes a copy of it that row. */
+export function addRow<R extends SpendRow>(into: Map<string, R>, key: string, p: R): void {
+  const row = into.get(key)
+  if (!row) return void into.set(key, { ...p })
+  row.usd += p.usd
+  row.requests += p.requests
+  row.estimated += p.estimated
+}
+
 /**
  * A month's rows with costs not written yet added in (`rows` is changed), in the order
  * the file gives them: most spent first, then by model and backend.
@@ -156,13 +165,7 @@ export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => vo
     monthToDate,
     record(entry: { at: number; model: string; backend: string; usd: number; estimated?: boolean }): void {
       const month = monthOf(entry.at)
-      const key = `${month}\n${entry.model}\n${entry.backend}`
-      const u = unsaved.get(key)
-      if (u) {
-        u.usd += entry.usd
-        u.requests++
-        u.estimated += entry.estimated ? 1 : 0
-      } else unsaved.set(key, { month, model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
+      addRow(unsaved, `${month}\n${entry.model}\n${entry.backend}`, { month, model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
       unsavedByMonth.set(month, (unsavedByMonth.get(month) ?? 0) + entry.usd)
       flush()
     },

@@ -9,7 +9,7 @@
  * @module
  */
 import type { LedgerFault, LedgerHealth, SpendRow } from "../ledger.ts"
-import { asError, monthOf, withUnsent } from "../ledger.ts"
+import { addRow, asError, monthOf, withUnsent } from "../ledger.ts"
 import { MONTH_TTL_SECONDS, PREFIX, type StateConnection } from "./connection.ts"
 
 /** Missed messages (a reconnecting subscriber) are made up for this often. */
@@ -123,7 +123,7 @@ export function redisLedger(conn: StateConnection) {
         writeError = fault("write", err)
         // Kept for the next try: merged back in front of what came meanwhile.
         const into = pending.get(month) ?? new Map<string, Pending>()
-        for (const [k, p] of entries) add(into, k, p)
+        for (const [k, p] of entries) addRow(into, k, p)
         pending.set(month, into)
       } finally {
         const left = (sending.get(month) ?? 0) - usd
@@ -132,14 +132,6 @@ export function redisLedger(conn: StateConnection) {
       }
     }
     return sent
-  }
-
-  const add = (into: Map<string, Pending>, k: string, p: Pending) => {
-    const u = into.get(k)
-    if (!u) return void into.set(k, { ...p })
-    u.usd += p.usd
-    u.requests += p.requests
-    u.estimated += p.estimated
   }
 
   conn.subscribe(CHANNEL, (message) => {
@@ -173,7 +165,7 @@ export function redisLedger(conn: StateConnection) {
       const month = monthOf(entry.at)
       let m = pending.get(month)
       if (!m) pending.set(month, (m = new Map()))
-      add(m, `${entry.model}\n${entry.backend}`, { model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
+      addRow(m, `${entry.model}\n${entry.backend}`, { model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
       // Costs of one tick go out together; the send never waits on the request path.
       if (scheduled) return
       scheduled = true
