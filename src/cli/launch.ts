@@ -22,7 +22,7 @@ import type { ModelEntry } from "../http/models.ts"
 import { api, answeredBy, fail, serverUrl, urlArg } from "./client.ts"
 
 export const AGENTS = ["claude", "codex", "opencode"] as const
-export type Agent = (typeof AGENTS)[number]
+type Agent = (typeof AGENTS)[number]
 
 /** What starting an agent takes: its environment additions and its arguments. */
 interface Settings {
@@ -30,7 +30,7 @@ interface Settings {
   args: string[]
 }
 
-export interface LaunchPlan extends Settings {
+interface LaunchPlan extends Settings {
   /** One line for `--print`: the model and the limits chosen. */
   summary: string
 }
@@ -94,7 +94,7 @@ async function lookUp(base: string, model: string): Promise<ModelEntry> {
 }
 
 /** The settings for `agent`, from what the gateway at `base` says about the model. */
-export async function planLaunch(agent: Agent, base: string, model: string | undefined): Promise<LaunchPlan> {
+async function planLaunch(agent: Agent, base: string, model: string | undefined): Promise<LaunchPlan> {
   if (agent === "opencode") {
     // OpenCode lists models in its config: the one asked for, else every model served.
     const entries = model ? [await lookUp(base, model)] : (await api<{ data: ModelEntry[] }>(base, "/v1/models")).data
@@ -124,7 +124,7 @@ export function shellQuote(value: string): string {
 }
 
 /** The plan as lines a shell can run: a comment, the exports, then the command. */
-export function printPlan(agent: Agent, plan: LaunchPlan, extra: string[]): string {
+function printPlan(agent: Agent, plan: LaunchPlan, extra: string[]): string {
   const lines = [`# ${agent} through Nexus, ${plan.summary}`]
   for (const [k, v] of Object.entries(plan.env)) lines.push(`export ${k}=${shellQuote(v)}`)
   lines.push([agent, ...plan.args, ...extra].map(shellQuote).join(" "))

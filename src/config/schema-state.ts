@@ -5,8 +5,7 @@
  */
 import * as v from "valibot"
 import { oneOf, table } from "./schema-parts.ts"
-
-export const STATE_UNAVAILABLE = ["open", "closed"] as const
+import { STATE_UNAVAILABLE } from "./types.ts"
 
 const REDIS_URL_EXPECTED = 'expected a Redis or Valkey URL like "redis://host:6379/0" (redis:// or rediss:// for TLS; the password goes in password_env)'
 

@@ -24,9 +24,12 @@ export const PRIVACY_LEVELS = ["restricted", "unrestricted"] as const
 export type PrivacyLevel = (typeof PRIVACY_LEVELS)[number]
 
 export const BUDGET_ACTIONS = ["warn", "block_cloud", "block_all"] as const
+export type BudgetAction = (typeof BUDGET_ACTIONS)[number]
 /** When the spend ledger cannot be read: keep cloud blocked (`closed`), or allow it (`open`). */
 export const LEDGER_ERROR_MODES = ["closed", "open"] as const
-export type BudgetAction = (typeof BUDGET_ACTIONS)[number]
+
+/** While the shared state server cannot be reached: serve from the last known state (`open`), or refuse (`closed`). */
+export const STATE_UNAVAILABLE = ["open", "closed"] as const
 
 
 export const LOG_FORMATS = ["pretty", "json"] as const
@@ -235,7 +238,7 @@ export interface StateConfig {
   /** The variable holding the server's password. */
   password_env?: string
   /** While the server cannot be reached: `open` serves from the last known state, `closed` refuses keys and cloud spend. */
-  on_unavailable: "open" | "closed"
+  on_unavailable: (typeof STATE_UNAVAILABLE)[number]
 }
 
 export interface NexusConfig {

@@ -35,6 +35,34 @@ export interface SpendHold {
   release(): void
 }
 
+/** What is held against one cap: the sum of the holds in flight, and how many there are. */
+export interface Holds {
+  reservedUsd: number
+  holds: number
+}
+
+/**
+ * Reserve what a cloud attempt may cost against `tally`: its prompt and its whole output
+ * budget at the model's price. Undefined for a local backend or a model without a price.
+ */
+export function holdWorstCost(tally: Holds, req: CanonicalRequest, backend: Backend, model: string, pricing: NexusConfig["pricing"]): SpendHold | undefined {
+  if (!isCloud(backend)) return undefined
+  const price = priceOf(model, pricing)
+  if (!price) return undefined
+  const worst = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
+  tally.reservedUsd += worst
+  tally.holds++
+  let holding = true
+  return {
+    release() {
+      if (!holding) return
+      holding = false
+      // Adding and subtracting floats drifts: with nothing in flight it is exactly 0.
+      tally.reservedUsd = --tally.holds === 0 ? 0 : tally.reservedUsd - worst
+    },
+  }
+}
+
 /** What a local backend's answer costs (shared: callers only read it). */
 const FREE: Readonly<{ usd: number; estimated: boolean }> = Object.freeze({ usd: 0, estimated: false })
 
@@ -43,12 +71,11 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => Ledger, config: () => NexusConfig, registry: Registry, log: Logger) {
   const costTotal = new Counter({ name: "nexus_cost_usd_total", help: "Cost of requests in US dollars, from reported usage", labelNames: ["backend", "model"], registers: [registry] })
   const { ledger, view: ledgerHealth } = watchLedger(openLedger, config, registry, log)
-  let reserved = 0
-  let holds = 0
+  const held: Holds = { reservedUsd: 0, holds: 0 }
 
   const status = (): BudgetStatus | undefined => {
     const cfg = config().routing.budget
-    return cfg ? budgetStatus(cfg, ledger.monthToDate(), reserved, ledger.readError()) : undefined
+    return cfg ? budgetStatus(cfg, ledger.monthToDate(), held.reservedUsd, ledger.readError()) : undefined
   }
   new Gauge({
     name: "nexus_budget_spending_usd",
@@ -63,7 +90,7 @@ export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => L
     help: "US dollars reserved by cloud requests in flight, not recorded yet",
     registers: [registry],
     collect() {
-      this.set(reserved)
+      this.set(held.reservedUsd)
     },
   })
   new Gauge({
@@ -83,21 +110,8 @@ export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => L
      * attempt without a budget, reserve nothing and pay nothing for it.
      */
     reserve(req: CanonicalRequest, backend: Backend, model: string): SpendHold | undefined {
-      if (!isCloud(backend) || !config().routing.budget) return undefined
-      const price = priceOf(model, config().pricing)
-      if (!price) return undefined
-      const worst = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
-      reserved += worst
-      holds++
-      let holding = true
-      return {
-        release() {
-          if (!holding) return
-          holding = false
-          // Adding and subtracting floats drifts: with nothing in flight it is exactly 0.
-          reserved = --holds === 0 ? 0 : reserved - worst
-        },
-      }
+      if (!config().routing.budget) return undefined
+      return holdWorstCost(held, req, backend, model, config().pricing)
     },
     /**
      * The cost of a finished request, or undefined when it is not known (no price, no
@@ -130,7 +144,7 @@ export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => L
       return {
         month: new Date().toISOString().slice(0, 7),
         spent_usd: round(ledger.monthToDate()),
-        reserved_usd: round(reserved),
+        reserved_usd: round(held.reservedUsd),
         limit_usd: s?.limitUsd ?? null,
         status: s?.state ?? null,
         utilization_percent: s ? round(s.utilization, 2) : null,

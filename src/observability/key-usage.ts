@@ -8,17 +8,16 @@
  * @module
  */
 import { isLive, type ApiKey, type KeyStore } from "../core/api-key.ts"
-import { isCloud, type Backend } from "../core/backend.ts"
+import type { Backend } from "../core/backend.ts"
 import type { RequestRecord } from "../core/events.ts"
 import type { Logger } from "../core/logger.ts"
-import { priceOf, worstCost } from "../core/pricing.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import type { NexusConfig } from "../config/types.ts"
-import { monthOf } from "../persist/ledger.ts"
+import { monthOf, READ_RETRY_MS } from "../persist/ledger.ts"
 import type { KeyLimits } from "../policy/key-limits.ts"
 import type { KeySpend } from "../policy/keys.ts"
 import type { KeyTable } from "../policy/key-table.ts"
-import type { SpendHold } from "./cost.ts"
+import { holdWorstCost, type SpendHold } from "./cost.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
 interface Usage {
@@ -29,8 +28,6 @@ interface Usage {
   reservedUsd: number
   holds: number
 }
-
-const READ_RETRY_MS = 1000
 
 export type KeyUsage = ReturnType<typeof createKeyUsage>
 
@@ -112,21 +109,8 @@ export function createKeyUsage(deps: { table: KeyTable; limits: KeyLimits; store
     /** A capped key's claim on its cap while a cloud attempt is in flight. */
     reserve(req: CanonicalRequest, backend: Backend, model: string): SpendHold | undefined {
       const key = req.key
-      if (key?.monthlyUsd === undefined || !isCloud(backend)) return undefined
-      const price = priceOf(model, deps.config().pricing)
-      if (!price) return undefined
-      const worst = worstCost(req.requirements, price, backend.models.get(model)?.contextLength, req.operation === "embeddings")
-      const u = usageOf(key)
-      u.reservedUsd += worst
-      u.holds++
-      let holding = true
-      return {
-        release() {
-          if (!holding) return
-          holding = false
-          u.reservedUsd = --u.holds === 0 ? 0 : u.reservedUsd - worst
-        },
-      }
+      if (key?.monthlyUsd === undefined) return undefined
+      return holdWorstCost(usageOf(key), req, backend, model, deps.config().pricing)
     },
     /** The subscriber on finished requests. */
     observe(r: RequestRecord): void {

@@ -8,8 +8,6 @@ import { faultKind, type ListenerFault } from "../core/events.ts"
 import type { Logger } from "../core/logger.ts"
 import { Counter, type Registry } from "./prom.ts"
 
-export type ListenerFaults = ReturnType<typeof createListenerFaults>
-
 export function createListenerFaults(log: Logger) {
   const counts = new Map<string, number>()
   const told = new Set<string>()

@@ -50,11 +50,8 @@ type Settings = Pick<ApiKey, "models" | "privacy" | "rpm" | "tpm" | "maxConcurre
 
 export function sqliteKeyStore(file: StateFile): KeyStore {
   let statements: ReturnType<typeof prepare> | undefined
-  let prepared: Database | undefined
-  const ready = (db: Database) => {
-    if (prepared !== db) statements = prepare((prepared = db))
-    return statements!
-  }
+  // The file keeps its connection once open; statements that failed to prepare are tried again.
+  const ready = (db: Database) => (statements ??= prepare(db))
   return {
     load() {
       const db = file.existing()

@@ -40,7 +40,7 @@ export interface LedgerHealth {
 export type Ledger = ReturnType<typeof openLedger>
 
 /** An unreadable file is tried again at most this often (the budget asks on every request). */
-const READ_RETRY_MS = 1000
+export const READ_RETRY_MS = 1000
 
 /** `2026-11` for any instant in November 2026, UTC. */
 export function monthOf(at: number | Date): string {
@@ -65,16 +65,36 @@ function prepare(db: Database) {
   }
 }
 
-interface Unsaved {
+interface Unsaved extends SpendRow {
   month: string
-  model: string
-  backend: string
-  usd: number
-  requests: number
-  estimated: number
 }
 
-const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
+export const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
+
+/** Adds `p` to the row `key` of `into`, or makes a copy of it that row. */
+export function addRow<R extends SpendRow>(into: Map<string, R>, key: string, p: R): void {
+  const row = into.get(key)
+  if (!row) return void into.set(key, { ...p })
+  row.usd += p.usd
+  row.requests += p.requests
+  row.estimated += p.estimated
+}
+
+/**
+ * A month's rows with costs not written yet added in (`rows` is changed), in the order
+ * the file gives them: most spent first, then by model and backend.
+ */
+export function withUnsent(rows: SpendRow[], unsent: Iterable<SpendRow>): SpendRow[] {
+  for (const u of unsent) {
+    const row = rows.find((r) => r.model === u.model && r.backend === u.backend)
+    if (row) {
+      row.usd += u.usd
+      row.requests += u.requests
+      row.estimated += u.estimated
+    } else rows.push({ model: u.model, backend: u.backend, usd: u.usd, requests: u.requests, estimated: u.estimated })
+  }
+  return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+}
 
 /**
  * A ledger in the state file (one in memory for tests, or without a data dir). The file
@@ -83,12 +103,8 @@ const asError = (err: unknown) => (err instanceof Error ? err : new Error(String
  */
 export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => void) {
   let statements: ReturnType<typeof prepare> | undefined
-  let prepared: Database | undefined
-  const ready = (db: Database) => {
-    // A file opened again after a failure is a new connection: prepare on it anew.
-    if (prepared !== db) statements = prepare((prepared = db))
-    return statements!
-  }
+  // The file keeps its connection once open; statements that failed to prepare are tried again.
+  const ready = (db: Database) => (statements ??= prepare(db))
   /** The current month's total as the file holds it (with what was written since it was read). */
   let cached = { month: "", fileUsd: 0, read: false, triedAt: 0 }
   /** Costs the file has not taken yet, by month, model and backend (so bounded). */
@@ -149,13 +165,7 @@ export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => vo
     monthToDate,
     record(entry: { at: number; model: string; backend: string; usd: number; estimated?: boolean }): void {
       const month = monthOf(entry.at)
-      const key = `${month}\n${entry.model}\n${entry.backend}`
-      const u = unsaved.get(key)
-      if (u) {
-        u.usd += entry.usd
-        u.requests++
-        u.estimated += entry.estimated ? 1 : 0
-      } else unsaved.set(key, { month, model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
+      addRow(unsaved, `${month}\n${entry.model}\n${entry.backend}`, { month, model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
       unsavedByMonth.set(month, (unsavedByMonth.get(month) ?? 0) + entry.usd)
       flush()
     },
@@ -169,16 +179,7 @@ export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => vo
         fault("read", err)
       }
       if (!unsavedByMonth.has(month)) return rows
-      for (const u of unsaved.values()) {
-        if (u.month !== month) continue
-        const row = rows.find((r) => r.model === u.model && r.backend === u.backend)
-        if (row) {
-          row.usd += u.usd
-          row.requests += u.requests
-          row.estimated += u.estimated
-        } else rows.push({ model: u.model, backend: u.backend, usd: u.usd, requests: u.requests, estimated: u.estimated })
-      }
-      return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+      return withUnsent(rows, [...unsaved.values()].filter((u) => u.month === month))
     },
     /** Why the month's spend cannot be read from the file, while it cannot. */
     readError: () => readError,

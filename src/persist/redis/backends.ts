@@ -19,12 +19,16 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
   const drained = new Set<string>()
   const listeners: ((change: BackendChange) => void)[] = []
 
+  const tell = (change: BackendChange) => {
+    for (const l of listeners) l(change)
+  }
+
   function apply(change: BackendChange): void {
     if (change.type === "saved") saved.set(change.backend.id, change.backend)
     else if (change.type === "deleted") saved.delete(change.id)
     else if (change.type === "drained") drained.add(change.id)
     else drained.delete(change.id)
-    for (const l of listeners) l(change)
+    tell(change)
   }
 
   /** Changes made here the server has not taken yet, in order: sent before anything is read back. */
@@ -81,10 +85,10 @@ export function redisBackendStore(conn: StateConnection, log: Logger): Store & {
     void sendQueued()
       .then(() => (queue.length > 0 ? Promise.reject(new Error("changes not sent yet")) : load()))
       .then(() => {
-        for (const b of saved.values()) if (!before.saved.has(b.id)) for (const l of listeners) l({ type: "saved", backend: b })
-        for (const id of before.saved) if (!saved.has(id)) for (const l of listeners) l({ type: "deleted", id })
-        for (const id of drained) if (!before.drained.has(id)) for (const l of listeners) l({ type: "drained", id })
-        for (const id of before.drained) if (!drained.has(id)) for (const l of listeners) l({ type: "undrained", id })
+        for (const b of saved.values()) if (!before.saved.has(b.id)) tell({ type: "saved", backend: b })
+        for (const id of before.saved) if (!saved.has(id)) tell({ type: "deleted", id })
+        for (const id of drained) if (!before.drained.has(id)) tell({ type: "drained", id })
+        for (const id of before.drained) if (!drained.has(id)) tell({ type: "undrained", id })
       })
       .catch(() => {})
   }

@@ -15,10 +15,13 @@ export type StateConnection = Awaited<ReturnType<typeof connectState>>
 /** Every key and channel Nexus writes starts with this, so one server may hold other data. */
 export const PREFIX = "nexus:"
 
+/** A month's spend hash outlives its month long enough for a report of the last one. */
+export const MONTH_TTL_SECONDS = 100 * 24 * 3600
+
 const OPTIONS = { enableOfflineQueue: false, autoReconnect: true, maxRetries: 0xffffffff, connectionTimeout: 2000 }
 
 /** The URL with any password in it hidden, for logs and errors. */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   const u = new URL(url)
   if (u.password) u.password = "***"
   return u.toString()

@@ -9,12 +9,11 @@
 import type { ApiKey, KeyStore } from "../../core/api-key.ts"
 import type { Logger } from "../../core/logger.ts"
 import { monthOf } from "../ledger.ts"
-import { PREFIX, type StateConnection } from "./connection.ts"
+import { MONTH_TTL_SECONDS, PREFIX, type StateConnection } from "./connection.ts"
 
 const KEYS = `${PREFIX}keys`
 const KEYS_CHANNEL = "keys"
 const SPEND_CHANNEL = "key-spend"
-const TTL_SECONDS = 100 * 24 * 3600
 const RETRY_MS = 1000
 const RESYNC_TICKS = 10
 
@@ -110,7 +109,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
       const m = stateOf(q.month)
       m.sending.set(q.id, (m.sending.get(q.id) ?? 0) + 1)
       try {
-        const total = Number(await conn.send("EVAL", [ADD_SPEND, "1", spendHash(q.month), q.id, String(q.usd), String(TTL_SECONDS), PREFIX + SPEND_CHANNEL]))
+        const total = Number(await conn.send("EVAL", [ADD_SPEND, "1", spendHash(q.month), q.id, String(q.usd), String(MONTH_TTL_SECONDS), PREFIX + SPEND_CHANNEL]))
         queued.shift()
         m.mine.set(q.id, (m.mine.get(q.id) ?? 0) + q.usd)
         m.sending.set(q.id, m.sending.get(q.id)! - 1)
@@ -142,7 +141,7 @@ export function redisKeyStore(conn: StateConnection, log: Logger) {
   })
   conn.subscribe(SPEND_CHANNEL, (message) => {
     const [hash, id, total] = message.split(" ")
-    if (hash?.startsWith(`${PREFIX}key-spend:`) && id && total) heard(hash.slice(PREFIX.length + 10), id, Number(total))
+    if (hash?.startsWith(spendHash("")) && id && total) heard(hash.slice(spendHash("").length), id, Number(total))
   })
   conn.onChange((up) => {
     if (up) void reconcile().catch(() => {})

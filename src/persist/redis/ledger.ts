@@ -9,11 +9,9 @@
  * @module
  */
 import type { LedgerFault, LedgerHealth, SpendRow } from "../ledger.ts"
-import { monthOf } from "../ledger.ts"
-import { PREFIX, type StateConnection } from "./connection.ts"
+import { addRow, asError, monthOf, withUnsent } from "../ledger.ts"
+import { MONTH_TTL_SECONDS, PREFIX, type StateConnection } from "./connection.ts"
 
-/** A month's hash outlives its month long enough for a report of the last one. */
-const TTL_SECONDS = 100 * 24 * 3600
 /** Missed messages (a reconnecting subscriber) are made up for this often. */
 const REFRESH_MS = 1000
 const CHANNEL = "spend"
@@ -28,13 +26,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[2], KEYS[1] .. ' ' .. total)
 return total`
 
-interface Pending {
-  model: string
-  backend: string
-  usd: number
-  requests: number
-  estimated: number
-}
+/** A cost not sent yet, summed by model and backend: a row of the month's spend. */
+type Pending = SpendRow
 
 const hashOf = (month: string) => `${PREFIX}spend:${month}`
 const SEP = "\t"
@@ -56,7 +49,7 @@ export function redisLedger(conn: StateConnection) {
   let again = false
 
   const fault = (operation: LedgerFault["operation"], err: unknown): string => {
-    const error = err instanceof Error ? err : new Error(String(err))
+    const error = asError(err)
     onFault?.({ operation, error })
     return error.message
   }
@@ -111,7 +104,7 @@ export function redisLedger(conn: StateConnection) {
   async function send(batch: Map<string, Map<string, Pending>>): Promise<boolean> {
     let sent = true
     for (const [month, entries] of batch) {
-      const args = [String(TTL_SECONDS), PREFIX + CHANNEL]
+      const args = [String(MONTH_TTL_SECONDS), PREFIX + CHANNEL]
       let usd = 0
       for (const p of entries.values()) {
         const f = `${p.model}${SEP}${p.backend}`
@@ -130,7 +123,7 @@ export function redisLedger(conn: StateConnection) {
         writeError = fault("write", err)
         // Kept for the next try: merged back in front of what came meanwhile.
         const into = pending.get(month) ?? new Map<string, Pending>()
-        for (const [k, p] of entries) add(into, k, p)
+        for (const [k, p] of entries) addRow(into, k, p)
         pending.set(month, into)
       } finally {
         const left = (sending.get(month) ?? 0) - usd
@@ -141,18 +134,10 @@ export function redisLedger(conn: StateConnection) {
     return sent
   }
 
-  const add = (into: Map<string, Pending>, k: string, p: Pending) => {
-    const u = into.get(k)
-    if (!u) return void into.set(k, { ...p })
-    u.usd += p.usd
-    u.requests += p.requests
-    u.estimated += p.estimated
-  }
-
   conn.subscribe(CHANNEL, (message) => {
     const space = message.lastIndexOf(" ")
     const key = message.slice(0, space)
-    if (key.startsWith(`${PREFIX}spend:`)) heard(key.slice(PREFIX.length + 6), Number(message.slice(space + 1)))
+    if (key.startsWith(hashOf(""))) heard(key.slice(hashOf("").length), Number(message.slice(space + 1)))
   })
   conn.onChange((up) => {
     if (up) void refresh().then(flush)
@@ -180,7 +165,7 @@ export function redisLedger(conn: StateConnection) {
       const month = monthOf(entry.at)
       let m = pending.get(month)
       if (!m) pending.set(month, (m = new Map()))
-      add(m, `${entry.model}\n${entry.backend}`, { model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
+      addRow(m, `${entry.model}\n${entry.backend}`, { model: entry.model, backend: entry.backend, usd: entry.usd, requests: 1, estimated: entry.estimated ? 1 : 0 })
       // Costs of one tick go out together; the send never waits on the request path.
       if (scheduled) return
       scheduled = true
@@ -191,15 +176,7 @@ export function redisLedger(conn: StateConnection) {
     },
     rows(month = monthOf(Date.now())): SpendRow[] {
       const rows = rowsCache.month === month ? rowsCache.rows.map((r) => ({ ...r })) : []
-      for (const p of pending.get(month)?.values() ?? []) {
-        const row = rows.find((r) => r.model === p.model && r.backend === p.backend)
-        if (row) {
-          row.usd += p.usd
-          row.requests += p.requests
-          row.estimated += p.estimated
-        } else rows.push({ ...p })
-      }
-      return rows.sort((a, b) => b.usd - a.usd || a.model.localeCompare(b.model) || a.backend.localeCompare(b.backend))
+      return withUnsent(rows, pending.get(month)?.values() ?? [])
     },
     /** Why the month's spend is not known: never read, or the server is down and that must close. */
     readError(): string | undefined {
