@@ -10,7 +10,7 @@
 import { finishReason, openaiUsage } from "./anthropic-response.ts"
 import { isObject } from "./http.ts"
 import { FrameSplitter } from "../../core/frames.ts"
-import { errorEvent } from "../sse-format.ts"
+import { errorEvent, frameTooLarge } from "../sse-format.ts"
 
 interface StreamState {
   id: string
@@ -112,9 +112,7 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
         const out = translated(frames.push(decoder.decode(bytes, { stream: true })))
         if (out) controller.enqueue(encoder.encode(out))
         else if (frames.held > maxFrameBytes) {
-          // Characters count as bytes: an event of multi-byte text may grow a little larger.
-          const message = `The backend sent one event larger than ${maxFrameBytes} bytes (server.max_frame_bytes); the answer was cut short.`
-          controller.enqueue(encoder.encode(errorEvent(message, "frame_too_large")))
+          controller.enqueue(encoder.encode(errorEvent(frameTooLarge(maxFrameBytes), "frame_too_large")))
           controller.terminate()
           frames.take()
         }

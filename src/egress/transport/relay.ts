@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, type StreamFraming } from "../sse-format.ts"
+import { FRAMING, frameTooLarge, type StreamFraming } from "../sse-format.ts"
 import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
@@ -252,10 +252,8 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         lastWrite = performance.now()
         return
       }
-      // Characters count as bytes here: an event of multi-byte text may grow a little larger.
       if (sse.held > maxFrame) {
-        const message = `The backend sent one event larger than ${maxFrame} bytes (server.max_frame_bytes); the answer was cut short.`
-        return cutShort("upstream_error", message, "frame_too_large", `an event larger than ${maxFrame} bytes`)
+        return cutShort("upstream_error", frameTooLarge(maxFrame), "frame_too_large", `an event larger than ${maxFrame} bytes`)
       }
     }
   }
