@@ -3,6 +3,7 @@
  * linear in the text, however large one frame grows: a text that completes no frame is
  * kept aside and never scanned again, and the pieces of a large frame are joined once,
  * when it ends. CR LF and lone CR become LF, also when a CR LF pair is split across chunks.
+ * One reader of an event's data serves both sides (the relay's observer, the encoders' reader).
  * @module
  */
 
@@ -62,4 +63,11 @@ export class FrameSplitter {
     const last = this.pieces[this.pieces.length - 1]
     return last !== undefined && last.charCodeAt(last.length - 1) === 10
   }
+}
+
+/** The data of one SSE event: its `data:` lines joined by LF, as SSE defines; undefined when it has none. */
+export function eventData(event: string): string | undefined {
+  const lines = event.split("\n").filter((l) => l.startsWith("data:"))
+  if (!lines.length) return undefined
+  return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
 }
