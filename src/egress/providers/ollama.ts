@@ -135,14 +135,15 @@ export const ollama: Provider = {
         words ??= facts.capabilities
         contextLength ??= facts.contextLength
       }
+      const resident = loaded.get(id)
       models.push({
         id,
         contextLength,
         capabilities: ollamaCapabilities(words),
-        loaded: loaded.has(id),
-        vramBytes: loaded.get(id)?.vram,
-        sizeBytes: loaded.get(id)?.size ?? positiveInt(entry.size),
-        expiresAt: loaded.get(id)?.expiresAt,
+        loaded: resident !== undefined,
+        vramBytes: resident?.vram,
+        sizeBytes: resident?.size ?? positiveInt(entry.size),
+        expiresAt: resident?.expiresAt,
         ownedBy: id.includes("/") ? id.split("/")[0] : "library",
       })
     }
