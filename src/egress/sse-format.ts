@@ -24,6 +24,9 @@ export const FRAMING: Readonly<Record<Dialect, StreamFraming>> = {
   ollama: { error: (message) => `${JSON.stringify({ error: message })}\n` },
 }
 
+/** Why a stream's last event is not forwarded (or assembled): its JSON was cut off. */
+export const CUT_OFF = "the backend's stream ended in the middle of an event"
+
 /**
  * Why a stream was ended at an event over `server.max_frame_bytes`. Characters count as
  * bytes: an event of multi-byte text may grow a little larger before it is cut.

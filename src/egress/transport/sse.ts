@@ -7,7 +7,7 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
+import { CUT_OFF, FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
 import { FrameSplitter, eventData } from "../../core/frames.ts"
@@ -86,7 +86,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       JSON.parse(payload)
       return undefined
     } catch {
-      seen.upstreamError = "the backend's stream ended in the middle of an event"
+      seen.upstreamError = CUT_OFF
       return framing.error(seen.upstreamError, "upstream_stream_error")
     }
   }
