@@ -144,11 +144,11 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       return frames.held
     },
 
-    /** End of upstream: forward a trailing partial event, then guarantee one [DONE]. */
+    /** End of upstream: forward a trailing unterminated event (or say its JSON was cut off), then guarantee one [DONE]. */
     finish(): string {
       let out = ""
-      const pending = frames.take()
-      if (pending.trim()) out += cutOff(pending.replace(/\n+$/, "")) ?? inspect(pending.replace(/\n+$/, ""))
+      const pending = frames.take().replace(/\n+$/, "")
+      if (pending.trim()) out += cutOff(pending) ?? inspect(pending)
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done
