@@ -148,6 +148,8 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
         // An older server without this dialect's route: learn it, and translate at once,
         // on the same slot; the client sees only the translated answer.
         ctx.feedback.lacksNative(backend, req.dialect)
+        // The slot passes to the retry, which settles it: this attempt must not again.
+        settled = true
         upstream.release()
         resident?.settle()
         return await runAttempt(ctx, attempt)
