@@ -234,12 +234,17 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
           kept.push(value)
           keptBytes += value.byteLength
         }
-        if (!filter) controller.enqueue(value)
-        else {
-          const out = filter.secret.push(filter.text.decode(value, { stream: true }))
-          if (out) controller.enqueue(encoder.encode(out))
+        if (!filter) {
+          controller.enqueue(value)
+          return
         }
-        return
+        const out = filter.secret.push(filter.text.decode(value, { stream: true }))
+        if (out) {
+          controller.enqueue(encoder.encode(out))
+          return
+        }
+        // All of it held back (it may end in a piece of the key): read on, or nothing pulls again.
+        continue
       }
       const text = decoder.decode(value, { stream: true })
       const out = sse.push(text)
