@@ -15,8 +15,6 @@ export class FrameSplitter {
   /** The last piece ended with a CR whose LF may start the next one. */
   private cr = false
 
-  constructor(private readonly end = "\n\n") {}
-
   /**
    * Feed decoded text; returns the complete frames it closes, each with its terminator,
    * as one string ("" when none). When nothing was held and the text ends on a boundary,
@@ -32,10 +30,10 @@ export class FrameSplitter {
       text = text.replace(/\r\n?/g, "\n")
     }
     if (text.length === 0) return ""
-    let cut = text.lastIndexOf(this.end)
-    if (cut !== -1) cut += this.end.length
+    let cut = text.lastIndexOf("\n\n")
+    if (cut !== -1) cut += 2
     // A "\n\n" whose first LF ended the previous piece.
-    else if (this.end === "\n\n" && text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
+    else if (text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
     if (cut === -1) {
       this.pieces.push(text)
       this.held += text.length
@@ -70,4 +68,13 @@ export function eventData(event: string): string | undefined {
   const lines = event.split("\n").filter((l) => l.startsWith("data:"))
   if (!lines.length) return undefined
   return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
+}
+
+/** The events in what `push` returned, each without its blank line. */
+export function* eventsIn(done: string): Generator<string> {
+  let start = 0
+  for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
+    yield done.slice(start, cut)
+    start = cut + 2
+  }
 }

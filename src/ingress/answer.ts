@@ -7,7 +7,7 @@
  */
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
-import { FrameSplitter, eventData } from "../core/frames.ts"
+import { FrameSplitter, eventData, eventsIn } from "../core/frames.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
@@ -114,11 +114,7 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
           buf += text
           continue
         }
-        const done = frames.push(text)
-        let start = 0
-        for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
-          const event = done.slice(start, cut)
-          start = cut + 2
+        for (const event of eventsIn(frames.push(text))) {
           const data = eventData(event)
           if (!data && event.startsWith(":")) yield { type: "keepalive" }
           if (!data || data === "[DONE]") continue

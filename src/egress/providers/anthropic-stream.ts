@@ -9,7 +9,7 @@
  */
 import { finishReason, openaiUsage } from "./anthropic-response.ts"
 import { isObject } from "./http.ts"
-import { FrameSplitter } from "../../core/frames.ts"
+import { FrameSplitter, eventsIn } from "../../core/frames.ts"
 import { errorEvent, frameTooLarge } from "../sse-format.ts"
 
 interface StreamState {
@@ -98,10 +98,8 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
   const frames = new FrameSplitter()
   const translated = (done: string): string => {
     let out = ""
-    let start = 0
-    for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
-      const { name, data } = parseEvent(done.slice(start, cut))
-      start = cut + 2
+    for (const event of eventsIn(done)) {
+      const { name, data } = parseEvent(event)
       out += translate(st, name, data)
     }
     return out
