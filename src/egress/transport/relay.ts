@@ -138,6 +138,11 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     } catch {
       // already closed by the client
     }
+    letGo(how, reason)
+  }
+
+  /** Stop reading the backend and free the upstream, before the body's end. */
+  function letGo(how: RelayEnd["how"], reason?: string): void {
     opts.abort()
     reader.cancel().catch(() => {})
     end(how, reason)
@@ -150,9 +155,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     } catch {
       // already closed
     }
-    opts.abort()
-    reader.cancel().catch(() => {})
-    end("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
+    letGo("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
   }
 
   function onTick(): void {
@@ -280,9 +283,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
 
     cancel() {
       if (ended) return
-      opts.abort()
-      reader.cancel().catch(() => {})
-      end("client_abort")
+      letGo("client_abort")
     },
   })
 }
