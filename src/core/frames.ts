@@ -3,6 +3,7 @@
  * linear in the text, however large one frame grows: a text that completes no frame is
  * kept aside and never scanned again, and the pieces of a large frame are joined once,
  * when it ends. CR LF and lone CR become LF, also when a CR LF pair is split across chunks.
+ * One reader of an event's data serves both sides (the relay's observer, the encoders' reader).
  * @module
  */
 
@@ -13,8 +14,6 @@ export class FrameSplitter {
   held = 0
   /** The last piece ended with a CR whose LF may start the next one. */
   private cr = false
-
-  constructor(private readonly end = "\n\n") {}
 
   /**
    * Feed decoded text; returns the complete frames it closes, each with its terminator,
@@ -31,10 +30,10 @@ export class FrameSplitter {
       text = text.replace(/\r\n?/g, "\n")
     }
     if (text.length === 0) return ""
-    let cut = text.lastIndexOf(this.end)
-    if (cut !== -1) cut += this.end.length
+    let cut = text.lastIndexOf("\n\n")
+    if (cut !== -1) cut += 2
     // A "\n\n" whose first LF ended the previous piece.
-    else if (this.end === "\n\n" && text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
+    else if (text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
     if (cut === -1) {
       this.pieces.push(text)
       this.held += text.length
@@ -61,5 +60,21 @@ export class FrameSplitter {
   private endsWithLf(): boolean {
     const last = this.pieces[this.pieces.length - 1]
     return last !== undefined && last.charCodeAt(last.length - 1) === 10
+  }
+}
+
+/** The data of one SSE event: its `data:` lines joined by LF, as SSE defines; undefined when it has none. */
+export function eventData(event: string): string | undefined {
+  const lines = event.split("\n").filter((l) => l.startsWith("data:"))
+  if (!lines.length) return undefined
+  return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
+}
+
+/** The events in what `push` returned, each without its blank line. */
+export function* eventsIn(done: string): Generator<string> {
+  let start = 0
+  for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
+    yield done.slice(start, cut)
+    start = cut + 2
   }
 }

@@ -73,7 +73,7 @@ export function costOf(usage: Usage, price: Price): number {
 }
 
 /** Output tokens assumed for a request that sets no limit, on a model whose window is unknown. */
-export const DEFAULT_OUTPUT_TOKENS = 4096
+const DEFAULT_OUTPUT_TOKENS = 4096
 
 /**
  * The most a request is expected to cost at this price, reserved before it is sent: its

@@ -55,16 +55,11 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   }
   if (typeof req.native === "object") throw notHeld(backend, req.native.only)
   if (provider.dialect === req.dialect) {
-    const usage = provider.streamUsage ? askForUsage(req, rewrite(req.raw)) : undefined
-    const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
-    return { url: `${base}${pathOf(provider, req)}`, body: usage?.body ?? rewrite(req.raw), credentials, dialect: req.dialect, fixEvent }
+    return { url: `${base}${pathOf(provider, req)}`, ...withStreamUsage(req, provider, rewrite(req.raw)), credentials, dialect: req.dialect }
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    const canonical = rewrite(withReasoning(req, provider), "openai")
-    const usage = provider.streamUsage ? askForUsage(req, canonical) : undefined
-    const fixEvent = usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent
-    return { url, body: usage?.body ?? canonical, credentials, dialect: "openai", fixEvent }
+    return { url, ...withStreamUsage(req, provider, rewrite(withReasoning(req, provider), "openai")), credentials, dialect: "openai" }
   }
   if (provider.translate) {
     const canonical = clamp === undefined ? req.body : { ...req.body, max_tokens: clamp }
@@ -92,6 +87,15 @@ export function notHeld(backend: Backend | undefined, param: "previous_response_
     code: param === "input" ? "item_not_found" : "previous_response_not_found",
     param,
   })
+}
+
+/**
+ * The body as sent, and the provider's event fix: a provider that reports a stream's usage
+ * only when asked is asked, and the usage chunk the client did not ask for is dropped.
+ */
+function withStreamUsage(req: CanonicalRequest, provider: Provider, body: string): { body: string; fixEvent?: EventFix } {
+  const usage = provider.streamUsage ? askForUsage(req, body) : undefined
+  return { body: usage?.body ?? body, fixEvent: usage?.drop ? withoutUsageChunk(provider.fixEvent) : provider.fixEvent }
 }
 
 /** The canonical body with the fields that carry the client's reasoning wishes to this provider. */

@@ -24,6 +24,17 @@ export const FRAMING: Readonly<Record<Dialect, StreamFraming>> = {
   ollama: { error: (message) => `${JSON.stringify({ error: message })}\n` },
 }
 
+/** Why a stream's last event is not forwarded (or assembled): its JSON was cut off. */
+export const CUT_OFF = "the backend's stream ended in the middle of an event"
+
+/**
+ * Why a stream was ended at an event over `server.max_frame_bytes`. Characters count as
+ * bytes: an event of multi-byte text may grow a little larger before it is cut.
+ */
+export function frameTooLarge(maxBytes: number): string {
+  return `The backend sent one event larger than ${maxBytes} bytes (server.max_frame_bytes); the answer was cut short.`
+}
+
 /** An OpenAI-style error event, as the openai SDK expects one inside a stream. */
 export function errorEvent(message: string, code: string, type = "server_error"): string {
   return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`

@@ -7,7 +7,7 @@
  */
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
-import { FrameSplitter } from "../core/frames.ts"
+import { FrameSplitter, eventData, eventsIn } from "../core/frames.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
@@ -84,13 +84,6 @@ function cachedTokens(usage: unknown): number | undefined {
   return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined
 }
 
-/** The JSON payload of each `data:` line of a complete SSE event. */
-function dataOf(event: string): string | undefined {
-  const lines = event.split("\n").filter((l) => l.startsWith("data:"))
-  if (!lines.length) return undefined
-  return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
-}
-
 /**
  * The answer's events as they arrive. `cancel` stops reading (the client left): it
  * cancels the upstream body, which releases the backend slot.
@@ -121,12 +114,8 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
           buf += text
           continue
         }
-        const done = frames.push(text)
-        let start = 0
-        for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
-          const event = done.slice(start, cut)
-          start = cut + 2
-          const data = dataOf(event)
+        for (const event of eventsIn(frames.push(text))) {
+          const data = eventData(event)
           if (!data && event.startsWith(":")) yield { type: "keepalive" }
           if (!data || data === "[DONE]") continue
           let doc: unknown
@@ -140,7 +129,7 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
       }
       buf += decoder.decode()
       if (frames) {
-        const data = dataOf((frames.take() + buf).trim())
+        const data = eventData((frames.take() + buf).trim())
         if (data && data !== "[DONE]") yield* parsed(data, seen)
       } else if (buf.trim()) {
         yield* parsed(buf, seen)

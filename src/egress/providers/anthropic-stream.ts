@@ -9,8 +9,8 @@
  */
 import { finishReason, openaiUsage } from "./anthropic-response.ts"
 import { isObject } from "./http.ts"
-import { FrameSplitter } from "../../core/frames.ts"
-import { errorEvent } from "../sse-format.ts"
+import { FrameSplitter, eventsIn } from "../../core/frames.ts"
+import { errorEvent, frameTooLarge } from "../sse-format.ts"
 
 interface StreamState {
   id: string
@@ -98,10 +98,8 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
   const frames = new FrameSplitter()
   const translated = (done: string): string => {
     let out = ""
-    let start = 0
-    for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
-      const { name, data } = parseEvent(done.slice(start, cut))
-      start = cut + 2
+    for (const event of eventsIn(done)) {
+      const { name, data } = parseEvent(event)
       out += translate(st, name, data)
     }
     return out
@@ -112,9 +110,7 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
         const out = translated(frames.push(decoder.decode(bytes, { stream: true })))
         if (out) controller.enqueue(encoder.encode(out))
         else if (frames.held > maxFrameBytes) {
-          // Characters count as bytes: an event of multi-byte text may grow a little larger.
-          const message = `The backend sent one event larger than ${maxFrameBytes} bytes (server.max_frame_bytes); the answer was cut short.`
-          controller.enqueue(encoder.encode(errorEvent(message, "frame_too_large")))
+          controller.enqueue(encoder.encode(errorEvent(frameTooLarge(maxFrameBytes), "frame_too_large")))
           controller.terminate()
           frames.take()
         }

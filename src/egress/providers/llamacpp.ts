@@ -6,7 +6,7 @@
  */
 import { ON_PREMISES } from "../../core/locality.ts"
 import type { ModelInfo } from "../../core/backend.ts"
-import { authHeaders, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
+import { authHeaders, dataArray, isObject, positiveInt, probeRequest, trimSlash, type ProbeResponse } from "./http.ts"
 import { defaultReadModel, openaiCompatible, type HealthVerdict } from "./openai-compatible.ts"
 import { templateSwitch } from "./reasoning.ts"
 import type { ProbeTarget, Provider } from "./types.ts"
@@ -91,7 +91,7 @@ function errorText(res: ProbeResponse): string {
 async function untilLoaded(t: LifecycleTarget, model: string, deadline: number): Promise<LifecycleResult> {
   while (performance.now() < deadline) {
     const res = await probeRequest(`${trimSlash(t.url)}/models`, { headers: authHeaders(t), timeoutMs: Math.max(deadline - performance.now(), 1) })
-    const entry = Array.isArray((res.json as { data?: unknown })?.data) ? ((res.json as { data: unknown[] }).data.filter(isObject).find((e) => e.id === model)) : undefined
+    const entry = dataArray(res.json).find((e) => e.id === model)
     const state = entry ? routerStatus(entry) : undefined
     if (state === "loaded") return { ok: true }
     if (state === "failed" || state === "unloaded") return { ok: false, error: `the server reports the model ${state}` }

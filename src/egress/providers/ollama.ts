@@ -75,10 +75,15 @@ async function generateKeepAlive(base: string, headers: Record<string, string>, 
   }
 }
 
+/** A keep-alive in Ollama's terms: whole seconds, -1 for forever; undefined leaves the server's default. */
+function keepAliveSeconds(ms: number | undefined): number | undefined {
+  if (ms === undefined) return undefined
+  return ms < 0 ? -1 : Math.ceil(ms / 1000)
+}
+
 const lifecycle: Lifecycle = {
   keepAlive: true,
-  load: (t, model, req) =>
-    generateKeepAlive(trimSlash(t.url), authHeaders(t), model, req.keepAliveMs === undefined ? undefined : req.keepAliveMs < 0 ? -1 : Math.ceil(req.keepAliveMs / 1000), req.timeoutMs),
+  load: (t, model, req) => generateKeepAlive(trimSlash(t.url), authHeaders(t), model, keepAliveSeconds(req.keepAliveMs), req.timeoutMs),
   unload: (t, model, req) => generateKeepAlive(trimSlash(t.url), authHeaders(t), model, 0, req.timeoutMs),
 }
 
@@ -135,14 +140,15 @@ export const ollama: Provider = {
         words ??= facts.capabilities
         contextLength ??= facts.contextLength
       }
+      const resident = loaded.get(id)
       models.push({
         id,
         contextLength,
         capabilities: ollamaCapabilities(words),
-        loaded: loaded.has(id),
-        vramBytes: loaded.get(id)?.vram,
-        sizeBytes: loaded.get(id)?.size ?? positiveInt(entry.size),
-        expiresAt: loaded.get(id)?.expiresAt,
+        loaded: resident !== undefined,
+        vramBytes: resident?.vram,
+        sizeBytes: resident?.size ?? positiveInt(entry.size),
+        expiresAt: resident?.expiresAt,
         ownedBy: id.includes("/") ? id.split("/")[0] : "library",
       })
     }

@@ -4,7 +4,6 @@
  * attempt's slot is settled exactly once with what it taught us about the backend.
  * @module
  */
-import type { Backend } from "../../core/backend.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { AttemptFeedback, AttemptReport, Failure, RequestOutcome } from "../../core/outcome.ts"
 import type { CanonicalRequest, Dialect } from "../../core/request.ts"
@@ -141,14 +140,16 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   }
   upstream.started()
 
+  // `return await` below: a rejection is caught here, not passed on with the slot still held.
   try {
-    // `return await`: one microtask turn less than resolving our promise with theirs.
     if (res.status < 200 || res.status >= 300) {
       const text = await res.text().catch(() => "")
       if (exchange.native && lacksRoute(res.status, text) && ctx.feedback.lacksNative) {
         // An older server without this dialect's route: learn it, and translate at once,
         // on the same slot; the client sees only the translated answer.
         ctx.feedback.lacksNative(backend, req.dialect)
+        // The slot passes to the retry, which settles it: this attempt must not again.
+        settled = true
         upstream.release()
         resident?.settle()
         return await runAttempt(ctx, attempt)

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { CUT_OFF } from "../sse-format.ts"
+
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
 
@@ -76,7 +78,7 @@ export function assembleStream(text: string): Obj {
       chunk = JSON.parse(data)
     } catch {
       // A last event cut off mid-way: the answer is not whole, and must not pass for it.
-      if (i === events.length - 1) return { error: { message: "the backend's stream ended in the middle of an event", type: "server_error", param: null, code: "upstream_error" } }
+      if (i === events.length - 1) return { error: { message: CUT_OFF, type: "server_error", param: null, code: "upstream_error" } }
       continue
     }
     if (!isObj(chunk)) continue

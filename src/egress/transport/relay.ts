@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, type StreamFraming } from "../sse-format.ts"
+import { FRAMING, frameTooLarge, type StreamFraming } from "../sse-format.ts"
 import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
@@ -138,6 +138,11 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     } catch {
       // already closed by the client
     }
+    letGo(how, reason)
+  }
+
+  /** Stop reading the backend and free the upstream, before the body's end. */
+  function letGo(how: RelayEnd["how"], reason?: string): void {
     opts.abort()
     reader.cancel().catch(() => {})
     end(how, reason)
@@ -150,9 +155,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     } catch {
       // already closed
     }
-    opts.abort()
-    reader.cancel().catch(() => {})
-    end("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
+    letGo("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
   }
 
   function onTick(): void {
@@ -234,12 +237,17 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
           kept.push(value)
           keptBytes += value.byteLength
         }
-        if (!filter) controller.enqueue(value)
-        else {
-          const out = filter.secret.push(filter.text.decode(value, { stream: true }))
-          if (out) controller.enqueue(encoder.encode(out))
+        if (!filter) {
+          controller.enqueue(value)
+          return
         }
-        return
+        const out = filter.secret.push(filter.text.decode(value, { stream: true }))
+        if (out) {
+          controller.enqueue(encoder.encode(out))
+          return
+        }
+        // All of it held back (it may end in a piece of the key): read on, or nothing pulls again.
+        continue
       }
       const text = decoder.decode(value, { stream: true })
       const out = sse.push(text)
@@ -252,10 +260,8 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         lastWrite = performance.now()
         return
       }
-      // Characters count as bytes here: an event of multi-byte text may grow a little larger.
       if (sse.held > maxFrame) {
-        const message = `The backend sent one event larger than ${maxFrame} bytes (server.max_frame_bytes); the answer was cut short.`
-        return cutShort("upstream_error", message, "frame_too_large", `an event larger than ${maxFrame} bytes`)
+        return cutShort("upstream_error", frameTooLarge(maxFrame), "frame_too_large", `an event larger than ${maxFrame} bytes`)
       }
     }
   }
@@ -277,9 +283,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
 
     cancel() {
       if (ended) return
-      opts.abort()
-      reader.cancel().catch(() => {})
-      end("client_abort")
+      letGo("client_abort")
     },
   })
 }

@@ -7,10 +7,10 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
+import { CUT_OFF, FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
-import { FrameSplitter } from "../../core/frames.ts"
+import { FrameSplitter, eventData } from "../../core/frames.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -73,7 +73,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       seen.sawData = true
       seen.dataEvents++
       // Named events (Anthropic's message_start, message_delta) carry usage too.
-      if (event.includes('"usage"')) observeJson(namedPayload(event), true)
+      if (event.includes('"usage"')) observeJson(eventData(event) ?? "", true)
     }
     return `${event}\n\n`
   }
@@ -86,7 +86,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       JSON.parse(payload)
       return undefined
     } catch {
-      seen.upstreamError = "the backend's stream ended in the middle of an event"
+      seen.upstreamError = CUT_OFF
       return framing.error(seen.upstreamError, "upstream_stream_error")
     }
   }
@@ -104,15 +104,6 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
-  }
-
-  /** The data of a multi-line event: its `data:` lines joined, as SSE defines. */
-  function namedPayload(event: string): string {
-    return event
-      .split("\n")
-      .filter((l) => l.startsWith("data:"))
-      .map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5))
-      .join("\n")
   }
 
   function definedOnly(u: Usage): Usage {
@@ -153,11 +144,11 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       return frames.held
     },
 
-    /** End of upstream: forward a trailing partial event, then guarantee one [DONE]. */
+    /** End of upstream: forward a trailing unterminated event (or say its JSON was cut off), then guarantee one [DONE]. */
     finish(): string {
       let out = ""
-      const pending = frames.take()
-      if (pending.trim()) out += cutOff(pending.replace(/\n+$/, "")) ?? inspect(pending.replace(/\n+$/, ""))
+      const pending = frames.take().replace(/\n+$/, "")
+      if (pending.trim()) out += cutOff(pending) ?? inspect(pending)
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done

@@ -68,7 +68,8 @@ export async function streamedDocument(res: Response, secret: string | undefined
 async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
   const reader = res.body?.getReader()
   if (!reader) return ""
-  const decoder = new TextDecoder()
+  // Its own decoder: a character may be split between chunks.
+  const text = new TextDecoder()
   const parts: string[] = []
   let bytes = 0
   for (;;) {
@@ -79,8 +80,8 @@ async function boundedText(res: Response, maxBytes: number): Promise<string | un
       reader.cancel().catch(() => {})
       return undefined
     }
-    parts.push(decoder.decode(value, { stream: true }))
+    parts.push(text.decode(value, { stream: true }))
   }
-  parts.push(decoder.decode())
+  parts.push(text.decode())
   return parts.join("")
 }

@@ -178,9 +178,13 @@ function convertMessages(list: unknown): Counted {
 function convertTools(tools: unknown, { dropped, referenced }: Counted): Obj[] | undefined {
   if (tools === undefined) return undefined
   if (!Array.isArray(tools)) throw bad("tools must be a list", "tools")
-  // Server tools (web_search_…, bash_…, text_editor_…) run on Anthropic's side: dropped.
-  const fns = tools.filter((t): t is Obj => isObj(t) && typeof t.name === "string" && isObj(t.input_schema) && (t.defer_loading !== true || referenced.has(t.name)))
-  if (fns.length < tools.length) for (const t of tools) if (!fns.includes(t) && !(isObj(t) && t.defer_loading === true)) dropped.add(`tool ${isObj(t) ? String(t.type ?? t.name) : typeof t}`)
+  const fns: Obj[] = []
+  for (const t of tools) {
+    const deferred = isObj(t) && t.defer_loading === true
+    if (isObj(t) && typeof t.name === "string" && isObj(t.input_schema) && (!deferred || referenced.has(t.name))) fns.push(t)
+    // Server tools (web_search_…, bash_…, text_editor_…) run on Anthropic's side: dropped.
+    else if (!deferred) dropped.add(`tool ${isObj(t) ? String(t.type ?? t.name) : typeof t}`)
+  }
   return fns.map((t) => ({ type: "function", function: { name: t.name, ...(typeof t.description === "string" ? { description: t.description } : {}), parameters: t.input_schema } }))
 }
 

@@ -32,13 +32,16 @@ function inputUsage(u: Usage | undefined, cached: number | undefined, estimate: 
   return cached === undefined ? { input_tokens: prompt } : toAnthropicInput(prompt, cached)
 }
 
+/** The prompt's size before the backend has counted it: the estimate, never 0. */
+const estimateOf = (promptTokens: number | undefined) => Math.max(1, promptTokens ?? 1)
+
 function usageOf(a: Answer, estimate: number) {
   const input = inputUsage(a.usage, a.cached, estimate)
   return { input_tokens: input.input_tokens, output_tokens: a.usage?.completion_tokens ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: input.cache_read_input_tokens ?? 0 }
 }
 
 /** A whole answer as an Anthropic message. */
-export function toMessage(a: Answer, model: string, estimate = 1, showReasoning = false): Record<string, unknown> {
+export function toMessage(a: Answer, model: string, promptTokens?: number, showReasoning = false): Record<string, unknown> {
   const content: Record<string, unknown>[] = []
   if (showReasoning && a.reasoning) content.push({ type: "thinking", thinking: a.reasoning, signature: "" })
   if (a.text) content.push({ type: "text", text: a.text })
@@ -53,7 +56,7 @@ export function toMessage(a: Answer, model: string, estimate = 1, showReasoning 
     content,
     stop_reason: stopReason(finish, a.stopSequence),
     stop_sequence: finish === "stop" && a.stopSequence ? a.stopSequence : null,
-    usage: usageOf(a, estimate),
+    usage: usageOf(a, estimateOf(promptTokens)),
   }
 }
 
@@ -63,8 +66,8 @@ const event = (name: string, data: Record<string, unknown>) => `event: ${name}\n
 
 /** The stream's state machine: one open block at a time, indexes in order of appearance. */
 export function anthropicStreamRenderer(model: string, promptTokens?: number, showReasoning = false) {
-  // The first event comes before the backend has counted anything: the estimate, never 0.
-  const estimate = Math.max(1, promptTokens ?? 1)
+  // The first event comes before the backend has counted anything.
+  const estimate = estimateOf(promptTokens)
   let open: { index: number; kind: Kind; tool?: number } | undefined
   let next = 0
   let pinged = false
@@ -153,7 +156,7 @@ export function encodeMessages(res: Response, ctx: Pick<EncodeContext, "stream" 
     return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
   return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, Math.max(1, ctx.promptTokens ?? 1), ctx.showReasoning))),
+    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))),
     { status: 200, headers: { "content-type": "application/json" } }
   )
 }
