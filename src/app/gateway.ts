@@ -3,6 +3,7 @@
  * and the tests both start Nexus through `startGateway`.
  * @module
  */
+import { realClock } from "../core/clock.ts"
 import type { Server } from "bun"
 import type { NexusConfig } from "../config/types.ts"
 import { fingerprint } from "../discovery/fingerprint.ts"
@@ -33,7 +34,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const state = opts.persist === false ? stateFile(undefined) : openStateOrWarn(config.server.data_dir, env, log)
   const { url } = config.state
   const backing = url ? await redisState({ ...config.state, url }, env, log) : embeddedState(state)
-  const services = createServices(() => current, log, backing)
+  const services = createServices(() => current, log, backing, opts.clock ?? realClock)
   const { registry, health, queue } = services
   const store = backing.backends ?? (opts.persist === false ? undefined : openStore(state))
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })

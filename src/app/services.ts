@@ -5,6 +5,7 @@
  * @module
  */
 import type { NexusConfig } from "../config/types.ts"
+import { realClock, type Clock } from "../core/clock.ts"
 import { createEventBus, type RequestRecord } from "../core/events.ts"
 import { createHealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
@@ -34,12 +35,12 @@ import { createFleetControl } from "../fleet/control.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking) {
+export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking, clock: Clock = realClock) {
   const faults = createListenerFaults(log)
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
-  const fleet = createFleet(registry, { config: () => config().fleet })
+  const fleet = createFleet(registry, { config: () => config().fleet, now: () => new Date(clock.now()) })
   const router = createRouter(registry, () => config().routing, breakers, fleet)
   const fleetControl = createFleetControl({
     registry,

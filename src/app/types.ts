@@ -4,6 +4,7 @@
  */
 import type { Server } from "bun"
 import type { NexusConfig } from "../config/types.ts"
+import type { Clock } from "../core/clock.ts"
 import type { Logger } from "../core/logger.ts"
 import type { AppDeps } from "../http/deps.ts"
 import type { BackendManager } from "../registry/manage.ts"
@@ -28,5 +29,7 @@ export interface StartOptions {
   loadConfig?: () => Promise<NexusConfig>
   /** Keep runtime-added backends in the data directory (default true). */
   persist?: boolean
+  /** The clock schedules read (fleet pins and pre-warming); the real one by default. */
+  clock?: Clock
 }
 
