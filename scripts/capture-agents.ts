@@ -1,6 +1,6 @@
 /**
  * `bun scripts/capture-agents.ts [agent...]`: run each installed coding agent once, with
- * the README's settings, against a Nexus in front of an emulated server, and record every
+ * the settings of docs/coding-agents.md, against a Nexus in front of an emulated server, and record every
  * request the agent sent (method, path, headers, body) into
  * `tests/fixtures/agents/<agent>-<version>/NN-<path>.json` for
  * `tests/integration/agent-replay.test.ts` to replay. A new agent version is added by
@@ -63,8 +63,8 @@ interface AgentSpec {
   run: (url: string, box: { home: string; cwd: string }) => { cmd: string[]; env: Record<string, string> }
 }
 
-const README = readFileSync(join(ROOT, "README.md"), "utf8")
-const codexProviderArg = (url: string) => /'(model_providers\.nexus=\{[^']*\})'/.exec(README)![1]!.replace("http://localhost:8000", url)
+const GUIDE = readFileSync(join(ROOT, "docs/coding-agents.md"), "utf8")
+const codexProviderArg = (url: string) => /'(model_providers\.nexus=\{[^']*\})'/.exec(GUIDE)![1]!.replace("http://localhost:8000", url)
 
 const AGENTS: AgentSpec[] = [
   {
@@ -106,7 +106,7 @@ const AGENTS: AgentSpec[] = [
       tool: () => ({ name: "Read", arguments: { filepath: "notes.txt" } }),
       run: (url, box) => {
         const config = join(box.home, "continue.yaml")
-        const yaml = /```yaml\n([\s\S]*?)```/.exec(README)![1]!
+        const yaml = /```yaml\n([\s\S]*?)```/.exec(GUIDE)![1]!
         writeFileSync(config, yaml.replace(/provider: openai.*/, `provider: ${provider}`).replace(/apiBase: .*/, `apiBase: ${provider === "openai" ? `${url}/v1` : url}`))
         return { cmd: ["-p", PROMPT, "--config", config], env: { NODE_OPTIONS: `--require ${join(ROOT, "tests/helpers/loopback-only.cjs")}` } }
       },
@@ -120,7 +120,7 @@ const AGENTS: AgentSpec[] = [
     model: "qwen3-coder",
     tool: (notes) => ({ name: "read", arguments: { filePath: notes } }),
     run: (url, box) => {
-      const section = README.split("**OpenCode**")[1]!
+      const section = GUIDE.split("**OpenCode**")[1]!
       const config = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!)
       config.model = "nexus/qwen3-coder"
       config.provider.nexus.options.baseURL = `${url}/v1`

@@ -1,5 +1,5 @@
 /**
- * OpenCode (`opencode run`, its npm release pinned in devDependencies) with the README's
+ * OpenCode (`opencode run`, its npm release pinned in devDependencies) with the coding-agents guide's
  * `opencode.json`: Nexus as an OpenAI-compatible provider, whose package is bundled in the
  * binary. One tool round trip (the model asks OpenCode's `read` tool for a file, the answer
  * carries what it read) through Nexus to an OpenAI-compatible server (vLLM), to Ollama and
@@ -58,9 +58,9 @@ afterAll(async () => {
   await Promise.all(Object.values(emus).map((e) => e.stop()))
 })
 
-/** The README's OpenCode config, pointed at this Nexus and listing these models. */
+/** The coding-agents guide's OpenCode config, pointed at this Nexus and listing these models. */
 function opencodeConfig(url: string, models: readonly string[]): string {
-  const section = readFileSync(join(import.meta.dir, "../../README.md"), "utf8").split("**OpenCode**")[1]!
+  const section = readFileSync(join(import.meta.dir, "../../docs/coding-agents.md"), "utf8").split("**OpenCode**")[1]!
   const config = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as { provider: { nexus: { options: { baseURL: string }; models: Record<string, unknown> } } }
   const provider = config.provider.nexus
   const limits = Object.values(provider.models)[0]
@@ -102,7 +102,7 @@ describe.skipIf(lacking("the opencode CLI is not installed", opencode))(`OpenCod
   }
 })
 
-test("the README's OpenCode config names the bundled OpenAI-compatible provider and limits", () => {
+test("the coding-agents guide's OpenCode config names the bundled OpenAI-compatible provider and limits", () => {
   const config = JSON.parse(opencodeConfig("http://x", ["m"])) as { autoupdate: boolean; share: string; provider: { nexus: { npm: string; models: { m: { limit: { context: number; output: number } } } } } }
   expect(config.provider.nexus.npm).toBe("@ai-sdk/openai-compatible")
   expect(config.provider.nexus.models.m.limit.context).toBeGreaterThan(config.provider.nexus.models.m.limit.output)

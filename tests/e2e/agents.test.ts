@@ -6,7 +6,7 @@
  * (`cn -p`, with its OpenAI provider to vLLM and to Anthropic, and its Ollama provider).
  * Each prints the emulated model's answer after one tool round trip: the model asks for a harmless read-only tool the agent
  * runs without a prompt, and the answer carries what the tool read. The settings are the
- * README's "Coding agents" section.
+ * coding-agents guide (docs/coding-agents.md).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
@@ -145,31 +145,27 @@ describe("coding agents through Nexus", () => {
   }
 })
 
-/** The README's "Coding agents" section: the settings under test are read from it. */
-const README = (() => {
-  const text = readFileSync(join(import.meta.dir, "../../README.md"), "utf8")
-  const start = text.indexOf("## Coding agents")
-  return text.slice(start, text.indexOf("\n## ", start + 1))
-})()
+/** The coding-agents guide: the settings under test are read from it. */
+const GUIDE = readFileSync(join(import.meta.dir, "../../docs/coding-agents.md"), "utf8")
 
-/** Continue's config file, as the README shows it, for this provider, model and address. */
+/** Continue's config file, as the guide shows it, for this provider, model and address. */
 function continueConfig(provider: "openai" | "ollama", model: string, apiBase: string): string {
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(README)![1]!
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(GUIDE)![1]!
   return yaml
     .replace(/provider: openai.*/, `provider: ${provider}`)
     .replace(/model: .*/, `model: ${model}`)
     .replace(/apiBase: .*/, `apiBase: ${apiBase}`)
 }
 
-/** Codex's provider table, as the README shows it, pointed at this Nexus. */
+/** Codex's provider table, as the guide shows it, pointed at this Nexus. */
 function codexProvider(): string {
-  const table = /'(model_providers\.nexus=\{[^']*\})'/.exec(README)![1]!
+  const table = /'(model_providers\.nexus=\{[^']*\})'/.exec(GUIDE)![1]!
   return table.replace("http://localhost:8000", nexus.url)
 }
 
-test("the README shows the settings these tests use", () => {
+test("the coding-agents guide shows the settings these tests use", () => {
   for (const s of ["ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "DISABLE_AUTOUPDATER=1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "--allowedTools Read", "-c model_provider=nexus", "CONTINUE_CLI_ENABLE_TELEMETRY=0"]) {
-    expect(README).toContain(s)
+    expect(GUIDE).toContain(s)
   }
   expect(codexProvider()).toContain('wire_api="responses"')
   expect(continueConfig("ollama", "m", "http://x")).toContain("provider: ollama\n")
