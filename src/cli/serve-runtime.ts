@@ -6,10 +6,9 @@
  *   BUN_CONFIG_MAX_HTTP_REQUESTS). A gateway behind which 1,000 streams are open would
  *   silently queue the rest.
  * - Bun lowers JavaScriptCore's minimum heap to 8 MB (its own default is 32 MB), which
- *   suits short scripts. Under load a request leaves about 11 KB of short-lived objects,
- *   and at 8 MB the young generation is collected twice as often as at 16 MB, for about
- *   4% of the CPU per request. Memory at idle is the same; under load the heap may hold
- *   up to 8 MB more garbage between collections.
+ *   suits short scripts. Every request leaves short-lived objects, and at 16 MB the young
+ *   generation is collected half as often, for less CPU per request; idle memory stays the
+ *   same, under load the heap holds more garbage between collections.
  *
  * A value the user set is kept. On Linux and macOS the process replaces itself with
  * execve(2): same PID (systemd's MainPID and signals stay right) and no parent process

@@ -295,7 +295,7 @@ function answerHeaders(
     const clamp = clampedOutput(request.requirements, attempt.backend.models.get(attempt.model)?.contextLength)
     if (clamp !== undefined) out["x-nexus-max-tokens-clamped"] = `${request.requirements.maxTokens}->${clamp}`
   }
-  // A local answer costs 0: its header needs no formatting (0.5% of the CPU per request).
+  // A local answer costs 0: its header needs no number formatting.
   if (cost) out["x-nexus-cost"] = cost.usd === 0 ? "0.000000" : cost.usd.toFixed(6)
   if (cost?.estimated) out["x-nexus-cost-estimated"] = "true"
   const budget = deps.spend.headers()

@@ -1,7 +1,7 @@
 /**
  * The state file (`nexus.sqlite` in the data directory), opened on first use. A Nexus
  * that has stored nothing (no runtime backend, no cloud spend, no kept response) never loads SQLite,
- * which is about 1.5 MiB of resident memory on a small box, and leaves no file behind.
+ * which takes resident memory a small box can use better, and leaves no file behind.
  * The spend ledger, the backend store and the response store share the one connection.
  * @module
  */

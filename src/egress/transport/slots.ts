@@ -1,10 +1,9 @@
 /**
  * A list that members join and leave in any order, kept in an array with a free list
  * instead of a Set. JavaScriptCore's Set and Map do not suit a long-lived collection
- * whose members come and go with every request: measured under load, a Set of about 64
- * in-flight deadlines made every young-generation collection keep each member that had
- * passed through it since the last one, with everything it referenced (about 3 KB per
- * request), and a full collection followed every three or four. An array slot holds
+ * whose members come and go with every request: under load, such a Set makes every
+ * young-generation collection keep each member that passed through it since the last
+ * one, with everything it referenced, and full collections follow. An array slot holds
  * only its current member.
  * @module
  */
