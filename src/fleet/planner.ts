@@ -61,7 +61,8 @@ export const MIN_WEEKLY_DEMAND = 3
 /** Samples (a minute apart) over which a queue must keep growing before a second copy loads. */
 export const GROWTH_SAMPLES = 3
 const HOUR_MS = 3_600_000
-const GB = 1e9
+/** Memory as `memory_gb` counts it. */
+const GB = 1024 ** 3
 
 const minutes = (ms: number) => `${Math.max(0, Math.round(ms / 60_000))} min`
 
