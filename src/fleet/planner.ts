@@ -115,8 +115,8 @@ export function keepsGrowing(depths: readonly number[]): boolean {
 function migrate(f: PlanFacts): Action[] {
   const out: Action[] = []
   for (const q of f.queues) {
-    if (!keepsGrowing(q.depths)) continue
     const { model, backend: from } = q
+    if (from.models.get(model)?.loaded !== true || !keepsGrowing(q.depths)) continue
     const list = f.holders(model).filter((b) => b !== from)
     const loading = f.loading(model)
     if (list.some((b) => loadedOn(b, model)) || (loading !== undefined && loading !== from.id)) continue
@@ -139,7 +139,7 @@ function idle(f: PlanFacts, now: number): Action[] {
   const out: Action[] = []
   for (const e of f.extras) {
     const { backend: b, model } = e
-    if (b.models.get(model)?.loaded !== true) continue
+    if (b.models.get(model)?.loaded !== true || !f.managed.has(b)) continue
     const base = { kind: "idle" as const, model, backend: b.name }
     const copy = `second copy loaded for the queue on ${e.from}`
     const busy = f.placement.inUse(b.id, model)
@@ -155,5 +155,8 @@ function idle(f: PlanFacts, now: number): Action[] {
 /** Everything auto would do now, loads and unloads first, then what it keeps and why. */
 export function planFleet(facts: PlanFacts, now: number): Action[] {
   const all = [...prewarm(facts, now), ...migrate(facts), ...idle(facts, now)]
-  return [...all.filter((a) => a.action !== "keep"), ...all.filter((a) => a.action === "keep")]
+  // One load per model a round: the next round sees where it went.
+  const loading = new Set<string>()
+  const acts = all.filter((a) => a.action === "unload" || (a.action === "load" && !loading.has(a.model) && loading.add(a.model)))
+  return [...acts, ...all.filter((a) => a.action === "keep")]
 }
