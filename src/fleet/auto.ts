@@ -45,6 +45,13 @@ export function createFleetAuto(deps: AutoDeps) {
   const prewarmedFor = new Map<string, number>()
   let timer: unknown
   let acting = false
+  // Names of backends that load and unload models: only their requests are demand worth
+  // keeping (a fleet of always-loaded servers never opens the state file for it).
+  let names: Set<string> | undefined
+  registry.on((e) => {
+    if (e.type === "backend_added" || e.type === "backend_removed") names = undefined
+  })
+  const managedNames = () => (names ??= new Set(registry.list().flatMap((b) => (deps.lifecycleOf(b.type) ? [b.name] : []))))
 
   function managed(): Set<Backend> {
     const out = new Set<Backend>()
@@ -147,7 +154,7 @@ export function createFleetAuto(deps: AutoDeps) {
   return {
     /** A finished request: demand for its model now, and use of an extra copy. */
     observe(r: RequestRecord): void {
-      if (r.servedModel === undefined || r.backend === undefined || !fleet.enabled()) return
+      if (r.servedModel === undefined || r.backend === undefined || !managedNames().has(r.backend) || !fleet.enabled()) return
       const t = clock.now()
       demand.record(r.servedModel, t)
       if (!extras.size) return
