@@ -14,10 +14,10 @@ import type { FleetConfig } from "../config/types.ts"
 import type { DemandStore } from "../persist/demand.ts"
 import type { Registry } from "../registry/registry.ts"
 import type { FleetControl } from "./control.ts"
-import { createDemand, hourStart } from "./demand.ts"
+import { createDemand, HOUR_MS, hourStart } from "./demand.ts"
 import { residencyKey, type Fleet } from "./fleet.ts"
 import type { Lifecycle } from "./lifecycle.ts"
-import { GROWTH_SAMPLES, planFleet, type Action, type ExtraCopy, type PlanFacts, type QueueSamples } from "./planner.ts"
+import { GROWTH_SAMPLES, planFleet, type Action, type ExtraCopy, type PlanFacts } from "./planner.ts"
 
 export interface AutoDeps {
   registry: Registry
@@ -33,7 +33,6 @@ export interface AutoDeps {
 export type FleetAuto = ReturnType<typeof createFleetAuto>
 
 const TICK_MS = 60_000
-const HOUR_MS = 3_600_000
 
 export function createFleetAuto(deps: AutoDeps) {
   const { registry, fleet, control, clock, log } = deps
@@ -91,7 +90,7 @@ export function createFleetAuto(deps: AutoDeps) {
       demand: (model, hour) => demand.expected(model, hour, clock.now()),
       loading: fleet.loadingOn,
       prewarmed: (model, slot) => prewarmedFor.get(model) === slot,
-      queues: [...queues.values()] as QueueSamples[],
+      queues: [...queues.values()],
       extras: [...extras.values()],
     }
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Backend } from "../core/backend.ts"
-import { hourLabel, hourOfWeek, hourStart } from "./demand.ts"
+import { HOUR_MS, hourLabel, hourOfWeek, hourStart } from "./demand.ts"
 import { evictionClass, placementOrder, type PlacementFacts } from "./placement.ts"
 
 export type ActionKind = "prewarm" | "migrate" | "idle"
@@ -60,7 +60,6 @@ export interface PlanFacts {
 export const MIN_WEEKLY_DEMAND = 3
 /** Samples (a minute apart) over which a queue must keep growing before a second copy loads. */
 export const GROWTH_SAMPLES = 3
-const HOUR_MS = 3_600_000
 /** Memory as `memory_gb` counts it. */
 const GB = 1024 ** 3
 
