@@ -114,6 +114,27 @@ describe("pre-warm", () => {
     await busy.body?.cancel()
   }, 30_000)
 
+  test("pre-warms on the box where loading evicts nothing in use, not on the preferred busy one", async () => {
+    const clock = testClock(MONDAY_0910)
+    // a is preferred, but its memory holds big:14b, which a stream will be using.
+    const a = await scope.emulator(
+      startOllama({ models: [{ id: "big:14b", loaded: false, sizeBytes: 3 * GIB }, { id: "small:3b", sizeBytes: 2 * GIB }], chunks: 40, chunkDelayMs: 100, fleet: {} })
+    )
+    const b = await scope.emulator(startOllama({ models: [{ id: "small:3b", loaded: false, sizeBytes: 2 * GIB }], fleet: {} }))
+    const n = await scope.nexus(
+      { backends: [backend("a", a.url, "ollama", { priority: 1, memory_gb: 4 }), backend("b", b.url, "ollama", { priority: 90, memory_gb: 8 })], fleet: { auto: true } },
+      { clock }
+    )
+    await mondayPeak(n, clock, "small:3b")
+    const busy = await n.post("/v1/chat/completions", chat("big:14b", { stream: true }))
+    await until(() => n.get("/v1/fleet").then((r) => r.json() as Promise<{ backends: { backend: string; loaded: { model: string }[] }[] }>), (f) => f.backends.find((x) => x.backend === "a")!.loaded.some((m) => m.model === "big:14b"), { what: "big:14b loaded on a and streaming" })
+    clock.advance(MIN)
+    await eventually(() => loadsOf(b, "small:3b") === 1, 10_000, "small:3b pre-warmed on b")
+    expect(String(autoLines(n, "load")[0]!.msg)).toContain("load small:3b on b: usual demand Mon 09:00–10:00")
+    expect(a.fleet!.evictions).toEqual([])
+    await busy.body?.cancel()
+  }, 30_000)
+
   test("with auto off the plan and `nexus fleet plan` say what it would do; demand survives a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nexus-demand-"))
     scope.defer(async () => rmSync(dir, { recursive: true, force: true }))
@@ -210,7 +231,7 @@ describe("a second copy for a growing queue", () => {
 describe("[fleet] enabled = false", () => {
   test("routes as a plain gateway: no placement by residency, no early commit, no pins, no plan", async () => {
     const a = await scope.emulator(
-      startOllama({ models: [{ id: "big:14b", sizeBytes: 3 * GIB }, { id: "small:3b", loaded: false, sizeBytes: 2 * GIB }], chunks: 50, chunkDelayMs: 100, fleet: {} })
+      startOllama({ models: [{ id: "big:14b", sizeBytes: 3 * GIB }, { id: "small:3b", loaded: false, sizeBytes: 2 * GIB }], chunks: 20, chunkDelayMs: 100, fleet: {} })
     )
     const b = await scope.emulator(startOllama({ models: [{ id: "small:3b", loaded: false, sizeBytes: 2 * GIB }], fleet: { loadMsPerGb: 200 } }))
     const n = await scope.nexus({
