@@ -11,6 +11,7 @@ import { createApp } from "../http/app.ts"
 import type { AppDeps } from "../http/deps.ts"
 import { createLogger } from "../observability/log.ts"
 import { embeddedState } from "../persist/backing.ts"
+import { openDemandStore } from "../persist/demand.ts"
 import { openStateOrWarn } from "../persist/open.ts"
 import { redisState } from "../persist/redis/index.ts"
 import { stateFile } from "../persist/state-file.ts"
@@ -34,6 +35,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const state = opts.persist === false ? stateFile(undefined) : openStateOrWarn(config.server.data_dir, env, log)
   const { url } = config.state
   const backing = url ? await redisState({ ...config.state, url }, env, log) : embeddedState(state)
+  // Demand for pre-warming stays in this instance's own file, shared state or not.
+  backing.demand ??= openDemandStore(state)
   const services = createServices(() => current, log, backing, opts.clock ?? realClock)
   const { registry, health, queue } = services
   const store = backing.backends ?? (opts.persist === false ? undefined : openStore(state))
@@ -89,6 +92,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     stop(graceMs = config.server.shutdown_timeout_seconds * 1000) {
       stopping ??= (async () => {
         health.stop()
+        services.fleetAuto.stop()
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())

@@ -32,6 +32,7 @@ import { createSessionTable, sharedSessionTable } from "../routing/sessions.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import { createFleet } from "../fleet/fleet.ts"
 import { createFleetControl } from "../fleet/control.ts"
+import { createFleetAuto } from "../fleet/auto.ts"
 
 export type Services = ReturnType<typeof createServices>
 
@@ -48,6 +49,16 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     lifecycleOf: (type) => providerFor(type).lifecycle,
     timeoutMs: () => config().server.cold_first_byte_timeout_seconds * 1000,
     resolve: (model) => router.resolve(model),
+  })
+  const fleetAuto = createFleetAuto({
+    registry,
+    fleet,
+    control: fleetControl,
+    config: () => config().fleet,
+    clock,
+    lifecycleOf: (type) => providerFor(type).lifecycle,
+    store: state.demand,
+    log,
   })
   const feedback = createFeedback(registry, breakers)
   // Read through getters so that a reload applies to the table in place.
@@ -103,9 +114,11 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   requests.on(keys.usage.observe)
   const spend = withKeyHolds(createSpend(state.ledger, config, metrics.registry, log), keys.usage)
   requests.on(spend.observe)
+  requests.on(fleetAuto.observe)
+  fleetAuto.start()
   const stages = createStages({ config: () => config().routing, registry, budget: spend.status, keySpend: keys.usage.spendOf })
 
-  return { registry, fleet, fleetControl, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
+  return { registry, fleet, fleetControl, fleetAuto, breakers, queue, router, feedback, sessions, health, stats, metrics, requests, history, spend, stages, keys }
 }
 
 function createKeys(state: StateBacking, config: () => NexusConfig, metrics: ReturnType<typeof createMetrics>, log: Logger) {

@@ -75,3 +75,34 @@ export const lifecycleCommands = {
   ),
   unpin: pinCommand("unpin", "Drop a pin made with `nexus models pin`.\n\nExample:\n  nexus models unpin qwen3-coder:30b --backend gpu-box"),
 }
+
+interface PlanAction {
+  action: "load" | "unload" | "keep"
+  kind: string
+  model: string
+  backend: string
+  reason: string
+}
+
+/** `nexus fleet plan`: what auto would load, unload or keep next, and why. */
+export const planCommand = defineCommand({
+  meta: {
+    name: "plan",
+    description: "What the fleet would load, unload or keep next and why ([fleet] auto does it; the plan is told either way).\n\nExample:\n  nexus fleet plan",
+  },
+  args: { ...urlArg, json: { type: "boolean", description: "Print the plan as JSON" } },
+  async run({ args }) {
+    const plan = await api<{ enabled: boolean; auto: boolean; actions: PlanAction[] }>(serverUrl(args.url), "/v1/fleet/plan")
+    if (args.json) return void process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`)
+    const head = !plan.enabled ? "Fleet management is off ([fleet] enabled = false)." : plan.auto ? "Auto is on: Nexus does this next." : "Auto is off ([fleet] auto = false): Nexus would do this next."
+    const lines = plan.actions.map((a) => `${a.action.padEnd(6)} ${a.model} on ${a.backend} (${a.kind}): ${a.reason}`)
+    if (!lines.length && plan.enabled) lines.push("Nothing to load or unload.")
+    process.stdout.write(`${[head, ...lines].join("\n")}\n`)
+  },
+})
+
+/** `nexus fleet …` */
+export const fleetCommand = defineCommand({
+  meta: { name: "fleet", description: "The fleet: what Nexus would load or unload next (plan)" },
+  subCommands: { plan: planCommand },
+})

@@ -5,7 +5,7 @@
  * @module
  */
 import * as v from "valibot"
-import { bool, oneOf, table, text } from "./schema-parts.ts"
+import { bool, int, oneOf, table, text } from "./schema-parts.ts"
 import { WEEKDAYS } from "./types.ts"
 
 const TIME_EXPECTED = 'expected a time of day "HH:MM" (00:00 to 24:00)'
@@ -30,7 +30,11 @@ export const PinSchema = table(
 
 export const FleetSchema = table(
   {
+    enabled: v.optional(bool, true),
     loading_status: v.optional(bool, false),
+    auto: v.optional(bool, false),
+    prewarm_minutes: v.optional(int(0, 60, "expected whole minutes between 0 and 60 (0: no pre-warming)"), 5),
+    idle_unload_minutes: v.optional(int(1, 10_080, "expected whole minutes between 1 and 10080 (a week)"), 15),
     pins: v.optional(v.array(PinSchema, "expected [[fleet.pins]] tables"), () => []),
   },
   "[fleet]"

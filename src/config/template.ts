@@ -192,9 +192,20 @@ max_age_days = 30
 # model cold everywhere is placed where loading it evicts nothing in use, and concurrent
 # requests for it wait for that one load. vLLM and a llama.cpp server started with one
 # model serve their model always loaded. Load, unload and pin: nexus models load|unload|pin.
+# false turns all of it off (placement, load coordination, pins, auto): a plain gateway.
+enabled = true
 # Tell streaming clients in the reasoning channel that their model is loading ("loading
 # qwen3-coder:30b on gpu-box (≈12 s)").
 loading_status = false
+# Act on its own: load a model a few minutes before its usual demand (requests by hour of
+# the week, kept in the state file) where it fits without evicting anything in use, and a
+# second copy on a box with room when a model's queue keeps growing. nexus fleet plan
+# (GET /v1/fleet/plan) tells what it would do next and why, on or off.
+auto = false
+# How early a model is loaded before its usual demand, minutes (0-60; 0: never).
+prewarm_minutes = 5
+# A second copy auto loaded is unloaded after this many minutes without requests (1-10080).
+idle_unload_minutes = 15
 
 # Models kept loaded on a backend (never unloaded by Nexus, loaded again if the server
 # drops them): always, or on some days between two local times ("HH:MM"; a window whose

@@ -203,8 +203,16 @@ export interface PinConfig {
 }
 
 export interface FleetConfig {
+  /** Fleet management at all: residency-aware placement, load coordination, pins, auto. */
+  enabled: boolean
   /** Tell streaming clients, in the reasoning channel, that their model is loading. */
   loading_status: boolean
+  /** Pre-warm before recorded demand, load a second copy under a growing queue, unload it when idle. */
+  auto: boolean
+  /** How long before a model's usual demand auto loads it. */
+  prewarm_minutes: number
+  /** An extra copy auto loaded is unloaded after this long without requests. */
+  idle_unload_minutes: number
   pins: PinConfig[]
 }
 

@@ -8,7 +8,7 @@
 import type { Backend, BackendType } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import type { Registry } from "../registry/registry.ts"
-import { residencyKey, type Fleet, type LoadReason } from "./fleet.ts"
+import { residencyKey, type Fleet, type LoadReason, type UnloadReason } from "./fleet.ts"
 import type { Lifecycle } from "./lifecycle.ts"
 import { placementOrder } from "./placement.ts"
 
@@ -117,7 +117,7 @@ export function createFleetControl(deps: ControlDeps) {
     },
 
     /** Unload `name` from the named backend, or from every backend where it is loaded. */
-    async unload(name: string, opts: { backend?: string } = {}): Promise<Outcome[]> {
+    async unload(name: string, opts: { backend?: string; reason?: UnloadReason } = {}): Promise<Outcome[]> {
       const { model, list } = holders(name)
       const targets = opts.backend !== undefined ? [backendNamed(opts.backend)] : list.filter((b) => b.models.get(model)?.loaded !== false)
       // Refuse before touching anything: a pin or a request in flight anywhere stops it all.
@@ -138,7 +138,7 @@ export function createFleetControl(deps: ControlDeps) {
           if (r.unsupported) throw conflict(`backend ${b.name} cannot unload models: ${r.error}`, "lifecycle_unsupported")
           throw new NexusError({ kind: "upstream_failed", message: `backend ${b.name} did not unload ${model}: ${r.error}`, code: "unload_failed" })
         }
-        fleet.unloaded(b, model)
+        fleet.unloaded(b, model, opts.reason)
         out.push({ backend: b.name, model, result: "unloaded" })
       }
       return out

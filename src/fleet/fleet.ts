@@ -13,7 +13,8 @@ import type { Registry } from "../registry/registry.ts"
 import { isPinned, pinActive, pinRemainingMs } from "./pins.ts"
 import { placementOrder, type PlacementFacts } from "./placement.ts"
 
-export type LoadReason = "request" | "explicit" | "pin"
+export type LoadReason = "request" | "explicit" | "pin" | "prewarm" | "migrate"
+export type UnloadReason = "explicit" | "idle"
 
 /** A model finished loading on a backend. */
 export interface LoadEvent {
@@ -21,6 +22,13 @@ export interface LoadEvent {
   model: string
   reason: LoadReason
   ms: number
+}
+
+/** A model was unloaded from a backend on our request. */
+export interface UnloadEvent {
+  backend: string
+  model: string
+  reason: UnloadReason
 }
 
 /** One attempt on a model whose residency we track. */
@@ -53,6 +61,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   const claims = new Map<string, { backendId: string; until: number }>()
   const runtimePins: PinConfig[] = []
   const loads = createEventBus<LoadEvent>()
+  const unloads = createEventBus<UnloadEvent>()
+  const on = () => opts.config().enabled
   const counts = { warm: 0, cold: 0 }
 
   // Whether any backend has a model known not to be loaded, recomputed after a change.
@@ -62,7 +72,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     if (e.type === "models_changed" || e.type === "backend_removed" || e.type === "backend_added") coldKnown = false
   })
 
-  const pins = () => (runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
+  // Fleet management off: no pins either.
+  const pins = () => (!on() ? [] : runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
   const facts: PlacementFacts = {
     inUse: (b, m) => inUse.get(residencyKey(b, m)) ?? 0,
     pinned: (m, b) => isPinned(pins(), m, b, now()),
@@ -96,6 +107,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     pins,
     /** Some model somewhere is known to be cold (fleets of always-loaded servers: never). */
     anyCold(): boolean {
+      if (!on()) return false
       if (coldKnown) return cold
       cold = registry.list().some((b) => [...b.models.values()].some((m) => m.loaded === false))
       coldKnown = true
@@ -105,6 +117,13 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     onLoad(listener: Listener<LoadEvent>): () => void {
       return loads.on(listener)
     },
+    onUnload(listener: Listener<UnloadEvent>): () => void {
+      return unloads.on(listener)
+    },
+    /** Whether fleet management is on (`[fleet] enabled`). */
+    enabled: on,
+    /** The backend id a load of `model` is under way on. */
+    loadingOn: claimed,
     /** Requests that found their model loaded, and that had to wait for a load. */
     counts,
 
@@ -114,6 +133,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
      * so the next requests follow it. Anything else is left as the router scored it.
      */
     order<T extends { backend: Backend }>(model: string, candidates: T[]): T[] {
+      if (!on()) return candidates
       for (const c of candidates) if (c.backend.models.get(model)?.loaded !== false) return candidates
       const loading = claimed(model)
       const i = loading === undefined ? -1 : candidates.findIndex((c) => c.backend.id === loading)
@@ -127,7 +147,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     /** An attempt starts on `model` at `backend`: undefined when its models are always loaded. */
     attempt(backend: Backend, model: string): FleetAttempt | undefined {
       const loaded = backend.models.get(model)?.loaded
-      if (loaded === undefined) return undefined
+      if (loaded === undefined || !on()) return undefined
       const k = residencyKey(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
@@ -171,8 +191,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       learn(backend.id, model, ms)
       loads.emit({ backend: backend.name, model, reason, ms })
     },
-    unloaded(backend: Backend, model: string): void {
+    unloaded(backend: Backend, model: string, reason: UnloadReason = "explicit"): void {
       registry.setModelLoaded(backend.id, model, false)
+      unloads.emit({ backend: backend.name, model, reason })
     },
 
     /** Claim the load of `model` on `backendId` (explicit loads: requests then follow it). */

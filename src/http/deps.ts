@@ -16,6 +16,7 @@ import type { PolicyStage } from "../core/policy.ts"
 import type { Registry } from "../registry/registry.ts"
 import type { Fleet } from "../fleet/fleet.ts"
 import type { FleetControl } from "../fleet/control.ts"
+import type { FleetAuto } from "../fleet/auto.ts"
 import type { Breakers } from "../routing/breaker.ts"
 import type { RequestQueue } from "../routing/queue.ts"
 import type { Router } from "../routing/router.ts"
@@ -36,6 +37,8 @@ export interface AppDeps {
   fleet: Fleet
   /** Load, unload and pin on command. */
   fleetControl: FleetControl
+  /** What auto would load or unload next and why (and does, when on). */
+  fleetAuto: FleetAuto
   /** Sticky sessions: the backend each conversation was served by last. */
   sessions: SessionTable
   breakers: Breakers

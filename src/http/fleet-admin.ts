@@ -1,5 +1,6 @@
 /**
- * The fleet in the admin API: what is loaded where (`GET /v1/fleet`), and load, unload,
+ * The fleet in the admin API: what is loaded where (`GET /v1/fleet`), what auto would do
+ * next (`GET /v1/fleet/plan`), and load, unload,
  * pin and unpin a model (`POST /v1/models/{id}/load|unload|pin|unpin`, body
  * `{"backend"?, "keep_alive"?}`). Reads follow the dashboard's views (viewer.ts); changes
  * need the admin token (or a loopback client), like every state change.
@@ -77,6 +78,13 @@ export function fleetRoutes(deps: AppDeps) {
       pins: deps.fleet.pins(),
       requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
     })
+  })
+
+  // What auto would load, unload or keep next and why; said whether auto is on or not.
+  app.get("/v1/fleet/plan", (c) => {
+    requireViewer(deps, c)
+    const { enabled, auto } = deps.config().fleet
+    return c.json({ enabled, auto, actions: deps.fleetAuto.plan() })
   })
 
   app.post("/v1/models/:id{.+}/load", async (c) => {

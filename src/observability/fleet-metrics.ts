@@ -1,6 +1,7 @@
 /**
  * Model residency in Prometheus: loads by backend, model and reason (a request, an
- * explicit command, a pin), how long they took, and how many requests found their model
+ * explicit command, a pin, auto's pre-warm or second copy), unloads by reason (a command,
+ * auto's idle unload), how long loads took, and how many requests found their model
  * loaded (the warm-hit ratio). Loads are rare, so plain prom-client series do.
  * @module
  */
@@ -12,7 +13,7 @@ const LOAD_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600]
 export function observeFleet(registry: Registry, fleet: Fleet): () => void {
   const loads = new Counter({
     name: "nexus_model_loads_total",
-    help: "Models loaded on a backend, by why: request (a request for a cold model), explicit (a load command), pin.",
+    help: "Models loaded on a backend, by why: request (a request for a cold model), explicit (a load command), pin, prewarm (before usual demand), migrate (a second copy for a growing queue).",
     labelNames: ["backend", "model", "reason"] as const,
     registers: [registry],
   })
@@ -44,8 +45,19 @@ export function observeFleet(registry: Registry, fleet: Fleet): () => void {
       this.set(warm + cold === 0 ? 1 : warm / (warm + cold))
     },
   })
-  return fleet.onLoad((e) => {
+  const unloads = new Counter({
+    name: "nexus_model_unloads_total",
+    help: "Models Nexus unloaded from a backend, by why: explicit (an unload command), idle (auto's second copy went unused).",
+    labelNames: ["backend", "model", "reason"] as const,
+    registers: [registry],
+  })
+  const offLoad = fleet.onLoad((e) => {
     loads.inc({ backend: e.backend, model: e.model, reason: e.reason })
     seconds.observe({ backend: e.backend, model: e.model }, e.ms / 1000)
   })
+  const offUnload = fleet.onUnload((e) => unloads.inc({ backend: e.backend, model: e.model, reason: e.reason }))
+  return () => {
+    offLoad()
+    offUnload()
+  }
 }

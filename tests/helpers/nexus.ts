@@ -8,6 +8,7 @@ import { defaultZone } from "../../src/core/locality.ts"
 import type { BackendConfig, NexusConfig } from "../../src/config/types.ts"
 import { createLogger } from "../../src/observability/log.ts"
 import { startGateway, type Gateway } from "../../src/app/gateway.ts"
+import type { Clock } from "../../src/core/clock.ts"
 
 export interface TestNexus extends Gateway {
   logs: Record<string, unknown>[]
@@ -26,7 +27,7 @@ export function backend(name: string, url: string, type: BackendConfig["type"], 
 
 export async function startNexus(
   overrides: DeepPartial<NexusConfig> & { backends?: BackendConfig[] } = {},
-  opts: { env?: Record<string, string | undefined>; dataDir?: string; loadConfig?: () => Promise<NexusConfig> } = {}
+  opts: { env?: Record<string, string | undefined>; dataDir?: string; loadConfig?: () => Promise<NexusConfig>; clock?: Clock } = {}
 ): Promise<TestNexus> {
   const base = defaultConfig()
   const config: NexusConfig = {
@@ -60,7 +61,7 @@ export async function startNexus(
   }) as unknown as NodeJS.WriteStream
   const log = createLogger({ level: config.logging.level, format: "json", stream })
   const env = { ...opts.env, ...(opts.dataDir ? { NEXUS_DATA_DIR: opts.dataDir } : {}) }
-  const gw = await startGateway(config, { log, env, persist: opts.dataDir !== undefined, loadConfig: opts.loadConfig })
+  const gw = await startGateway(config, { log, env, persist: opts.dataDir !== undefined, loadConfig: opts.loadConfig, clock: opts.clock })
   await gw.deps.firstProbe
   const nexus = Object.assign(gw, {
     logs,

@@ -95,7 +95,7 @@ describe("the file", () => {
       backends: [],
       queue: { max_size: 100, max_wait_seconds: 30 },
       responses: { max_stored: 10000, max_age_days: 30 },
-      fleet: { loading_status: false, pins: [] },
+      fleet: { enabled: true, loading_status: false, auto: false, prewarm_minutes: 5, idle_unload_minutes: 15, pins: [] },
       logging: { level: "info", format: "pretty" },
       auth: { required: false, public_health: true, public_metrics: true },
       state: { on_unavailable: "open" },

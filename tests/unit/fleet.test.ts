@@ -78,7 +78,7 @@ describe("pin windows", () => {
   test("a fleet reads pins with the clock it is given", () => {
     let now = new Date(2025, 0, 6, 9, 0) // a Monday, 09:00
     const pins: PinConfig[] = [{ model: "coder", backend: "gpu", days: ["mon"], from: "08:00", to: "18:00" }]
-    const fleet = createFleet(createRegistry(), { config: () => ({ loading_status: false, pins }), now: () => now })
+    const fleet = createFleet(createRegistry(), { config: () => ({ enabled: true, loading_status: false, auto: false, prewarm_minutes: 5, idle_unload_minutes: 15, pins }), now: () => now })
     expect(fleet.isPinned("coder", "gpu")).toBe(true)
     now = new Date(2025, 0, 6, 18, 0)
     expect(fleet.isPinned("coder", "gpu")).toBe(false)
