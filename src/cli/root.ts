@@ -19,6 +19,7 @@ export const main = defineCommand({
     config: () => import("./config.ts").then((m) => m.configCommand),
     backends: () => import("./backends.ts").then((m) => m.backendsCommand),
     models: () => import("./models.ts").then((m) => m.modelsCommand),
+    fleet: () => import("./fleet.ts").then((m) => m.fleetCommand),
     health: () => import("./models.ts").then((m) => m.healthCommand),
     budget: () => import("./budget.ts").then((m) => m.budgetCommand),
     keys: () => import("./keys.ts").then((m) => m.keysCommand),

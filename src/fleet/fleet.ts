@@ -23,6 +23,9 @@ export interface LoadEvent {
   ms: number
 }
 
+/** A load as the fleet remembers it: when it finished, epoch ms. */
+export type RecentLoad = LoadEvent & { at: number }
+
 /** One attempt on a model whose residency we track. */
 export interface FleetAttempt {
   /** The server answered with a success status after `ms`: the model is loaded now. */
@@ -36,6 +39,8 @@ export type Fleet = ReturnType<typeof createFleet>
 const EWMA_ALPHA = 0.3
 /** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
 const CLAIM_MS = 10 * 60_000
+/** Loads remembered for operators (dashboard, `nexus fleet`), newest last. */
+const RECENT_LOADS = 20
 /** One model on one backend, as a map key. */
 export const residencyKey = (backendId: string, model: string) => `${backendId}\u0000${model}`
 
@@ -54,6 +59,11 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   const runtimePins: PinConfig[] = []
   const loads = createEventBus<LoadEvent>()
   const counts = { warm: 0, cold: 0 }
+  const recent: RecentLoad[] = []
+  loads.on((e) => {
+    recent.push({ ...e, at: Date.now() })
+    if (recent.length > RECENT_LOADS) recent.shift()
+  })
 
   // Whether any backend has a model known not to be loaded, recomputed after a change.
   let cold = false
@@ -107,6 +117,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     },
     /** Requests that found their model loaded, and that had to wait for a load. */
     counts,
+    /** The last loads, oldest first. */
+    recentLoads: (): readonly RecentLoad[] => recent,
 
     /**
      * Reorder the router's candidates for a model that is cold on every one of them:

@@ -43,14 +43,19 @@ async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly s
   return out
 }
 
-/** One backend's residency, as `GET /v1/fleet` and `nexus backends` show it. */
-function fleetView(b: Backend, fleet: Fleet) {
+/** One backend's residency, as `GET /v1/fleet` and `nexus fleet` show it. */
+export function fleetView(b: Backend, fleet: Fleet) {
   const loaded = [...b.models.values()].filter((m) => m.loaded === true)
+  const lifecycle = lifecycleKind(b)
   return {
     backend: b.name,
     type: b.type,
-    lifecycle: lifecycleKind(b),
+    lifecycle,
     memory_bytes: b.memoryBytes ?? null,
+    /** What the loaded models take, as far as their sizes are known. */
+    used_bytes: loaded.reduce((sum, m) => sum + (m.sizeBytes ?? 0), 0),
+    /** The models of a server without a load/unload API: always loaded. */
+    always_loaded: lifecycle === "always_loaded" ? [...b.models.keys()] : [],
     loaded: loaded.map((m) => ({
       model: m.id,
       size_bytes: m.sizeBytes ?? null,
@@ -66,17 +71,25 @@ function fleetView(b: Backend, fleet: Fleet) {
   }
 }
 
+/** The body of `GET /v1/fleet`. */
+export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
+  return {
+    backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
+    pins: deps.fleet.pins(),
+    requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
+    recent_loads: deps.fleet.recentLoads().map((l) => ({ backend: l.backend, model: l.model, reason: l.reason, seconds: Math.round(l.ms / 100) / 10, at: new Date(l.at).toISOString() })),
+  }
+}
+
+export type FleetState = ReturnType<typeof fleetState>
+
 export function fleetRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 
   app.get("/v1/fleet", (c) => {
     requireViewer(deps, c)
-    return c.json({
-      backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
-      pins: deps.fleet.pins(),
-      requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
-    })
+    return c.json(fleetState(deps))
   })
 
   app.post("/v1/models/:id{.+}/load", async (c) => {
