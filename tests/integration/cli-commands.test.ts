@@ -232,7 +232,7 @@ describe("completions, loaded in their shells", () => {
         "-c",
         `source ${path}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _nexus_completions; echo "\${COMPREPLY[*]}"`,
       ]).then((s) => s.trim().split(" "))
-    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "health", "budget", "keys", "advertise", "launch", "completions", "--help", "--version"])
+    expect(await complete(["nexus", ""])).toEqual(["serve", "config", "backends", "models", "fleet", "health", "budget", "keys", "advertise", "launch", "completions", "--help", "--version"])
     expect(await complete(["nexus", "backends", ""])).toEqual(["list", "add", "remove", "drain", "undrain", "--help"])
     expect(await complete(["nexus", "backends", "list", "--"])).toEqual(["--url", "--json", "--status", "--help"])
     expect(await complete(["nexus", "serve", "--no-"])).toEqual(["--no-discovery", "--no-health-check"])
@@ -267,7 +267,7 @@ describe("completions, loaded in their shells", () => {
           .map((l) => l.split("\t")[0])
           .sort()
       )
-    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "health", "keys", "launch", "models", "serve"])
+    expect(await complete("nexus ")).toEqual(["advertise", "backends", "budget", "completions", "config", "fleet", "health", "keys", "launch", "models", "serve"])
     expect(await complete("nexus backends ")).toEqual(["add", "drain", "list", "remove", "undrain"])
     expect(await complete("nexus serve --no-")).toEqual(["--no-discovery", "--no-health-check"])
     expect(await complete("nexus config init --")).toEqual(["--force", "--help", "--minimal", "--output"])
