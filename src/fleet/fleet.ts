@@ -60,6 +60,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   const loads = createEventBus<LoadEvent>()
   const counts = { warm: 0, cold: 0 }
   const recent: RecentLoad[] = []
+  /** Models (per backend) requests wait to load, not yet counted as loaded. */
+  const awaited = new Set<string>()
   loads.on((e) => {
     recent.push({ ...e, at: Date.now() })
     if (recent.length > RECENT_LOADS) recent.shift()
@@ -143,8 +145,10 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       const k = residencyKey(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
-      if (cold) counts.cold++
-      else counts.warm++
+      if (cold) {
+        counts.cold++
+        awaited.add(k)
+      } else counts.warm++
       // While a request waits for the load here, requests for the model follow it (the
       // box looks busy now, and placement alone would send them elsewhere).
       const unclaim = cold ? claim(model, backend.id) : () => {}
@@ -153,8 +157,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
         answered(ms) {
           if (!cold) return
           unclaim()
-          // Requests that waited for the same load answer too: the first one counts it.
-          if (backend.models.get(model)?.loaded !== false) return
+          // Requests that waited for the same load answer too: the first one counts it. (A
+          // probe may have seen it loaded already: the server answers after the prompt.)
+          if (!awaited.delete(k)) return
           learn(backend.id, model, ms)
           registry.setModelLoaded(backend.id, model, true)
           loads.emit({ backend: backend.name, model, reason: "request", ms })
@@ -166,7 +171,10 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
           if (n > 0) inUse.set(k, n)
           else inUse.delete(k)
           // The last of the requests waiting for this load gives up the claim.
-          if (cold && n <= 0) unclaim()
+          if (cold && n <= 0) {
+            unclaim()
+            awaited.delete(k)
+          }
         },
       }
     },
@@ -179,6 +187,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     /** A load we asked for finished (or an unload did). */
     loaded(backend: Backend, model: string, ms: number | undefined, reason: LoadReason): void {
       registry.setModelLoaded(backend.id, model, true)
+      // Requests waiting for it waited for this load: it is counted here, not again by them.
+      awaited.delete(residencyKey(backend.id, model))
       if (ms === undefined) return
       learn(backend.id, model, ms)
       loads.emit({ backend: backend.name, model, reason, ms })

@@ -10,7 +10,7 @@ import { startOllama, startVllm } from "../../emulators/index.ts"
 import { backend, chat, type TestNexus } from "../helpers/nexus.ts"
 import { MAIN } from "../helpers/process.ts"
 import { testScope } from "../helpers/scope.ts"
-import { eventually } from "../helpers/wait.ts"
+import { eventually, until } from "../helpers/wait.ts"
 
 const scope = testScope()
 const GIB = 1024 ** 3
@@ -152,5 +152,17 @@ describe("learned cold-load times", () => {
     const again = (await fleetOf(n)).backends[0]!
     expect(Object.keys(again.load_ms).sort()).toEqual(["cmd:2b", "req:2b"])
     expect(again.load_ms["cmd:2b"]).toBeGreaterThanOrEqual(600)
+  }, 20_000)
+
+  test("a load a probe notices before the first answer still counts, and still teaches its time", async () => {
+    // The model is loaded after 200 ms; the first answer takes 1.5 s more (prompt processing),
+    // while probes every 100 ms see it in /api/ps.
+    const o = await scope.emulator(startOllama({ models: [{ id: "slow:2b", loaded: false, sizeBytes: 2 * GIB }], latencyMs: 1500, fleet: { loadMsPerGb: 100 } }))
+    const n = await scope.nexus({ health_check: { interval_seconds: 0.1 }, backends: [backend("box", o.url, "ollama")] })
+    const res = n.post("/v1/chat/completions", chat("slow:2b"))
+    await until(fleetOf.bind(null, n), (f) => f.backends[0]!.used_bytes > 0, { what: "a probe seeing it loaded" })
+    await (await res).text()
+    expect(await metric(n, 'nexus_model_loads_total{backend="box",model="slow:2b",reason="request"}')).toBe(1)
+    expect((await fleetOf(n)).backends[0]!.load_ms["slow:2b"]).toBeGreaterThanOrEqual(1700)
   }, 20_000)
 })
