@@ -58,6 +58,7 @@ export function backendState(deps: AppDeps, b: Backend): BackendState {
   }
 }
 
+/** A load as the dashboard, `/v1/events` and `GET /v1/fleet` show it: seconds to a tenth. */
 export function loadState(l: RecentLoad): LoadState {
   return { backend: l.backend, model: l.model, reason: l.reason, seconds: Math.round(l.ms / 100) / 10, at: l.at }
 }

@@ -13,6 +13,7 @@ import type { Fleet } from "../fleet/fleet.ts"
 import { lifecycleKind, requireAdmin } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
+import { loadState } from "./dashboard-state.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { requireViewer } from "./viewer.ts"
 
@@ -77,7 +78,7 @@ export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
     backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
     pins: deps.fleet.pins(),
     requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
-    recent_loads: deps.fleet.recentLoads().map((l) => ({ backend: l.backend, model: l.model, reason: l.reason, seconds: Math.round(l.ms / 100) / 10, at: new Date(l.at).toISOString() })),
+    recent_loads: deps.fleet.recentLoads().map((l) => ({ ...loadState(l), at: new Date(l.at).toISOString() })),
   }
 }
 
