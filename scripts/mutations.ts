@@ -103,4 +103,14 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/dashboard/render.ts", find: "return String(value ?? \"\").replace(/[&<>\"']/g,", replace: "return String(value ?? \"\").replace(/[&<>']/g,", tests: [`${I}dashboard-escaping.test.ts`, `${I}dashboard.test.ts`], what: "quotes not escaped in attributes" },
   { file: "src/dashboard/render.ts", find: "if (b.source !== \"config\") out.push(btn(\"remove\", \"Remove\"))", replace: "out.push(btn(\"remove\", \"Remove\"))", tests: [`${I}dashboard-escaping.test.ts`], what: "configured backends offered a Remove button" },
   { file: "src/dashboard/page.ts", find: "return JSON.stringify(value).replace(/</g, ", replace: "return JSON.stringify(value).replace(/<(?=never)/g, ", tests: [`${I}dashboard.test.ts`], filter: "escaped", what: "the embedded snapshot does not escape <" },
+
+  // seeing the fleet
+  { file: "src/observability/fleet-metrics.ts", find: "    loads.inc({ backend: e.backend, model: e.model, reason: e.reason })\n", replace: "", tests: [`${I}fleet-observe.test.ts`], filter: "residency", what: "nexus_model_loads_total never incremented" },
+  { file: "src/observability/fleet-metrics.ts", find: "    seconds.observe({ backend: e.backend, model: e.model }, e.ms / 1000)\n", replace: "", tests: [`${I}fleet-observe.test.ts`], filter: "residency", what: "nexus_model_load_seconds never observed" },
+  { file: "src/fleet/fleet.ts", find: "      } else counts.warm++", replace: "      }", tests: [`${I}fleet-observe.test.ts`], filter: "residency", what: "warm requests not counted (warm-hit ratio stuck at 0)" },
+  { file: "src/fleet/fleet.ts", find: "          if (!awaited.delete(k)) return", replace: "          if (backend.models.get(model)?.loaded !== false) return", tests: [`${I}fleet-observe.test.ts`], filter: "probe notices", what: "a load a probe saw first is not counted or learned" },
+  { file: "src/fleet/fleet.ts", find: "      learn(backend.id, model, ms)\n      loads.emit(", replace: "      loads.emit(", tests: [`${I}fleet-observe.test.ts`], filter: "learned", what: "explicit loads do not teach the load time" },
+  { file: "src/cli/fleet-view.ts", find: "const filled = Math.min(BAR, Math.round((used / total) * BAR))", replace: "const filled = Math.round((used / total) * BAR)", tests: [`${U}fleet-view.test.ts`], what: "nexus fleet's bar overflows when loaded models exceed the budget" },
+  { file: "src/dashboard/render.ts", find: "<li data-model=\"${esc(m.id)}\">", replace: "<li data-model=\"${m.id}\">", tests: [`${I}dashboard-fleet.test.ts`], what: "a model name not escaped in the memory section's attribute" },
+  { file: "src/http/dashboard.ts", find: "series: [], loads: [] })", replace: "series: [] })", tests: [`${I}dashboard-fleet.test.ts`], filter: "signed out", what: "the signed-out page shows recent loads" },
 ]

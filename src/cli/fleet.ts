@@ -1,12 +1,15 @@
 /**
  * `nexus models load|unload|pin|unpin`: ask the running server to load or unload a model
- * a backend already has, or keep it loaded. Nexus never downloads models.
+ * a backend already has, or keep it loaded. Nexus never downloads models. And `nexus
+ * fleet`: what is loaded where (its subcommands go in `fleetSubCommands`).
  * @module
  */
 import { defineCommand } from "citty"
 import { keepAliveMs } from "../fleet/duration.ts"
 import type { Outcome } from "../fleet/control.ts"
+import type { FleetState } from "../http/fleet-admin.ts"
 import { api, fail, serverUrl, urlArg } from "./client.ts"
+import { renderFleet } from "./fleet-view.ts"
 
 const model = { type: "positional", description: "Model name (as `nexus models` lists it, or an alias)", required: true } as const
 
@@ -101,8 +104,21 @@ export const planCommand = defineCommand({
   },
 })
 
-/** `nexus fleet …` */
+/** `nexus fleet <sub>`: each one a line here. */
+export const fleetSubCommands = { plan: planCommand }
+
 export const fleetCommand = defineCommand({
-  meta: { name: "fleet", description: "The fleet: what Nexus would load or unload next (plan)" },
-  subCommands: { plan: planCommand },
+  meta: {
+    name: "fleet",
+    description:
+      "Show what is loaded where: each box's memory with its models (size, expiry, in flight, pinned), learned load times, recent loads; `plan`: what Nexus would load or unload next, and why.\n\nExamples:\n  nexus fleet\n  nexus fleet --json\n  nexus fleet plan",
+  },
+  subCommands: fleetSubCommands,
+  args: { ...urlArg, json: { type: "boolean", description: "Print the GET /v1/fleet JSON" } },
+  async run({ args }) {
+    // citty runs this after a subcommand too: the subcommand has answered.
+    if (args._[0] !== undefined && args._[0] in fleetSubCommands) return
+    const state = await api<FleetState>(serverUrl(args.url), "/v1/fleet")
+    process.stdout.write(args.json ? `${JSON.stringify(state, null, 2)}\n` : renderFleet(state, Date.now()))
+  },
 })

@@ -8,7 +8,7 @@
 import { dashboardRenderer } from "./render.ts"
 import type { BackendState, LiveEvent, RequestRecord, Snapshot } from "./types.ts"
 
-const { backendsTable, budget, charts, modelMatrix, requestsTable, summary } = dashboardRenderer()
+const { backendsTable, budget, charts, fleetSection, modelMatrix, requestsTable, summary } = dashboardRenderer()
 const el = (id: string) => document.getElementById(id)!
 const TOKEN_KEY = "nexus-admin-token"
 
@@ -48,6 +48,7 @@ function render(): void {
     update("summary", summary({ ...state, uptimeSeconds }))
     update("backends", backendsTable(state.backends, state.admin))
     update("models", modelMatrix(state.backends))
+    update("fleet", fleetSection(state.backends, state.loads))
     update("charts", charts(state.series, state.bucketMs))
     update("requests", requestsTable(state.requests))
   }, 100)
@@ -92,6 +93,9 @@ function apply(e: LiveEvent): void {
       break
     case "backend_removed":
       state.backends = state.backends.filter((b) => b.id !== e.data.id)
+      break
+    case "load":
+      state.loads = [...state.loads, e.data].slice(-20)
   }
   render()
 }
@@ -175,7 +179,7 @@ function connect(): void {
       backoff = Math.min(backoff * 2, 30_000)
     }
   }
-  for (const type of ["request", "backend", "models", "backend_removed"] as const) {
+  for (const type of ["request", "backend", "models", "backend_removed", "load"] as const) {
     es.addEventListener(type, (m: Event) => {
       if (source !== es) return
       apply({ type, data: JSON.parse((m as MessageEvent<string>).data) } as LiveEvent)

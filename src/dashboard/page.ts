@@ -6,7 +6,7 @@
 import { dashboardRenderer } from "./render.ts"
 import type { Snapshot } from "./types.ts"
 
-const { backendsTable, charts, esc, modelMatrix, requestsTable, summary } = dashboardRenderer()
+const { backendsTable, charts, esc, fleetSection, modelMatrix, requestsTable, summary } = dashboardRenderer()
 
 /** JSON inside a script element: `<` escaped so no name can close the element. */
 function scriptJson(value: unknown): string {
@@ -37,6 +37,7 @@ export function renderPage(s: Snapshot, assetVersion: string): string {
 <main id="main">
 <section aria-labelledby="h-backends"><h2 id="h-backends">Backends</h2><div id="backends">${backendsTable(s.backends, false)}</div></section>
 <section aria-labelledby="h-models"><h2 id="h-models">Models</h2><div id="models">${modelMatrix(s.backends)}</div></section>
+<section aria-labelledby="h-fleet"><h2 id="h-fleet">Memory and loads</h2><div id="fleet">${fleetSection(s.backends, s.loads)}</div></section>
 <section aria-labelledby="h-charts"><h2 id="h-charts">Last 15 minutes</h2><div id="charts" class="charts">${charts(s.series, s.bucketMs)}</div></section>
 <section id="budget-section" aria-labelledby="h-budget" hidden><h2 id="h-budget">Budget</h2><div id="budget"></div></section>
 <section aria-labelledby="h-requests"><h2 id="h-requests">Requests</h2><div id="requests">${requestsTable(s.requests)}</div></section>

@@ -6,7 +6,7 @@
  * nothing in it may refer to anything outside it.
  * @module
  */
-import type { BackendState, RequestRecord, SeriesPoint, Snapshot } from "./types.ts"
+import type { BackendState, LoadState, ModelState, RequestRecord, SeriesPoint, Snapshot } from "./types.ts"
 
 /** The renderer: call it once, use what it returns. */
 export function dashboardRenderer() {
@@ -82,6 +82,59 @@ export function dashboardRenderer() {
       return `<tr><th scope="row">${esc(id)}</th>${td("Context", ctx ? ctx.toLocaleString("en") : "?", "num")}${td("Vision", yes(pick("vision")))}${td("Tools", yes(pick("tools")))}${td("JSON", yes(pick("json")))}${td("Embeddings", yes(pick("embeddings")))}${cells.join("")}</tr>`
     })
     return table("Models by backend (✓ served; warm = loaded in memory)", head, rows, "No models known yet.")
+  }
+
+  const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`
+  const secs = (msN: number) => `${(msN / 1000).toFixed(1)} s`
+
+  function until(at: number | null): string {
+    if (at === null) return ""
+    const left = at - Date.now()
+    // Kept "forever", Ollama says centuries from now.
+    if (left > 365 * 86_400_000) return "no expiry"
+    if (left <= 0) return "expiring"
+    return left < 3_600_000 ? `expires in ${Math.max(1, Math.round(left / 60_000))} min` : `expires in ${(left / 3_600_000).toFixed(1)} h`
+  }
+
+  /** One box: a bar of its memory, a segment per loaded model, then the models in words. */
+  function fleetBox(b: BackendState): string {
+    const loaded = b.models.filter((m) => m.loaded === true)
+    const used = loaded.reduce((n, m) => n + (m.sizeBytes ?? 0), 0)
+    const total = b.memoryBytes ?? used
+    const w = 300
+    let x = 0
+    const segments = loaded.map((m, i) => {
+      const width = total > 0 ? ((m.sizeBytes ?? 0) / total) * w : 0
+      const rect = `<rect class="seg s${i % 2}${m.pinned ? " pin" : ""}" x="${x.toFixed(1)}" y="0" width="${width.toFixed(1)}" height="14"><title>${esc(m.id)} ${m.sizeBytes === null ? "" : gb(m.sizeBytes)}</title></rect>`
+      x += width
+      return rect
+    })
+    const budget = b.memoryBytes === null ? `${gb(used)} used <span class="note">(no memory budget known: set memory_gb)</span>` : `${gb(used)} of ${gb(b.memoryBytes)}`
+    const label = `${b.name}: ${b.memoryBytes === null ? `${gb(used)} used` : `${gb(used)} of ${gb(b.memoryBytes)} used`} by ${loaded.length} loaded model${loaded.length === 1 ? "" : "s"}`
+    const bar = `<svg class="membar" viewBox="0 0 ${w} 14" preserveAspectRatio="none" role="img" aria-label="${esc(label)}"><rect class="free" x="0" y="0" width="${w}" height="14"/>${segments.join("")}</svg>`
+    const facts = (m: ModelState) =>
+      [m.sizeBytes === null ? "size ?" : gb(m.sizeBytes), until(m.expiresAt), m.inFlight > 0 ? `${m.inFlight} in flight` : "", m.pinned ? "<strong>pinned</strong>" : "", m.loadMs === null ? "" : `loads in ${secs(m.loadMs)}`]
+        .filter(Boolean)
+        .join(" · ")
+    const items = loaded.map((m) => `<li data-model="${esc(m.id)}"><span class="name">${esc(m.id)}</span> <span class="note">${facts(m)}</span></li>`)
+    const cold = b.models.filter((m) => m.loaded !== true && m.loadMs !== null)
+    const learned = cold.length ? `<p class="note">Cold, learned load times: ${cold.map((m) => `${esc(m.id)} ${secs(m.loadMs!)}`).join(", ")}</p>` : ""
+    return `<figure class="box" data-box="${esc(b.id)}"><figcaption><strong>${esc(b.name)}</strong> <span class="note">${esc(b.type)}</span> ${budget}</figcaption>${bar}<ul class="loaded">${items.join("") || '<li class="note">nothing loaded</li>'}</ul>${learned}</figure>`
+  }
+
+  function fleetSection(backends: readonly BackendState[], loads: readonly LoadState[]): string {
+    const managed = backends.filter((b) => !b.alwaysLoaded)
+    const always = backends.filter((b) => b.alwaysLoaded)
+    const boxes = managed.map(fleetBox).join("")
+    const fixed = always.length
+      ? `<ul class="always">${always.map((b) => `<li data-box="${esc(b.id)}"><strong>${esc(b.name)}</strong> <span class="note">${esc(b.type)}</span>: always loaded (no load/unload API): ${b.models.map((m) => esc(m.id)).join(", ") || "no models"}</li>`).join("")}</ul>`
+      : ""
+    const rows = [...loads].reverse().map((l) =>
+      `<tr>${td("Time", `<time datetime="${new Date(l.at).toISOString()}">${new Date(l.at).toISOString().slice(11, 19)}</time>`)}${td("Model", esc(l.model))}${td("Backend", esc(l.backend))}${td("Reason", esc(l.reason))}${td("Seconds", l.seconds.toFixed(1), "num")}</tr>`
+    )
+    const recent = table("Recent loads, newest first", ["Time", "Model", "Backend", "Reason", "Seconds"], rows, "No loads yet.")
+    if (!backends.length) return `<p>No backends yet.</p>`
+    return `<div class="boxes">${boxes}</div>${fixed}${recent}`
   }
 
   function outcome(r: RequestRecord): string {
@@ -187,7 +240,7 @@ export function dashboardRenderer() {
     return `<li>Backends healthy: <strong>${healthy} of ${s.backends.length}</strong></li><li>Models available: <strong>${models}</strong></li><li>Up <strong>${uptime}</strong></li><li>Nexus ${esc(s.version)}</li>`
   }
 
-  return { esc, backendsTable, modelMatrix, requestsTable, chart, charts, budget, summary }
+  return { esc, backendsTable, modelMatrix, fleetSection, requestsTable, chart, charts, budget, summary }
 }
 
 export type Renderer = ReturnType<typeof dashboardRenderer>

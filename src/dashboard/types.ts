@@ -16,6 +16,26 @@ export interface ModelState {
   embeddings: boolean | null
   /** Loaded in memory (warm), when the server says. */
   loaded: boolean | null
+  /** Size in memory, bytes, when known. */
+  sizeBytes: number | null
+  /** When the server unloads it if idle, epoch ms (when it says). */
+  expiresAt: number | null
+  /** The fleet's facts, on boxes that load and unload models (else false, 0, null). */
+  pinned: boolean
+  inFlight: number
+  /** Learned cold-load time on this box, ms. */
+  loadMs: number | null
+}
+
+/** A model that finished loading on a box (`GET /v1/fleet`'s `recent_loads`). */
+export interface LoadState {
+  backend: string
+  model: string
+  /** request, explicit, pin. */
+  reason: string
+  seconds: number
+  /** Epoch ms. */
+  at: number
 }
 
 export interface BackendState {
@@ -46,6 +66,8 @@ export interface BackendState {
   withdrawn: boolean
   /** The server keeps its models loaded (no load/unload API: vLLM, a plain llama.cpp server). */
   alwaysLoaded: boolean
+  /** Memory for models, bytes (`memory_gb`), when known. */
+  memoryBytes: number | null
   models: ModelState[]
 }
 
@@ -59,6 +81,8 @@ export interface Snapshot {
   requests: RequestRecord[]
   series: SeriesPoint[]
   bucketMs: number
+  /** The last model loads, oldest first. */
+  loads: LoadState[]
 }
 
 /** One message of the live stream (`event:` is the type, `data:` the JSON). */
@@ -67,3 +91,4 @@ export type LiveEvent =
   | { type: "backend"; data: BackendState }
   | { type: "backend_removed"; data: { id: string } }
   | { type: "models"; data: BackendState }
+  | { type: "load"; data: LoadState }

@@ -31,6 +31,9 @@ export interface UnloadEvent {
   reason: UnloadReason
 }
 
+/** A load as the fleet remembers it: when it finished, epoch ms. */
+export type RecentLoad = LoadEvent & { at: number }
+
 /** One attempt on a model whose residency we track. */
 export interface FleetAttempt {
   /** The server answered with a success status after `ms`: the model is loaded now. */
@@ -44,6 +47,8 @@ export type Fleet = ReturnType<typeof createFleet>
 const EWMA_ALPHA = 0.3
 /** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
 const CLAIM_MS = 10 * 60_000
+/** Loads remembered for operators (dashboard, `nexus fleet`), newest last. */
+const RECENT_LOADS = 20
 /** One model on one backend, as a map key. */
 export const residencyKey = (backendId: string, model: string) => `${backendId}\u0000${model}`
 
@@ -64,6 +69,13 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   const unloads = createEventBus<UnloadEvent>()
   const on = () => opts.config().enabled
   const counts = { warm: 0, cold: 0 }
+  const recent: RecentLoad[] = []
+  /** Models (per backend) requests wait to load, not yet counted as loaded. */
+  const awaited = new Set<string>()
+  loads.on((e) => {
+    recent.push({ ...e, at: now().getTime() })
+    if (recent.length > RECENT_LOADS) recent.shift()
+  })
 
   // Whether any backend has a model known not to be loaded, recomputed after a change.
   let cold = false
@@ -126,6 +138,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     loadingOn: claimed,
     /** Requests that found their model loaded, and that had to wait for a load. */
     counts,
+    /** The last loads, oldest first. */
+    recentLoads: (): readonly RecentLoad[] => recent,
 
     /**
      * Reorder the router's candidates for a model that is cold on every one of them:
@@ -151,8 +165,10 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       const k = residencyKey(backend.id, model)
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
       const cold = loaded === false
-      if (cold) counts.cold++
-      else counts.warm++
+      if (cold) {
+        counts.cold++
+        awaited.add(k)
+      } else counts.warm++
       // While a request waits for the load here, requests for the model follow it (the
       // box looks busy now, and placement alone would send them elsewhere).
       const unclaim = cold ? claim(model, backend.id) : () => {}
@@ -161,8 +177,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
         answered(ms) {
           if (!cold) return
           unclaim()
-          // Requests that waited for the same load answer too: the first one counts it.
-          if (backend.models.get(model)?.loaded !== false) return
+          // Requests that waited for the same load answer too: the first one counts it. (A
+          // probe may have seen it loaded already: the server answers after the prompt.)
+          if (!awaited.delete(k)) return
           learn(backend.id, model, ms)
           registry.setModelLoaded(backend.id, model, true)
           loads.emit({ backend: backend.name, model, reason: "request", ms })
@@ -174,7 +191,10 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
           if (n > 0) inUse.set(k, n)
           else inUse.delete(k)
           // The last of the requests waiting for this load gives up the claim.
-          if (cold && n <= 0) unclaim()
+          if (cold && n <= 0) {
+            unclaim()
+            awaited.delete(k)
+          }
         },
       }
     },
@@ -187,6 +207,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     /** A load we asked for finished (or an unload did). */
     loaded(backend: Backend, model: string, ms: number | undefined, reason: LoadReason): void {
       registry.setModelLoaded(backend.id, model, true)
+      // Requests waiting for it waited for this load: it is counted here, not again by them.
+      awaited.delete(residencyKey(backend.id, model))
       if (ms === undefined) return
       learn(backend.id, model, ms)
       loads.emit({ backend: backend.name, model, reason, ms })

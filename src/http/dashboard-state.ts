@@ -5,7 +5,8 @@
  * @module
  */
 import type { Backend } from "../core/backend.ts"
-import type { BackendState, Snapshot } from "../dashboard/types.ts"
+import type { BackendState, LoadState, Snapshot } from "../dashboard/types.ts"
+import type { RecentLoad } from "../fleet/fleet.ts"
 import { VERSION } from "../version.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import type { AppDeps } from "./deps.ts"
@@ -13,6 +14,8 @@ import type { AppDeps } from "./deps.ts"
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10)
 
 export function backendState(deps: AppDeps, b: Backend): BackendState {
+  const alwaysLoaded = providerFor(b.type).lifecycle === undefined
+  const { fleet } = deps
   return {
     id: b.id,
     name: b.name,
@@ -35,7 +38,8 @@ export function backendState(deps: AppDeps, b: Backend): BackendState {
     probeMs: round(b.stats.probeLatencyMs),
     breaker: deps.breakers.state(b.id),
     withdrawn: b.withdrawn === true,
-    alwaysLoaded: providerFor(b.type).lifecycle === undefined,
+    alwaysLoaded,
+    memoryBytes: b.memoryBytes ?? null,
     models: [...b.models.values()].map((m) => ({
       id: m.id,
       contextLength: m.contextLength ?? null,
@@ -44,8 +48,19 @@ export function backendState(deps: AppDeps, b: Backend): BackendState {
       json: m.capabilities.json_mode ?? null,
       embeddings: m.capabilities.embeddings ?? null,
       loaded: m.loaded ?? null,
+      sizeBytes: m.sizeBytes ?? null,
+      expiresAt: m.expiresAt ?? null,
+      // Residency facts only where residency changes: always-loaded boxes skip the lookups.
+      pinned: !alwaysLoaded && m.loaded === true && fleet.isPinned(m.id, b.name),
+      inFlight: alwaysLoaded ? 0 : fleet.inFlight(b.id, m.id),
+      loadMs: alwaysLoaded ? null : round(fleet.loadMs(b.id, m.id)),
     })),
   }
+}
+
+/** A load as the dashboard, `/v1/events` and `GET /v1/fleet` show it: seconds to a tenth. */
+export function loadState(l: RecentLoad): LoadState {
+  return { backend: l.backend, model: l.model, reason: l.reason, seconds: Math.round(l.ms / 100) / 10, at: l.at }
 }
 
 export function snapshot(deps: AppDeps): Snapshot {
@@ -57,5 +72,6 @@ export function snapshot(deps: AppDeps): Snapshot {
     requests: [...deps.history.recent()],
     series: deps.history.series(),
     bucketMs: deps.history.bucketMs,
+    loads: deps.fleet.recentLoads().map(loadState),
   }
 }

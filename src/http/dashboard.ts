@@ -65,7 +65,7 @@ export function dashboardRoutes(deps: AppDeps) {
   const page = (c: Context<Env>) => {
     // Signed out (keys required, no admin token yet): the page without its data; its script signs in.
     const shown = snapshot(deps)
-    if (!mayView(deps, c)) Object.assign(shown, { backends: [], requests: [], series: [] })
+    if (!mayView(deps, c)) Object.assign(shown, { backends: [], requests: [], series: [], loads: [] })
     const html = renderPage(shown, version())
     return send(c, html, {
       "content-type": "text/html; charset=utf-8",

@@ -3,7 +3,8 @@
  * finished requests) as Server-Sent Events, for the dashboard and for scripts.
  *
  * Events: `request` (a RequestRecord), `backend` (a backend's state after any change),
- * `models` (a backend whose model list changed), `backend_removed` (`{id}`).
+ * `models` (a backend whose model list changed), `backend_removed` (`{id}`), `load` (a
+ * model finished loading: `{backend, model, reason, seconds, at}`).
  * All subscribers share one hub (event-hub.ts): the buses are followed only while someone
  * listens, each event is serialized once, and a subscriber that stops reading is dropped
  * once it is `MAX_BACKLOG_BYTES` behind. At most `server.max_event_subscribers` at once.
@@ -13,7 +14,7 @@ import { Hono } from "hono"
 import { NexusError } from "../core/errors.ts"
 import { Counter, Gauge } from "../observability/prom.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { backendState } from "./dashboard-state.ts"
+import { backendState, loadState } from "./dashboard-state.ts"
 import { createEventHub } from "./event-hub.ts"
 import { requireViewer } from "./viewer.ts"
 
@@ -63,10 +64,12 @@ export function eventRoutes(deps: AppDeps) {
         }
       })
       const offRequests = deps.requests.on((r) => hub.publish("request", r))
+      const offLoads = deps.fleet.onLoad((l) => hub.publish("load", loadState({ ...l, at: Date.now() })))
       const heartbeat = setInterval(() => hub.comment("ping"), HEARTBEAT_MS)
       return () => {
         offRegistry()
         offRequests()
+        offLoads()
         clearInterval(heartbeat)
         pending.clear()
       }

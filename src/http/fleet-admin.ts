@@ -14,6 +14,7 @@ import type { Fleet } from "../fleet/fleet.ts"
 import { lifecycleKind, requireAdmin } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
+import { loadState } from "./dashboard-state.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { requireViewer } from "./viewer.ts"
 
@@ -44,14 +45,19 @@ async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly s
   return out
 }
 
-/** One backend's residency, as `GET /v1/fleet` and `nexus backends` show it. */
-function fleetView(b: Backend, fleet: Fleet) {
+/** One backend's residency, as `GET /v1/fleet` and `nexus fleet` show it. */
+export function fleetView(b: Backend, fleet: Fleet) {
   const loaded = [...b.models.values()].filter((m) => m.loaded === true)
+  const lifecycle = lifecycleKind(b)
   return {
     backend: b.name,
     type: b.type,
-    lifecycle: lifecycleKind(b),
+    lifecycle,
     memory_bytes: b.memoryBytes ?? null,
+    /** What the loaded models take, as far as their sizes are known. */
+    used_bytes: loaded.reduce((sum, m) => sum + (m.sizeBytes ?? 0), 0),
+    /** The models of a server without a load/unload API: always loaded. */
+    always_loaded: lifecycle === "always_loaded" ? [...b.models.keys()] : [],
     loaded: loaded.map((m) => ({
       model: m.id,
       size_bytes: m.sizeBytes ?? null,
@@ -67,17 +73,25 @@ function fleetView(b: Backend, fleet: Fleet) {
   }
 }
 
+/** The body of `GET /v1/fleet`. */
+export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
+  return {
+    backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
+    pins: deps.fleet.pins(),
+    requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
+    recent_loads: deps.fleet.recentLoads().map((l) => ({ ...loadState(l), at: new Date(l.at).toISOString() })),
+  }
+}
+
+export type FleetState = ReturnType<typeof fleetState>
+
 export function fleetRoutes(deps: AppDeps) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 
   app.get("/v1/fleet", (c) => {
     requireViewer(deps, c)
-    return c.json({
-      backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
-      pins: deps.fleet.pins(),
-      requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
-    })
+    return c.json(fleetState(deps))
   })
 
   // What auto would load, unload or keep next and why; said whether auto is on or not.
