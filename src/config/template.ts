@@ -209,7 +209,7 @@ idle_unload_minutes = 15
 
 # Models kept loaded on a backend (never unloaded by Nexus, loaded again if the server
 # drops them): always, or on some days between two local times ("HH:MM"; a window whose
-# to is before its from runs past midnight).
+# to is before its from runs past midnight, one whose to equals its from lasts 24 hours).
 # [[fleet.pins]]
 # model = "qwen3-coder:30b"
 # backend = "gpu-box"

@@ -1,7 +1,7 @@
 /**
  * Pins: models an operator keeps loaded on a backend, always or in weekly windows
  * (`days`, `from`..`to` in local time; a window whose end is before its start runs past
- * midnight into the next day). Pure: the caller passes the time.
+ * midnight into the next day, and one whose end equals its start lasts 24 hours). Pure: the caller passes the time.
  * @module
  */
 import { WEEKDAYS, type PinConfig } from "../config/types.ts"
@@ -23,8 +23,7 @@ export function pinActive(pin: PinConfig, now: Date): boolean {
   const t = now.getHours() * 60 + now.getMinutes()
   const day = now.getDay()
   if (from < to) return dayListed(pin, day) && t >= from && t < to
-  if (from === to) return dayListed(pin, day)
-  // Past midnight: the evening of a listed day, or the morning after one.
+  // Past midnight (or 24 hours from `from`): the evening of a listed day, or the morning after one.
   return (dayListed(pin, day) && t >= from) || (dayListed(pin, (day + 6) % 7) && t < to)
 }
 
@@ -43,6 +42,6 @@ export function pinRemainingMs(pin: PinConfig, now: Date): number {
   const from = minutes(pin.from ?? "00:00")
   const to = minutes(pin.to ?? "24:00")
   const t = now.getHours() * 60 + now.getMinutes() + now.getSeconds() / 60
-  const left = from < to ? to - t : from === to ? 1440 - t : t >= from ? 1440 - t + to : to - t
+  const left = from < to ? to - t : t >= from ? 1440 - t + to : to - t
   return Math.max(0, Math.round(left * 60_000))
 }
