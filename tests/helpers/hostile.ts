@@ -9,7 +9,11 @@ export const HOSTILE_PIECES = ['"', "'", "`", "\\", "<", ">", "&", "=", " ", "</
 
 /** A string of hostile pieces and arbitrary characters (at most `maxPieces` of them). */
 export function hostileString(maxPieces = 8): fc.Arbitrary<string> {
-  const piece = fc.oneof(fc.constantFrom(...HOSTILE_PIECES), fc.string({ unit: "binary", maxLength: 3 }), fc.string({ maxLength: 4 }))
+  // Code units (lone surrogates included) and code points, drawn as integers: fc.string's
+  // own units cost more than a second to set up on first use.
+  const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c))
+  const point = fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c))
+  const piece = fc.oneof(fc.constantFrom(...HOSTILE_PIECES), unit, point)
   return fc.array(piece, { maxLength: maxPieces }).map((parts) => parts.join(""))
 }
 
