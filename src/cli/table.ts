@@ -28,7 +28,17 @@ function width(s: string): number {
   return s.replace(/\u001b\[[0-9;]*m/g, "").length
 }
 
-export function table(head: string[], rows: string[][]): string {
+/**
+ * Cells hold names servers chose: a control character in one is shown as its code, never
+ * sent to the terminal (which would clear it, retitle it or forge a line). Colour codes
+ * are kept (statusMark writes them).
+ */
+function printable(cell: string): string {
+  return cell.replace(/\u001b\[[0-9;]*m|\p{Cc}/gu, (m) => (m.length > 1 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, "0")}`))
+}
+
+export function table(head: string[], given: string[][]): string {
+  const rows = given.map((r) => r.map(printable))
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => width(r[i] ?? ""))))
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - width(c)))).join("  ").trimEnd()

@@ -14,7 +14,19 @@ export type { Fields, LineLevel, Logger }
 
 const LEVELS: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 }
 
-const NEEDS_QUOTES = /[\s"=]/
+const NEEDS_QUOTES = /[\s"=\p{Cc}]/u
+
+/**
+ * Messages and fields carry text clients and the network chose (a model name, an mDNS
+ * service name, an upstream error): in a human line, a control character is written as
+ * its JSON escape, so it can neither start a forged line nor drive the terminal.
+ * JSON.stringify escapes C0 but leaves DEL and C1 (0x7f-0x9f) raw: those are escaped here.
+ */
+const CONTROL = /\p{Cc}/u
+const C1 = /[\u007f-\u009f]/g
+const hex = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`
+const quoted = (s: string) => JSON.stringify(s).replace(C1, hex)
+const printable = (s: string) => (CONTROL.test(s) ? quoted(s).slice(1, -1) : s)
 
 /** Each `key=value` pair for the human format, as pieces: " ", key, "=", value. */
 function addFields(fields: Fields | undefined, add: (piece: string) => void): void {
@@ -29,7 +41,7 @@ function addFields(fields: Fields | undefined, add: (piece: string) => void): vo
     if (typeof v === "number" || typeof v === "boolean") add(String(v))
     else {
       const s = typeof v === "string" ? v : JSON.stringify(v)
-      add(NEEDS_QUOTES.test(s) ? JSON.stringify(s) : s)
+      add(NEEDS_QUOTES.test(s) ? quoted(s) : s)
     }
   }
 }
@@ -154,7 +166,7 @@ function prettyReporter(writer: Writer, stream: NodeJS.WriteStream): LineReporte
       head = color ? `\u001b[90m${time}\u001b[0m \u001b[${COLOR[type] ?? "0"}m${label}\u001b[0m ` : `${time} ${label} `
     }
     add(head)
-    add(message)
+    add(printable(message))
     addFields(fields, add)
     writer.end()
   }

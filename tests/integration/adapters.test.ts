@@ -135,7 +135,7 @@ describe("what each adapter learns from its server", () => {
     const n = await nexus({
       backends: [
         backend("v", vllm.url, "vllm"),
-        backend("o", ollama.url, "ollama", { models: [{ name: "llava:7b", vision: true, context_length: 16384 }] }),
+        backend("o", ollama.url, "ollama", { models: [{ name: "llava:7b", vision: true, tools: true, context_length: 16384 }] }),
       ],
     })
     const image = { role: "user", content: [{ type: "text", text: "what is this" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }
@@ -143,7 +143,7 @@ describe("what each adapter learns from its server", () => {
     const unknown = await n.post("/v1/chat/completions", { model: "qwen2.5-7b", messages: [image] })
     expect(unknown.status).toBe(200)
     // Ollama says llava has no vision; the config says it has: the config wins.
-    expect(model(n, "o", "llava:7b")).toMatchObject({ contextLength: 16384, capabilities: { vision: true } })
+    expect(model(n, "o", "llava:7b")).toMatchObject({ contextLength: 16384, capabilities: { vision: true, tools: true } })
     expect((await n.post("/v1/chat/completions", { model: "llava:7b", messages: [image] })).status).toBe(200)
   })
 

@@ -146,7 +146,7 @@ describe("limits", () => {
     expect(local!.stats.completed).toBe(1)
   })
 
-  test("spend exactly at the limit is the hard limit; at the soft limit a drained local backend leaves the cloud open", async () => {
+  test("spend exactly at the limit is the hard limit, exactly at the percentage the soft limit; at the soft limit a drained local backend leaves the cloud open", async () => {
     const { n } = await setup({ monthly_limit_usd: 10_000_000, soft_limit_percent: 0, hard_limit_action: "block_cloud" }, { local: true })
     expect((await n.post("/v1/backends/home/drain", {})).status).toBe(200)
     const soft = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
@@ -154,6 +154,13 @@ describe("limits", () => {
     await soft.text()
     const once = await spent(n)
     expect(once).toBeGreaterThan(0)
+    // Spend exactly at the soft percentage is the soft limit (a local answer reserves nothing).
+    Object.assign(n.deps.config().routing.budget!, { monthly_limit_usd: once * 2, soft_limit_percent: 50 })
+    expect((await n.post("/v1/backends/home/undrain", {})).status).toBe(200)
+    await eventually(() => n.deps.registry.get("home")!.status === "healthy", 10_000, "home serving again")
+    const atSoft = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+    expect([atSoft.status, atSoft.headers.get("x-nexus-budget-status"), atSoft.headers.get("x-nexus-backend")]).toEqual([200, "soft_limit", "home"])
+    await atSoft.text()
     n.deps.config().routing.budget!.monthly_limit_usd = once
     const atLimit = await n.post("/v1/chat/completions", chat("claude-haiku-4-5"))
     expect(atLimit.status).toBe(503)

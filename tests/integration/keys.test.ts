@@ -155,6 +155,9 @@ describe("keys required", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "nexus-keys-"))
     const first = await gateway({ dataDir })
     const k = await createKey(first.n, { name: "alice", models: ["llama*"], privacy: "restricted", rpm: 60 })
+    const gone = await createKey(first.n, { name: "gone" })
+    const later = await createKey(first.n, { name: "later", expires: "30d" })
+    expect((await fetch(`${first.n.url}/v1/keys/gone`, { method: "DELETE" })).status).toBe(200)
     await first.n.stop(0)
     const file = await Bun.file(join(dataDir, "nexus.sqlite")).arrayBuffer()
     expect(Buffer.from(file).includes(k.secret)).toBe(false)
@@ -162,6 +165,11 @@ describe("keys required", () => {
     expect((await second.n.post("/v1/chat/completions", chat("llama3.2"), bearer(k.secret))).status).toBe(200)
     const shown = (await (await second.n.get("/v1/keys/alice")).json()) as any
     expect(shown).toMatchObject({ name: "alice", models: ["llama*"], privacy: "restricted", rpm: 60, status: "active" })
+    // A revoked key stays revoked, and an expiry stays set.
+    expect((await second.n.post("/v1/chat/completions", chat("llama3.2"), bearer(gone.secret))).status).toBe(401)
+    expect(((await (await second.n.get("/v1/keys/gone")).json()) as any).status).toBe("revoked")
+    expect(typeof later.expires_at).toBe("string")
+    expect(((await (await second.n.get("/v1/keys/later")).json()) as any).expires_at).toBe(later.expires_at)
   })
 })
 

@@ -42,6 +42,21 @@ describe("privacy zones", () => {
     expect(chats(cloud)).toBe(0)
   })
 
+  test("local first: an open model both serve goes to the local backend though the cloud scores better", async () => {
+    const home = await scope.emulator(startVllm({ models: ["llama3"] }))
+    const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["llama3"] }))
+    const n = await scope.nexus(
+      { backends: [backend("home", home.url, "vllm", { priority: 90 }), backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY", priority: 1 })] },
+      { env }
+    )
+    for (let i = 0; i < 3; i++) {
+      const res = await n.post("/v1/chat/completions", chat("llama3"))
+      expect([res.status, res.headers.get("x-nexus-backend")]).toEqual([200, "home"])
+      await res.text()
+    }
+    expect(chats(cloud)).toBe(0)
+  })
+
   test("the only local backend fails mid-retry: the request fails, it never fails over to the cloud", async () => {
     const { home, cloud, n } = await hybrid()
     home.faults.status = 500

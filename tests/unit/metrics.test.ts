@@ -1,14 +1,57 @@
 import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
 import { createMetrics } from "../../src/observability/metrics.ts"
+import { CachedCounter } from "../../src/observability/counter-cache.ts"
 import { CachedHistogram } from "../../src/observability/histogram-cache.ts"
-import { Histogram, Registry } from "../../src/observability/prom.ts"
+import { Counter, Histogram, Registry } from "../../src/observability/prom.ts"
 import { createRegistry } from "../../src/registry/registry.ts"
+import { hostileString } from "../helpers/hostile.ts"
+
+/** A sample's labels as a Prometheus parser reads them: \\, \" and \n unescaped; the rest of the line after. */
+function parseSample(line: string): { name: string; labels: Record<string, string>; rest: string } {
+  const open = line.indexOf("{")
+  const labels: Record<string, string> = {}
+  let i = open + 1
+  while (line[i] !== "}") {
+    const eq = line.indexOf('="', i)
+    const key = line.slice(i, eq)
+    let value = ""
+    for (i = eq + 2; line[i] !== '"'; i++) {
+      if (i >= line.length) throw new Error(`unterminated label value in ${JSON.stringify(line)}`)
+      if (line[i] !== "\\") value += line[i]
+      else value += { n: "\n", "\\": "\\", '"': '"' }[line[++i]!] ?? `\\${line[i]}`
+    }
+    labels[key] = value
+    i++
+    if (line[i] === ",") i++
+  }
+  return { name: line.slice(0, open), labels, rest: line.slice(i + 1) }
+}
 
 describe("metrics families", () => {
   test("label values are escaped in the exposition", async () => {
     const m = createMetrics(createRegistry())
     m.errors.inc({ model: 'a"b\\c', type: "timeout" })
     expect(await m.registry.metrics()).toContain('nexus_errors_total{model="a\\"b\\\\c",type="timeout"} 1')
+  })
+
+  test("any label value: one sample line, and the value reads back as itself", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileString(), hostileString(), async (model, backend) => {
+        // The request path's cached counter and a plain prom-client one (the key and ledger series).
+        const registry = new Registry()
+        const requests = new CachedCounter({ name: "r_total", help: "r", labelNames: ["model", "backend", "status"] as const, registers: [registry] })
+        const keys = new Counter({ name: "k_total", help: "k", labelNames: ["key"] as const, registers: [registry] })
+        requests.at(model, backend, "200").value++
+        keys.inc({ key: model })
+        const samples = (await registry.metrics()).split("\n").filter((l) => l && !l.startsWith("#")).map(parseSample)
+        expect(samples).toEqual([
+          { name: "r_total", labels: { model, backend, status: "200" }, rest: " 1" },
+          { name: "k_total", labels: { key: model }, rest: " 1" },
+        ])
+      }),
+      { numRuns: 300 }
+    )
   })
 
   test("the whole exposition: HELP and TYPE per family, blank line between, gauges read at scrape time", async () => {
