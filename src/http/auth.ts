@@ -8,8 +8,7 @@
  */
 import { KEY_PREFIX } from "../core/api-key.ts"
 import { NexusError } from "../core/errors.ts"
-import { messages } from "../ingress/anthropic/endpoints.ts"
-import { ollamaChat } from "../ingress/ollama/endpoints.ts"
+import { dialectOf } from "../ingress/index.ts"
 import { bearerOf } from "./admin-token.ts"
 import type { AppDeps } from "./deps.ts"
 import type { RequestScope } from "./scope.ts"
@@ -70,7 +69,6 @@ export function gate(deps: AppDeps, scope: RequestScope, path: string): void {
   const auth = deps.config().auth
   const gated = path.startsWith("/v1/") ? !UNGATED.test(path) : path.startsWith("/api/") || (path === "/health" && !auth.public_health) || (path === "/metrics" && !auth.public_metrics)
   if (!gated) return
-  if (path.startsWith("/api/")) scope.dialect ??= ollamaChat
-  else if (path.startsWith("/v1/messages") || scope.req.headers.has("anthropic-version")) scope.dialect ??= messages
+  scope.dialect ??= dialectOf(path, scope.req.headers)?.errors
   identify(deps, scope)
 }

@@ -13,7 +13,7 @@ import clientText from "../dashboard/client.ts" with { type: "text" }
 import styleText from "../dashboard/style.css" with { type: "text" }
 import { NexusError } from "../core/errors.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { prefersHtml, quality } from "./accept.ts"
+import { prefersHtml, quality } from "../ingress/accept.ts"
 import { snapshot } from "./dashboard-state.ts"
 import { mayView, requireViewer } from "./viewer.ts"
 
