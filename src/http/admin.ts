@@ -93,7 +93,10 @@ function isLoopback(ip: string | undefined): boolean {
   return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.")
 }
 
-export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
+/** What deciding who may change state reads. */
+export type AdminGateDeps = Pick<AppDeps, "config" | "clientIP">
+
+export function requireAdmin(deps: AdminGateDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
     const given = bearerOf(c.req.header("authorization")) ?? ""
@@ -116,7 +119,7 @@ export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
 }
 
 
-export function adminRoutes(deps: AppDeps) {
+export function adminRoutes(deps: AdminGateDeps & Pick<AppDeps, "health" | "manager" | "registry" | "reload">) {
   const app = new Hono<Env>()
 
   app.get("/v1/backends", (c) => {

@@ -12,7 +12,10 @@ import type { AppDeps } from "./deps.ts"
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10)
 
-export function backendState(deps: AppDeps, b: Backend): BackendState {
+/** What the dashboard's state is made of. */
+export type StateDeps = Pick<AppDeps, "breakers" | "config" | "history" | "registry" | "stats">
+
+export function backendState(deps: StateDeps, b: Backend): BackendState {
   return {
     id: b.id,
     name: b.name,
@@ -48,7 +51,7 @@ export function backendState(deps: AppDeps, b: Backend): BackendState {
   }
 }
 
-export function snapshot(deps: AppDeps): Snapshot {
+export function snapshot(deps: StateDeps): Snapshot {
   return {
     version: VERSION,
     uptimeSeconds: Math.floor((Date.now() - deps.stats.startedAt) / 1000),
