@@ -39,6 +39,9 @@ export function oneOf<const T extends readonly string[]>(
   )
 }
 
+/** The name of an environment variable (keys live in the environment, not the file). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
 export const bool = v.boolean("expected true or false")
 
 /** A non-empty string, trimmed. */
