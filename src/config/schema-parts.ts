@@ -28,7 +28,8 @@ export function oneOf<const T extends readonly string[]>(
   values: T,
   aliases: Readonly<Record<string, T[number]>> = {}
 ) {
-  const what = `expected one of: ${values.join(", ")}`
+  // Read when an issue is raised: some lists are declared after this module loads.
+  const what = () => `expected one of: ${values.join(", ")}`
   return v.pipe(
     v.string(what),
     v.transform((s) => {

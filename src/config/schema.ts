@@ -292,7 +292,9 @@ export const REQUIRED_KEYS: Readonly<Record<string, string>> = {
   "backends.url": "the server's http:// or https:// URL",
   "routing.policies.model_pattern": 'a model name or glob, like "private-*"',
   "routing.budget.monthly_limit_usd": "the monthly limit in US dollars",
-  "backends.type": `one of: ${BACKEND_TYPES.join(", ")}`,
+  get "backends.type"() {
+    return `one of: ${BACKEND_TYPES.join(", ")}`
+  },
   "backends.models.name": "the model's name as the backend reports it",
 }
 
