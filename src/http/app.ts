@@ -9,7 +9,7 @@
 import { Hono } from "hono"
 import { getPath } from "hono/utils/url"
 import { NexusError } from "../core/errors.ts"
-import { CANONICAL, DIALECTS } from "../ingress/index.ts"
+import { CANONICAL, DIALECTS, dialectOf } from "../ingress/index.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
 import { fleetRoutes } from "./fleet-admin.ts"
@@ -97,6 +97,8 @@ export function createApp(deps: AppDeps): Handler {
 
   app.notFound((c) => {
     const scope = c.get("scope")
+    // A path a dialect claims (Ollama's /api/...) is refused in that dialect's envelope.
+    scope.dialect ??= dialectOf(c.req.path, c.req.raw.headers)?.errors
     const methods = allowed(c.req.path)
     const headers: Record<string, string> = { "x-request-id": scope.requestId }
     if (methods.length === 0) {
