@@ -1,11 +1,11 @@
 /**
- * `[[backends]]`: the servers Nexus routes to, each with its type (and the spellings of
- * types other tools use), and `[[backends.models]]`, corrections to what a server reports.
- * A type's default URL and zone come from its provider (core/locality.ts).
+ * `[[backends]]`: the servers Nexus routes to, each with its type, and `[[backends.models]]`,
+ * corrections to what a server reports. The types, their other spellings, default URLs
+ * and zones are the providers' declarations (core/locality.ts).
  * @module
  */
 import * as v from "valibot"
-import { defaultUrl, defaultZone, isPrivateUrl, typesWithDefaultUrl } from "../core/locality.ts"
+import { defaultUrl, defaultZone, isPrivateUrl, TYPE_ALIASES, typesWithDefaultUrl } from "../core/locality.ts"
 import { isCleanText, isHttpUrl } from "./addresses.ts"
 import { bool, ENV_NAME, int, oneOf, seconds, table, text } from "./schema-parts.ts"
 import { modelGlob } from "./schema-policy.ts"
@@ -22,17 +22,6 @@ export const ModelOverrideSchema = table(
   },
   "[[backends.models]]"
 )
-
-/** The original's and other common spellings of backend types. */
-const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {
-  "llama.cpp": "llamacpp",
-  llama_cpp: "llamacpp",
-  "llama-cpp": "llamacpp",
-  "lm-studio": "lmstudio",
-  lm_studio: "lmstudio",
-  "openai-compatible": "generic",
-  openai_compatible: "generic",
-}
 
 /**
  * `type = "openai"` used to mean any OpenAI-compatible server; it now names the OpenAI

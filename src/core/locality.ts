@@ -29,10 +29,14 @@ const NOT_DECLARED = "providers are not declared: import src/egress/providers/in
  */
 export const BACKEND_TYPES: readonly BackendType[] = []
 
+/** Other spellings of type names (other tools', the original's), lower-case, filled with BACKEND_TYPES. */
+export const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {}
+
 /** Called by the provider registry when it loads: every type, no default for a forgotten one. */
-export function declareLocalities(table: Readonly<Record<BackendType, Locality>>): void {
+export function declareLocalities(table: Readonly<Record<BackendType, Locality>>, aliases: Readonly<Record<string, BackendType>> = {}): void {
   declared = table
   ;(BACKEND_TYPES as BackendType[]).splice(0, BACKEND_TYPES.length, ...(Object.keys(table) as BackendType[]))
+  Object.assign(TYPE_ALIASES, aliases)
 }
 
 /** The backend types, or an error naming the import that declares them. */

@@ -42,11 +42,17 @@ describe("the provider registry", () => {
     }
   })
 
-  test("configuration accepts each registered type and names them all for any other", () => {
+  test("configuration accepts each registered type and its declared spellings, and names them all for any other", () => {
     for (const type of backendTypes()) {
       const url = providerFor(type).locality.defaultUrl ?? "http://10.0.0.9:8000"
       const c = parseConfigText(`[[backends]]\nname = "b"\nurl = "${url}"\ntype = "${type}"\napi_key_env = "K"\n`, "nexus.toml")
       expect(c.backends[0]!.type).toBe(type as BackendType)
+    }
+    for (const type of backendTypes()) {
+      for (const alias of providerFor(type).aliases ?? []) {
+        const c = parseConfigText(`[[backends]]\nname = "b"\nurl = "http://10.0.0.9:8000"\ntype = "${alias.toUpperCase()}"\n`, "nexus.toml")
+        expect({ alias, type: c.backends[0]!.type }).toEqual({ alias, type })
+      }
     }
     let message = ""
     try {

@@ -12,4 +12,4 @@ declare module "../../core/backend.ts" {
   }
 }
 
-export const generic = openaiCompatible({ type: "generic", locality: ON_PREMISES })
+export const generic = openaiCompatible({ type: "generic", aliases: ["openai-compatible", "openai_compatible"], locality: ON_PREMISES })

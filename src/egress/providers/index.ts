@@ -35,8 +35,11 @@ const PROVIDERS: readonly Provider[] = [
 
 const providers = Object.fromEntries(PROVIDERS.map((p) => [p.type, p])) as Record<BackendType, Provider>
 
-// Configuration reads which types there are and where each runs (cloud or not, default URL) from here.
-declareLocalities(Object.fromEntries(PROVIDERS.map((p) => [p.type, p.locality])) as Record<BackendType, Locality>)
+// Configuration reads which types there are, their other spellings and where each runs (cloud or not, default URL) from here.
+declareLocalities(
+  Object.fromEntries(PROVIDERS.map((p) => [p.type, p.locality])) as Record<BackendType, Locality>,
+  Object.fromEntries(PROVIDERS.flatMap((p) => (p.aliases ?? []).map((alias) => [alias, p.type])))
+)
 
 export function providerFor(type: BackendType): Provider {
   return providers[type]

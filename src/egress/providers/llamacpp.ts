@@ -49,6 +49,7 @@ function routerStatus(entry: Record<string, unknown>): string | undefined {
 
 const compatible = openaiCompatible({
   type: "llamacpp",
+  aliases: ["llama.cpp", "llama_cpp", "llama-cpp"],
   locality: ON_PREMISES,
   healthPath: "/health",
   readHealth: readLlamaHealth,

@@ -117,6 +117,7 @@ const lifecycle: Lifecycle = {
 
 const compatible = openaiCompatible({
   type: "lmstudio",
+  aliases: ["lm-studio", "lm_studio"],
   locality: ON_PREMISES,
   fixEvent: fixStringError,
   async enrich(backend, models, ctx) {
