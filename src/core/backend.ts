@@ -12,7 +12,6 @@ import type { Dialect } from "./request.ts"
  * file (`declare module` in src/egress/providers/<type>.ts), so a new provider needs no
  * edit here; the list at run time comes from the provider registry (core/locality.ts).
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface BackendTypeNames {}
 
 /** A kind of server: `generic` is any OpenAI-compatible server we know nothing more about. */

@@ -12,7 +12,6 @@ import type { ApiKey } from "./api-key.ts"
  * name from its folder (`declare module` in src/ingress/<dialect>/index.ts), so a new
  * dialect needs no edit here and tables keyed by dialect still list every one.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface DialectNames {}
 
 /** A wire dialect: OpenAI Chat Completions (canonical), Anthropic Messages, Ollama, OpenAI Responses, ... */
