@@ -15,7 +15,6 @@ import type { IngressEndpoint } from "./types.ts"
 
 /** What a dialect's own routes may read and set of the request being answered. */
 export interface IngressScope {
-  readonly req: Request
   /** Errors from then on are rendered in this endpoint's dialect. */
   dialect: IngressEndpoint | undefined
   /** The client's API key, once checked (only when keys are required). */
