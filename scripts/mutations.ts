@@ -64,10 +64,10 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/ingress/ollama/encode.ts", find: "const doneReason = (finish: string | null) => (finish === \"length\" ? \"length\" : \"stop\")", replace: "const doneReason = (finish: string | null) => \"stop\"", tests: [`${U}dialects.test.ts`, `${I}dialect-streams.test.ts`], what: "Ollama clients never told done_reason length" },
 
   // http
-  { file: "src/http/accept.ts", find: "return html > 0 && html >= quality(accept, \"application/json\")", replace: "return html > 0 && html > quality(accept, \"application/json\")", tests: [`${I}dashboard.test.ts`], filter: "Accept|browser", what: "a browser's equal-quality Accept no longer gets HTML" },
+  { file: "src/ingress/accept.ts", find: "return html > 0 && html >= quality(accept, \"application/json\")", replace: "return html > 0 && html > quality(accept, \"application/json\")", tests: [`${I}dashboard.test.ts`], filter: "Accept|browser", what: "a browser's equal-quality Accept no longer gets HTML" },
   { file: "src/http/health.ts", find: "const all = backends.length > 0 && healthy === backends.length ? \"healthy\" : healthy > 0 ? \"degraded\" : \"unhealthy\"", replace: "const all = healthy > 0 ? \"healthy\" : \"unhealthy\"", tests: [`${I}gateway.test.ts`, `${I}resilience.test.ts`, `${I}telemetry.test.ts`], what: "/health never says degraded" },
-  { file: "src/http/models.ts", find: "context_length: contexts.length ? Math.max(...contexts) : null", replace: "context_length: contexts.length ? Math.min(...contexts) : null", tests: [`${I}model-list-stats.test.ts`], what: "model list shows the smallest context of its backends" },
-  { file: "src/http/models.ts", find: "    if (b.status !== \"healthy\") continue\n", replace: "", tests: [`${I}model-list-stats.test.ts`], what: "unhealthy backends' models listed" },
+  { file: "src/ingress/catalog.ts", find: "context_length: contexts.length ? Math.max(...contexts) : null", replace: "context_length: contexts.length ? Math.min(...contexts) : null", tests: [`${I}model-list-stats.test.ts`], what: "model list shows the smallest context of its backends" },
+  { file: "src/ingress/catalog.ts", find: "    if (b.status !== \"healthy\") continue\n", replace: "", tests: [`${I}model-list-stats.test.ts`], what: "unhealthy backends' models listed" },
 
   // observability
   { file: "src/observability/record.ts", find: "    for (const f of r.failures) metrics.failovers.inc({ backend: f.backend })\n", replace: "", tests: [`${I}bad-answers.test.ts`], what: "nexus_failovers_total never incremented" },

@@ -6,6 +6,8 @@ import { defineCommand } from "citty"
 import type { backendView } from "../http/admin.ts"
 import { FIELDS } from "../config/schema.ts"
 import { BACKEND_TYPES } from "../config/types.ts"
+// Declares the backend types the help below lists.
+import "../egress/providers/index.ts"
 import { checkInto, numberFrom } from "../config/values.ts"
 import { api, fail, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"

@@ -18,7 +18,7 @@
  * @module
  */
 import { defineCommand } from "citty"
-import type { ModelEntry } from "../http/models.ts"
+import type { ModelEntry } from "../ingress/catalog.ts"
 import { api, answeredBy, fail, serverUrl, urlArg } from "./client.ts"
 
 export const AGENTS = ["claude", "codex", "opencode"] as const

@@ -4,7 +4,7 @@
  */
 import { defineCommand } from "citty"
 import type { healthSummary } from "../http/health.ts"
-import type { ModelEntry } from "../http/models.ts"
+import type { ModelEntry } from "../ingress/catalog.ts"
 import { answeredBy, api, serverUrl, urlArg } from "./client.ts"
 import { statusMark, table } from "./table.ts"
 import { lifecycleCommands } from "./fleet.ts"

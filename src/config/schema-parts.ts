@@ -28,7 +28,8 @@ export function oneOf<const T extends readonly string[]>(
   values: T,
   aliases: Readonly<Record<string, T[number]>> = {}
 ) {
-  const what = `expected one of: ${values.join(", ")}`
+  // Read when an issue is raised: some lists are declared after this module loads.
+  const what = () => `expected one of: ${values.join(", ")}`
   return v.pipe(
     v.string(what),
     v.transform((s) => {
@@ -38,6 +39,9 @@ export function oneOf<const T extends readonly string[]>(
     v.picklist(values, what)
   )
 }
+
+/** The name of an environment variable (keys live in the environment, not the file). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export const bool = v.boolean("expected true or false")
 

@@ -4,10 +4,10 @@
  * defaults, and its commented-out examples load too once uncommented (tests check both).
  * @module
  */
-import { BACKEND_TYPES } from "./types.ts"
+import { backendTypes } from "../core/locality.ts"
 
 /** The backend types as the template's comments list them. */
-const TYPES = BACKEND_TYPES.join(" | ")
+const TYPES = backendTypes().join(" | ")
 
 /** Every key, documented; the values shown are the defaults. */
 export const FULL_TEMPLATE = `# Nexus configuration. Every key is optional: the values shown are the defaults,

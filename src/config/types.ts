@@ -8,7 +8,8 @@
 import type { BackendType, Zone } from "../core/backend.ts"
 import type { LogLevel } from "../core/logger.ts"
 
-export { BACKEND_TYPES, ZONES, type BackendType, type Zone } from "../core/backend.ts"
+export { ZONES, type BackendType, type Zone } from "../core/backend.ts"
+export { BACKEND_TYPES } from "../core/locality.ts"
 export { LOG_LEVELS, type LogLevel } from "../core/logger.ts"
 
 export const ROUTING_STRATEGIES = [

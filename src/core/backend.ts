@@ -8,23 +8,14 @@
 import type { Dialect } from "./request.ts"
 
 /**
- * Every kind of server Nexus talks to. `generic` is any OpenAI-compatible server we know
- * nothing more about; `openai` is the OpenAI cloud (or a compatible cloud provider).
+ * The names of the kinds of server Nexus talks to. Each provider adds its own from its
+ * file (`declare module` in src/egress/providers/<type>.ts), so a new provider needs no
+ * edit here; the list at run time comes from the provider registry (core/locality.ts).
  */
-export const BACKEND_TYPES = [
-  "ollama",
-  "vllm",
-  "llamacpp",
-  "lmstudio",
-  "exo",
-  "localai",
-  "llamafile",
-  "generic",
-  "openai",
-  "anthropic",
-  "google",
-] as const
-export type BackendType = (typeof BACKEND_TYPES)[number]
+export interface BackendTypeNames {}
+
+/** A kind of server: `generic` is any OpenAI-compatible server we know nothing more about. */
+export type BackendType = keyof BackendTypeNames & string
 
 /** Where a backend runs: `restricted` keeps data on hardware the operator controls. */
 export const ZONES = ["restricted", "open"] as const

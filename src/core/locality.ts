@@ -1,8 +1,9 @@
 /**
- * Where a backend runs. Each provider declares it in its own file (egress/providers/):
- * whether its servers are somebody else's cloud, and where its API lives by default. The
- * provider registry hands those declarations down here, so that configuration, which sits
- * below the providers, reads them without importing them. A configured `zone` wins.
+ * Which kinds of backend there are and where each runs. Each provider declares it in its
+ * own file (egress/providers/): its type name, whether its servers are somebody else's
+ * cloud, and where its API lives by default. The provider registry hands those
+ * declarations down here, so that configuration, which sits below the providers, reads
+ * them without importing them. A configured `zone` wins.
  * @module
  */
 import type { BackendType, Zone } from "./backend.ts"
@@ -20,13 +21,32 @@ export const ON_PREMISES: Locality = Object.freeze({ cloud: false })
 
 let declared: Readonly<Record<BackendType, Locality>> | undefined
 
+const NOT_DECLARED = "providers are not declared: import src/egress/providers/index.ts before reading a configuration"
+
+/**
+ * Every backend type, in the provider registry's order: filled when the registry loads
+ * (read it after that; `backendTypes()` says so when it is too early).
+ */
+export const BACKEND_TYPES: readonly BackendType[] = []
+
+/** Other spellings of type names (other tools', the original's), lower-case, filled with BACKEND_TYPES. */
+export const TYPE_ALIASES: Readonly<Record<string, BackendType>> = {}
+
 /** Called by the provider registry when it loads: every type, no default for a forgotten one. */
-export function declareLocalities(table: Readonly<Record<BackendType, Locality>>): void {
+export function declareLocalities(table: Readonly<Record<BackendType, Locality>>, aliases: Readonly<Record<string, BackendType>> = {}): void {
   declared = table
+  ;(BACKEND_TYPES as BackendType[]).splice(0, BACKEND_TYPES.length, ...(Object.keys(table) as BackendType[]))
+  Object.assign(TYPE_ALIASES, aliases)
+}
+
+/** The backend types, or an error naming the import that declares them. */
+export function backendTypes(): readonly BackendType[] {
+  if (!declared) throw new Error(NOT_DECLARED)
+  return BACKEND_TYPES
 }
 
 function localityOf(type: BackendType): Locality | undefined {
-  if (!declared) throw new Error("provider localities are not declared: import src/egress/providers/index.ts before reading a configuration")
+  if (!declared) throw new Error(NOT_DECLARED)
   return declared[type]
 }
 

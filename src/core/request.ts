@@ -8,10 +8,14 @@
 import type { ApiKey } from "./api-key.ts"
 
 /**
- * The wire dialects on both sides of the gateway: OpenAI Chat Completions (canonical),
- * Anthropic Messages, Ollama's native API and OpenAI Responses.
+ * The names of the wire dialects on both sides of the gateway. Each dialect adds its own
+ * name from its folder (`declare module` in src/ingress/<dialect>/index.ts), so a new
+ * dialect needs no edit here and tables keyed by dialect still list every one.
  */
-export type Dialect = "openai" | "anthropic" | "ollama" | "responses"
+export interface DialectNames {}
+
+/** A wire dialect: OpenAI Chat Completions (canonical), Anthropic Messages, Ollama, OpenAI Responses, ... */
+export type Dialect = keyof DialectNames & string
 
 /** Which operation: the OpenAI endpoint it maps to. */
 export type Operation = "chat" | "completions" | "embeddings"

@@ -7,7 +7,8 @@
 import { Hono, type Context } from "hono"
 import * as v from "valibot"
 import { closest, ConfigError, describeValue } from "../config/errors.ts"
-import { BackendFields, REQUIRED_KEYS } from "../config/schema.ts"
+import { REQUIRED_KEYS } from "../config/schema.ts"
+import { BackendFields } from "../config/schema-backends.ts"
 import type { Backend } from "../core/backend.ts"
 import { noSuchBackend } from "../registry/manage.ts"
 import { providerFor } from "../egress/providers/index.ts"
@@ -93,7 +94,10 @@ function isLoopback(ip: string | undefined): boolean {
   return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.")
 }
 
-export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
+/** What deciding who may change state reads. */
+export type AdminGateDeps = Pick<AppDeps, "config" | "clientIP">
+
+export function requireAdmin(deps: AdminGateDeps, c: Context<Env>): void {
   const token = deps.config().server.admin_token
   if (token) {
     const given = bearerOf(c.req.header("authorization")) ?? ""
@@ -116,7 +120,7 @@ export function requireAdmin(deps: AppDeps, c: Context<Env>): void {
 }
 
 
-export function adminRoutes(deps: AppDeps) {
+export function adminRoutes(deps: AdminGateDeps & Pick<AppDeps, "health" | "manager" | "registry" | "reload">) {
   const app = new Hono<Env>()
 
   app.get("/v1/backends", (c) => {

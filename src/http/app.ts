@@ -9,16 +9,11 @@
 import { Hono } from "hono"
 import { getPath } from "hono/utils/url"
 import { NexusError } from "../core/errors.ts"
-import { openaiErrorResponse } from "../ingress/openai/errors.ts"
-import { chatCompletions, completions, embeddings } from "../ingress/openai/endpoints.ts"
-import { messages } from "../ingress/anthropic/endpoints.ts"
-import { ollamaChat, ollamaEmbed, ollamaEmbeddings, ollamaGenerate } from "../ingress/ollama/endpoints.ts"
-import { responses } from "../ingress/responses/endpoints.ts"
+import { CANONICAL, DIALECTS, dialectOf } from "../ingress/index.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { adminRoutes } from "./admin.ts"
 import { fleetRoutes } from "./fleet-admin.ts"
 import { crossSite, crossSiteOrigin, hostCheck, isSafeMethod, misdirected } from "./browser-guard.ts"
-import { countTokensRoutes } from "./count-tokens.ts"
 import { dashboardRoutes } from "./dashboard.ts"
 import type { AppDeps, Env } from "./deps.ts"
 import { gate } from "./auth.ts"
@@ -26,26 +21,18 @@ import { answerError, record } from "./error-answer.ts"
 import { keyRoutes } from "./keys.ts"
 import { eventRoutes } from "./events.ts"
 import { healthRoutes } from "./health.ts"
+import { ingressDeps } from "./ingress-deps.ts"
 import { modelRoutes } from "./models.ts"
-import { ollamaRoutes } from "./ollama.ts"
 import { pipeline } from "./pipeline.ts"
-import { responseRoutes } from "./responses.ts"
 import { routePlanRoutes } from "./route-plan.ts"
 import { openScope } from "./scope.ts"
 import { viewerRoutes } from "./viewer.ts"
 
 /** Every proxied route, by the dialect it speaks. */
-const PROXIED: readonly (readonly [string, IngressEndpoint])[] = [
-  ["/v1/chat/completions", chatCompletions],
-  ["/v1/completions", completions],
-  ["/v1/embeddings", embeddings],
-  ["/v1/messages", messages],
-  ["/v1/responses", responses],
-  ["/api/chat", ollamaChat],
-  ["/api/generate", ollamaGenerate],
-  ["/api/embed", ollamaEmbed],
-  ["/api/embeddings", ollamaEmbeddings],
-]
+const PROXIED: readonly (readonly [string, IngressEndpoint])[] = DIALECTS.flatMap((d) => Object.entries(d.endpoints))
+
+/** The envelope of errors no dialect claims. */
+const defaultError = CANONICAL.errors.error
 
 /** Methods some route answers; anything else on a known path is a 405. */
 const METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH"] as const
@@ -95,10 +82,9 @@ export function createApp(deps: AppDeps): Handler {
     // Also in Hono: a percent-encoded spelling of the path arrives there, and 405s need it.
     app.post(path, (c) => run(c.get("scope")))
   }
-  app.route("/", countTokensRoutes(deps))
-  app.route("/", responseRoutes(deps))
-  app.route("/", ollamaRoutes(deps))
-  app.route("/", modelRoutes(deps))
+  const ingress = ingressDeps(deps)
+  for (const d of DIALECTS) if (d.routes) app.route("/", d.routes(ingress))
+  app.route("/", modelRoutes(ingress))
   app.route("/", healthRoutes(deps))
   app.route("/", routePlanRoutes(deps))
   app.route("/", adminRoutes(deps))
@@ -111,18 +97,20 @@ export function createApp(deps: AppDeps): Handler {
 
   app.notFound((c) => {
     const scope = c.get("scope")
+    // A path a dialect claims (Ollama's /api/...) is refused in that dialect's envelope.
+    scope.dialect ??= dialectOf(c.req.path, c.req.raw.headers)?.errors
     const methods = allowed(c.req.path)
     const headers: Record<string, string> = { "x-request-id": scope.requestId }
     if (methods.length === 0) {
       const err = new NexusError({ kind: "unknown_route", message: `Unknown route: ${c.req.method} ${c.req.path}`, code: "unknown_route" })
       record(deps, scope, err.status, err)
-      return (scope.dialect?.error ?? openaiErrorResponse)(err, headers)
+      return (scope.dialect?.error ?? defaultError)(err, headers)
     }
     const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods
     const message = `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(" or ")}.`
     const err = new NexusError({ kind: "method_not_allowed", message, code: "method_not_allowed" })
     record(deps, scope, err.status, err)
-    return (scope.dialect?.error ?? openaiErrorResponse)(err, { ...headers, allow: allow.join(", ") })
+    return (scope.dialect?.error ?? defaultError)(err, { ...headers, allow: allow.join(", ") })
   })
 
   app.onError((err, c) => answerError(deps, c.get("scope") ?? openScope(c.req.raw, c.req.path), err))

@@ -8,8 +8,7 @@
  */
 import { KEY_PREFIX } from "../core/api-key.ts"
 import { NexusError } from "../core/errors.ts"
-import { messages } from "../ingress/anthropic/endpoints.ts"
-import { ollamaChat } from "../ingress/ollama/endpoints.ts"
+import { dialectOf } from "../ingress/index.ts"
 import { bearerOf } from "./admin-token.ts"
 import type { AppDeps } from "./deps.ts"
 import type { RequestScope } from "./scope.ts"
@@ -34,7 +33,7 @@ function unauthenticated(given: boolean): NexusError {
 }
 
 /** Who the request is, or a 401; sets `scope.key`. */
-export function identify(deps: AppDeps, scope: RequestScope): void {
+export function identify(deps: Pick<AppDeps, "keys">, scope: RequestScope): void {
   if (scope.key) return
   const secret = presentedKey(scope.req.headers)
   const key = secret === undefined ? undefined : deps.keys.table.authenticate(secret)
@@ -43,7 +42,7 @@ export function identify(deps: AppDeps, scope: RequestScope): void {
 }
 
 /** Identify, then take a place within the key's limits (a 429 when there is none). */
-export function admit(deps: AppDeps, scope: RequestScope): void | Promise<void> {
+export function admit(deps: Pick<AppDeps, "keys">, scope: RequestScope): void | Promise<void> {
   identify(deps, scope)
   if (scope.keySlot) return
   // Limits on a shared store answer later; local ones at once, without a promise.
@@ -53,7 +52,7 @@ export function admit(deps: AppDeps, scope: RequestScope): void | Promise<void> 
 }
 
 /** Give back the key's place in flight (once; the request's one record calls it). */
-export function release(deps: AppDeps, scope: RequestScope): void {
+export function release(deps: Pick<AppDeps, "keys">, scope: RequestScope): void {
   if (!scope.keySlot) return
   scope.keySlot = false
   deps.keys.limits.release(scope.key!)
@@ -66,11 +65,10 @@ const UNGATED = /^\/v1\/(?:backends|admin|keys|stats|events|fleet)(?:\/|$)/
  * The key check of routes served by the Hono app (model lists, Ollama's and Anthropic's
  * side routes, the route explainer), answered in the dialect of the route.
  */
-export function gate(deps: AppDeps, scope: RequestScope, path: string): void {
+export function gate(deps: Pick<AppDeps, "config" | "keys">, scope: RequestScope, path: string): void {
   const auth = deps.config().auth
   const gated = path.startsWith("/v1/") ? !UNGATED.test(path) : path.startsWith("/api/") || (path === "/health" && !auth.public_health) || (path === "/metrics" && !auth.public_metrics)
   if (!gated) return
-  if (path.startsWith("/api/")) scope.dialect ??= ollamaChat
-  else if (path.startsWith("/v1/messages") || scope.req.headers.has("anthropic-version")) scope.dialect ??= messages
+  scope.dialect ??= dialectOf(path, scope.req.headers)?.errors
   identify(deps, scope)
 }

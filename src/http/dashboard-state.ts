@@ -13,7 +13,10 @@ import type { AppDeps } from "./deps.ts"
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10)
 
-export function backendState(deps: AppDeps, b: Backend): BackendState {
+/** What the dashboard's state is made of. */
+export type StateDeps = Pick<AppDeps, "breakers" | "config" | "history" | "registry" | "stats" | "fleet">
+
+export function backendState(deps: StateDeps, b: Backend): BackendState {
   const alwaysLoaded = providerFor(b.type).lifecycle === undefined
   const { fleet } = deps
   return {
@@ -63,7 +66,7 @@ export function loadState(l: RecentLoad): LoadState {
   return { backend: l.backend, model: l.model, reason: l.reason, seconds: Math.round(l.ms / 100) / 10, at: l.at }
 }
 
-export function snapshot(deps: AppDeps): Snapshot {
+export function snapshot(deps: StateDeps): Snapshot {
   return {
     version: VERSION,
     uptimeSeconds: Math.floor((Date.now() - deps.stats.startedAt) / 1000),

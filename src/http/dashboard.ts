@@ -13,9 +13,9 @@ import clientText from "../dashboard/client.ts" with { type: "text" }
 import styleText from "../dashboard/style.css" with { type: "text" }
 import { NexusError } from "../core/errors.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { prefersHtml, quality } from "./accept.ts"
-import { snapshot } from "./dashboard-state.ts"
-import { mayView, requireViewer } from "./viewer.ts"
+import { prefersHtml, quality } from "../ingress/accept.ts"
+import { snapshot, type StateDeps } from "./dashboard-state.ts"
+import { mayView, requireViewer, type ViewerDeps } from "./viewer.ts"
 
 /** Only this origin, and no inline script: the snapshot is JSON, never executed. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -58,7 +58,7 @@ function send(c: Context<Env>, body: string, headers: Record<string, string>): R
   return c.body(Bun.gzipSync(body), 200, { ...vary, "content-encoding": "gzip" })
 }
 
-export function dashboardRoutes(deps: AppDeps) {
+export function dashboardRoutes(deps: StateDeps & ViewerDeps) {
   const app = new Hono<Env>()
   const version = () => loadAssets()["app.js"]!.etag.slice(1, -1) + loadAssets()["render.ts"]!.etag.slice(1, 4)
 

@@ -14,9 +14,9 @@ import { Hono } from "hono"
 import { NexusError } from "../core/errors.ts"
 import { Counter, Gauge } from "../observability/prom.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { backendState, loadState } from "./dashboard-state.ts"
+import { backendState, loadState, type StateDeps } from "./dashboard-state.ts"
 import { createEventHub } from "./event-hub.ts"
-import { requireViewer } from "./viewer.ts"
+import { requireViewer, type ViewerDeps } from "./viewer.ts"
 
 /** Events gather this long before going out; slot and probe changes, which come in bursts
  * (two per request), are sent once per backend per batch. */
@@ -32,7 +32,7 @@ const DROPPED_GRACE_SECONDS = 5
 
 const GREETING = new TextEncoder().encode(": connected\nretry: 1000\n\n")
 
-export function eventRoutes(deps: AppDeps) {
+export function eventRoutes(deps: StateDeps & ViewerDeps & Pick<AppDeps, "idleTimeout" | "metrics" | "noIdleTimeout" | "requests">) {
   const app = new Hono<Env>()
   /** Backends whose slot or probe changed since the last batch. */
   const pending = new Set<string>()

@@ -11,7 +11,7 @@ import type { Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
 import { keepAliveMs } from "../fleet/duration.ts"
 import type { Fleet } from "../fleet/fleet.ts"
-import { lifecycleKind, requireAdmin } from "./admin.ts"
+import { lifecycleKind, requireAdmin, type AdminGateDeps } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import { loadState } from "./dashboard-state.ts"
@@ -27,7 +27,7 @@ interface FleetBody {
   keepAliveMs?: number
 }
 
-async function readFleetBody(deps: AppDeps, c: Context<Env>, allowed: readonly string[]): Promise<FleetBody> {
+async function readFleetBody(deps: AdminGateDeps, c: Context<Env>, allowed: readonly string[]): Promise<FleetBody> {
   requireAdmin(deps, c)
   requireJsonBody(c.req.raw)
   const body = parseJsonObject(await readBodyText(c.req.raw, 16 * 1024, deps.config().server.request_timeout_seconds * 1000))
@@ -85,7 +85,7 @@ export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
 
 export type FleetState = ReturnType<typeof fleetState>
 
-export function fleetRoutes(deps: AppDeps) {
+export function fleetRoutes(deps: AdminGateDeps & Pick<AppDeps, "fleet" | "fleetControl" | "fleetAuto" | "registry">) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 

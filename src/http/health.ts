@@ -6,9 +6,9 @@
 import { Hono } from "hono"
 import { VERSION } from "../version.ts"
 import type { AppDeps, Env } from "./deps.ts"
-import { requireViewer } from "./viewer.ts"
+import { requireViewer, type ViewerDeps } from "./viewer.ts"
 
-export function healthSummary(deps: AppDeps) {
+export function healthSummary(deps: Pick<AppDeps, "keys" | "metrics" | "registry" | "spend" | "stats">) {
   const backends = deps.registry.list()
   const count = (s: string) => backends.filter((b) => b.status === s).length
   const healthy = count("healthy")
@@ -35,7 +35,7 @@ export function healthSummary(deps: AppDeps) {
   }
 }
 
-export function healthRoutes(deps: AppDeps) {
+export function healthRoutes(deps: ViewerDeps & Parameters<typeof healthSummary>[0]) {
   const app = new Hono<Env>()
 
   // Always 200 while the process serves: "unhealthy" describes the backends, and a

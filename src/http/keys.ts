@@ -12,7 +12,7 @@ import { modelGlob } from "../config/schema-policy.ts"
 import { PRIVACY_LEVELS } from "../config/types.ts"
 import { NexusError } from "../core/errors.ts"
 import { KEY_NAME, KEY_NAME_EXPECTED, type KeySpec } from "../policy/key-table.ts"
-import { requireAdmin } from "./admin.ts"
+import { requireAdmin, type AdminGateDeps } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
@@ -76,7 +76,7 @@ function parseCreate(body: Record<string, unknown>, now: number): KeySpec {
   }
 }
 
-export function keyRoutes(deps: AppDeps) {
+export function keyRoutes(deps: AdminGateDeps & Pick<AppDeps, "keys" | "log">) {
   const app = new Hono<Env>()
   const { table, usage } = deps.keys
 

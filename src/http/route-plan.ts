@@ -13,7 +13,7 @@ import { NexusError } from "../core/errors.ts"
 import { applyPolicy, verdicts } from "../policy/index.ts"
 import { ChatRequest, validate } from "../ingress/openai/validate.ts"
 
-export function routePlanRoutes(deps: AppDeps) {
+export function routePlanRoutes(deps: Pick<AppDeps, "config" | "registry" | "router" | "spend" | "stages">) {
   const app = new Hono<Env>()
   app.post("/v1/nexus/route", async (c) => {
     const { max_body_bytes, request_timeout_seconds } = deps.config().server

@@ -32,14 +32,17 @@ function cookieOf(header: string | undefined): string | undefined {
   return undefined
 }
 
+/** What deciding who may see the views reads. */
+export type ViewerDeps = Pick<AppDeps, "config">
+
 /** The admin token these views need now, or undefined when they are open. */
-function tokenNeeded(deps: AppDeps): string | undefined {
+function tokenNeeded(deps: ViewerDeps): string | undefined {
   const config = deps.config()
   return config.auth.required ? config.server.admin_token : undefined
 }
 
 /** Whether the request may see the views: open, or it carries the admin token (header or dashboard cookie). */
-export function mayView(deps: AppDeps, c: Context<Env>): boolean {
+export function mayView(deps: ViewerDeps, c: Context<Env>): boolean {
   const token = tokenNeeded(deps)
   if (!token) return true
   const bearer = bearerOf(c.req.header("authorization"))
@@ -49,7 +52,7 @@ export function mayView(deps: AppDeps, c: Context<Env>): boolean {
 }
 
 /** Throws the 401 unless the request may see the views. */
-export function requireViewer(deps: AppDeps, c: Context<Env>): void {
+export function requireViewer(deps: ViewerDeps, c: Context<Env>): void {
   if (mayView(deps, c)) return
   throw new NexusError({
     kind: "authentication",
@@ -58,7 +61,7 @@ export function requireViewer(deps: AppDeps, c: Context<Env>): void {
   })
 }
 
-export function viewerRoutes(deps: AppDeps) {
+export function viewerRoutes(deps: ViewerDeps) {
   const app = new Hono<Env>()
   app.post("/dashboard/session", async (c) => {
     requireJsonBody(c.req.raw)

@@ -10,7 +10,7 @@ import { backendId, isDiscovered, type Backend, type BackendType, type Zone } fr
 import { NexusError } from "../core/errors.ts"
 import { describeValue } from "../config/errors.ts"
 import { runtimeKeyRefusal } from "../config/runtime-keys.ts"
-import { backendWithDefaults } from "../config/schema.ts"
+import { backendWithDefaults } from "../config/schema-backends.ts"
 import { BACKEND_TYPES, type BackendConfig, type NexusConfig } from "../config/types.ts"
 import { runtimeZone } from "../core/locality.ts"
 import type { Logger } from "../core/logger.ts"

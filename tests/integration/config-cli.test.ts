@@ -7,6 +7,7 @@ import TOML from "@iarna/toml"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import "../../src/egress/providers/index.ts"
 import { FULL_TEMPLATE, MINIMAL_TEMPLATE } from "../../src/config/template.ts"
 import { MAIN } from "../helpers/process.ts"
 

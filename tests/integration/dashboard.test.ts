@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
 import { dashboardRenderer } from "../../src/dashboard/render.ts"
-import { prefersHtml } from "../../src/http/accept.ts"
+import { prefersHtml } from "../../src/ingress/accept.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { until } from "../helpers/wait.ts"
 

@@ -4,7 +4,7 @@
  * the operator's network is open unless the operator says otherwise.
  */
 import { describe, expect, test } from "bun:test"
-import { BACKEND_TYPES } from "../../src/core/backend.ts"
+import { BACKEND_TYPES } from "../../src/core/locality.ts"
 import { defaultUrl, defaultZone, runtimeZone } from "../../src/core/locality.ts"
 import { providerFor } from "../../src/egress/providers/index.ts"
 import { parseConfigText } from "../../src/config/load.ts"

@@ -12,6 +12,12 @@ import { translateStream } from "./anthropic-stream.ts"
 import { dataArray, probeRequest, trimSlash } from "./http.ts"
 import type { Provider } from "./types.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    anthropic: true
+  }
+}
+
 export const ANTHROPIC_VERSION = "2023-06-01"
 
 function headers(key: string | undefined): Record<string, string> {

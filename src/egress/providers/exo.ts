@@ -11,6 +11,12 @@ import { relabelChunk } from "../sse-format.ts"
 import { authHeaders, isObject, positiveInt, probeRequest, trimSlash } from "./http.ts"
 import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    exo: true
+  }
+}
+
 export const exo = openaiCompatible({
   type: "exo",
   locality: ON_PREMISES,

@@ -6,4 +6,10 @@
 import { ON_PREMISES } from "../../core/locality.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
-export const generic = openaiCompatible({ type: "generic", locality: ON_PREMISES })
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    generic: true
+  }
+}
+
+export const generic = openaiCompatible({ type: "generic", aliases: ["openai-compatible", "openai_compatible"], locality: ON_PREMISES })

@@ -8,6 +8,12 @@ import type { ModelInfo } from "../../core/backend.ts"
 import { authHeaders, dataArray, probeRequest, trimSlash } from "./http.ts"
 import type { Provider } from "./types.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    google: true
+  }
+}
+
 const base = (url: string) => `${trimSlash(url)}/v1beta/openai`
 
 export const google: Provider = {

@@ -1,9 +1,9 @@
 /**
- * The provider for each backend type. Adding a provider means adding a file here and a
- * line below.
+ * The provider for each backend type. Adding a provider means adding a file here (which
+ * declares its type name, where it runs and its quirks) and a line below.
  * @module
  */
-import { BACKEND_TYPES, type BackendType } from "../../core/backend.ts"
+import type { BackendType } from "../../core/backend.ts"
 import { declareLocalities, type Locality } from "../../core/locality.ts"
 import { anthropic } from "./anthropic.ts"
 import { generic } from "./generic.ts"
@@ -18,7 +18,8 @@ import { openai } from "./openai.ts"
 import type { Provider } from "./types.ts"
 import { vllm } from "./vllm.ts"
 
-const providers: Record<BackendType, Provider> = {
+/** Every provider, one line each; this order is the order types are listed in. */
+const PROVIDERS: readonly Provider[] = [
   ollama,
   vllm,
   llamacpp,
@@ -30,10 +31,15 @@ const providers: Record<BackendType, Provider> = {
   openai,
   anthropic,
   google,
-}
+]
 
-// Configuration reads where each type runs (cloud or not, default URL) from here.
-declareLocalities(Object.fromEntries(BACKEND_TYPES.map((t) => [t, providers[t].locality])) as Record<BackendType, Locality>)
+const providers = Object.fromEntries(PROVIDERS.map((p) => [p.type, p])) as Record<BackendType, Provider>
+
+// Configuration reads which types there are, their other spellings and where each runs (cloud or not, default URL) from here.
+declareLocalities(
+  Object.fromEntries(PROVIDERS.map((p) => [p.type, p.locality])) as Record<BackendType, Locality>,
+  Object.fromEntries(PROVIDERS.flatMap((p) => (p.aliases ?? []).map((alias) => [alias, p.type])))
+)
 
 export function providerFor(type: BackendType): Provider {
   return providers[type]

@@ -12,6 +12,12 @@ import { templateSwitch } from "./reasoning.ts"
 import type { ProbeTarget, Provider } from "./types.ts"
 import type { Lifecycle, LifecycleResult, LifecycleTarget } from "../../fleet/lifecycle.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    llamacpp: true
+  }
+}
+
 /** 503 while loading is reported as JSON by llama.cpp and by llamafile's fork of it. */
 export function readLlamaHealth(res: ProbeResponse): HealthVerdict {
   if (res.status >= 200 && res.status < 300) return { status: "healthy" }
@@ -43,6 +49,7 @@ function routerStatus(entry: Record<string, unknown>): string | undefined {
 
 const compatible = openaiCompatible({
   type: "llamacpp",
+  aliases: ["llama.cpp", "llama_cpp", "llama-cpp"],
   locality: ON_PREMISES,
   healthPath: "/health",
   readHealth: readLlamaHealth,

@@ -9,6 +9,12 @@ import { errorEvent, relabelChunk } from "../sse-format.ts"
 import { readLlamaHealth, readLlamaModel } from "./llamacpp.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    llamafile: true
+  }
+}
+
 /** The legacy server reports a failure in an `error:` field, which SDKs drop. */
 function fixErrorField(event: string): string | undefined {
   const line = /^error: ?(.*)$/m.exec(event)

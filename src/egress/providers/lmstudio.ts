@@ -13,6 +13,12 @@ import { openaiCompatible } from "./openai-compatible.ts"
 import type { Lifecycle, LifecycleResult, LifecycleTarget } from "../../fleet/lifecycle.ts"
 import type { Provider } from "./types.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    lmstudio: true
+  }
+}
+
 export function readLmStudioModel(entry: Record<string, unknown>): ModelInfo | undefined {
   if (typeof entry.id !== "string") return undefined
   const type = entry.type
@@ -111,6 +117,7 @@ const lifecycle: Lifecycle = {
 
 const compatible = openaiCompatible({
   type: "lmstudio",
+  aliases: ["lm-studio", "lm_studio"],
   locality: ON_PREMISES,
   fixEvent: fixStringError,
   async enrich(backend, models, ctx) {

@@ -7,6 +7,12 @@ import { ON_PREMISES } from "../../core/locality.ts"
 import { authHeaders, dataArray, isObject, probeRequest, trimSlash } from "./http.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    localai: true
+  }
+}
+
 export const localai = openaiCompatible({
   type: "localai",
   locality: ON_PREMISES,

@@ -11,6 +11,12 @@ import { reasoningEffort } from "./reasoning.ts"
 import type { Lifecycle, LifecycleResult } from "../../fleet/lifecycle.ts"
 import type { Provider, ProbeContext } from "./types.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    ollama: true
+  }
+}
+
 interface ShowFacts {
   contextLength?: number
   capabilities?: string[]

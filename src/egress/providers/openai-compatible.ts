@@ -16,6 +16,8 @@ export interface HealthVerdict {
 
 export interface Family {
   type: BackendType
+  /** See Provider.aliases. */
+  aliases?: readonly string[]
   /** See Provider.locality. */
   locality: Locality
   /** Liveness route relative to the server root; checked before the model list. */
@@ -49,6 +51,7 @@ export function openaiCompatible(family: Family): Provider {
   const readModel = family.readModel ?? defaultReadModel
   return {
     type: family.type,
+    aliases: family.aliases,
     locality: family.locality,
     dialect: "openai",
     apiBase: openaiBase,

@@ -6,6 +6,12 @@
  */
 import { openaiCompatible } from "./openai-compatible.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    openai: true
+  }
+}
+
 export const openai = {
   ...openaiCompatible({ type: "openai", locality: { cloud: true, defaultUrl: "https://api.openai.com" } }),
   forwardClientAuth: false,

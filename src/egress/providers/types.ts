@@ -45,6 +45,8 @@ export interface Translator {
 
 export interface Provider {
   type: BackendType
+  /** Other spellings of `type` a configuration may use (other tools' names for it), lower-case. */
+  aliases?: readonly string[]
   /**
    * Whether its servers are a cloud (open zone by default) and its default URL. Required:
    * a provider cannot land in the restricted zone by leaving it out.

@@ -9,6 +9,12 @@ import { defaultReadModel, openaiCompatible } from "./openai-compatible.ts"
 import { templateSwitchAndEffort } from "./reasoning.ts"
 import type { ProbeTarget } from "./types.ts"
 
+declare module "../../core/backend.ts" {
+  interface BackendTypeNames {
+    vllm: true
+  }
+}
+
 const compatible = openaiCompatible({
   type: "vllm",
   locality: ON_PREMISES,

@@ -1,9 +1,7 @@
 /**
- * Anthropic Messages: `POST /v1/messages`, proxied through the canonical request, and the
- * estimate `count_tokens` falls back to.
+ * Anthropic Messages: `POST /v1/messages`, proxied through the canonical request.
  * @module
  */
-import { estimateTokens } from "../answer.ts"
 import type { IngressEndpoint } from "../types.ts"
 import { decodeMessages } from "./decode.ts"
 import { encodeMessages } from "./encode.ts"
@@ -15,10 +13,4 @@ export const messages: IngressEndpoint = {
   decode: (body) => decodeMessages(body),
   error: anthropicErrorResponse,
   encode: encodeMessages,
-}
-
-/** The estimate of a translated request's prompt tokens, when no backend can count them. */
-export function estimateMessagesTokens(canonical: Record<string, unknown>): number {
-  const text = JSON.stringify(canonical.messages) + (canonical.tools ? JSON.stringify(canonical.tools) : "")
-  return estimateTokens(text.length)
 }

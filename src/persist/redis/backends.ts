@@ -14,7 +14,7 @@ const CHANNEL = "backends"
 const RETRY_MS = 1000
 const RESYNC_TICKS = 10
 
-export function redisBackendStore(conn: StateConnection, log: Logger): Store & { ready(): Promise<void> } {
+export function createRedisBackendStore(conn: StateConnection, log: Logger): Store & { ready(): Promise<void> } {
   const saved = new Map<string, StoredBackend>()
   const drained = new Set<string>()
   const listeners: ((change: BackendChange) => void)[] = []

@@ -6,11 +6,11 @@
 import type { Logger } from "../../core/logger.ts"
 import type { StateConfig } from "../../config/types.ts"
 import type { StateBacking } from "../backing.ts"
-import { redisBackendStore } from "./backends.ts"
+import { createRedisBackendStore } from "./backends.ts"
 import { redisBuckets } from "./buckets.ts"
 import { connectState } from "./connection.ts"
-import { redisKeyStore } from "./key-store.ts"
-import { redisLedger } from "./ledger.ts"
+import { createRedisKeyStore } from "./key-store.ts"
+import { createRedisLedger } from "./ledger.ts"
 import { redisSessions } from "./sessions.ts"
 
 /** How long a graceful stop waits for the last costs to reach the server. */
@@ -18,9 +18,9 @@ const FLUSH_MS = 2000
 
 export async function redisState(cfg: StateConfig & { url: string }, env: Record<string, string | undefined>, log: Logger): Promise<StateBacking> {
   const conn = await connectState(cfg, env, log)
-  const ledger = redisLedger(conn)
-  const keys = redisKeyStore(conn, log)
-  const backends = redisBackendStore(conn, log)
+  const ledger = createRedisLedger(conn)
+  const keys = createRedisKeyStore(conn, log)
+  const backends = createRedisBackendStore(conn, log)
   if (conn.isUp()) await Promise.all([ledger.ready(), keys.ready(), backends.ready()])
   return {
     where: conn.url,

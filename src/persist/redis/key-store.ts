@@ -25,7 +25,7 @@ return total`
 
 const spendHash = (month: string) => `${PREFIX}key-spend:${month}`
 
-export function redisKeyStore(conn: StateConnection, log: Logger) {
+export function createRedisKeyStore(conn: StateConnection, log: Logger) {
   const mirror = new Map<string, ApiKey>()
   const listeners: ((key: ApiKey) => void)[] = []
   /** Keys saved here the server has not taken yet. */

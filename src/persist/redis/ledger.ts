@@ -32,7 +32,7 @@ type Pending = SpendRow
 const hashOf = (month: string) => `${PREFIX}spend:${month}`
 const SEP = "\t"
 
-export function redisLedger(conn: StateConnection) {
+export function createRedisLedger(conn: StateConnection) {
   let onFault: ((fault: LedgerFault) => void) | undefined
   /** The global total of `month` as the server last said it (only ever grows within a month). */
   let remote = { month: "", usd: 0, read: false }

@@ -4,16 +4,16 @@
  * `/api/version`, and `GET|HEAD /` ("Ollama is running") for clients that do not ask
  * for HTML (a browser's request falls through to whatever serves pages at `/`). Its
  * proxied routes (`/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`) are
- * mounted with the others in `app.ts`.
+ * its endpoints (index.ts).
  * @module
  */
 import { Hono, type Context } from "hono"
-import { NexusError } from "../core/errors.ts"
-import { ollamaChat } from "../ingress/ollama/endpoints.ts"
-import { VERSION } from "../version.ts"
-import type { AppDeps, Env } from "./deps.ts"
-import { entryNamed, keyModels, type ModelEntry } from "./models.ts"
-import { prefersHtml } from "./accept.ts"
+import { NexusError } from "../../core/errors.ts"
+import { VERSION } from "../../version.ts"
+import { prefersHtml } from "../accept.ts"
+import { entryNamed, keyModels, type CatalogDeps, type ModelEntry } from "../catalog.ts"
+import type { IngressEnv as Env } from "../dialect.ts"
+import { ollamaChat } from "./endpoints.ts"
 
 /**
  * The Ollama API version we answer with: clients compare it numerically to enable
@@ -53,7 +53,7 @@ function tag(e: ModelEntry, modified: string) {
 }
 
 /** The entry for `name` among the models the request's key may use (as /api/tags lists them). */
-function findModel(deps: AppDeps, c: Context<Env>, name: string): ModelEntry | undefined {
+function findModel(deps: CatalogDeps, c: Context<Env>, name: string): ModelEntry | undefined {
   return entryNamed(keyModels(deps, c.get("scope").key), name)
 }
 
@@ -70,7 +70,7 @@ async function modelOf(c: Context<Env>): Promise<{ name: string; body: Record<st
  * Ollama's for a model it already has: clients (Codex's `--oss` mode, Open WebUI) pull
  * before they use a model. Nexus never downloads one, so any other name is an error.
  */
-async function pull(c: Context<Env>, deps: AppDeps): Promise<Response> {
+async function pull(c: Context<Env>, deps: CatalogDeps): Promise<Response> {
   const { name, body } = await modelOf(c)
   const stream = body.stream !== false
   if (!findModel(deps, c, name)) {
@@ -87,7 +87,7 @@ function ndjson(lines: object[]): Response {
   return new Response(lines.map((l) => `${JSON.stringify(l)}\n`).join(""), { headers: { "content-type": "application/x-ndjson" } })
 }
 
-export function ollamaRoutes(deps: AppDeps) {
+export function ollamaRoutes(deps: CatalogDeps) {
   const app = new Hono<Env>()
   // Every error on Ollama's paths, unknown routes and wrong methods included, is in
   // Ollama's envelope: ollama-js and Open WebUI show any other shape as `[object Object]`.

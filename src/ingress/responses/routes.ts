@@ -2,19 +2,28 @@
  * The responses Nexus keeps, read back and forgotten the way OpenAI's clients expect:
  * `GET /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`, `DELETE /v1/responses/{id}`.
  * Responses a native server made (and keeps) are that server's; Nexus answers 404 for them.
+ * And `POST /v1/responses/input_tokens`, the prompt of a Responses request counted (count.ts).
  * @module
  */
 import { Hono, type Context } from "hono"
-import { NexusError } from "../core/errors.ts"
-import { responses } from "../ingress/responses/endpoints.ts"
-import type { AppDeps, Env } from "./deps.ts"
+import { NexusError } from "../../core/errors.ts"
+import { promptTokens } from "../count.ts"
+import type { IngressDeps, IngressEnv as Env } from "../dialect.ts"
+import { decodeResponses } from "./decode.ts"
+import { responses } from "./endpoints.ts"
 
 function notFound(id: string): NexusError {
   return new NexusError({ kind: "not_found", message: `No response found with id '${id}'.`, code: "not_found", param: "response_id" })
 }
 
-export function responseRoutes(deps: AppDeps) {
+export function responseRoutes(deps: Pick<IngressDeps, "responses" | "readJson" | "countPrompt" | "notHeld">) {
   const app = new Hono<Env>()
+  app.post("/v1/responses/input_tokens", async (c) => {
+    c.get("scope").dialect = responses
+    const decoded = decodeResponses(await deps.readJson(c.req.raw), deps)
+    if (typeof decoded.native === "object") throw deps.notHeld(decoded.native.only)
+    return c.json({ object: "response.input_tokens", input_tokens: await promptTokens(deps, c, decoded) })
+  })
   const stored = (c: Context<Env>) => {
     c.get("scope").dialect = responses
     const id = c.req.param("id")!
