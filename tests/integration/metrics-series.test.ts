@@ -322,6 +322,17 @@ describe("model residency", () => {
     s = await until(() => scrape(n), (x) => at(x, `nexus_model_requests_total{residency="warm"}`) === 1, { what: "the warm attempt" })
     expect([at(s, `nexus_model_loads_total{backend="a",model="coder:7b",reason="request"}`), at(s, "nexus_model_warm_hit_ratio")]).toEqual([1, 0.5])
   })
+
+  moves("nexus_model_unloads_total")
+  test("an unload on command counts once, as explicit", async () => {
+    const a = await scope.emulator(startOllama({ models: [{ id: "coder:7b", loaded: true, sizeBytes: 2 * GIB }], fleet: {} }))
+    const n = await scope.nexus({ backends: [backend("a", a.url, "ollama")] })
+    expect(at(await scrape(n), `nexus_model_unloads_total{backend="a",model="coder:7b",reason="explicit"}`)).toBe(0)
+    const off = await n.post("/v1/models/coder:7b/unload", {})
+    expect(off.status).toBe(200)
+    const s = await until(() => scrape(n), (x) => at(x, `nexus_model_unloads_total{backend="a",model="coder:7b",reason="explicit"}`) === 1, { what: "the unload counted" })
+    expect(at(s, `nexus_model_unloads_total{backend="a",model="coder:7b",reason="idle"}`)).toBe(0)
+  })
 })
 
 describe("the catalogue", () => {
