@@ -6,6 +6,7 @@
  * @module
  */
 import type { Bonjour, Service } from "bonjour-service"
+import type { Clock } from "../core/clock.ts"
 import { isOwnAddress } from "../net.ts"
 import { bareType } from "./mdns-browse.ts"
 import { claimHostName, ownIPv4, probe } from "./mdns-probe.ts"
@@ -33,6 +34,7 @@ interface Context {
   socket: MulticastDns
   warn(message: string): void
   onError(err: Error): void
+  clock: Clock
 }
 
 interface Publication {
@@ -54,7 +56,7 @@ async function publishUnder(ctx: Context, p: Publication, host: string, cancelle
     const ours: Rr = { name: fqdn, type: "SRV", ttl: 120, data: { port, target, priority: 0, weight: 0 } }
     // Identical SRV data is the same server (two advertisers on one box): not a conflict.
     const conflicts = (rr: Rr) => rr.type === "SRV" && !((rr.data as SrvData).port === port && sameName((rr.data as SrvData).target, target))
-    if (await probe(ctx.socket, { name: fqdn, records: [ours], conflicts }, ctx.onError)) {
+    if (await probe(ctx.socket, { name: fqdn, records: [ours], conflicts }, ctx.onError, ctx.clock)) {
       const next = attempt < MAX_INSTANCE_ATTEMPTS ? `trying "${first} (${attempt + 1})"` : "not advertising"
       ctx.warn(`mDNS name "${instance}" is already in use on the network; ${next}`)
       continue
@@ -104,7 +106,7 @@ function hostKeeper(ctx: Context, opts: { base: string; stateFile?: string }) {
     ctx.socket.respond({ answers: records(current) })
   }
   const run = async (first?: string) => {
-    const { host, taken } = await claimHostName(ctx.socket, { base: opts.base, first, stateFile: opts.stateFile, onError: ctx.onError })
+    const { host, taken } = await claimHostName(ctx.socket, { base: opts.base, first, stateFile: opts.stateFile, onError: ctx.onError, clock: ctx.clock })
     const names = taken.map((t) => `"${t}.local"`).join(", ")
     if (taken.length) ctx.warn(`mDNS host name ${names} ${taken.length > 1 ? "are" : "is"} answered by another machine; this one is "${host}.local"`)
     current = host
