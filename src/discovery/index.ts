@@ -68,6 +68,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
           ports: cfg.probe_ports,
           skip: [`localhost:${deps.port}`],
           intervalMs: cfg.probe_interval_seconds * 1000,
+          clock,
         },
         (found) => void sink.addDiscovered({ ...found, source: "probe" })
       )
