@@ -119,6 +119,11 @@ function remember(file: string | undefined, host: string): void {
   }
 }
 
+/** The name `claimHostName` tries first: the one chosen last time, or the hostname. */
+export function firstHostName(base: string, stateFile?: string): string {
+  return hostCandidates(base, readRemembered(stateFile))[0]!
+}
+
 export interface HostClaim {
   /** The label in use, without `.local`. */
   host: string
