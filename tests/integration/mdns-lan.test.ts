@@ -161,8 +161,7 @@ describe.skipIf(!available)("two boxes with the same hostname on one LAN", () =>
 
   test("a renamed box keeps its name across restarts, even while the name it lost is free", async () => {
     const [winner, loser] = hosts.get(boxes[0]!) === HOST ? [boxes[0]!, boxes[1]!] : [boxes[1]!, boxes[0]!]
-    await stopAdvertiser(winner)
-    await stopAdvertiser(loser)
+    await Promise.all([winner, loser].map(stopAdvertiser))
     advertise(loser)
     expect(await claimedHost(loser)).toBe(`${HOST}-2`)
     advertise(winner)
