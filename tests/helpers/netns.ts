@@ -15,7 +15,7 @@ export interface NetPair {
   b: string
   addrA: string
   addrB: string
-  /** Start a process inside a namespace. */
+  /** Start a process inside a namespace (stdin is a pipe the test may write to). */
   spawn(ns: string, cmd: string[], env?: Record<string, string>): Bun.Subprocess<"pipe", "pipe", "pipe">
   /** HTTP from inside a namespace (curl); resolves with status, headers (lowercase) and body. */
   http(ns: string, url: string, body?: unknown): Promise<HttpResult>
@@ -43,6 +43,7 @@ export function netnsAvailable(): boolean {
 
 export interface Namespace {
   name: string
+  /** Start a process inside the namespace (stdin is a pipe the test may write to). */
   spawn(cmd: string[], env?: Record<string, string>): Bun.Subprocess<"pipe", "pipe", "pipe">
   http(url: string, body?: unknown): Promise<HttpResult>
   destroy(): void

@@ -1,7 +1,9 @@
 /**
  * Discovery over real mDNS packets: `nexus advertise` beside an emulated Ollama in one
- * network namespace (a machine called gpu-box), `nexus serve` in another (this machine's
- * own hostname), a veth pair between them. Nothing here touches this machine's own
+ * network namespace (a machine called gpu-box), the gateway in another (this machine's
+ * own hostname), a veth pair between them. The gateway is the one `nexus serve` starts,
+ * on a clock the tests jump over its grace period (tests/helpers/jump-gateway.ts); other
+ * gateways here are `nexus serve` itself. Nothing here touches this machine's own
  * interfaces. Skipped where namespaces cannot be made.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
