@@ -3,7 +3,8 @@
  * namespaces on a bridge that lives in a namespace of its own (no packet reaches this
  * machine's interfaces). Both boxes are called `raspberrypi` (each its own UTS namespace),
  * run an emulated Ollama on 11434 with different models and `nexus advertise`; the third
- * runs the gateway `nexus serve` starts, on a clock the tests jump (tests/helpers/jump-gateway.ts). Skipped where namespaces cannot be made.
+ * runs the gateway `nexus serve` starts, on a clock the tests jump
+ * (tests/helpers/jump-gateway.ts). Skipped where namespaces cannot be made.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
