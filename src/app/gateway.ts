@@ -79,7 +79,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   }
   const listener = listen(createApp(deps), { host: config.server.host, port: config.server.port, log })
   server = listener.server
-  const discovery = discoveryLifecycle({ config: () => current, registry, health, manager, log, port: listener.port })
+  const discovery = discoveryLifecycle({ config: () => current, registry, health, manager, log, port: listener.port, clock: opts.clock })
   let stopping: Promise<void> | undefined
 
   return {

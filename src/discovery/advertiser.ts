@@ -5,6 +5,7 @@
  * servers come, go and change models, and withdraw them with goodbyes on exit.
  * @module
  */
+import { realClock, type Clock } from "../core/clock.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import { probeRequest } from "../egress/providers/http.ts"
 import { lanAddress } from "../net.ts"
@@ -16,6 +17,8 @@ export interface AdvertiserOptions {
   ports: number[]
   intervalMs: number
   log: { info(m: string): void; warn(m: string): void }
+  /** What the rounds wait on; the real clock by default. */
+  clock?: Clock
 }
 
 /** TXT strings are at most 255 bytes each: keep whole model names that fit. */
@@ -51,7 +54,8 @@ async function reachableFromLan(address: string | undefined, port: number): Prom
 export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void> } {
   const published = new Map<string, { record: Published; txt: string }>()
   const warnedLocal = new Set<string>()
-  let timer: Timer | undefined
+  const clock = opts.clock ?? realClock
+  let timer: unknown
   let stopped = false
   let current: Promise<void> | undefined
 
@@ -102,14 +106,14 @@ export function startAdvertiser(opts: AdvertiserOptions): { stop(): Promise<void
   const loop = async () => {
     current = round().catch((err: Error) => opts.log.warn(`advertise round failed: ${err.message}`))
     await current
-    if (!stopped) timer = setTimeout(loop, opts.intervalMs)
+    if (!stopped) timer = clock.setTimeout(loop, opts.intervalMs)
   }
   void loop()
 
   return {
     async stop() {
       stopped = true
-      if (timer) clearTimeout(timer)
+      clock.clearTimeout(timer)
       await current
       await opts.mdns.close() // goodbye packets for everything still published
     },

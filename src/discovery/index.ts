@@ -7,6 +7,7 @@
  */
 import { join } from "node:path"
 import type { BackendType, NexusConfig } from "../config/types.ts"
+import { realClock, type Clock } from "../core/clock.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
 import type { Registry } from "../registry/registry.ts"
@@ -34,6 +35,8 @@ export interface DiscoveryDeps {
   log: Logger
   /** The port this gateway listens on (never probed, and advertised). */
   port: number
+  /** What the grace period, re-queries and name probing wait on; the real clock by default. */
+  clock?: Clock
 }
 
 export interface Discovery {
@@ -53,6 +56,7 @@ function idFor(registry: Registry, type: string, ad: Advertised): string {
 
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
   const { registry, health, sink, log } = deps
+  const clock = deps.clock ?? realClock
   const cfg = deps.config().discovery
   const stops: (() => void | Promise<void>)[] = []
 
@@ -64,6 +68,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
           ports: cfg.probe_ports,
           skip: [`localhost:${deps.port}`],
           intervalMs: cfg.probe_interval_seconds * 1000,
+          clock,
         },
         (found) => void sink.addDiscovered({ ...found, source: "probe" })
       )
@@ -71,15 +76,14 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   }
 
   const wantsMdns = cfg.service_types.length > 0 || cfg.advertise
-  const removals = new Map<string, Timer>()
+  const removals = new Map<string, unknown>()
 
   async function up(s: MdnsService, serviceType: string): Promise<void> {
     const ad = fromService(s, serviceType)
     if (!ad) return log.debug(`mDNS: ${s.name} has no usable address`, { service: s.name })
     const known = registry.findByUrl(ad.url)
     if (known) {
-      const timer = removals.get(known.id)
-      if (timer) clearTimeout(timer)
+      if (removals.has(known.id)) clock.clearTimeout(removals.get(known.id))
       removals.delete(known.id)
       if (known.withdrawn) {
         registry.setWithdrawn(known.id, false)
@@ -101,11 +105,11 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     registry.setWithdrawn(b.id, true)
     registry.setStatus(b.id, "unknown", "mDNS service withdrawn")
     const grace = deps.config().discovery.grace_period_seconds * 1000
-    const timer = setTimeout(() => {
+    if (removals.has(b.id)) clock.clearTimeout(removals.get(b.id))
+    const timer = clock.setTimeout(() => {
       removals.delete(b.id)
       if (b.withdrawn) sink.removeDiscovered(b.id)
     }, grace)
-    timer.unref?.()
     removals.set(b.id, timer)
   }
 
@@ -117,10 +121,15 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
       })
       // Ask again now and then: answers to a fresh query also find services whose
       // announcements we missed.
-      const refresh = setInterval(() => browser.refresh(), Math.max(5, cfg.probe_interval_seconds) * 1000)
-      refresh.unref?.()
+      const every = Math.max(5, cfg.probe_interval_seconds) * 1000
+      let refresh: unknown
+      const again = () => {
+        browser.refresh()
+        refresh = clock.setTimeout(again, every)
+      }
+      refresh = clock.setTimeout(again, every)
       stops.push(() => {
-        clearInterval(refresh)
+        clock.clearTimeout(refresh)
         browser.stop()
       })
     }
@@ -142,7 +151,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   // bonjour-service is loaded only when mDNS is wanted (a few MB on a small box).
   let stopped = false
   const mdnsReady = wantsMdns
-    ? import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg), { stateFile: join(dataDir(deps.config().server.data_dir), "mdns-host-name") })).then(
+    ? import("./mdns.ts").then((m) => m.createMdns((msg) => log.warn(msg), { stateFile: join(dataDir(deps.config().server.data_dir), "mdns-host-name"), clock })).then(
         (mdns) => (stopped ? mdns.close() : startMdns(mdns)),
         (err: Error) => log.warn(`mDNS unavailable (${err.message}); other discovery keeps working`)
       )
@@ -152,7 +161,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     async stop() {
       stopped = true
       await mdnsReady
-      for (const t of removals.values()) clearTimeout(t)
+      for (const t of removals.values()) clock.clearTimeout(t)
       removals.clear()
       await Promise.all(stops.map((s) => s()))
     },

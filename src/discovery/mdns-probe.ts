@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { networkInterfaces } from "node:os"
 import { dirname } from "node:path"
+import { realClock, type Clock } from "../core/clock.ts"
 import { isOwnAddress } from "../net.ts"
 import { recordsOf, sameName, tieBreak, type MulticastDns, type Packet, type Rr } from "./mdns-wire.ts"
 
@@ -31,14 +32,14 @@ export interface ProbeSpec {
  * Probe `spec.name`: three queries 250 ms apart after a random delay. Resolves true when
  * someone else answers with conflicting data, or wins the tie-break repeatedly.
  */
-export function probe(socket: MulticastDns, spec: ProbeSpec, onError: (err: Error) => void): Promise<boolean> {
+export function probe(socket: MulticastDns, spec: ProbeSpec, onError: (err: Error) => void, clock: Clock = realClock): Promise<boolean> {
   return new Promise((resolve) => {
     let sent = 0
     let losses = 0
     let waiting = false
-    let timer: Timer | undefined
+    let timer: unknown
     const finish = (taken: boolean) => {
-      clearTimeout(timer)
+      clock.clearTimeout(timer)
       socket.removeListener("response", onResponse)
       socket.removeListener("query", onQuery)
       resolve(taken)
@@ -52,11 +53,11 @@ export function probe(socket: MulticastDns, spec: ProbeSpec, onError: (err: Erro
     const onQuery = (packet: Packet) => {
       const theirs = (packet.authorities ?? []).filter((rr) => sameName(rr.name, spec.name))
       if (!theirs.length || tieBreak(spec.records, theirs) >= 0) return
-      clearTimeout(timer)
+      clock.clearTimeout(timer)
       if (!waiting && ++losses > 3) return finish(true)
       waiting = true
       sent = 0
-      timer = setTimeout(send, LOST_TIE_WAIT_MS)
+      timer = clock.setTimeout(send, LOST_TIE_WAIT_MS)
     }
     const send = () => {
       waiting = false
@@ -68,12 +69,12 @@ export function probe(socket: MulticastDns, spec: ProbeSpec, onError: (err: Erro
         onError(err as Error)
       }
       sent++
-      timer = setTimeout(send, PROBE_INTERVAL_MS)
+      timer = clock.setTimeout(send, PROBE_INTERVAL_MS)
     }
     socket.on("response", onResponse)
     socket.on("query", onQuery)
     // A random first delay keeps hosts that power up together from probing in lockstep.
-    timer = setTimeout(send, Math.random() * PROBE_INTERVAL_MS)
+    timer = clock.setTimeout(send, Math.random() * PROBE_INTERVAL_MS)
   })
 }
 
@@ -118,6 +119,11 @@ function remember(file: string | undefined, host: string): void {
   }
 }
 
+/** The name `claimHostName` tries first: the one chosen last time, or the hostname. */
+export function firstHostName(base: string, stateFile?: string): string {
+  return hostCandidates(base, readRemembered(stateFile))[0]!
+}
+
 export interface HostClaim {
   /** The label in use, without `.local`. */
   host: string
@@ -132,7 +138,7 @@ export interface HostClaim {
  */
 export async function claimHostName(
   socket: MulticastDns,
-  opts: { base: string; first?: string; stateFile?: string; onError: (err: Error) => void }
+  opts: { base: string; first?: string; stateFile?: string; onError: (err: Error) => void; clock?: Clock }
 ): Promise<HostClaim> {
   const taken: string[] = []
   const candidates = hostCandidates(opts.base, opts.first ?? readRemembered(opts.stateFile))
@@ -140,7 +146,7 @@ export async function claimHostName(
     const name = `${host}.local`
     const records: Rr[] = ownIPv4().map((address) => ({ name, type: "A", ttl: 120, data: address }))
     const conflicts = (rr: Rr) => (rr.type === "A" || rr.type === "AAAA") && !isOwnAddress(String(rr.data))
-    if (await probe(socket, { name, records, conflicts, alsoAsk: ["A"] }, opts.onError)) {
+    if (await probe(socket, { name, records, conflicts, alsoAsk: ["A"] }, opts.onError, opts.clock)) {
       taken.push(host)
       continue
     }

@@ -6,9 +6,10 @@
  * @module
  */
 import type { Bonjour, Service } from "bonjour-service"
+import type { Clock } from "../core/clock.ts"
 import { isOwnAddress } from "../net.ts"
 import { bareType } from "./mdns-browse.ts"
-import { claimHostName, ownIPv4, probe } from "./mdns-probe.ts"
+import { claimHostName, firstHostName, ownIPv4, probe } from "./mdns-probe.ts"
 import { recordsOf, sameName, type MulticastDns, type Packet, type Rr, type SrvData } from "./mdns-wire.ts"
 
 export interface PublishOptions {
@@ -33,6 +34,7 @@ interface Context {
   socket: MulticastDns
   warn(message: string): void
   onError(err: Error): void
+  clock: Clock
 }
 
 interface Publication {
@@ -43,18 +45,39 @@ interface Publication {
 
 const MAX_INSTANCE_ATTEMPTS = 5
 
-/** Probe for an instance name under `host` (`name`, `name (2)`, ...) and publish it. */
-async function publishUnder(ctx: Context, p: Publication, host: string, cancelled: () => boolean): Promise<{ instance: string; host: string } | undefined> {
+/** The instance name of the `attempt`th try under `host`: `name`, `name (2)`, ... */
+function instanceName(opts: PublishOptions, host: string, attempt: number): string {
+  const first = opts.name(host)
+  return attempt === 1 ? first : `${first} (${attempt})`
+}
+
+/** Probe the instance name of the `attempt`th try under `host`: true when another server uses it. */
+function instanceTaken(ctx: Context, opts: PublishOptions, host: string, attempt: number): Promise<boolean> {
+  const target = `${host}.local`
+  const fqdn = `${instanceName(opts, host, attempt).split(".").join("-")}._${bareType(opts.type)}._tcp.local`
+  const ours: Rr = { name: fqdn, type: "SRV", ttl: 120, data: { port: opts.port, target, priority: 0, weight: 0 } }
+  // Identical SRV data is the same server (two advertisers on one box): not a conflict.
+  const conflicts = (rr: Rr) => rr.type === "SRV" && !((rr.data as SrvData).port === opts.port && sameName((rr.data as SrvData).target, target))
+  return probe(ctx.socket, { name: fqdn, records: [ours], conflicts }, ctx.onError, ctx.clock)
+}
+
+/**
+ * Probe for an instance name under `host` (`name`, `name (2)`, ...) and publish it.
+ * `early` is the first name's probe when it was started beside the host name's.
+ */
+async function publishUnder(
+  ctx: Context,
+  p: Publication,
+  host: string,
+  cancelled: () => boolean,
+  early?: Promise<boolean>
+): Promise<{ instance: string; host: string } | undefined> {
   const target = `${host}.local`
   const { type, port, txt } = p.opts
   const first = p.opts.name(host)
   for (let attempt = 1; attempt <= MAX_INSTANCE_ATTEMPTS; attempt++) {
-    const instance = attempt === 1 ? first : `${first} (${attempt})`
-    const fqdn = `${instance.split(".").join("-")}._${bareType(type)}._tcp.local`
-    const ours: Rr = { name: fqdn, type: "SRV", ttl: 120, data: { port, target, priority: 0, weight: 0 } }
-    // Identical SRV data is the same server (two advertisers on one box): not a conflict.
-    const conflicts = (rr: Rr) => rr.type === "SRV" && !((rr.data as SrvData).port === port && sameName((rr.data as SrvData).target, target))
-    if (await probe(ctx.socket, { name: fqdn, records: [ours], conflicts }, ctx.onError)) {
+    const instance = instanceName(p.opts, host, attempt)
+    if (await ((attempt === 1 && early) || instanceTaken(ctx, p.opts, host, attempt))) {
       const next = attempt < MAX_INSTANCE_ATTEMPTS ? `trying "${first} (${attempt + 1})"` : "not advertising"
       ctx.warn(`mDNS name "${instance}" is already in use on the network; ${next}`)
       continue
@@ -104,7 +127,7 @@ function hostKeeper(ctx: Context, opts: { base: string; stateFile?: string }) {
     ctx.socket.respond({ answers: records(current) })
   }
   const run = async (first?: string) => {
-    const { host, taken } = await claimHostName(ctx.socket, { base: opts.base, first, stateFile: opts.stateFile, onError: ctx.onError })
+    const { host, taken } = await claimHostName(ctx.socket, { base: opts.base, first, stateFile: opts.stateFile, onError: ctx.onError, clock: ctx.clock })
     const names = taken.map((t) => `"${t}.local"`).join(", ")
     if (taken.length) ctx.warn(`mDNS host name ${names} ${taken.length > 1 ? "are" : "is"} answered by another machine; this one is "${host}.local"`)
     current = host
@@ -114,6 +137,8 @@ function hostKeeper(ctx: Context, opts: { base: string; stateFile?: string }) {
   return {
     get: () => (claim ??= run()),
     current: () => current,
+    /** The name a claim not yet made will try first. */
+    expected: () => firstHostName(opts.base, opts.stateFile),
     defend,
     /** Stop answering for the name and probe again, for it first: the tie-break or the other's answer decides. */
     again: () => {
@@ -127,7 +152,15 @@ export function createPublisher(ctx: Context, opts: { base: string; stateFile?: 
   const host = hostKeeper(ctx, opts)
   const publications = new Set<Publication>()
   let reclaiming = false
-  const start = async (p: Publication) => publishUnder(ctx, p, await host.get(), () => p.stopped || reclaiming)
+  const start = async (p: Publication) => {
+    // Before the host name is ours, the instance name under the name we expect is probed
+    // beside it (RFC 6762 §8.1 lets a host probe its names together): one probing delay
+    // instead of two, unless the host name turns out to be taken.
+    const guess = host.current() === undefined ? host.expected() : undefined
+    const early = guess === undefined ? undefined : instanceTaken(ctx, p.opts, guess, 1)
+    const name = await host.get()
+    return publishUnder(ctx, p, name, () => p.stopped || reclaiming, name === guess ? early : undefined)
+  }
   const unpublish = (p: Publication) => withdraw(p).then(() => !reclaiming && host.defend())
 
   async function reclaim(by: string): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import { Bonjour } from "bonjour-service"
 import { hostname } from "node:os"
+import { realClock, type Clock } from "../core/clock.ts"
 import { lanAddress } from "../net.ts"
 import { browseType, type BrowseHandlers } from "./mdns-browse.ts"
 import { hostLabel } from "./mdns-probe.ts"
@@ -29,6 +30,8 @@ export interface Mdns {
 export interface MdnsOptions {
   /** Where the claimed host name is kept, so a renamed box keeps its name across restarts. */
   stateFile?: string
+  /** What name probing waits on; the real clock by default. */
+  clock?: Clock
 }
 
 function explain(err: Error & { code?: string }): string {
@@ -74,7 +77,7 @@ export function createMdns(warn: (message: string) => void, opts: MdnsOptions = 
 
 function responder(bonjour: Bonjour, socket: MulticastDns, warn: (m: string) => void, onError: (e: Error) => void, opts: MdnsOptions): Mdns {
   const browsers = new Set<{ stop(): void }>()
-  const publisher = createPublisher({ bonjour, socket, warn, onError }, { base: hostLabel(hostname()), stateFile: opts.stateFile })
+  const publisher = createPublisher({ bonjour, socket, warn, onError, clock: opts.clock ?? realClock }, { base: hostLabel(hostname()), stateFile: opts.stateFile })
 
   return {
     browse(serviceType, on) {

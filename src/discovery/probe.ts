@@ -5,6 +5,7 @@
  * periodically so a server started later appears without a restart.
  * @module
  */
+import { realClock, type Clock } from "../core/clock.ts"
 import type { BackendType } from "../config/types.ts"
 import { identify } from "./fingerprint.ts"
 import { backendId } from "../core/backend.ts"
@@ -79,19 +80,19 @@ export async function probeOnce(t: ProbeTargets): Promise<Found[]> {
  * Probe now and every `intervalMs`, reporting each server found (repeatedly: the
  * receiver ignores what it already has). Returns a stop function.
  */
-export function startProbing(t: ProbeTargets & { intervalMs: number }, onFound: (f: Found) => void): () => void {
+export function startProbing(t: ProbeTargets & { intervalMs: number; clock?: Clock }, onFound: (f: Found) => void): () => void {
+  const clock = t.clock ?? realClock
   let stopped = false
-  let timer: Timer | undefined
+  let timer: unknown
   const round = async () => {
     const found = await probeOnce(t).catch(() => [] as Found[])
     if (stopped) return
     for (const f of found) onFound(f)
-    timer = setTimeout(round, t.intervalMs)
-    timer.unref?.()
+    timer = clock.setTimeout(round, t.intervalMs)
   }
   void round()
   return () => {
     stopped = true
-    if (timer) clearTimeout(timer)
+    clock.clearTimeout(timer)
   }
 }

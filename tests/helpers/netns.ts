@@ -15,8 +15,8 @@ export interface NetPair {
   b: string
   addrA: string
   addrB: string
-  /** Start a process inside a namespace. */
-  spawn(ns: string, cmd: string[], env?: Record<string, string>): Bun.Subprocess<"ignore", "pipe", "pipe">
+  /** Start a process inside a namespace (stdin is a pipe the test may write to). */
+  spawn(ns: string, cmd: string[], env?: Record<string, string>): Bun.Subprocess<"pipe", "pipe", "pipe">
   /** HTTP from inside a namespace (curl); resolves with status, headers (lowercase) and body. */
   http(ns: string, url: string, body?: unknown): Promise<HttpResult>
   destroy(): void
@@ -43,7 +43,8 @@ export function netnsAvailable(): boolean {
 
 export interface Namespace {
   name: string
-  spawn(cmd: string[], env?: Record<string, string>): Bun.Subprocess<"ignore", "pipe", "pipe">
+  /** Start a process inside the namespace (stdin is a pipe the test may write to). */
+  spawn(cmd: string[], env?: Record<string, string>): Bun.Subprocess<"pipe", "pipe", "pipe">
   http(url: string, body?: unknown): Promise<HttpResult>
   destroy(): void
 }
@@ -57,7 +58,7 @@ export function createNamespace(): Namespace {
   return {
     name,
     spawn(cmd, env = {}) {
-      const p = Bun.spawn(["ip", "netns", "exec", name, ...cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+      const p = Bun.spawn(["ip", "netns", "exec", name, ...cmd], { env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" })
       procs.push(p)
       return p
     },
@@ -120,7 +121,7 @@ export function createNetPair(): NetPair {
     addrA,
     addrB,
     spawn(ns, cmd, env = {}) {
-      const p = Bun.spawn(["ip", "netns", "exec", ns, ...cmd], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
+      const p = Bun.spawn(["ip", "netns", "exec", ns, ...cmd], { env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" })
       procs.push(p)
       return p
     },

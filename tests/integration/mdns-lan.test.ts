@@ -3,7 +3,8 @@
  * namespaces on a bridge that lives in a namespace of its own (no packet reaches this
  * machine's interfaces). Both boxes are called `raspberrypi` (each its own UTS namespace),
  * run an emulated Ollama on 11434 with different models and `nexus advertise`; the third
- * runs `nexus serve`. Skipped where namespaces cannot be made.
+ * runs the gateway `nexus serve` starts, on a clock the tests jump
+ * (tests/helpers/jump-gateway.ts). Skipped where namespaces cannot be made.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -38,6 +39,9 @@ let boxes: Box[]
 let gateway: LanHost
 let gatewayProc: ReturnType<LanHost["spawn"]>
 let gatewayLog: LineFollower
+/** The gateway's stdout, where it says it has jumped its clock. */
+let gatewayOut: LineFollower
+let jumps = 0
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-lan-"))
 const available = !lacking("network namespaces are not available (needs root and ip netns)", netnsAvailable())
 setDefaultTimeout(40_000)
@@ -81,10 +85,19 @@ function startGateway(): void {
     `[server]\nhost = "0.0.0.0"\nport = 8000\n[discovery]\nprobe_ports = []\nprobe_interval_seconds = 5\n` +
       `[health_check]\ninterval_seconds = 1\ntimeout_seconds = 1\nfailure_threshold = 1\n[logging]\nformat = "json"\n`
   )
-  gatewayProc = gateway.spawn([BUN, join(ROOT, "src/main.ts"), "serve", "--config", config], { NEXUS_DATA_DIR: join(dir, "gateway-state") })
+  // The gateway `nexus serve` starts, on a clock the tests jump (tests/helpers/jump-gateway.ts).
+  gatewayProc = gateway.spawn([BUN, join(ROOT, "tests/helpers/jump-gateway.ts"), config], { NEXUS_DATA_DIR: join(dir, "gateway-state") })
   // Logs go to stderr; both pipes are drained so a full one never blocks the gateway.
   gatewayLog = follow(gatewayProc.stderr)
-  follow(gatewayProc.stdout)
+  gatewayOut = follow(gatewayProc.stdout)
+  jumps = 0
+}
+
+/** Move the gateway's clock `seconds` forward; resolves once the timers that made due have run. */
+async function jumpGateway(seconds: number): Promise<void> {
+  gatewayProc.stdin.write(`jump ${seconds * 1000}\n`)
+  await gatewayProc.stdin.flush()
+  await gatewayOut.count((l) => l.startsWith("jumped "), ++jumps)
 }
 
 async function backends(): Promise<BackendView[]> {
@@ -149,8 +162,7 @@ describe.skipIf(!available)("two boxes with the same hostname on one LAN", () =>
 
   test("a renamed box keeps its name across restarts, even while the name it lost is free", async () => {
     const [winner, loser] = hosts.get(boxes[0]!) === HOST ? [boxes[0]!, boxes[1]!] : [boxes[1]!, boxes[0]!]
-    await stopAdvertiser(winner)
-    await stopAdvertiser(loser)
+    await Promise.all([winner, loser].map(stopAdvertiser))
     advertise(loser)
     expect(await claimedHost(loser)).toBe(`${HOST}-2`)
     advertise(winner)
@@ -167,17 +179,17 @@ describe.skipIf(!available)("two boxes with the same hostname on one LAN", () =>
   })
 
   test("boxes that took the same name while apart sort it out when they meet (RFC 6762 §9)", async () => {
-    for (const box of boxes) await stopAdvertiser(box)
+    await Promise.all(boxes.map(stopAdvertiser))
     // Fresh state directories: two boxes that never met, so each wants plain raspberrypi.
     boxes.forEach((box, i) => (box.dataDir = join(dir, `apart-${i}`)))
     lan.plug(1, false)
-    for (const box of boxes) {
-      advertise(box)
-      expect(await claimedHost(box)).toBe(HOST)
-    }
+    for (const box of boxes) advertise(box)
+    expect(await Promise.all(boxes.map(claimedHost))).toEqual([HOST, HOST])
     lan.plug(1, true)
     // Each hears the other answer for raspberrypi.local (an announcement, or an answer to the
-    // gateway's next query); both probe again and the tie-break leaves one name each.
+    // gateway's next query, brought forward here by jumping its clock over the re-query
+    // interval); both probe again and the tie-break leaves one name each.
+    await jumpGateway(5)
     const settled = await until("distinct names", async () => boxes.map(latestHost), (h) => [...h].sort().join() === `${HOST},${HOST}-2`, 20_000)
     const moved = boxes[settled.indexOf(`${HOST}-2`)]!
     await moved.advertiser!.log.next((l) => l.includes(`mDNS host name \\"${HOST}.local\\" is also answered by`))

@@ -1,14 +1,16 @@
 /**
  * Discovery over real mDNS packets: `nexus advertise` beside an emulated Ollama in one
- * network namespace (a machine called gpu-box), `nexus serve` in another (this machine's
- * own hostname), a veth pair between them. Nothing here touches this machine's own
+ * network namespace (a machine called gpu-box), the gateway in another (this machine's
+ * own hostname), a veth pair between them. The gateway is the one `nexus serve` starts,
+ * on a clock the tests jump over its grace period (tests/helpers/jump-gateway.ts); other
+ * gateways here are `nexus serve` itself. Nothing here touches this machine's own
  * interfaces. Skipped where namespaces cannot be made.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
-import { follow } from "../helpers/lines.ts"
+import { follow, type LineFollower } from "../helpers/lines.ts"
 import { asHost, createNetPair, netnsAvailable, type NetPair } from "../helpers/netns.ts"
 import { until as waitUntil } from "../helpers/wait.ts"
 import { lacking } from "../helpers/skip.ts"
@@ -17,7 +19,7 @@ const ROOT = new URL("../..", import.meta.url).pathname
 const BUN = process.execPath
 const GPU_BOX = "gpu-box"
 const BACKEND_ID = `ollama-${GPU_BOX}-11434`
-const GRACE_SECONDS = 6
+const GRACE_SECONDS = 60
 
 interface BackendView {
   id: string
@@ -30,7 +32,10 @@ interface BackendView {
 
 let net: NetPair
 type Proc = ReturnType<NetPair["spawn"]>
+/** The gateway (`nexus serve`'s, on a clock the tests jump) and everything it printed. */
 let nexus: Proc
+let nexusOut: LineFollower
+let jumps = 0
 let emulator: Proc
 let advertiser: Proc | undefined
 const dir = mkdtempSync(join(tmpdir(), "nexus-mdns-"))
@@ -41,7 +46,13 @@ function startEmulator() {
   return onGpuBox([BUN, join(ROOT, "emulators/cli.ts"), "ollama", "--port", "11434", "--host", "0.0.0.0", "--models", "llama3.2:latest"])
 }
 function startAdvertiser() {
-  return onGpuBox([BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "1", "--ports", "11434", "--log-format", "json"])
+  return onGpuBox([BUN, join(ROOT, "src/main.ts"), "advertise", "--interval", "0.25", "--ports", "11434", "--log-format", "json"])
+}
+/** Move the gateway's clock `seconds` forward; resolves once the timers that made due have run. */
+async function jump(seconds: number): Promise<void> {
+  nexus.stdin.write(`jump ${seconds * 1000}\n`)
+  await nexus.stdin.flush()
+  await nexusOut.count((l) => l.startsWith("jumped "), ++jumps)
 }
 async function backends(): Promise<BackendView[]> {
   const r = await net.http(net.b, "http://127.0.0.1:8000/v1/backends")
@@ -83,14 +94,15 @@ beforeAll(async () => {
   // A configured backend beside the gateway, whose checks show that health rounds go on.
   net.spawn(net.b, [BUN, join(ROOT, "emulators/cli.ts"), "vllm", "--port", "11435", "--host", "127.0.0.1", "--models", "marker-model"])
   const config = join(dir, "nexus.toml")
-  // mDNS only (no port probing), quick health checks and a short grace period.
+  // mDNS only (no port probing) and quick health checks; the grace period passes when the tests jump the clock.
   writeFileSync(
     config,
     `[server]\nhost = "0.0.0.0"\nport = 8000\n[discovery]\nprobe_ports = []\ngrace_period_seconds = ${GRACE_SECONDS}\n` +
       `[health_check]\ninterval_seconds = 1\ntimeout_seconds = 1\nfailure_threshold = 1\n[logging]\nformat = "json"\n` +
       `[[backends]]\nname = "marker"\nurl = "http://127.0.0.1:11435"\ntype = "vllm"\n`
   )
-  nexus = net.spawn(net.b, [BUN, join(ROOT, "src/main.ts"), "serve", "--config", config])
+  nexus = net.spawn(net.b, [BUN, join(ROOT, "tests/helpers/jump-gateway.ts"), config])
+  nexusOut = follow(nexus.stdout, nexus.stderr)
   await until("nexus up", backends, (l) => l.find((x) => x.id === "marker")?.status === "healthy")
 })
 
@@ -126,6 +138,10 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     expect((await chat()).status).toBe(503)
     await healthRounds(3)
     expect((await backends()).find((x) => x.id === BACKEND_ID)?.status).toBe("unknown")
+    // Half the grace period later (the clock also runs on its own meanwhile): still known,
+    // so routable at once when it is back.
+    await jump(GRACE_SECONDS / 2)
+    expect((await backends()).find((x) => x.id === BACKEND_ID)?.status).toBe("unknown")
 
     advertiser = startAdvertiser()
     await until("back", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "healthy", 5000)
@@ -136,7 +152,10 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     advertiser!.kill("SIGTERM")
     await advertiser!.exited
     await until("withdrawn", backends, (l) => l.find((x) => x.id === BACKEND_ID)?.status === "unknown", 3000)
-    await until("removed", backends, (l) => !l.some((x) => x.id === BACKEND_ID), (GRACE_SECONDS + 3) * 1000)
+    await jump(GRACE_SECONDS / 2)
+    expect((await backends()).some((x) => x.id === BACKEND_ID)).toBe(true)
+    await jump(GRACE_SECONDS / 2)
+    expect((await backends()).some((x) => x.id === BACKEND_ID)).toBe(false)
   })
 
   test("a silent crash (no goodbye): health checks, not mDNS, take it out", async () => {
@@ -204,6 +223,8 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
       p.kill("SIGTERM")
       expect(await p.exited).toBe(0)
     }
+    // `nexus serve` withdraws its advertisement (goodbye) on SIGTERM.
+    await watcher.next((l) => l === `down ${instance}`, 3000)
     await watcher.stop()
   })
 
@@ -234,8 +255,7 @@ describe.skipIf(!available)("mDNS between two network namespaces", () => {
     expect(await nexus.exited).toBe(0)
     await watcher.next((l) => l === `down Nexus on ${hostname()}`, 3000)
     await watcher.stop()
-    const log = (await new Response(nexus.stdout).text()) + (await new Response(nexus.stderr).text())
-    expect(log).toContain(`"msg":"discovered ollama at http://${net.addrA}:11434 (mdns)"`)
+    expect(nexusOut.lines.join("\n")).toContain(`"msg":"discovered ollama at http://${net.addrA}:11434 (mdns)"`)
   })
 })
 

@@ -74,7 +74,7 @@ describe.skipIf(lacking("network namespaces are not available (needs root and ip
     ns = createNamespace()
     const ollama = await emulator("ollama", 11434, "llama3.2:latest")
     serve([], dirWith(
-      `[server]\nport = 9000\n[discovery]\nprobe_interval_seconds = 1\n[health_check]\ninterval_seconds = 1\n` +
+      `[server]\nport = 9000\n[discovery]\nprobe_interval_seconds = 0.25\n[health_check]\ninterval_seconds = 1\n` +
         `[[backends]]\nname = "desk-ollama"\nurl = "http://localhost:11434"\ntype = "ollama"\n`
     ))
     await until(() => backends(9000), (l) => l.some((b) => b.id === "desk-ollama" && b.status === "healthy"), NS_POLL)
@@ -92,7 +92,7 @@ describe.skipIf(lacking("network namespaces are not available (needs root and ip
   test("a discovered backend can be adopted by name through the admin API, and kept", async () => {
     ns = createNamespace()
     const ollama = await emulator("ollama", 11434, "llama3.2:latest")
-    serve([], dirWith(`[discovery]\nprobe_interval_seconds = 1\n`))
+    serve([], dirWith(`[discovery]\nprobe_interval_seconds = 0.25\n`))
     await until(backends, (l) => l.some((b) => b.id === "ollama-localhost-11434" && b.status === "healthy"), NS_POLL)
     const r = await ns.http("http://127.0.0.1:8000/v1/backends", { url: "http://localhost:11434", name: "desk" })
     expect(r.status).toBe(201)
@@ -108,7 +108,7 @@ describe.skipIf(lacking("network namespaces are not available (needs root and ip
     // A configured backend whose health checks keep time once probing has stopped.
     const marker = await emulator("vllm", 11999, "marker")
     const markerToml = `[health_check]\ninterval_seconds = 1\n[[backends]]\nname = "marker"\nurl = "http://127.0.0.1:11999"\ntype = "vllm"\n`
-    const dir = dirWith(`[discovery]\nprobe_interval_seconds = 1\n${markerToml}`)
+    const dir = dirWith(`[discovery]\nprobe_interval_seconds = 0.25\n${markerToml}`)
     serve([], dir)
     await until(backends, (l) => l.some((b) => b.source === "probe"), NS_POLL)
     writeFileSync(join(dir, "nexus.toml"), `[discovery]\nenabled = false\n${markerToml}`)
@@ -116,10 +116,10 @@ describe.skipIf(lacking("network namespaces are not available (needs root and ip
     expect(r.status).toBe(200)
     expect(r.body).toContain("discovery turned off")
     expect((await backends()).map((b) => b.id)).toEqual(["marker"])
-    // Three more health rounds (1 s apart) span more than a probe interval: no probe came, nothing came back.
+    // Two more health rounds (1 s apart) span four probe intervals: no probe came, nothing came back.
     const knocks = probes(ollama)
     const isCheck = (l: string) => l === "GET /health"
-    await marker.count(isCheck, marker.lines.filter(isCheck).length + 3)
+    await marker.count(isCheck, marker.lines.filter(isCheck).length + 2)
     expect(probes(ollama)).toBe(knocks)
     expect((await backends()).map((b) => b.id)).toEqual(["marker"])
   })
