@@ -10,10 +10,25 @@ import type { NexusError } from "./errors.ts"
 import type { CanonicalRequest } from "./request.ts"
 
 /**
+ * Why a policy keeps a backend from a model: which rule, the words shown to people, and
+ * the facts an error needs to say what would help (read from here, never from the words).
+ */
+export interface PolicyRefusal {
+  rule: "api_key" | "privacy" | "tier" | "budget"
+  reason: string
+  /** tier: the tier the request needs. */
+  requiredTier?: number
+  /** tier: where that need comes from, and so what would lower it. */
+  tierSource?: "policy" | "header" | "best"
+  /** budget: the spend ledger cannot be read (rather than a limit reached). */
+  ledgerUnreadable?: boolean
+}
+
+/**
  * Why `backend` may not serve `model` for this request, or undefined when it may. `model`
  * is the candidate's own (resolved) model: the request's, or one of its fallbacks.
  */
-export type BackendFilter = (backend: Backend, model: string) => string | undefined
+export type BackendFilter = (backend: Backend, model: string) => PolicyRefusal | undefined
 
 export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } | undefined
 

@@ -102,8 +102,8 @@ function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendF
   const now = deps.registry.get(attempt.backend.id)
   if (!now) return "removed by a reload"
   for (const exclude of policy) {
-    const reason = exclude(now, attempt.model)
-    if (reason) return reason
+    const refusal = exclude(now, attempt.model)
+    if (refusal) return refusal.reason
   }
   return undefined
 }

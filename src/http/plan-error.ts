@@ -5,7 +5,6 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
-import { LEDGER_UNREADABLE } from "../policy/budget.ts"
 import type { Exclusion, Plan } from "../routing/router.ts"
 
 export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
@@ -70,10 +69,10 @@ export function planError(plan: Exclude<Plan, { ok: true }>): NexusError {
 function policyRefusal(excluded: Exclusion[], model: string, summary: string, context: Record<string, unknown>): NexusError | undefined {
   const blocking = excluded.filter((e) => e.kind !== "capability" && e.kind !== "health" && e.kind !== "breaker")
   if (!blocking.length || !blocking.every((e) => e.kind === "policy")) return undefined
-  const by = (prefix: string) => blocking.filter((e) => e.reason.startsWith(prefix))
-  const privacy = by("privacy:")
-  const tier = by("tier:")
-  const budget = by("budget:")
+  const by = (rule: Exclusion["rule"]) => blocking.filter((e) => e.rule === rule)
+  const privacy = by("privacy")
+  const tier = by("tier")
+  const budget = by("budget")
   const names = (list: Exclusion[]) => [...new Set(list.map((e) => e.backend))]
   const excludedBy = {
     ...(privacy.length ? { privacy_zone: names(privacy) } : {}),
@@ -94,13 +93,13 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
   if (budget.length) {
     return new NexusError({
       kind: "unavailable",
-      message: `No backend can serve model '${model}': ${budget[0]!.reason.slice(8)}.${fix} ${summary}`,
-      code: budget[0]!.reason.startsWith(LEDGER_UNREADABLE) ? "budget_ledger_unreadable" : "budget_exhausted",
+      message: `No backend can serve model '${model}': ${budget[0]!.reason.replace(/^budget: /, "")}.${fix} ${summary}`,
+      code: budget[0]!.ledgerUnreadable ? "budget_ledger_unreadable" : "budget_exhausted",
       context: full,
     })
   }
   if (!tier.length) return undefined
-  const required = Math.max(...tier.map((e) => Number(/required tier (\d)/.exec(e.reason)?.[1] ?? 0)))
+  const required = Math.max(...tier.map((e) => e.requiredTier ?? 0))
   const zone = privacy.length ? ` (excluded for their open zone: ${names(privacy).join(", ")})` : ""
   return new NexusError({
     kind: "unavailable",
@@ -113,12 +112,12 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
 /** What would let a request through, from the rules that excluded its backends. */
 function remediesFor(privacy: Exclusion[], tier: Exclusion[], budget: Exclusion[]): string[] {
   const out: string[] = []
-  const tierFrom = (source: string) => tier.some((e) => e.reason.endsWith(`(${source})`))
-  if (tierFrom("the best tier serving the model")) out.push("X-Nexus-Flexible: true (accept the best lower tier)")
-  if (tierFrom("X-Nexus-Min-Tier")) out.push("a lower X-Nexus-Min-Tier")
-  if (tierFrom("policy min_tier")) out.push("a lower min_tier in the model's [[routing.policies]] entry")
+  const tierFrom = (source: Exclusion["tierSource"]) => tier.some((e) => e.tierSource === source)
+  if (tierFrom("best")) out.push("X-Nexus-Flexible: true (accept the best lower tier)")
+  if (tierFrom("header")) out.push("a lower X-Nexus-Min-Tier")
+  if (tierFrom("policy")) out.push("a lower min_tier in the model's [[routing.policies]] entry")
   if (privacy.length) out.push("a healthy restricted-zone backend serving the model")
-  if (budget.some((e) => e.reason.startsWith(LEDGER_UNREADABLE))) out.push("a readable spend ledger (or routing.budget.on_ledger_error = \"open\")")
+  if (budget.some((e) => e.ledgerUnreadable)) out.push("a readable spend ledger (or routing.budget.on_ledger_error = \"open\")")
   else if (budget.length) out.push("a higher routing.budget.monthly_limit_usd (or the next month)")
   return out
 }

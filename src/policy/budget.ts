@@ -63,17 +63,18 @@ export function exhausted(s: BudgetStatus): string {
 
 export function budgetStage(budget: () => BudgetStatus | undefined, registry: Registry): PolicyStage {
   /** Read at each routing decision, so a request waiting in the queue sees a limit crossed meanwhile. */
-  const exclude = (b: Parameters<BackendFilter>[0], model: string): string | undefined => {
+  const exclude: BackendFilter = (b, model) => {
     const s = budget()
     if (!s || !isCloud(b)) return undefined
     if (s.ledgerError !== undefined) {
-      return `${LEDGER_UNREADABLE} (${s.ledgerError}), so this month's spend is unknown; cloud backends stay blocked until it can be read (routing.budget.on_ledger_error = "open" allows them)`
+      const reason = `${LEDGER_UNREADABLE} (${s.ledgerError}), so this month's spend is unknown; cloud backends stay blocked until it can be read (routing.budget.on_ledger_error = "open" allows them)`
+      return { rule: "budget", reason, ledgerUnreadable: true }
     }
     if (s.state === "normal") return undefined
-    if (s.state === "hard_limit") return s.action === "warn" ? undefined : `budget: ${exhausted(s)}`
+    if (s.state === "hard_limit") return s.action === "warn" ? undefined : { rule: "budget", reason: `budget: ${exhausted(s)}` }
     // Soft limit: cloud only while no local backend can take the model.
     const local = registry.backendsFor(model).some((o) => !isCloud(o) && isRoutable(o))
-    return local ? `budget: soft limit reached (${Math.round(s.utilization)}% of ${usd(s.limitUsd)}); a local backend serves this model` : undefined
+    return local ? { rule: "budget", reason: `budget: soft limit reached (${Math.round(s.utilization)}% of ${usd(s.limitUsd)}); a local backend serves this model` } : undefined
   }
   return {
     name: "budget",

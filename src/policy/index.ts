@@ -44,7 +44,7 @@ export function verdicts(input: PolicyInput, stages: readonly PolicyStage[]): (b
     for (const { name, verdict } of checked) {
       if (!verdict) out[name] = "allowed"
       else if ("reject" in verdict) out[name] = `rejected: ${verdict.reject.message}`
-      else out[name] = verdict.exclude(b, model) ?? "allowed"
+      else out[name] = verdict.exclude(b, model)?.reason ?? "allowed"
     }
     return out
   }

@@ -49,11 +49,11 @@ export function keyStage(spendOf: (key: ApiKey) => KeySpend): PolicyStage {
       const cap = key.monthlyUsd
       return {
         exclude(b, model) {
-          if (!keyAllows(key.models, model)) return `api key: model ${model} is not allowed for key '${key.name}'`
+          if (!keyAllows(key.models, model)) return { rule: "api_key", reason: `api key: model ${model} is not allowed for key '${key.name}'` }
           if (cap === undefined || !isCloud(b)) return undefined
           const s = spendOf(key)
-          if (s.error !== undefined) return `api key: the spend of key '${key.name}' cannot be read (${s.error}), so its monthly cap cannot be checked; cloud backends stay blocked`
-          if (s.committedUsd >= cap) return `api key: key '${key.name}' reached its monthly cap (${usd(s.committedUsd)} committed of ${usd(cap)})`
+          if (s.error !== undefined) return { rule: "api_key", reason: `api key: the spend of key '${key.name}' cannot be read (${s.error}), so its monthly cap cannot be checked; cloud backends stay blocked` }
+          if (s.committedUsd >= cap) return { rule: "api_key", reason: `api key: key '${key.name}' reached its monthly cap (${usd(s.committedUsd)} committed of ${usd(cap)})` }
           return undefined
         },
       }

@@ -9,13 +9,15 @@
  * zone at that moment, so a reload that opens a zone is seen at once.
  * @module
  */
-import type { BackendFilter, PolicyStage } from "../core/policy.ts"
+import type { BackendFilter, PolicyRefusal, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import { decide, restrictedModel } from "./rules.ts"
 
 export const PRIVACY_REASON = "privacy: the request is restricted and this backend is in the open zone"
 
-export const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : PRIVACY_REASON)
+const OPEN_ZONE: PolicyRefusal = Object.freeze({ rule: "privacy", reason: PRIVACY_REASON })
+
+export const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : OPEN_ZONE)
 
 export function privacyZone(config: () => RoutingConfig): PolicyStage {
   return {
@@ -27,7 +29,9 @@ export function privacyZone(config: () => RoutingConfig): PolicyStage {
       // An open request may still fall back to a model that is restricted on its own.
       return {
         exclude: (b, model) =>
-          b.zone === "restricted" || !restrictedModel(cfg, model) ? undefined : `privacy: model ${model} is restricted and this backend is in the open zone`,
+          b.zone === "restricted" || !restrictedModel(cfg, model)
+            ? undefined
+            : { rule: "privacy", reason: `privacy: model ${model} is restricted and this backend is in the open zone` },
       }
     },
   }

@@ -9,7 +9,7 @@
  * @module
  */
 import { isRoutable, type Backend } from "../core/backend.ts"
-import type { PolicyInput, PolicyStage } from "../core/policy.ts"
+import type { PolicyInput, PolicyRefusal, PolicyStage } from "../core/policy.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
 import { decide, flag, policyFor, restrictedModel, type Decision } from "./rules.ts"
@@ -35,10 +35,18 @@ function needed(d: Decision, registry: Registry, input: PolicyInput): number | u
 }
 
 /** Where the needed tier comes from, and so what would lower it. */
-function source(d: Decision, need: number): string {
-  if (need === d.policyTier) return "policy min_tier"
-  if (need === d.headerTier) return "X-Nexus-Min-Tier"
-  return "the best tier serving the model"
+function source(d: Decision, need: number): TierSource {
+  if (need === d.policyTier) return "policy"
+  if (need === d.headerTier) return "header"
+  return "best"
+}
+
+type TierSource = NonNullable<PolicyRefusal["tierSource"]>
+
+const SOURCE_WORDS: Record<TierSource, string> = {
+  policy: "policy min_tier",
+  header: "X-Nexus-Min-Tier",
+  best: "the best tier serving the model",
 }
 
 export function tier(config: () => RoutingConfig, registry: Registry): PolicyStage {
@@ -63,7 +71,7 @@ export function tier(config: () => RoutingConfig, registry: Registry): PolicySta
           if (own !== undefined && own > floor) floor = own
           if (floor > min) {
             min = floor
-            why = "policy min_tier"
+            why = "policy"
           }
           if (b.tier >= min) return undefined
           if (flexible && b.tier >= floor) {
@@ -71,7 +79,7 @@ export function tier(config: () => RoutingConfig, registry: Registry): PolicySta
             const best = bestTier(registry.backendsFor(model), d.restricted || restrictedModel(cfg, model), true)
             if (best < min && b.tier >= best) return undefined
           }
-          return `tier: tier ${b.tier} is below the required tier ${min} (${why})`
+          return { rule: "tier", reason: `tier: tier ${b.tier} is below the required tier ${min} (${SOURCE_WORDS[why]})`, requiredTier: min, tierSource: why }
         },
       }
     },

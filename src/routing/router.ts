@@ -5,7 +5,7 @@
  * @module
  */
 import { atCapacity, isCloud, isRoutable, type Backend, type ModelInfo } from "../core/backend.ts"
-import type { BackendFilter } from "../core/policy.ts"
+import type { BackendFilter, PolicyRefusal } from "../core/policy.ts"
 import type { Requirements } from "../core/request.ts"
 import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
@@ -38,6 +38,11 @@ export interface Exclusion {
   contextLength?: number
   /** With `contextLength`: the tokens the request needs (its prompt and a minimal answer). */
   promptTokens?: number
+  /** `policy`: the rule that excluded it, and the facts that rule gives. */
+  rule?: PolicyRefusal["rule"]
+  requiredTier?: number
+  tierSource?: PolicyRefusal["tierSource"]
+  ledgerUnreadable?: boolean
 }
 
 export type Plan =
@@ -78,8 +83,8 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     const reason = lacking(info, needs)
     if (reason) return { kind: "capability", reason, ...(reason.startsWith("context") ? { contextLength: info?.contextLength, promptTokens: contextNeed(needs) } : {}) }
     for (const exclude of policy) {
-      const reason = exclude(b, model)
-      if (reason) return { kind: "policy", reason }
+      const refusal = exclude(b, model)
+      if (refusal) return { kind: "policy", ...refusal }
     }
     const refused = breakers?.refusal(b.id)
     return refused ? { kind: "breaker", reason: refused } : undefined
