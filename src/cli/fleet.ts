@@ -5,7 +5,7 @@
  * @module
  */
 import { defineCommand } from "citty"
-import { keepAliveMs } from "../fleet/duration.ts"
+import { KEEP_ALIVE_EXPECTED, keepAliveMs } from "../fleet/duration.ts"
 import type { Outcome } from "../fleet/control.ts"
 import type { FleetState } from "../http/fleet-admin.ts"
 import { api, fail, serverUrl, urlArg } from "./client.ts"
@@ -38,7 +38,7 @@ const load = defineCommand({
   },
   async run({ args }) {
     const keep = args["keep-alive"]
-    if (keep !== undefined && keepAliveMs(keep) === undefined) fail(`--keep-alive: expected seconds or a duration like "30m" or "1h", got ${JSON.stringify(keep)}`, 2)
+    if (keep !== undefined && keepAliveMs(keep) === undefined) fail(`--keep-alive: ${KEEP_ALIVE_EXPECTED}, got ${JSON.stringify(keep)}`, 2)
     const body = { ...(args.backend ? { backend: args.backend } : {}), ...(keep !== undefined ? { keep_alive: keep } : {}) }
     const o = await api<Outcome>(serverUrl(args.url), path(args.model, "load"), { method: "POST", body, timeoutMs: LOAD_WAIT_MS })
     process.stdout.write(args.json ? `${JSON.stringify(o, null, 2)}\n` : say(o))

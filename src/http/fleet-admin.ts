@@ -9,7 +9,7 @@
 import { Hono, type Context } from "hono"
 import type { Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
-import { keepAliveMs } from "../fleet/duration.ts"
+import { KEEP_ALIVE_EXPECTED, keepAliveMs } from "../fleet/duration.ts"
 import type { Fleet } from "../fleet/fleet.ts"
 import { lifecycleKind, requireAdmin, type AdminGateDeps } from "./admin.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
@@ -39,7 +39,7 @@ async function readFleetBody(deps: AdminGateDeps, c: Context<Env>, allowed: read
   }
   if (body.keep_alive !== undefined) {
     const ms = keepAliveMs(body.keep_alive)
-    if (ms === undefined) throw invalid("keep_alive", 'keep_alive: expected seconds or a duration like "30m" or "1h" (negative: until unloaded)')
+    if (ms === undefined) throw invalid("keep_alive", `keep_alive: ${KEEP_ALIVE_EXPECTED}`)
     out.keepAliveMs = ms
   }
   return out

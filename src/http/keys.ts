@@ -10,6 +10,7 @@ import { closest, describeValue } from "../config/errors.ts"
 import { int, oneOf } from "../config/schema-parts.ts"
 import { modelGlob } from "../config/schema-policy.ts"
 import { PRIVACY_LEVELS } from "../config/types.ts"
+import { DURATION_UNITS, DURATION_UNIT_LIST, parseDuration } from "../core/duration.ts"
 import { NexusError } from "../core/errors.ts"
 import { KEY_NAME, KEY_NAME_EXPECTED, type KeySpec } from "../policy/key-table.ts"
 import { requireAdmin, type AdminGateDeps } from "./admin.ts"
@@ -17,15 +18,14 @@ import { parseJsonObject, readBodyText } from "./body.ts"
 import { requireJsonBody } from "./browser-guard.ts"
 import type { AppDeps, Env } from "./deps.ts"
 
-const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 } as const
-const EXPIRES_EXPECTED = 'expected a duration like "90d", "12h" or "2w" (s, m, h, d, w)'
+const EXPIRES_EXPECTED = `expected a duration like "90d", "12h" or "1d12h" (${DURATION_UNIT_LIST}), above 0`
+/** Far enough for "never" (9999999w), near enough that the expiry is still a date. */
+const MAX_LIFETIME_MS = 9_999_999 * DURATION_UNITS.w
 
-/** `90d` in milliseconds, or undefined when it is not a duration. */
-function durationMs(text: string): number | undefined {
-  const m = /^\s*(\d{1,7})\s*([smhdw])\s*$/i.exec(text)
-  if (!m) return undefined
-  const ms = Number(m[1]) * UNITS[m[2]!.toLowerCase() as keyof typeof UNITS] * 1000
-  return ms > 0 ? ms : undefined
+/** `90d` in milliseconds, or undefined when it is not a lifetime a key can have. */
+function lifetimeMs(text: string): number | undefined {
+  const ms = parseDuration(text)
+  return ms !== undefined && ms > 0 && ms <= MAX_LIFETIME_MS ? ms : undefined
 }
 
 const GLOBS_EXPECTED = 'expected model globs, as an array or a comma-separated string like "llama*,qwen*"'
@@ -45,7 +45,7 @@ const CreateKey = v.strictObject({
   tpm: v.optional(int(1, 1e12, "expected tokens per minute, an integer from 1")),
   max_concurrent: v.optional(int(1, 1e6, "expected requests in flight, an integer from 1")),
   monthly_usd: v.optional(v.pipe(v.number("expected US dollars, 0 or more"), v.minValue(0, "expected US dollars, 0 or more"), v.maxValue(1e9, "expected US dollars, 0 or more"))),
-  expires: v.optional(v.pipe(v.string(EXPIRES_EXPECTED), v.check((s) => durationMs(s) !== undefined, EXPIRES_EXPECTED))),
+  expires: v.optional(v.pipe(v.string(EXPIRES_EXPECTED), v.check((s) => lifetimeMs(s) !== undefined, EXPIRES_EXPECTED))),
 })
 
 /** The body, or a 400 naming the first bad field (`field: what, got x`). */
@@ -72,7 +72,7 @@ function parseCreate(body: Record<string, unknown>, now: number): KeySpec {
     tpm: b.tpm,
     maxConcurrent: b.max_concurrent,
     monthlyUsd: b.monthly_usd,
-    expiresAt: b.expires === undefined ? undefined : now + durationMs(b.expires)!,
+    expiresAt: b.expires === undefined ? undefined : now + lifetimeMs(b.expires)!,
   }
 }
 
