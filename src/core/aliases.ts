@@ -5,9 +5,11 @@
  *
  * Keys may be globs (`*` any run of characters, `?` one): coding agents ask for their own
  * ids (`claude-sonnet-4-5`, `claude-haiku-4-5`, ...), which change with every release.
- * An exact key wins over any glob; among globs the first in the file wins.
+ * An exact key wins over any glob; among globs the first in the file wins. A glob names
+ * a model the way every model glob does (core/glob.ts: case and `:latest` aside).
  * @module
  */
+import { modelMatch } from "./glob.ts"
 
 export const MAX_ALIAS_HOPS = 3
 
@@ -15,18 +17,6 @@ export function isGlob(key: string): boolean {
   return key.includes("*") || key.includes("?")
 }
 
-const compiled = new Map<string, RegExp>()
-
-function globRegExp(glob: string): RegExp {
-  let re = compiled.get(glob)
-  if (!re) {
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")
-    re = new RegExp(`^${body}$`)
-    if (compiled.size > 1000) compiled.clear()
-    compiled.set(glob, re)
-  }
-  return re
-}
 
 /**
  * The target of the alias that applies to `name`: its exact key, else the first matching
@@ -37,7 +27,7 @@ export function aliasTarget(aliases: Record<string, string>, name: string, serve
   if (exact !== undefined) return exact
   if (served?.(name)) return undefined
   for (const key in aliases) {
-    if (isGlob(key) && globRegExp(key).test(name)) return aliases[key]
+    if (isGlob(key) && modelMatch(key, name)) return aliases[key]
   }
   return undefined
 }

@@ -1,8 +1,9 @@
 /**
  * Shell-style globs for model names (`claude-*`, `gpt-4o?`), used by model allow-lists,
- * routing policies and price overrides. `*` matches any run of characters, `?` one.
+ * routing policies, aliases and price overrides. `*` matches any run of characters, `?` one.
  * @module
  */
+import { nameVariants } from "./model-name.ts"
 
 const cache = new Map<string, RegExp>()
 
@@ -23,4 +24,17 @@ export function globMatch(glob: string, name: string): boolean {
 /** Whether `name` matches any of `globs` (an undefined list allows everything). */
 export function allowedBy(globs: readonly string[] | undefined, name: string): boolean {
   return !globs || globs.some((g) => globMatch(g, name))
+}
+
+/**
+ * Whether `glob` names `model`: the one rule for API key model lists, routing policies
+ * and alias globs. Case does not count, nor does the `:latest` tag (in any case): `llama3`,
+ * `LLAMA3` and `llama3:Latest` are one model to every glob.
+ */
+export function modelMatch(glob: string, model: string): boolean {
+  const re = globToRegExp(glob)
+  if (re.test(model)) return true
+  const tagged = model.length > 7 && /:latest$/i.test(model) ? `${model.slice(0, -7)}:latest` : model
+  for (const v of nameVariants(tagged)) if (v !== model && re.test(v)) return true
+  return false
 }

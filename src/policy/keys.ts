@@ -10,8 +10,7 @@
 import type { ApiKey } from "../core/api-key.ts"
 import { isCloud } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
-import { globMatch } from "../core/glob.ts"
-import { nameVariants } from "../core/model-name.ts"
+import { modelMatch } from "../core/glob.ts"
 import type { PolicyStage } from "../core/policy.ts"
 import { usd } from "./budget.ts"
 
@@ -25,7 +24,7 @@ export interface KeySpend {
 /** Whether `globs` let a key use `model` (under any name the router gives it). */
 export function keyAllows(globs: readonly string[] | undefined, model: string): boolean {
   if (!globs) return true
-  for (const name of nameVariants(model)) for (const g of globs) if (globMatch(g, name)) return true
+  for (const g of globs) if (modelMatch(g, model)) return true
   return false
 }
 

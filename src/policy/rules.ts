@@ -7,8 +7,7 @@
  * @module
  */
 import { NexusError } from "../core/errors.ts"
-import { globMatch } from "../core/glob.ts"
-import { nameVariants } from "../core/model-name.ts"
+import { modelMatch } from "../core/glob.ts"
 import type { PolicyInput } from "../core/policy.ts"
 import type { RoutingConfig, RoutingPolicy } from "../config/types.ts"
 
@@ -33,8 +32,7 @@ const decided = new WeakMap<PolicyInput, Decision>()
 /** The first policy that applies to `model` (any of its name variants, case-insensitive). */
 export function policyFor(config: RoutingConfig, model: string): RoutingPolicy | undefined {
   if (config.policies.length === 0) return undefined
-  const names = nameVariants(model)
-  return config.policies.find((p) => names.some((n) => globMatch(p.model_pattern, n)))
+  return config.policies.find((p) => modelMatch(p.model_pattern, model))
 }
 
 /** Whether a candidate's own model is restricted by policy (a fallback carries its own). */
