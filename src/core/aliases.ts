@@ -23,7 +23,8 @@ export function isGlob(key: string): boolean {
  * glob, unless `served` says a backend lists `name` itself (a glob never hides a real model).
  */
 export function aliasTarget(aliases: Record<string, string>, name: string, served?: (n: string) => boolean): string | undefined {
-  const exact = aliases[name]
+  // Own keys only: a model named `constructor` is not an alias of Object's.
+  const exact = Object.hasOwn(aliases, name) ? aliases[name] : undefined
   if (exact !== undefined) return exact
   if (served?.(name)) return undefined
   for (const key in aliases) {

@@ -3,7 +3,7 @@
  * routing policies, aliases and price overrides. `*` matches any run of characters, `?` one.
  * @module
  */
-import { nameVariants } from "./model-name.ts"
+import { modelKey, nameVariants } from "./model-name.ts"
 
 const cache = new Map<string, RegExp>()
 
@@ -34,7 +34,6 @@ export function allowedBy(globs: readonly string[] | undefined, name: string): b
 export function modelMatch(glob: string, model: string): boolean {
   const re = globToRegExp(glob)
   if (re.test(model)) return true
-  const tagged = model.length > 7 && /:latest$/i.test(model) ? `${model.slice(0, -7)}:latest` : model
-  for (const v of nameVariants(tagged)) if (v !== model && re.test(v)) return true
+  for (const v of nameVariants(modelKey(model))) if (re.test(v)) return true
   return false
 }

@@ -18,3 +18,12 @@ export function normaliseModel(name: string, isKnown: (candidate: string) => boo
   for (const v of nameVariants(name)) if (isKnown(v)) return v
   return name
 }
+
+/**
+ * The one name every spelling of a model shares, for tables keyed by model (fallbacks):
+ * case aside, and without its `:latest` tag in any case (`Llama3:LATEST` is `llama3`).
+ */
+export function modelKey(name: string): string {
+  const lower = name.toLowerCase()
+  return lower.endsWith(":latest") && lower.length > 7 ? lower.slice(0, -7) : lower
+}

@@ -11,9 +11,10 @@ import type { RoutingConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
 import { aliasTarget, resolveAlias } from "../core/aliases.ts"
 import { contextNeed } from "../core/output-budget.ts"
-import { normaliseModel } from "../core/model-name.ts"
+import { modelKey, normaliseModel } from "../core/model-name.ts"
 import type { Fleet } from "../fleet/fleet.ts"
 import type { Breakers } from "./breaker.ts"
+import { fallbackTable, type FallbackTable } from "./fallbacks.ts"
 import { orderCandidates, type Scored } from "./score.ts"
 
 export interface Attempt {
@@ -72,6 +73,21 @@ const NO_FALLBACKS: readonly string[] = Object.freeze([])
 
 export function createRouter(registry: Registry, getConfig: () => RoutingConfig, breakers?: Breakers, fleet?: Fleet) {
   const ticks = new Map<string, number>()
+  let fallbacksOf: { fallbacks: RoutingConfig["fallbacks"]; aliases: RoutingConfig["aliases"]; table: FallbackTable } | undefined
+
+  /** The fallbacks of a request: its exact key first, else any spelling of it or of what it resolves to. */
+  function fallbacksFor(config: RoutingConfig, resolved: string, requested: string): readonly string[] {
+    // Own keys only: a model named `constructor` has no fallbacks from Object's prototype.
+    const own = config.fallbacks
+    const exact = Object.hasOwn(own, resolved) ? own[resolved] : Object.hasOwn(own, requested) ? own[requested] : undefined
+    if (exact) return exact
+    if (fallbacksOf?.fallbacks !== config.fallbacks || fallbacksOf.aliases !== config.aliases) {
+      fallbacksOf = { fallbacks: config.fallbacks, aliases: config.aliases, table: fallbackTable(config.fallbacks, config.aliases) }
+    }
+    const table = fallbacksOf.table
+    if (table.size === 0) return NO_FALLBACKS
+    return table.get(modelKey(resolved)) ?? table.get(modelKey(requested)) ?? NO_FALLBACKS
+  }
 
   /** Why a backend cannot take this request now, or undefined when it can. */
   function exclusionOf(b: Backend, model: string, needs: Requirements, policy: readonly BackendFilter[]): Omit<Exclusion, "backend" | "model"> | undefined {
@@ -153,7 +169,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
       const attempts = candidatesFor(resolved, needs, policy, excluded, prefer)
       const primaryCount = attempts.length
 
-      const fallbacks = config.fallbacks[resolved] ?? config.fallbacks[requested] ?? NO_FALLBACKS
+      const fallbacks = fallbacksFor(config, resolved, requested)
       for (const name of fallbacks) {
         const model = resolve(config.aliases, name)
         if (model === resolved) continue
