@@ -12,13 +12,16 @@ import { tableChanged } from "./reload.ts"
 
 export function discoveryLifecycle(deps: Omit<DiscoveryDeps, "sink"> & { manager: BackendManager }) {
   const { manager, ...rest } = deps
-  const start = (cfg: NexusConfig): Discovery | undefined => (cfg.discovery.enabled ? startDiscovery({ ...rest, sink: manager }) : undefined)
+  const start = (cfg: NexusConfig, pending?: ReadonlyMap<string, number>): Discovery | undefined =>
+    cfg.discovery.enabled ? startDiscovery({ ...rest, sink: manager, pending }) : undefined
   let running = start(deps.config())
 
   const onReload: ReloadConsumer = async (diff, next) => {
     if (!tableChanged(diff, "discovery")) return
+    // Backends withdrawn before the restart keep their removal time.
+    const pending = running?.pendingRemovals()
     await running?.stop().catch(() => {})
-    running = start(next)
+    running = start(next, pending)
     if (!next.discovery.enabled) manager.forgetDiscovered()
     const line = `discovery ${next.discovery.enabled ? "restarted with the new [discovery] settings" : "turned off"}`
     deps.log.info(line)
@@ -27,6 +30,8 @@ export function discoveryLifecycle(deps: Omit<DiscoveryDeps, "sink"> & { manager
 
   return {
     onReload,
+    /** The discovery running now (none while `[discovery]` is off). */
+    current: (): Discovery | undefined => running,
     stop: async () => {
       await running?.stop().catch(() => {})
     },

@@ -88,6 +88,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
     server: listener.server,
     deps,
     manager,
+    discovery,
     reload,
     stop(graceMs = config.server.shutdown_timeout_seconds * 1000) {
       stopping ??= (async () => {

@@ -7,6 +7,7 @@ import type { NexusConfig } from "../config/types.ts"
 import type { Clock } from "../core/clock.ts"
 import type { Logger } from "../core/logger.ts"
 import type { AppDeps } from "../http/deps.ts"
+import type { Discovery } from "../discovery/index.ts"
 import type { BackendManager } from "../registry/manage.ts"
 import type { ReloadResult } from "./reload.ts"
 
@@ -16,6 +17,8 @@ export interface Gateway {
   server: Server<undefined>
   deps: AppDeps
   manager: BackendManager
+  /** Discovery as it runs now (none while `[discovery]` is off). */
+  discovery: { current(): Discovery | undefined }
   /** Re-read the configuration and apply the difference; throws ConfigError when invalid. */
   reload(): Promise<ReloadResult>
   /** Stop accepting, let in-flight requests finish up to `graceMs`, then close. */

@@ -37,9 +37,17 @@ export interface DiscoveryDeps {
   port: number
   /** What the grace period, re-queries and name probing wait on; the real clock by default. */
   clock?: Clock
+  /** Removals a previous run had scheduled (backend id -> when, on `clock`): kept, not restarted. */
+  pending?: ReadonlyMap<string, number>
 }
 
 export interface Discovery {
+  /** A DNS-SD service appeared (what the mDNS browser reports). */
+  serviceUp(s: MdnsService, serviceType: string): Promise<void>
+  /** A DNS-SD service was withdrawn: out of rotation now, forgotten after the grace period. */
+  serviceDown(s: MdnsService, serviceType: string): void
+  /** The removals still waiting out their grace period (backend id -> when), for the next run. */
+  pendingRemovals(): ReadonlyMap<string, number>
   stop(): Promise<void>
 }
 
@@ -76,15 +84,36 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   }
 
   const wantsMdns = cfg.service_types.length > 0 || cfg.advertise
-  const removals = new Map<string, unknown>()
+  const removals = new Map<string, { timer: unknown; at: number }>()
+
+  function cancelRemoval(id: string): void {
+    const r = removals.get(id)
+    if (r) clock.clearTimeout(r.timer)
+    removals.delete(id)
+  }
+
+  /** Forget `id` at `at` unless it is advertised again by then. */
+  function scheduleRemoval(id: string, at: number): void {
+    cancelRemoval(id)
+    const timer = clock.setTimeout(() => {
+      removals.delete(id)
+      if (registry.get(id)?.withdrawn) sink.removeDiscovered(id)
+    }, Math.max(0, at - clock.now()))
+    removals.set(id, { timer, at })
+  }
+
+  // A restart (a reload of [discovery]) keeps the clock running for backends withdrawn
+  // before it: none stays out of rotation for ever.
+  for (const b of registry.list()) {
+    if (b.source === "mdns" && b.withdrawn) scheduleRemoval(b.id, deps.pending?.get(b.id) ?? clock.now() + cfg.grace_period_seconds * 1000)
+  }
 
   async function up(s: MdnsService, serviceType: string): Promise<void> {
     const ad = fromService(s, serviceType)
     if (!ad) return log.debug(`mDNS: ${s.name} has no usable address`, { service: s.name })
     const known = registry.findByUrl(ad.url)
     if (known) {
-      if (removals.has(known.id)) clock.clearTimeout(removals.get(known.id))
-      removals.delete(known.id)
+      cancelRemoval(known.id)
       if (known.withdrawn) {
         registry.setWithdrawn(known.id, false)
         log.info(`backend ${known.name} is advertised again`, { backend: known.name })
@@ -104,13 +133,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     // Out of rotation now; forgotten after the grace period unless it comes back.
     registry.setWithdrawn(b.id, true)
     registry.setStatus(b.id, "unknown", "mDNS service withdrawn")
-    const grace = deps.config().discovery.grace_period_seconds * 1000
-    if (removals.has(b.id)) clock.clearTimeout(removals.get(b.id))
-    const timer = clock.setTimeout(() => {
-      removals.delete(b.id)
-      if (b.withdrawn) sink.removeDiscovered(b.id)
-    }, grace)
-    removals.set(b.id, timer)
+    scheduleRemoval(b.id, clock.now() + deps.config().discovery.grace_period_seconds * 1000)
   }
 
   function startMdns(mdns: Mdns): void {
@@ -158,10 +181,13 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     : Promise.resolve()
 
   return {
+    serviceUp: up,
+    serviceDown: down,
+    pendingRemovals: () => new Map([...removals].map(([id, r]) => [id, r.at])),
     async stop() {
       stopped = true
       await mdnsReady
-      for (const t of removals.values()) clock.clearTimeout(t)
+      for (const r of removals.values()) clock.clearTimeout(r.timer)
       removals.clear()
       await Promise.all(stops.map((s) => s()))
     },
