@@ -143,6 +143,7 @@ spill_margin = 0.15
 
 [routing.fallbacks]
 # Models tried in order when a model has no healthy backend or every attempt on it failed.
+# A key covers every spelling of its model (any case, x and x:latest alike) and its aliases.
 # "llama3.1:70b" = ["llama3.1:8b", "llama3.2:latest"]
 
 # Privacy and quality rules by model name; the first policy whose model_pattern (a glob,
