@@ -146,4 +146,5 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/health/checker.ts", find: "const allowed = result.models.filter((m) => allowedBy(backend.allowModels, m.id))", replace: "const allowed = result.models", tests: [`${I}cloud-backends.test.ts`], what: "allow_models ignored: every model of a cloud account listed" },
   { file: "src/discovery/probe.ts", find: "if (skip.has(key) || seen.has(key)) return", replace: "if (seen.has(key)) return", tests: [`${U}discovery.test.ts`], what: "discovery probes its own port" },
   { file: "src/discovery/probe.ts", find: "    else for (const port of t.ports) add(entry, port)\n", replace: "", tests: [`${U}discovery.test.ts`], what: "a probe host without a port is never probed" },
+  { file: "src/routing/router.ts", find: "return known(listed) ? listed : (registry.listedAs(listed) ?? listed)", replace: "return listed", tests: [`${I}model-case.test.ts`], what: "a model name in another case is a 404" },
 ]

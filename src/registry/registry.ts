@@ -8,6 +8,7 @@ import { atCapacity, type Backend, type BackendInit, type BackendRecord, type Ba
 import type { Dialect } from "../core/request.ts"
 import { createEventBus, type Listener, type ListenerFault, type RegistryEvent } from "../core/events.ts"
 import { serverKey } from "./server-key.ts"
+import { modelKey } from "../core/model-name.ts"
 
 export type Registry = ReturnType<typeof createRegistry>
 
@@ -33,8 +34,11 @@ export function createRegistry(onFault?: ListenerFault) {
   /** model id -> backends listing it, in registration order. */
   const index = new Map<string, BackendRecord[]>()
   const bus = createEventBus<RegistryEvent>(onFault)
+  /** modelKey -> a listed id, for names spelled in another case; rebuilt after a change, when asked. */
+  let byKey: Map<string, string> | undefined
 
   function unindex(backend: BackendRecord): void {
+    byKey = undefined
     for (const id of backend.models.keys()) {
       const list = index.get(id)
       if (!list) continue
@@ -45,6 +49,7 @@ export function createRegistry(onFault?: ListenerFault) {
   }
 
   function reindex(backend: BackendRecord): void {
+    byKey = undefined
     for (const id of backend.models.keys()) {
       const list = index.get(id)
       if (list) list.push(backend)
@@ -201,6 +206,20 @@ export function createRegistry(onFault?: ListenerFault) {
     /** Every backend that lists this model, whatever its health. */
     backendsFor(model: string): readonly Backend[] {
       return index.get(model) ?? []
+    },
+
+    /**
+     * The id a backend lists for `model` spelled in another case or with another `:latest`
+     * (`LLAMA3` for `llama3:latest`); undefined when none does. The slow path of resolving
+     * a name: exact spellings never get here.
+     */
+    listedAs(model: string): string | undefined {
+      if (!byKey) {
+        byKey = new Map()
+        // Registration order: the first listing of a key wins, the same on every call.
+        for (const id of index.keys()) if (!byKey.has(modelKey(id))) byKey.set(modelKey(id), id)
+      }
+      return byKey.get(modelKey(model))
     },
 
     /** The lowest tier among all backends (Infinity when there are none). */

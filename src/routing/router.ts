@@ -146,7 +146,9 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     if (aliases[name] === undefined && registry.backendsFor(name).length > 0) return name
     const known = (n: string) => registry.backendsFor(n).length > 0
     const target = resolveAlias(aliases, normaliseModel(name, (n) => known(n) || aliasTarget(aliases, n, known) !== undefined), known)
-    return normaliseModel(target, known)
+    const listed = normaliseModel(target, known)
+    // Names are case-blind, as Ollama's are: `LLAMA3` is the `llama3:latest` a server lists.
+    return known(listed) ? listed : (registry.listedAs(listed) ?? listed)
   }
 
   return {
