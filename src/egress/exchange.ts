@@ -14,7 +14,6 @@ import { OPENAI_PATHS, type CanonicalRequest, type Dialect } from "../core/reque
 import { providerFor } from "./providers/index.ts"
 import type { EventFix, Provider } from "./providers/types.ts"
 import type { Credentials } from "./transport/headers.ts"
-import { clampedOutput } from "../core/output-budget.ts"
 import { rewriteModel, rewriteNumber } from "./transport/rewrite-model.ts"
 import { askForUsage, clientWantsUsage, withoutUsageChunk } from "./stream-usage.ts"
 
@@ -41,12 +40,11 @@ export interface Exchange {
   toCanonical?(res: Response, ctx: { stream: boolean; model: string; maxFrameBytes?: number }): Response | Promise<Response>
 }
 
-export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string): Exchange {
+/** `clamp`: the output budget the chosen model has room for, when the client asked for more. */
+export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string, clamp: number | undefined): Exchange {
   const provider = providerFor(backend.type)
   const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
   const base = provider.apiBase(backend.url)
-  // The output budget the chosen model has room for, when the client asked for more.
-  const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
   const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
   const native = req.path ? provider.native?.[req.dialect] : undefined
   // Not to a server that lacks the route after all, nor with a conversation only Nexus holds.

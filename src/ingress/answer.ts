@@ -37,6 +37,12 @@ export interface Answer {
   error?: string
 }
 
+/**
+ * A canonical answer as egress committed it: a body still to be read, or one taken whole
+ * and already parsed (so it is not parsed again to be encoded).
+ */
+export type CanonicalAnswer = Response | { document: Record<string, unknown> }
+
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
 
@@ -195,6 +201,33 @@ export async function wholeAnswer(res: Response): Promise<Answer> {
   const order = new Map<number, number>()
   for await (const ev of readAnswer(res).events) collect(answer, ev, order)
   return answer
+}
+
+/** The answer as a body to read (a document taken whole is read as the JSON it was). */
+export function asResponse(answer: CanonicalAnswer): Response {
+  return answer instanceof Response ? answer : Response.json(answer.document)
+}
+
+/** A parsed document as a whole answer. */
+function answerOf(doc: Obj): Answer {
+  const answer: Answer = { text: "", tools: [], finish: null }
+  const order = new Map<number, number>()
+  for (const ev of eventsOf(doc, new Set())) collect(answer, ev, order)
+  return answer
+}
+
+/**
+ * The encoder's response: `own` headers (its content type) join the gateway's, when the
+ * gateway gives its own (they then travel on the one Response made).
+ */
+export function encodedHeaders(own: Record<string, string>, gateway: Record<string, string> | undefined): Record<string, string> {
+  return gateway ? Object.assign(gateway, own) : own
+}
+
+/** A whole answer as one JSON document: at once when egress parsed it already, else once read. */
+export function wholeResponse(answer: CanonicalAnswer, render: (a: Answer) => unknown, headers: Record<string, string>): Response {
+  if (answer instanceof Response) return new Response(renderWhole(answer, render), { status: 200, headers })
+  return new Response(JSON.stringify(render(answerOf(answer.document))), { status: 200, headers })
 }
 
 /** Tool-call arguments as an object (Anthropic's `input`, Ollama's `arguments`). */

@@ -7,6 +7,7 @@
 import type { NexusError } from "../core/errors.ts"
 import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
+import type { CanonicalAnswer } from "./answer.ts"
 
 /** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
 export interface DecodeContext {
@@ -44,6 +45,8 @@ export interface EncodeContext {
   showReasoning?: boolean
   /** What `decode` returned as `carry`. */
   carry?: unknown
+  /** The gateway's own headers for the answer (`X-Nexus-*`): the encoder's join them. */
+  headers?: Record<string, string>
 }
 
 export interface IngressEndpoint {
@@ -57,5 +60,5 @@ export interface IngressEndpoint {
    * A canonical (OpenAI) answer in this dialect, streamed as it arrives. Required of every
    * dialect but the canonical one; not called when the provider answered in this dialect.
    */
-  encode?(res: Response, ctx: EncodeContext): Response
+  encode?(answer: CanonicalAnswer, ctx: EncodeContext): Response
 }

@@ -18,6 +18,7 @@ import { relayBody, type RelayEnd } from "./relay.ts"
 import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
 import { readUsage } from "../../core/usage.ts"
+import { clampedOutput } from "../../core/output-budget.ts"
 import { jsonAsStream } from "./convert.ts"
 import { documentOf, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
 
@@ -43,28 +44,39 @@ export interface AttemptContext {
   feedback: AttemptFeedback
   /** performance.now() when forwarding started (for time to first token). */
   started: number
-  /** Called once when the answer has completely reached the client (or it left). */
-  finish(outcome: RequestOutcome): void
   /** Attempts that failed before this one. */
   failures: readonly Failure[]
   /** Lift the server's idle timeout for this request: it waits, or streams, for long. */
   keepOpen?(): void
   /** Model residency, told of attempts on models that load and unload. */
   fleet?: Fleet
-  /**
-   * Adds the gateway's own headers to a committed answer before its Response exists
-   * (setting them afterwards costs a guarded native call each). Called after `finish`
-   * for answers taken whole, so what finishing learned (cost) can go in too.
-   */
-  decorate?(headers: HeaderMap, attempt: Attempt, failures: number): void
 }
+
+/**
+ * A committed answer before it is a Response: the gateway adds its own headers, once it
+ * knows the dialect the client gets, and makes the one Response (setting headers on a
+ * Response afterwards costs a guarded native call each).
+ */
+export interface Committed {
+  status: number
+  /** The backend's headers as the client may see them. */
+  headers: HeaderMap
+  body: ReadableStream<Uint8Array> | Uint8Array | null
+  /** The dialect the body is in (the client's, or the canonical one to be encoded). */
+  dialect: Dialect
+  /** An answer taken whole is parsed once (for its usage): an encoder reads this, not the bytes. */
+  document?: Record<string, unknown>
+}
+
+/** Everything known about the request once it has finished: now, or when its relayed body ends. */
+export type Settled = RequestOutcome | Promise<RequestOutcome>
 
 export type AttemptResult =
   /** Try the next candidate; the client saw nothing. */
   | { type: "failed"; failure: Failure }
   | { type: "client_gone" }
-  /** The client gets this: a committed answer (in `dialect`), or a final error. */
-  | { type: "answered"; response?: Response; dialect?: Dialect; error?: NexusError }
+  /** The client gets this: a committed answer, or a final error; and the request's outcome. */
+  | { type: "answered"; answer?: Committed; error?: NexusError; clamp?: number; outcome: Settled }
 
 /** Non-streaming bodies up to this size (declared by content-length) are taken whole. */
 const WHOLE_BODY_LIMIT = 1 << 20
@@ -89,12 +101,14 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const backend = attempt.backend
   const sent = performance.now()
   const remaining = timing.deadline - sent
+  // The output budget the chosen model has room for, when the client asked for more.
+  const clamp = clampedOutput(req.requirements, backend.models.get(attempt.model)?.contextLength)
   let exchange: Exchange
   try {
-    exchange = exchangeFor(req, backend, attempt.model)
+    exchange = exchangeFor(req, backend, attempt.model, clamp)
   } catch (err) {
     if (!(err instanceof NexusError)) throw err
-    return unservable(ctx, attempt, err)
+    return unservable(ctx, attempt, err, clamp)
   }
   const loaded = backend.models.get(attempt.model)?.loaded
   // Always-loaded models (loaded undefined) cost nothing more here.
@@ -154,7 +168,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
         resident?.settle()
         return await runAttempt(ctx, attempt)
       }
-      return refused(ctx, attempt, res.status, res.headers, text, settle)
+      return refused(ctx, attempt, res.status, res.headers, text, settle, clamp)
     }
     resident?.answered(performance.now() - sent)
     if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
@@ -169,7 +183,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
       if (!(doc instanceof Response)) return doc
       given = (res = doc).headers.toJSON()
     }
-    return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
+    return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange, clamp })
   } catch (err) {
     // Whatever broke, the attempt's slot and its upstream request are given back.
     if (settled) throw err
@@ -218,14 +232,14 @@ function lacksRoute(status: number, text: string): boolean {
 }
 
 /** The request cannot be sent to this backend at all: the client gets why, and the slot goes back. */
-function unservable(ctx: AttemptContext, attempt: Attempt, error: NexusError): AttemptResult {
+function unservable(ctx: AttemptContext, attempt: Attempt, error: NexusError, clamp: number | undefined): AttemptResult {
   ctx.feedback.settle({ backend: attempt.backend, verdict: "neutral" })
-  ctx.finish({ status: error.status, backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: error.message, clientAborted: false, midStreamError: false, failures: ctx.failures })
-  return { type: "answered", error }
+  const outcome: RequestOutcome = { status: error.status, backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: error.message, clientAborted: false, midStreamError: false, failures: ctx.failures }
+  return { type: "answered", error, clamp, outcome }
 }
 
 /** A non-2xx answer: fail over when another backend may do better, else pass it on. */
-function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers: Headers, text: string, settle: Settle): AttemptResult {
+function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers: Headers, text: string, settle: Settle, clamp: number | undefined): AttemptResult {
   const backend = attempt.backend
   const message = redactSecret(upstreamMessage(text) || `HTTP ${status}`, backend.apiKey)
   if (isRetryable(status)) {
@@ -237,7 +251,7 @@ function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers:
   }
   // A client error is the client's: another backend would say the same.
   settle({ verdict: "success" })
-  ctx.finish({ status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures })
+  const outcome: RequestOutcome = { status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures }
   // Only a 404 that talks about a model is about the model; others are the backend's route.
   const aboutModel = status === 404 && /model/i.test(message)
   const error = new NexusError({
@@ -247,7 +261,7 @@ function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers:
     code: aboutModel ? "model_not_found" : "upstream_error",
     param: aboutModel ? "model" : null,
   })
-  return { type: "answered", error }
+  return { type: "answered", error, clamp, outcome }
 }
 
 interface CommitState {
@@ -255,6 +269,7 @@ interface CommitState {
   sent: number
   settle: Settle
   exchange: Exchange
+  clamp: number | undefined
 }
 
 /**
@@ -278,9 +293,8 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
 
   if (!res.body) {
     st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
-    ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started, failures: ctx.failures })
-    ctx.decorate?.(headers, attempt, ctx.failures.length)
-    return { type: "answered", response: new Response(null, { status: res.status, headers }), dialect }
+    const outcome: RequestOutcome = { status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started, failures: ctx.failures }
+    return { type: "answered", answer: { status: res.status, headers, body: null, dialect }, clamp: st.clamp, outcome }
   }
 
   // A non-streaming answer is one JSON document the backend writes when generation is
@@ -290,9 +304,10 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
   const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
-  ctx.decorate?.(headers, attempt, ctx.failures.length)
 
   const relayStart = performance.now()
+  let ended!: (outcome: RequestOutcome) => void
+  const outcome = new Promise<RequestOutcome>((resolve) => (ended = resolve))
   const stream = relayBody(res.body, {
     sse,
     fixEvent: st.exchange.fixEvent,
@@ -319,7 +334,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
             ? { verdict: "neutral" }
             : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
       )
-      ctx.finish({
+      ended({
         status: res.status,
         ...where,
         ttftMs: end.firstTokenMs === undefined ? undefined : relayStart - ctx.started + end.firstTokenMs,
@@ -333,13 +348,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
       })
     },
   })
-  try {
-    return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
-  } catch (err) {
-    // The relay already holds the slot: cancelling it gives the slot back and ends the upstream.
-    stream.cancel().catch(() => {})
-    throw err
-  }
+  return { type: "answered", answer: { status: res.status, headers, body: stream, dialect }, clamp: st.clamp, outcome }
 }
 
 /** Buffer's native search on the answer's own bytes (no copy, no decoding). */
@@ -358,16 +367,24 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     st.settle(clientGone ? { verdict: "neutral" } : { verdict: "failure", reason })
     const message = clientGone ? "client closed the request" : `backend ${attempt.backend.name} failed while sending its answer: ${reason}`
     const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-    ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
-    return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
+    const outcome: RequestOutcome = { status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures }
+    return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }), clamp: st.clamp, outcome }
   }
   // A client that asked for one document: it must be one (streams that fit are JSON lines).
   const doc = ctx.request.stream ? true : documentOf(bytes)
   if (doc === false) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
   const secret = secretOf(attempt.backend.apiKey)
-  if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
+  let document: Record<string, unknown> | undefined = typeof doc === "object" ? doc : undefined
+  if (secret && bytesInclude(bytes, secret)) {
+    bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
+    // What an encoder reads must be what the client may see: the redacted bytes.
+    if (document) {
+      const again = documentOf(bytes)
+      document = typeof again === "object" ? again : undefined
+    }
+  }
   st.settle({ verdict: "success", latencyMs: headersMs })
-  ctx.finish({
+  const outcome: RequestOutcome = {
     status: res.status,
     backend: attempt.backend,
     model: attempt.model,
@@ -377,7 +394,7 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     clientAborted: false,
     midStreamError: false,
     failures: ctx.failures,
-  })
-  ctx.decorate?.(headers, attempt, ctx.failures.length)
-  return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
+  }
+  const answer: Committed = { status: res.status, headers, body: bytes, dialect: st.exchange.dialect, document }
+  return { type: "answered", answer, clamp: st.clamp, outcome }
 }

@@ -7,7 +7,7 @@
  */
 import { toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
-import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
 import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
@@ -150,13 +150,11 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
   }
 }
 
-export function encodeMessages(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning">): Response {
+export function encodeMessages(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning" | "headers">): Response {
   if (ctx.stream) {
-    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
+    const headers = encodedHeaders({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }, ctx.headers)
+    return new Response(renderStream(asResponse(answer), anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
-  return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))),
-    { status: 200, headers: { "content-type": "application/json" } }
-  )
+  const render = (a: Answer) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))
+  return wholeResponse(answer, render, encodedHeaders({ "content-type": "application/json" }, ctx.headers))
 }

@@ -5,7 +5,8 @@
  * nanoseconds and token counts. `"stream": false` gets the same as one object.
  * @module
  */
-import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { EncodeContext } from "../types.ts"
 import type { Usage } from "../../core/usage.ts"
 import { ollamaErrorLine } from "./errors.ts"
 
@@ -86,23 +87,25 @@ export function ollamaStreamRenderer(kind: Kind, model: string) {
 }
 
 export function encodeOllama(kind: Kind) {
-  return (res: Response, ctx: { stream: boolean; model: string }): Response => {
+  return (answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "headers">): Response => {
     if (ctx.stream) {
-      return new Response(renderStream(res, ollamaStreamRenderer(kind, ctx.model)), { status: 200, headers: { "content-type": "application/x-ndjson" } })
+      const headers = encodedHeaders({ "content-type": "application/x-ndjson" }, ctx.headers)
+      return new Response(renderStream(asResponse(answer), ollamaStreamRenderer(kind, ctx.model)), { status: 200, headers })
     }
     const started = performance.now()
     const whole = (a: Answer) =>
       a.error ? { error: a.error } : { model: ctx.model, created_at: new Date().toISOString(), ...body(kind, a.text, a.tools), ...finalFields(started, a.usage, a.finish) }
-    return new Response(renderWhole(res, whole), { status: 200, headers: { "content-type": "application/json; charset=utf-8" } })
+    return wholeResponse(answer, whole, encodedHeaders({ "content-type": "application/json; charset=utf-8" }, ctx.headers))
   }
 }
 
 /** An OpenAI embeddings answer as `/api/embed`'s (`embeddings`) or `/api/embeddings`'s (`embedding`). */
 export function encodeEmbed(legacy: boolean) {
-  return (res: Response, ctx: { model: string }): Response => {
+  return (answer: CanonicalAnswer, ctx: Pick<EncodeContext, "model" | "headers">): Response => {
     const started = performance.now()
     const out = (async () => {
-      const doc = (await res.json().catch(() => ({}))) as { data?: { embedding?: number[]; index?: number }[]; usage?: Usage }
+      const parsed = answer instanceof Response ? await answer.json().catch(() => ({})) : answer.document
+      const doc = parsed as { data?: { embedding?: number[]; index?: number }[]; usage?: Usage }
       const vectors = (doc.data ?? []).sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((d) => d.embedding ?? [])
       if (legacy) return { embedding: vectors[0] ?? [] }
       const total = Math.round((performance.now() - started) * 1e6)
@@ -115,7 +118,7 @@ export function encodeEmbed(legacy: boolean) {
           controller.close()
         },
       }),
-      { status: 200, headers: { "content-type": "application/json; charset=utf-8" } }
+      { status: 200, headers: encodedHeaders({ "content-type": "application/json; charset=utf-8" }, ctx.headers) }
     )
   }
 }

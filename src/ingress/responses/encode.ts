@@ -9,7 +9,7 @@
  * @module
  */
 import type { Usage } from "../../core/usage.ts"
-import { renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
 import type { EncodeContext } from "../types.ts"
 import { itemId, type ResponsesCarry } from "./conversation.ts"
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
@@ -181,12 +181,12 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
   }
 }
 
-export function encodeResponses(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "carry">): Response {
+export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers">): Response {
   const carry = ctx.carry as ResponsesCarry | undefined
   if (ctx.stream) {
-    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, responsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
+    const headers = encodedHeaders({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }, ctx.headers)
+    return new Response(renderStream(asResponse(answer), responsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model, carry))
-  return new Response(renderWhole(res, render), { status: 200, headers: { "content-type": "application/json" } })
+  return wholeResponse(answer, render, encodedHeaders({ "content-type": "application/json" }, ctx.headers))
 }
