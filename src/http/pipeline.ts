@@ -11,7 +11,7 @@ import type { CanonicalRequest } from "../core/request.ts"
 import { forward, type ForwardResult } from "../egress/transport/forward.ts"
 import type { RequestOutcome } from "../core/outcome.ts"
 import { headerValue, type HeaderMap } from "../egress/transport/headers.ts"
-import type { IngressEndpoint } from "../ingress/types.ts"
+import type { EncodeContext, IngressEndpoint } from "../ingress/types.ts"
 import type { SpendHold } from "../observability/cost.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
@@ -206,6 +206,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     keepOpen,
     feedback: deps.feedback,
     fleet: deps.fleet,
+    translate: stream && endpoint.translate ? (m) => endpoint.translate!(encodeContext(request, m)) : undefined,
     timing: {
       firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
       coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
@@ -264,9 +265,14 @@ function respond(deps: AppDeps, endpoint: IngressEndpoint, request: CanonicalReq
   if (!answer) return endpoint.error(withPolicySkips(result.error!, excluded), headers)
   if (passThrough) return new Response(answer.body, { status: answer.status, headers })
   const canonical = answer.document && !request.stream ? { document: answer.document } : new Response(answer.body, { status: answer.status, headers: answer.headers })
-  const { requirements, stream } = request
-  const ctx = { stream, model: attempt?.model ?? request.model, requestId: request.requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry, headers }
+  const ctx = encodeContext(request, attempt?.model ?? request.model)
+  ctx.headers = headers
   return endpoint.encode!(canonical, ctx)
+}
+
+/** What the client's dialect needs to render an answer from `model`. */
+function encodeContext(request: CanonicalRequest, model: string): EncodeContext {
+  return { stream: request.stream, model, requestId: request.requestId, promptTokens: request.requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry }
 }
 
 /** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */

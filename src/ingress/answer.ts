@@ -8,6 +8,7 @@
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
 import { FrameSplitter, eventData, eventsIn } from "../core/frames.ts"
+import type { StreamTranslator } from "../core/stream-translator.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
@@ -241,15 +242,36 @@ export function parseArgs(text: string): Record<string, unknown> {
   }
 }
 
+/** What renders a canonical answer's events in a dialect's stream. */
+export interface StreamRenderer {
+  start?(): string
+  event(ev: AnswerEvent): string
+  end(): string
+}
+
+/** A dialect's renderer fed with the chunks the relay parsed (each read once, where it is relayed). */
+export function translator(r: StreamRenderer, headers: Record<string, string>): StreamTranslator {
+  const seen = new Set<number>()
+  return {
+    headers,
+    start: () => r.start?.() ?? "",
+    chunk(doc) {
+      let out = ""
+      for (const ev of eventsOf(doc, seen)) out += r.event(ev)
+      return out
+    },
+    keepalive: () => r.event({ type: "keepalive" }),
+    error: (message) => r.event({ type: "error", message }),
+    end: () => r.end(),
+  }
+}
+
 /**
  * A response body that writes each event's rendering as it arrives. `render` returns the
  * text for an event; `end` the text after the last one. Cancelling (the client left)
  * cancels the upstream body.
  */
-export function renderStream(
-  res: Response,
-  r: { event(ev: AnswerEvent): string; end(): string; start?(): string }
-): ReadableStream<Uint8Array> {
+export function renderStream(res: Response, r: StreamRenderer): ReadableStream<Uint8Array> {
   const { events, cancel } = readAnswer(res)
   const enc = new TextEncoder()
   let started = false

@@ -8,6 +8,7 @@ import type { NexusError } from "../core/errors.ts"
 import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
 import type { CanonicalAnswer } from "./answer.ts"
+import type { StreamTranslator } from "../core/stream-translator.ts"
 
 /** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
 export interface DecodeContext {
@@ -61,4 +62,9 @@ export interface IngressEndpoint {
    * dialect but the canonical one; not called when the provider answered in this dialect.
    */
   encode?(answer: CanonicalAnswer, ctx: EncodeContext): Response
+  /**
+   * A canonical stream rendered in this dialect while it is relayed, so each event is read
+   * once for the client and the accounting. Set by every dialect that encodes streams.
+   */
+  translate?(ctx: EncodeContext): StreamTranslator
 }

@@ -19,6 +19,7 @@ import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
 import { findUsageInBytes } from "./usage-bytes.ts"
 import { readUsage } from "../../core/usage.ts"
 import { clampedOutput } from "../../core/output-budget.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import { jsonAsStream } from "./convert.ts"
 import { documentOf, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
 
@@ -50,6 +51,11 @@ export interface AttemptContext {
   keepOpen?(): void
   /** Model residency, told of attempts on models that load and unload. */
   fleet?: Fleet
+  /**
+   * The client's dialect renders a canonical stream sent to `model`, as the relay reads it
+   * (one parse for both the client and the accounting); unset for the canonical dialect.
+   */
+  translate?(model: string): StreamTranslator
 }
 
 /**
@@ -304,6 +310,8 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
   const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
   const framing = FRAMING[dialect]
+  // A canonical stream for a client of another dialect is rendered in the client's as it is relayed.
+  const translator = sse && ctx.request.stream && dialect !== ctx.request.dialect ? ctx.translate?.(attempt.model) : undefined
 
   const relayStart = performance.now()
   let ended!: (outcome: RequestOutcome) => void
@@ -312,6 +320,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
     sse,
     fixEvent: st.exchange.fixEvent,
     framing,
+    translator,
     backendName: backend.name,
     secret: secretOf(backend.apiKey),
     document: !sse && !ctx.request.stream,
@@ -348,7 +357,10 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
       })
     },
   })
-  return { type: "answered", answer: { status: res.status, headers, body: stream, dialect }, clamp: st.clamp, outcome }
+  const answer: Committed = translator
+    ? { status: 200, headers: translator.headers, body: stream, dialect: ctx.request.dialect }
+    : { status: res.status, headers, body: stream, dialect }
+  return { type: "answered", answer, clamp: st.clamp, outcome }
 }
 
 /** Buffer's native search on the answer's own bytes (no copy, no decoding). */

@@ -48,6 +48,7 @@ export async function forward(req: ForwardRequest): Promise<ForwardResult> {
     feedback: req.feedback,
     fleet: req.fleet,
     keepOpen: req.keepOpen,
+    translate: req.translate,
     started: performance.now(),
     failures,
   }

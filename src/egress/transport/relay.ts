@@ -10,6 +10,7 @@ import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
 import { onAbort } from "./on-abort.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import { secretFilter } from "./upstream-error.ts"
 
 export interface RelayEnd {
@@ -55,6 +56,8 @@ export interface RelayOptions {
   stallMs?: number
   /** The largest event an SSE stream may hold open before it is ended with an error. */
   maxFrameBytes?: number
+  /** The client gets the (canonical SSE) stream in its own dialect: each event is rendered as it is read. */
+  translator?: StreamTranslator
 }
 
 /**
@@ -72,7 +75,8 @@ const USAGE_SCAN_LIMIT = 1 << 20
 export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
-  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret) : undefined
+  const translator = opts.sse ? opts.translator : undefined
+  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret, translator) : undefined
   // Only a keyed backend's other bodies are read as text: everything else passes as bytes.
   const filter = !sse && opts.secret ? { text: new TextDecoder(), secret: secretFilter(opts.secret) } : undefined
   const maxFrame = opts.maxFrameBytes ?? Infinity
@@ -129,16 +133,22 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
    */
   function cutShort(how: RelayEnd["how"], message: string, code: string, reason: string): void {
     if (ended) return
-    const framing = opts.framing ?? FRAMING.openai
     try {
       if (sse || opts.framing === FRAMING.ollama) {
-        controller.enqueue(encoder.encode(framing.error(message, code) + (sse ? (framing.done ?? "") : "")))
+        controller.enqueue(encoder.encode(failure(message, code)))
         controller.close()
       } else controller.error(new Error(message))
     } catch {
       // already closed by the client
     }
     letGo(how, reason)
+  }
+
+  /** The stream's last words when it fails: its dialect's error (and end of stream, where it has one). */
+  function failure(message: string, code: string): string {
+    if (translator) return translator.error(message)
+    const framing = opts.framing ?? FRAMING.openai
+    return framing.error(message, code) + (sse ? (framing.done ?? "") : "")
   }
 
   /** Stop reading the backend and free the upstream, before the body's end. */
@@ -177,7 +187,8 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
     } else if (now - quietSince >= stallMs) return stalled()
     if (now - lastWrite >= every) {
       try {
-        controller.enqueue(encoder.encode(": keep-alive\n\n"))
+        const keepalive = translator ? translator.keepalive() : ": keep-alive\n\n"
+        if (keepalive) controller.enqueue(encoder.encode(keepalive))
         lastWrite = now
       } catch {
         // stream already closed
@@ -203,9 +214,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
         if (ended) return
         const reason = describe(err)
         if (sse) {
-          const msg = `backend ${opts.backendName} failed mid-stream: ${reason}`
-          const framing = opts.framing ?? FRAMING.openai
-          controller.enqueue(encoder.encode(framing.error(msg, "upstream_stream_error") + (framing.done ?? "")))
+          controller.enqueue(encoder.encode(failure(`backend ${opts.backendName} failed mid-stream: ${reason}`, "upstream_stream_error")))
           controller.close()
         } else {
           controller.error(err)
@@ -269,6 +278,8 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   return new ReadableStream<Uint8Array>({
     start(c) {
       controller = c
+      const head = translator?.start()
+      if (head) controller.enqueue(encoder.encode(head))
       if (opts.shutdown) {
         const message = "Nexus is shutting down; this answer was cut short. Retry it."
         unsubscribe = onAbort(opts.shutdown, () => cutShort("shutdown", message, "server_shutdown", "Nexus shut down before the answer was complete"))

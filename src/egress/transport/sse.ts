@@ -11,6 +11,7 @@ import { CUT_OFF, FRAMING, dataPayload, type StreamFraming } from "../sse-format
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
 import { FrameSplitter, eventData } from "../../core/frames.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -31,8 +32,8 @@ export interface SseObservation {
  * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
  * by the provider when it has quirks).
  */
-export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string) {
-  const done = framing.done
+export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string, translator?: StreamTranslator) {
+  const done = translator ? undefined : framing.done
   const frames = new FrameSplitter()
   /** An event lost our key: its text changed even if its length did not. */
   let redacted = false
@@ -53,6 +54,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       event = redactSecret(event, secret)
       redacted = true
     }
+    if (translator) return translated(event, translator)
     // Fast path: one `data: {json}` line, the overwhelming majority.
     const payload = dataPayload(event)
     if (payload !== undefined) {
@@ -78,6 +80,28 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
     return `${event}\n\n`
   }
 
+  /** An event of a stream the client gets in its own dialect: parsed once, observed, rendered. */
+  function translated(event: string, to: StreamTranslator): string {
+    const data = event.startsWith("data:") && !event.includes("\n") ? dataPayload(event) : eventData(event)
+    if (data === undefined) return event.startsWith(":") ? to.keepalive() : ""
+    if (seen.sawDone) return ""
+    if (data === "[DONE]") {
+      seen.sawDone = true
+      return ""
+    }
+    seen.sawData = true
+    seen.dataEvents++
+    let doc: unknown
+    try {
+      doc = JSON.parse(data)
+    } catch {
+      return ""
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return ""
+    observe(doc as Record<string, unknown>)
+    return to.chunk(doc as Record<string, unknown>)
+  }
+
   /** A last event whose JSON was cut off (the body ended inside it) is told as an error, not forwarded half. */
   function cutOff(event: string): string | undefined {
     const payload = dataPayload(event)
@@ -87,23 +111,26 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       return undefined
     } catch {
       seen.upstreamError = CUT_OFF
-      return framing.error(seen.upstreamError, "upstream_stream_error")
+      return translator ? translator.error(CUT_OFF) : framing.error(CUT_OFF, "upstream_stream_error")
     }
   }
 
   /** Usage and errors from one event's JSON (only usage from named events: their errors are the dialect's own). */
   function observeJson(payload: string, usageOnly = false): void {
     try {
-      const body = JSON.parse(payload) as Record<string, unknown>
-      const usage = readUsage(body)
-      // Anthropic reports input in message_start and output in message_delta: merge.
-      if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
-      if (usageOnly) return
-      const e = body.error as { message?: unknown } | string | null | undefined
-      if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
+      observe(JSON.parse(payload) as Record<string, unknown>, usageOnly)
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
+  }
+
+  function observe(body: Record<string, unknown>, usageOnly = false): void {
+    const usage = readUsage(body)
+    // Anthropic reports input in message_start and output in message_delta: merge.
+    if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
+    if (usageOnly) return
+    const e = body.error as { message?: unknown } | string | null | undefined
+    if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
   }
 
   function definedOnly(u: Usage): Usage {
@@ -130,7 +157,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
         if (end > start) {
           const event = buf.slice(start, end)
           const forwarded = inspect(event)
-          if (forwarded.length !== event.length + 2 || redacted) changed = true
+          if (translator || forwarded.length !== event.length + 2 || redacted) changed = true
           redacted = false
           out += forwarded
         } else changed = true // an empty event (extra blank line): dropped
@@ -149,6 +176,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       let out = ""
       const pending = frames.take().replace(/\n+$/, "")
       if (pending.trim()) out += cutOff(pending) ?? inspect(pending)
+      if (translator) return out + translator.end()
       if (done && !seen.sawDone) {
         seen.sawDone = true
         out += done

@@ -7,7 +7,8 @@
  */
 import { toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
-import { asResponse, encodedHeaders, parseArgs, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
@@ -150,9 +151,16 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
   }
 }
 
+const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
+
+/** A canonical stream rendered as Anthropic's events while it is relayed. */
+export function translateMessages(ctx: Pick<EncodeContext, "model" | "promptTokens" | "showReasoning">): StreamTranslator {
+  return translator(anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning), sseHeaders())
+}
+
 export function encodeMessages(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning" | "headers">): Response {
   if (ctx.stream) {
-    const headers = encodedHeaders({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }, ctx.headers)
+    const headers = encodedHeaders(sseHeaders(), ctx.headers)
     return new Response(renderStream(asResponse(answer), anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))

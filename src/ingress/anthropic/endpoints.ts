@@ -6,7 +6,7 @@
 import { estimateTokens } from "../answer.ts"
 import type { IngressEndpoint } from "../types.ts"
 import { decodeMessages } from "./decode.ts"
-import { encodeMessages } from "./encode.ts"
+import { encodeMessages, translateMessages } from "./encode.ts"
 import { anthropicErrorResponse } from "./errors.ts"
 
 export const messages: IngressEndpoint = {
@@ -15,6 +15,7 @@ export const messages: IngressEndpoint = {
   decode: (body) => decodeMessages(body),
   error: anthropicErrorResponse,
   encode: encodeMessages,
+  translate: translateMessages,
 }
 
 /** The estimate of a translated request's prompt tokens, when no backend can count them. */

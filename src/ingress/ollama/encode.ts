@@ -5,7 +5,8 @@
  * nanoseconds and token counts. `"stream": false` gets the same as one object.
  * @module
  */
-import { asResponse, encodedHeaders, parseArgs, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import type { Usage } from "../../core/usage.ts"
 import { ollamaErrorLine } from "./errors.ts"
@@ -84,6 +85,11 @@ export function ollamaStreamRenderer(kind: Kind, model: string) {
       return calls + line({ ...body(kind, "", []), ...finalFields(started, usage, finish) })
     },
   }
+}
+
+/** A canonical stream rendered as Ollama's NDJSON lines while it is relayed. */
+export function translateOllama(kind: Kind) {
+  return (ctx: Pick<EncodeContext, "model">): StreamTranslator => translator(ollamaStreamRenderer(kind, ctx.model), { "content-type": "application/x-ndjson" })
 }
 
 export function encodeOllama(kind: Kind) {

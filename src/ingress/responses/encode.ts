@@ -9,7 +9,8 @@
  * @module
  */
 import type { Usage } from "../../core/usage.ts"
-import { asResponse, encodedHeaders, renderStream, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import { asResponse, encodedHeaders, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import { itemId, type ResponsesCarry } from "./conversation.ts"
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
@@ -181,10 +182,17 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
   }
 }
 
+const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
+
+/** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
+export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry">): StreamTranslator {
+  return translator(responsesStreamRenderer(ctx.model, ctx.carry as ResponsesCarry | undefined), sseHeaders())
+}
+
 export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers">): Response {
   const carry = ctx.carry as ResponsesCarry | undefined
   if (ctx.stream) {
-    const headers = encodedHeaders({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }, ctx.headers)
+    const headers = encodedHeaders(sseHeaders(), ctx.headers)
     return new Response(renderStream(asResponse(answer), responsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model, carry))

@@ -8,7 +8,7 @@
 import { openaiErrorResponse } from "../openai/errors.ts"
 import type { IngressEndpoint } from "../types.ts"
 import { decodeResponses } from "./decode.ts"
-import { encodeResponses } from "./encode.ts"
+import { encodeResponses, translateResponses } from "./encode.ts"
 
 export const responses: IngressEndpoint = {
   dialect: "responses",
@@ -16,4 +16,5 @@ export const responses: IngressEndpoint = {
   decode: decodeResponses,
   error: openaiErrorResponse,
   encode: encodeResponses,
+  translate: translateResponses,
 }
