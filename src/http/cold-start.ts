@@ -9,7 +9,6 @@
  * fleet has a cold model at all: everyone else never comes here.
  * @module
  */
-import { FRAMING } from "../egress/sse-format.ts"
 import { answerError } from "./error-answer.ts"
 import type { AppDeps } from "./deps.ts"
 import type { ColdStart, RequestScope } from "./scope.ts"
@@ -45,7 +44,7 @@ function notice(cold: ColdStart, requestId: string): string {
 
 /** An answer that is not a stream (an error in the client's envelope) as the dialect's error event. */
 async function asErrorEvent(endpoint: IngressEndpoint, res: Response): Promise<string> {
-  const framing = FRAMING[endpoint.dialect]
+  const framing = endpoint.framing
   let message = `HTTP ${res.status}`
   let code = "upstream_error"
   try {

@@ -206,6 +206,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
     keepOpen,
     feedback: deps.feedback,
     fleet: deps.fleet,
+    wire: endpoint,
     translate: stream && endpoint.translate ? (m) => endpoint.translate!(encodeContext(request, m)) : undefined,
     timing: {
       firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,

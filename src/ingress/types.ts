@@ -9,6 +9,7 @@ import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } fr
 import type { ResponseStore } from "../persist/responses.ts"
 import type { CanonicalAnswer } from "./answer.ts"
 import type { StreamTranslator } from "../core/stream-translator.ts"
+import type { DialectWire } from "../core/dialect-wire.ts"
 
 /** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
 export interface DecodeContext {
@@ -50,7 +51,7 @@ export interface EncodeContext {
   headers?: Record<string, string>
 }
 
-export interface IngressEndpoint {
+export interface IngressEndpoint extends DialectWire {
   dialect: Dialect
   operation: Operation
   /** Validate the parsed body; throws a NexusError naming the field at fault. */

@@ -10,7 +10,8 @@
 import { finishReason, openaiUsage } from "./anthropic-response.ts"
 import { isObject } from "./http.ts"
 import { FrameSplitter, eventsIn } from "../../core/frames.ts"
-import { errorEvent, frameTooLarge } from "../sse-format.ts"
+import { frameTooLarge } from "../sse-format.ts"
+import { errorEvent } from "../../core/dialect-wire.ts"
 
 interface StreamState {
   id: string

@@ -10,7 +10,7 @@ import type { CanonicalRequest, Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
 import { coldAllowanceMs, type Fleet } from "../../fleet/fleet.ts"
 import { exchangeFor, type Exchange } from "../exchange.ts"
-import { FRAMING } from "../sse-format.ts"
+import { CANONICAL_WIRE, type DialectWire } from "../../core/dialect-wire.ts"
 import { describeFetchError } from "../providers/http.ts"
 import { UpstreamAbort } from "./upstream-abort.ts"
 import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
@@ -51,6 +51,8 @@ export interface AttemptContext {
   keepOpen?(): void
   /** Model residency, told of attempts on models that load and unload. */
   fleet?: Fleet
+  /** The client dialect's wire format: its bodies' budget field, its streams' framing. */
+  wire: DialectWire
   /**
    * The client's dialect renders a canonical stream sent to `model`, as the relay reads it
    * (one parse for both the client and the accounting); unset for the canonical dialect.
@@ -111,7 +113,7 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const clamp = clampedOutput(req.requirements, backend.models.get(attempt.model)?.contextLength)
   let exchange: Exchange
   try {
-    exchange = exchangeFor(req, backend, attempt.model, clamp)
+    exchange = exchangeFor(req, backend, attempt.model, clamp, ctx.wire)
   } catch (err) {
     if (!(err instanceof NexusError)) throw err
     return unservable(ctx, attempt, err, clamp)
@@ -309,7 +311,7 @@ function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: Hea
   // length, large, or a stream) is relayed chunk by chunk.
   const length = Number(given["content-length"] ?? Number.NaN)
   if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
-  const framing = FRAMING[dialect]
+  const framing = dialect === ctx.request.dialect ? ctx.wire.framing : CANONICAL_WIRE.framing
   // A canonical stream for a client of another dialect is rendered in the client's as it is relayed.
   const translator = sse && ctx.request.stream && dialect !== ctx.request.dialect ? ctx.translate?.(attempt.model) : undefined
 

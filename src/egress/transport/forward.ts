@@ -49,6 +49,7 @@ export async function forward(req: ForwardRequest): Promise<ForwardResult> {
     fleet: req.fleet,
     keepOpen: req.keepOpen,
     translate: req.translate,
+    wire: req.wire,
     started: performance.now(),
     failures,
   }

@@ -5,7 +5,8 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, frameTooLarge, type StreamFraming } from "../sse-format.ts"
+import { frameTooLarge } from "../sse-format.ts"
+import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
 import { createSseReader } from "./sse.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
@@ -134,7 +135,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   function cutShort(how: RelayEnd["how"], message: string, code: string, reason: string): void {
     if (ended) return
     try {
-      if (sse || opts.framing === FRAMING.ollama) {
+      if (sse || opts.framing?.lines) {
         controller.enqueue(encoder.encode(failure(message, code)))
         controller.close()
       } else controller.error(new Error(message))
@@ -147,7 +148,7 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
   /** The stream's last words when it fails: its dialect's error (and end of stream, where it has one). */
   function failure(message: string, code: string): string {
     if (translator) return translator.error(message)
-    const framing = opts.framing ?? FRAMING.openai
+    const framing = opts.framing ?? CANONICAL_WIRE.framing
     return framing.error(message, code) + (sse ? (framing.done ?? "") : "")
   }
 

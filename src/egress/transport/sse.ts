@@ -7,7 +7,8 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { CUT_OFF, FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
+import { CUT_OFF, dataPayload } from "../sse-format.ts"
+import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
 import { FrameSplitter, eventData } from "../../core/frames.ts"
@@ -32,7 +33,7 @@ export interface SseObservation {
  * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
  * by the provider when it has quirks).
  */
-export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string, translator?: StreamTranslator) {
+export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = CANONICAL_WIRE.framing, secret?: string, translator?: StreamTranslator) {
   const done = translator ? undefined : framing.done
   const frames = new FrameSplitter()
   /** An event lost our key: its text changed even if its length did not. */

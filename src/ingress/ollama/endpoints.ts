@@ -7,9 +7,10 @@
 import type { IngressEndpoint } from "../types.ts"
 import { decodeChat, decodeEmbed, decodeGenerate } from "./decode.ts"
 import { encodeEmbed, encodeOllama, translateOllama } from "./encode.ts"
-import { ollamaErrorResponse } from "./errors.ts"
+import { ollamaErrorResponse, ollamaFraming } from "./errors.ts"
 
-const base = { dialect: "ollama", error: ollamaErrorResponse } as const
+// Ollama's num_predict sits in `options`, not at the top: Ollama itself stops at its window.
+const base = { dialect: "ollama", error: ollamaErrorResponse, framing: ollamaFraming, budgetKeys: [] } as const
 
 export const ollamaChat: IngressEndpoint = { ...base, operation: "chat", decode: decodeChat, encode: encodeOllama("chat"), translate: translateOllama("chat") }
 

@@ -11,6 +11,7 @@
 import type { Usage } from "../../core/usage.ts"
 import { asResponse, encodedHeaders, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
 import type { StreamTranslator } from "../../core/stream-translator.ts"
+import type { StreamFraming } from "../../core/dialect-wire.ts"
 import type { EncodeContext } from "../types.ts"
 import { itemId, type ResponsesCarry } from "./conversation.ts"
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
@@ -181,6 +182,9 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
     },
   }
 }
+
+/** The Responses stream's own error event (a relayed native stream that fails part way). */
+export const responsesFraming: StreamFraming = { error: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message })}\n\n` }
 
 const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
 
