@@ -10,7 +10,8 @@ import type { Backend } from "../../core/backend.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { Failure, RequestOutcome } from "../../core/outcome.ts"
 import type { Attempt } from "../../routing/router.ts"
-import { runAttempt, type AttemptContext, type Committed, type Settled } from "./attempt.ts"
+import { runAttempt } from "./attempt.ts"
+import type { AttemptContext, Committed, Settled } from "./attempt-types.ts"
 
 export interface ForwardRequest extends Omit<AttemptContext, "started" | "failures"> {
   attempts: Attempt[]

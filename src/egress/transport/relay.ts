@@ -7,7 +7,7 @@
 import type { EventFix } from "../providers/types.ts"
 import { frameTooLarge } from "../sse-format.ts"
 import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
-import { createSseReader } from "./sse.ts"
+import { createSseReader, type SseReader } from "./sse.ts"
 import type { Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
 import { onAbort } from "./on-abort.ts"
@@ -89,7 +89,7 @@ class Relay {
   private readonly decoder = new TextDecoder()
   private readonly translator: StreamTranslator | undefined
   /** The event stream's reader, or (for any other body) the bytes' tap. */
-  private readonly sse: ReturnType<typeof createSseReader> | undefined
+  private readonly sse: SseReader | undefined
   private readonly plain: PlainBody | undefined
   private readonly maxFrame: number
   private readonly stallMs: number
