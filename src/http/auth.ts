@@ -34,7 +34,7 @@ function unauthenticated(given: boolean): NexusError {
 }
 
 /** Who the request is, or a 401; sets `scope.key`. */
-export function identify(deps: AppDeps, scope: RequestScope): void {
+export function identify(deps: Pick<AppDeps, "keys">, scope: RequestScope): void {
   if (scope.key) return
   const secret = presentedKey(scope.req.headers)
   const key = secret === undefined ? undefined : deps.keys.table.authenticate(secret)
@@ -43,7 +43,7 @@ export function identify(deps: AppDeps, scope: RequestScope): void {
 }
 
 /** Identify, then take a place within the key's limits (a 429 when there is none). */
-export function admit(deps: AppDeps, scope: RequestScope): void | Promise<void> {
+export function admit(deps: Pick<AppDeps, "keys">, scope: RequestScope): void | Promise<void> {
   identify(deps, scope)
   if (scope.keySlot) return
   // Limits on a shared store answer later; local ones at once, without a promise.
@@ -53,7 +53,7 @@ export function admit(deps: AppDeps, scope: RequestScope): void | Promise<void> 
 }
 
 /** Give back the key's place in flight (once; the request's one record calls it). */
-export function release(deps: AppDeps, scope: RequestScope): void {
+export function release(deps: Pick<AppDeps, "keys">, scope: RequestScope): void {
   if (!scope.keySlot) return
   scope.keySlot = false
   deps.keys.limits.release(scope.key!)

@@ -39,7 +39,7 @@ type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt
  * router's choice and the slot it counted on cannot be told apart by another request;
  * so is the budget it counted on (a cloud attempt's reservation, `hold`).
  */
-function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
+function reserve(deps: PipelineDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
   const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
@@ -54,7 +54,7 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
 
 /** While only capacity stands in the way, wait in the queue for a slot (or fail with why not). */
 async function reserveOrWait(
-  deps: AppDeps,
+  deps: PipelineDeps,
   req: CanonicalRequest,
   policy: readonly BackendFilter[],
   signal: AbortSignal,
@@ -97,7 +97,7 @@ async function reserveOrWait(
 }
 
 /** Policy, asked again before a failover attempt, about the backend as it is now. */
-function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+function stillAllowed(deps: PipelineDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
   const now = deps.registry.get(attempt.backend.id)
   if (!now) return "removed by a reload"
   for (const exclude of policy) {
@@ -122,8 +122,14 @@ function queueError(err: QueueError, waitSeconds: number): NexusError {
   })
 }
 
+/** What a proxied endpoint uses of the gateway (decoding consults `responses`). */
+export type PipelineDeps = Pick<
+  AppDeps,
+  "config" | "feedback" | "firstProbe" | "fleet" | "keys" | "log" | "metrics" | "noIdleTimeout" | "queue" | "registry" | "requests" | "responses" | "router" | "sessions" | "shutdown" | "spend" | "stages"
+>
+
 /** A proxied endpoint's handler; every error is answered in the endpoint's dialect. */
-export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: RequestScope) => Promise<Response> {
+export function pipeline(deps: PipelineDeps, endpoint: IngressEndpoint): (scope: RequestScope) => Promise<Response> {
   return async (scope) => {
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
@@ -142,7 +148,7 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 }
 
 /** The client's body, decoded by its dialect into the canonical request. */
-function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
+function canonicalRequest(deps: PipelineDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
   const { model, stream, requirements, canonical, operation, dropped, reasoning, native, carry } = endpoint.decode(body, deps)
   if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
@@ -169,7 +175,7 @@ function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: Reque
   return { request, body }
 }
 
-async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
+async function proxy(deps: PipelineDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
   const { started, requestId, req: clientReq } = scope
   const config = deps.config()
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
@@ -248,7 +254,7 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
 
 type Cost = { usd: number; estimated: boolean }
 
-function settleLater(deps: AppDeps, outcome: Promise<RequestOutcome>, settle: (outcome: RequestOutcome) => unknown): void {
+function settleLater(deps: PipelineDeps, outcome: Promise<RequestOutcome>, settle: (outcome: RequestOutcome) => unknown): void {
   outcome.then(settle).catch((err) => deps.log.error("recording a request failed (a bug in Nexus)", { error: describeError(err) }))
 }
 
@@ -256,7 +262,7 @@ function settleLater(deps: AppDeps, outcome: Promise<RequestOutcome>, settle: (o
  * The client's one Response, made once its dialect's headers are known: the answer as
  * the backend gave it (same dialect), encoded into the client's, or the error in its shape.
  */
-function respond(deps: AppDeps, endpoint: IngressEndpoint, request: CanonicalRequest, result: ForwardResult, reason: string, cost: Cost | undefined, excluded: readonly Exclusion[]): Response {
+function respond(deps: PipelineDeps, endpoint: IngressEndpoint, request: CanonicalRequest, result: ForwardResult, reason: string, cost: Cost | undefined, excluded: readonly Exclusion[]): Response {
   const { answer, attempt } = result
   const passThrough = answer !== undefined && (answer.dialect === endpoint.dialect || !endpoint.encode)
   const headers: HeaderMap = passThrough ? answer.headers : {}
@@ -291,7 +297,7 @@ function routingHeaders(headers: HeaderMap, attempt: Attempt, reason: string): v
  * cost of an answer taken whole (a stream's is known only at its end, in its record), and
  * the budget state while a budget is set. Usually none.
  */
-function answerHeaders(out: HeaderMap, deps: AppDeps, request: CanonicalRequest, attempt: Attempt | undefined, clamp: number | undefined, cost: Cost | undefined): void {
+function answerHeaders(out: HeaderMap, deps: PipelineDeps, request: CanonicalRequest, attempt: Attempt | undefined, clamp: number | undefined, cost: Cost | undefined): void {
   // Only a request that opted into flexible tiers has its needed tier kept, and can have been downgraded.
   const needed = request.tier
   if (attempt && needed !== undefined && attempt.backend.tier < needed) out["x-nexus-tier-downgraded"] = `${needed}->${attempt.backend.tier}`
