@@ -51,7 +51,7 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/policy/privacy-zone.ts", find: "if (decide(cfg, input).restricted) return { exclude: restrictedFilter }", replace: "if (decide(cfg, input).restricted && input.headers) return undefined", tests: [`${I}privacy-tier.test.ts`, `${I}privacy-property.test.ts`], what: "restricted requests not kept off the open zone" },
 
   // egress
-  { file: "src/egress/providers/anthropic-response.ts", find: "  tool_use: \"tool_calls\",\n", replace: "", tests: [`${U}anthropic-translate.test.ts`, `${I}cloud-backends.test.ts`], what: "Anthropic tool_use stop reason not mapped to tool_calls" },
+  { file: "src/core/anthropic-usage.ts", find: "  tool_use: \"tool_calls\",\n", replace: "", tests: [`${U}anthropic-translate.test.ts`, `${I}cloud-backends.test.ts`], what: "Anthropic tool_use stop reason not mapped to tool_calls" },
   { file: "src/egress/providers/anthropic.ts", find: "...(key ? { \"x-api-key\": key } : {})", replace: "...(key ? { authorization: `Bearer ${key}` } : {})", tests: [`${I}cloud-backends.test.ts`, `${I}cloud-keys.test.ts`], what: "Anthropic key sent in the wrong header" },
   { file: "src/egress/providers/vllm.ts", find: "if (model) model.contextLength = positiveInt(entry.max_model_len)", replace: "if (model) model.contextLength = undefined", tests: [`${I}adapters.test.ts`, `${I}model-lookup.test.ts`], what: "vLLM max_model_len ignored" },
   { file: "src/egress/providers/ollama.ts", find: "    tools: has(\"tools\"),\n", replace: "    tools: undefined,\n", tests: [`${I}adapters.test.ts`], filter: "Ollama", what: "Ollama tools capability dropped" },
@@ -60,7 +60,7 @@ export const MUTATIONS: Mutation[] = [
   // ingress
   { file: "src/ingress/openai/requirements.ts", find: "if (p.type === \"image_url\" || p.type === \"input_image\" || p.type === \"image\") vision = true", replace: "if (p.type === \"input_image\" || p.type === \"image\") vision = true", tests: [`${I}gateway.test.ts`, `${U}router.test.ts`, `${I}model-lookup.test.ts`], what: "an image_url part does not require vision" },
   { file: "src/ingress/openai/requirements.ts", find: "const tools = Array.isArray(body.tools) && body.tools.length > 0", replace: "const tools = Array.isArray(body.tools) && body.tools.length > 1", tests: [`${I}adapters.test.ts`, `${I}resilience.test.ts`], filter: "tool", what: "one tool does not require tool support (off by one)" },
-  { file: "src/ingress/anthropic/encode.ts", find: "  if (finish === \"length\") return \"max_tokens\"\n", replace: "", tests: [`${U}anthropic-translate.test.ts`, `${U}dialects.test.ts`, `${I}dialect-streams.test.ts`], what: "length finish not told as max_tokens to Anthropic clients" },
+  { file: "src/core/anthropic-usage.ts", find: "  if (finish === \"length\") return \"max_tokens\"\n", replace: "", tests: [`${U}anthropic-translate.test.ts`, `${U}dialects.test.ts`, `${I}dialect-streams.test.ts`], what: "length finish not told as max_tokens to Anthropic clients" },
   { file: "src/ingress/ollama/encode.ts", find: "const doneReason = (finish: string | null) => (finish === \"length\" ? \"length\" : \"stop\")", replace: "const doneReason = (finish: string | null) => \"stop\"", tests: [`${U}dialects.test.ts`, `${I}dialect-streams.test.ts`], what: "Ollama clients never told done_reason length" },
 
   // http

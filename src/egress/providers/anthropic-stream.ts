@@ -7,7 +7,7 @@
  * `stream_options.include_usage` (dropped later when the client did not ask for it).
  * @module
  */
-import { finishReason, openaiUsage } from "./anthropic-response.ts"
+import { finishReason, openaiUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
 import { FrameSplitter, eventsIn } from "../../core/frames.ts"
 import { frameTooLarge } from "../sse-format.ts"

@@ -5,21 +5,14 @@
  * reason and usage), message_stop. Text and each tool call are separate blocks.
  * @module
  */
-import { toAnthropicInput } from "../../core/anthropic-usage.ts"
+import { stopReason, toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
 import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
 import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
-/** OpenAI finish reasons as Anthropic stop reasons. */
-export function stopReason(finish: string | null, stopSequence?: string): string {
-  if (finish === "length") return "max_tokens"
-  if (finish === "tool_calls" || finish === "function_call") return "tool_use"
-  if (finish === "content_filter") return "refusal"
-  if (finish === "stop" && stopSequence) return "stop_sequence"
-  return "end_turn"
-}
+export { stopReason }
 
 const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 
