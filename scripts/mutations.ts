@@ -56,6 +56,7 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/egress/providers/vllm.ts", find: "if (model) model.contextLength = positiveInt(entry.max_model_len)", replace: "if (model) model.contextLength = undefined", tests: [`${I}adapters.test.ts`, `${I}model-lookup.test.ts`], what: "vLLM max_model_len ignored" },
   { file: "src/egress/providers/ollama.ts", find: "    tools: has(\"tools\"),\n", replace: "    tools: undefined,\n", tests: [`${I}adapters.test.ts`], filter: "Ollama", what: "Ollama tools capability dropped" },
   { file: "src/egress/transport/sse.ts", find: "      if (event.includes('\"usage\"')) this.observeJson(eventData(event) ?? \"\", true)\n", replace: "", tests: [`${I}anthropic-cache-usage.test.ts`], what: "usage in named events (Anthropic streams) not observed" },
+  { file: "src/egress/transport/sse.ts", find: "    this.observe(doc as Record<string, unknown>)\n", replace: "", tests: [`${U}translated-stream.test.ts`, `${I}anthropic-cache-usage.test.ts`], what: "a translated stream's usage not counted from the chunk it renders" },
 
   // ingress
   { file: "src/ingress/openai/requirements.ts", find: "if (p.type === \"image_url\" || p.type === \"input_image\" || p.type === \"image\") vision = true", replace: "if (p.type === \"input_image\" || p.type === \"image\") vision = true", tests: [`${I}gateway.test.ts`, `${U}router.test.ts`, `${I}model-lookup.test.ts`], what: "an image_url part does not require vision" },
