@@ -121,7 +121,7 @@ class Relay {
     this.reader = readerOf(body)
     this.translator = opts.sse ? opts.translator : undefined
     this.sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret, this.translator) : undefined
-    this.plain = opts.sse ? undefined : new PlainBody(opts.secret)
+    this.plain = opts.sse ? undefined : new PlainBody(opts.secret, opts.framing?.lines === true && !opts.document)
     this.maxFrame = opts.maxFrameBytes ?? Infinity
     this.stallMs = opts.stallMs ?? Infinity
     this.deadline = opts.deadline ?? Infinity

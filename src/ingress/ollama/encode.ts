@@ -9,22 +9,22 @@ import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeR
 import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import type { Usage } from "../../core/usage.ts"
+import { doneReason, toOllamaCounts } from "../../core/ollama-usage.ts"
 import { ollamaErrorLine } from "./errors.ts"
 
 type Kind = "chat" | "generate"
 
-const doneReason = (finish: string | null) => (finish === "length" ? "length" : "stop")
-
 function finalFields(started: number, usage: Usage | undefined, finish: string | null) {
   const total = Math.round((performance.now() - started) * 1e6)
+  const counts = toOllamaCounts(usage)
   return {
     done: true,
     done_reason: doneReason(finish),
     total_duration: total,
     load_duration: 0,
-    prompt_eval_count: usage?.prompt_tokens ?? 0,
+    prompt_eval_count: counts.prompt_eval_count,
     prompt_eval_duration: 0,
-    eval_count: usage?.completion_tokens ?? 0,
+    eval_count: counts.eval_count,
     eval_duration: total,
   }
 }
