@@ -22,7 +22,7 @@ export interface DialectWire {
   budgetKeys: readonly string[]
 }
 
-export const DONE_EVENT = "data: [DONE]\n\n"
+const DONE_EVENT = "data: [DONE]\n\n"
 
 /** An OpenAI-style error event, as the openai SDK expects one inside a stream. */
 export function errorEvent(message: string, code: string, type = "server_error"): string {

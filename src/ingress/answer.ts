@@ -197,13 +197,6 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
   }
 }
 
-export async function wholeAnswer(res: Response): Promise<Answer> {
-  const answer: Answer = { text: "", tools: [], finish: null }
-  const order = new Map<number, number>()
-  for await (const ev of readAnswer(res).events) collect(answer, ev, order)
-  return answer
-}
-
 /** The answer as a body to read (a document taken whole is read as the JSON it was). */
 export function asResponse(answer: CanonicalAnswer): Response {
   return answer instanceof Response ? answer : Response.json(answer.document)
