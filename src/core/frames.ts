@@ -70,6 +70,17 @@ export function eventData(event: string): string | undefined {
   return lines.map((l) => l.slice(l.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
 }
 
+/** The name of one SSE event (its last `event:` line), if it has one. */
+export function eventName(event: string): string | undefined {
+  let name: string | undefined
+  for (let at = event.indexOf("event:"); at !== -1; at = event.indexOf("event:", at + 6)) {
+    if (at > 0 && event.charCodeAt(at - 1) !== 10) continue
+    const end = event.indexOf("\n", at)
+    name = event.slice(at + 6, end === -1 ? undefined : end).trim()
+  }
+  return name
+}
+
 /** The events in what `push` returned, each without its blank line. */
 export function* eventsIn(done: string): Generator<string> {
   let start = 0

@@ -32,8 +32,11 @@ export type BackendFilter = (backend: Backend, model: string) => PolicyRefusal |
 
 export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } | undefined
 
-/** What a stage sees: the request (headers included) and the model the router resolved. */
-export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation" | "key">
+/**
+ * What a stage sees: the request (headers included) and the model the router resolved;
+ * and where it keeps a decision a later step reads (`tier`), so it is made once.
+ */
+export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation" | "key" | "tier">
 
 export interface PolicyStage {
   /** Shown in exclusion reasons and logs. */

@@ -93,6 +93,11 @@ export interface CanonicalRequest {
   requestId: string
   /** The client's API key, when keys are required. */
   key?: ApiKey
+  /**
+   * The tier policy decided this request needs, kept (by the tier stage) only when the
+   * client opted into a lower one: its answer then says whether it got one.
+   */
+  tier?: number
 }
 
 /** The path below a provider's API base for each operation, in the OpenAI dialect. */

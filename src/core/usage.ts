@@ -3,6 +3,7 @@
  * @module
  */
 import { fromAnthropicUsage } from "./anthropic-usage.ts"
+import { fromOllamaCounts } from "./ollama-usage.ts"
 
 export interface Usage {
   prompt_tokens?: number
@@ -10,12 +11,16 @@ export interface Usage {
   total_tokens?: number
 }
 
-/** The `usage` object of a parsed OpenAI body or chunk, if it has a useful one. */
+/**
+ * The `usage` object of a parsed OpenAI body or chunk, if it has a useful one (or an
+ * Anthropic one's, or the counts of Ollama's last line or document).
+ */
 export function readUsage(body: unknown): Usage | undefined {
   if (typeof body !== "object" || body === null) return undefined
-  const b = body as { usage?: unknown; message?: { usage?: unknown } }
+  const b = body as { usage?: unknown; message?: { usage?: unknown }; done?: unknown }
   // Anthropic's message_start carries it on `message`.
   const usage = b.usage ?? (typeof b.message === "object" && b.message !== null ? b.message.usage : undefined)
+  if (usage === undefined && b.done === true) return fromOllamaCounts(b)
   if (typeof usage !== "object" || usage === null) return undefined
   const u = usage as Record<string, unknown>
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)

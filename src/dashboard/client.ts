@@ -5,10 +5,10 @@
  * (served as the renderer's own source).
  * @module
  */
-import { dashboardRenderer } from "./render.ts"
+import { createDashboardRenderer } from "./render.ts"
 import type { BackendState, LiveEvent, RequestRecord, Snapshot } from "./types.ts"
 
-const { backendsTable, budget, charts, fleetSection, modelMatrix, requestsTable, summary } = dashboardRenderer()
+const { backendsTable, budget, charts, fleetSection, modelMatrix, requestsTable, summary } = createDashboardRenderer()
 const el = (id: string) => document.getElementById(id)!
 const TOKEN_KEY = "nexus-admin-token"
 

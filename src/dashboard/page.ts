@@ -3,10 +3,10 @@
  * `<noscript>` refresh), the snapshot for the script, and links to the page's assets.
  * @module
  */
-import { dashboardRenderer } from "./render.ts"
+import { createDashboardRenderer } from "./render.ts"
 import type { Snapshot } from "./types.ts"
 
-const { backendsTable, charts, esc, fleetSection, modelMatrix, requestsTable, summary } = dashboardRenderer()
+const { backendsTable, charts, esc, fleetSection, modelMatrix, requestsTable, summary } = createDashboardRenderer()
 
 /** JSON inside a script element: `<` escaped so no name can close the element. */
 function scriptJson(value: unknown): string {

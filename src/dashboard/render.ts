@@ -2,14 +2,14 @@
  * HTML for the dashboard's sections, from the snapshot. The same code renders the page
  * on the server (the no-JavaScript tables) and in the browser (live updates): it is all
  * inside one self-contained function, which the server calls, and whose source
- * (`dashboardRenderer.toString()`, types already stripped) the browser receives. So
+ * (`createDashboardRenderer.toString()`, types already stripped) the browser receives. So
  * nothing in it may refer to anything outside it.
  * @module
  */
 import type { BackendState, LoadState, ModelState, RequestRecord, SeriesPoint, Snapshot } from "./types.ts"
 
 /** The renderer: call it once, use what it returns. */
-export function dashboardRenderer() {
+export function createDashboardRenderer() {
   /** Escape text for HTML element content and quoted attributes. */
   function esc(value: unknown): string {
     return String(value ?? "").replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
@@ -243,4 +243,4 @@ export function dashboardRenderer() {
   return { esc, backendsTable, modelMatrix, fleetSection, requestsTable, chart, charts, budget, summary }
 }
 
-export type Renderer = ReturnType<typeof dashboardRenderer>
+export type Renderer = ReturnType<typeof createDashboardRenderer>

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path"
 import type { BackendType, NexusConfig } from "../config/types.ts"
+import { createRemovals } from "./removals.ts"
 import { realClock, type Clock } from "../core/clock.ts"
 import type { HealthChecker } from "../health/checker.ts"
 import type { Logger } from "../observability/log.ts"
@@ -62,6 +63,24 @@ function idFor(registry: Registry, type: string, ad: Advertised): string {
   return discoveredId(type, `${ad.host}-${new URL(ad.url).hostname}`, ad.port)
 }
 
+/**
+ * Browse `serviceType`, asking again every `every` ms: answers to a fresh query also find
+ * services whose announcements were missed. Returns the stop.
+ */
+function browseAndRequery(mdns: Mdns, serviceType: string, handlers: Parameters<Mdns["browse"]>[1], every: number, clock: Clock): () => void {
+  const browser = mdns.browse(serviceType, handlers)
+  let refresh: unknown
+  const again = () => {
+    browser.refresh()
+    refresh = clock.setTimeout(again, every)
+  }
+  refresh = clock.setTimeout(again, every)
+  return () => {
+    clock.clearTimeout(refresh)
+    browser.stop()
+  }
+}
+
 export function startDiscovery(deps: DiscoveryDeps): Discovery {
   const { registry, health, sink, log } = deps
   const clock = deps.clock ?? realClock
@@ -69,43 +88,19 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   const stops: (() => void | Promise<void>)[] = []
 
   if (cfg.probe_ports.length) {
-    stops.push(
-      startProbing(
-        {
-          hosts: cfg.probe_hosts,
-          ports: cfg.probe_ports,
-          skip: [`localhost:${deps.port}`],
-          intervalMs: cfg.probe_interval_seconds * 1000,
-          clock,
-        },
-        (found) => void sink.addDiscovered({ ...found, source: "probe" })
-      )
-    )
+    const probing = { hosts: cfg.probe_hosts, ports: cfg.probe_ports, skip: [`localhost:${deps.port}`], intervalMs: cfg.probe_interval_seconds * 1000, clock }
+    stops.push(startProbing(probing, (found) => void sink.addDiscovered({ ...found, source: "probe" })))
   }
 
   const wantsMdns = cfg.service_types.length > 0 || cfg.advertise
-  const removals = new Map<string, { timer: unknown; at: number }>()
-
-  function cancelRemoval(id: string): void {
-    const r = removals.get(id)
-    if (r) clock.clearTimeout(r.timer)
-    removals.delete(id)
-  }
-
-  /** Forget `id` at `at` unless it is advertised again by then. */
-  function scheduleRemoval(id: string, at: number): void {
-    cancelRemoval(id)
-    const timer = clock.setTimeout(() => {
-      removals.delete(id)
-      if (registry.get(id)?.withdrawn) sink.removeDiscovered(id)
-    }, Math.max(0, at - clock.now()))
-    removals.set(id, { timer, at })
-  }
+  const removals = createRemovals(clock, (id) => {
+    if (registry.get(id)?.withdrawn) sink.removeDiscovered(id)
+  })
 
   // A restart (a reload of [discovery]) keeps the clock running for backends withdrawn
   // before it: none stays out of rotation for ever.
   for (const b of registry.list()) {
-    if (b.source === "mdns" && b.withdrawn) scheduleRemoval(b.id, deps.pending?.get(b.id) ?? clock.now() + cfg.grace_period_seconds * 1000)
+    if (b.source === "mdns" && b.withdrawn) removals.schedule(b.id, deps.pending?.get(b.id) ?? clock.now() + cfg.grace_period_seconds * 1000)
   }
 
   async function up(s: MdnsService, serviceType: string): Promise<void> {
@@ -113,7 +108,7 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     if (!ad) return log.debug(`mDNS: ${s.name} has no usable address`, { service: s.name })
     const known = registry.findByUrl(ad.url)
     if (known) {
-      cancelRemoval(known.id)
+      removals.cancel(known.id)
       if (known.withdrawn) {
         registry.setWithdrawn(known.id, false)
         log.info(`backend ${known.name} is advertised again`, { backend: known.name })
@@ -133,28 +128,17 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
     // Out of rotation now; forgotten after the grace period unless it comes back.
     registry.setWithdrawn(b.id, true)
     registry.setStatus(b.id, "unknown", "mDNS service withdrawn")
-    scheduleRemoval(b.id, clock.now() + deps.config().discovery.grace_period_seconds * 1000)
+    removals.schedule(b.id, clock.now() + deps.config().discovery.grace_period_seconds * 1000)
   }
 
   function startMdns(mdns: Mdns): void {
+    const every = Math.max(5, cfg.probe_interval_seconds) * 1000
     for (const serviceType of cfg.service_types) {
-      const browser = mdns.browse(serviceType, {
-        up: (s) => void up(s, serviceType).catch((err: Error) => log.warn(`mDNS: ${s.name}: ${err.message}`)),
-        down: (s) => down(s, serviceType),
-      })
-      // Ask again now and then: answers to a fresh query also find services whose
-      // announcements we missed.
-      const every = Math.max(5, cfg.probe_interval_seconds) * 1000
-      let refresh: unknown
-      const again = () => {
-        browser.refresh()
-        refresh = clock.setTimeout(again, every)
+      const handlers = {
+        up: (s: MdnsService) => void up(s, serviceType).catch((err: Error) => log.warn(`mDNS: ${s.name}: ${err.message}`)),
+        down: (s: MdnsService) => down(s, serviceType),
       }
-      refresh = clock.setTimeout(again, every)
-      stops.push(() => {
-        clock.clearTimeout(refresh)
-        browser.stop()
-      })
+      stops.push(browseAndRequery(mdns, serviceType, handlers, every, clock))
     }
     const host = deps.config().server.host
     if (cfg.advertise && !isLoopbackHost(host)) {
@@ -183,11 +167,10 @@ export function startDiscovery(deps: DiscoveryDeps): Discovery {
   return {
     serviceUp: up,
     serviceDown: down,
-    pendingRemovals: () => new Map([...removals].map(([id, r]) => [id, r.at])),
+    pendingRemovals: removals.pending,
     async stop() {
       stopped = true
       await mdnsReady
-      for (const r of removals.values()) clock.clearTimeout(r.timer)
       removals.clear()
       await Promise.all(stops.map((s) => s()))
     },

@@ -14,18 +14,9 @@ import { OPENAI_PATHS, type CanonicalRequest, type Dialect } from "../core/reque
 import { providerFor } from "./providers/index.ts"
 import type { EventFix, Provider } from "./providers/types.ts"
 import type { Credentials } from "./transport/headers.ts"
-import { clampedOutput } from "../core/output-budget.ts"
 import { rewriteModel, rewriteNumber } from "./transport/rewrite-model.ts"
 import { askForUsage, clientWantsUsage, withoutUsageChunk } from "./stream-usage.ts"
-
-/** Where each dialect keeps the output budget (top level), in the order looked for. */
-const BUDGET_KEYS: Readonly<Record<Dialect, readonly string[]>> = {
-  openai: ["max_completion_tokens", "max_tokens"],
-  anthropic: ["max_tokens"],
-  responses: ["max_output_tokens"],
-  // Ollama's num_predict sits in `options`; Ollama itself stops at its window.
-  ollama: [],
-}
+import { CANONICAL_WIRE, type DialectWire } from "../core/dialect-wire.ts"
 
 export interface Exchange {
   url: string
@@ -41,13 +32,15 @@ export interface Exchange {
   toCanonical?(res: Response, ctx: { stream: boolean; model: string; maxFrameBytes?: number }): Response | Promise<Response>
 }
 
-export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string): Exchange {
+/**
+ * `clamp`: the output budget the chosen model has room for, when the client asked for
+ * more; `wire`: the client dialect's, for a body sent in it.
+ */
+export function exchangeFor(req: CanonicalRequest, backend: Backend, model: string, clamp: number | undefined, wire: DialectWire): Exchange {
   const provider = providerFor(backend.type)
   const credentials: Credentials = { apiKey: backend.apiKey, auth: provider.auth, forwardClientAuth: provider.forwardClientAuth }
   const base = provider.apiBase(backend.url)
-  // The output budget the chosen model has room for, when the client asked for more.
-  const clamp = clampedOutput(req.requirements, backend.models.get(model)?.contextLength)
-  const rewrite = (text: string, dialect: Dialect = req.dialect) => rewritten(text, model === req.model ? undefined : model, clamp, dialect)
+  const rewrite = (text: string, keys = wire.budgetKeys) => rewritten(text, model === req.model ? undefined : model, clamp, keys)
   const native = req.path ? provider.native?.[req.dialect] : undefined
   // Not to a server that lacks the route after all, nor with a conversation only Nexus holds.
   if (native && req.native !== "never" && !backend.lacksNative?.has(req.dialect)) {
@@ -59,7 +52,7 @@ export function exchangeFor(req: CanonicalRequest, backend: Backend, model: stri
   }
   if (provider.dialect === "openai") {
     const url = `${base}${OPENAI_PATHS[req.operation]}`
-    return { url, ...withStreamUsage(req, provider, rewrite(withReasoning(req, provider), "openai")), credentials, dialect: "openai" }
+    return { url, ...withStreamUsage(req, provider, rewrite(withReasoning(req, provider), CANONICAL_WIRE.budgetKeys)), credentials, dialect: "openai" }
   }
   if (provider.translate) {
     const canonical = clamp === undefined ? req.body : { ...req.body, max_tokens: clamp }
@@ -105,9 +98,9 @@ function withReasoning(req: CanonicalRequest, provider: Provider): string {
 }
 
 /** The body with the chosen model's name and the output budget it has room for. */
-function rewritten(text: string, model: string | undefined, clamp: number | undefined, dialect: Dialect): string {
+function rewritten(text: string, model: string | undefined, clamp: number | undefined, budgetKeys: readonly string[]): string {
   const named = model === undefined ? text : rewriteModel(text, model)
-  return clamp === undefined ? named : rewriteNumber(named, BUDGET_KEYS[dialect], clamp)
+  return clamp === undefined ? named : rewriteNumber(named, budgetKeys, clamp)
 }
 
 function pathOf(provider: Provider, req: CanonicalRequest): string {

@@ -9,20 +9,22 @@
  * fleet has a cold model at all: everyone else never comes here.
  * @module
  */
-import { FRAMING } from "../egress/sse-format.ts"
-import { answerError } from "./error-answer.ts"
+import { answerError, type ErrorDeps } from "./error-answer.ts"
 import type { AppDeps } from "./deps.ts"
 import type { ColdStart, RequestScope } from "./scope.ts"
 import type { IngressEndpoint } from "../ingress/types.ts"
 import { providerFor } from "../egress/providers/index.ts"
 import type { Attempt } from "../routing/router.ts"
 
-type Proxy = (deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope) => Promise<Response>
+/** What a cold start uses of the gateway. */
+type ColdDeps = ErrorDeps & Pick<AppDeps, "config" | "fleet">
+
+type Proxy<D> = (deps: D, endpoint: IngressEndpoint, scope: RequestScope) => Promise<Response>
 
 const encoder = new TextEncoder()
 
 /** Run `proxy`, committing a stream early if it reports a cold start. */
-export async function withColdStart(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, proxy: Proxy): Promise<Response> {
+export async function withColdStart<D extends ColdDeps>(deps: D, endpoint: IngressEndpoint, scope: RequestScope, proxy: Proxy<D>): Promise<Response> {
   let early: ((res: Response) => void) | undefined
   const committed = new Promise<Response>((resolve) => (early = resolve))
   const answer = proxy(deps, endpoint, scope).catch((err) => answerError(deps, scope, err))
@@ -45,7 +47,7 @@ function notice(cold: ColdStart, requestId: string): string {
 
 /** An answer that is not a stream (an error in the client's envelope) as the dialect's error event. */
 async function asErrorEvent(endpoint: IngressEndpoint, res: Response): Promise<string> {
-  const framing = FRAMING[endpoint.dialect]
+  const framing = endpoint.framing
   let message = `HTTP ${res.status}`
   let code = "upstream_error"
   try {
@@ -61,7 +63,7 @@ async function asErrorEvent(endpoint: IngressEndpoint, res: Response): Promise<s
   return framing.error(message, code) + (framing.done ?? "")
 }
 
-function coldStream(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, cold: ColdStart, answer: Promise<Response>): Response {
+function coldStream(deps: ColdDeps, endpoint: IngressEndpoint, scope: RequestScope, cold: ColdStart, answer: Promise<Response>): Response {
   cold.keepOpen()
   const heartbeatMs = deps.config().server.sse_heartbeat_seconds * 1000
   let timer: ReturnType<typeof setInterval> | undefined
@@ -105,7 +107,7 @@ function coldStream(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScop
 }
 
 /** Tell the waiting client side that the first attempt must load its model, if it must. */
-export function reportCold(deps: AppDeps, scope: RequestScope, attempt: Attempt, keepOpen: () => void): void {
+export function reportCold(deps: Pick<AppDeps, "fleet">, scope: RequestScope, attempt: Attempt, keepOpen: () => void): void {
   const b = attempt.backend
   if (b.models.get(attempt.model)?.loaded !== false || !providerFor(b.type).lifecycle) return
   scope.onCold!({ backend: b.name, model: attempt.model, loadMs: deps.fleet.loadMs(b.id, attempt.model), keepOpen })

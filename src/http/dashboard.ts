@@ -6,7 +6,7 @@
  */
 import { Hono, type Context, type Next } from "hono"
 import { ICON, renderPage } from "../dashboard/page.ts"
-import { dashboardRenderer } from "../dashboard/render.ts"
+import { createDashboardRenderer } from "../dashboard/render.ts"
 // Text imports: Bun embeds the files' text in the binary; TypeScript sees modules instead.
 // @ts-expect-error TS1192: a text import has a default export (the text).
 import clientText from "../dashboard/client.ts" with { type: "text" }
@@ -44,7 +44,7 @@ function loadAssets(): Record<string, Asset> {
     "app.js": asset(ts.transformSync(clientSource), js),
     // The bundler cannot embed a module's text and import it too; the function's own
     // source (already JavaScript) is the renderer the server runs.
-    "render.ts": asset(`export const dashboardRenderer = ${dashboardRenderer.toString()};\n`, js),
+    "render.ts": asset(`export const createDashboardRenderer = ${createDashboardRenderer.toString()};\n`, js),
     "style.css": asset(styleSource, "text/css; charset=utf-8"),
     "icon.svg": asset(ICON, "image/svg+xml"),
   }

@@ -19,7 +19,10 @@ export function describeError(err: unknown): string {
   return err.stack && err.stack.includes(err.message) ? err.stack : `${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ""}`
 }
 
-export function answerError(deps: AppDeps, scope: RequestScope, err: unknown): Response {
+/** What answering an error uses of the gateway. */
+export type ErrorDeps = Pick<AppDeps, "keys" | "log" | "metrics" | "requests" | "spend">
+
+export function answerError(deps: ErrorDeps, scope: RequestScope, err: unknown): Response {
   const requestId = scope.requestId
   if (err instanceof NexusError) {
     if (err.kind === "client_closed") clientClosed(deps, scope, "queue")
@@ -43,7 +46,7 @@ export function answerError(deps: AppDeps, scope: RequestScope, err: unknown): R
  * The one record of a request Nexus answered itself (metrics, stats, the log line and
  * the dashboard all read it); none when forward() already reports the request.
  */
-export function record(deps: AppDeps, scope: RequestScope, status: number, err: { code?: string | null; kind?: string; message: string }): void {
+export function record(deps: ErrorDeps, scope: RequestScope, status: number, err: { code?: string | null; kind?: string; message: string }): void {
   if (scope.recorded) return
   scope.recorded = true
   release(deps, scope)
@@ -61,7 +64,7 @@ export function record(deps: AppDeps, scope: RequestScope, status: number, err: 
 }
 
 /** A client that leaves is counted and noted at debug level: one per request, never an error. */
-function clientClosed(deps: AppDeps, scope: RequestScope, stage: ClientClosed["stage"]): void {
+function clientClosed(deps: ErrorDeps, scope: RequestScope, stage: ClientClosed["stage"]): void {
   deps.metrics.clientDisconnects.inc({ stage })
   deps.log.debug("client closed the connection", { request_id: scope.requestId, path: scope.path, stage })
 }

@@ -40,7 +40,7 @@ export async function countOn(
 }
 
 /** The prompt's exact tokens, from the first excluded backend that can count them; undefined when none can. */
-export async function exactPromptTokens(deps: AppDeps, req: CanonicalRequest, plan: Refusal): Promise<number | undefined> {
+export async function exactPromptTokens(deps: Pick<AppDeps, "registry">, req: CanonicalRequest, plan: Refusal): Promise<number | undefined> {
   if (plan.kind !== "unavailable" || req.operation !== "chat") return undefined
   const backends = deps.registry.list()
   const targets = plan.excluded.map((e) => ({ backend: backends.find((b) => b.name === e.backend), model: e.model }))

@@ -6,23 +6,22 @@
  */
 import { isCloud, type Backend } from "../core/backend.ts"
 import { NexusError } from "../core/errors.ts"
-import { clampedOutput } from "../core/output-budget.ts"
 import type { BackendFilter } from "../core/policy.ts"
 import type { CanonicalRequest } from "../core/request.ts"
-import { forward } from "../egress/transport/forward.ts"
+import { forward, type ForwardResult } from "../egress/transport/forward.ts"
+import type { RequestOutcome } from "../core/outcome.ts"
 import { headerValue, type HeaderMap } from "../egress/transport/headers.ts"
-import type { IngressEndpoint } from "../ingress/types.ts"
+import type { EncodeContext, IngressEndpoint } from "../ingress/types.ts"
 import type { SpendHold } from "../observability/cost.ts"
 import { toRecord } from "../observability/record.ts"
 import { applyPolicy } from "../policy/index.ts"
-import { requiredTier } from "../policy/tier.ts"
 import { QueueError, type QueuePriority } from "../routing/queue.ts"
-import type { Attempt, Plan } from "../routing/router.ts"
+import type { Attempt, Exclusion, Plan } from "../routing/router.ts"
 import { sessionKey } from "../routing/session-key.ts"
 import { admit, release } from "./auth.ts"
 import { parseJsonObject, readBodyText } from "./body.ts"
 import type { AppDeps } from "./deps.ts"
-import { answerError } from "./error-answer.ts"
+import { answerError, describeError } from "./error-answer.ts"
 import type { RequestScope } from "./scope.ts"
 import { exactPromptTokens, refusedForWindow } from "./exact-fit.ts"
 import { planError, withPolicySkips } from "./plan-error.ts"
@@ -40,7 +39,7 @@ type Reserved = { ok: true; plan: Extract<Plan, { ok: true }>; attempts: Attempt
  * router's choice and the slot it counted on cannot be told apart by another request;
  * so is the budget it counted on (a cloud attempt's reservation, `hold`).
  */
-function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
+function reserve(deps: PipelineDeps, req: CanonicalRequest, policy: readonly BackendFilter[], session?: string): Reserved | Refusal {
   const plan = deps.router.plan(req.model, req.requirements, policy, session === undefined ? undefined : deps.sessions.get(session))
   if (!plan.ok) return plan
   for (let i = 0; i < plan.attempts.length; i++) {
@@ -55,7 +54,7 @@ function reserve(deps: AppDeps, req: CanonicalRequest, policy: readonly BackendF
 
 /** While only capacity stands in the way, wait in the queue for a slot (or fail with why not). */
 async function reserveOrWait(
-  deps: AppDeps,
+  deps: PipelineDeps,
   req: CanonicalRequest,
   policy: readonly BackendFilter[],
   signal: AbortSignal,
@@ -98,7 +97,7 @@ async function reserveOrWait(
 }
 
 /** Policy, asked again before a failover attempt, about the backend as it is now. */
-function stillAllowed(deps: AppDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
+function stillAllowed(deps: PipelineDeps, attempt: Attempt, policy: readonly BackendFilter[]): string | undefined {
   const now = deps.registry.get(attempt.backend.id)
   if (!now) return "removed by a reload"
   for (const exclude of policy) {
@@ -123,8 +122,14 @@ function queueError(err: QueueError, waitSeconds: number): NexusError {
   })
 }
 
+/** What a proxied endpoint uses of the gateway (decoding consults `responses`). */
+export type PipelineDeps = Pick<
+  AppDeps,
+  "config" | "feedback" | "firstProbe" | "fleet" | "keys" | "log" | "metrics" | "noIdleTimeout" | "queue" | "registry" | "requests" | "responses" | "router" | "sessions" | "shutdown" | "spend" | "stages"
+>
+
 /** A proxied endpoint's handler; every error is answered in the endpoint's dialect. */
-export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: RequestScope) => Promise<Response> {
+export function pipeline(deps: PipelineDeps, endpoint: IngressEndpoint): (scope: RequestScope) => Promise<Response> {
   return async (scope) => {
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
@@ -143,7 +148,7 @@ export function pipeline(deps: AppDeps, endpoint: IngressEndpoint): (scope: Requ
 }
 
 /** The client's body, decoded by its dialect into the canonical request. */
-function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
+function canonicalRequest(deps: PipelineDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
   const { model, stream, requirements, canonical, operation, dropped, reasoning, native, carry } = endpoint.decode(body, deps)
   if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
@@ -170,7 +175,7 @@ function canonicalRequest(deps: AppDeps, endpoint: IngressEndpoint, scope: Reque
   return { request, body }
 }
 
-async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
+async function proxy(deps: PipelineDeps, endpoint: IngressEndpoint, scope: RequestScope): Promise<Response> {
   const { started, requestId, req: clientReq } = scope
   const config = deps.config()
   const raw = await readBodyText(clientReq, config.server.max_body_bytes, config.server.request_timeout_seconds * 1000)
@@ -191,75 +196,90 @@ async function proxy(deps: AppDeps, endpoint: IngressEndpoint, scope: RequestSco
 
   // From here on forward() reports the outcome, whatever happens.
   scope.recorded = true
-  const reasonOf = (failures: number) => (failures > 0 ? "failover" : reserved.plan.reason)
   let hold = reserved.hold
-  let cost: { usd: number; estimated: boolean } | undefined
-  let decorated = false
-  const result = await forward(
-    {
-      request,
-      clientSignal: clientReq.signal,
-      attempts: reserved.attempts,
-      held: reserved.held,
-      refusal(attempt) {
-        // The failed attempt's reservation goes before policy looks; the next one's is taken if allowed.
-        hold?.release()
-        const refused = stillAllowed(deps, attempt, policy)
-        hold = refused ? undefined : deps.spend.reserve(request, attempt.backend, attempt.model)
-        return refused
-      },
-      keepOpen,
-      feedback: deps.feedback,
-      fleet: deps.fleet,
-      decorate(headers, attempt, failures) {
-        routingHeaders(headers, attempt, reasonOf(failures))
-        headers["x-request-id"] = requestId
-        answerHeaders(headers, deps, config, request, attempt, cost)
-        decorated = true
-      },
-      timing: {
-        firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
-        coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
-        deadline,
-        heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
-        clientStallMs: config.server.client_stall_seconds * 1000,
-        maxFrameBytes: config.server.max_frame_bytes,
-        shutdown: deps.shutdown,
-      },
-    },
-    (outcome) => {
-      const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reasonOf(outcome.failures.length) }
-      const record = toRecord(ctx, outcome)
-      record.key = scope.key?.name
-      cost = deps.spend.cost(outcome, requirements.promptTokens ?? requirements.estimatedTokens)
-      record.costUsd = cost?.usd
-      record.costEstimated = cost?.estimated || undefined
-      // The reservation gives way to the real cost in one step (the record writes it).
+  const result = await forward({
+    request,
+    clientSignal: clientReq.signal,
+    attempts: reserved.attempts,
+    held: reserved.held,
+    refusal(attempt) {
+      // The failed attempt's reservation goes before policy looks; the next one's is taken if allowed.
       hold?.release()
-      release(deps, scope)
-      deps.requests.emit(record)
-    }
-  )
+      const refused = stillAllowed(deps, attempt, policy)
+      hold = refused ? undefined : deps.spend.reserve(request, attempt.backend, attempt.model)
+      return refused
+    },
+    keepOpen,
+    feedback: deps.feedback,
+    fleet: deps.fleet,
+    wire: endpoint,
+    translate: stream && endpoint.translate ? (m) => endpoint.translate!(encodeContext(request, m)) : undefined,
+    timing: {
+      firstByteTimeoutMs: config.server.first_byte_timeout_seconds * 1000,
+      coldFirstByteTimeoutMs: config.server.cold_first_byte_timeout_seconds * 1000,
+      deadline,
+      heartbeatMs: config.server.sse_heartbeat_seconds * 1000,
+      clientStallMs: config.server.client_stall_seconds * 1000,
+      maxFrameBytes: config.server.max_frame_bytes,
+      shutdown: deps.shutdown,
+    },
+  })
 
-  if (session !== undefined && result.response && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
-  if (result.response && decorated && (result.dialect === endpoint.dialect || !endpoint.encode)) return result.response
-  let res: Response | undefined
+  const reason = result.failures.length > 0 ? "failover" : reserved.plan.reason
+  const settle = (outcome: RequestOutcome): Cost | undefined => {
+    const ctx = { requestId, dialect: endpoint.dialect, operation: endpoint.operation, model, stream, started, routeReason: reason }
+    const record = toRecord(ctx, outcome)
+    record.key = scope.key?.name
+    const cost = deps.spend.cost(outcome, requirements.promptTokens ?? requirements.estimatedTokens)
+    record.costUsd = cost?.usd
+    record.costEstimated = cost?.estimated || undefined
+    // The reservation gives way to the real cost in one step (the record writes it).
+    hold?.release()
+    release(deps, scope)
+    deps.requests.emit(record)
+    return cost
+  }
+  // A relayed body's outcome comes when it ends; its cost is then in its record, not a header.
+  const cost = result.outcome instanceof Promise ? void settleLater(deps, result.outcome, settle) : settle(result.outcome)
+  if (session !== undefined && result.answer && result.attempt) deps.sessions.set(session, result.attempt.backend.id)
   try {
-    res = result.response
-      ? endpoint.encode!(result.response, { stream, model: result.attempt?.model ?? model, requestId, promptTokens: requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry })
-      : endpoint.error(withPolicySkips(result.error!, reserved.plan.excluded))
-    const headers: HeaderMap = {}
-    if (result.attempt) routingHeaders(headers, result.attempt, reasonOf(result.failures.length))
-    answerHeaders(headers, deps, config, request, result.attempt, cost)
-    headers["x-request-id"] = requestId
-    for (const k in headers) res.headers.set(k, headers[k]!)
-    return res
+    return respond(deps, endpoint, request, result, reason, cost, reserved.plan.excluded)
   } catch (err) {
     // The answer holds its backend slot until its body ends: end it, or the slot leaks.
-    const body = res?.body ?? result.response?.body
-    if (body && !body.locked) body.cancel().catch(() => {})
+    const body = result.answer?.body
+    if (body instanceof ReadableStream && !body.locked) body.cancel().catch(() => {})
     throw err
   }
+}
+
+type Cost = { usd: number; estimated: boolean }
+
+function settleLater(deps: PipelineDeps, outcome: Promise<RequestOutcome>, settle: (outcome: RequestOutcome) => unknown): void {
+  outcome.then(settle).catch((err) => deps.log.error("recording a request failed (a bug in Nexus)", { error: describeError(err) }))
+}
+
+/**
+ * The client's one Response, made once its dialect's headers are known: the answer as
+ * the backend gave it (same dialect), encoded into the client's, or the error in its shape.
+ */
+function respond(deps: PipelineDeps, endpoint: IngressEndpoint, request: CanonicalRequest, result: ForwardResult, reason: string, cost: Cost | undefined, excluded: readonly Exclusion[]): Response {
+  const { answer, attempt } = result
+  const passThrough = answer !== undefined && (answer.dialect === endpoint.dialect || !endpoint.encode)
+  const headers: HeaderMap = passThrough ? answer.headers : {}
+  if (attempt) routingHeaders(headers, attempt, reason)
+  headers["x-request-id"] = request.requestId
+  answerHeaders(headers, deps, request, attempt, result.clamp, cost)
+  if (!answer) return endpoint.error(withPolicySkips(result.error!, excluded), headers)
+  if (passThrough) return new Response(answer.body, { status: answer.status, headers })
+  const canonical = answer.document && !request.stream ? { document: answer.document } : new Response(answer.body, { status: answer.status, headers: answer.headers })
+  const ctx = encodeContext(request, attempt?.model ?? request.model)
+  ctx.headers = headers
+  return endpoint.encode!(canonical, ctx)
+}
+
+/** What the client's dialect needs to render an answer from `model`. */
+function encodeContext(request: CanonicalRequest, model: string): EncodeContext {
+  return { stream: request.stream, model, requestId: request.requestId, promptTokens: request.requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry }
 }
 
 /** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */
@@ -277,25 +297,13 @@ function routingHeaders(headers: HeaderMap, attempt: Attempt, reason: string): v
  * cost of an answer taken whole (a stream's is known only at its end, in its record), and
  * the budget state while a budget is set. Usually none.
  */
-function answerHeaders(
-  out: HeaderMap,
-  deps: AppDeps,
-  config: ReturnType<AppDeps["config"]>,
-  request: CanonicalRequest,
-  attempt: Attempt | undefined,
-  cost: { usd: number; estimated: boolean } | undefined
-): void {
-  // Only a request that opted into flexible tiers can have been downgraded.
-  if (attempt && request.headers.has("x-nexus-flexible")) {
-    const needed = requiredTier(config.routing, deps.registry, request)
-    if (needed !== undefined && attempt.backend.tier < needed) out["x-nexus-tier-downgraded"] = `${needed}->${attempt.backend.tier}`
-  }
-  if (attempt) {
-    // The output budget was lowered to what the chosen model's window has left.
-    const clamp = clampedOutput(request.requirements, attempt.backend.models.get(attempt.model)?.contextLength)
-    if (clamp !== undefined) out["x-nexus-max-tokens-clamped"] = `${request.requirements.maxTokens}->${clamp}`
-  }
-  // A local answer costs 0: its header needs no number formatting.
+function answerHeaders(out: HeaderMap, deps: PipelineDeps, request: CanonicalRequest, attempt: Attempt | undefined, clamp: number | undefined, cost: Cost | undefined): void {
+  // Only a request that opted into flexible tiers has its needed tier kept, and can have been downgraded.
+  const needed = request.tier
+  if (attempt && needed !== undefined && attempt.backend.tier < needed) out["x-nexus-tier-downgraded"] = `${needed}->${attempt.backend.tier}`
+  // The output budget was lowered to what the chosen model's window has left.
+  if (clamp !== undefined) out["x-nexus-max-tokens-clamped"] = `${request.requirements.maxTokens}->${clamp}`
+  // A local answer costs 0: its header needs no formatting (0.5% of the CPU per request).
   if (cost) out["x-nexus-cost"] = cost.usd === 0 ? "0.000000" : cost.usd.toFixed(6)
   if (cost?.estimated) out["x-nexus-cost-estimated"] = "true"
   const budget = deps.spend.headers()

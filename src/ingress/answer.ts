@@ -8,6 +8,7 @@
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
 import { FrameSplitter, eventData, eventsIn } from "../core/frames.ts"
+import type { StreamTranslator } from "../core/stream-translator.ts"
 
 export type AnswerEvent =
   | { type: "text"; text: string }
@@ -36,6 +37,12 @@ export interface Answer {
   cached?: number
   error?: string
 }
+
+/**
+ * A canonical answer as egress committed it: a body still to be read, or one taken whole
+ * and already parsed (so it is not parsed again to be encoded).
+ */
+export type CanonicalAnswer = Response | { document: Record<string, unknown> }
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -190,11 +197,31 @@ export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number
   }
 }
 
-export async function wholeAnswer(res: Response): Promise<Answer> {
+/** The answer as a body to read (a document taken whole is read as the JSON it was). */
+export function asResponse(answer: CanonicalAnswer): Response {
+  return answer instanceof Response ? answer : Response.json(answer.document)
+}
+
+/** A parsed document as a whole answer. */
+function answerOf(doc: Obj): Answer {
   const answer: Answer = { text: "", tools: [], finish: null }
   const order = new Map<number, number>()
-  for await (const ev of readAnswer(res).events) collect(answer, ev, order)
+  for (const ev of eventsOf(doc, new Set())) collect(answer, ev, order)
   return answer
+}
+
+/**
+ * The encoder's response: `own` headers (its content type) join the gateway's, when the
+ * gateway gives its own (they then travel on the one Response made).
+ */
+export function encodedHeaders(own: Record<string, string>, gateway: Record<string, string> | undefined): Record<string, string> {
+  return gateway ? Object.assign(gateway, own) : own
+}
+
+/** A whole answer as one JSON document: at once when egress parsed it already, else once read. */
+export function wholeResponse(answer: CanonicalAnswer, render: (a: Answer) => unknown, headers: Record<string, string>): Response {
+  if (answer instanceof Response) return new Response(renderWhole(answer, render), { status: 200, headers })
+  return new Response(JSON.stringify(render(answerOf(answer.document))), { status: 200, headers })
 }
 
 /** Tool-call arguments as an object (Anthropic's `input`, Ollama's `arguments`). */
@@ -208,15 +235,36 @@ export function parseArgs(text: string): Record<string, unknown> {
   }
 }
 
+/** What renders a canonical answer's events in a dialect's stream. */
+export interface StreamRenderer {
+  start?(): string
+  event(ev: AnswerEvent): string
+  end(): string
+}
+
+/** A dialect's renderer fed with the chunks the relay parsed (each read once, where it is relayed). */
+export function translator(r: StreamRenderer, headers: Record<string, string>): StreamTranslator {
+  const seen = new Set<number>()
+  return {
+    headers,
+    start: () => r.start?.() ?? "",
+    chunk(doc) {
+      let out = ""
+      for (const ev of eventsOf(doc, seen)) out += r.event(ev)
+      return out
+    },
+    keepalive: () => r.event({ type: "keepalive" }),
+    error: (message) => r.event({ type: "error", message }),
+    end: () => r.end(),
+  }
+}
+
 /**
  * A response body that writes each event's rendering as it arrives. `render` returns the
  * text for an event; `end` the text after the last one. Cancelling (the client left)
  * cancels the upstream body.
  */
-export function renderStream(
-  res: Response,
-  r: { event(ev: AnswerEvent): string; end(): string; start?(): string }
-): ReadableStream<Uint8Array> {
+export function renderStream(res: Response, r: StreamRenderer): ReadableStream<Uint8Array> {
   const { events, cancel } = readAnswer(res)
   const enc = new TextEncoder()
   let started = false

@@ -7,6 +7,9 @@
 import type { NexusError } from "../core/errors.ts"
 import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
+import type { CanonicalAnswer } from "./answer.ts"
+import type { StreamTranslator } from "../core/stream-translator.ts"
+import type { DialectWire } from "../core/dialect-wire.ts"
 
 /** What decoding may consult besides the body (the gateway's dependencies satisfy it). */
 export interface DecodeContext {
@@ -44,9 +47,11 @@ export interface EncodeContext {
   showReasoning?: boolean
   /** What `decode` returned as `carry`. */
   carry?: unknown
+  /** The gateway's own headers for the answer (`X-Nexus-*`): the encoder's join them. */
+  headers?: Record<string, string>
 }
 
-export interface IngressEndpoint {
+export interface IngressEndpoint extends DialectWire {
   dialect: Dialect
   operation: Operation
   /** Validate the parsed body; throws a NexusError naming the field at fault. */
@@ -57,5 +62,10 @@ export interface IngressEndpoint {
    * A canonical (OpenAI) answer in this dialect, streamed as it arrives. Required of every
    * dialect but the canonical one; not called when the provider answered in this dialect.
    */
-  encode?(res: Response, ctx: EncodeContext): Response
+  encode?(answer: CanonicalAnswer, ctx: EncodeContext): Response
+  /**
+   * A canonical stream rendered in this dialect while it is relayed, so each event is read
+   * once for the client and the accounting. Set by every dialect that encodes streams.
+   */
+  translate?(ctx: EncodeContext): StreamTranslator
 }

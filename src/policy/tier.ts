@@ -25,10 +25,6 @@ function bestTier(backends: readonly Backend[], restricted: boolean, routableOnl
 }
 
 /** The tier this request needs, or undefined when no backend it may use knows the model (a 404 or 503 follows). */
-export function requiredTier(config: RoutingConfig, registry: Registry, input: PolicyInput): number | undefined {
-  return needed(decide(config, input), registry, input)
-}
-
 function needed(d: Decision, registry: Registry, input: PolicyInput): number | undefined {
   if (d.policyTier !== undefined || d.headerTier !== undefined) return Math.max(d.policyTier ?? 0, d.headerTier ?? 0)
   return bestTier(registry.backendsFor(input.resolved), d.restricted, false) || undefined
@@ -61,6 +57,8 @@ export function tier(config: () => RoutingConfig, registry: Registry): PolicySta
       // No backend anywhere (fallbacks included) is below it: nothing to exclude.
       if (need <= registry.lowestTier() && !ownTiers) return undefined
       const flexible = flag(input.headers, "x-nexus-flexible") && !flag(input.headers, "x-nexus-strict")
+      // Only a flexible request can be served below it, and its answer says so.
+      if (flexible) input.tier = need
       return {
         exclude: (b, model) => {
           let min = need

@@ -82,9 +82,9 @@ describe("compiled binary", () => {
     // from bytecode): it must still be a working module.
     const renderer = join(outdir, "render.mjs")
     await Bun.write(renderer, await (await fetch(`${nexus.url}/dashboard/render.ts`)).text())
-    const { dashboardRenderer } = (await import(renderer)) as typeof import("../../src/dashboard/render.ts")
-    expect(dashboardRenderer().esc("<b>")).toBe("&#60;b&#62;")
-    expect(dashboardRenderer().backendsTable([], false)).toContain("<th scope=\"col\">Health</th>")
+    const { createDashboardRenderer } = (await import(renderer)) as typeof import("../../src/dashboard/render.ts")
+    expect(createDashboardRenderer().esc("<b>")).toBe("&#60;b&#62;")
+    expect(createDashboardRenderer().backendsTable([], false)).toContain("<th scope=\"col\">Health</th>")
   })
 
   // /proc is how this is seen; elsewhere there is nothing to look at.

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOllama } from "../../emulators/index.ts"
 import { renderPage } from "../../src/dashboard/page.ts"
-import { dashboardRenderer } from "../../src/dashboard/render.ts"
+import { createDashboardRenderer } from "../../src/dashboard/render.ts"
 import type { BackendState, Snapshot } from "../../src/dashboard/types.ts"
 import { hostileString } from "../helpers/hostile.ts"
 import { backend, chat } from "../helpers/nexus.ts"
@@ -30,7 +30,7 @@ describe("dashboard attributes", () => {
 
     // Every name, in every quoted attribute the backends table writes (the admin buttons too).
     const state = ((await (await n.get("/dashboard/state")).json()) as { backends: BackendState[] }).backends[0]!
-    const { backendsTable } = dashboardRenderer()
+    const { backendsTable } = createDashboardRenderer()
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(..."ab \"'&<>=;#/"), maxLength: 16 }), (name) => {
         const html = backendsTable([{ ...state, id: name, name, source: "admin" }], true)

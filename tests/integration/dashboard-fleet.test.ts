@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import { startOllama, startVllm } from "../../emulators/index.ts"
-import { dashboardRenderer } from "../../src/dashboard/render.ts"
+import { createDashboardRenderer } from "../../src/dashboard/render.ts"
 import type { BackendState, Snapshot } from "../../src/dashboard/types.ts"
 import { backend, chat } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
@@ -92,7 +92,7 @@ describe("memory and loads on the dashboard", () => {
   })
 
   test("for any model and backend name, every attribute the section writes reads back as the name", () => {
-    const { fleetSection } = dashboardRenderer()
+    const { fleetSection } = createDashboardRenderer()
     const base: BackendState = {
       id: "b", name: "b", type: "ollama", url: "http://x", source: "config", status: "healthy", lastError: null, lastCheck: null, zone: "local", tier: 1, priority: 50,
       inFlight: 0, maxConcurrent: null, requests: 0, errors: 0, errorRate: 0, latencyMs: null, ttftMs: null, probeMs: null, breaker: "closed", withdrawn: false,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { startOllama, type Emulator } from "../../emulators/index.ts"
-import { dashboardRenderer } from "../../src/dashboard/render.ts"
+import { createDashboardRenderer } from "../../src/dashboard/render.ts"
 import { prefersHtml } from "../../src/ingress/accept.ts"
 import { backend, chat, startNexus, type TestNexus } from "../helpers/nexus.ts"
 import { until } from "../helpers/wait.ts"
@@ -115,7 +115,7 @@ describe("GET /", () => {
   })
 
   test("the budget block is read defensively from whatever /v1/stats says", () => {
-    const { budget } = dashboardRenderer()
+    const { budget } = createDashboardRenderer()
     expect(budget(undefined)).toBe("")
     expect(budget("nonsense")).toBe("")
     expect(budget({ limit_usd: 10 })).toBe("")
@@ -127,7 +127,7 @@ describe("GET /", () => {
   test("read-only without an admin token: no actions in the page or its state", async () => {
     const s = (await (await nexus.get("/dashboard/state")).json()) as { admin: boolean }
     expect(s.admin).toBe(false)
-    expect(dashboardRenderer().backendsTable([], false)).not.toContain("<button")
+    expect(createDashboardRenderer().backendsTable([], false)).not.toContain("<button")
   })
 
   test("the state endpoint has backends, requests newest first and 90 chart points", async () => {

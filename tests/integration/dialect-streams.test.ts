@@ -110,3 +110,22 @@ describe("a long wait mid-stream", () => {
     }
   }, 20_000)
 })
+
+describe("a whole translated answer", () => {
+  test("goes out at once with its length and the gateway's headers, in every dialect", async () => {
+    const asks = [
+      { path: "/v1/messages", body: { model: "qwen-coder", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }, text: (d: any) => d.content[0].text },
+      { path: "/api/chat", body: { model: "qwen-coder", stream: false, messages: [{ role: "user", content: "hi" }] }, text: (d: any) => d.message.content },
+      { path: "/v1/responses", body: { model: "qwen-coder", store: false, input: "hi" }, text: (d: any) => d.output[0].content[0].text },
+    ]
+    for (const ask of asks) {
+      const res = await nexus.post(ask.path, ask.body)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      expect([ask.path, res.status]).toEqual([ask.path, 200])
+      expect([ask.path, res.headers.get("content-length")]).toEqual([ask.path, String(bytes.byteLength)])
+      expect(res.headers.get("x-nexus-backend")).toBe("vllm")
+      expect(res.headers.get("x-request-id")).toBeTruthy()
+      expect(ask.text(JSON.parse(new TextDecoder().decode(bytes)))).toBe(REPLY)
+    }
+  })
+})

@@ -196,6 +196,25 @@ describe("capability tiers", () => {
     expect(res.headers.get("x-nexus-tier-downgraded")).toBe("4->2")
   })
 
+  test("X-Nexus-Flexible: the downgrade told is the one policy decided, even if the fleet changes while it is answered", async () => {
+    const big = await scope.emulator(startVllm({ models: ["llama3:70b"] }))
+    const small = await scope.emulator(startOllama({ models: ["llama3:8b"], latencyMs: 2000 }))
+    const n = await scope.nexus({
+      routing: { fallbacks: { "llama3:70b": ["llama3:8b"] } },
+      backends: [backend("big", big.url, "vllm", { tier: 4 }), backend("small", small.url, "ollama", { tier: 2 })],
+    })
+    await big.stop()
+    for (let i = 0; i < 3; i++) await n.deps.health.checkAll()
+    const answer = n.post("/v1/chat/completions", chat("llama3:70b"), { "x-nexus-flexible": "true" })
+    await eventually(() => small.stats.inFlight === 1)
+    // The only tier-4 backend leaves while the tier-2 one is still answering.
+    n.deps.manager.removeBackend("big")
+    const res = await answer
+    expect(res.status).toBe(200)
+    expect(res.headers.get("x-nexus-backend")).toBe("small")
+    expect(res.headers.get("x-nexus-tier-downgraded")).toBe("4->2")
+  })
+
   test("a policy's min_tier wins over the best backend's tier; the route explainer shows each verdict", async () => {
     const { n } = await tiers()
     n.deps.config().routing.policies = [{ model_pattern: "llama3:*", privacy: "restricted", min_tier: 5 }]

@@ -4,32 +4,10 @@
  * mapped, and usage counted the way OpenAI counts it (cached input included in prompt).
  * @module
  */
-import { fromAnthropicUsage } from "../../core/anthropic-usage.ts"
+import { finishReason, openaiUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
 
-const FINISH: Record<string, string> = {
-  end_turn: "stop",
-  stop_sequence: "stop",
-  pause_turn: "stop",
-  max_tokens: "length",
-  model_context_window_exceeded: "length",
-  tool_use: "tool_calls",
-  refusal: "content_filter",
-}
-
-export function finishReason(stop: unknown): string | null {
-  if (typeof stop !== "string") return null
-  return FINISH[stop] ?? "stop"
-}
-
-/** Anthropic usage (input, output, cache reads and writes) as OpenAI usage. */
-export function openaiUsage(u: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined {
-  if (!isObject(u)) return undefined
-  const mapped = fromAnthropicUsage(u)
-  const prompt = mapped.prompt_tokens ?? 0
-  const completion = mapped.completion_tokens ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
-}
+export { finishReason, openaiUsage }
 
 export function toChatCompletion(msg: Record<string, unknown>, model: string): Record<string, unknown> {
   const blocks = Array.isArray(msg.content) ? msg.content.filter(isObject) : []

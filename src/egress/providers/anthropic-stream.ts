@@ -7,10 +7,11 @@
  * `stream_options.include_usage` (dropped later when the client did not ask for it).
  * @module
  */
-import { finishReason, openaiUsage } from "./anthropic-response.ts"
+import { finishReason, openaiUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
-import { FrameSplitter, eventsIn } from "../../core/frames.ts"
-import { errorEvent, frameTooLarge } from "../sse-format.ts"
+import { FrameSplitter, eventData, eventName, eventsIn } from "../../core/frames.ts"
+import { frameTooLarge } from "../sse-format.ts"
+import { errorEvent } from "../../core/dialect-wire.ts"
 
 interface StreamState {
   id: string
@@ -23,15 +24,11 @@ interface StreamState {
 }
 
 function parseEvent(raw: string): { name?: string; data?: Record<string, unknown> } {
-  let name: string | undefined
-  const data: string[] = []
-  for (const line of raw.split("\n")) {
-    if (line.startsWith("event:")) name = line.slice(6).trim()
-    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
-  }
-  if (!data.length) return { name }
+  const name = eventName(raw)
+  const data = eventData(raw)
+  if (data === undefined) return { name }
   try {
-    const v = JSON.parse(data.join("\n"))
+    const v = JSON.parse(data)
     return { name: name ?? (isObject(v) && typeof v.type === "string" ? v.type : undefined), data: isObject(v) ? v : undefined }
   } catch {
     return { name }

@@ -5,7 +5,8 @@
  * @module
  */
 import { ON_PREMISES } from "../../core/locality.ts"
-import { errorEvent, relabelChunk } from "../sse-format.ts"
+import { relabelChunk } from "../sse-format.ts"
+import { errorEvent } from "../../core/dialect-wire.ts"
 import { readLlamaHealth, readLlamaModel } from "./llamacpp.ts"
 import { openaiCompatible } from "./openai-compatible.ts"
 

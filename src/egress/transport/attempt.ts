@@ -5,69 +5,19 @@
  * @module
  */
 import { NexusError } from "../../core/errors.ts"
-import type { AttemptFeedback, AttemptReport, Failure, RequestOutcome } from "../../core/outcome.ts"
-import type { CanonicalRequest, Dialect } from "../../core/request.ts"
+import type { AttemptReport, RequestOutcome } from "../../core/outcome.ts"
 import type { Attempt } from "../../routing/router.ts"
-import { coldAllowanceMs, type Fleet } from "../../fleet/fleet.ts"
+import { coldAllowanceMs } from "../../fleet/fleet.ts"
 import { exchangeFor, type Exchange } from "../exchange.ts"
-import { FRAMING } from "../sse-format.ts"
 import { describeFetchError } from "../providers/http.ts"
 import { UpstreamAbort } from "./upstream-abort.ts"
-import { downstreamHeaders, upstreamHeaders, type HeaderMap } from "./headers.ts"
-import { relayBody, type RelayEnd } from "./relay.ts"
+import { upstreamHeaders, type HeaderMap } from "./headers.ts"
 import { redactSecret, secretOf, upstreamMessage } from "./upstream-error.ts"
-import { findUsageInBytes } from "./usage-bytes.ts"
-import { readUsage } from "../../core/usage.ts"
+import { clampedOutput } from "../../core/output-budget.ts"
 import { jsonAsStream } from "./convert.ts"
-import { documentOf, notJsonReason, streamedDocument, type StreamedDocument } from "./whole-answer.ts"
-
-export interface AttemptTiming {
-  firstByteTimeoutMs: number
-  /** First-byte allowance when the model is known not to be loaded yet. */
-  coldFirstByteTimeoutMs: number
-  /** Absolute time (performance.now() clock) after which no new attempt starts. */
-  deadline: number
-  heartbeatMs: number
-  /** A client that reads nothing of a relayed answer for this long has left. */
-  clientStallMs?: number
-  /** The largest event a stream may hold open (server.max_frame_bytes). */
-  maxFrameBytes?: number
-  /** Aborted when Nexus stops and its grace period is over (streams end cleanly). */
-  shutdown?: AbortSignal
-}
-
-export interface AttemptContext {
-  request: CanonicalRequest
-  clientSignal: AbortSignal
-  timing: AttemptTiming
-  feedback: AttemptFeedback
-  /** performance.now() when forwarding started (for time to first token). */
-  started: number
-  /** Called once when the answer has completely reached the client (or it left). */
-  finish(outcome: RequestOutcome): void
-  /** Attempts that failed before this one. */
-  failures: readonly Failure[]
-  /** Lift the server's idle timeout for this request: it waits, or streams, for long. */
-  keepOpen?(): void
-  /** Model residency, told of attempts on models that load and unload. */
-  fleet?: Fleet
-  /**
-   * Adds the gateway's own headers to a committed answer before its Response exists
-   * (setting them afterwards costs a guarded native call each). Called after `finish`
-   * for answers taken whole, so what finishing learned (cost) can go in too.
-   */
-  decorate?(headers: HeaderMap, attempt: Attempt, failures: number): void
-}
-
-export type AttemptResult =
-  /** Try the next candidate; the client saw nothing. */
-  | { type: "failed"; failure: Failure }
-  | { type: "client_gone" }
-  /** The client gets this: a committed answer (in `dialect`), or a final error. */
-  | { type: "answered"; response?: Response; dialect?: Dialect; error?: NexusError }
-
-/** Non-streaming bodies up to this size (declared by content-length) are taken whole. */
-const WHOLE_BODY_LIMIT = 1 << 20
+import { streamedDocument, type StreamedDocument } from "./whole-answer.ts"
+import { badAnswer, commit, type CommitState, type Settle } from "./commit.ts"
+import type { AttemptContext, AttemptResult } from "./attempt-types.ts"
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date), if any. */
 export function retryAfterSeconds(value: string | null): number | undefined {
@@ -89,12 +39,14 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
   const backend = attempt.backend
   const sent = performance.now()
   const remaining = timing.deadline - sent
+  // The output budget the chosen model has room for, when the client asked for more.
+  const clamp = clampedOutput(req.requirements, backend.models.get(attempt.model)?.contextLength)
   let exchange: Exchange
   try {
-    exchange = exchangeFor(req, backend, attempt.model)
+    exchange = exchangeFor(req, backend, attempt.model, clamp, ctx.wire)
   } catch (err) {
     if (!(err instanceof NexusError)) throw err
-    return unservable(ctx, attempt, err)
+    return unservable(ctx, attempt, err, clamp)
   }
   const loaded = backend.models.get(attempt.model)?.loaded
   // Always-loaded models (loaded undefined) cost nothing more here.
@@ -154,22 +106,10 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
         resident?.settle()
         return await runAttempt(ctx, attempt)
       }
-      return refused(ctx, attempt, res.status, res.headers, text, settle)
+      return refused(ctx, attempt, res.status, res.headers, text, settle, clamp)
     }
     resident?.answered(performance.now() - sent)
-    if (exchange.toCanonical) res = await exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: timing.maxFrameBytes })
-    // The backend's headers, read in one native call.
-    let given: HeaderMap = res.headers.toJSON()
-    const type = given["content-type"] ?? ""
-    if (req.stream && req.dialect === "openai" && exchange.dialect === "openai" && type.includes("json")) {
-      // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
-      given = (res = jsonAsStream(res)).headers.toJSON()
-    } else if (!req.stream && exchange.dialect === "openai" && type.includes("text/event-stream")) {
-      const doc = await documentFromStream(ctx, attempt, res, settle, timing.maxFrameBytes)
-      if (!(doc instanceof Response)) return doc
-      given = (res = doc).headers.toJSON()
-    }
-    return await commit(ctx, attempt, res, given, { upstream, sent, settle, exchange })
+    return await answered(ctx, attempt, res, { upstream, sent, settle, exchange, clamp })
   } catch (err) {
     // Whatever broke, the attempt's slot and its upstream request are given back.
     if (settled) throw err
@@ -183,6 +123,25 @@ export async function runAttempt(ctx: AttemptContext, attempt: Attempt): Promise
     settle({ verdict: "failure", reason })
     return { type: "failed", failure: { backend: backend.name, kind: "status", reason } }
   }
+}
+
+/** A success status: the answer in the form the client asked for (a stream, or one document), committed. */
+async function answered(ctx: AttemptContext, attempt: Attempt, res: Response, st: CommitState): Promise<AttemptResult> {
+  const req = ctx.request
+  const dialect = st.exchange.dialect
+  if (st.exchange.toCanonical) res = await st.exchange.toCanonical(res, { stream: req.stream, model: attempt.model, maxFrameBytes: ctx.timing.maxFrameBytes })
+  // The backend's headers, read in one native call.
+  let given: HeaderMap = res.headers.toJSON()
+  const type = given["content-type"] ?? ""
+  if (req.stream && req.dialect === "openai" && dialect === "openai" && type.includes("json")) {
+    // An OpenAI client gets the stream it asked for even from a server that ignored `stream`.
+    given = (res = jsonAsStream(res)).headers.toJSON()
+  } else if (!req.stream && dialect === "openai" && type.includes("text/event-stream")) {
+    const doc = await documentFromStream(ctx, attempt, res, st.settle, ctx.timing.maxFrameBytes)
+    if (!(doc instanceof Response)) return doc
+    given = (res = doc).headers.toJSON()
+  }
+  return commit(ctx, attempt, res, given, st)
 }
 
 /** A stream sent to a client that asked for one document, read whole: the document, or why the attempt ended. */
@@ -200,13 +159,6 @@ async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Re
   return "error" in doc ? badAnswer(attempt, res.status, doc.error, settle) : doc.response
 }
 
-/** A success status without an answer: a failure like a 5xx, and nothing committed yet. */
-function badAnswer(attempt: Attempt, status: number, reason: string, settle: Settle): AttemptResult {
-  settle({ verdict: "failure", reason })
-  return { type: "failed", failure: { backend: attempt.backend.name, kind: "bad_answer", reason, status } }
-}
-
-type Settle = (report: Omit<AttemptReport, "backend">) => void
 
 /**
  * The server has no such route (404, 405, 501) rather than refusing this request: a 404
@@ -218,14 +170,14 @@ function lacksRoute(status: number, text: string): boolean {
 }
 
 /** The request cannot be sent to this backend at all: the client gets why, and the slot goes back. */
-function unservable(ctx: AttemptContext, attempt: Attempt, error: NexusError): AttemptResult {
+function unservable(ctx: AttemptContext, attempt: Attempt, error: NexusError, clamp: number | undefined): AttemptResult {
   ctx.feedback.settle({ backend: attempt.backend, verdict: "neutral" })
-  ctx.finish({ status: error.status, backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: error.message, clientAborted: false, midStreamError: false, failures: ctx.failures })
-  return { type: "answered", error }
+  const outcome: RequestOutcome = { status: error.status, backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: error.message, clientAborted: false, midStreamError: false, failures: ctx.failures }
+  return { type: "answered", error, clamp, outcome }
 }
 
 /** A non-2xx answer: fail over when another backend may do better, else pass it on. */
-function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers: Headers, text: string, settle: Settle): AttemptResult {
+function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers: Headers, text: string, settle: Settle, clamp: number | undefined): AttemptResult {
   const backend = attempt.backend
   const message = redactSecret(upstreamMessage(text) || `HTTP ${status}`, backend.apiKey)
   if (isRetryable(status)) {
@@ -237,7 +189,7 @@ function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers:
   }
   // A client error is the client's: another backend would say the same.
   settle({ verdict: "success" })
-  ctx.finish({ status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures })
+  const outcome: RequestOutcome = { status, backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom, error: message, clientAborted: false, midStreamError: false, failures: ctx.failures }
   // Only a 404 that talks about a model is about the model; others are the backend's route.
   const aboutModel = status === 404 && /model/i.test(message)
   const error = new NexusError({
@@ -247,137 +199,5 @@ function refused(ctx: AttemptContext, attempt: Attempt, status: number, headers:
     code: aboutModel ? "model_not_found" : "upstream_error",
     param: aboutModel ? "model" : null,
   })
-  return { type: "answered", error }
-}
-
-interface CommitState {
-  upstream: UpstreamAbort
-  sent: number
-  settle: Settle
-  exchange: Exchange
-}
-
-/**
- * A success status: from here on the client gets this backend's answer. Not async: only
- * a whole answer waits (in `whole`), and an async frame per request is not free.
- */
-function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: HeaderMap, st: CommitState): AttemptResult | Promise<AttemptResult> {
-  const backend = attempt.backend
-  const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-  const contentType = given["content-type"] ?? ""
-  const dialect = st.exchange.dialect
-  // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
-  const sse = contentType.includes("text/event-stream") || (ctx.request.stream && !contentType.includes("json"))
-  const headers = downstreamHeaders(given)
-  if (sse) {
-    headers["content-type"] = "text/event-stream; charset=utf-8"
-    headers["cache-control"] = "no-cache"
-    headers["x-accel-buffering"] = "no"
-  }
-  const headersMs = performance.now() - st.sent
-
-  if (!res.body) {
-    st.settle({ verdict: "success", latencyMs: sse ? undefined : headersMs })
-    ctx.finish({ status: res.status, ...where, clientAborted: false, midStreamError: false, ttftMs: performance.now() - ctx.started, failures: ctx.failures })
-    ctx.decorate?.(headers, attempt, ctx.failures.length)
-    return { type: "answered", response: new Response(null, { status: res.status, headers }), dialect }
-  }
-
-  // A non-streaming answer is one JSON document the backend writes when generation is
-  // done. When it declares a small length, take it whole: usage is read and the slot
-  // released at native speed, and Bun sends it with its length. Anything else (no
-  // length, large, or a stream) is relayed chunk by chunk.
-  const length = Number(given["content-length"] ?? Number.NaN)
-  if (!sse && length >= 0 && length <= WHOLE_BODY_LIMIT) return whole(ctx, attempt, res, headers, headersMs, st)
-  const framing = FRAMING[dialect]
-  ctx.decorate?.(headers, attempt, ctx.failures.length)
-
-  const relayStart = performance.now()
-  const stream = relayBody(res.body, {
-    sse,
-    fixEvent: st.exchange.fixEvent,
-    framing,
-    backendName: backend.name,
-    secret: secretOf(backend.apiKey),
-    document: !sse && !ctx.request.stream,
-    keepOpen: ctx.keepOpen,
-    heartbeatMs: ctx.timing.heartbeatMs,
-    shutdown: ctx.timing.shutdown,
-    deadline: ctx.timing.deadline,
-    stallMs: ctx.timing.clientStallMs,
-    maxFrameBytes: ctx.timing.maxFrameBytes,
-    abort: () => st.upstream.controller.abort(),
-    onEnd(end: RelayEnd) {
-      const failed = end.how === "upstream_error"
-      // Our own deadline or stop says nothing about the backend.
-      const neutral = end.how === "shutdown" || end.how === "timeout"
-      const tokenMs = end.firstTokenMs === undefined ? undefined : relayStart - st.sent + end.firstTokenMs
-      st.settle(
-        failed
-          ? { verdict: "failure", reason: `died mid-stream: ${end.error ?? "unknown"}` }
-          : neutral
-            ? { verdict: "neutral" }
-            : { verdict: "success", latencyMs: sse ? tokenMs : headersMs }
-      )
-      ctx.finish({
-        status: res.status,
-        ...where,
-        ttftMs: end.firstTokenMs === undefined ? undefined : relayStart - ctx.started + end.firstTokenMs,
-        usage: end.usage,
-        // A stream that did not end with its usage is charged what it relayed.
-        relayedTokens: end.how === "complete" && end.usage ? undefined : end.dataEvents,
-        error: end.error,
-        clientAborted: end.how === "client_abort",
-        midStreamError: failed || end.how === "timeout",
-        failures: ctx.failures,
-      })
-    },
-  })
-  try {
-    return { type: "answered", response: new Response(stream, { status: res.status, headers }), dialect }
-  } catch (err) {
-    // The relay already holds the slot: cancelling it gives the slot back and ends the upstream.
-    stream.cancel().catch(() => {})
-    throw err
-  }
-}
-
-/** Buffer's native search on the answer's own bytes (no copy, no decoding). */
-function bytesInclude(bytes: Uint8Array, text: string): boolean {
-  return Buffer.prototype.indexOf.call(bytes, text) >= 0
-}
-
-/** Take a small answer whole; the gateway's headers go on once its outcome (and cost) is known. */
-async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, headers: HeaderMap, headersMs: number, st: CommitState): Promise<AttemptResult> {
-  let bytes: Uint8Array
-  try {
-    bytes = await res.bytes()
-  } catch (err) {
-    const clientGone = ctx.clientSignal.aborted
-    const reason = describeFetchError(err)
-    st.settle(clientGone ? { verdict: "neutral" } : { verdict: "failure", reason })
-    const message = clientGone ? "client closed the request" : `backend ${attempt.backend.name} failed while sending its answer: ${reason}`
-    const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-    ctx.finish({ status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures })
-    return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }) }
-  }
-  // A client that asked for one document: it must be one (streams that fit are JSON lines).
-  const doc = ctx.request.stream ? true : documentOf(bytes)
-  if (doc === false) return badAnswer(attempt, res.status, notJsonReason(res.status, res.headers.get("content-type") ?? ""), st.settle)
-  const secret = secretOf(attempt.backend.apiKey)
-  if (secret && bytesInclude(bytes, secret)) bytes = Buffer.from(redactSecret(Buffer.from(bytes).toString("utf8"), secret))
-  st.settle({ verdict: "success", latencyMs: headersMs })
-  ctx.finish({
-    status: res.status,
-    backend: attempt.backend,
-    model: attempt.model,
-    fallbackFrom: attempt.fallbackFrom,
-    ttftMs: performance.now() - ctx.started,
-    usage: doc === true ? findUsageInBytes(bytes) : readUsage(doc),
-    clientAborted: false,
-    midStreamError: false,
-    failures: ctx.failures,
-  })
-  ctx.decorate?.(headers, attempt, ctx.failures.length)
-  return { type: "answered", response: new Response(bytes, { status: res.status, headers }), dialect: st.exchange.dialect }
+  return { type: "answered", error, clamp, outcome }
 }

@@ -7,6 +7,7 @@
  */
 
 import { CUT_OFF } from "../sse-format.ts"
+import { FrameSplitter, eventData, eventsIn } from "../../core/frames.ts"
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -68,17 +69,20 @@ export function jsonAsStream(res: Response): Response {
 export function assembleStream(text: string): Obj {
   let doc: Obj = {}
   const choices = new Map<number, { text: string; tools: Obj[]; finish: unknown }>()
-  const events = text.replaceAll("\r\n", "\n").split("\n\n")
+  const frames = new FrameSplitter()
+  const events = [...eventsIn(frames.push(text))]
+  // What no blank line ended: the body's last event, whole or cut off.
+  const last = frames.take()
+  if (last.trim()) events.push(last)
   for (let i = 0; i < events.length; i++) {
-    const event = events[i]!
-    const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("")
+    const data = eventData(events[i]!)?.trim()
     if (!data || data === "[DONE]") continue
     let chunk: unknown
     try {
       chunk = JSON.parse(data)
     } catch {
       // A last event cut off mid-way: the answer is not whole, and must not pass for it.
-      if (i === events.length - 1) return { error: { message: CUT_OFF, type: "server_error", param: null, code: "upstream_error" } }
+      if (i === events.length - 1 && last.trim()) return { error: { message: CUT_OFF, type: "server_error", param: null, code: "upstream_error" } }
       continue
     }
     if (!isObj(chunk)) continue

@@ -9,11 +9,11 @@
 import type { Backend } from "../../core/backend.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { Failure, RequestOutcome } from "../../core/outcome.ts"
-import type { Dialect } from "../../core/request.ts"
 import type { Attempt } from "../../routing/router.ts"
-import { runAttempt, type AttemptContext } from "./attempt.ts"
+import { runAttempt } from "./attempt.ts"
+import type { AttemptContext, Committed, Settled } from "./attempt-types.ts"
 
-export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started" | "failures"> {
+export interface ForwardRequest extends Omit<AttemptContext, "started" | "failures"> {
   attempts: Attempt[]
   /** The backend whose slot the router already took for the first attempt. */
   held: Backend
@@ -26,31 +26,33 @@ export interface ForwardRequest extends Omit<AttemptContext, "finish" | "started
 
 export interface ForwardResult {
   /** The committed answer, or undefined when `error` is what the client gets. */
-  response?: Response
-  /** The dialect `response` is in (the client's, or the canonical one to be encoded). */
-  dialect?: Dialect
+  answer?: Committed
   error?: NexusError
   attempt?: Attempt
+  /** The output budget sent to the attempt's model, when the client's was lowered. */
+  clamp?: number
   failures: Failure[]
+  /**
+   * The request's outcome, once the client has received the whole answer (or gone away):
+   * by then every slot taken for it is released. A relayed body's comes when it ends.
+   */
+  outcome: Settled
 }
 
-/**
- * Forward a request. `onSettled` is called exactly once, after the client has received
- * the whole response (or gone away): by then every slot taken for it is released.
- */
-export async function forward(req: ForwardRequest, onSettled: (outcome: RequestOutcome) => void): Promise<ForwardResult> {
+/** Forward a request. */
+export async function forward(req: ForwardRequest): Promise<ForwardResult> {
   const failures: Failure[] = []
   const ctx: AttemptContext = {
     request: req.request,
     clientSignal: req.clientSignal,
     timing: req.timing,
     feedback: req.feedback,
-    decorate: req.decorate,
     fleet: req.fleet,
     keepOpen: req.keepOpen,
+    translate: req.translate,
+    wire: req.wire,
     started: performance.now(),
     failures,
-    finish: onSettled,
   }
   let held: Backend | undefined = req.held
   let deadlineHit = false
@@ -75,7 +77,7 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
       }
     }
     const result = await runAttempt(ctx, attempt)
-    if (result.type === "answered") return { response: result.response, dialect: result.dialect, error: result.error, attempt, failures }
+    if (result.type === "answered") return { answer: result.answer, error: result.error, attempt, clamp: result.clamp, failures, outcome: result.outcome }
     if (result.type === "client_gone") break
     failures.push(result.failure)
   }
@@ -83,8 +85,8 @@ export async function forward(req: ForwardRequest, onSettled: (outcome: RequestO
   if (held) req.feedback.settle({ backend: held, verdict: "neutral" })
 
   const error = exhausted(failures, req.clientSignal.aborted, deadlineHit)
-  onSettled({ status: error.status, failures, error: error.message, clientAborted: req.clientSignal.aborted, midStreamError: false })
-  return { error, failures }
+  const outcome: RequestOutcome = { status: error.status, failures, error: error.message, clientAborted: req.clientSignal.aborted, midStreamError: false }
+  return { error, failures, outcome }
 }
 
 /** Nothing was committed: every attempt failed, or the client left. */

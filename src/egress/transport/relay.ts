@@ -5,12 +5,14 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { FRAMING, frameTooLarge, type StreamFraming } from "../sse-format.ts"
-import { createSseReader } from "./sse.ts"
-import { readUsage, type Usage } from "../../core/usage.ts"
+import { frameTooLarge } from "../sse-format.ts"
+import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
+import { createSseReader, type SseReader } from "./sse.ts"
+import type { Usage } from "../../core/usage.ts"
 import { watch, withdraw, type Deadline } from "./deadlines.ts"
 import { onAbort } from "./on-abort.ts"
-import { secretFilter } from "./upstream-error.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
+import { PlainBody } from "./plain-body.ts"
 
 export interface RelayEnd {
   /** How the body ended (`shutdown`: Nexus cut it short because it is stopping). */
@@ -55,6 +57,8 @@ export interface RelayOptions {
   stallMs?: number
   /** The largest event an SSE stream may hold open before it is ended with an error. */
   maxFrameBytes?: number
+  /** The client gets the (canonical SSE) stream in its own dialect: each event is rendered as it is read. */
+  translator?: StreamTranslator
 }
 
 /**
@@ -66,60 +70,106 @@ const KEEP_OPEN_AFTER_MS = 1000
 
 const encoder = new TextEncoder()
 
-/** Keep at most this much of a non-streaming body to read `usage` from at the end. */
-const USAGE_SCAN_LIMIT = 1 << 20
-
 export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
-  const decoder = new TextDecoder()
-  const sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret) : undefined
-  // Only a keyed backend's other bodies are read as text: everything else passes as bytes.
-  const filter = !sse && opts.secret ? { text: new TextDecoder(), secret: secretFilter(opts.secret) } : undefined
-  const maxFrame = opts.maxFrameBytes ?? Infinity
-  const stallMs = opts.stallMs ?? Infinity
-  const deadline = opts.deadline ?? Infinity
-  const every = sse && opts.heartbeatMs ? opts.heartbeatMs : Infinity
-  const started = performance.now()
-  let firstTokenMs: number | undefined
-  let bytes = 0
-  let ended = false
-  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const relay = new Relay(body, opts)
+  return new ReadableStream<Uint8Array>({
+    start: (c) => relay.start(c),
+    pull: () => relay.pull(),
+    cancel: () => relay.cancel(),
+  })
+}
+
+const readerOf = (body: ReadableStream<Uint8Array>) => body.getReader()
+type Reader = ReturnType<typeof readerOf>
+type Chunk = Awaited<ReturnType<Reader["read"]>>
+
+/** One relayed body's state; each method does one of its jobs. */
+class Relay {
+  private readonly reader: Reader
+  private readonly decoder = new TextDecoder()
+  private readonly translator: StreamTranslator | undefined
+  /** The event stream's reader, or (for any other body) the bytes' tap. */
+  private readonly sse: SseReader | undefined
+  private readonly plain: PlainBody | undefined
+  private readonly maxFrame: number
+  private readonly stallMs: number
+  private readonly deadline: number
+  private readonly every: number
+  private readonly started = performance.now()
+  private firstTokenMs: number | undefined
+  private bytes = 0
+  private ended = false
+  private controller!: ReadableStreamDefaultController<Uint8Array>
   // One timer on the shared deadline list for everything a stream waits for (keep-open,
   // heartbeat, a client that stopped reading, the request deadline), not a timer each.
-  let tick: Deadline | undefined
-  let keepOpenAt = opts.keepOpen ? started + KEEP_OPEN_AFTER_MS : Infinity
-  let lastWrite = started
+  private tick: Deadline | undefined
+  private keepOpenAt: number
+  private lastWrite: number
   // Progress towards the client is counted, not timed: a tick compares the count.
-  let pulls = 0
-  let seenPulls = 0
-  let quietSince = started
-  let reading = false
-  let cleanBoundary = true
-  const kept: Uint8Array[] = []
-  let keptBytes = 0
+  private pulls = 0
+  private seenPulls = 0
+  private quietSince: number
+  private reading = false
+  private cleanBoundary = true
+  private unsubscribe: (() => void) | undefined
+  private readonly onTick = () => this.tock()
 
-  let unsubscribe: (() => void) | undefined
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly opts: RelayOptions
+  ) {
+    this.reader = readerOf(body)
+    this.translator = opts.sse ? opts.translator : undefined
+    this.sse = opts.sse ? createSseReader(opts.fixEvent, opts.framing, opts.secret, this.translator) : undefined
+    this.plain = opts.sse ? undefined : new PlainBody(opts.secret, opts.framing?.lines === true && !opts.document)
+    this.maxFrame = opts.maxFrameBytes ?? Infinity
+    this.stallMs = opts.stallMs ?? Infinity
+    this.deadline = opts.deadline ?? Infinity
+    this.every = opts.sse && opts.heartbeatMs ? opts.heartbeatMs : Infinity
+    this.keepOpenAt = opts.keepOpen ? this.started + KEEP_OPEN_AFTER_MS : Infinity
+    this.lastWrite = this.started
+    this.quietSince = this.started
+  }
 
-  function end(how: RelayEnd["how"], error?: string): void {
-    if (ended) return
-    ended = true
-    withdraw(tick)
-    unsubscribe?.()
+  start(c: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = c
+    const head = this.translator?.start()
+    if (head) c.enqueue(encoder.encode(head))
+    if (this.opts.shutdown) {
+      const message = "Nexus is shutting down; this answer was cut short. Retry it."
+      this.unsubscribe = onAbort(this.opts.shutdown, () => this.cutShort("shutdown", message, "server_shutdown", "Nexus shut down before the answer was complete"))
+    }
+    this.arm()
+  }
+
+  pull(): Promise<void> {
+    this.pulls++
+    return this.relay()
+  }
+
+  cancel(): void {
+    if (!this.ended) this.letGo("client_abort")
+  }
+
+  private end(how: RelayEnd["how"], error?: string): void {
+    if (this.ended) return
+    this.ended = true
+    withdraw(this.tick)
+    this.unsubscribe?.()
+    const sse = this.sse
     let usage = sse?.seen.usage
-    if (!sse && how === "complete" && keptBytes > 0 && keptBytes <= USAGE_SCAN_LIMIT) {
-      try {
-        usage = readUsage(JSON.parse(decoder.decode(Buffer.concat(kept))))
-      } catch {
-        // Too late for another backend or a 502 (the status went out), not too late to
-        // count it as the backend's failure.
-        if (opts.document) {
-          how = "upstream_error"
-          error = "answered with a body that is not a JSON document"
-        }
+    if (this.plain && how === "complete") {
+      const read = this.plain.usage()
+      usage = read.usage
+      // Too late for another backend or a 502 (the status went out), not too late to
+      // count it as the backend's failure.
+      if (read.notJson && this.opts.document) {
+        how = "upstream_error"
+        error = "answered with a body that is not a JSON document"
       }
     }
-    kept.length = 0
-    opts.onEnd({ how, usage, dataEvents: sse?.seen.dataEvents, firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes })
+    this.plain?.release()
+    this.opts.onEnd({ how, usage, dataEvents: sse?.seen.dataEvents, firstTokenMs: this.firstTokenMs, error: error ?? sse?.seen.upstreamError, bytes: this.bytes })
   }
 
   /**
@@ -127,165 +177,148 @@ export function relayBody(body: ReadableStream<Uint8Array>, opts: RelayOptions):
    * document cannot be ended early in its own format; a stream of events or lines can),
    * and free the upstream.
    */
-  function cutShort(how: RelayEnd["how"], message: string, code: string, reason: string): void {
-    if (ended) return
-    const framing = opts.framing ?? FRAMING.openai
+  private cutShort(how: RelayEnd["how"], message: string, code: string, reason: string): void {
+    if (this.ended) return
     try {
-      if (sse || opts.framing === FRAMING.ollama) {
-        controller.enqueue(encoder.encode(framing.error(message, code) + (sse ? (framing.done ?? "") : "")))
-        controller.close()
-      } else controller.error(new Error(message))
+      if (this.sse || this.opts.framing?.lines) {
+        this.controller.enqueue(encoder.encode(this.failure(message, code)))
+        this.controller.close()
+      } else this.controller.error(new Error(message))
     } catch {
       // already closed by the client
     }
-    letGo(how, reason)
+    this.letGo(how, reason)
+  }
+
+  /** The stream's last words when it fails: its dialect's error (and end of stream, where it has one). */
+  private failure(message: string, code: string): string {
+    if (this.translator) return this.translator.error(message)
+    const framing = this.opts.framing ?? CANONICAL_WIRE.framing
+    return framing.error(message, code) + (this.sse ? (framing.done ?? "") : "")
   }
 
   /** Stop reading the backend and free the upstream, before the body's end. */
-  function letGo(how: RelayEnd["how"], reason?: string): void {
-    opts.abort()
-    reader.cancel().catch(() => {})
-    end(how, reason)
+  private letGo(how: RelayEnd["how"], reason?: string): void {
+    this.opts.abort()
+    this.reader.cancel().catch(() => {})
+    this.end(how, reason)
   }
 
   /** The client takes nothing: the connection is dropped rather than written to. */
-  function stalled(): void {
+  private stalled(): void {
     try {
-      controller.error(new Error("the client stopped reading"))
+      this.controller.error(new Error("the client stopped reading"))
     } catch {
       // already closed
     }
-    letGo("client_abort", `the client read nothing for ${stallMs / 1000} s (server.client_stall_seconds)`)
+    this.letGo("client_abort", `the client read nothing for ${this.stallMs / 1000} s (server.client_stall_seconds)`)
   }
 
-  function onTick(): void {
-    tick = undefined
-    if (ended) return
+  private tock(): void {
+    this.tick = undefined
+    if (this.ended) return
     const now = performance.now()
-    if (now >= keepOpenAt) {
-      keepOpenAt = Infinity
-      opts.keepOpen!()
+    if (now >= this.keepOpenAt) {
+      this.keepOpenAt = Infinity
+      this.opts.keepOpen!()
     }
-    if (now >= deadline) {
+    if (now >= this.deadline) {
       const message = "The request deadline (server.request_timeout_seconds) passed before the answer was complete."
-      return cutShort("timeout", message, "upstream_timeout", "the answer was still streaming at the request deadline")
+      return this.cutShort("timeout", message, "upstream_timeout", "the answer was still streaming at the request deadline")
     }
     // Waiting on the backend (a pull is reading) is not the client's stall.
-    if (reading || pulls !== seenPulls) {
-      seenPulls = pulls
-      quietSince = now
-    } else if (now - quietSince >= stallMs) return stalled()
-    if (now - lastWrite >= every) {
-      try {
-        controller.enqueue(encoder.encode(": keep-alive\n\n"))
-        lastWrite = now
-      } catch {
-        // stream already closed
-      }
-    }
-    arm()
+    if (this.reading || this.pulls !== this.seenPulls) {
+      this.seenPulls = this.pulls
+      this.quietSince = now
+    } else if (now - this.quietSince >= this.stallMs) return this.stalled()
+    if (now - this.lastWrite >= this.every) this.heartbeat(now)
+    this.arm()
   }
 
-  function arm(): void {
-    const at = Math.min(keepOpenAt, lastWrite + every, quietSince + stallMs, deadline)
-    if (at !== Infinity) tick = watch(at, onTick)
+  private heartbeat(now: number): void {
+    try {
+      const keepalive = this.translator ? this.translator.keepalive() : ": keep-alive\n\n"
+      if (keepalive) this.controller.enqueue(encoder.encode(keepalive))
+      this.lastWrite = now
+    } catch {
+      // stream already closed
+    }
+  }
+
+  private arm(): void {
+    const at = Math.min(this.keepOpenAt, this.lastWrite + this.every, this.quietSince + this.stallMs, this.deadline)
+    if (at !== Infinity) this.tick = watch(at, this.onTick)
   }
 
   /** Read until something can be written (or the body ends): a pull that writes nothing is not called again. */
-  async function relay(): Promise<void> {
+  private async relay(): Promise<void> {
     for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>
-      reading = true
+      let chunk: Chunk
+      this.reading = true
       try {
-        chunk = await reader.read()
+        chunk = await this.reader.read()
       } catch (err) {
-        reading = false
-        if (ended) return
-        const reason = describe(err)
-        if (sse) {
-          const msg = `backend ${opts.backendName} failed mid-stream: ${reason}`
-          const framing = opts.framing ?? FRAMING.openai
-          controller.enqueue(encoder.encode(framing.error(msg, "upstream_stream_error") + (framing.done ?? "")))
-          controller.close()
-        } else {
-          controller.error(err)
-        }
-        opts.abort()
-        end("upstream_error", reason)
-        return
+        this.reading = false
+        return this.broke(err)
       }
-      reading = false
-      if (ended) return
-      if (chunk.done) {
-        if (sse) {
-          const tail = sse.finish()
-          if (tail) controller.enqueue(encoder.encode(tail))
-        }
-        if (filter) {
-          const tail = filter.secret.push(filter.text.decode()) + filter.secret.flush()
-          if (tail) controller.enqueue(encoder.encode(tail))
-        }
-        controller.close()
-        end("complete")
-        return
-      }
+      this.reading = false
+      if (this.ended) return
+      if (chunk.done) return this.complete()
       const value = chunk.value
-      bytes += value.byteLength
-      if (!sse) {
-        if (firstTokenMs === undefined) firstTokenMs = performance.now() - started
-        if (keptBytes <= USAGE_SCAN_LIMIT) {
-          kept.push(value)
-          keptBytes += value.byteLength
-        }
-        if (!filter) {
-          controller.enqueue(value)
-          return
-        }
-        const out = filter.secret.push(filter.text.decode(value, { stream: true }))
-        if (out) {
-          controller.enqueue(encoder.encode(out))
-          return
-        }
-        // All of it held back (it may end in a piece of the key): read on, or nothing pulls again.
-        continue
-      }
-      const text = decoder.decode(value, { stream: true })
-      const out = sse.push(text)
-      if (firstTokenMs === undefined && sse.seen.sawData) firstTokenMs = performance.now() - started
-      // Unchanged whole events on clean UTF-8 boundaries go out as the backend's own bytes.
-      const clean = cleanBoundary && value[value.byteLength - 1]! < 0x80
-      cleanBoundary = value[value.byteLength - 1]! < 0x80
-      if (out) {
-        controller.enqueue(clean && out === text ? value : encoder.encode(out))
-        lastWrite = performance.now()
-        return
-      }
-      if (sse.held > maxFrame) {
-        return cutShort("upstream_error", frameTooLarge(maxFrame), "frame_too_large", `an event larger than ${maxFrame} bytes`)
-      }
+      this.bytes += value.byteLength
+      if (this.sse ? this.event(value) : this.passBytes(value)) return
     }
   }
 
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c
-      if (opts.shutdown) {
-        const message = "Nexus is shutting down; this answer was cut short. Retry it."
-        unsubscribe = onAbort(opts.shutdown, () => cutShort("shutdown", message, "server_shutdown", "Nexus shut down before the answer was complete"))
-      }
-      arm()
-    },
+  /** The backend's body broke off: the client is told in the stream's words where it can be. */
+  private broke(err: unknown): void {
+    if (this.ended) return
+    const reason = describe(err)
+    if (this.sse) {
+      this.controller.enqueue(encoder.encode(this.failure(`backend ${this.opts.backendName} failed mid-stream: ${reason}`, "upstream_stream_error")))
+      this.controller.close()
+    } else {
+      this.controller.error(err)
+    }
+    this.opts.abort()
+    this.end("upstream_error", reason)
+  }
 
-    pull() {
-      pulls++
-      return relay()
-    },
+  private complete(): void {
+    const tail = this.sse ? this.sse.finish() : this.plain!.tail()
+    if (tail) this.controller.enqueue(encoder.encode(tail))
+    this.controller.close()
+    this.end("complete")
+  }
 
-    cancel() {
-      if (ended) return
-      letGo("client_abort")
-    },
-  })
+  /** A chunk of a body that is not an event stream; true once something was written. */
+  private passBytes(value: Uint8Array): boolean {
+    if (this.firstTokenMs === undefined) this.firstTokenMs = performance.now() - this.started
+    const out = this.plain!.push(value)
+    // All of it held back (it may end in a piece of the key): read on, or nothing pulls again.
+    if (!out) return false
+    this.controller.enqueue(out)
+    return true
+  }
+
+  /** A chunk of an event stream; true once something was written (or the stream was cut). */
+  private event(value: Uint8Array): boolean {
+    const sse = this.sse!
+    const text = this.decoder.decode(value, { stream: true })
+    const out = sse.push(text)
+    if (this.firstTokenMs === undefined && sse.seen.sawData) this.firstTokenMs = performance.now() - this.started
+    // Unchanged whole events on clean UTF-8 boundaries go out as the backend's own bytes.
+    const clean = this.cleanBoundary && value[value.byteLength - 1]! < 0x80
+    this.cleanBoundary = value[value.byteLength - 1]! < 0x80
+    if (out) {
+      this.controller.enqueue(clean && out === text ? value : encoder.encode(out))
+      this.lastWrite = performance.now()
+      return true
+    }
+    if (sse.held <= this.maxFrame) return false
+    this.cutShort("upstream_error", frameTooLarge(this.maxFrame), "frame_too_large", `an event larger than ${this.maxFrame} bytes`)
+    return true
+  }
 }
 
 function describe(err: unknown): string {

@@ -7,10 +7,12 @@
  * @module
  */
 import type { EventFix } from "../providers/types.ts"
-import { CUT_OFF, FRAMING, dataPayload, type StreamFraming } from "../sse-format.ts"
+import { CUT_OFF, dataPayload } from "../sse-format.ts"
+import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
 import { FrameSplitter, eventData } from "../../core/frames.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 
 export interface SseObservation {
   /** A data event other than [DONE] has been seen (the first token has arrived). */
@@ -31,40 +33,101 @@ export interface SseObservation {
  * Returns the text to forward now (complete events, `[DONE]` de-duplicated, each fixed
  * by the provider when it has quirks).
  */
-export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FRAMING.openai, secret?: string) {
-  const done = framing.done
-  const frames = new FrameSplitter()
-  /** An event lost our key: its text changed even if its length did not. */
-  let redacted = false
-  const seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
+export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = CANONICAL_WIRE.framing, secret?: string, translator?: StreamTranslator): SseReader {
+  return new SseReader(fixEvent, framing, secret, translator)
+}
 
-  function inspect(original: string): string {
-    const fixed = fixEvent?.(original)
+export class SseReader {
+  readonly seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
+  private readonly done: string | undefined
+  private readonly frames = new FrameSplitter()
+  /** An event lost our key: its text changed even if its length did not. */
+  private redacted = false
+
+  constructor(
+    private readonly fixEvent: EventFix | undefined,
+    private readonly framing: StreamFraming,
+    private readonly secret: string | undefined,
+    /** Set when the client gets the stream in its own dialect: each event is rendered, not forwarded. */
+    private readonly translator: StreamTranslator | undefined
+  ) {
+    this.done = translator ? undefined : framing.done
+  }
+
+  /**
+   * Feed decoded text; returns what is ready to forward (possibly ""). When every
+   * complete event passes unchanged, the returned string is the input's own slice,
+   * so the caller can forward the original bytes.
+   */
+  push(text: string): string {
+    const buf = this.frames.push(text)
+    if (!buf) return ""
+    const cut = buf.length - 2
+    let out = ""
+    let changed = false
+    let start = 0
+    while (start <= cut) {
+      let end = buf.indexOf("\n\n", start)
+      if (end === -1 || end > cut) end = cut
+      if (end > start) {
+        const event = buf.slice(start, end)
+        const forwarded = this.inspect(event)
+        if (this.translator || forwarded.length !== event.length + 2 || this.redacted) changed = true
+        this.redacted = false
+        out += forwarded
+      } else changed = true // an empty event (extra blank line): dropped
+      start = end + 2
+    }
+    return changed ? out : buf
+  }
+
+  /** Characters of the event still open (not yet complete). */
+  get held(): number {
+    return this.frames.held
+  }
+
+  /** End of upstream: forward a trailing unterminated event (or say its JSON was cut off), then guarantee one [DONE]. */
+  finish(): string {
+    let out = ""
+    const pending = this.frames.take().replace(/\n+$/, "")
+    if (pending.trim()) out += this.cutOff(pending) ?? this.inspect(pending)
+    if (this.translator) return out + this.translator.end()
+    if (this.done && !this.seen.sawDone) {
+      this.seen.sawDone = true
+      out += this.done
+    }
+    return out
+  }
+
+  private inspect(original: string): string {
+    const fixed = this.fixEvent?.(original)
     if (fixed === "") {
       // A provider fix may drop an event (a usage chunk the client did not ask for): what
       // it said is still observed.
       const payload = dataPayload(original)
-      if (payload !== undefined && payload.includes('"usage"')) observeJson(payload)
+      if (payload !== undefined && payload.includes('"usage"')) this.observeJson(payload)
       return ""
     }
     let event = fixed ?? original
     // Whatever event quotes our key (an error that echoes the request's header) loses it.
-    if (secret !== undefined && event.includes(secret)) {
-      event = redactSecret(event, secret)
-      redacted = true
+    if (this.secret !== undefined && event.includes(this.secret)) {
+      event = redactSecret(event, this.secret)
+      this.redacted = true
     }
+    if (this.translator) return this.translated(event, this.translator)
+    const seen = this.seen
     // Fast path: one `data: {json}` line, the overwhelming majority.
     const payload = dataPayload(event)
     if (payload !== undefined) {
-      if (done && payload === "[DONE]") {
+      if (this.done && payload === "[DONE]") {
         if (seen.sawDone) return ""
         seen.sawDone = true
-        return done
+        return this.done
       }
       if (seen.sawDone) return "" // nothing may follow [DONE]
       seen.sawData = true
       seen.dataEvents++
-      if (payload.includes('"usage"') || payload.includes('"error"')) observeJson(payload)
+      if (payload.includes('"usage"') || payload.includes('"error"')) this.observeJson(payload)
       return `${event}\n\n`
     }
     if (seen.sawDone) return ""
@@ -73,87 +136,66 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = FR
       seen.sawData = true
       seen.dataEvents++
       // Named events (Anthropic's message_start, message_delta) carry usage too.
-      if (event.includes('"usage"')) observeJson(eventData(event) ?? "", true)
+      if (event.includes('"usage"')) this.observeJson(eventData(event) ?? "", true)
     }
     return `${event}\n\n`
   }
 
+  /** An event of a stream the client gets in its own dialect: parsed once, observed, rendered. */
+  private translated(event: string, to: StreamTranslator): string {
+    const seen = this.seen
+    const data = event.startsWith("data:") && !event.includes("\n") ? dataPayload(event) : eventData(event)
+    if (data === undefined) return event.startsWith(":") ? to.keepalive() : ""
+    if (seen.sawDone) return ""
+    if (data === "[DONE]") {
+      seen.sawDone = true
+      return ""
+    }
+    seen.sawData = true
+    seen.dataEvents++
+    let doc: unknown
+    try {
+      doc = JSON.parse(data)
+    } catch {
+      return ""
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return ""
+    this.observe(doc as Record<string, unknown>)
+    return to.chunk(doc as Record<string, unknown>)
+  }
+
   /** A last event whose JSON was cut off (the body ended inside it) is told as an error, not forwarded half. */
-  function cutOff(event: string): string | undefined {
+  private cutOff(event: string): string | undefined {
     const payload = dataPayload(event)
-    if (payload === undefined || payload === "[DONE]" || seen.sawDone) return undefined
+    if (payload === undefined || payload === "[DONE]" || this.seen.sawDone) return undefined
     try {
       JSON.parse(payload)
       return undefined
     } catch {
-      seen.upstreamError = CUT_OFF
-      return framing.error(seen.upstreamError, "upstream_stream_error")
+      this.seen.upstreamError = CUT_OFF
+      return this.translator ? this.translator.error(CUT_OFF) : this.framing.error(CUT_OFF, "upstream_stream_error")
     }
   }
 
   /** Usage and errors from one event's JSON (only usage from named events: their errors are the dialect's own). */
-  function observeJson(payload: string, usageOnly = false): void {
+  private observeJson(payload: string, usageOnly = false): void {
     try {
-      const body = JSON.parse(payload) as Record<string, unknown>
-      const usage = readUsage(body)
-      // Anthropic reports input in message_start and output in message_delta: merge.
-      if (usage) seen.usage = { ...seen.usage, ...definedOnly(usage) }
-      if (usageOnly) return
-      const e = body.error as { message?: unknown } | string | null | undefined
-      if (e !== undefined && e !== null) seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
+      this.observe(JSON.parse(payload) as Record<string, unknown>, usageOnly)
     } catch {
       // Not JSON: forwarded as is; the client decides.
     }
   }
 
-  function definedOnly(u: Usage): Usage {
-    return Object.fromEntries(Object.entries(u).filter(([, v]) => v !== undefined)) as Usage
+  private observe(body: Record<string, unknown>, usageOnly = false): void {
+    const usage = readUsage(body)
+    // Anthropic reports input in message_start and output in message_delta: merge.
+    if (usage) this.seen.usage = { ...this.seen.usage, ...definedOnly(usage) }
+    if (usageOnly) return
+    const e = body.error as { message?: unknown } | string | null | undefined
+    if (e !== undefined && e !== null) this.seen.upstreamError = typeof e === "string" ? e : String(e.message ?? "upstream error")
   }
+}
 
-  return {
-    seen,
-    /**
-     * Feed decoded text; returns what is ready to forward (possibly ""). When every
-     * complete event passes unchanged, the returned string is the input's own slice,
-     * so the caller can forward the original bytes.
-     */
-    push(text: string): string {
-      const buf = frames.push(text)
-      if (!buf) return ""
-      const cut = buf.length - 2
-      let out = ""
-      let changed = false
-      let start = 0
-      while (start <= cut) {
-        let end = buf.indexOf("\n\n", start)
-        if (end === -1 || end > cut) end = cut
-        if (end > start) {
-          const event = buf.slice(start, end)
-          const forwarded = inspect(event)
-          if (forwarded.length !== event.length + 2 || redacted) changed = true
-          redacted = false
-          out += forwarded
-        } else changed = true // an empty event (extra blank line): dropped
-        start = end + 2
-      }
-      return changed ? out : buf
-    },
-
-    /** Characters of the event still open (not yet complete). */
-    get held(): number {
-      return frames.held
-    },
-
-    /** End of upstream: forward a trailing unterminated event (or say its JSON was cut off), then guarantee one [DONE]. */
-    finish(): string {
-      let out = ""
-      const pending = frames.take().replace(/\n+$/, "")
-      if (pending.trim()) out += cutOff(pending) ?? inspect(pending)
-      if (done && !seen.sawDone) {
-        seen.sawDone = true
-        out += done
-      }
-      return out
-    },
-  }
+function definedOnly(u: Usage): Usage {
+  return Object.fromEntries(Object.entries(u).filter(([, v]) => v !== undefined)) as Usage
 }

@@ -5,20 +5,14 @@
  * reason and usage), message_stop. Text and each tool call are separate blocks.
  * @module
  */
-import { toAnthropicInput } from "../../core/anthropic-usage.ts"
+import { stopReason, toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
-import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { EncodeContext } from "../types.ts"
 import { anthropicErrorEvent } from "./errors.ts"
 
-/** OpenAI finish reasons as Anthropic stop reasons. */
-export function stopReason(finish: string | null, stopSequence?: string): string {
-  if (finish === "length") return "max_tokens"
-  if (finish === "tool_calls" || finish === "function_call") return "tool_use"
-  if (finish === "content_filter") return "refusal"
-  if (finish === "stop" && stopSequence) return "stop_sequence"
-  return "end_turn"
-}
+export { stopReason }
 
 const messageId = () => `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 
@@ -150,13 +144,18 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
   }
 }
 
-export function encodeMessages(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning">): Response {
+const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
+
+/** A canonical stream rendered as Anthropic's events while it is relayed. */
+export function translateMessages(ctx: Pick<EncodeContext, "model" | "promptTokens" | "showReasoning">): StreamTranslator {
+  return translator(anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning), sseHeaders())
+}
+
+export function encodeMessages(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning" | "headers">): Response {
   if (ctx.stream) {
-    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
+    const headers = encodedHeaders(sseHeaders(), ctx.headers)
+    return new Response(renderStream(asResponse(answer), anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
-  return new Response(
-    renderWhole(res, (a) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))),
-    { status: 200, headers: { "content-type": "application/json" } }
-  )
+  const render = (a: Answer) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))
+  return wholeResponse(answer, render, encodedHeaders({ "content-type": "application/json" }, ctx.headers))
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ErrorKind, NexusError } from "../../core/errors.ts"
+import type { StreamFraming } from "../../core/dialect-wire.ts"
 
 const TYPE_OF: Partial<Record<ErrorKind, string>> = {
   authentication: "authentication_error",
@@ -49,3 +50,6 @@ function anthropicMessage(err: NexusError): string {
 export function anthropicErrorEvent(message: string, type = "api_error"): string {
   return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`
 }
+
+/** Anthropic's stream has no end marker: message_stop is the backend's to send. */
+export const anthropicFraming: StreamFraming = { error: (message) => anthropicErrorEvent(message) }

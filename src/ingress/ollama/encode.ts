@@ -5,24 +5,26 @@
  * nanoseconds and token counts. `"stream": false` gets the same as one object.
  * @module
  */
-import { parseArgs, renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
+import type { EncodeContext } from "../types.ts"
 import type { Usage } from "../../core/usage.ts"
+import { doneReason, toOllamaCounts } from "../../core/ollama-usage.ts"
 import { ollamaErrorLine } from "./errors.ts"
 
 type Kind = "chat" | "generate"
 
-const doneReason = (finish: string | null) => (finish === "length" ? "length" : "stop")
-
 function finalFields(started: number, usage: Usage | undefined, finish: string | null) {
   const total = Math.round((performance.now() - started) * 1e6)
+  const counts = toOllamaCounts(usage)
   return {
     done: true,
     done_reason: doneReason(finish),
     total_duration: total,
     load_duration: 0,
-    prompt_eval_count: usage?.prompt_tokens ?? 0,
+    prompt_eval_count: counts.prompt_eval_count,
     prompt_eval_duration: 0,
-    eval_count: usage?.completion_tokens ?? 0,
+    eval_count: counts.eval_count,
     eval_duration: total,
   }
 }
@@ -85,24 +87,31 @@ export function ollamaStreamRenderer(kind: Kind, model: string) {
   }
 }
 
+/** A canonical stream rendered as Ollama's NDJSON lines while it is relayed. */
+export function translateOllama(kind: Kind) {
+  return (ctx: Pick<EncodeContext, "model">): StreamTranslator => translator(ollamaStreamRenderer(kind, ctx.model), { "content-type": "application/x-ndjson" })
+}
+
 export function encodeOllama(kind: Kind) {
-  return (res: Response, ctx: { stream: boolean; model: string }): Response => {
+  return (answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "headers">): Response => {
     if (ctx.stream) {
-      return new Response(renderStream(res, ollamaStreamRenderer(kind, ctx.model)), { status: 200, headers: { "content-type": "application/x-ndjson" } })
+      const headers = encodedHeaders({ "content-type": "application/x-ndjson" }, ctx.headers)
+      return new Response(renderStream(asResponse(answer), ollamaStreamRenderer(kind, ctx.model)), { status: 200, headers })
     }
     const started = performance.now()
     const whole = (a: Answer) =>
       a.error ? { error: a.error } : { model: ctx.model, created_at: new Date().toISOString(), ...body(kind, a.text, a.tools), ...finalFields(started, a.usage, a.finish) }
-    return new Response(renderWhole(res, whole), { status: 200, headers: { "content-type": "application/json; charset=utf-8" } })
+    return wholeResponse(answer, whole, encodedHeaders({ "content-type": "application/json; charset=utf-8" }, ctx.headers))
   }
 }
 
 /** An OpenAI embeddings answer as `/api/embed`'s (`embeddings`) or `/api/embeddings`'s (`embedding`). */
 export function encodeEmbed(legacy: boolean) {
-  return (res: Response, ctx: { model: string }): Response => {
+  return (answer: CanonicalAnswer, ctx: Pick<EncodeContext, "model" | "headers">): Response => {
     const started = performance.now()
     const out = (async () => {
-      const doc = (await res.json().catch(() => ({}))) as { data?: { embedding?: number[]; index?: number }[]; usage?: Usage }
+      const parsed = answer instanceof Response ? await answer.json().catch(() => ({})) : answer.document
+      const doc = parsed as { data?: { embedding?: number[]; index?: number }[]; usage?: Usage }
       const vectors = (doc.data ?? []).sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((d) => d.embedding ?? [])
       if (legacy) return { embedding: vectors[0] ?? [] }
       const total = Math.round((performance.now() - started) * 1e6)
@@ -115,7 +124,7 @@ export function encodeEmbed(legacy: boolean) {
           controller.close()
         },
       }),
-      { status: 200, headers: { "content-type": "application/json; charset=utf-8" } }
+      { status: 200, headers: encodedHeaders({ "content-type": "application/json; charset=utf-8" }, ctx.headers) }
     )
   }
 }

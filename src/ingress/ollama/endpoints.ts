@@ -6,14 +6,15 @@
  */
 import type { IngressEndpoint } from "../types.ts"
 import { decodeChat, decodeEmbed, decodeGenerate } from "./decode.ts"
-import { encodeEmbed, encodeOllama } from "./encode.ts"
-import { ollamaErrorResponse } from "./errors.ts"
+import { encodeEmbed, encodeOllama, translateOllama } from "./encode.ts"
+import { ollamaErrorResponse, ollamaFraming } from "./errors.ts"
 
-const base = { dialect: "ollama", error: ollamaErrorResponse } as const
+// Ollama's num_predict sits in `options`, not at the top: Ollama itself stops at its window.
+const base = { dialect: "ollama", error: ollamaErrorResponse, framing: ollamaFraming, budgetKeys: [] } as const
 
-export const ollamaChat: IngressEndpoint = { ...base, operation: "chat", decode: decodeChat, encode: encodeOllama("chat") }
+export const ollamaChat: IngressEndpoint = { ...base, operation: "chat", decode: decodeChat, encode: encodeOllama("chat"), translate: translateOllama("chat") }
 
-export const ollamaGenerate: IngressEndpoint = { ...base, operation: "chat", decode: decodeGenerate, encode: encodeOllama("generate") }
+export const ollamaGenerate: IngressEndpoint = { ...base, operation: "chat", decode: decodeGenerate, encode: encodeOllama("generate"), translate: translateOllama("generate") }
 
 export const ollamaEmbed: IngressEndpoint = { ...base, operation: "embeddings", decode: (b) => decodeEmbed(b, false), encode: encodeEmbed(false) }
 

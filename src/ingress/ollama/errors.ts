@@ -4,6 +4,7 @@
  * @module
  */
 import type { NexusError } from "../../core/errors.ts"
+import type { StreamFraming } from "../../core/dialect-wire.ts"
 
 export function ollamaErrorResponse(err: NexusError, extraHeaders?: Record<string, string>): Response {
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", ...extraHeaders }
@@ -15,3 +16,6 @@ export function ollamaErrorResponse(err: NexusError, extraHeaders?: Record<strin
 export function ollamaErrorLine(message: string): string {
   return `${JSON.stringify({ error: message })}\n`
 }
+
+/** Ollama streams NDJSON, not SSE: a failure is one more line with an `error` field. */
+export const ollamaFraming: StreamFraming = { lines: true, error: (message) => ollamaErrorLine(message) }

@@ -7,10 +7,11 @@
  */
 import type { IngressEndpoint } from "../types.ts"
 import { openaiErrorResponse } from "./errors.ts"
+import { CANONICAL_WIRE } from "../../core/dialect-wire.ts"
 import { chatRequirements, noRequirements } from "./requirements.ts"
 import { ChatRequest, CompletionRequest, EmbeddingsRequest, validate } from "./validate.ts"
 
-const base = { dialect: "openai", error: openaiErrorResponse } as const
+const base = { dialect: "openai", error: openaiErrorResponse, ...CANONICAL_WIRE } as const
 
 /**
  * The shape ChatRequest checks, tested directly: a well-formed request (nearly all of

@@ -9,7 +9,9 @@
  * @module
  */
 import type { Usage } from "../../core/usage.ts"
-import { renderStream, renderWhole, type Answer, type AnswerEvent } from "../answer.ts"
+import { asResponse, encodedHeaders, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
+import type { StreamTranslator } from "../../core/stream-translator.ts"
+import type { StreamFraming } from "../../core/dialect-wire.ts"
 import type { EncodeContext } from "../types.ts"
 import { itemId, type ResponsesCarry } from "./conversation.ts"
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
@@ -74,7 +76,7 @@ export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Ob
   return response
 }
 
-export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
+export function createResponsesStreamRenderer(model: string, carry?: ResponsesCarry) {
   const hex = newHex()
   const id = `resp_${hex}`
   const created = Math.floor(Date.now() / 1000)
@@ -181,12 +183,22 @@ export function responsesStreamRenderer(model: string, carry?: ResponsesCarry) {
   }
 }
 
-export function encodeResponses(res: Response, ctx: Pick<EncodeContext, "stream" | "model" | "carry">): Response {
+/** The Responses stream's own error event (a relayed native stream that fails part way). */
+export const responsesFraming: StreamFraming = { error: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message })}\n\n` }
+
+const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
+
+/** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
+export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry">): StreamTranslator {
+  return translator(createResponsesStreamRenderer(ctx.model, ctx.carry as ResponsesCarry | undefined), sseHeaders())
+}
+
+export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers">): Response {
   const carry = ctx.carry as ResponsesCarry | undefined
   if (ctx.stream) {
-    const headers = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-    return new Response(renderStream(res, responsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
+    const headers = encodedHeaders(sseHeaders(), ctx.headers)
+    return new Response(renderStream(asResponse(answer), createResponsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model, carry))
-  return new Response(renderWhole(res, render), { status: 200, headers: { "content-type": "application/json" } })
+  return wholeResponse(answer, render, encodedHeaders({ "content-type": "application/json" }, ctx.headers))
 }

@@ -8,12 +8,15 @@
 import { openaiErrorResponse } from "../openai/errors.ts"
 import type { IngressEndpoint } from "../types.ts"
 import { decodeResponses } from "./decode.ts"
-import { encodeResponses } from "./encode.ts"
+import { encodeResponses, responsesFraming, translateResponses } from "./encode.ts"
 
 export const responses: IngressEndpoint = {
   dialect: "responses",
   operation: "chat",
   decode: decodeResponses,
   error: openaiErrorResponse,
+  framing: responsesFraming,
+  budgetKeys: ["max_output_tokens"],
   encode: encodeResponses,
+  translate: translateResponses,
 }
