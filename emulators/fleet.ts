@@ -18,6 +18,11 @@ export interface FleetSimOptions {
   keepAliveMs?: number
   /** The clock expiry reads (tests move it), ms. */
   now?: () => number
+  /**
+   * How a load's time passes (default: real time). A run on an accelerated clock passes
+   * its own, so a load takes as long on that clock as `now` says it did.
+   */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** A model's default size when its entry names none: 2 GiB. */
@@ -34,12 +39,19 @@ interface Resident {
 export interface FleetSim {
   /** Completed loads per model over the server's life. */
   loads: Record<string, number>
+  /** Of those, the loads a request waited for (the rest were asked for and done before any came). */
+  coldLoads: Record<string, number>
+  /** Requests that found their model not loaded and waited for a load. */
+  waitedRequests: number
   evictions: string[]
   /** Loaded models, with when each expires. */
   resident(): { model: EmulatorModel; expiresAt?: number; bytes: number }[]
   isLoading(id: string): boolean
-  /** Load (or keep) a model; resolves when it is loaded. `keepAliveMs` < 0: forever. */
-  ensure(id: string, keepAliveMs?: number): Promise<void>
+  /**
+   * Load (or keep) a model; resolves when it is loaded. `keepAliveMs` < 0: forever.
+   * `request`: a request that will work on it (not a load asked for by the API).
+   */
+  ensure(id: string, keepAliveMs?: number, request?: boolean): Promise<void>
   /** Hold a model in use until `release` (a request working on it). */
   hold(id: string): () => void
   /** Unload now, or once its last request ends. */
@@ -49,9 +61,13 @@ export interface FleetSim {
 
 export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): FleetSim {
   const now = opts.now ?? Date.now
+  const sleep = opts.sleep ?? Bun.sleep
   const residents = new Map<string, Resident>()
   const loading = new Map<string, Promise<void>>()
+  /** Loads in progress that a request is waiting for. */
+  const waitedOn = new Set<string>()
   const loads: Record<string, number> = {}
+  const coldLoads: Record<string, number> = {}
   const evictions: string[] = []
   const model = (id: string) => state.models.find((m) => m.id === id)
   const bytesOf = (id: string) => model(id)?.sizeBytes ?? DEFAULT_MODEL_BYTES
@@ -96,14 +112,17 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
   async function load(id: string): Promise<void> {
     makeRoom(id)
     const ms = ((opts.loadMsPerGb ?? 0) * bytesOf(id)) / GIB
-    if (ms > 0) await Bun.sleep(ms)
+    if (ms > 0) await sleep(ms)
     residents.set(id, { lastUsed: now(), expiresAt: expiry(), inUse: 0 })
     state.loaded.set(id, true)
     loads[id] = (loads[id] ?? 0) + 1
+    if (waitedOn.delete(id)) coldLoads[id] = (coldLoads[id] ?? 0) + 1
   }
 
-  return {
+  const sim: FleetSim = {
     loads,
+    coldLoads,
+    waitedRequests: 0,
     evictions,
     bytesOf,
     resident() {
@@ -114,10 +133,14 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
       })
     },
     isLoading: (id) => loading.has(id),
-    async ensure(id, keepAliveMs) {
+    async ensure(id, keepAliveMs, request) {
       sweep()
       let r = residents.get(id)
       if (!r) {
+        if (request) {
+          sim.waitedRequests++
+          waitedOn.add(id)
+        }
         // Concurrent requests for a model being loaded wait for that one load.
         let pending = loading.get(id)
         if (!pending) {
@@ -151,6 +174,7 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
       return true
     },
   }
+  return sim
 }
 
 /** Ollama's `keep_alive`: seconds, a duration string ("5m", "1h30m"), negative for forever. */
