@@ -33,6 +33,8 @@ interface Resident {
   lastUsed: number
   /** Undefined: never expires. */
   expiresAt?: number
+  /** How long it stays loaded once idle (undefined or < 0: forever). */
+  keepAliveMs?: number
   inUse: number
 }
 
@@ -71,11 +73,12 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
   const evictions: string[] = []
   const model = (id: string) => state.models.find((m) => m.id === id)
   const bytesOf = (id: string) => model(id)?.sizeBytes ?? DEFAULT_MODEL_BYTES
-  const expiry = (keepAliveMs = opts.keepAliveMs) => (keepAliveMs === undefined || keepAliveMs < 0 ? undefined : now() + keepAliveMs)
+  const expiry = (keepAliveMs: number | undefined) => (keepAliveMs === undefined || keepAliveMs < 0 ? undefined : now() + keepAliveMs)
+  const newResident = (): Resident => ({ lastUsed: now(), expiresAt: expiry(opts.keepAliveMs), keepAliveMs: opts.keepAliveMs, inUse: 0 })
 
   // What the model list says is loaded at start is resident.
   for (const m of state.models) {
-    if (m.loaded !== false) residents.set(m.id, { lastUsed: now(), expiresAt: expiry(), inUse: 0 })
+    if (m.loaded !== false) residents.set(m.id, newResident())
     state.loaded.set(m.id, m.loaded !== false)
   }
 
@@ -113,7 +116,7 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
     makeRoom(id)
     const ms = ((opts.loadMsPerGb ?? 0) * bytesOf(id)) / GIB
     if (ms > 0) await sleep(ms)
-    residents.set(id, { lastUsed: now(), expiresAt: expiry(), inUse: 0 })
+    residents.set(id, newResident())
     state.loaded.set(id, true)
     loads[id] = (loads[id] ?? 0) + 1
     if (waitedOn.delete(id)) coldLoads[id] = (coldLoads[id] ?? 0) + 1
@@ -152,7 +155,10 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
         if (!r) return
       }
       r.lastUsed = now()
-      if (keepAliveMs !== undefined || r.inUse === 0) r.expiresAt = expiry(keepAliveMs)
+      // A keep-alive given replaces the model's; without one it keeps what it was loaded
+      // with (Ollama since 0.2: a default only applies to the first load).
+      if (keepAliveMs !== undefined) r.keepAliveMs = keepAliveMs
+      if (keepAliveMs !== undefined || r.inUse === 0) r.expiresAt = expiry(r.keepAliveMs)
     },
     hold(id) {
       const r = residents.get(id)
@@ -164,13 +170,18 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
         done = true
         r.inUse--
         r.lastUsed = now()
+        // The keep-alive counts from the end of the last request.
+        if (r.inUse === 0) r.expiresAt = expiry(r.keepAliveMs)
       }
     },
     unload(id) {
       const r = residents.get(id)
       if (!r) return false
       if (r.inUse === 0) drop(id)
-      else r.expiresAt = now()
+      else {
+        r.keepAliveMs = 0
+        r.expiresAt = now()
+      }
       return true
     },
   }
