@@ -18,6 +18,11 @@ export interface FleetSimOptions {
   keepAliveMs?: number
   /** The clock expiry reads (tests move it), ms. */
   now?: () => number
+  /**
+   * How a load's time passes (default: real time). A run on an accelerated clock passes
+   * its own, so a load takes as long on that clock as `now` says it did.
+   */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** A model's default size when its entry names none: 2 GiB. */
@@ -28,18 +33,27 @@ interface Resident {
   lastUsed: number
   /** Undefined: never expires. */
   expiresAt?: number
+  /** How long it stays loaded once idle (undefined or < 0: forever). */
+  keepAliveMs?: number
   inUse: number
 }
 
 export interface FleetSim {
   /** Completed loads per model over the server's life. */
   loads: Record<string, number>
+  /** Of those, the loads a request waited for (the rest were asked for and done before any came). */
+  coldLoads: Record<string, number>
+  /** Requests that found their model not loaded and waited for a load. */
+  waitedRequests: number
   evictions: string[]
   /** Loaded models, with when each expires. */
   resident(): { model: EmulatorModel; expiresAt?: number; bytes: number }[]
   isLoading(id: string): boolean
-  /** Load (or keep) a model; resolves when it is loaded. `keepAliveMs` < 0: forever. */
-  ensure(id: string, keepAliveMs?: number): Promise<void>
+  /**
+   * Load (or keep) a model; resolves when it is loaded. `keepAliveMs` < 0: forever.
+   * `request`: a request that will work on it (not a load asked for by the API).
+   */
+  ensure(id: string, keepAliveMs?: number, request?: boolean): Promise<void>
   /** Hold a model in use until `release` (a request working on it). */
   hold(id: string): () => void
   /** Unload now, or once its last request ends. */
@@ -49,17 +63,22 @@ export interface FleetSim {
 
 export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): FleetSim {
   const now = opts.now ?? Date.now
+  const sleep = opts.sleep ?? Bun.sleep
   const residents = new Map<string, Resident>()
   const loading = new Map<string, Promise<void>>()
+  /** Loads in progress that a request is waiting for. */
+  const waitedOn = new Set<string>()
   const loads: Record<string, number> = {}
+  const coldLoads: Record<string, number> = {}
   const evictions: string[] = []
   const model = (id: string) => state.models.find((m) => m.id === id)
   const bytesOf = (id: string) => model(id)?.sizeBytes ?? DEFAULT_MODEL_BYTES
-  const expiry = (keepAliveMs = opts.keepAliveMs) => (keepAliveMs === undefined || keepAliveMs < 0 ? undefined : now() + keepAliveMs)
+  const expiry = (keepAliveMs: number | undefined) => (keepAliveMs === undefined || keepAliveMs < 0 ? undefined : now() + keepAliveMs)
+  const newResident = (): Resident => ({ lastUsed: now(), expiresAt: expiry(opts.keepAliveMs), keepAliveMs: opts.keepAliveMs, inUse: 0 })
 
   // What the model list says is loaded at start is resident.
   for (const m of state.models) {
-    if (m.loaded !== false) residents.set(m.id, { lastUsed: now(), expiresAt: expiry(), inUse: 0 })
+    if (m.loaded !== false) residents.set(m.id, newResident())
     state.loaded.set(m.id, m.loaded !== false)
   }
 
@@ -96,14 +115,17 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
   async function load(id: string): Promise<void> {
     makeRoom(id)
     const ms = ((opts.loadMsPerGb ?? 0) * bytesOf(id)) / GIB
-    if (ms > 0) await Bun.sleep(ms)
-    residents.set(id, { lastUsed: now(), expiresAt: expiry(), inUse: 0 })
+    if (ms > 0) await sleep(ms)
+    residents.set(id, newResident())
     state.loaded.set(id, true)
     loads[id] = (loads[id] ?? 0) + 1
+    if (waitedOn.delete(id)) coldLoads[id] = (coldLoads[id] ?? 0) + 1
   }
 
-  return {
+  const sim: FleetSim = {
     loads,
+    coldLoads,
+    waitedRequests: 0,
     evictions,
     bytesOf,
     resident() {
@@ -114,10 +136,14 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
       })
     },
     isLoading: (id) => loading.has(id),
-    async ensure(id, keepAliveMs) {
+    async ensure(id, keepAliveMs, request) {
       sweep()
       let r = residents.get(id)
       if (!r) {
+        if (request) {
+          sim.waitedRequests++
+          waitedOn.add(id)
+        }
         // Concurrent requests for a model being loaded wait for that one load.
         let pending = loading.get(id)
         if (!pending) {
@@ -129,7 +155,10 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
         if (!r) return
       }
       r.lastUsed = now()
-      if (keepAliveMs !== undefined || r.inUse === 0) r.expiresAt = expiry(keepAliveMs)
+      // A keep-alive given replaces the model's; without one it keeps what it was loaded
+      // with (Ollama since 0.2: a default only applies to the first load).
+      if (keepAliveMs !== undefined) r.keepAliveMs = keepAliveMs
+      if (keepAliveMs !== undefined || r.inUse === 0) r.expiresAt = expiry(r.keepAliveMs)
     },
     hold(id) {
       const r = residents.get(id)
@@ -141,16 +170,22 @@ export function createFleetSim(state: EmulatorState, opts: FleetSimOptions): Fle
         done = true
         r.inUse--
         r.lastUsed = now()
+        // The keep-alive counts from the end of the last request.
+        if (r.inUse === 0) r.expiresAt = expiry(r.keepAliveMs)
       }
     },
     unload(id) {
       const r = residents.get(id)
       if (!r) return false
       if (r.inUse === 0) drop(id)
-      else r.expiresAt = now()
+      else {
+        r.keepAliveMs = 0
+        r.expiresAt = now()
+      }
       return true
     },
   }
+  return sim
 }
 
 /** Ollama's `keep_alive`: seconds, a duration string ("5m", "1h30m"), negative for forever. */

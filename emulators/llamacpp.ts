@@ -91,7 +91,7 @@ export async function startLlamacpp(opts: LlamacppOptions = {}): Promise<Llamacp
       return err(400, `request (${prompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`, { type: "exceed_context_size_error", n_prompt_tokens: prompt, n_ctx: nCtx })
     }
     if (sim && !state.models.some((m) => m.id === model)) return err(400, "model not found")
-    const warmUp = sim ? () => sim.ensure(model) : undefined
+    const warmUp = sim ? () => sim.ensure(model, undefined, true) : undefined
     const track = await admit(state, req, text, (status, faults) => err(status, `emulated failure ${status}`, {}, retryAfter(faults)), warmUp)
     if (track instanceof Response) return track
     if (sim) holdWhile(sim, model, track)

@@ -58,8 +58,8 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
   const loaded = (m: EmulatorModel) => isLoaded(state, m)
   const listed = () => (jit ? state.models : state.models.filter(loaded))
   const sim = opts.fleet ? createFleetSim(state, opts.fleet) : undefined
-  async function loadModel(id: string, signal?: AbortSignal): Promise<void> {
-    if (sim) return sim.ensure(id)
+  async function loadModel(id: string, signal?: AbortSignal, request = false): Promise<void> {
+    if (sim) return sim.ensure(id, undefined, request)
     if (loaded(state.models.find((m) => m.id === id)!)) return
     await delay(opts.jitLoadMs ?? 0, signal ?? new AbortController().signal)
     state.loaded.set(id, true)
@@ -146,7 +146,7 @@ export async function startLmstudio(opts: LmstudioOptions = {}): Promise<Lmstudi
     const model = target.id
     const onFault = (status: number, faults: typeof state.faults) => stringError(status, status === 429 ? "Too many requests" : `Emulated failure ${status}`, retryAfter(faults))
     // JIT: a model that is not loaded loads on its first request, which waits.
-    const track = await admit(state, req, text, onFault, (signal) => loadModel(model, signal))
+    const track = await admit(state, req, text, onFault, (signal) => loadModel(model, signal, true))
     if (track instanceof Response) return track
     if (sim) holdWhile(sim, model, track)
     const t = turn(state, body)

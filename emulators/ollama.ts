@@ -64,7 +64,7 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<OllamaEmula
   const find = (name: string) => state.models.find((m) => m.id === name || m.id === `${name}:latest`)
   const sim = opts.fleet ? createFleetSim(state, opts.fleet) : undefined
   /** A request loads its model first (and waits for a load in progress). */
-  const warmUp = (id: string, body: Record<string, unknown>) => (sim ? () => sim.ensure(id, keepAliveMs(body.keep_alive)) : undefined)
+  const warmUp = (id: string, body: Record<string, unknown>) => (sim ? () => sim.ensure(id, keepAliveMs(body.keep_alive), true) : undefined)
 
   async function chatV1(req: Request, path: string): Promise<Response> {
     const text = await record(state.stats, req, path)
@@ -196,6 +196,8 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<OllamaEmula
     }
     if (path === "/api/embed" && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
+      const found = find(String(body.model ?? ""))
+      if (found) await warmUp(found.id, body)?.()
       return json({ model: body.model, embeddings: [[0.01, -0.0017, 0.2]], total_duration: 14143917, load_duration: 1019500, prompt_eval_count: 8 })
     }
     return undefined
@@ -215,7 +217,10 @@ export async function startOllama(opts: OllamaOptions = {}): Promise<OllamaEmula
     if (path === "/v1/chat/completions" && req.method === "POST") return chatV1(req, path)
     if (path === "/v1/embeddings" && req.method === "POST") {
       const body = parseBody(await record(state.stats, req, path)) ?? {}
-      if (!find(String(body.model ?? ""))) return openaiError(404, `model '${String(body.model)}' not found`)
+      const found = find(String(body.model ?? ""))
+      if (!found) return openaiError(404, `model '${String(body.model)}' not found`)
+      // An embedding model loads on first use like any other.
+      await warmUp(found.id, body)?.()
       return json({ object: "list", data: [{ object: "embedding", embedding: [0.01, -0.0017, 0.2], index: 0 }], model: body.model, usage: { prompt_tokens: 2, total_tokens: 2 } })
     }
     return undefined

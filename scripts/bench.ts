@@ -18,10 +18,15 @@
  *   - the routing micro-benchmark (50 backends, 200 models).
  *
  *   npm run bench [-- --quick] [-- --json] [-- --rounds N] [-- --round-seconds S]
- *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only] [-- --sessions] [-- --state]
+ *                 [-- --log-level warn] [-- --baseline DIR] [-- --cpu-only] [-- --sessions] [-- --state] [-- --fleet]
  *
  * --sessions runs only the sticky-sessions comparison (scripts/bench/sessions.ts): the
  * second-turn time to first token with session affinity against round robin, in process.
+ *
+ * --fleet runs only the fleet comparison (scripts/bench/fleet.ts): a team's day on three
+ * Ollama boxes that load, evict and expire models, replayed on a simulated clock with fleet
+ * management off and on: cold loads and p95 time to first token ([-- --days N]: days replayed;
+ * [-- --hours 9-12]: only those hours of each day; [-- --scale X]: simulated ms per real ms).
  *
  * --state runs only the shared-state comparison (scripts/bench/state.ts): `[state] url` on a
  * redis-server against embedded state, c=1 latency and CPU per request; a full run ends
@@ -44,6 +49,7 @@ import { cpuMicros, MB, median, memoryOf, rssBytes, sampleRss } from "./bench/pr
 import { benchRouting } from "./bench/routing.ts"
 import { dialectLoads } from "./bench/dialects.ts"
 import { benchSessions, printSessions } from "./bench/sessions.ts"
+import { benchFleet, fleetFlags, printFleet } from "./bench/fleet.ts"
 import { benchState, printState, stateBenchAvailable } from "./bench/state.ts"
 import { wrk, type WrkResult } from "./bench/wrk.ts"
 
@@ -61,6 +67,10 @@ const { values: flags } = parseArgs({
     sessions: { type: "boolean", default: false },
     state: { type: "boolean", default: false },
     dialects: { type: "boolean", default: false },
+    fleet: { type: "boolean", default: false },
+    days: { type: "string" },
+    hours: { type: "string" },
+    scale: { type: "string" },
   },
 })
 const quick = flags.quick!
@@ -152,6 +162,13 @@ if (flags.sessions) {
   const report = await benchSessions()
   if (asJson) console.log(JSON.stringify({ sessions: report }, null, 2))
   else printSessions(report)
+  process.exit(0)
+}
+
+if (flags.fleet) {
+  const report = await benchFleet({ ...fleetFlags(flags.days ?? (quick ? "2" : undefined), flags.hours, flags.scale), log })
+  if (asJson) console.log(JSON.stringify({ fleet: report }, null, 2))
+  else printFleet(report)
   process.exit(0)
 }
 

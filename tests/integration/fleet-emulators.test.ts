@@ -44,6 +44,33 @@ describe("Ollama", () => {
     expect(o.fleet!.loads).toEqual({ other: 1 })
     expect((await ps(o.url)).map((m) => m.name)).toEqual(["other"])
   })
+
+  test("a request without keep_alive keeps the keep-alive the model was loaded with, counted from its end", async () => {
+    let now = 5_000_000
+    const o = await scope.emulator(startOllama({ models: [{ id: "m", loaded: false, sizeBytes: GIB }], fleet: { keepAliveMs: 5 * 60_000, now: () => now } }))
+    await post(`${o.url}/api/generate`, { model: "m", keep_alive: "1h" })
+    now += 10 * 60_000
+    await (await post(`${o.url}/v1/chat/completions`, { model: "m", messages: [{ role: "user", content: "hi" }], stream: true })).text()
+    expect((await ps(o.url)).map((m) => Date.parse(m.expires_at))).toEqual([now + 3_600_000])
+    now += 30 * 60_000
+    await post(`${o.url}/api/chat`, { model: "m", messages: [{ role: "user", content: "hi" }], stream: false, keep_alive: "2m" })
+    expect((await ps(o.url)).map((m) => Date.parse(m.expires_at))).toEqual([now + 120_000])
+    now += 121_000
+    expect(await ps(o.url)).toEqual([])
+  })
+
+  test("an embedding request loads its model; loads a request waited for are told from loads asked for", async () => {
+    const slept: number[] = []
+    const models = [{ id: "bge-m3", loaded: false, sizeBytes: GIB }, { id: "c", loaded: false, sizeBytes: 2 * GIB }]
+    // A load's time passes on the clock the emulator is given.
+    const o = await scope.emulator(startOllama({ models, fleet: { loadMsPerGb: 1000, sleep: async (ms) => void slept.push(ms) } }))
+    await post(`${o.url}/api/generate`, { model: "c" })
+    expect([o.fleet!.loads, o.fleet!.coldLoads, o.fleet!.waitedRequests, slept]).toEqual([{ c: 1 }, {}, 0, [2000]])
+    expect((await post(`${o.url}/v1/embeddings`, { model: "bge-m3", input: "some text" })).status).toBe(200)
+    await (await post(`${o.url}/v1/chat/completions`, { model: "c", messages: [{ role: "user", content: "hi" }] })).text()
+    expect([o.fleet!.loads, o.fleet!.coldLoads, o.fleet!.waitedRequests, slept]).toEqual([{ c: 1, "bge-m3": 1 }, { "bge-m3": 1 }, 1, [2000, 1000]])
+    expect((await ps(o.url)).map((m) => m.name).sort()).toEqual(["bge-m3", "c"])
+  })
 })
 
 describe("LM Studio and llama.cpp router mode", () => {
