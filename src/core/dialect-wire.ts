@@ -14,6 +14,12 @@ export interface StreamFraming {
   /** Lines of JSON (NDJSON), not SSE: a failure can still be told as one more line. */
   lines?: boolean
   error(message: string, code: string): string
+  /**
+   * A note in the stream's reasoning channel (a model loading), as one event of a stream
+   * answering `model` under the id `chatcmpl-<requestId>`; undefined: the dialect has no
+   * place for one.
+   */
+  note?(text: string, model: string, requestId: string): string
 }
 
 export interface DialectWire {
@@ -29,7 +35,14 @@ export function errorEvent(message: string, code: string, type = "server_error")
   return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`
 }
 
+/** A chat.completion.chunk carrying `text` as reasoning, as llama-swap sends its loading notice. */
+function reasoningChunk(text: string, model: string, requestId: string): string {
+  const delta = { role: "assistant", reasoning_content: text }
+  const chunk = { id: `chatcmpl-${requestId}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, delta, finish_reason: null }] }
+  return `data: ${JSON.stringify(chunk)}\n\n`
+}
+
 export const CANONICAL_WIRE: DialectWire = {
-  framing: { done: DONE_EVENT, error: (message, code) => errorEvent(message, code) },
+  framing: { done: DONE_EVENT, error: (message, code) => errorEvent(message, code), note: reasoningChunk },
   budgetKeys: ["max_completion_tokens", "max_tokens"],
 }

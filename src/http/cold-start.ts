@@ -5,8 +5,8 @@
  * notice in the reasoning channel ("loading qwen3-coder:30b on gpu-box (≈12 s)"). Then
  * the answer's bytes follow as they come. The status line is committed before the backend
  * has answered, so a request that then fails gets the dialect's error event and a clean
- * end of stream instead of an error status. Only for SSE dialects, and only when the
- * fleet has a cold model at all: everyone else never comes here.
+ * end of stream instead of an error status. Only for SSE dialects (a line of NDJSON has no
+ * comments), and only when the fleet has a cold model at all: everyone else never comes here.
  * @module
  */
 import { answerError, type ErrorDeps } from "./error-answer.ts"
@@ -32,17 +32,10 @@ export async function withColdStart<D extends ColdDeps>(deps: D, endpoint: Ingre
   return Promise.race([answer, committed])
 }
 
-/** The notice, as one chat.completion.chunk in the reasoning channel (as llama-swap sends it). */
-function notice(cold: ColdStart, requestId: string): string {
+/** The loading notice ("loading qwen3-coder:30b on gpu-box (≈12 s)"). */
+function noticeText(cold: ColdStart): string {
   const eta = cold.loadMs === undefined ? "" : ` (≈${Math.max(1, Math.round(cold.loadMs / 1000))} s)`
-  const chunk = {
-    id: `chatcmpl-${requestId}`,
-    object: "chat.completion.chunk",
-    created: Math.floor(Date.now() / 1000),
-    model: cold.model,
-    choices: [{ index: 0, delta: { role: "assistant", reasoning_content: `loading ${cold.model} on ${cold.backend}${eta}\n` }, finish_reason: null }],
-  }
-  return `data: ${JSON.stringify(chunk)}\n\n`
+  return `loading ${cold.model} on ${cold.backend}${eta}\n`
 }
 
 /** An answer that is not a stream (an error in the client's envelope) as the dialect's error event. */
@@ -73,7 +66,8 @@ function coldStream(deps: ColdDeps, endpoint: IngressEndpoint, scope: RequestSco
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`: loading ${cold.model}\n\n`))
-      if (deps.config().fleet.loading_status && endpoint.dialect === "openai") controller.enqueue(encoder.encode(notice(cold, scope.requestId)))
+      const note = endpoint.framing.note
+      if (deps.config().fleet.loading_status && note) controller.enqueue(encoder.encode(note(noticeText(cold), cold.model, scope.requestId)))
       timer = setInterval(() => controller.enqueue(encoder.encode(": keep-alive\n\n")), heartbeatMs)
       ready = answer.then(async (res) => {
         clearInterval(timer)

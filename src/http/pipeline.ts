@@ -134,7 +134,7 @@ export function pipeline(deps: PipelineDeps, endpoint: IngressEndpoint): (scope:
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
     // Streams that may have to wait for a model to load (only while some model is cold).
-    if (endpoint.dialect !== "ollama" && deps.fleet.anyCold()) return withColdStart(deps, endpoint, scope, proxy)
+    if (!endpoint.framing.lines && deps.fleet.anyCold()) return withColdStart(deps, endpoint, scope, proxy)
     try {
       if (deps.config().auth.required) {
         const shared = admit(deps, scope)
