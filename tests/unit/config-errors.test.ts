@@ -9,6 +9,10 @@ import "../../src/egress/providers/index.ts"
 import { closest, ConfigError, levenshtein } from "../../src/config/errors.ts"
 import { indexLines, lineOf } from "../../src/config/locate.ts"
 import { parseConfigText } from "../../src/config/load.ts"
+import { BACKEND_TYPES, defaultUrl } from "../../src/core/locality.ts"
+
+/** The types are the provider registry's: adding a provider changes these messages, not this file. */
+const WITH_DEFAULT_URL = BACKEND_TYPES.filter((t) => defaultUrl(t) !== undefined).join(", ")
 
 function errorOf(text: string, file = "nexus.toml"): ConfigError {
   try {
@@ -100,7 +104,7 @@ tier = 9
       "nexus.toml:3: server.max_body_bytes: expected an integer between 1024 and 1073741824, got 12.5",
       'nexus.toml:6: health_check.enabled: expected true or false, got "yes"',
       'nexus.toml:10: backends[0].url: expected an http:// or https:// URL with a host, like http://localhost:11434, got "ftp://a"',
-      'nexus.toml:11: backends[0].type: expected one of: ollama, vllm, llamacpp, lmstudio, exo, localai, llamafile, generic, openai, anthropic, google, got "vllmx"',
+      `nexus.toml:11: backends[0].type: expected one of: ${BACKEND_TYPES.join(", ")}, got "vllmx"`,
       "nexus.toml:12: backends[0].tier: expected an integer between 1 and 5, got 9",
     ])
   })
@@ -128,7 +132,7 @@ weights = 5
 
   test("a missing required key points at its table's header", () => {
     expect(problems(`[[backends]]\nname = "a"\ntype = "vllm"\n`)).toEqual([
-      "nexus.toml:1: backends[0].url: required: the server's http:// or https:// URL (only openai, anthropic, google have a default), got nothing",
+      `nexus.toml:1: backends[0].url: required: the server's http:// or https:// URL (only ${WITH_DEFAULT_URL} have a default), got nothing`,
     ])
   })
 
@@ -210,7 +214,7 @@ describe("every problem at once", () => {
         "  /etc/nexus.toml:2: routing.aliases: alias cycle a -> a",
         "  /etc/nexus.toml:4: server.port: expected an integer between 1 and 65535, got 0",
         "  /etc/nexus.toml:5: unknown key `hots` in [server]; did you mean `host`?",
-        "  /etc/nexus.toml:6: backends[0].url: required: the server's http:// or https:// URL (only openai, anthropic, google have a default), got nothing",
+        `  /etc/nexus.toml:6: backends[0].url: required: the server's http:// or https:// URL (only ${WITH_DEFAULT_URL} have a default), got nothing`,
       ].join("\n")
     )
     expect(err.problems).toHaveLength(4)

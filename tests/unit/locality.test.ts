@@ -17,7 +17,11 @@ describe("provider localities", () => {
       expect(defaultZone(type)).toBe(locality.cloud ? "open" : "restricted")
       expect(defaultUrl(type)).toBe(locality.defaultUrl)
     }
-    expect(BACKEND_TYPES.filter((t) => providerFor(t).locality.cloud)).toEqual(["openai", "anthropic", "google"])
+    // The clouds Nexus ships with stay clouds; a provider added later says so in its own file.
+    const clouds = BACKEND_TYPES.filter((t) => providerFor(t).locality.cloud)
+    expect(clouds).toEqual(expect.arrayContaining(["openai", "anthropic", "google"]))
+    for (const t of clouds) expect({ t, url: defaultUrl(t) }).toEqual({ t, url: expect.stringMatching(/^https:\/\//) })
+    expect(BACKEND_TYPES.filter((t) => !providerFor(t).locality.cloud)).toEqual(expect.arrayContaining(["ollama", "vllm", "llamacpp", "lmstudio", "exo", "localai", "llamafile", "generic"]))
   })
 
   test("a config entry of a cloud type without url gets its provider's URL and the open zone", () => {
