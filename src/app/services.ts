@@ -49,6 +49,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     lifecycleOf: (type) => providerFor(type).lifecycle,
     timeoutMs: () => config().server.cold_first_byte_timeout_seconds * 1000,
     resolve: (model) => router.resolve(model),
+    now: () => clock.now(),
   })
   const fleetAuto = createFleetAuto({
     registry,
@@ -57,6 +58,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     config: () => config().fleet,
     clock,
     lifecycleOf: (type) => providerFor(type).lifecycle,
+    waiting: (model) => queue.waitingFor(model),
     store: state.demand,
     log,
   })
