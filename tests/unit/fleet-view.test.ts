@@ -32,6 +32,7 @@ function state(boxes: Box[]): FleetState {
       loaded: b.managed ? b.models.map((m) => ({ model: m.model, size_bytes: m.gb * GIB, vram_bytes: null, expires_at: null, in_flight: m.inFlight, pinned: m.pinned })) : [],
       load_ms: {},
     })),
+    waiting: {},
     pins: [],
     requests: { warm: 0, cold: 0 },
     recent_loads: [],
