@@ -1,6 +1,7 @@
 /**
  * Fleet time is the gateway's clock (`startGateway(config, { clock })`), not the host's:
- * a load claim that nobody confirmed expires after ten minutes of that clock.
+ * a load claim that nobody confirmed expires after ten minutes of that clock, and a pin
+ * renews a model whose expiry (the server's `expires_at`) falls short of the pin's end on it.
  */
 import { describe, expect, test } from "bun:test"
 import { startOllama } from "../../emulators/index.ts"
@@ -46,4 +47,16 @@ describe("a load claim", () => {
     for (const s of [first, second, third]) await s.cancel()
     await eventually(() => n.inFlight() === 0, 10_000, "the streams over")
   }, 30_000)
+})
+
+describe("a pin's renewal", () => {
+  test("compares the server's expiry with the gateway's clock: a model due to expire is kept without one", async () => {
+    // Years ahead of the host's clock: an expiry read against the host's would look far off.
+    const clock = testClock(Date.UTC(2031, 0, 6, 12))
+    const a = await scope.emulator(startOllama({ models: [{ id: "coder:7b", sizeBytes: GIB }], fleet: { keepAliveMs: 5 * MIN, now: clock.now } }))
+    expect(a.fleet!.resident()[0]!.expiresAt).toBe(clock.now() + 5 * MIN)
+    await scope.nexus({ backends: [backend("a", a.url, "ollama")], fleet: { pins: [{ model: "coder:7b", backend: "a" }] } }, { clock })
+    await eventually(() => a.fleet!.resident()[0]?.expiresAt === undefined, 5000, "kept loaded without an expiry")
+    expect(a.fleet!.loads).toEqual({})
+  })
 })
