@@ -1,7 +1,8 @@
 /**
  * `nexus fleet` as text: per box a memory bar with its loaded models (size, expiry,
  * requests in flight, pin), the learned load times, boxes whose models are always loaded,
- * the requests waiting in Nexus's queue per model, the last loads and the warm-hit share. Pure: the caller passes the time.
+ * the requests waiting in Nexus's queue per model, the last loads and the warm-hit share.
+ * Pure: the caller passes the time.
  * @module
  */
 import type { FleetState } from "../http/fleet-admin.ts"

@@ -100,8 +100,8 @@ export function createQueue(config: () => QueueConfig) {
             return true
           },
         }
-        // Every way out (taken, timed out, client gone) passes here once: the timer and
-        // the abort listener are gone after the first, and the waiter is out of the line.
+        // Every way out (taken, timed out, client gone) ends here; whichever comes first
+        // takes the waiter off its model's count, and only that one.
         let left = false
         function done(settle: () => void): void {
           clearTimeout(timer)
