@@ -12,6 +12,7 @@ import type { Logger } from "../observability/log.ts"
 import { createHistory } from "../observability/history.ts"
 import { createMetrics } from "../observability/metrics.ts"
 import { observeFleet } from "../observability/fleet-metrics.ts"
+import { observeQueue } from "../observability/queue-metrics.ts"
 import { observeRequests } from "../observability/record.ts"
 import { createListenerFaults } from "../observability/listener-faults.ts"
 import { createStats } from "../observability/stats.ts"
@@ -49,6 +50,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     lifecycleOf: (type) => providerFor(type).lifecycle,
     timeoutMs: () => config().server.cold_first_byte_timeout_seconds * 1000,
     resolve: (model) => router.resolve(model),
+    now: () => clock.now(),
   })
   const fleetAuto = createFleetAuto({
     registry,
@@ -57,6 +59,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     config: () => config().fleet,
     clock,
     lifecycleOf: (type) => providerFor(type).lifecycle,
+    waiting: (model) => queue.waitingFor(model),
     store: state.demand,
     log,
   })
@@ -104,6 +107,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const metrics = createMetrics(registry)
   faults.register(metrics.registry)
   observeFleet(metrics.registry, fleet)
+  observeQueue(metrics.registry, queue)
   watchState(state, metrics.registry)
   /** Every finished request; observability subscribes, and so may the dashboard. */
   const requests = createEventBus<RequestRecord>(faults.of("request"))

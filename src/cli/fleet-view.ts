@@ -1,7 +1,8 @@
 /**
  * `nexus fleet` as text: per box a memory bar with its loaded models (size, expiry,
  * requests in flight, pin), the learned load times, boxes whose models are always loaded,
- * the last loads and the warm-hit share. Pure: the caller passes the time.
+ * the requests waiting in Nexus's queue per model, the last loads and the warm-hit share.
+ * Pure: the caller passes the time.
  * @module
  */
 import type { FleetState } from "../http/fleet-admin.ts"
@@ -62,6 +63,8 @@ function box(b: Box, now: number): string[] {
 export function renderFleet(state: FleetState, now: number): string {
   if (!state.backends.length) return "No backends.\n"
   const lines = state.backends.flatMap((b) => [...box(b, now), ""])
+  const waiting = Object.entries(state.waiting)
+  if (waiting.length) lines.push(`Waiting for a slot: ${waiting.map(([model, n]) => `${model} ${n}`).join(", ")}`, "")
   if (state.recent_loads.length) {
     lines.push("Recent loads:")
     for (const l of [...state.recent_loads].reverse()) lines.push(`  ${l.at.slice(11, 19)}  ${l.model} on ${l.backend}, ${l.reason}, ${l.seconds.toFixed(1)} s`)

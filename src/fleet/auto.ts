@@ -1,6 +1,7 @@
 /**
  * The fleet acting on its own (`[fleet] auto`): every minute of the gateway's clock it
- * samples each model's requests per box, plans (planner.ts), and, when auto is on,
+ * samples each model's queue per box (requests in flight there, plus those waiting in
+ * Nexus's own queue for the model), plans (planner.ts), and, when auto is on,
  * carries the plan out through FleetControl, which refuses to unload a model in use or
  * pinned whoever asks. Demand is recorded from finished requests and kept in the state
  * file. With auto off the same plan is only reported (GET /v1/fleet/plan).
@@ -26,6 +27,8 @@ export interface AutoDeps {
   config(): FleetConfig
   clock: Clock
   lifecycleOf(type: BackendType): Lifecycle | undefined
+  /** Requests waiting in Nexus's queue for `model` (every box serving it is at capacity). */
+  waiting(model: string): number
   store?: DemandStore
   log: Logger
 }
@@ -58,13 +61,18 @@ export function createFleetAuto(deps: AutoDeps) {
     return out
   }
 
-  /** One sample of the requests on each loaded model at each managed box. */
+  /**
+   * One sample of the queue on each loaded model at each managed box: its requests in
+   * flight there, and every request waiting in Nexus's queue for the model. A waiter
+   * waits for whichever box serving the model frees a slot first, so it counts on each.
+   */
   function sample(boxes: ReadonlySet<Backend>): void {
     const seen = new Set<string>()
     for (const b of boxes) {
       for (const m of b.models.values()) {
-        const n = fleet.inFlight(b.id, m.id)
-        if (n === 0 || m.loaded !== true) continue
+        if (m.loaded !== true) continue
+        const n = fleet.inFlight(b.id, m.id) + deps.waiting(m.id)
+        if (n === 0) continue
         const k = residencyKey(b.id, m.id)
         seen.add(k)
         const q = queues.get(k) ?? { backend: b, model: m.id, depths: [] }

@@ -21,6 +21,8 @@ export interface ControlDeps {
   timeoutMs(): number
   /** The model a name resolves to (aliases, `:latest`). */
   resolve(model: string): string
+  /** The gateway's clock, epoch ms: a pin's renewal compares the server's expiry with it. */
+  now(): number
 }
 
 export interface LoadOptions {
@@ -172,7 +174,7 @@ export function createFleetControl(deps: ControlDeps) {
         if (keep === undefined) continue
         // Loaded, but due to expire before the pin ends (a request reset its keep-alive): renew it.
         // (Held "forever", Ollama reports an expiry centuries away.)
-        const wanted = keep < 0 ? Date.now() + FOREVER_MS : Date.now() + keep - PIN_SLACK_MS
+        const wanted = deps.now() + (keep < 0 ? FOREVER_MS : keep - PIN_SLACK_MS)
         const renew = info.loaded === true && info.expiresAt !== undefined && info.expiresAt < wanted
         if (info.loaded === false || renew) loadOn(b, p.model, { keepAliveMs: keep, reason: "pin" }).catch(() => {})
       }

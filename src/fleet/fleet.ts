@@ -54,7 +54,7 @@ export const residencyKey = (backendId: string, model: string) => `${backendId}\
 
 export interface FleetOptions {
   config(): FleetConfig
-  /** The clock pins read (tests set it). */
+  /** The gateway's clock, which pins, load claims and recent loads read. */
   now?: () => Date
 }
 
@@ -65,7 +65,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   /** model -> the backend a load of it is under way on. */
   const claims = new Map<string, { backendId: string; until: number }>()
   const runtimePins: PinConfig[] = []
-  const loads = createEventBus<LoadEvent>()
+  const loads = createEventBus<RecentLoad>()
   const unloads = createEventBus<UnloadEvent>()
   const on = () => opts.config().enabled
   const counts = { warm: 0, cold: 0 }
@@ -73,9 +73,10 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   /** Models (per backend) requests wait to load, not yet counted as loaded. */
   const awaited = new Set<string>()
   loads.on((e) => {
-    recent.push({ ...e, at: now().getTime() })
+    recent.push(e)
     if (recent.length > RECENT_LOADS) recent.shift()
   })
+  const loadDone = (e: LoadEvent) => loads.emit({ ...e, at: now().getTime() })
 
   // Whether any backend has a model known not to be loaded, recomputed after a change.
   let cold = false
@@ -100,7 +101,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
 
   /** Claim the load of `model` on `backendId`; the returned function gives the claim up if still held. */
   function claim(model: string, backendId: string): () => void {
-    claims.set(model, { backendId, until: Date.now() + CLAIM_MS })
+    claims.set(model, { backendId, until: now().getTime() + CLAIM_MS })
     return () => {
       if (claims.get(model)?.backendId === backendId) claims.delete(model)
     }
@@ -109,7 +110,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   function claimed(model: string): string | undefined {
     const c = claims.get(model)
     if (!c) return undefined
-    if (c.until > Date.now()) return c.backendId
+    if (c.until > now().getTime()) return c.backendId
     claims.delete(model)
     return undefined
   }
@@ -125,8 +126,8 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       coldKnown = true
       return cold
     },
-    /** Loads as they complete (metrics subscribe). */
-    onLoad(listener: Listener<LoadEvent>): () => void {
+    /** Loads as they complete, stamped with the gateway's clock (metrics subscribe). */
+    onLoad(listener: Listener<RecentLoad>): () => void {
       return loads.on(listener)
     },
     onUnload(listener: Listener<UnloadEvent>): () => void {
@@ -182,7 +183,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
           if (!awaited.delete(k)) return
           learn(backend.id, model, ms)
           registry.setModelLoaded(backend.id, model, true)
-          loads.emit({ backend: backend.name, model, reason: "request", ms })
+          loadDone({ backend: backend.name, model, reason: "request", ms })
         },
         settle() {
           if (done) return
@@ -211,7 +212,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       awaited.delete(residencyKey(backend.id, model))
       if (ms === undefined) return
       learn(backend.id, model, ms)
-      loads.emit({ backend: backend.name, model, reason, ms })
+      loadDone({ backend: backend.name, model, reason, ms })
     },
     unloaded(backend: Backend, model: string, reason: UnloadReason = "explicit"): void {
       registry.setModelLoaded(backend.id, model, false)

@@ -30,7 +30,10 @@ export interface ExtraCopy {
   lastUsed: number
 }
 
-/** Requests on a model at a box, one sample per planner tick, oldest first. */
+/**
+ * The queue of a model at a box (its requests in flight there plus those waiting in
+ * Nexus's queue for the model), one sample per planner tick, oldest first.
+ */
 export interface QueueSamples {
   backend: Backend
   model: string

@@ -64,7 +64,7 @@ export function eventRoutes(deps: StateDeps & ViewerDeps & Pick<AppDeps, "idleTi
         }
       })
       const offRequests = deps.requests.on((r) => hub.publish("request", r))
-      const offLoads = deps.fleet.onLoad((l) => hub.publish("load", loadState({ ...l, at: Date.now() })))
+      const offLoads = deps.fleet.onLoad((l) => hub.publish("load", loadState(l)))
       const heartbeat = setInterval(() => hub.comment("ping"), HEARTBEAT_MS)
       return () => {
         offRegistry()

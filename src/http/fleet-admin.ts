@@ -74,9 +74,11 @@ export function fleetView(b: Backend, fleet: Fleet) {
 }
 
 /** The body of `GET /v1/fleet`. */
-export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
+export function fleetState(deps: Pick<AppDeps, "registry" | "fleet" | "queue">) {
   return {
     backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
+    /** Requests waiting in Nexus's queue, by the model they wait for (every box serving it is full). */
+    waiting: Object.fromEntries(deps.queue.waiting()) as Record<string, number>,
     pins: deps.fleet.pins(),
     requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
     recent_loads: deps.fleet.recentLoads().map((l) => ({ ...loadState(l), at: new Date(l.at).toISOString() })),
@@ -85,7 +87,7 @@ export function fleetState(deps: Pick<AppDeps, "registry" | "fleet">) {
 
 export type FleetState = ReturnType<typeof fleetState>
 
-export function fleetRoutes(deps: AdminGateDeps & Pick<AppDeps, "fleet" | "fleetControl" | "fleetAuto" | "registry">) {
+export function fleetRoutes(deps: AdminGateDeps & Pick<AppDeps, "fleet" | "fleetControl" | "fleetAuto" | "queue" | "registry">) {
   const app = new Hono<Env>()
   const control = deps.fleetControl
 

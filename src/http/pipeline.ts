@@ -74,7 +74,7 @@ async function reserveOrWait(
   if (!got.ok && got.kind === "unavailable" && got.waitable && cfg.max_size > 0) {
     const queueDeadline = Math.min(deadline, performance.now() + cfg.max_wait_seconds * 1000)
     try {
-      got = await deps.queue.wait(req.priority, signal, queueDeadline, () => {
+      got = await deps.queue.wait(got.resolved, req.priority, signal, queueDeadline, () => {
         const r = reserve(deps, req, policy, session)
         return !r.ok && r.kind === "unavailable" && r.waitable ? undefined : r
       })

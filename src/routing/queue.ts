@@ -4,7 +4,8 @@
  * first, FIFO within a priority. Each waiter brings a `take` function that plans and
  * reserves a slot in one synchronous step; a released slot is offered to waiters in
  * line order until one takes it, so one slot wakes exactly one request and no two
- * requests can both win the last slot.
+ * requests can both win the last slot. It also keeps how many wait for each model (the
+ * model the router resolved), so the fleet can see demand that `max_concurrent` holds back.
  * @module
  */
 
@@ -37,6 +38,14 @@ export type RequestQueue = ReturnType<typeof createQueue>
 export function createQueue(config: () => QueueConfig) {
   const high: Waiter[] = []
   const normal: Waiter[] = []
+  /** model -> requests waiting for it; a model nobody waits for has no entry. */
+  const waiting = new Map<string, number>()
+
+  function leave(model: string): void {
+    const n = (waiting.get(model) ?? 1) - 1
+    if (n > 0) waiting.set(model, n)
+    else waiting.delete(model)
+  }
 
   function remove(w: Waiter): void {
     const list = w.priority === "high" ? high : normal
@@ -59,11 +68,21 @@ export function createQueue(config: () => QueueConfig) {
       return high.length + normal.length
     },
 
+    /** Requests waiting for `model` now. */
+    waitingFor(model: string): number {
+      return waiting.get(model) ?? 0
+    },
+
+    /** Requests waiting now, by model (only models somebody waits for). */
+    waiting(): ReadonlyMap<string, number> {
+      return waiting
+    },
+
     /**
-     * Wait until `take` returns something; rejects with a QueueError when the queue is
-     * full, the deadline passes or the client leaves.
+     * Wait for `model` until `take` returns something; rejects with a QueueError when the
+     * queue is full, the deadline passes or the client leaves.
      */
-    wait<T>(priority: QueuePriority, signal: AbortSignal, deadline: number, take: Take<T>): Promise<T> {
+    wait<T>(model: string, priority: QueuePriority, signal: AbortSignal, deadline: number, take: Take<T>): Promise<T> {
       if (high.length + normal.length >= config().max_size) return Promise.reject(new QueueError("full"))
       if (signal.aborted) return Promise.reject(new QueueError("aborted"))
       const remaining = deadline - performance.now()
@@ -81,13 +100,21 @@ export function createQueue(config: () => QueueConfig) {
             return true
           },
         }
+        // Every way out (taken, timed out, client gone) ends here; whichever comes first
+        // takes the waiter off its model's count, and only that one.
+        let left = false
         function done(settle: () => void): void {
           clearTimeout(timer)
           signal.removeEventListener("abort", onAbort)
           remove(w)
+          if (!left) {
+            left = true
+            leave(model)
+          }
           settle()
         }
         ;(priority === "high" ? high : normal).push(w)
+        waiting.set(model, (waiting.get(model) ?? 0) + 1)
       })
     },
 

@@ -306,6 +306,31 @@ describe("spend: budget, keys and the ledger", () => {
   })
 })
 
+describe("the queue", () => {
+  moves("nexus_queue_waiting")
+  test("a request waiting for the one slot reads 1 for its model; gone, it reads 0", async () => {
+    const a = await scope.emulator(startOllama({ models: ["m:7b"], chunks: 100, chunkDelayMs: 100 }))
+    const n = await scope.nexus({ backends: [backend("a", a.url, "ollama", { max_concurrent: 1 })] })
+    const series = `nexus_queue_waiting{model="m:7b"}`
+    const send = () => {
+      const ctl = new AbortController()
+      const res = fetch(`${n.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat("m:7b", { stream: true })), signal: ctl.signal }).catch(() => undefined)
+      return { res, leave: () => ctl.abort() }
+    }
+    const holder = send()
+    await eventually(() => a.stats.inFlight === 1, 5000, "the slot taken")
+    expect(await sample(n, series)).toBe(0)
+    const waiter = send()
+    await until(() => scrape(n), (x) => at(x, series) === 1, { what: "one waiting" })
+    waiter.leave()
+    await waiter.res
+    await until(() => scrape(n), (x) => at(x, series) === 0 && x.has(series), { what: "none waiting" })
+    holder.leave()
+    await holder.res
+    await eventually(() => n.inFlight() === 0, 10_000, "the stream over")
+  })
+})
+
 describe("model residency", () => {
   moves("nexus_model_loads_total", "nexus_model_load_seconds", "nexus_model_requests_total", "nexus_model_warm_hit_ratio")
   test("a cold model loads once for a request: one load, its duration, one cold and then one warm attempt", async () => {

@@ -83,9 +83,9 @@ describe("capacity queue", () => {
     const order: string[] = []
     const signal = new AbortController().signal
     const take = () => slots.take()
-    const a = q.wait("normal", signal, far(), take).then(() => order.push("a"))
-    const b = q.wait("normal", signal, far(), take).then(() => order.push("b"))
-    const c = q.wait("high", signal, far(), take).then(() => order.push("c"))
+    const a = q.wait("m", "normal", signal, far(), take).then(() => order.push("a"))
+    const b = q.wait("m", "normal", signal, far(), take).then(() => order.push("b"))
+    const c = q.wait("m", "high", signal, far(), take).then(() => order.push("c"))
     slots.free = 1
     q.released()
     await c
@@ -102,8 +102,8 @@ describe("capacity queue", () => {
     const q = createQueue(() => cfg)
     const signal = new AbortController().signal
     let forB = 0
-    const a = q.wait("normal", signal, far(), () => undefined)
-    const b = q.wait("normal", signal, far(), () => (forB > 0 ? forB-- : undefined))
+    const a = q.wait("m", "normal", signal, far(), () => undefined)
+    const b = q.wait("m", "normal", signal, far(), () => (forB > 0 ? forB-- : undefined))
     forB = 1
     q.released()
     expect(await b).toBe(1)
@@ -119,8 +119,8 @@ describe("capacity queue", () => {
     const q = createQueue(() => ({ ...cfg, max_size: 1 }))
     const ac = new AbortController()
     const never = () => undefined
-    const first = q.wait("normal", ac.signal, far(), never)
-    await expect(q.wait("normal", ac.signal, far(), never)).rejects.toEqual(new QueueError("full"))
+    const first = q.wait("m", "normal", ac.signal, far(), never)
+    await expect(q.wait("m", "normal", ac.signal, far(), never)).rejects.toEqual(new QueueError("full"))
     ac.abort()
     await expect(first).rejects.toEqual(new QueueError("aborted"))
     expect(q.size).toBe(0)
@@ -128,7 +128,7 @@ describe("capacity queue", () => {
 
   test("times out at the deadline and leaves the queue", async () => {
     const q = createQueue(() => cfg)
-    const err = await q.wait("normal", new AbortController().signal, performance.now() + 20, () => undefined).catch((e) => e)
+    const err = await q.wait("m", "normal", new AbortController().signal, performance.now() + 20, () => undefined).catch((e) => e)
     expect(err).toEqual(new QueueError("timeout"))
     expect(q.size).toBe(0)
   })

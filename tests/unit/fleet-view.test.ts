@@ -1,7 +1,8 @@
 /**
  * `nexus fleet`'s text, for any fleet: the memory bar is always 20 cells (full, never
  * longer, when the loaded models exceed the budget), every loaded model has its own line
- * with its size, and an always-loaded box is one line naming its models.
+ * with its size, an always-loaded box is one line naming its models, and the requests
+ * waiting in Nexus's queue are one line by model.
  */
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
@@ -20,7 +21,7 @@ const boxArb = fc.record({
 
 type Box = typeof boxArb extends fc.Arbitrary<infer T> ? T : never
 
-function state(boxes: Box[]): FleetState {
+function state(boxes: Box[], waiting: Record<string, number> = {}): FleetState {
   return {
     backends: boxes.map((b) => ({
       backend: b.backend,
@@ -32,6 +33,7 @@ function state(boxes: Box[]): FleetState {
       loaded: b.managed ? b.models.map((m) => ({ model: m.model, size_bytes: m.gb * GIB, vram_bytes: null, expires_at: null, in_flight: m.inFlight, pinned: m.pinned })) : [],
       load_ms: {},
     })),
+    waiting,
     pins: [],
     requests: { warm: 0, cold: 0 },
     recent_loads: [],
@@ -67,6 +69,18 @@ describe("nexus fleet text", () => {
             expect(facts.includes(`${m.inFlight} in flight`)).toBe(m.inFlight > 0)
           }
         }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  test("for any requests waiting in the queue: one line naming each model with its count, none when nobody waits", () => {
+    fc.assert(
+      fc.property(fc.dictionary(name, fc.integer({ min: 1, max: 500 }), { maxKeys: 4 }), (waiting) => {
+        const lines = renderFleet(state([{ backend: "a", managed: true, budgetGb: null, models: [] }], waiting), 0).split("\n")
+        const entries = Object.entries(waiting)
+        const expected = entries.length ? [`Waiting for a slot: ${entries.map(([m, n]) => `${m} ${n}`).join(", ")}`] : []
+        expect(lines.filter((l) => l.startsWith("Waiting for a slot"))).toEqual(expected)
       }),
       { numRuns: 300 }
     )
