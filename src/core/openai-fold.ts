@@ -25,7 +25,7 @@ export interface FoldedChoice {
   /** Tool call index (as the server numbers them) -> position in `tools`. */
   order: Map<number, number>
   finish: string | null
-  /** vLLM names the stop string that matched; llama.cpp and others do not. */
+  /** The stop string that matched, when the server says. */
   stopSequence?: string
 }
 
@@ -71,21 +71,38 @@ export class OpenAIFold {
     let acc = this.choices.get(index)
     if (!acc) this.choices.set(index, (acc = { text: "", tools: [], order: new Map(), finish: null }))
     const d = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : c
-    const thought = d.reasoning_content ?? d.reasoning ?? d.thinking
-    if (typeof thought === "string" && thought) acc.reasoning = (acc.reasoning ?? "") + thought
+    const thought = reasoningOf(d)
+    if (thought) acc.reasoning = (acc.reasoning ?? "") + thought
     if (typeof d.content === "string") acc.text += d.content
     if (typeof d.text === "string") acc.text += d.text
     if (Array.isArray(d.tool_calls)) d.tool_calls.forEach((t, i) => isObj(t) && addTool(acc, t, i))
     if (typeof c.finish_reason === "string" && c.finish_reason) {
       acc.finish = c.finish_reason
-      acc.stopSequence = typeof c.stop_reason === "string" ? c.stop_reason : undefined
+      acc.stopSequence = stopSequenceOf(c)
     }
   }
 }
 
-/** A tool call or a fragment of one: its `index` says which (in a document, its place in the list). */
+/** The reasoning a delta or message carries (`reasoning_content`, `reasoning`, Ollama's `thinking`), if any. */
+export function reasoningOf(d: Obj): string | undefined {
+  const thought = d.reasoning_content ?? d.reasoning ?? d.thinking
+  return typeof thought === "string" && thought ? thought : undefined
+}
+
+/** Which tool call a call or fragment is: its `index`, else (in a document) its place `i` in the list. */
+export const toolIndex = (t: Obj, i: number): number => (typeof t.index === "number" ? t.index : i)
+
+/** A tool call's arguments (or a fragment of them) as text; some servers send an object. */
+export function argumentsOf(fn: Obj): string {
+  return typeof fn.arguments === "string" ? fn.arguments : isObj(fn.arguments) ? JSON.stringify(fn.arguments) : ""
+}
+
+/** vLLM names the stop string that matched; llama.cpp and others do not. */
+export const stopSequenceOf = (c: Obj): string | undefined => (typeof c.stop_reason === "string" ? c.stop_reason : undefined)
+
+/** A tool call or a fragment of one. */
 function addTool(acc: FoldedChoice, t: Obj, i: number): void {
-  const index = typeof t.index === "number" ? t.index : i
+  const index = toolIndex(t, i)
   const fn = isObj(t.function) ? t.function : {}
   let at = acc.order.get(index)
   if (at === undefined) {
@@ -93,8 +110,7 @@ function addTool(acc: FoldedChoice, t: Obj, i: number): void {
     acc.order.set(index, at)
     acc.tools.push({ id: typeof t.id === "string" && t.id ? t.id : undefined, name: String(fn.name ?? ""), arguments: "" })
   }
-  if (typeof fn.arguments === "string") acc.tools[at]!.arguments += fn.arguments
-  else if (isObj(fn.arguments)) acc.tools[at]!.arguments += JSON.stringify(fn.arguments)
+  acc.tools[at]!.arguments += argumentsOf(fn)
 }
 
 /** The fold as the document a non-streaming request gets (or the error it carried instead). */

@@ -8,7 +8,7 @@
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
 import { FrameReader, eventData } from "../core/frames.ts"
-import { OpenAIFold } from "../core/openai-fold.ts"
+import { OpenAIFold, argumentsOf, reasoningOf, stopSequenceOf, toolIndex } from "../core/openai-fold.ts"
 import type { StreamTranslator } from "../core/stream-translator.ts"
 
 export type AnswerEvent =
@@ -58,32 +58,32 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
   const choice = Array.isArray(doc.choices) && isObj(doc.choices[0]) ? doc.choices[0] : undefined
   if (choice) {
     const msg = isObj(choice.delta) ? choice.delta : isObj(choice.message) ? choice.message : undefined
-    const thought = msg ? (msg.reasoning_content ?? msg.reasoning ?? msg.thinking) : undefined
-    if (typeof thought === "string" && thought) out.push({ type: "reasoning", text: thought })
+    const thought = msg && reasoningOf(msg)
+    if (thought) out.push({ type: "reasoning", text: thought })
     const text = msg ? msg.content : choice.text
     if (typeof text === "string" && text) out.push({ type: "text", text })
     const calls = msg && Array.isArray(msg.tool_calls) ? msg.tool_calls : []
     calls.forEach((call, i) => {
       if (!isObj(call)) return
-      const index = typeof call.index === "number" ? call.index : i
+      const index = toolIndex(call, i)
       const fn = isObj(call.function) ? call.function : {}
       if (!seen.has(index)) {
         seen.add(index)
-        const id = typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
-        out.push({ type: "tool", index, id, name: String(fn.name ?? "") })
+        out.push({ type: "tool", index, id: callId(call.id), name: String(fn.name ?? "") })
       }
-      if (typeof fn.arguments === "string" && fn.arguments) out.push({ type: "tool_args", index, fragment: fn.arguments })
-      else if (isObj(fn.arguments)) out.push({ type: "tool_args", index, fragment: JSON.stringify(fn.arguments) })
+      const fragment = argumentsOf(fn)
+      if (fragment) out.push({ type: "tool_args", index, fragment })
     })
-    if (typeof choice.finish_reason === "string" && choice.finish_reason) {
-      // vLLM names the stop string that matched; llama.cpp and others do not.
-      const stopSequence = typeof choice.stop_reason === "string" ? choice.stop_reason : undefined
-      out.push({ type: "finish", reason: choice.finish_reason, stopSequence })
-    }
+    if (typeof choice.finish_reason === "string" && choice.finish_reason) out.push({ type: "finish", reason: choice.finish_reason, stopSequence: stopSequenceOf(choice) })
   }
   const usage = readUsage(doc)
   if (usage) out.push({ type: "usage", usage, cached: cachedTokens(doc.usage) })
   return out
+}
+
+/** The server's id for a tool call, or one made up (every dialect's clients need one). */
+function callId(id: unknown): string {
+  return typeof id === "string" && id ? id : `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 }
 
 function cachedTokens(usage: unknown): number | undefined {
@@ -184,7 +184,7 @@ function answerOf(fold: OpenAIFold): Answer {
   const c = fold.first()
   const answer: Answer = { text: c?.text ?? "", tools: [], finish: c?.finish ?? null }
   if (c?.reasoning !== undefined) answer.reasoning = c.reasoning
-  for (const t of c?.tools ?? []) answer.tools.push({ id: t.id ?? `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, name: t.name, arguments: t.arguments })
+  for (const t of c?.tools ?? []) answer.tools.push({ id: callId(t.id), name: t.name, arguments: t.arguments })
   if (c?.stopSequence !== undefined) answer.stopSequence = c.stopSequence
   const usage = fold.usage && readUsage({ usage: fold.usage })
   if (usage) {

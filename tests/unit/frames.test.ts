@@ -79,7 +79,10 @@ describe("the event-stream reader, for every way a stream is cut into chunks", (
   }
 
   test("the relay forwards the same bytes however they are cut, the backend's own chunk where nothing changed", () => {
-    const chat = fc.array(text.map((t) => `data: ${JSON.stringify({ choices: [{ delta: { content: t } }] })}\n\n`), { maxLength: 8 })
+    const chunk = text.map((t) => `data: ${JSON.stringify({ choices: [{ delta: { content: t } }] })}\n\n`)
+    // A line no client knows (passed on as it is) may begin with a multi-byte character.
+    const unknown = text.filter((t) => t.trim() !== "").map((t) => `${t}\n\n`)
+    const chat = fc.array(fc.oneof(chunk, unknown), { maxLength: 8 })
     fc.assert(
       fc.property(chat, fc.array(fc.nat(), { maxLength: 16 }), (events, points) => {
         const bytes = enc.encode(`: keep-alive\n\n${events.join("")}`)
