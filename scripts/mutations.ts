@@ -149,4 +149,7 @@ export const MUTATIONS: Mutation[] = [
   { file: "src/discovery/probe.ts", find: "if (skip.has(key) || seen.has(key)) return", replace: "if (seen.has(key)) return", tests: [`${U}discovery.test.ts`], what: "discovery probes its own port" },
   { file: "src/discovery/probe.ts", find: "    else for (const port of t.ports) add(entry, port)\n", replace: "", tests: [`${U}discovery.test.ts`], what: "a probe host without a port is never probed" },
   { file: "src/routing/router.ts", find: "return known(listed) ? listed : (registry.listedAs(listed) ?? listed)", replace: "return listed", tests: [`${I}model-case.test.ts`], what: "a model name in another case is a 404" },
+  { file: "src/core/frames.ts", find: "      if (text.charCodeAt(0) === 10) text = text.slice(1)\n", replace: "", tests: [`${U}frames.test.ts`], what: "a CR LF pair split across chunks read as two line breaks" },
+  { file: "src/core/frames.ts", find: "this.intact = this.clean && clean", replace: "this.intact = clean", tests: [`${U}frames.test.ts`], what: "a chunk that begins inside a character forwarded as its own bytes" },
+  { file: "src/core/openai-fold.ts", find: "    acc.order.set(index, at)\n", replace: "", tests: [`${U}frames.test.ts`], what: "each fragment of a streamed tool call folded as a call of its own" },
 ]

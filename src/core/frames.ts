@@ -1,26 +1,59 @@
 /**
- * Cutting decoded stream text into whole frames (SSE events end at a blank line) in time
- * linear in the text, however large one frame grows: a text that completes no frame is
- * kept aside and never scanned again, and the pieces of a large frame are joined once,
- * when it ends. CR LF and lone CR become LF, also when a CR LF pair is split across chunks.
- * One reader of an event's data serves both sides (the relay's observer, the encoders' reader).
+ * The one reader of event streams: bytes (or decoded text) in, whole events out, for
+ * both framings a backend streams in: SSE (events end at a blank line) and NDJSON (each
+ * line is one). Incremental across chunk boundaries, a multi-byte character or a CR LF
+ * pair included; CR LF and lone CR become LF. In time linear in the text however large
+ * one event grows: a text that completes no event is kept aside and never scanned again,
+ * and the pieces of a large event are joined once, when it ends. The complete events of
+ * a chunk come back as one block that is the chunk's own text when nothing was held or
+ * changed, so a relay can forward unchanged events as the backend's own bytes.
  * @module
  */
 
-export class FrameSplitter {
-  /** Text after the last complete frame, in the pieces it arrived in. */
+/** How a stream is cut into events. */
+export type Framing = "sse" | "ndjson"
+
+export class FrameReader {
+  /** Text after the last complete event, in the pieces it arrived in. */
   private pieces: string[] = []
-  /** Characters held in `pieces`: the size of the frame still open. */
+  /** Characters held in `pieces`: the size of the event still open. */
   held = 0
   /** The last piece ended with a CR whose LF may start the next one. */
   private cr = false
+  /** What ends an event. */
+  private readonly sep: string
+  private decoder: TextDecoder | undefined
+  /** The bytes decoded so far end on a character boundary. */
+  private clean = true
+  /**
+   * The text `decode` returned last is exactly its chunk's bytes (the chunk began and
+   * ended on character boundaries), so that text can go out as those bytes.
+   */
+  intact = false
+  /** The block `push` returned last, and where `next` reads in it. */
+  private block = ""
+  private at = 0
+
+  constructor(framing: Framing = "sse") {
+    this.sep = framing === "sse" ? "\n\n" : "\n"
+  }
+
+  /** A chunk of bytes as text, a character split across chunks included. */
+  decode(bytes: Uint8Array): string {
+    const text = (this.decoder ??= new TextDecoder()).decode(bytes, { stream: true })
+    const clean = bytes[bytes.byteLength - 1]! < 0x80
+    this.intact = this.clean && clean
+    this.clean = clean
+    return text
+  }
 
   /**
-   * Feed decoded text; returns the complete frames it closes, each with its terminator,
-   * as one string ("" when none). When nothing was held and the text ends on a boundary,
-   * that string is `text` itself.
+   * Feed a chunk; returns the complete events it closes, each with its terminator, as one
+   * block ("" when none), which `next` then reads event by event. When nothing was held
+   * and the text ends on a boundary, that block is the (decoded) chunk itself.
    */
-  push(text: string): string {
+  push(chunk: string | Uint8Array): string {
+    let text = typeof chunk === "string" ? chunk : this.decode(chunk)
     if (this.cr) {
       this.cr = false
       if (text.charCodeAt(0) === 10) text = text.slice(1)
@@ -29,11 +62,18 @@ export class FrameSplitter {
       this.cr = text.charCodeAt(text.length - 1) === 13
       text = text.replace(/\r\n?/g, "\n")
     }
+    this.at = 0
+    this.block = this.cut(text)
+    return this.block
+  }
+
+  private cut(text: string): string {
     if (text.length === 0) return ""
-    let cut = text.lastIndexOf("\n\n")
-    if (cut !== -1) cut += 2
-    // A "\n\n" whose first LF ended the previous piece.
-    else if (text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
+    const sep = this.sep
+    let cut = text.lastIndexOf(sep)
+    if (cut !== -1) cut += sep.length
+    // A blank line whose first LF ended the previous piece.
+    else if (sep.length === 2 && text.charCodeAt(0) === 10 && this.endsWithLf()) cut = 1
     if (cut === -1) {
       this.pieces.push(text)
       this.held += text.length
@@ -49,12 +89,43 @@ export class FrameSplitter {
     return head
   }
 
-  /** What is held (an unterminated frame), emptying the splitter. */
+  /**
+   * The next event of the block `push` returned last, without its terminator, or
+   * undefined after the last one. An empty event (an extra blank line) is "".
+   */
+  next(): string | undefined {
+    const block = this.block
+    const start = this.at
+    if (start >= block.length) return undefined
+    const end = block.indexOf(this.sep, start)
+    // A lone LF after the block's last event: one more line break, not an event.
+    if (end === -1) {
+      this.at = block.length
+      return undefined
+    }
+    this.at = end + this.sep.length
+    return block.slice(start, end)
+  }
+
+  /** The non-empty events of a chunk. */
+  *events(chunk: string | Uint8Array): Generator<string> {
+    this.push(chunk)
+    for (let event = this.next(); event !== undefined; event = this.next()) if (event) yield event
+  }
+
+  /** What is held (an unterminated event), emptying the reader. */
   take(): string {
     const out = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join("")
     this.pieces.length = 0
     this.held = 0
     return out
+  }
+
+  /** At the stream's end: the last event that no terminator closed ("" when none), emptying the reader. */
+  end(): string {
+    const tail = this.decoder?.decode()
+    if (tail) this.push(tail)
+    return this.take().replace(/\n+$/, "")
   }
 
   private endsWithLf(): boolean {
@@ -79,13 +150,4 @@ export function eventName(event: string): string | undefined {
     name = event.slice(at + 6, end === -1 ? undefined : end).trim()
   }
   return name
-}
-
-/** The events in what `push` returned, each without its blank line. */
-export function* eventsIn(done: string): Generator<string> {
-  let start = 0
-  for (let cut = done.indexOf("\n\n"); cut !== -1; cut = done.indexOf("\n\n", start)) {
-    yield done.slice(start, cut)
-    start = cut + 2
-  }
 }

@@ -4,6 +4,7 @@
  */
 import { fromAnthropicUsage } from "./anthropic-usage.ts"
 import { fromOllamaCounts } from "./ollama-usage.ts"
+import { fromResponsesUsage } from "./responses-usage.ts"
 
 export interface Usage {
   prompt_tokens?: number
@@ -13,11 +14,13 @@ export interface Usage {
 
 /**
  * The `usage` object of a parsed OpenAI body or chunk, if it has a useful one (or an
- * Anthropic one's, or the counts of Ollama's last line or document).
+ * Anthropic one's, a Responses one's, or the counts of Ollama's last line or document).
  */
 export function readUsage(body: unknown): Usage | undefined {
   if (typeof body !== "object" || body === null) return undefined
-  const b = body as { usage?: unknown; message?: { usage?: unknown }; done?: unknown }
+  const b = body as { usage?: unknown; message?: { usage?: unknown }; done?: unknown; object?: unknown; response?: unknown }
+  // A Responses stream's events carry the response, and so its usage, on `response`.
+  if (b.usage === undefined && typeof b.response === "object" && b.response !== null) return readUsage(b.response)
   // Anthropic's message_start carries it on `message`.
   const usage = b.usage ?? (typeof b.message === "object" && b.message !== null ? b.message.usage : undefined)
   if (usage === undefined && b.done === true) return fromOllamaCounts(b)
@@ -25,7 +28,7 @@ export function readUsage(body: unknown): Usage | undefined {
   const u = usage as Record<string, unknown>
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)
   if (u.prompt_tokens === undefined && (u.input_tokens !== undefined || u.output_tokens !== undefined)) {
-    return fromAnthropicUsage(u)
+    return b.object === "response" ? fromResponsesUsage(u) : fromAnthropicUsage(u)
   }
   const out: Usage = {
     prompt_tokens: num(u.prompt_tokens),

@@ -7,7 +7,8 @@
  */
 import type { Usage } from "../core/usage.ts"
 import { readUsage } from "../core/usage.ts"
-import { FrameSplitter, eventData, eventsIn } from "../core/frames.ts"
+import { FrameReader, eventData } from "../core/frames.ts"
+import { OpenAIFold, argumentsOf, reasoningOf, stopSequenceOf, toolIndex } from "../core/openai-fold.ts"
 import type { StreamTranslator } from "../core/stream-translator.ts"
 
 export type AnswerEvent =
@@ -57,32 +58,32 @@ function eventsOf(doc: Obj, seen: Set<number>): AnswerEvent[] {
   const choice = Array.isArray(doc.choices) && isObj(doc.choices[0]) ? doc.choices[0] : undefined
   if (choice) {
     const msg = isObj(choice.delta) ? choice.delta : isObj(choice.message) ? choice.message : undefined
-    const thought = msg ? (msg.reasoning_content ?? msg.reasoning ?? msg.thinking) : undefined
-    if (typeof thought === "string" && thought) out.push({ type: "reasoning", text: thought })
+    const thought = msg && reasoningOf(msg)
+    if (thought) out.push({ type: "reasoning", text: thought })
     const text = msg ? msg.content : choice.text
     if (typeof text === "string" && text) out.push({ type: "text", text })
     const calls = msg && Array.isArray(msg.tool_calls) ? msg.tool_calls : []
     calls.forEach((call, i) => {
       if (!isObj(call)) return
-      const index = typeof call.index === "number" ? call.index : i
+      const index = toolIndex(call, i)
       const fn = isObj(call.function) ? call.function : {}
       if (!seen.has(index)) {
         seen.add(index)
-        const id = typeof call.id === "string" && call.id ? call.id : `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
-        out.push({ type: "tool", index, id, name: String(fn.name ?? "") })
+        out.push({ type: "tool", index, id: callId(call.id), name: String(fn.name ?? "") })
       }
-      if (typeof fn.arguments === "string" && fn.arguments) out.push({ type: "tool_args", index, fragment: fn.arguments })
-      else if (isObj(fn.arguments)) out.push({ type: "tool_args", index, fragment: JSON.stringify(fn.arguments) })
+      const fragment = argumentsOf(fn)
+      if (fragment) out.push({ type: "tool_args", index, fragment })
     })
-    if (typeof choice.finish_reason === "string" && choice.finish_reason) {
-      // vLLM names the stop string that matched; llama.cpp and others do not.
-      const stopSequence = typeof choice.stop_reason === "string" ? choice.stop_reason : undefined
-      out.push({ type: "finish", reason: choice.finish_reason, stopSequence })
-    }
+    if (typeof choice.finish_reason === "string" && choice.finish_reason) out.push({ type: "finish", reason: choice.finish_reason, stopSequence: stopSequenceOf(choice) })
   }
   const usage = readUsage(doc)
   if (usage) out.push({ type: "usage", usage, cached: cachedTokens(doc.usage) })
   return out
+}
+
+/** The server's id for a tool call, or one made up (every dialect's clients need one). */
+function callId(id: unknown): string {
+  return typeof id === "string" && id ? id : `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`
 }
 
 function cachedTokens(usage: unknown): number | undefined {
@@ -91,39 +92,38 @@ function cachedTokens(usage: unknown): number | undefined {
   return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : undefined
 }
 
+/** What reading an answer's body gives: a parsed chunk (or the whole document), or an event of the reading itself. */
+type Read = { doc: Obj } | { event: AnswerEvent }
+
 /**
- * The answer's events as they arrive. `cancel` stops reading (the client left): it
+ * The answer's chunks as they arrive. `cancel` stops reading (the client left): it
  * cancels the upstream body, which releases the backend slot.
  */
-export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
-  const body = res.body
-  const reader = body?.getReader()
+function readChunks(res: Response): { reads: AsyncGenerator<Read>; cancel(): void } {
+  const reader = res.body?.getReader()
   const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream")
-  async function* events(): AsyncGenerator<AnswerEvent> {
+  async function* reads(): AsyncGenerator<Read> {
     if (!reader) return
-    const decoder = new TextDecoder()
-    const seen = new Set<number>()
     // A whole JSON document is only parsed at its end; events are cut as they complete.
-    const frames = sse ? new FrameSplitter() : undefined
-    let buf = ""
+    const frames = new FrameReader()
+    const parts: string[] = []
     try {
       for (;;) {
         let chunk
         try {
           chunk = await reader.read()
         } catch (err) {
-          yield { type: "error", message: `the backend's answer broke off: ${(err as Error)?.message ?? String(err)}` }
+          yield { event: { type: "error", message: `the backend's answer broke off: ${(err as Error)?.message ?? String(err)}` } }
           return
         }
         if (chunk.done) break
-        const text = decoder.decode(chunk.value, { stream: true })
-        if (!frames) {
-          buf += text
+        if (!sse) {
+          parts.push(frames.decode(chunk.value))
           continue
         }
-        for (const event of eventsIn(frames.push(text))) {
+        for (const event of frames.events(chunk.value)) {
           const data = eventData(event)
-          if (!data && event.startsWith(":")) yield { type: "keepalive" }
+          if (!data && event.startsWith(":")) yield { event: { type: "keepalive" } }
           if (!data || data === "[DONE]") continue
           let doc: unknown
           try {
@@ -131,70 +131,68 @@ export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>
           } catch {
             continue
           }
-          if (isObj(doc)) yield* eventsOf(doc, seen)
+          if (isObj(doc)) yield { doc }
         }
       }
-      buf += decoder.decode()
-      if (frames) {
-        const data = eventData((frames.take() + buf).trim())
-        if (data && data !== "[DONE]") yield* parsed(data, seen)
-      } else if (buf.trim()) {
-        yield* parsed(buf, seen)
+      if (sse) {
+        const data = eventData(frames.end().trim())
+        const last = data && data !== "[DONE]" ? parsed(data) : undefined
+        if (last) yield last
+      } else {
+        const text = parts.join("") + frames.end()
+        const whole = text.trim() ? parsed(text) : undefined
+        if (whole) yield whole
       }
     } finally {
       reader.releaseLock?.()
     }
   }
   return {
-    events: events(),
+    reads: reads(),
     cancel: () => {
       reader?.cancel().catch(() => {})
     },
   }
 }
 
-function* parsed(text: string, seen: Set<number>): Generator<AnswerEvent> {
+/** The last chunk or the whole document; undefined for JSON that is not an object. */
+function parsed(text: string): Read | undefined {
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch {
-    yield { type: "error", message: "the backend's answer was not valid JSON" }
-    return
+    return { event: { type: "error", message: "the backend's answer was not valid JSON" } }
   }
-  if (isObj(doc)) yield* eventsOf(doc, seen)
+  return isObj(doc) ? { doc } : undefined
 }
 
-/** Fold events into a whole answer. */
-export function collect(into: Answer, ev: AnswerEvent, order: Map<number, number>): void {
-  switch (ev.type) {
-    case "text":
-      into.text += ev.text
-      break
-    case "reasoning":
-      into.reasoning = (into.reasoning ?? "") + ev.text
-      break
-    case "tool":
-      order.set(ev.index, into.tools.length)
-      into.tools.push({ id: ev.id, name: ev.name, arguments: "" })
-      break
-    case "tool_args": {
-      const at = order.get(ev.index)
-      if (at !== undefined) into.tools[at]!.arguments += ev.fragment
-      break
+/** The answer's events as they arrive; `cancel` as for its chunks. */
+export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
+  const { reads, cancel } = readChunks(res)
+  async function* events(): AsyncGenerator<AnswerEvent> {
+    const seen = new Set<number>()
+    for await (const r of reads) {
+      if ("doc" in r) yield* eventsOf(r.doc, seen)
+      else yield r.event
     }
-    case "finish":
-      into.finish = ev.reason
-      into.stopSequence = ev.stopSequence
-      break
-    case "usage":
-      into.usage = ev.usage
-      into.cached = ev.cached
-      break
-    case "error":
-      into.error = ev.message
-      break
-    case "keepalive":
   }
+  return { events: events(), cancel }
+}
+
+/** A folded answer as the whole answer the dialects' encoders render (its first choice). */
+function answerOf(fold: OpenAIFold): Answer {
+  const c = fold.first()
+  const answer: Answer = { text: c?.text ?? "", tools: [], finish: c?.finish ?? null }
+  if (c?.reasoning !== undefined) answer.reasoning = c.reasoning
+  for (const t of c?.tools ?? []) answer.tools.push({ id: callId(t.id), name: t.name, arguments: t.arguments })
+  if (c?.stopSequence !== undefined) answer.stopSequence = c.stopSequence
+  const usage = fold.usage && readUsage({ usage: fold.usage })
+  if (usage) {
+    answer.usage = usage
+    answer.cached = cachedTokens(fold.usage)
+  }
+  if (fold.error) answer.error = String(fold.error.message ?? "upstream error")
+  return answer
 }
 
 /** The answer as a body to read (a document taken whole is read as the JSON it was). */
@@ -203,11 +201,10 @@ export function asResponse(answer: CanonicalAnswer): Response {
 }
 
 /** A parsed document as a whole answer. */
-function answerOf(doc: Obj): Answer {
-  const answer: Answer = { text: "", tools: [], finish: null }
-  const order = new Map<number, number>()
-  for (const ev of eventsOf(doc, new Set())) collect(answer, ev, order)
-  return answer
+function documentAnswer(doc: Obj): Answer {
+  const fold = new OpenAIFold()
+  fold.add(doc)
+  return answerOf(fold)
 }
 
 /**
@@ -221,7 +218,7 @@ export function encodedHeaders(own: Record<string, string>, gateway: Record<stri
 /** A whole answer as one JSON document: at once when egress parsed it already, else once read. */
 export function wholeResponse(answer: CanonicalAnswer, render: (a: Answer) => unknown, headers: Record<string, string>): Response {
   if (answer instanceof Response) return new Response(renderWhole(answer, render), { status: 200, headers })
-  return new Response(JSON.stringify(render(answerOf(answer.document))), { status: 200, headers })
+  return new Response(JSON.stringify(render(documentAnswer(answer.document))), { status: 200, headers })
 }
 
 /** Tool-call arguments as an object (Anthropic's `input`, Ollama's `arguments`). */
@@ -302,13 +299,15 @@ export function renderStream(res: Response, r: StreamRenderer): ReadableStream<U
 
 /** A whole answer rendered once it is complete (a client that asked for one JSON document). */
 export function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
-  const { events, cancel } = readAnswer(res)
+  const { reads, cancel } = readChunks(res)
   return new ReadableStream<Uint8Array>({
     async start(controller) {
-      const answer: Answer = { text: "", tools: [], finish: null }
-      const order = new Map<number, number>()
-      for await (const ev of events) collect(answer, ev, order)
-      controller.enqueue(new TextEncoder().encode(JSON.stringify(render(answer))))
+      const fold = new OpenAIFold()
+      for await (const r of reads) {
+        if ("doc" in r) fold.add(r.doc)
+        else if (r.event.type === "error") fold.fail(r.event.message)
+      }
+      controller.enqueue(new TextEncoder().encode(JSON.stringify(render(answerOf(fold)))))
       controller.close()
     },
     cancel() {

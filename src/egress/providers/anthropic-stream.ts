@@ -9,7 +9,7 @@
  */
 import { finishReason, openaiUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
-import { FrameSplitter, eventData, eventName, eventsIn } from "../../core/frames.ts"
+import { FrameReader, eventData, eventName } from "../../core/frames.ts"
 import { frameTooLarge } from "../sse-format.ts"
 import { errorEvent } from "../../core/dialect-wire.ts"
 
@@ -90,12 +90,11 @@ function translate(st: StreamState, name: string | undefined, d: Record<string, 
 
 export function translateStream(res: Response, model: string, maxFrameBytes = Infinity): Response {
   const st: StreamState = { id: `msg_${Date.now()}`, model, created: Math.floor(Date.now() / 1000), usage: {}, tools: new Map(), done: false }
-  const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  const frames = new FrameSplitter()
-  const translated = (done: string): string => {
+  const frames = new FrameReader()
+  const translated = (events: Iterable<string>): string => {
     let out = ""
-    for (const event of eventsIn(done)) {
+    for (const event of events) {
       const { name, data } = parseEvent(event)
       out += translate(st, name, data)
     }
@@ -104,7 +103,7 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
   const body = res.body?.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(bytes, controller) {
-        const out = translated(frames.push(decoder.decode(bytes, { stream: true })))
+        const out = translated(frames.events(bytes))
         if (out) controller.enqueue(encoder.encode(out))
         else if (frames.held > maxFrameBytes) {
           controller.enqueue(encoder.encode(errorEvent(frameTooLarge(maxFrameBytes), "frame_too_large")))
@@ -113,8 +112,8 @@ export function translateStream(res: Response, model: string, maxFrameBytes = In
         }
       },
       flush(controller) {
-        const rest = frames.take() + decoder.decode()
-        const out = translated(rest.trim() ? `${rest}\n\n` : "")
+        const rest = frames.end()
+        const out = rest.trim() ? translated([rest]) : ""
         if (out) controller.enqueue(encoder.encode(out))
       },
     })

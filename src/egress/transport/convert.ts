@@ -7,7 +7,8 @@
  */
 
 import { CUT_OFF } from "../sse-format.ts"
-import { FrameSplitter, eventData, eventsIn } from "../../core/frames.ts"
+import { FrameReader, eventData } from "../../core/frames.ts"
+import { OpenAIFold, foldedDocument } from "../../core/openai-fold.ts"
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v)
@@ -65,52 +66,42 @@ export function jsonAsStream(res: Response): Response {
   return new Response(body, { status: res.status, headers })
 }
 
-/** Fold a stream's chunks into the document a non-streaming request gets. */
-export function assembleStream(text: string): Obj {
-  let doc: Obj = {}
-  const choices = new Map<number, { text: string; tools: Obj[]; finish: unknown }>()
-  const frames = new FrameSplitter()
-  const events = [...eventsIn(frames.push(text))]
-  // What no blank line ended: the body's last event, whole or cut off.
-  const last = frames.take()
-  if (last.trim()) events.push(last)
-  for (let i = 0; i < events.length; i++) {
-    const data = eventData(events[i]!)?.trim()
-    if (!data || data === "[DONE]") continue
+/** A stream's chunks folded, as they arrive, into the document a non-streaming request gets. */
+export class StreamAssembler {
+  private readonly frames = new FrameReader()
+  private readonly fold = new OpenAIFold()
+
+  push(chunk: string | Uint8Array): void {
+    for (const event of this.frames.events(chunk)) this.add(eventData(event))
+  }
+
+  /** The document, once the stream has ended (or the error it carried instead). */
+  end(): Obj {
+    // What no blank line ended: the body's last event, whole or cut off.
+    const last = this.frames.end()
+    // A last event cut off mid-way: the answer is not whole, and must not pass for it.
+    if (last.trim() && !this.add(eventData(last)) && !this.fold.error) return { error: { message: CUT_OFF, type: "server_error", param: null, code: "upstream_error" } }
+    return foldedDocument(this.fold)
+  }
+
+  /** One event's data into the fold; false when it is not JSON. */
+  private add(data: string | undefined): boolean {
+    const text = data?.trim()
+    if (!text || text === "[DONE]") return true
     let chunk: unknown
     try {
-      chunk = JSON.parse(data)
+      chunk = JSON.parse(text)
     } catch {
-      // A last event cut off mid-way: the answer is not whole, and must not pass for it.
-      if (i === events.length - 1 && last.trim()) return { error: { message: CUT_OFF, type: "server_error", param: null, code: "upstream_error" } }
-      continue
+      return false
     }
-    if (!isObj(chunk)) continue
-    if (isObj(chunk.error)) return { error: chunk.error }
-    doc = { ...doc, id: chunk.id ?? doc.id, created: chunk.created ?? doc.created, model: chunk.model ?? doc.model, object: chunk.object }
-    if (isObj(chunk.usage)) doc.usage = chunk.usage
-    for (const c of Array.isArray(chunk.choices) ? chunk.choices.filter(isObj) : []) {
-      const i = typeof c.index === "number" ? c.index : 0
-      const acc = choices.get(i) ?? { text: "", tools: [], finish: null }
-      choices.set(i, acc)
-      const d = isObj(c.delta) ? c.delta : c
-      if (typeof d.content === "string") acc.text += d.content
-      if (typeof d.text === "string") acc.text += d.text
-      for (const t of Array.isArray(d.tool_calls) ? d.tool_calls.filter(isObj) : []) {
-        const at = typeof t.index === "number" ? t.index : acc.tools.length
-        const fn = isObj(t.function) ? t.function : {}
-        const cur = (acc.tools[at] ??= { id: t.id, type: "function", function: { name: fn.name ?? "", arguments: "" } }) as { function: { arguments: string } }
-        if (typeof fn.arguments === "string") cur.function.arguments += fn.arguments
-      }
-      if (c.finish_reason) acc.finish = c.finish_reason
-    }
+    if (isObj(chunk)) this.fold.add(chunk)
+    return true
   }
-  const chat = doc.object !== "text_completion"
-  doc.object = chat ? "chat.completion" : "text_completion"
-  doc.choices = [...choices.entries()].map(([index, c]) =>
-    chat
-      ? { index, message: { role: "assistant", content: c.tools.length && !c.text ? null : c.text, ...(c.tools.length ? { tool_calls: c.tools } : {}) }, finish_reason: c.finish ?? "stop" }
-      : { index, text: c.text, finish_reason: c.finish ?? "stop" }
-  )
-  return doc
+}
+
+/** Fold a stream's text into the document a non-streaming request gets. */
+export function assembleStream(text: string): Obj {
+  const assembler = new StreamAssembler()
+  assembler.push(text)
+  return assembler.end()
 }

@@ -8,6 +8,7 @@
  */
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { secretFilter } from "./upstream-error.ts"
+import { FrameReader } from "../../core/frames.ts"
 
 /** Keep at most this much of a non-streaming body to read `usage` from at the end. */
 const USAGE_SCAN_LIMIT = 1 << 20
@@ -57,11 +58,8 @@ export class PlainBody {
   /** The complete body's usage; `notJson` when it was kept whole and is not JSON. */
   usage(): { usage?: Usage; notJson?: boolean } {
     if (this.keptBytes === 0 || (!this.lines && this.keptBytes > USAGE_SCAN_LIMIT)) return {}
-    let text = decoder.decode(Buffer.concat(this.kept))
-    if (this.lines) {
-      text = text.trimEnd()
-      text = text.slice(text.lastIndexOf("\n") + 1)
-    }
+    const bytes = Buffer.concat(this.kept)
+    const text = this.lines ? lastLine(bytes) : decoder.decode(bytes)
     try {
       return { usage: readUsage(JSON.parse(text)) }
     } catch {
@@ -72,4 +70,13 @@ export class PlainBody {
   release(): void {
     this.kept.length = 0
   }
+}
+
+/** The last non-empty line of NDJSON (terminated or not). */
+function lastLine(bytes: Uint8Array): string {
+  const lines = new FrameReader("ndjson")
+  let last = ""
+  for (const line of lines.events(bytes)) if (line.trim()) last = line
+  const tail = lines.end()
+  return tail.trim() ? tail : last
 }

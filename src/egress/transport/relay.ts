@@ -86,7 +86,6 @@ type Chunk = Awaited<ReturnType<Reader["read"]>>
 /** One relayed body's state; each method does one of its jobs. */
 class Relay {
   private readonly reader: Reader
-  private readonly decoder = new TextDecoder()
   private readonly translator: StreamTranslator | undefined
   /** The event stream's reader, or (for any other body) the bytes' tap. */
   private readonly sse: SseReader | undefined
@@ -110,7 +109,6 @@ class Relay {
   private seenPulls = 0
   private quietSince: number
   private reading = false
-  private cleanBoundary = true
   private unsubscribe: (() => void) | undefined
   private readonly onTick = () => this.tock()
 
@@ -304,14 +302,11 @@ class Relay {
   /** A chunk of an event stream; true once something was written (or the stream was cut). */
   private event(value: Uint8Array): boolean {
     const sse = this.sse!
-    const text = this.decoder.decode(value, { stream: true })
-    const out = sse.push(text)
+    // Unchanged whole events on clean UTF-8 boundaries come back as the backend's own bytes.
+    const out = sse.pushBytes(value)
     if (this.firstTokenMs === undefined && sse.seen.sawData) this.firstTokenMs = performance.now() - this.started
-    // Unchanged whole events on clean UTF-8 boundaries go out as the backend's own bytes.
-    const clean = this.cleanBoundary && value[value.byteLength - 1]! < 0x80
-    this.cleanBoundary = value[value.byteLength - 1]! < 0x80
     if (out) {
-      this.controller.enqueue(clean && out === text ? value : encoder.encode(out))
+      this.controller.enqueue(typeof out === "string" ? encoder.encode(out) : out)
       this.lastWrite = performance.now()
       return true
     }

@@ -11,7 +11,7 @@ import { CUT_OFF, dataPayload } from "../sse-format.ts"
 import { CANONICAL_WIRE, type StreamFraming } from "../../core/dialect-wire.ts"
 import { readUsage, type Usage } from "../../core/usage.ts"
 import { redactSecret } from "./upstream-error.ts"
-import { FrameSplitter, eventData } from "../../core/frames.ts"
+import { FrameReader, eventData } from "../../core/frames.ts"
 import type { StreamTranslator } from "../../core/stream-translator.ts"
 
 export interface SseObservation {
@@ -40,7 +40,7 @@ export function createSseReader(fixEvent?: EventFix, framing: StreamFraming = CA
 export class SseReader {
   readonly seen: SseObservation = { sawData: false, sawDone: false, dataEvents: 0 }
   private readonly done: string | undefined
-  private readonly frames = new FrameSplitter()
+  private readonly frames = new FrameReader()
   /** An event lost our key: its text changed even if its length did not. */
   private redacted = false
 
@@ -60,25 +60,30 @@ export class SseReader {
    * so the caller can forward the original bytes.
    */
   push(text: string): string {
-    const buf = this.frames.push(text)
+    const frames = this.frames
+    const buf = frames.push(text)
     if (!buf) return ""
-    const cut = buf.length - 2
     let out = ""
     let changed = false
-    let start = 0
-    while (start <= cut) {
-      let end = buf.indexOf("\n\n", start)
-      if (end === -1 || end > cut) end = cut
-      if (end > start) {
-        const event = buf.slice(start, end)
+    for (let event = frames.next(); event !== undefined; event = frames.next()) {
+      if (event) {
         const forwarded = this.inspect(event)
         if (this.translator || forwarded.length !== event.length + 2 || this.redacted) changed = true
         this.redacted = false
         out += forwarded
       } else changed = true // an empty event (extra blank line): dropped
-      start = end + 2
     }
     return changed ? out : buf
+  }
+
+  /**
+   * Feed a chunk of bytes; returns what is ready to forward: the chunk itself when every
+   * complete event in it passes unchanged and it splits no character, else the text.
+   */
+  pushBytes(value: Uint8Array): Uint8Array | string {
+    const text = this.frames.decode(value)
+    const out = this.push(text)
+    return out && out === text && this.frames.intact ? value : out
   }
 
   /** Characters of the event still open (not yet complete). */
@@ -89,7 +94,7 @@ export class SseReader {
   /** End of upstream: forward a trailing unterminated event (or say its JSON was cut off), then guarantee one [DONE]. */
   finish(): string {
     let out = ""
-    const pending = this.frames.take().replace(/\n+$/, "")
+    const pending = this.frames.end()
     if (pending.trim()) out += this.cutOff(pending) ?? this.inspect(pending)
     if (this.translator) return out + this.translator.end()
     if (this.done && !this.seen.sawDone) {

@@ -5,7 +5,7 @@
  * HTML page, a cut body, or a stream whose only content is an error.
  * @module
  */
-import { assembleStream } from "./convert.ts"
+import { StreamAssembler } from "./convert.ts"
 import { redactSecret } from "./upstream-error.ts"
 
 /** Documents up to this size are parsed in full; larger ones (embeddings) are checked by their ends. */
@@ -49,9 +49,8 @@ export type StreamedDocument = { response: Response } | { error: string }
  * false`), read whole and assembled, or the error it carried instead.
  */
 export async function streamedDocument(res: Response, secret: string | undefined, maxBytes = Infinity): Promise<StreamedDocument> {
-  const text = await boundedText(res, maxBytes)
-  if (text === undefined) return { error: `answered with a stream larger than ${maxBytes} bytes (server.max_frame_bytes)` }
-  const doc = assembleStream(text)
+  const doc = await assembled(res, maxBytes)
+  if (doc === undefined) return { error: `answered with a stream larger than ${maxBytes} bytes (server.max_frame_bytes)` }
   const e = doc.error
   if (e !== undefined) {
     const message = typeof e === "object" && e !== null ? String((e as { message?: unknown }).message ?? "upstream error") : String(e)
@@ -64,13 +63,11 @@ export async function streamedDocument(res: Response, secret: string | undefined
   return { response: new Response(json, { status: res.status, headers }) }
 }
 
-/** The body as text, or undefined (and the body cancelled) once it passes `maxBytes`. */
-async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
+/** The stream folded as it is read, or undefined (and the body cancelled) once it passes `maxBytes`. */
+async function assembled(res: Response, maxBytes: number): Promise<Record<string, unknown> | undefined> {
+  const assembler = new StreamAssembler()
   const reader = res.body?.getReader()
-  if (!reader) return ""
-  // Its own decoder: a character may be split between chunks.
-  const text = new TextDecoder()
-  const parts: string[] = []
+  if (!reader) return assembler.end()
   let bytes = 0
   for (;;) {
     const { done, value } = await reader.read()
@@ -80,8 +77,7 @@ async function boundedText(res: Response, maxBytes: number): Promise<string | un
       reader.cancel().catch(() => {})
       return undefined
     }
-    parts.push(text.decode(value, { stream: true }))
+    assembler.push(value)
   }
-  parts.push(text.decode())
-  return parts.join("")
+  return assembler.end()
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Usage } from "../../core/usage.ts"
+import { incompleteReason, responseStatus, toResponsesUsage } from "../../core/responses-usage.ts"
 import { asResponse, encodedHeaders, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
 import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { StreamFraming } from "../../core/dialect-wire.ts"
@@ -19,12 +20,6 @@ import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasonin
 type Obj = Record<string, unknown>
 const newHex = () => crypto.randomUUID().replaceAll("-", "")
 
-function usageOf(u: Usage | undefined) {
-  const input = u?.prompt_tokens ?? 0
-  const output = u?.completion_tokens ?? 0
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u?.total_tokens ?? input + output }
-}
-
 function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: Usage | undefined, finish: string | null, carry?: ResponsesCarry): Obj {
   return {
     id,
@@ -32,13 +27,13 @@ function envelope(id: string, model: string, created: number, status: string, ou
     created_at: created,
     status,
     error: null,
-    incomplete_details: status === "incomplete" ? { reason: finish === "content_filter" ? "content_filter" : "max_output_tokens" } : null,
+    incomplete_details: status === "incomplete" ? { reason: incompleteReason(finish) } : null,
     model,
     output,
     parallel_tool_calls: true,
     tool_choice: "auto",
     tools: [],
-    usage: status === "in_progress" ? null : usageOf(usage),
+    usage: status === "in_progress" ? null : toResponsesUsage(usage),
     previous_response_id: carry?.previousResponseId ?? null,
     store: carry?.store !== undefined,
   }
@@ -53,8 +48,6 @@ function keep(carry: ResponsesCarry | undefined, response: Obj): void {
     // client already has its answer, and a continuation of it will say it is not found.
   }
 }
-
-const statusOf = (finish: string | null) => (finish === "length" || finish === "content_filter" ? "incomplete" : "completed")
 
 function messageItem(id: string, text: string, status: string): Obj {
   return { type: "message", id, status, role: "assistant", content: status === "in_progress" ? [] : [{ type: "output_text", text, annotations: [] }] }
@@ -71,7 +64,7 @@ export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Ob
   if (a.reasoning) output.push(reasoningItem(itemId("rs", hex, output.length), a.reasoning, carry?.summary ?? false))
   if (a.text) output.push(messageItem(itemId("msg", hex, output.length), a.text, "completed"))
   for (const t of a.tools) output.push(callItem(itemId("fc", hex, output.length), t, "completed"))
-  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), statusOf(a.finish), output, a.usage, a.finish, carry)
+  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), responseStatus(a.finish), output, a.usage, a.finish, carry)
   keep(carry, response)
   return response
 }
@@ -175,7 +168,7 @@ export function createResponsesStreamRenderer(model: string, carry?: ResponsesCa
     end(): string {
       if (failed) return ""
       const out = close()
-      const status = statusOf(finish)
+      const status = responseStatus(finish)
       const response = envelope(id, model, created, status, output, usage, finish, carry)
       keep(carry, response)
       return out + ev(status === "completed" ? "response.completed" : "response.incomplete", { response })
