@@ -14,11 +14,15 @@ export function fromResponsesUsage(u: Record<string, unknown>): { prompt_tokens?
   return { prompt_tokens: num(u.input_tokens), completion_tokens: num(u.output_tokens), total_tokens: num(u.total_tokens) }
 }
 
-/** OpenAI Chat usage in Responses' terms (0 for what the backend did not say). */
-export function toResponsesUsage(u: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | undefined) {
+/**
+ * OpenAI Chat usage in Responses' terms (0 for what the backend did not say); `cached`:
+ * the prompt tokens read from the server's cache (Chat's `prompt_tokens_details.cached_tokens`).
+ */
+export function toResponsesUsage(u: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number; cached?: number } | undefined) {
   const input = u?.prompt_tokens ?? 0
   const output = u?.completion_tokens ?? 0
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u?.total_tokens ?? input + output }
+  const cached = Math.min(u?.cached ?? 0, input)
+  return { input_tokens: input, input_tokens_details: { cached_tokens: cached }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u?.total_tokens ?? input + output }
 }
 
 /** A Chat finish reason as a response's status: an answer cut short is incomplete. */

@@ -15,12 +15,15 @@ import type { StreamTranslator } from "../../core/stream-translator.ts"
 import type { StreamFraming } from "../../core/dialect-wire.ts"
 import type { EncodeContext } from "../types.ts"
 import { itemId, type ResponsesCarry } from "./conversation.ts"
+
+/** Usage with the prompt tokens the server read from its cache. */
+type CachedUsage = Usage & { cached?: number }
 import { reasoningItem, reasoningStream, type ReasoningStream } from "./reasoning.ts"
 
 type Obj = Record<string, unknown>
 const newHex = () => crypto.randomUUID().replaceAll("-", "")
 
-function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: Usage | undefined, finish: string | null, carry?: ResponsesCarry): Obj {
+function envelope(id: string, model: string, created: number, status: string, output: Obj[], usage: CachedUsage | undefined, finish: string | null, carry?: ResponsesCarry): Obj {
   return {
     id,
     object: "response",
@@ -64,7 +67,7 @@ export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Ob
   if (a.reasoning) output.push(reasoningItem(itemId("rs", hex, output.length), a.reasoning, carry?.summary ?? false))
   if (a.text) output.push(messageItem(itemId("msg", hex, output.length), a.text, "completed"))
   for (const t of a.tools) output.push(callItem(itemId("fc", hex, output.length), t, "completed"))
-  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), responseStatus(a.finish), output, a.usage, a.finish, carry)
+  const response = envelope(`resp_${hex}`, model, Math.floor(Date.now() / 1000), responseStatus(a.finish), output, a.usage && { ...a.usage, cached: a.cached }, a.finish, carry)
   keep(carry, response)
   return response
 }
@@ -81,7 +84,7 @@ export function createResponsesStreamRenderer(model: string, carry?: ResponsesCa
     | { kind: "reasoning"; index: number; stream: ReasoningStream }
     | undefined
   let finish: string | null = null
-  let usage: Usage | undefined
+  let usage: CachedUsage | undefined
   let failed = false
   const ev = (type: string, data: Obj) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`
 
@@ -157,7 +160,7 @@ export function createResponsesStreamRenderer(model: string, carry?: ResponsesCa
           return out + open.stream.delta(e.text)
         }
         case "usage":
-          usage = e.usage
+          usage = { ...e.usage, cached: e.cached }
           return ""
         case "error":
           failed = true
