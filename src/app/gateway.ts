@@ -97,6 +97,8 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
         // Withdraw our advertisement (goodbye packets) before we stop answering.
         await discovery.stop()
         await listener.stop(graceMs, () => shutdown.abort())
+        // Again: the demand of requests that finished while draining is saved too.
+        services.fleetAuto.stop()
         await backing.close()
         state.close()
       })()

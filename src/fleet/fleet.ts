@@ -162,14 +162,16 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     /** An attempt starts on `model` at `backend`: undefined when its models are always loaded. */
     attempt(backend: Backend, model: string): FleetAttempt | undefined {
       const loaded = backend.models.get(model)?.loaded
-      if (loaded === undefined || !on()) return undefined
+      if (loaded === undefined) return undefined
       const k = residencyKey(backend.id, model)
+      // Counted even with fleet management off: an unload on command must still see it.
       inUse.set(k, (inUse.get(k) ?? 0) + 1)
-      const cold = loaded === false
+      const managed = on()
+      const cold = managed && loaded === false
       if (cold) {
         counts.cold++
         awaited.add(k)
-      } else counts.warm++
+      } else if (managed) counts.warm++
       // While a request waits for the load here, requests for the model follow it (the
       // box looks busy now, and placement alone would send them elsewhere).
       const unclaim = cold ? claim(model, backend.id) : () => {}

@@ -133,13 +133,14 @@ export function pipeline(deps: PipelineDeps, endpoint: IngressEndpoint): (scope:
   return async (scope) => {
     // Errors thrown from here on are rendered in the client's dialect.
     scope.dialect = endpoint
-    // Streams that may have to wait for a model to load (only while some model is cold).
-    if (!endpoint.framing.lines && deps.fleet.anyCold()) return withColdStart(deps, endpoint, scope, proxy)
     try {
+      // The key first, whatever path the request takes next.
       if (deps.config().auth.required) {
         const shared = admit(deps, scope)
         if (shared) await shared
       }
+      // Streams that may have to wait for a model to load (only while some model is cold).
+      if (!endpoint.framing.lines && deps.fleet.anyCold()) return await withColdStart(deps, endpoint, scope, proxy)
       return await proxy(deps, endpoint, scope)
     } catch (err) {
       return answerError(deps, scope, err)
