@@ -151,3 +151,12 @@ export function eventName(event: string): string | undefined {
   }
   return name
 }
+
+/**
+ * The response headers of every event stream Nexus sends: no caching, and no buffering by
+ * a reverse proxy such as nginx (which would hold the events back). A fresh object each
+ * call: callers add their own headers to it.
+ */
+export function eventStreamHeaders(): Record<string, string> {
+  return { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
+}

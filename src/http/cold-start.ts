@@ -9,6 +9,7 @@
  * comments), and only when the fleet has a cold model at all: everyone else never comes here.
  * @module
  */
+import { eventStreamHeaders } from "../core/frames.ts"
 import { answerError, type ErrorDeps } from "./error-answer.ts"
 import type { AppDeps } from "./deps.ts"
 import type { ColdStart, RequestScope } from "./scope.ts"
@@ -96,7 +97,7 @@ function coldStream(deps: ColdDeps, endpoint: IngressEndpoint, scope: RequestSco
   })
   return new Response(stream, {
     status: 200,
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": scope.requestId, "x-nexus-loading": cold.backend },
+    headers: { ...eventStreamHeaders(), "x-request-id": scope.requestId, "x-nexus-loading": cold.backend },
   })
 }
 

@@ -10,6 +10,7 @@
  * once it is `MAX_BACKLOG_BYTES` behind. At most `server.max_event_subscribers` at once.
  * @module
  */
+import { eventStreamHeaders } from "../core/frames.ts"
 import { Hono } from "hono"
 import { NexusError } from "../core/errors.ts"
 import { Counter, Gauge } from "../observability/prom.ts"
@@ -112,7 +113,7 @@ export function eventRoutes(deps: StateDeps & ViewerDeps & Pick<AppDeps, "idleTi
       },
     })
     return new Response(body, {
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": c.get("scope").requestId },
+      headers: { ...eventStreamHeaders(), "x-request-id": c.get("scope").requestId },
     })
   })
 

@@ -4,6 +4,7 @@
  * the request's outcome is returned with the answer (a relayed one's when its body ends).
  * @module
  */
+import { eventStreamHeaders } from "../../core/frames.ts"
 import { NexusError } from "../../core/errors.ts"
 import type { AttemptReport, RequestOutcome } from "../../core/outcome.ts"
 import type { Attempt } from "../../routing/router.ts"
@@ -44,11 +45,7 @@ export function commit(ctx: AttemptContext, attempt: Attempt, res: Response, giv
   // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
   const sse = contentType.includes("text/event-stream") || (ctx.request.stream && !contentType.includes("json"))
   const headers = downstreamHeaders(given)
-  if (sse) {
-    headers["content-type"] = "text/event-stream; charset=utf-8"
-    headers["cache-control"] = "no-cache"
-    headers["x-accel-buffering"] = "no"
-  }
+  if (sse) Object.assign(headers, eventStreamHeaders())
   const headersMs = performance.now() - st.sent
 
   if (!res.body) {

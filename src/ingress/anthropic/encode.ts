@@ -5,6 +5,7 @@
  * reason and usage), message_stop. Text and each tool call are separate blocks.
  * @module
  */
+import { eventStreamHeaders } from "../../core/frames.ts"
 import { stopReason, toAnthropicInput } from "../../core/anthropic-usage.ts"
 import type { Usage } from "../../core/usage.ts"
 import { asResponse, encodedHeaders, parseArgs, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
@@ -144,16 +145,15 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
   }
 }
 
-const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
 
 /** A canonical stream rendered as Anthropic's events while it is relayed. */
 export function translateMessages(ctx: Pick<EncodeContext, "model" | "promptTokens" | "showReasoning">): StreamTranslator {
-  return translator(anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning), sseHeaders())
+  return translator(anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning), eventStreamHeaders())
 }
 
 export function encodeMessages(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "promptTokens" | "showReasoning" | "headers">): Response {
   if (ctx.stream) {
-    const headers = encodedHeaders(sseHeaders(), ctx.headers)
+    const headers = encodedHeaders(eventStreamHeaders(), ctx.headers)
     return new Response(renderStream(asResponse(answer), anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { type: "error", error: { type: "api_error", message: a.error } } : toMessage(a, ctx.model, ctx.promptTokens, ctx.showReasoning))

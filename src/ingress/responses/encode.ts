@@ -8,6 +8,7 @@
  * the request asked for it (conversation.ts).
  * @module
  */
+import { eventStreamHeaders } from "../../core/frames.ts"
 import type { Usage } from "../../core/usage.ts"
 import { incompleteReason, responseStatus, toResponsesUsage } from "../../core/responses-usage.ts"
 import { asResponse, encodedHeaders, renderStream, translator, wholeResponse, type Answer, type AnswerEvent, type CanonicalAnswer } from "../answer.ts"
@@ -182,17 +183,16 @@ export function createResponsesStreamRenderer(model: string, carry?: ResponsesCa
 /** The Responses stream's own error event (a relayed native stream that fails part way). */
 export const responsesFraming: StreamFraming = { error: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message })}\n\n` }
 
-const sseHeaders = () => ({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" })
 
 /** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
 export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry">): StreamTranslator {
-  return translator(createResponsesStreamRenderer(ctx.model, ctx.carry as ResponsesCarry | undefined), sseHeaders())
+  return translator(createResponsesStreamRenderer(ctx.model, ctx.carry as ResponsesCarry | undefined), eventStreamHeaders())
 }
 
 export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers">): Response {
   const carry = ctx.carry as ResponsesCarry | undefined
   if (ctx.stream) {
-    const headers = encodedHeaders(sseHeaders(), ctx.headers)
+    const headers = encodedHeaders(eventStreamHeaders(), ctx.headers)
     return new Response(renderStream(asResponse(answer), createResponsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
   }
   const render = (a: Answer) => (a.error ? { error: { message: a.error, type: "server_error", param: null, code: "upstream_error" } } : toResponse(a, ctx.model, carry))
