@@ -5,11 +5,13 @@
  *
  * Keys may be globs (`*` any run of characters, `?` one): coding agents ask for their own
  * ids (`claude-sonnet-4-5`, `claude-haiku-4-5`, ...), which change with every release.
- * An exact key wins over any glob; among globs the first in the file wins. A glob names
- * a model the way every model glob does (core/glob.ts: case and `:latest` aside).
+ * An exact key wins, then the same key spelled otherwise (case and `:latest` aside), then
+ * the first matching glob in the file. A glob names a model the way every model glob does
+ * (core/glob.ts: case and `:latest` aside).
  * @module
  */
 import { modelMatch } from "./glob.ts"
+import { modelKey } from "./model-name.ts"
 
 export const MAX_ALIAS_HOPS = 3
 
@@ -27,6 +29,11 @@ export function aliasTarget(aliases: Record<string, string>, name: string, serve
   const exact = Object.hasOwn(aliases, name) ? aliases[name] : undefined
   if (exact !== undefined) return exact
   if (served?.(name)) return undefined
+  // The same key in another spelling (`FAST` for `fast`), before any glob.
+  const wanted = modelKey(name)
+  for (const key in aliases) {
+    if (Object.hasOwn(aliases, key) && !isGlob(key) && modelKey(key) === wanted) return aliases[key]
+  }
   for (const key in aliases) {
     if (isGlob(key) && modelMatch(key, name)) return aliases[key]
   }

@@ -52,3 +52,24 @@ test("an exact spelling wins over one in another case", async () => {
   const res = await n.post("/v1/chat/completions", chat("MIXTRAL:8x7b"))
   expect(res.status).toBe(404)
 })
+
+test("an alias answers to any case of its name, an exact key first, before any glob", async () => {
+  const box = await scope.emulator(startOllama({ models: ["small:1b", "big:14b", "llama3:latest"] }))
+  const n = await scope.nexus({
+    health_check: { interval_seconds: 3600 },
+    routing: { aliases: { fast: "small:1b", "Fast-Big": "big:14b", "f*": "llama3" } },
+    backends: [backend("box", box.url, "ollama")],
+  })
+  const served = async (ask: string) => {
+    const res = await n.post("/v1/chat/completions", chat(ask))
+    expect({ ask, status: res.status }).toEqual({ ask, status: 200 })
+    await res.text()
+    return JSON.parse(box.stats.bodies.at(-1)!).model as string
+  }
+  await fc.assert(
+    fc.asyncProperty(flipped("fast"), fc.constantFrom("", ":latest"), async (name, tag) => expect(await served(name + tag)).toBe("small:1b")),
+    { numRuns: 40 }
+  )
+  expect(await served("fast-big")).toBe("big:14b")
+  expect(await served("fog")).toBe("llama3:latest")
+})

@@ -17,6 +17,9 @@ describe("simulated clock", () => {
         fc.array(fc.record({ ms: fc.integer({ min: 0, max: 10 * HOUR }), cancel: fc.boolean() }), { maxLength: 6 }),
         fc.integer({ min: 0, max: 12 * HOUR }),
         async (specs, jump) => {
+          // The clock runs at real speed between jumps: a timer due within a few ms of the
+          // jump's end may fall either side of it, so those cases say nothing.
+          fc.pre(specs.every((s) => Math.abs(s.ms - jump) > 50))
           const clock = simClock(1_000_000, 1)
           const start = clock.now()
           const fired: { i: number; at: number }[] = []
