@@ -20,13 +20,14 @@ const { values, positionals } = parseArgs({
     reasoning: { type: "string" },
     "strict-template": { type: "boolean" },
     "log-requests": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   },
 })
 
 const kind = positionals[0] as EmulatorKind | undefined
-if (!kind || !(kind in EMULATORS)) {
-  console.error(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K] [--reply TEXT] [--reasoning TEXT] [--strict-template] [--log-requests]`)
-  process.exit(2)
+if (values.help || !kind || !(kind in EMULATORS)) {
+  ;(values.help ? console.log : console.error)(`usage: bun emulators/cli.ts <${Object.keys(EMULATORS).join("|")}> [--port N] [--host H] [--models a,b] [--latency MS] [--chunks N] [--chunk-delay MS] [--api-key K] [--reply TEXT] [--reasoning TEXT] [--strict-template] [--log-requests]`)
+  process.exit(values.help ? 0 : 2)
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
