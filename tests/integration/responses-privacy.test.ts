@@ -4,8 +4,12 @@
  * too, whatever model it names, so nothing a restricted turn sent or got back ever
  * reaches the open zone. The cloud's own request log decides.
  */
+import { Database } from "bun:sqlite"
 import { expect, test } from "bun:test"
 import fc from "fast-check"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { startOllama, startOpenai, type Emulator } from "../../emulators/index.ts"
 import { backend, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
@@ -18,7 +22,7 @@ const scope = testScope()
 /** `private:7b` is restricted by policy and served at home; `gpt-4o` only by the cloud; `shared:7b` by both. */
 const MODELS = ["private:7b", "local:7b", "shared:7b", "gpt-4o"] as const
 
-async function gateway(): Promise<{ n: TestNexus; home: Emulator; cloud: Emulator }> {
+async function gateway(dataDir?: string): Promise<{ n: TestNexus; home: Emulator; cloud: Emulator }> {
   const home = await scope.emulator(startOllama({ models: ["private:7b", "local:7b", "shared:7b"], chunks: 2 }))
   const cloud = await scope.emulator(startOpenai({ apiKey: env.OPENAI_TEST_KEY, models: ["gpt-4o", "shared:7b"], chunks: 2 }))
   const n = await scope.nexus(
@@ -27,7 +31,7 @@ async function gateway(): Promise<{ n: TestNexus; home: Emulator; cloud: Emulato
       health_check: { interval_seconds: 3600 },
       backends: [backend("home", home.url, "ollama", { priority: 50 }), backend("cloud", cloud.url, "openai", { api_key_env: "OPENAI_TEST_KEY", priority: 1 })],
     },
-    { env }
+    { env, dataDir }
   )
   return { n, home, cloud }
 }
@@ -90,6 +94,32 @@ test("a turn restricted by X-Nexus-Privacy keeps its continuation home", async (
   const res = await n.post("/v1/responses", { model: "gpt-4o", previous_response_id: id, input: "continue" })
   expect(res.status).toBe(503)
   expect(cloud.stats.bodies).toEqual([])
+})
+
+test("a response kept before restriction was recorded is judged by its model's policy", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "nexus-responses-privacy-"))
+  // The table as it was before: no restriction column.
+  const db = new Database(join(dataDir, "nexus.sqlite"))
+  db.run("CREATE TABLE responses (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, input TEXT NOT NULL, response TEXT NOT NULL)")
+  const row = (id: string, model: string, text: string) => {
+    const hex = id.slice(5)
+    const response = { id, object: "response", model, status: "completed", output: [{ type: "message", id: `msg_${hex}_0`, role: "assistant", content: [{ type: "output_text", text: `ANSWER-${text}`, annotations: [] }] }] }
+    db.run("INSERT INTO responses VALUES (?, ?, ?, ?)", [id, Date.now(), JSON.stringify([{ role: "user", content: text }]), JSON.stringify(response)])
+  }
+  row(`resp_${"a".repeat(32)}`, "private:7b", "OLD-SECRET-1")
+  row(`resp_${"b".repeat(32)}`, "local:7b", "OLD-OPEN-1")
+  db.close()
+  const { n, cloud } = await gateway(dataDir)
+
+  const restricted = await n.post("/v1/responses", { model: "gpt-4o", previous_response_id: `resp_${"a".repeat(32)}`, input: "continue" })
+  expect(restricted.status).toBe(503)
+  const referenced = await n.post("/v1/responses", { model: "gpt-4o", input: [{ type: "item_reference", id: `msg_${"a".repeat(32)}_0` }] })
+  expect(referenced.status).toBe(503)
+  expect(cloud.stats.bodies).toEqual([])
+
+  const open = await n.post("/v1/responses", { model: "gpt-4o", previous_response_id: `resp_${"b".repeat(32)}`, input: "continue" })
+  expect(open.status).toBe(200)
+  expect(cloudSaw(cloud, 0)).toContain("OLD-OPEN-1")
 })
 
 const turn = fc.record({
