@@ -10,7 +10,7 @@ import fc from "fast-check"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startOllama, startOpenai, type Emulator } from "../../emulators/index.ts"
+import { startOllama, startOpenai, startVllm, type Emulator } from "../../emulators/index.ts"
 import { backend, type TestNexus } from "../helpers/nexus.ts"
 import { testScope } from "../helpers/scope.ts"
 import { readEvents } from "../helpers/sse.ts"
@@ -120,6 +120,27 @@ test("a response kept before restriction was recorded is judged by its model's p
   const open = await n.post("/v1/responses", { model: "gpt-4o", previous_response_id: `resp_${"b".repeat(32)}`, input: "continue" })
   expect(open.status).toBe(200)
   expect(cloudSaw(cloud, 0)).toContain("OLD-OPEN-1")
+})
+
+test("counting the input of a restricted conversation never sends it to an open-zone server", async () => {
+  const home = await scope.emulator(startOllama({ models: ["private:7b"] }))
+  const rented = await scope.emulator(startVllm({ models: ["counted:7b"] }))
+  const n = await scope.nexus({
+    routing: { policies: [{ model_pattern: "private*", privacy: "restricted" }] },
+    health_check: { interval_seconds: 3600 },
+    backends: [backend("home", home.url, "ollama"), backend("rented", rented.url, "vllm", { zone: "open" })],
+  })
+  const { id } = (await (await n.post("/v1/responses", { model: "private:7b", input: "SECRET-COUNT-5" })).json()) as { id: string }
+
+  const open = await n.post("/v1/responses/input_tokens", { model: "counted:7b", input: "nothing secret" })
+  expect(open.headers.get("x-nexus-token-count")).toBe("exact:rented")
+  await open.body?.cancel()
+  const before = rented.stats.byPath["/tokenize"]
+  const held = await n.post("/v1/responses/input_tokens", { model: "counted:7b", previous_response_id: id, input: "continue" })
+  expect(held.status).toBe(200)
+  expect(held.headers.get("x-nexus-token-count")).toBe("estimate")
+  await held.body?.cancel()
+  expect(rented.stats.byPath["/tokenize"]).toBe(before)
 })
 
 const turn = fc.record({
