@@ -58,7 +58,7 @@ test("a continuation of a restricted turn is refused by a cloud-only model, and 
   const body = (await res.json()) as { error: { code: string; message: string } }
   expect(res.status).toBe(503)
   expect(body.error.code).toBe("privacy_zone_restricted")
-  expect(body.error.message).toContain("conversation")
+  expect(body.error.message).toContain("the conversation this request continues holds restricted content")
   expect(cloud.stats.bodies).toEqual([])
 })
 
