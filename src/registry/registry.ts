@@ -158,10 +158,10 @@ export function createRegistry(onFault?: ListenerFault) {
       const backend = backends.get(id)
       if (!backend) return
       Object.assign(backend, settings)
-      retier()
-      bus.emit({ type: "settings_changed", backend })
       const kept = [...backend.models.values()].filter((m) => allowedBy(backend.allowModels, m.id))
       if (kept.length < backend.models.size) replaceModels(backend, kept)
+      retier()
+      bus.emit({ type: "settings_changed", backend })
     },
 
     setWithdrawn(id: string, withdrawn: boolean): void {
