@@ -73,6 +73,8 @@ export interface BackendSettings {
   maxConcurrent?: number
   /** Memory for models on this box, bytes (`memory_gb`); undefined: what the server says, or no limit. */
   memoryBytes?: number
+  /** Model id globs this backend may serve (a cloud account lists hundreds); undefined: all. */
+  allowModels?: readonly string[]
 }
 
 /** What the registry needs to register a backend. */
@@ -85,8 +87,6 @@ export interface BackendInit extends BackendSettings {
   source: BackendSource
   /** Resolved from `api_key_env` at registration; never logged, never sent elsewhere. */
   apiKey?: string
-  /** Model id globs this backend may serve (a cloud account lists hundreds); undefined: all. */
-  allowModels?: readonly string[]
 }
 
 /** A registered backend, as the registry keeps it. Only the registry writes it. */

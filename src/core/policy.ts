@@ -34,9 +34,9 @@ export type PolicyVerdict = { reject: NexusError } | { exclude: BackendFilter } 
 
 /**
  * What a stage sees: the request (headers included) and the model the router resolved;
- * and where it keeps a decision a later step reads (`tier`), so it is made once.
+ * and where it keeps a decision a later step reads (`tier`, `restricted`), so it is made once.
  */
-export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation" | "key" | "tier">
+export type PolicyInput = Pick<CanonicalRequest, "model" | "resolved" | "headers" | "operation" | "key" | "tier" | "continues" | "restricted">
 
 export interface PolicyStage {
   /** Shown in exclusion reasons and logs. */

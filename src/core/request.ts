@@ -59,6 +59,12 @@ export interface Reasoning {
  */
 export type NativeConstraint = "never" | { only: "previous_response_id" | "input" }
 
+/** The earlier answers a request continues, as privacy sees them. */
+export interface ContinuedConversation {
+  restricted: boolean
+  models: string[]
+}
+
 export interface CanonicalRequest {
   /** The dialect the client spoke, so answers and errors go back in it. */
   dialect: Dialect
@@ -86,6 +92,14 @@ export interface CanonicalRequest {
   priority: "high" | "normal"
   /** Which backends can serve a request that continues earlier responses; undefined: any. */
   native?: NativeConstraint
+  /**
+   * Set when the request continues answers Nexus keeps (a Responses conversation): whether
+   * any of them was restricted, and the models that gave them (restricted too when their
+   * policy now says so). The privacy stage restricts the request accordingly.
+   */
+  continues?: ContinuedConversation
+  /** Set by the privacy stage when the request is restricted: an answer kept for later remembers it. */
+  restricted?: boolean
   /** What the client dialect's encoder needs from its decoder (opaque to everyone else). */
   carry?: unknown
   /** Client headers (credentials are never forwarded to a backend that has its own key). */

@@ -152,6 +152,8 @@ export function createHealthChecker(opts: {
         if (e.type === "backend_added") void checkOne(e.backend)
         else if (e.type === "backend_removed") tracks.delete(e.backend.id)
         else if (e.type === "status_changed" && e.from === "draining" && e.to === "unknown") void checkOne(e.backend)
+        // A reload may have widened its `models` or changed its [[backends.models]]: ask it again.
+        else if (e.type === "settings_changed") void checkOne(e.backend)
       })
     },
     forget(id: string): void {

@@ -29,7 +29,7 @@ export function ingressDeps(deps: Sources): IngressDeps {
     },
     async countPrompt(prompt, headers) {
       // The prompt goes to a backend to be counted: the same policy as for generation applies.
-      const policy = applyPolicy({ model: prompt.model, resolved: deps.router.resolve(prompt.model), headers, operation: "chat" }, deps.stages)
+      const policy = applyPolicy({ model: prompt.model, resolved: deps.router.resolve(prompt.model), headers, operation: "chat", continues: prompt.continues }, deps.stages)
       const plan = deps.router.plan(prompt.model, prompt.requirements, policy)
       const counted = await countOn(plan.ok ? plan.attempts : [], prompt.canonical, COUNT_TIMEOUT_MS)
       return counted && { tokens: counted.tokens, backend: headerValue(counted.backend.name) }

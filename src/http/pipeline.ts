@@ -151,7 +151,7 @@ export function pipeline(deps: PipelineDeps, endpoint: IngressEndpoint): (scope:
 /** The client's body, decoded by its dialect into the canonical request. */
 function canonicalRequest(deps: PipelineDeps, endpoint: IngressEndpoint, scope: RequestScope, raw: string): { request: CanonicalRequest; body: Record<string, unknown> } {
   const body = parseJsonObject(raw)
-  const { model, stream, requirements, canonical, operation, dropped, reasoning, native, carry } = endpoint.decode(body, deps)
+  const { model, stream, requirements, canonical, operation, dropped, reasoning, native, carry, continues } = endpoint.decode(body, deps)
   if (dropped && deps.log.enabled("debug")) deps.log.debug(`kept only for ${endpoint.dialect} backends, dropped for others: ${dropped.join(", ")}`, { request_id: scope.requestId, dropped })
   scope.asked = { model, stream }
   const request: CanonicalRequest = {
@@ -167,6 +167,7 @@ function canonicalRequest(deps: PipelineDeps, endpoint: IngressEndpoint, scope: 
     requirements,
     reasoning,
     native,
+    continues,
     carry,
     priority: priorityOf(scope.req.headers),
     headers: scope.req.headers,
@@ -280,7 +281,7 @@ function respond(deps: PipelineDeps, endpoint: IngressEndpoint, request: Canonic
 
 /** What the client's dialect needs to render an answer from `model`. */
 function encodeContext(request: CanonicalRequest, model: string): EncodeContext {
-  return { stream: request.stream, model, requestId: request.requestId, promptTokens: request.requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry }
+  return { stream: request.stream, model, requestId: request.requestId, promptTokens: request.requirements.promptTokens, showReasoning: request.reasoning?.show, carry: request.carry, restricted: request.restricted }
 }
 
 /** The routing facts of an answer, in `X-Nexus-*` headers (the only place they travel). */

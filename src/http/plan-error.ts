@@ -85,7 +85,7 @@ function policyRefusal(excluded: Exclusion[], model: string, summary: string, co
   if (privacy.length === blocking.length) {
     return new NexusError({
       kind: "unavailable",
-      message: `Request for model '${model}' is restricted (privacy policy, API key or X-Nexus-Privacy): it may only go to restricted-zone backends, and none can serve it; excluded for their open zone: ${names(privacy).join(", ")}.${fix} ${summary}`,
+      message: `Request for model '${model}' is restricted (privacy policy, API key, X-Nexus-Privacy, or a continued conversation that holds restricted content): it may only go to restricted-zone backends, and none can serve it; excluded for their open zone: ${names(privacy).join(", ")}.${fix} ${summary}`,
       code: "privacy_zone_restricted",
       context: { ...full, privacy: "restricted", privacy_zone_required: "restricted", excluded_for_zone: names(privacy) },
     })

@@ -8,7 +8,7 @@
 import type { Hono } from "hono"
 import type { ApiKey } from "../core/api-key.ts"
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, Requirements } from "../core/request.ts"
+import type { ContinuedConversation, Dialect, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
 import type { CatalogDeps, ModelEntry } from "./catalog.ts"
 import type { IngressEndpoint } from "./types.ts"
@@ -29,6 +29,8 @@ export interface Prompt {
   model: string
   requirements: Requirements
   canonical: Record<string, unknown>
+  /** The kept answers it continues: their restriction holds for counting too. */
+  continues?: ContinuedConversation
 }
 
 /**

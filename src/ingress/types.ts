@@ -5,7 +5,7 @@
  * @module
  */
 import type { NexusError } from "../core/errors.ts"
-import type { Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
+import type { ContinuedConversation, Dialect, NativeConstraint, Operation, Reasoning, Requirements } from "../core/request.ts"
 import type { ResponseStore } from "../persist/responses.ts"
 import type { CanonicalAnswer } from "./answer.ts"
 import type { StreamTranslator } from "../core/stream-translator.ts"
@@ -35,6 +35,8 @@ export interface Decoded {
   native?: NativeConstraint
   /** Handed to `encode` as is. */
   carry?: unknown
+  /** The kept answers it continues (CanonicalRequest.continues). */
+  continues?: ContinuedConversation
 }
 
 export interface EncodeContext {
@@ -47,6 +49,8 @@ export interface EncodeContext {
   showReasoning?: boolean
   /** What `decode` returned as `carry`. */
   carry?: unknown
+  /** Privacy restricted the request (CanonicalRequest.restricted). */
+  restricted?: boolean
   /** The gateway's own headers for the answer (`X-Nexus-*`): the encoder's join them. */
   headers?: Record<string, string>
 }

@@ -4,6 +4,8 @@
  * (`previous_response_id`) or read the response back. Each row holds the whole
  * conversation before the response (its input, earlier turns included) and the response
  * object, so a continuation never needs a chain of rows that may have expired.
+ * A row remembers whether its conversation was restricted, so a continuation stays so
+ * (rows kept before that was recorded have none: their model's policy then decides).
  * Bounded twice: rows expire after `max_age_days`, and beyond `max_stored` the oldest go.
  * @module
  */
@@ -18,6 +20,8 @@ export interface StoredResponse {
   input: Obj[]
   /** The response object as the client got it. */
   response: Obj
+  /** The conversation was restricted (privacy); undefined for rows kept before this was recorded. */
+  restricted?: boolean
 }
 
 export interface ResponseLimits {
@@ -32,12 +36,16 @@ function prepare(db: Database) {
     id TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL,
     input TEXT NOT NULL,
-    response TEXT NOT NULL
+    response TEXT NOT NULL,
+    restricted INTEGER
   )`)
+  // Tables made before restriction was recorded get the column; their rows read NULL.
+  const columns = db.query("PRAGMA table_info(responses)").all() as { name: string }[]
+  if (!columns.some((c) => c.name === "restricted")) db.run("ALTER TABLE responses ADD COLUMN restricted INTEGER")
   db.run("CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at)")
   return {
-    put: db.prepare("INSERT OR REPLACE INTO responses (id, created_at, input, response) VALUES (?, ?, ?, ?)"),
-    get: db.prepare("SELECT input, response FROM responses WHERE id = ? AND created_at > ?"),
+    put: db.prepare("INSERT OR REPLACE INTO responses (id, created_at, input, response, restricted) VALUES (?, ?, ?, ?, ?)"),
+    get: db.prepare("SELECT input, response, restricted FROM responses WHERE id = ? AND created_at > ?"),
     remove: db.prepare("DELETE FROM responses WHERE id = ? AND created_at > ?"),
     expire: db.prepare("DELETE FROM responses WHERE created_at <= ?"),
     count: db.prepare("SELECT COUNT(*) AS n FROM responses"),
@@ -72,14 +80,16 @@ export function openResponseStore(file: StateFile, limits: () => ResponseLimits,
       const at = now()
       const expired = st.expire.run(at - maxAgeMs).changes
       rows = (rows ?? (st.count.get() as { n: number }).n) - expired
-      rows += st.put.run(id, at, JSON.stringify(stored.input), JSON.stringify(stored.response)).changes
+      rows += st.put.run(id, at, JSON.stringify(stored.input), JSON.stringify(stored.response), stored.restricted === undefined ? null : stored.restricted ? 1 : 0).changes
       if (rows > maxStored) rows -= st.trim.run(rows - maxStored).changes
     },
 
     get(id: string): StoredResponse | undefined {
-      const row = existing()?.get.get(id, now() - limits().maxAgeMs) as { input: string; response: string } | null | undefined
+      const row = existing()?.get.get(id, now() - limits().maxAgeMs) as { input: string; response: string; restricted: number | null } | null | undefined
       if (!row) return undefined
-      return { input: JSON.parse(row.input) as Obj[], response: JSON.parse(row.response) as Obj }
+      const kept: StoredResponse = { input: JSON.parse(row.input) as Obj[], response: JSON.parse(row.response) as Obj }
+      if (row.restricted !== null) kept.restricted = row.restricted === 1
+      return kept
     },
 
     /** Forget one; false when it was not kept (or had expired). */

@@ -13,9 +13,9 @@ import type { RoutingConfig, RoutingPolicy } from "../config/types.ts"
 
 /** What one request must respect, whatever candidate or fallback serves it. */
 export interface Decision {
-  /** Restricted by its model's policy, its API key or `X-Nexus-Privacy`: no open-zone backend, fallbacks included. */
+  /** Restricted by its model's policy, its API key, `X-Nexus-Privacy` or the conversation it continues: no open-zone backend, fallbacks included. */
   restricted: boolean
-  /** Why it is restricted, for the refusal. */
+  /** Why it is restricted, for the refusal (`CONVERSATION` when only what it continues is). */
   restrictedBy?: string
   /** The operator's floor (policy `min_tier`): no client header lowers it. */
   policyTier?: number
@@ -24,6 +24,9 @@ export interface Decision {
   /** A malformed header: the request is refused with it. */
   error?: NexusError
 }
+
+/** `restrictedBy` of a request restricted only by the earlier answers it continues. */
+export const CONVERSATION = "the conversation it continues"
 
 /** Nothing configured and no header: nearly every request. */
 const FREE: Decision = Object.freeze({ restricted: false })
@@ -45,7 +48,7 @@ export function decide(config: RoutingConfig, input: PolicyInput): Decision {
   const { headers } = input
   const privacy = headers.get("x-nexus-privacy")
   const tier = headers.get("x-nexus-min-tier")
-  if (config.policies.length === 0 && privacy === null && tier === null && input.key?.privacy !== "restricted") return FREE
+  if (config.policies.length === 0 && privacy === null && tier === null && input.key?.privacy !== "restricted" && !input.continues?.restricted) return FREE
   let d = decided.get(input)
   if (d) return d
   d = compute(config, input, privacy, tier)
@@ -67,6 +70,12 @@ function compute(config: RoutingConfig, input: PolicyInput, privacy: string | nu
   if (input.key?.privacy === "restricted" && !d.restricted) {
     d.restricted = true
     d.restrictedBy = `API key '${input.key.name}'`
+  }
+  // Restriction is sticky along a conversation: what a restricted turn saw or said stays home.
+  const c = input.continues
+  if (c && !d.restricted && (c.restricted || c.models.some((m) => restrictedModel(config, m)))) {
+    d.restricted = true
+    d.restrictedBy = CONVERSATION
   }
   // Only a clean `open` leaves the request as its policy has it; anything else (a typo, a
   // quoted or repeated value) is read as the stricter choice.

@@ -19,6 +19,7 @@ export function settingsOf(cfg: BackendFields): BackendSettings {
     timeoutMs: cfg.timeout_seconds ? cfg.timeout_seconds * 1000 : undefined,
     maxConcurrent: cfg.max_concurrent,
     memoryBytes: cfg.memory_gb ? cfg.memory_gb * 1024 ** 3 : undefined,
+    allowModels: cfg.allow_models,
   }
 }
 
@@ -34,7 +35,7 @@ export function backendInit(
     if (!apiKey) return { problem: `environment variable ${cfg.api_key_env} is not set` }
   }
   return {
-    init: { id, name: cfg.name, url: cfg.url.replace(/\/+$/, ""), type: cfg.type, source, apiKey, allowModels: cfg.allow_models, ...settingsOf(cfg) },
+    init: { id, name: cfg.name, url: cfg.url.replace(/\/+$/, ""), type: cfg.type, source, apiKey, ...settingsOf(cfg) },
   }
 }
 

@@ -9,6 +9,7 @@ import type { Dialect } from "../core/request.ts"
 import { createEventBus, type Listener, type ListenerFault, type RegistryEvent } from "../core/events.ts"
 import { serverKey } from "./server-key.ts"
 import { modelKey } from "../core/model-name.ts"
+import { allowedBy } from "../core/glob.ts"
 
 export type Registry = ReturnType<typeof createRegistry>
 
@@ -55,6 +56,15 @@ export function createRegistry(onFault?: ListenerFault) {
       if (list) list.push(backend)
       else index.set(id, [backend])
     }
+  }
+
+  function replaceModels(backend: BackendRecord, models: ModelInfo[]): void {
+    const next = new Map(models.map((m) => [m.id, m]))
+    const same = next.size === backend.models.size && [...next.keys()].every((k) => backend.models.has(k))
+    unindex(backend)
+    backend.models = next
+    reindex(backend)
+    bus.emit({ type: "models_changed", backend, idsChanged: !same })
   }
 
   /** The lowest tier of any backend (kept in step, read on every request by the tier stage). */
@@ -128,13 +138,7 @@ export function createRegistry(onFault?: ListenerFault) {
     /** Replace a backend's model list; the index follows. */
     setModels(id: string, models: ModelInfo[]): void {
       const backend = backends.get(id)
-      if (!backend) return
-      const next = new Map(models.map((m) => [m.id, m]))
-      const same = next.size === backend.models.size && [...next.keys()].every((k) => backend.models.has(k))
-      unindex(backend)
-      backend.models = next
-      reindex(backend)
-      bus.emit({ type: "models_changed", backend, idsChanged: !same })
+      if (backend) replaceModels(backend, models)
     },
 
     /** One model was loaded or unloaded (a load we asked for, or a request that warmed it). */
@@ -146,11 +150,16 @@ export function createRegistry(onFault?: ListenerFault) {
       bus.emit({ type: "models_changed", backend, idsChanged: false })
     },
 
-    /** Apply reloaded settings in place (the backend keeps its models and counters). */
+    /**
+     * Apply reloaded settings in place (the backend keeps its counters, and the models its
+     * `allowModels` still allows: a narrower list holds from now, not from the next probe).
+     */
     updateSettings(id: string, settings: BackendSettings): void {
       const backend = backends.get(id)
       if (!backend) return
       Object.assign(backend, settings)
+      const kept = [...backend.models.values()].filter((m) => allowedBy(backend.allowModels, m.id))
+      if (kept.length < backend.models.size) replaceModels(backend, kept)
       retier()
       bus.emit({ type: "settings_changed", backend })
     },

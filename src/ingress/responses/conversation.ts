@@ -8,8 +8,8 @@
  * @module
  */
 import { NexusError } from "../../core/errors.ts"
-import type { NativeConstraint } from "../../core/request.ts"
-import type { ResponseStore } from "../../persist/responses.ts"
+import type { ContinuedConversation, NativeConstraint } from "../../core/request.ts"
+import type { ResponseStore, StoredResponse } from "../../persist/responses.ts"
 
 type Obj = Record<string, unknown>
 
@@ -22,6 +22,8 @@ export interface ResponsesCarry {
   previousResponseId: string | null
   /** The client asked for reasoning summaries (`reasoning.summary`). */
   summary: boolean
+  /** Privacy restricted the request (set before encoding): the kept response says so. */
+  restricted?: boolean
 }
 
 export interface Conversation {
@@ -30,6 +32,8 @@ export interface Conversation {
   /** How many of `items` came from the store (the request's own follow). */
   stored: number
   native?: NativeConstraint
+  /** The kept responses it continues (previous_response_id, item_reference), for privacy. */
+  continues?: ContinuedConversation
   carry: ResponsesCarry
 }
 
@@ -56,26 +60,42 @@ function inputItems(input: unknown): unknown[] {
 
 const isReference = (it: unknown): it is { type: "item_reference"; id: unknown } => typeof it === "object" && it !== null && (it as Obj).type === "item_reference"
 
-/** The item a reference names, if Nexus keeps it. */
-function referenced(id: unknown, store: ResponseStore | undefined): Obj | undefined {
+/** The item a reference names and the response that holds it, if Nexus keeps it. */
+function referenced(id: unknown, store: ResponseStore | undefined): { item: Obj; row: StoredResponse } | undefined {
   const hex = typeof id === "string" ? ITEM_ID.exec(id)?.[1] : undefined
-  const output = hex ? store?.get(`resp_${hex}`)?.response.output : undefined
-  return Array.isArray(output) ? (output as Obj[]).find((o) => o.id === id) : undefined
+  const row = hex ? store?.get(`resp_${hex}`) : undefined
+  const output = row?.response.output
+  const item = Array.isArray(output) ? (output as Obj[]).find((o) => o.id === id) : undefined
+  return item && row ? { item, row } : undefined
 }
 
 /** The request's items with the references Nexus can resolve replaced by what they name. */
-function resolved(own: unknown[], store: ResponseStore | undefined): { items: unknown[]; held: boolean; unknown: boolean } {
-  if (!own.some(isReference)) return { items: own, held: false, unknown: false }
-  let held = false
+function resolved(own: unknown[], store: ResponseStore | undefined): { items: unknown[]; held: boolean; unknown: boolean; rows: StoredResponse[] } {
+  if (!own.some(isReference)) return { items: own, held: false, unknown: false, rows: [] }
   let unknown = false
+  const rows: StoredResponse[] = []
   const items = own.map((it) => {
     if (!isReference(it)) return it
     const found = referenced(it.id, store)
-    if (found) held = true
-    else unknown = true
-    return found ?? it
+    if (!found) {
+      unknown = true
+      return it
+    }
+    rows.push(found.row)
+    return found.item
   })
-  return { items, held, unknown }
+  return { items, held: rows.length > 0, unknown, rows }
+}
+
+/**
+ * What privacy must know of the kept responses a request continues: whether any was
+ * restricted, and the models that answered them (a row kept before restriction was
+ * recorded is judged by its model's policy alone).
+ */
+function continuedOf(rows: StoredResponse[]): ContinuedConversation | undefined {
+  if (rows.length === 0) return undefined
+  const models = [...new Set(rows.map((r) => r.response.model).filter((m): m is string => typeof m === "string"))]
+  return { restricted: rows.some((r) => r.restricted === true), models }
 }
 
 export function conversationOf(body: Obj, store: ResponseStore | undefined): Conversation {
@@ -98,8 +118,8 @@ export function conversationOf(body: Obj, store: ResponseStore | undefined): Con
     throw new NexusError({ kind: "not_found", message, code: at === "input" ? "item_not_found" : "previous_response_not_found", param: at })
   }
   if (foreign) return { items: own.items, stored: 0, native: { only: at }, carry: carry(own.items) }
-  if (!stored) return { items: own.items, stored: 0, native: own.held ? "never" : undefined, carry: carry(own.items) }
+  if (!stored) return { items: own.items, stored: 0, native: own.held ? "never" : undefined, continues: continuedOf(own.rows), carry: carry(own.items) }
   const output = Array.isArray(stored.response.output) ? (stored.response.output as Obj[]) : []
   const items = [...stored.input, ...output, ...own.items]
-  return { items, stored: items.length - own.items.length, native: "never", carry: carry(items) }
+  return { items, stored: items.length - own.items.length, native: "never", continues: continuedOf([stored, ...own.rows]), carry: carry(items) }
 }

@@ -136,6 +136,7 @@ export function decodeResponses(body: Obj, ctx?: DecodeContext): Decoded & { can
     stream,
     canonical,
     native: conversation.native,
+    continues: conversation.continues,
     carry: conversation.carry,
     ...(reasoning ? { reasoning } : {}),
     requirements: {

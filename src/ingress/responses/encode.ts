@@ -46,7 +46,7 @@ function envelope(id: string, model: string, created: number, status: string, ou
 /** Keep a finished response for continuations; one that cannot be kept is not an error of the answer. */
 function keep(carry: ResponsesCarry | undefined, response: Obj): void {
   try {
-    carry?.store?.put(response.id as string, { input: carry.input, response })
+    carry?.store?.put(response.id as string, { input: carry.input, response, restricted: carry.restricted === true })
   } catch {
     // The state file is unwritable (its faults are reported where it is opened); the
     // client already has its answer, and a continuation of it will say it is not found.
@@ -185,12 +185,19 @@ export const responsesFraming: StreamFraming = { error: (message, code) => `even
 
 
 /** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
-export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry">): StreamTranslator {
-  return translator(createResponsesStreamRenderer(ctx.model, ctx.carry as ResponsesCarry | undefined), eventStreamHeaders())
+export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry" | "restricted">): StreamTranslator {
+  return translator(createResponsesStreamRenderer(ctx.model, carryOf(ctx)), eventStreamHeaders())
 }
 
-export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers">): Response {
+/** The decoder's carry, told whether privacy restricted the request (a kept response remembers it). */
+function carryOf(ctx: Pick<EncodeContext, "carry" | "restricted">): ResponsesCarry | undefined {
   const carry = ctx.carry as ResponsesCarry | undefined
+  if (carry && ctx.restricted) carry.restricted = true
+  return carry
+}
+
+export function encodeResponses(answer: CanonicalAnswer, ctx: Pick<EncodeContext, "stream" | "model" | "carry" | "headers" | "restricted">): Response {
+  const carry = carryOf(ctx)
   if (ctx.stream) {
     const headers = encodedHeaders(eventStreamHeaders(), ctx.headers)
     return new Response(renderStream(asResponse(answer), createResponsesStreamRenderer(ctx.model, carry)), { status: 200, headers })
