@@ -85,3 +85,26 @@ describe("fleet management off", () => {
     expect(viaCli.stdout).toBe("")
   }, 20_000)
 })
+
+describe("pins in the file", () => {
+  test("are resolved as requests are (case, alias, :latest): loaded, shown resolved, never unloaded", async () => {
+    const o = await scope.emulator(
+      startOllama({ models: [{ id: "private:7b", loaded: false, sizeBytes: GIB }, { id: "coder:7b", loaded: false, sizeBytes: GIB }, { id: "plain:latest", loaded: false, sizeBytes: GIB }], fleet: {} })
+    )
+    const n = await scope.nexus({
+      backends: [backend("box", o.url, "ollama")],
+      routing: { aliases: { fast: "coder:7b" } },
+      fleet: { pins: [{ model: "Private:7B", backend: "box" }, { model: "fast", backend: "box" }, { model: "plain", backend: "box" }] },
+    })
+    await eventually(() => o.fleet!.resident().length === 3, 5000, "every pin loaded its model")
+    const fleet = (await (await n.get("/v1/fleet")).json()) as { pins: { model: string }[]; backends: { loaded: { model: string; pinned: boolean }[] }[] }
+    expect(fleet.pins.map((p) => p.model)).toEqual(["private:7b", "coder:7b", "plain:latest"])
+    expect(fleet.backends[0]!.loaded.every((m) => m.pinned)).toBe(true)
+    for (const model of ["private:7b", "coder:7b", "fast", "PLAIN"]) {
+      const res = await n.post(`/v1/models/${model}/unload`, { backend: "box" })
+      const err = ((await res.json()) as ErrorBody).error
+      expect([model, res.status, err.code]).toEqual([model, 409, "model_pinned"])
+    }
+    expect(o.fleet!.resident()).toHaveLength(3)
+  }, 20_000)
+})
