@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test"
 import { startOllama, startOpenai, startVllm } from "../../emulators/index.ts"
 import { backend, chat } from "../helpers/nexus.ts"
+import { testClock } from "../helpers/clock.ts"
 import { MAIN } from "../helpers/process.ts"
 import { testScope } from "../helpers/scope.ts"
 import { eventually } from "../helpers/wait.ts"
@@ -106,5 +107,29 @@ describe("pins in the file", () => {
       expect([model, res.status, err.code]).toEqual([model, 409, "model_pinned"])
     }
     expect(o.fleet!.resident()).toHaveLength(3)
+  }, 20_000)
+})
+
+describe("the plan", () => {
+  test("pre-warms a local model though a cloud lists it too (the cloud is never a warm copy)", async () => {
+    /** Monday 7 December 2026, 09:10 local time. */
+    const monday = new Date(2026, 11, 7, 9, 10).getTime()
+    const clock = testClock(monday)
+    const o = await scope.emulator(startOllama({ models: [{ id: "gpt-4o-mini", loaded: false, sizeBytes: GIB }], fleet: {} }))
+    const oai = await scope.emulator(startOpenai({ apiKey: KEY.OPENAI_TEST_KEY }))
+    const n = await scope.nexus(
+      { backends: [backend("box", o.url, "ollama", { memory_gb: 8 }), backend("oai", oai.url, "openai", { api_key_env: "OPENAI_TEST_KEY" })] },
+      { env: KEY, clock }
+    )
+    for (let i = 0; i < 8; i++) {
+      const res = await n.post("/v1/chat/completions", chat("gpt-4o-mini"))
+      await res.text()
+      expect(res.headers.get("x-nexus-backend")).toBe("box")
+    }
+    expect((await n.post("/v1/models/gpt-4o-mini/unload", {})).status).toBe(200)
+    // Next Monday 08:55: the usual demand starts in five minutes.
+    clock.advanceTo(monday + 7 * 24 * 3_600_000 - 15 * 60_000)
+    const plan = (await (await n.get("/v1/fleet/plan")).json()) as { actions: { action: string; kind: string; model: string; backend: string }[] }
+    expect(plan.actions).toEqual([expect.objectContaining({ action: "load", kind: "prewarm", model: "gpt-4o-mini", backend: "box" })])
   }, 20_000)
 })
