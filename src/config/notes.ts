@@ -1,7 +1,7 @@
 /**
  * Things worth telling the user about a valid file: spellings that still work but now
- * mean something more specific, and names that only discovery can make good. `nexus config validate` prints them; `nexus serve`
- * logs them once at start.
+ * mean something more specific, and names only discovery can make good. `nexus config
+ * validate` prints them; `nexus serve` logs them once at start.
  * @module
  */
 import { isPrivateUrl } from "../core/locality.ts"

@@ -115,7 +115,10 @@ export function createFleetControl(deps: ControlDeps) {
     async load(name: string, opts: LoadOptions = {}): Promise<Outcome> {
       // A keep-alive of 0 would have the server unload at once, past unload's pin and
       // in-flight checks, and answer as if it had loaded: unloading is the unload command's job.
-      if (opts.keepAliveMs === 0) throw new NexusError({ kind: "invalid_request", message: "keep_alive: 0 would unload the model, not load it; to unload, use `nexus models unload` (POST /v1/models/{id}/unload), which refuses a model in use or pinned", param: "keep_alive", code: "invalid_request" })
+      if (opts.keepAliveMs === 0) {
+        const message = "keep_alive: 0 would unload the model, not load it; to unload, use `nexus models unload` (POST /v1/models/{id}/unload), which refuses a model in use or pinned"
+        throw new NexusError({ kind: "invalid_request", message, param: "keep_alive", code: "invalid_request" })
+      }
       const { model, list } = holders(name)
       if (opts.backend !== undefined) {
         const b = backendNamed(opts.backend)

@@ -77,15 +77,13 @@ function room(b: Backend, model: string, cls: number): string {
   return `${b.name} has ${((b.memoryBytes - used) / GB).toFixed(1)} GB free`
 }
 
-const loadedOn = (b: Backend, model: string) => b.models.get(model)?.loaded !== false
-
 /**
  * A copy that serves `model` warm now, so a pre-warm or a second copy would add nothing:
  * a healthy local box with it loaded, always-loaded servers (vLLM) included, since the
  * router sends requests to a warm local copy first. Never a cloud: local comes first, and
  * policy may keep requests off it.
  */
-const servesWarm = (b: Backend, model: string) => !isCloud(b) && isRoutable(b) && loadedOn(b, model)
+const servesWarm = (b: Backend, model: string) => !isCloud(b) && isRoutable(b) && b.models.get(model)?.loaded !== false
 
 function prewarm(f: PlanFacts, now: number): Action[] {
   const lead = f.prewarmMinutes * 60_000
