@@ -42,7 +42,8 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
   const queue = createQueue(() => config().queue)
-  const fleet = createFleet(registry, { config: () => config().fleet, now: () => new Date(clock.now()) })
+  // The router comes after the fleet (it reads it); pins resolve through it once both exist.
+  const fleet = createFleet(registry, { config: () => config().fleet, now: () => new Date(clock.now()), resolve: (model) => router.resolve(model) })
   const router = createRouter(registry, () => config().routing, breakers, fleet)
   const fleetControl = createFleetControl({
     registry,

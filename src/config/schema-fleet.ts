@@ -21,7 +21,8 @@ export const PinSchema = table(
   {
     model: text("a model name"),
     backend: text("a backend name"),
-    days: v.optional(v.array(oneOf(WEEKDAYS), `expected an array of days: ${WEEKDAYS.join(", ")}`)),
+    // An empty list would be a pin that never holds, shown as if it did.
+    days: v.optional(v.pipe(v.array(oneOf(WEEKDAYS), `expected an array of days: ${WEEKDAYS.join(", ")}`), v.minLength(1, `expected at least one day (${WEEKDAYS.join(", ")}); leave days out for every day`))),
     from: v.optional(timeOfDay),
     to: v.optional(timeOfDay),
   },

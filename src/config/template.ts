@@ -212,9 +212,9 @@ idle_unload_minutes = 15
 # drops them): always, or on some days between two local times ("HH:MM"; a window whose
 # to is before its from runs past midnight, one whose to equals its from lasts 24 hours).
 # [[fleet.pins]]
-# model = "qwen3-coder:30b"
+# model = "qwen3-coder:30b"                    # or an alias: resolved as requests are
 # backend = "gpu-box"
-# days = ["mon", "tue", "wed", "thu", "fri"]   # sun..sat (default: every day)
+# days = ["mon", "tue", "wed", "thu", "fri"]   # sun..sat, at least one (default: every day)
 # from = "08:00"                               # default 00:00
 # to = "18:00"                                 # default 24:00
 

@@ -46,6 +46,8 @@ const PIN_SLACK_MS = 60_000
 const FOREVER_MS = 365 * 86_400_000
 
 const conflict = (message: string, code: string) => new NexusError({ kind: "conflict", message, code })
+const alwaysLoaded = (model: string, list: readonly Backend[]) =>
+  conflict(`no backend serving ${model} has a load/unload API: ${list.map((b) => `${b.name} (${b.type})`).join(", ")} keep it always loaded`, "lifecycle_unsupported")
 
 export function createFleetControl(deps: ControlDeps) {
   const { registry, fleet } = deps
@@ -69,6 +71,13 @@ export function createFleetControl(deps: ControlDeps) {
     const l = deps.lifecycleOf(b.type)
     if (!l) throw conflict(`backend ${b.name} (${b.type}) has no load/unload API: its models are always loaded`, "lifecycle_unsupported")
     return l
+  }
+
+  /** Where an unload without a backend acts: every backend with a lifecycle API that has it loaded. */
+  function unloadable(model: string, list: readonly Backend[]): Backend[] {
+    const managed = list.filter((b) => deps.lifecycleOf(b.type))
+    if (!managed.length) throw alwaysLoaded(model, list)
+    return managed.filter((b) => b.models.get(model)?.loaded !== false)
   }
 
   async function loadOn(b: Backend, model: string, opts: LoadOptions): Promise<Outcome> {
@@ -104,6 +113,12 @@ export function createFleetControl(deps: ControlDeps) {
   return {
     /** Load `name` on the named backend, or where placement puts it (nothing if loaded somewhere). */
     async load(name: string, opts: LoadOptions = {}): Promise<Outcome> {
+      // A keep-alive of 0 would have the server unload at once, past unload's pin and
+      // in-flight checks, and answer as if it had loaded: unloading is the unload command's job.
+      if (opts.keepAliveMs === 0) {
+        const message = "keep_alive: 0 would unload the model, not load it; to unload, use `nexus models unload` (POST /v1/models/{id}/unload), which refuses a model in use or pinned"
+        throw new NexusError({ kind: "invalid_request", message, param: "keep_alive", code: "invalid_request" })
+      }
       const { model, list } = holders(name)
       if (opts.backend !== undefined) {
         const b = backendNamed(opts.backend)
@@ -113,7 +128,7 @@ export function createFleetControl(deps: ControlDeps) {
       const managed = list.filter((b) => deps.lifecycleOf(b.type))
       const warm = managed.find((b) => b.models.get(model)?.loaded === true)
       if (warm) return opts.keepAliveMs === undefined ? { backend: warm.name, model, result: "already_loaded" } : loadOn(warm, model, opts)
-      if (!managed.length) throw conflict(`no backend serving ${model} has a load/unload API: ${list.map((b) => `${b.name} (${b.type})`).join(", ")} keep it always loaded`, "lifecycle_unsupported")
+      if (!managed.length) throw alwaysLoaded(model, list)
       const [first] = placementOrder(managed.map((backend) => ({ backend })), model, fleet.facts)
       return loadOn(first!.backend, model, opts)
     },
@@ -121,7 +136,7 @@ export function createFleetControl(deps: ControlDeps) {
     /** Unload `name` from the named backend, or from every backend where it is loaded. */
     async unload(name: string, opts: { backend?: string; reason?: UnloadReason } = {}): Promise<Outcome[]> {
       const { model, list } = holders(name)
-      const targets = opts.backend !== undefined ? [backendNamed(opts.backend)] : list.filter((b) => b.models.get(model)?.loaded !== false)
+      const targets = opts.backend !== undefined ? [backendNamed(opts.backend)] : unloadable(model, list)
       // Refuse before touching anything: a pin or a request in flight anywhere stops it all.
       for (const b of targets) {
         lifecycle(b)
@@ -148,6 +163,7 @@ export function createFleetControl(deps: ControlDeps) {
 
     /** Keep `name` loaded on the backend from now on (and load it now). */
     async pin(name: string, backendName: string): Promise<Outcome> {
+      if (!fleet.enabled()) throw conflict("pins need fleet management, which is off: set [fleet] enabled = true", "fleet_disabled")
       const { model } = holders(name)
       const b = backendNamed(backendName)
       lifecycle(b)

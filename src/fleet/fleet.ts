@@ -56,6 +56,8 @@ export interface FleetOptions {
   config(): FleetConfig
   /** The gateway's clock, which pins, load claims and recent loads read. */
   now?: () => Date
+  /** The model a name resolves to, as the router resolves requests (aliases, `:latest`, case). */
+  resolve?: (model: string) => string
 }
 
 export function createFleet(registry: Registry, opts: FleetOptions) {
@@ -81,12 +83,31 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
   // Whether any backend has a model known not to be loaded, recomputed after a change.
   let cold = false
   let coldKnown = false
+  // The pins in force, their models resolved as requests' are; recomputed after the
+  // file's pins, a runtime pin or the models listed change, never per request.
+  let pinCache: { from: readonly PinConfig[]; list: readonly PinConfig[] } | undefined
   registry.on((e) => {
-    if (e.type === "models_changed" || e.type === "backend_removed" || e.type === "backend_added") coldKnown = false
+    if (e.type === "models_changed" || e.type === "backend_removed" || e.type === "backend_added") {
+      coldKnown = false
+      pinCache = undefined
+    }
   })
 
+  function resolvePins(from: readonly PinConfig[]): readonly PinConfig[] {
+    const resolve = opts.resolve
+    const file = resolve ? from.map((p) => ({ ...p, model: resolve(p.model) })) : from
+    // Runtime pins come resolved (control.ts resolves the name it is given).
+    return runtimePins.length ? [...file, ...runtimePins] : file
+  }
+
   // Fleet management off: no pins either.
-  const pins = () => (!on() ? [] : runtimePins.length ? [...opts.config().pins, ...runtimePins] : opts.config().pins)
+  const NO_PINS: readonly PinConfig[] = []
+  function pins(): readonly PinConfig[] {
+    if (!on()) return NO_PINS
+    const from = opts.config().pins
+    if (pinCache?.from !== from) pinCache = { from, list: resolvePins(from) }
+    return pinCache.list
+  }
   const facts: PlacementFacts = {
     inUse: (b, m) => inUse.get(residencyKey(b, m)) ?? 0,
     pinned: (m, b) => isPinned(pins(), m, b, now()),
@@ -242,12 +263,14 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     /** Pin at run time (no window: always). */
     pin(model: string, backendName: string): void {
       if (!runtimePins.some((p) => p.model === model && p.backend === backendName)) runtimePins.push({ model, backend: backendName })
+      pinCache = undefined
     },
 
     unpin(model: string, backendName: string): boolean {
       const i = runtimePins.findIndex((p) => p.model === model && p.backend === backendName)
       if (i < 0) return false
       runtimePins.splice(i, 1)
+      pinCache = undefined
       return true
     },
   }

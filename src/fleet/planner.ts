@@ -6,7 +6,7 @@
  * auto loop and the plan endpoint read the same answer.
  * @module
  */
-import type { Backend } from "../core/backend.ts"
+import { isCloud, isRoutable, type Backend } from "../core/backend.ts"
 import { HOUR_MS, hourLabel, hourOfWeek, hourStart } from "./demand.ts"
 import { evictionClass, placementOrder, type PlacementFacts } from "./placement.ts"
 
@@ -77,7 +77,13 @@ function room(b: Backend, model: string, cls: number): string {
   return `${b.name} has ${((b.memoryBytes - used) / GB).toFixed(1)} GB free`
 }
 
-const loadedOn = (b: Backend, model: string) => b.models.get(model)?.loaded !== false
+/**
+ * A copy that serves `model` warm now, so a pre-warm or a second copy would add nothing:
+ * a healthy local box with it loaded, always-loaded servers (vLLM) included, since the
+ * router sends requests to a warm local copy first. Never a cloud: local comes first, and
+ * policy may keep requests off it.
+ */
+const servesWarm = (b: Backend, model: string) => !isCloud(b) && isRoutable(b) && b.models.get(model)?.loaded !== false
 
 function prewarm(f: PlanFacts, now: number): Action[] {
   const lead = f.prewarmMinutes * 60_000
@@ -89,8 +95,7 @@ function prewarm(f: PlanFacts, now: number): Action[] {
     const n = f.demand(model, hour)
     if (n < MIN_WEEKLY_DEMAND || f.prewarmed(model, slot) || f.loading(model) !== undefined) continue
     const list = f.holders(model)
-    // Loaded somewhere already (always-loaded servers count): nothing to warm.
-    if (!list.length || list.some((b) => loadedOn(b, model))) continue
+    if (!list.length || list.some((b) => servesWarm(b, model))) continue
     const managed = list.filter((b) => f.managed.has(b))
     if (!managed.length) continue
     const [first] = placementOrder(managed.map((backend) => ({ backend })), model, f.placement)
@@ -121,7 +126,7 @@ function migrate(f: PlanFacts): Action[] {
     if (from.models.get(model)?.loaded !== true || !keepsGrowing(q.depths)) continue
     const list = f.holders(model).filter((b) => b !== from)
     const loading = f.loading(model)
-    if (list.some((b) => loadedOn(b, model)) || (loading !== undefined && loading !== from.id)) continue
+    if (list.some((b) => servesWarm(b, model)) || (loading !== undefined && loading !== from.id)) continue
     const d = q.depths.slice(-GROWTH_SAMPLES)
     const trend = `requests on ${model} at ${from.name} grew ${d[0]} → ${d[d.length - 1]} over ${d.length - 1} min`
     const roomy = list.filter((b) => f.managed.has(b) && evictionClass(b, model, f.placement) === 0)

@@ -97,6 +97,17 @@ describe("nexus config validate", () => {
     expect(json.notes).toHaveLength(1)
   })
 
+  test("a pin on a backend no [[backends]] entry names is valid, and validate warns about it", () => {
+    const cwd = workdir()
+    const file = `[[backends]]\nname = "box"\nurl = "http://10.0.0.2:11434"\ntype = "ollama"\n[[fleet.pins]]\nmodel = "m:1b"\nbackend = " box "\n[[fleet.pins]]\nmodel = "m:1b"\nbackend = "gpu-bx"\n`
+    writeFileSync(join(cwd, "nexus.toml"), file)
+    const r = nexus(cwd, ["config", "validate"])
+    expect(r.code).toBe(0)
+    const notes = r.stdout.split("\n").filter((l) => l.includes("note:"))
+    expect(notes).toHaveLength(1)
+    expect(notes[0]).toContain('fleet.pins[1].backend: no [[backends]] entry is named "gpu-bx"')
+  })
+
   test("--json prints JSON; secrets are masked", () => {
     const cwd = workdir()
     writeFileSync(join(cwd, "n.toml"), `[server]\nadmin_token = "file-token-123"\n[[backends]]\nname = "p"\nurl = "http://user:pw@proxy:1"\ntype = "vllm"\n`)

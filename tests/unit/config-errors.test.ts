@@ -149,6 +149,15 @@ weights = 5
   })
 })
 
+describe("fleet pins", () => {
+  test("an empty days list is an error naming fleet.pins[i].days, not a pin that never holds", () => {
+    const text = `[[fleet.pins]]\nmodel = "a"\nbackend = "b"\n\n[[fleet.pins]]\nmodel = "c"\nbackend = "d"\ndays = []\n`
+    const [problem, ...rest] = problems(text)
+    expect(rest).toEqual([])
+    expect(problem).toStartWith("nexus.toml:8: fleet.pins[1].days: expected at least one day (sun, mon")
+  })
+})
+
 describe("TOML syntax errors", () => {
   test("give line, column and a frame with a caret under the column", () => {
     const err = errorOf(`[server]\nhost = "x"\nport = = 1\n`)

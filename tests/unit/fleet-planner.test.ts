@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import type { Backend, ModelInfo } from "../../src/core/backend.ts"
+import { isCloud, type Backend, type ModelInfo } from "../../src/core/backend.ts"
 import { createDemand, hourLabel, hourOfWeek, hourStart } from "../../src/fleet/demand.ts"
 import { evictionClass, type PlacementFacts } from "../../src/fleet/placement.ts"
 import { keepsGrowing, MIN_WEEKLY_DEMAND, planFleet, type ExtraCopy, type PlanFacts, type QueueSamples } from "../../src/fleet/planner.ts"
@@ -25,6 +25,8 @@ const boxArb = fc.record({
     maxLength: MODELS.length,
   }),
   managed: fc.boolean(),
+  // A server that loads and unloads (Ollama), one that keeps its models always loaded (vLLM), a cloud.
+  kind: fc.constantFrom("ollama", "vllm", "cloud"),
 })
 
 const fleetArb = fc.record({
@@ -47,12 +49,13 @@ function build(f: FleetCase) {
     const models = new Map<string, ModelInfo>()
     spec.models.forEach((m, j) => {
       if (!m.listed) return
-      models.set(MODELS[j]!, { id: MODELS[j]!, capabilities: {}, loaded: m.loaded, sizeBytes: m.gb * GIB })
-      if (m.loaded && m.inUse) inUse.set(`${id}/${MODELS[j]}`, m.inUse)
+      // Only a server that loads and unloads says what is loaded.
+      models.set(MODELS[j]!, { id: MODELS[j]!, capabilities: {}, loaded: spec.kind === "ollama" ? m.loaded : undefined, sizeBytes: m.gb * GIB })
+      if (m.loaded && m.inUse && spec.kind === "ollama") inUse.set(`${id}/${MODELS[j]}`, m.inUse)
       if (m.pinned) pinned.add(`${id}/${MODELS[j]}`)
     })
     return {
-      id, name: id, url: `http://${id}`, type: "ollama", source: "config", status: "healthy", priority: 50, zone: "restricted", tier: 1,
+      id, name: id, url: `http://${id}`, type: spec.kind === "cloud" ? "openai" : spec.kind, source: "config", status: "healthy", priority: 50, zone: spec.kind === "cloud" ? "open" : "restricted", tier: 1,
       memoryBytes: spec.memoryGb === undefined ? undefined : spec.memoryGb * GIB, models, stats: { inFlight: 0, requests: 0, errors: 0, errorRate: 0 },
     } as Backend
   })
@@ -69,7 +72,7 @@ function build(f: FleetCase) {
   const facts: PlanFacts = {
     prewarmMinutes: f.prewarm,
     idleUnloadMinutes: f.idleUnload,
-    managed: new Set(backends.filter((_, i) => f.boxes[i]!.managed)),
+    managed: new Set(backends.filter((_, i) => f.boxes[i]!.managed && f.boxes[i]!.kind === "ollama")),
     holders: (m) => backends.filter((b) => b.models.has(m)),
     placement,
     demandModels: MODELS,
@@ -106,7 +109,8 @@ describe("the plan", () => {
           expect(b.models.get(a.model)?.loaded).toBe(false)
           if (a.kind === "prewarm") {
             expect(evictionClass(b, a.model, placement)).toBeLessThanOrEqual(1)
-            expect(facts.holders(a.model).every((h) => h.models.get(a.model)?.loaded === false)).toBe(true)
+            // A cloud listing it is no warm copy; an always-loaded local server is.
+            expect(facts.holders(a.model).every((h) => isCloud(h) || h.models.get(a.model)?.loaded === false)).toBe(true)
             const slot = hourStart(now) + HOUR
             expect(slot - now).toBeLessThanOrEqual(f.prewarm * 60_000)
             expect(facts.demand(a.model, hourOfWeek(slot))).toBeGreaterThanOrEqual(MIN_WEEKLY_DEMAND)
@@ -115,6 +119,15 @@ describe("the plan", () => {
             expect(evictionClass(b, a.model, placement)).toBe(0)
             expect(facts.queues.some((q) => q.model === a.model && q.backend !== b && keepsGrowing(q.depths))).toBe(true)
           }
+        }
+        // And the other way: a model with demand about to start, cold on every local server
+        // listing it, and on a box that loads models, gets a pre-warm (or a reason not to).
+        const slot = hourStart(now) + HOUR
+        for (const m of MODELS) {
+          const holders = facts.holders(m)
+          const due = f.prewarm > 0 && slot - now <= f.prewarm * 60_000 && facts.demand(m, hourOfWeek(slot)) >= MIN_WEEKLY_DEMAND
+          const cold = holders.every((h) => isCloud(h) || h.models.get(m)?.loaded === false)
+          if (due && cold && holders.some((h) => facts.managed.has(h))) expect(actions.some((a) => a.kind === "prewarm" && a.model === m)).toBe(true)
         }
       }),
       { numRuns: 500 }
