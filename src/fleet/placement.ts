@@ -32,6 +32,40 @@ export function evictionClass(b: Backend, model: string, facts: PlacementFacts):
   return busyBytes + need <= budget ? 1 : 2
 }
 
+/** Why loading `model` on `b` is out: it would evict a pinned model, or one with requests in flight. */
+export interface EvictionBlock {
+  reason: string
+  /** Only models in use stand in the way: they become idle, so waiting helps (a pin does not end by waiting). */
+  waitable: boolean
+}
+
+/** What loading `model` on `b` would evict that must stay (eviction class 2), or undefined when nothing must. */
+export function evictionBlock(b: Backend, model: string, facts: PlacementFacts): EvictionBlock | undefined {
+  const need = b.models.get(model)?.sizeBytes
+  const budget = b.memoryBytes
+  if (budget === undefined || need === undefined) return undefined
+  let used = 0
+  let pinnedBytes = 0
+  let busyBytes = 0
+  const pinned: string[] = []
+  const busy: string[] = []
+  for (const m of b.models.values()) {
+    if (m.loaded !== true || m.id === model) continue
+    const bytes = m.sizeBytes ?? 0
+    used += bytes
+    if (facts.pinned(m.id, b.name)) {
+      pinnedBytes += bytes
+      pinned.push(m.id)
+    } else if (facts.inUse(b.id, m.id) > 0) {
+      busyBytes += bytes
+      busy.push(m.id)
+    }
+  }
+  if (used + need <= budget || pinnedBytes + busyBytes + need <= budget) return undefined
+  if (pinnedBytes + need > budget) return { reason: `loading ${model} here would evict pinned ${pinned.join(", ")}`, waitable: false }
+  return { reason: `loading ${model} here would evict ${busy.join(", ")} (requests in flight)`, waitable: true }
+}
+
 /** Candidates in placement order (stable for ties). */
 export function placementOrder<T extends { backend: Backend }>(candidates: readonly T[], model: string, facts: PlacementFacts): T[] {
   const keyed = candidates.map((c, i) => ({
