@@ -57,12 +57,16 @@ export interface ExclusionSink {
   push(e: ColdExclusion): unknown
 }
 
-/** Boxes with the model not known cold before the cold ones, each in its order (the same array when already so). */
+/**
+ * Boxes holding the model before the cold ones, each group in the router's order (the same
+ * array when already so); always-loaded servers (loaded unknown) keep their place.
+ */
 function warmFirst<T extends { backend: Backend }>(model: string, candidates: T[]): T[] {
-  const isCold = (c: T) => c.backend.models.get(model)?.loaded === false
-  const firstCold = candidates.findIndex(isCold)
-  if (firstCold < 0 || !candidates.slice(firstCold).some((c) => !isCold(c))) return candidates
-  return [...candidates.filter((c) => !isCold(c)), ...candidates.filter(isCold)]
+  const warm = (c: T) => c.backend.models.get(model)?.loaded === true
+  const cold = (c: T) => c.backend.models.get(model)?.loaded === false
+  const firstCold = candidates.findIndex(cold)
+  if (firstCold < 0 || !candidates.slice(firstCold).some(warm)) return candidates
+  return [...candidates.slice(0, firstCold), ...candidates.slice(firstCold).filter(warm), ...candidates.slice(firstCold).filter((c) => !warm(c))]
 }
 
 /** The candidates `why` lets through (the same array when it lets all through), the rest excluded with its reason. */
@@ -199,7 +203,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
      * Shape the router's candidates for a model cold on some of them. A box that holds or
      * is loading the model but is full makes the request wait for a slot there (no second
      * load elsewhere). A cold box where loading would evict a pinned model or one in use
-     * is left out, with why. Loaded on some: those first. Cold everywhere: the box already loading it first, else the
+     * is left out, with why. Loaded on some: those before the cold ones. Cold everywhere: the box already loading it first, else the
      * placement choice, which is then claimed so the next requests follow it. `full`: the
      * boxes left out only for being at capacity.
      */
@@ -219,7 +223,7 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
         const block = evictionBlock(b, model, facts)
         return block && { kind: block.waitable ? "capacity" : "placement", reason: block.reason }
       })
-      // Loaded on a box with room: a cold box is only a failover (a second copy is auto's call).
+      // Loaded on a box with room: a box where it is cold is only a failover behind it (a second copy is auto's call).
       if (cold < candidates.length) return warmFirst(model, allowed)
       if (!allowed.length) return allowed
       const i = loading === undefined ? -1 : allowed.findIndex((c) => c.backend.id === loading)
