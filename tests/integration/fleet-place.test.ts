@@ -77,6 +77,26 @@ describe("concurrent requests for a model cold everywhere, on boxes with max_con
   }, 20_000)
 })
 
+describe("the box a load was placed on fails", () => {
+  test("no failover to the box where loading would evict the pinned model: each request gets a clear error, and every counter ends at 0", async () => {
+    const { a, b, n } = await boxes({ cap: 1, pinned: true })
+    b.faults.status = 500
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const res = await n.post("/v1/chat/completions", chat("big:14b"))
+        return { status: res.status, error: ((await res.json()) as { error?: { message?: string } }).error?.message }
+      })
+    )
+    for (const r of answers) {
+      expect(r.status).toBeGreaterThanOrEqual(500)
+      expect(r.error).toContain("box-b")
+    }
+    expect(a.fleet!.evictions).toEqual([])
+    expect(loadsOf(a, "big:14b")).toBe(0)
+    await atRest(n)
+  }, 20_000)
+})
+
 describe("a box where loading would evict a pinned model", () => {
   test("is left out for the cold model, and the 503 and POST /v1/nexus/route say why", async () => {
     const models = [
