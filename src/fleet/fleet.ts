@@ -203,9 +203,9 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
      * Shape the router's candidates for a model cold on some of them. A box that holds or
      * is loading the model but is full makes the request wait for a slot there (no second
      * load elsewhere). A cold box where loading would evict a pinned model or one in use
-     * is left out, with why. Loaded on some: those before the cold ones. Cold everywhere: the box already loading it first, else the
-     * placement choice, which is then claimed so the next requests follow it. `full`: the
-     * boxes left out only for being at capacity.
+     * is left out, with why. Loaded on some: those before the cold ones. Cold everywhere:
+     * the box already loading it first, else in placement order (the slot taken there
+     * claims the load: `placed`). `full`: the boxes left out only for being at capacity.
      */
     order<T extends { backend: Backend }>(model: string, candidates: T[], full: readonly Backend[] | undefined, excluded: ExclusionSink): T[] {
       if (!anyCold()) return candidates
@@ -229,9 +229,16 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
       const i = loading === undefined ? -1 : allowed.findIndex((c) => c.backend.id === loading)
       if (i > 0) return [allowed[i]!, ...allowed.slice(0, i), ...allowed.slice(i + 1)]
       if (i === 0) return allowed
-      const ordered = placementOrder(allowed, model, facts)
-      claim(model, ordered[0]!.backend.id)
-      return ordered
+      return placementOrder(allowed, model, facts)
+    },
+
+    /**
+     * A request took a slot on `backend` for `model`: where the model is cold, its load is
+     * claimed at once (in the same step as the slot), so requests planned before the attempt
+     * starts follow it. A plan alone (a dry run of the route) claims nothing.
+     */
+    placed(backend: Backend, model: string): void {
+      if (anyCold() && backend.models.get(model)?.loaded === false) claim(model, backend.id)
     },
 
     /** An attempt starts on `model` at `backend`: undefined when its models are always loaded. */

@@ -61,6 +61,11 @@ describe("concurrent requests for a model cold everywhere, on boxes with max_con
   const cases = [1, 2].flatMap((cap) => [3, 4, 5, 6].flatMap((count) => [true, false].map((pinned) => ({ cap, count, pinned }))))
   test.each(cases)("one load on the box with room, no eviction on the other: cap $cap, $count at once, pinned $pinned", async ({ cap, count, pinned }) => {
     const { a, b, n } = await boxes({ cap, pinned })
+    // The route's dry run: box b first; with the pin, box a left out and why. A plan claims no load.
+    const plan = (await (await n.post("/v1/nexus/route", chat("big:14b"))).json()) as { candidates: { backend: string }[]; excluded: { backend: string; reason: string }[] }
+    expect(plan.candidates[0]!.backend).toBe("box-b")
+    if (pinned) expect(plan.excluded).toEqual([expect.objectContaining({ backend: "box-a", reason: "loading big:14b here would evict pinned coder:7b" })])
+    expect((await fleetState(n)).loading).toEqual({})
     const answers = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
         const res = await n.post("/v1/chat/completions", chat("big:14b", { stream: i % 2 === 1 }))
