@@ -132,7 +132,7 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     let hasCloud = false
     for (let i = 0; i < scored.length && !hasCloud; i++) hasCloud = isCloud(scored[i]!.backend)
     let local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
-    // A model cold on every local candidate goes where loading it costs least, once.
+    // A model cold on local candidates loads once, where it costs least and evicts nothing that must stay.
     if (fleet && local.length) local = fleet.order(model, local, full, excluded)
     const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
     const all = hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered
