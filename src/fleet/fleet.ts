@@ -11,7 +11,7 @@ import { createEventBus, type Listener } from "../core/events.ts"
 import type { FleetConfig, PinConfig } from "../config/types.ts"
 import type { Registry } from "../registry/registry.ts"
 import { isPinned, pinActive, pinRemainingMs } from "./pins.ts"
-import { placementOrder, type PlacementFacts } from "./placement.ts"
+import { evictionBlock, placementOrder, type PlacementFacts } from "./placement.ts"
 
 export type LoadReason = "request" | "explicit" | "pin" | "prewarm" | "migrate"
 export type UnloadReason = "explicit" | "idle"
@@ -43,6 +43,50 @@ export interface FleetAttempt {
 }
 
 export type Fleet = ReturnType<typeof createFleet>
+
+/** Why a candidate was left out for a cold model: `capacity` when waiting can help. */
+export interface ColdExclusion {
+  backend: string
+  model: string
+  kind: "capacity" | "placement"
+  reason: string
+}
+
+/** Where the router collects its exclusions. */
+export interface ExclusionSink {
+  push(e: ColdExclusion): unknown
+}
+
+/**
+ * Boxes holding the model before the cold ones, each group in the router's order (the same
+ * array when already so); always-loaded servers (loaded unknown) keep their place.
+ */
+function warmFirst<T extends { backend: Backend }>(model: string, candidates: T[]): T[] {
+  const warm = (c: T) => c.backend.models.get(model)?.loaded === true
+  const cold = (c: T) => c.backend.models.get(model)?.loaded === false
+  const firstCold = candidates.findIndex(cold)
+  if (firstCold < 0 || !candidates.slice(firstCold).some(warm)) return candidates
+  return [...candidates.slice(0, firstCold), ...candidates.slice(firstCold).filter(warm), ...candidates.slice(firstCold).filter((c) => !warm(c))]
+}
+
+/** The candidates `why` lets through (the same array when it lets all through), the rest excluded with its reason. */
+function keep<T extends { backend: Backend }>(
+  model: string,
+  candidates: T[],
+  excluded: ExclusionSink,
+  why: (b: Backend) => Pick<ColdExclusion, "kind" | "reason"> | undefined
+): T[] {
+  let out: T[] | undefined
+  for (let i = 0; i < candidates.length; i++) {
+    const b = candidates[i]!.backend
+    const no = b.models.get(model)?.loaded === false ? why(b) : undefined
+    if (no) {
+      out ??= candidates.slice(0, i)
+      excluded.push({ backend: b.name, model, ...no })
+    } else out?.push(candidates[i]!)
+  }
+  return out ?? candidates
+}
 
 const EWMA_ALPHA = 0.3
 /** A claimed load nobody confirmed is forgotten after this long (its request died quietly). */
@@ -136,17 +180,29 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     return undefined
   }
 
+  function anyCold(): boolean {
+    if (!on()) return false
+    if (coldKnown) return cold
+    cold = registry.list().some((b) => [...b.models.values()].some((m) => m.loaded === false))
+    coldKnown = true
+    return cold
+  }
+
+  /** Live claims: model -> the backend id its load is under way on. */
+  function loadingNow(): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const model of [...claims.keys()]) {
+      const id = claimed(model)
+      if (id !== undefined) out.set(model, id)
+    }
+    return out
+  }
+
   return {
     facts,
     pins,
     /** Some model somewhere is known to be cold (fleets of always-loaded servers: never). */
-    anyCold(): boolean {
-      if (!on()) return false
-      if (coldKnown) return cold
-      cold = registry.list().some((b) => [...b.models.values()].some((m) => m.loaded === false))
-      coldKnown = true
-      return cold
-    },
+    anyCold,
     /** Loads as they complete, stamped with the gateway's clock (metrics subscribe). */
     onLoad(listener: Listener<RecentLoad>): () => void {
       return loads.on(listener)
@@ -158,26 +214,52 @@ export function createFleet(registry: Registry, opts: FleetOptions) {
     enabled: on,
     /** The backend id a load of `model` is under way on. */
     loadingOn: claimed,
+    loadingNow,
     /** Requests that found their model loaded, and that had to wait for a load. */
     counts,
     /** The last loads, oldest first. */
     recentLoads: (): readonly RecentLoad[] => recent,
 
     /**
-     * Reorder the router's candidates for a model that is cold on every one of them:
-     * the box already loading it first, else the placement choice, which is then claimed
-     * so the next requests follow it. Anything else is left as the router scored it.
+     * Shape the router's candidates for a model cold on some of them. A box that holds or
+     * is loading the model but is full makes the request wait for a slot there (no second
+     * load elsewhere). A cold box where loading would evict a pinned model or one in use
+     * is left out, with why. Loaded on some: those before the cold ones. Cold everywhere:
+     * the box already loading it first, else in placement order (the slot taken there
+     * claims the load: `placed`). `full`: the boxes left out only for being at capacity.
      */
-    order<T extends { backend: Backend }>(model: string, candidates: T[]): T[] {
-      if (!on()) return candidates
-      for (const c of candidates) if (c.backend.models.get(model)?.loaded !== false) return candidates
+    order<T extends { backend: Backend }>(model: string, candidates: T[], full: readonly Backend[] | undefined, excluded: ExclusionSink): T[] {
+      if (!anyCold()) return candidates
+      let cold = 0
+      for (const c of candidates) if (c.backend.models.get(model)?.loaded === false) cold++
+      if (cold === 0) return candidates
       const loading = claimed(model)
-      const i = loading === undefined ? -1 : candidates.findIndex((c) => c.backend.id === loading)
-      if (i > 0) return [candidates[i]!, ...candidates.slice(0, i), ...candidates.slice(i + 1)]
-      if (i === 0) return candidates
-      const ordered = placementOrder(candidates, model, facts)
-      claim(model, ordered[0]!.backend.id)
-      return ordered
+      const serving = full?.find((b) => b.id === loading || b.models.get(model)?.loaded === true)
+      if (serving) {
+        const where = serving.id === loading ? "loading" : "loaded"
+        return keep(model, candidates, excluded, () => ({ kind: "capacity", reason: `waiting for a slot on ${serving.name}, where ${model} is ${where}` }))
+      }
+      const allowed = keep(model, candidates, excluded, (b) => {
+        if (b.id === loading) return undefined
+        const block = evictionBlock(b, model, facts)
+        return block && { kind: block.waitable ? "capacity" : "placement", reason: block.reason }
+      })
+      // Loaded on a box with room: a box where it is cold is only a failover behind it (a second copy is auto's call).
+      if (cold < candidates.length) return warmFirst(model, allowed)
+      if (!allowed.length) return allowed
+      const i = loading === undefined ? -1 : allowed.findIndex((c) => c.backend.id === loading)
+      if (i > 0) return [allowed[i]!, ...allowed.slice(0, i), ...allowed.slice(i + 1)]
+      if (i === 0) return allowed
+      return placementOrder(allowed, model, facts)
+    },
+
+    /**
+     * A request took a slot on `backend` for `model`: where the model is cold, its load is
+     * claimed at once (in the same step as the slot), so requests planned before the attempt
+     * starts follow it. A plan alone (a dry run of the route) claims nothing.
+     */
+    placed(backend: Backend, model: string): void {
+      if (anyCold() && backend.models.get(model)?.loaded === false) claim(model, backend.id)
     },
 
     /** An attempt starts on `model` at `backend`: undefined when its models are always loaded. */

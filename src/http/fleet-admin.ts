@@ -79,6 +79,8 @@ export function fleetState(deps: Pick<AppDeps, "registry" | "fleet" | "queue">) 
     backends: deps.registry.list().map((b) => fleetView(b, deps.fleet)),
     /** Requests waiting in Nexus's queue, by the model they wait for (every box serving it is full). */
     waiting: Object.fromEntries(deps.queue.waiting()) as Record<string, number>,
+    /** Loads under way that requests follow, by model: the backend each loads on. */
+    loading: Object.fromEntries([...deps.fleet.loadingNow()].map(([model, id]) => [model, deps.registry.get(id)?.name ?? id])) as Record<string, string>,
     pins: deps.fleet.pins(),
     requests: { warm: deps.fleet.counts.warm, cold: deps.fleet.counts.cold },
     recent_loads: deps.fleet.recentLoads().map((l) => ({ ...loadState(l), at: new Date(l.at).toISOString() })),

@@ -46,6 +46,7 @@ function reserve(deps: PipelineDeps, req: CanonicalRequest, policy: readonly Bac
     const attempt = plan.attempts[i]!
     if (deps.feedback.acquire(attempt.backend)) {
       const hold = deps.spend.reserve(req, attempt.backend, attempt.model)
+      deps.fleet.placed(attempt.backend, attempt.model)
       return { ok: true, plan, attempts: i === 0 ? plan.attempts : plan.attempts.slice(i), held: attempt.backend, hold }
     }
   }

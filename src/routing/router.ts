@@ -32,9 +32,10 @@ export interface Exclusion {
   reason: string
   /**
    * `capacity`: it could take it once a slot frees up; `capability`: the model cannot do
-   * what the request asks, whatever happens; `health`, `breaker`, `policy`: the rest.
+   * what the request asks, whatever happens; `placement`: loading the model there would
+   * evict a pinned model; `health`, `breaker`, `policy`: the rest.
    */
-  kind: "health" | "capability" | "policy" | "breaker" | "capacity"
+  kind: "health" | "capability" | "policy" | "breaker" | "capacity" | "placement"
   /** Set when the model's context window is what excludes it. */
   contextLength?: number
   /** With `contextLength`: the tokens the request needs (its prompt and a minimal answer). */
@@ -109,12 +110,14 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
   function candidatesFor(model: string, needs: Requirements, policy: readonly BackendFilter[], excluded: Exclusion[], prefer?: string): Attempt[] {
     const config = getConfig()
     const ok: Backend[] = []
+    let full: Backend[] | undefined
     for (const b of registry.backendsFor(model)) {
       const why = exclusionOf(b, model, needs, policy)
       if (why) excluded.push({ backend: b.name, model, ...why })
       else if (atCapacity(b)) {
         const reason = `at capacity (${b.stats.inFlight}/${b.maxConcurrent} in flight)`
         excluded.push({ backend: b.name, model, kind: "capacity", reason })
+        ;(full ??= []).push(b)
       } else ok.push(b)
     }
     if (!ok.length) return []
@@ -129,8 +132,8 @@ export function createRouter(registry: Registry, getConfig: () => RoutingConfig,
     let hasCloud = false
     for (let i = 0; i < scored.length && !hasCloud; i++) hasCloud = isCloud(scored[i]!.backend)
     let local = hasCloud ? scored.filter((s) => !isCloud(s.backend)) : scored
-    // A model cold on every local candidate goes where loading it costs least, once.
-    if (fleet && local.length) local = fleet.order(model, local)
+    // A model cold on local candidates loads once, where it costs least and evicts nothing that must stay.
+    if (fleet && local.length) local = fleet.order(model, local, full, excluded)
     const ordered = prefer === undefined ? local : preferred(local, prefer, config.sessions.spill_margin)
     const all = hasCloud ? [...ordered, ...scored.filter((s) => isCloud(s.backend))] : ordered
     // A loop, not slice().map(): this runs for every request.

@@ -34,6 +34,7 @@ function state(boxes: Box[], waiting: Record<string, number> = {}): FleetState {
       load_ms: {},
     })),
     waiting,
+    loading: {},
     pins: [],
     requests: { warm: 0, cold: 0 },
     recent_loads: [],
