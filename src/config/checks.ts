@@ -5,7 +5,8 @@
  * a value with the wrong type is skipped here (the schema reports it).
  * @module
  */
-import { MAX_ALIAS_HOPS } from "../core/aliases.ts"
+import { isGlob, MAX_ALIAS_HOPS } from "../core/aliases.ts"
+import { modelKey } from "../core/model-name.ts"
 import { formatPath, type PathItem } from "./errors.ts"
 import { DEFAULT_WEIGHTS } from "./schema.ts"
 
@@ -132,8 +133,26 @@ export function aliasProblems(aliases: Readonly<Record<string, unknown>>): Cross
   return out
 }
 
+/** Alias keys that name one model (names are blind to case and `:latest`): which would apply is a guess. */
+function sameAliasKeys(aliases: Record<string, unknown>): CrossCheck[] {
+  const first = new Map<string, string>()
+  const out: CrossCheck[] = []
+  for (const key of Object.keys(aliases)) {
+    if (isGlob(key)) continue
+    const seen = first.get(modelKey(key))
+    if (seen === undefined) first.set(modelKey(key), key)
+    else
+      out.push({
+        path: ["routing", "aliases"],
+        at: ["routing", "aliases", key],
+        message: `aliases ${JSON.stringify(seen)} and ${JSON.stringify(key)} name the same model (names are blind to case and :latest); keep one`,
+      })
+  }
+  return out
+}
+
 /** Every cross-key problem in a parsed (not yet validated) configuration. */
 export function crossChecks(raw: unknown): CrossCheck[] {
   const aliases = tableAt(raw, "routing", "aliases")
-  return [...weightSum(raw), ...uniqueNames(raw), ...(aliases ? aliasProblems(aliases) : [])]
+  return [...weightSum(raw), ...uniqueNames(raw), ...(aliases ? [...aliasProblems(aliases), ...sameAliasKeys(aliases)] : [])]
 }

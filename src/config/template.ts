@@ -134,6 +134,7 @@ spill_margin = 0.15
 # cycles are rejected. Clients written for one API then work unchanged.
 # Keys may be globs (* any characters, ? one): an exact key wins over every glob, then
 # the first matching glob in this file; a glob never hides a model a backend serves.
+# Names are blind to case and :latest, keys too (FAST finds "fast").
 # "gpt-4o-mini" = "llama3.2:latest"
 # Coding agents ask for their own model ids; point them at a local coder model:
 # "claude-haiku-*" = "qwen2.5-coder:7b"      # Claude Code's small/fast model

@@ -202,6 +202,12 @@ describe("checks across keys", () => {
     expect(problems(`[routing.aliases]\nhead = "a"\na = "b"\nb = "a"`)).toEqual(["nexus.toml:3: routing.aliases: alias cycle a -> b -> a"])
   })
 
+  test("two alias keys for one model (case and :latest aside) name the second", () => {
+    expect(problems(`[routing.aliases]\nfast = "small"\n"FAST:latest" = "big"\n"f*" = "x"\nFast-2 = "y"`)).toEqual([
+      'nexus.toml:3: routing.aliases: aliases "fast" and "FAST:latest" name the same model (names are blind to case and :latest); keep one',
+    ])
+  })
+
   test("alias chains longer than 3 hops", () => {
     expect(problems(`[routing.aliases]\na = "b"\nb = "c"\nc = "d"\nd = "e"`)).toEqual([
       "nexus.toml:2: routing.aliases: alias chain a -> b -> c -> d -> e has 4 hops; at most 3 are followed",
