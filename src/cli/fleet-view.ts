@@ -1,10 +1,12 @@
 /**
  * `nexus fleet` as text: per box a memory bar with its loaded models (size, expiry,
  * requests in flight, pin), the learned load times, boxes whose models are always loaded,
- * the requests waiting in Nexus's queue per model, the last loads and the warm-hit share.
+ * the loads under way, the requests waiting in Nexus's queue per model, the last loads and
+ * the warm-hit share.
  * Pure: the caller passes the time.
  * @module
  */
+import { printable } from "./table.ts"
 import type { FleetState } from "../http/fleet-admin.ts"
 
 const GIB = 1024 ** 3
@@ -63,6 +65,8 @@ function box(b: Box, now: number): string[] {
 export function renderFleet(state: FleetState, now: number): string {
   if (!state.backends.length) return "No backends.\n"
   const lines = state.backends.flatMap((b) => [...box(b, now), ""])
+  const loading = Object.entries(state.loading)
+  if (loading.length) lines.push(`Loading now: ${loading.map(([model, backend]) => `${model} on ${backend}`).join(", ")}`, "")
   const waiting = Object.entries(state.waiting)
   if (waiting.length) lines.push(`Waiting for a slot: ${waiting.map(([model, n]) => `${model} ${n}`).join(", ")}`, "")
   if (state.recent_loads.length) {
@@ -72,5 +76,6 @@ export function renderFleet(state: FleetState, now: number): string {
   }
   const { warm, cold } = state.requests
   if (warm + cold > 0) lines.push(`Requests: ${warm} found their model loaded, ${cold} waited for a load (${((warm / (warm + cold)) * 100).toFixed(1)}% warm)`)
-  return `${lines.join("\n").trimEnd()}\n`
+  // Model and backend names are the servers' and the config's: never terminal controls.
+  return `${lines.map(printable).join("\n").trimEnd()}\n`
 }

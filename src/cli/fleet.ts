@@ -4,6 +4,7 @@
  * fleet`: what is loaded where (its subcommands go in `fleetSubCommands`).
  * @module
  */
+import { printable } from "./table.ts"
 import { defineCommand } from "citty"
 import { KEEP_ALIVE_EXPECTED, keepAliveMs } from "../fleet/duration.ts"
 import type { Outcome } from "../fleet/control.ts"
@@ -100,7 +101,7 @@ export const planCommand = defineCommand({
     const head = !plan.enabled ? "Fleet management is off ([fleet] enabled = false)." : plan.auto ? "Auto is on: Nexus does this next." : "Auto is off ([fleet] auto = false): Nexus would do this next."
     const lines = plan.actions.map((a) => `${a.action.padEnd(6)} ${a.model} on ${a.backend} (${a.kind}): ${a.reason}`)
     if (!lines.length && plan.enabled) lines.push("Nothing to load or unload.")
-    process.stdout.write(`${[head, ...lines].join("\n")}\n`)
+    process.stdout.write(`${[head, ...lines].map(printable).join("\n")}\n`)
   },
 })
 

@@ -33,7 +33,7 @@ function width(s: string): number {
  * sent to the terminal (which would clear it, retitle it or forge a line). Colour codes
  * are kept (statusMark writes them).
  */
-function printable(cell: string): string {
+export function printable(cell: string): string {
   return cell.replace(/\u001b\[[0-9;]*m|\p{Cc}/gu, (m) => (m.length > 1 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, "0")}`))
 }
 

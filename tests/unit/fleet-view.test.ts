@@ -21,7 +21,7 @@ const boxArb = fc.record({
 
 type Box = typeof boxArb extends fc.Arbitrary<infer T> ? T : never
 
-function state(boxes: Box[], waiting: Record<string, number> = {}): FleetState {
+function state(boxes: Box[], waiting: Record<string, number> = {}, loading: Record<string, string> = {}): FleetState {
   return {
     backends: boxes.map((b) => ({
       backend: b.backend,
@@ -34,7 +34,7 @@ function state(boxes: Box[], waiting: Record<string, number> = {}): FleetState {
       load_ms: {},
     })),
     waiting,
-    loading: {},
+    loading,
     pins: [],
     requests: { warm: 0, cold: 0 },
     recent_loads: [],
@@ -82,6 +82,29 @@ describe("nexus fleet text", () => {
         const entries = Object.entries(waiting)
         const expected = entries.length ? [`Waiting for a slot: ${entries.map(([m, n]) => `${m} ${n}`).join(", ")}`] : []
         expect(lines.filter((l) => l.startsWith("Waiting for a slot"))).toEqual(expected)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  test("for any loads under way: one line naming each model and its box, none when nothing loads", () => {
+    fc.assert(
+      fc.property(fc.dictionary(name, name, { maxKeys: 4 }), (loading) => {
+        const lines = renderFleet(state([{ backend: "a", managed: true, budgetGb: null, models: [] }], {}, loading), 0).split("\n")
+        const entries = Object.entries(loading)
+        const expected = entries.length ? [`Loading now: ${entries.map(([m, b]) => `${m} on ${b}`).join(", ")}`] : []
+        expect(lines.filter((l) => l.startsWith("Loading now"))).toEqual(expected)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  test("names servers chose never reach the terminal as control characters", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 12 }), (model) => {
+        const out = renderFleet(state([{ backend: "a", managed: true, budgetGb: 8, models: [{ model, gb: 1, inFlight: 0, pinned: false }] }], { [model]: 1 }, { [model]: "a" }), 0)
+        // Only the line breaks Nexus writes itself.
+        expect(out.replace(/\n/g, "")).not.toMatch(/\p{Cc}/u)
       }),
       { numRuns: 300 }
     )
