@@ -132,15 +132,22 @@ const EXHAUSTED: ReadonlySet<NexusError["kind"]> = new Set(["upstream_failed", "
 export function withPolicySkips(err: NexusError, excluded: readonly Exclusion[]): NexusError {
   if (!EXHAUSTED.has(err.kind)) return err
   const skipped = excluded.filter((e) => e.kind === "policy")
-  if (!skipped.length) return err
+  // Boxes left out because loading there would evict a pinned or busy model: why no failover went there.
+  const placed = excluded.filter((e) => e.kind === "placement")
+  if (!skipped.length && !placed.length) return err
+  const list = (es: Exclusion[]) => es.map((e) => `${e.backend} (${e.model}): ${e.reason}`).join("; ")
+  const pairs = (es: Exclusion[]) => es.map(({ backend, model, reason }) => ({ backend, model, reason }))
+  let message = err.message
+  if (skipped.length) message += `; skipped by policy: ${list(skipped)}`
+  if (placed.length) message += `; not tried: ${list(placed)}`
   return new NexusError({
     kind: err.kind,
     status: err.status,
     code: err.code,
     param: err.param,
     retryAfterSeconds: err.retryAfterSeconds,
-    message: `${err.message}; skipped by policy: ${skipped.map((e) => `${e.backend} (${e.model}): ${e.reason}`).join("; ")}`,
-    context: { ...err.context, skipped_by_policy: skipped.map(({ backend, model, reason }) => ({ backend, model, reason })) },
+    message,
+    context: { ...err.context, ...(skipped.length ? { skipped_by_policy: pairs(skipped) } : {}), ...(placed.length ? { not_tried: pairs(placed) } : {}) },
   })
 }
 

@@ -95,6 +95,8 @@ describe("the box a load was placed on fails", () => {
     for (const r of answers) {
       expect(r.status).toBeGreaterThanOrEqual(500)
       expect(r.error).toContain("box-b")
+      // The failure says why the other box was not tried.
+      expect(r.error).toContain("not tried: box-a (big:14b): loading big:14b here would evict pinned coder:7b")
     }
     expect(a.fleet!.evictions).toEqual([])
     expect(loadsOf(a, "big:14b")).toBe(0)
