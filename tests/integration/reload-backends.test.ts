@@ -5,6 +5,7 @@
  * concurrency and memory. Each is seen through the HTTP API after `POST /v1/admin/reload`.
  */
 import { expect, test } from "bun:test"
+import fc from "fast-check"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -112,3 +113,28 @@ test("max_concurrent, memory_gb and timeout_seconds apply to the running backend
   expect(res.status).not.toBe(500)
   await res.body?.cancel()
 }, 20_000)
+
+test("models, for any sequence of lists: the cloud serves exactly what the current list allows, a narrower one at once", async () => {
+  const { n, cloud, urls, reload } = await withFile((u) => cloudEntry(u.cloud))
+  const ALL = ["coder:7b", "gpt-4o", "gpt-4o-mini"]
+  const allowedBy = (globs: string[] | undefined) =>
+    globs === undefined ? ALL : ALL.filter((m) => globs.some((g) => new RegExp(`^${g.replace(/[.]/g, "\\.").replace(/\*/g, ".*")}$`).test(m)))
+  const list = fc.option(fc.subarray(["gpt-4o", "gpt-4o-mini", "coder:7b", "gpt-*", "coder*"], { minLength: 1 }), { nil: undefined })
+  let current = ALL
+  await fc.assert(
+    fc.asyncProperty(list, fc.constantFrom(...ALL), async (globs, model) => {
+      await reload(cloudEntry(urls.cloud, globs === undefined ? "" : `models = ${JSON.stringify(globs)}\n`))
+      const want = allowedBy(globs)
+      // A narrower (or equal) list holds when the reload returns; a wider one after its probe.
+      if (want.every((m) => current.includes(m))) expect(ids(await view(n, "cloud"))).toEqual(want)
+      else await eventually(async () => ids(await view(n, "cloud")).join() === want.join(), 5000, "the wider list probed")
+      current = want
+      const before = cloud.stats.bodies.length
+      const res = await ask(n, model)
+      await res.text()
+      expect({ globs, model, status: res.status }).toEqual({ globs, model, status: want.includes(model) ? 200 : 404 })
+      expect(cloud.stats.bodies.length - before).toBe(want.includes(model) ? 1 : 0)
+    }),
+    { numRuns: 25 }
+  )
+}, 60_000)
