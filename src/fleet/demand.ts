@@ -7,7 +7,7 @@
  */
 import type { DemandRow } from "../persist/demand.ts"
 
-export const WEEK_HOURS = 168
+const WEEK_HOURS = 168
 export const HOUR_MS = 3_600_000
 const WEEK_MS = WEEK_HOURS * HOUR_MS
 /** What is left of a count after a week. */
