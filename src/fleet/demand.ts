@@ -5,10 +5,11 @@
  * always passed in (the gateway's clock), never read here.
  * @module
  */
+import { DURATION_UNITS } from "../core/duration.ts"
 import type { DemandRow } from "../persist/demand.ts"
 
-export const WEEK_HOURS = 168
-export const HOUR_MS = 3_600_000
+const WEEK_HOURS = 168
+export const HOUR_MS = DURATION_UNITS.h
 const WEEK_MS = WEEK_HOURS * HOUR_MS
 /** What is left of a count after a week. */
 const WEEKLY_DECAY = 0.5

@@ -12,14 +12,18 @@ function minutes(hhmm: string): number {
   return Number(h) * 60 + Number(m)
 }
 
+/** The pin's daily window, minutes after midnight (the whole day when it names no times). */
+function dailyWindow(pin: PinConfig): { from: number; to: number } {
+  return { from: minutes(pin.from ?? "00:00"), to: minutes(pin.to ?? "24:00") }
+}
+
 function dayListed(pin: PinConfig, day: number): boolean {
   return !pin.days || pin.days.includes(WEEKDAYS[day]!)
 }
 
 /** Whether `pin` holds at `now`. */
 export function pinActive(pin: PinConfig, now: Date): boolean {
-  const from = minutes(pin.from ?? "00:00")
-  const to = minutes(pin.to ?? "24:00")
+  const { from, to } = dailyWindow(pin)
   const t = now.getHours() * 60 + now.getMinutes()
   const day = now.getDay()
   if (from < to) return dayListed(pin, day) && t >= from && t < to
@@ -39,8 +43,7 @@ export function isPinned(pins: readonly PinConfig[], model: string, backend: str
  */
 export function pinRemainingMs(pin: PinConfig, now: Date): number {
   if (!pin.days && !pin.from && !pin.to) return -1
-  const from = minutes(pin.from ?? "00:00")
-  const to = minutes(pin.to ?? "24:00")
+  const { from, to } = dailyWindow(pin)
   const t = now.getHours() * 60 + now.getMinutes() + now.getSeconds() / 60
   const left = from < to ? to - t : t >= from ? 1440 - t + to : to - t
   return Math.max(0, Math.round(left * 60_000))

@@ -8,7 +8,7 @@ import type { Backend } from "../core/backend.ts"
 import type { BackendState, LoadState, Snapshot } from "../dashboard/types.ts"
 import type { RecentLoad } from "../fleet/fleet.ts"
 import { VERSION } from "../version.ts"
-import { providerFor } from "../egress/providers/index.ts"
+import { lifecycleKind } from "./admin.ts"
 import type { AppDeps } from "./deps.ts"
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 10) / 10)
@@ -17,7 +17,7 @@ const round = (n: number | undefined) => (n === undefined ? null : Math.round(n 
 export type StateDeps = Pick<AppDeps, "breakers" | "config" | "history" | "registry" | "stats" | "fleet">
 
 export function backendState(deps: StateDeps, b: Backend): BackendState {
-  const alwaysLoaded = providerFor(b.type).lifecycle === undefined
+  const alwaysLoaded = lifecycleKind(b) === "always_loaded"
   const { fleet } = deps
   return {
     id: b.id,

@@ -46,7 +46,7 @@ async function readFleetBody(deps: AdminGateDeps, c: Context<Env>, allowed: read
 }
 
 /** One backend's residency, as `GET /v1/fleet` and `nexus fleet` show it. */
-export function fleetView(b: Backend, fleet: Fleet) {
+function fleetView(b: Backend, fleet: Fleet) {
   const loaded = [...b.models.values()].filter((m) => m.loaded === true)
   const lifecycle = lifecycleKind(b)
   return {

@@ -19,7 +19,7 @@ export const PRIVACY_REASON = "privacy: the request is restricted and this backe
 
 const OPEN_ZONE: PolicyRefusal = Object.freeze({ rule: "privacy", reason: PRIVACY_REASON })
 
-export const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : OPEN_ZONE)
+const restrictedFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : OPEN_ZONE)
 
 const HELD: PolicyRefusal = Object.freeze({ rule: "privacy", reason: "privacy: the conversation this request continues holds restricted content and this backend is in the open zone" })
 const heldFilter: BackendFilter = (b) => (b.zone === "restricted" ? undefined : HELD)

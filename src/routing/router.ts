@@ -26,7 +26,8 @@ export interface Attempt {
   fallbackFrom?: string
 }
 
-export interface Exclusion {
+/** With `policy`: the rule that excluded it, and the facts that rule gives. */
+export interface Exclusion extends Partial<Omit<PolicyRefusal, "reason">> {
   backend: string
   model: string
   reason: string
@@ -40,11 +41,6 @@ export interface Exclusion {
   contextLength?: number
   /** With `contextLength`: the tokens the request needs (its prompt and a minimal answer). */
   promptTokens?: number
-  /** `policy`: the rule that excluded it, and the facts that rule gives. */
-  rule?: PolicyRefusal["rule"]
-  requiredTier?: number
-  tierSource?: PolicyRefusal["tierSource"]
-  ledgerUnreadable?: boolean
 }
 
 export type Plan =
