@@ -167,7 +167,7 @@ function parsed(text: string): Read | undefined {
 }
 
 /** The answer's events as they arrive; `cancel` as for its chunks. */
-export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
+function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
   const { reads, cancel } = readChunks(res)
   async function* events(): AsyncGenerator<AnswerEvent> {
     const seen = new Set<number>()
