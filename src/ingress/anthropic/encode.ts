@@ -145,7 +145,6 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
   }
 }
 
-
 /** A canonical stream rendered as Anthropic's events while it is relayed. */
 export function translateMessages(ctx: Pick<EncodeContext, "model" | "promptTokens" | "showReasoning">): StreamTranslator {
   return translator(anthropicStreamRenderer(ctx.model, ctx.promptTokens, ctx.showReasoning), eventStreamHeaders())

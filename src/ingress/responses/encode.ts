@@ -183,7 +183,6 @@ function createResponsesStreamRenderer(model: string, carry?: ResponsesCarry) {
 /** The Responses stream's own error event (a relayed native stream that fails part way). */
 export const responsesFraming: StreamFraming = { error: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message })}\n\n` }
 
-
 /** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
 export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry" | "restricted">): StreamTranslator {
   return translator(createResponsesStreamRenderer(ctx.model, carryOf(ctx)), eventStreamHeaders())
