@@ -257,9 +257,9 @@ export function translator(r: StreamRenderer, headers: Record<string, string>): 
 }
 
 /**
- * A response body that writes each event's rendering as it arrives. `render` returns the
- * text for an event; `end` the text after the last one. Cancelling (the client left)
- * cancels the upstream body.
+ * A response body that writes each event's rendering as it arrives: `r.event` renders
+ * one event, `r.end` what follows the last. Cancelling (the client left) cancels the
+ * upstream body.
  */
 export function renderStream(res: Response, r: StreamRenderer): ReadableStream<Uint8Array> {
   const { events, cancel } = readAnswer(res)
