@@ -298,7 +298,7 @@ export function renderStream(res: Response, r: StreamRenderer): ReadableStream<U
 }
 
 /** A whole answer rendered once it is complete (a client that asked for one JSON document). */
-export function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
+function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
   const { reads, cancel } = readChunks(res)
   return new ReadableStream<Uint8Array>({
     async start(controller) {
