@@ -19,7 +19,6 @@ export function isGlob(key: string): boolean {
   return key.includes("*") || key.includes("?")
 }
 
-
 /**
  * The target of the alias that applies to `name`: its exact key, else the first matching
  * glob, unless `served` says a backend lists `name` itself (a glob never hides a real model).

@@ -14,7 +14,6 @@ export function frameTooLarge(maxBytes: number): string {
   return `The backend sent one event larger than ${maxBytes} bytes (server.max_frame_bytes); the answer was cut short.`
 }
 
-
 const CHUNK_LABEL = /"object":\s*"chat\.completion"/
 
 /**

@@ -23,4 +23,3 @@ export function prefersHtml(accept: string | undefined): boolean {
   const html = quality(accept, "text/html")
   return html > 0 && html >= quality(accept, "application/json")
 }
-

@@ -167,7 +167,7 @@ function parsed(text: string): Read | undefined {
 }
 
 /** The answer's events as they arrive; `cancel` as for its chunks. */
-export function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
+function readAnswer(res: Response): { events: AsyncGenerator<AnswerEvent>; cancel(): void } {
   const { reads, cancel } = readChunks(res)
   async function* events(): AsyncGenerator<AnswerEvent> {
     const seen = new Set<number>()
@@ -257,9 +257,9 @@ export function translator(r: StreamRenderer, headers: Record<string, string>): 
 }
 
 /**
- * A response body that writes each event's rendering as it arrives. `render` returns the
- * text for an event; `end` the text after the last one. Cancelling (the client left)
- * cancels the upstream body.
+ * A response body that writes each event's rendering as it arrives: `r.event` renders
+ * one event, `r.end` what follows the last. Cancelling (the client left) cancels the
+ * upstream body.
  */
 export function renderStream(res: Response, r: StreamRenderer): ReadableStream<Uint8Array> {
   const { events, cancel } = readAnswer(res)
@@ -298,7 +298,7 @@ export function renderStream(res: Response, r: StreamRenderer): ReadableStream<U
 }
 
 /** A whole answer rendered once it is complete (a client that asked for one JSON document). */
-export function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
+function renderWhole(res: Response, render: (a: Answer) => unknown): ReadableStream<Uint8Array> {
   const { reads, cancel } = readChunks(res)
   return new ReadableStream<Uint8Array>({
     async start(controller) {

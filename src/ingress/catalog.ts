@@ -62,7 +62,7 @@ export function keyModels(deps: CatalogDeps, key: ApiKey | undefined): ModelEntr
   return key?.models ? all.filter((e) => keyAllows(key.models, deps.router.resolve(e.id))) : all
 }
 
-export function listModels(deps: CatalogDeps): ModelEntry[] {
+function listModels(deps: CatalogDeps): ModelEntry[] {
   const created = Math.floor(deps.stats.startedAt / 1000)
   const byId = new Map<string, Backend[]>()
   for (const b of deps.registry.list()) {

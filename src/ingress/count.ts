@@ -10,7 +10,7 @@ import { estimateTokens } from "./answer.ts"
 import type { IngressDeps, IngressEnv, Prompt } from "./dialect.ts"
 
 /** The estimate of a translated request's prompt tokens, when no backend can count them. */
-export function estimatePromptTokens(canonical: Record<string, unknown>): number {
+function estimatePromptTokens(canonical: Record<string, unknown>): number {
   const text = JSON.stringify(canonical.messages) + (canonical.tools ? JSON.stringify(canonical.tools) : "")
   return estimateTokens(text.length)
 }

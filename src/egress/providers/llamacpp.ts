@@ -94,6 +94,8 @@ function errorText(res: ProbeResponse): string {
   return isObject(res.json) && isObject(res.json.error) && typeof res.json.error.message === "string" ? res.json.error.message : `HTTP ${res.status}`
 }
 
+const LOAD_POLL_MS = 100
+
 /** Router mode loads in the background: watch `/models` until the model is loaded (or failed). */
 async function untilLoaded(t: LifecycleTarget, model: string, deadline: number): Promise<LifecycleResult> {
   while (performance.now() < deadline) {
@@ -106,8 +108,6 @@ async function untilLoaded(t: LifecycleTarget, model: string, deadline: number):
   }
   return { ok: false, error: "timed out waiting for the load" }
 }
-
-const LOAD_POLL_MS = 100
 
 /** `POST /models/load|unload {model}` (router mode only: a server started with `-m` has neither route). */
 async function routerOp(t: LifecycleTarget, op: "load" | "unload", model: string, timeoutMs: number): Promise<LifecycleResult> {

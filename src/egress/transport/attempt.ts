@@ -159,7 +159,6 @@ async function documentFromStream(ctx: AttemptContext, attempt: Attempt, res: Re
   return "error" in doc ? badAnswer(attempt, res.status, doc.error, settle) : doc.response
 }
 
-
 /**
  * The server has no such route (404, 405, 501) rather than refusing this request: a 404
  * about a model or a stored response is the request's, not the route's.

@@ -39,7 +39,7 @@ export interface CommitState {
  */
 export function commit(ctx: AttemptContext, attempt: Attempt, res: Response, given: HeaderMap, st: CommitState): AttemptResult | Promise<AttemptResult> {
   const backend = attempt.backend
-  const where = { backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
+  const where = whereOf(attempt)
   const contentType = given["content-type"] ?? ""
   const dialect = st.exchange.dialect
   // A stream is SSE unless the server says it is JSON lines (Ollama's native API).
@@ -114,6 +114,11 @@ export function commit(ctx: AttemptContext, attempt: Attempt, res: Response, giv
   return { type: "answered", answer, clamp: st.clamp, outcome }
 }
 
+/** Where an outcome's answer came from: the attempt's backend and model. */
+function whereOf(attempt: Attempt): Pick<RequestOutcome, "backend" | "model" | "fallbackFrom"> {
+  return { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
+}
+
 /** Buffer's native search on the answer's own bytes (no copy, no decoding). */
 function bytesInclude(bytes: Uint8Array, text: string): boolean {
   return Buffer.prototype.indexOf.call(bytes, text) >= 0
@@ -129,8 +134,7 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
     const reason = describeFetchError(err)
     st.settle(clientGone ? { verdict: "neutral" } : { verdict: "failure", reason })
     const message = clientGone ? "client closed the request" : `backend ${attempt.backend.name} failed while sending its answer: ${reason}`
-    const where = { backend: attempt.backend, model: attempt.model, fallbackFrom: attempt.fallbackFrom }
-    const outcome: RequestOutcome = { status: clientGone ? 499 : 502, ...where, error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures }
+    const outcome: RequestOutcome = { status: clientGone ? 499 : 502, ...whereOf(attempt), error: message, clientAborted: clientGone, midStreamError: !clientGone, failures: ctx.failures }
     return { type: "answered", error: new NexusError({ kind: "upstream_failed", message, code: "upstream_error" }), clamp: st.clamp, outcome }
   }
   // A client that asked for one document: it must be one (streams that fit are JSON lines).
@@ -149,9 +153,7 @@ async function whole(ctx: AttemptContext, attempt: Attempt, res: Response, heade
   st.settle({ verdict: "success", latencyMs: headersMs })
   const outcome: RequestOutcome = {
     status: res.status,
-    backend: attempt.backend,
-    model: attempt.model,
-    fallbackFrom: attempt.fallbackFrom,
+    ...whereOf(attempt),
     ttftMs: performance.now() - ctx.started,
     usage: doc === true ? findUsageInBytes(bytes) : readUsage(doc),
     clientAborted: false,

@@ -36,7 +36,7 @@ function usageOf(a: Answer, estimate: number) {
 }
 
 /** A whole answer as an Anthropic message. */
-export function toMessage(a: Answer, model: string, promptTokens?: number, showReasoning = false): Record<string, unknown> {
+function toMessage(a: Answer, model: string, promptTokens?: number, showReasoning = false): Record<string, unknown> {
   const content: Record<string, unknown>[] = []
   if (showReasoning && a.reasoning) content.push({ type: "thinking", thinking: a.reasoning, signature: "" })
   if (a.text) content.push({ type: "text", text: a.text })
@@ -144,7 +144,6 @@ export function anthropicStreamRenderer(model: string, promptTokens?: number, sh
     },
   }
 }
-
 
 /** A canonical stream rendered as Anthropic's events while it is relayed. */
 export function translateMessages(ctx: Pick<EncodeContext, "model" | "promptTokens" | "showReasoning">): StreamTranslator {

@@ -128,4 +128,3 @@ export function encodeEmbed(legacy: boolean) {
     )
   }
 }
-

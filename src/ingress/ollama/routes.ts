@@ -20,7 +20,7 @@ import { ollamaChat } from "./endpoints.ts"
  * features (Open WebUI wants plain semver; Codex's `--oss` mode refuses anything below
  * 0.13.4, the first release with the Responses API), and Nexus serves that API level.
  */
-export const OLLAMA_API_VERSION = "0.13.5"
+const OLLAMA_API_VERSION = "0.13.5"
 
 /** What `ollama pull` prints for a model that is already there, one NDJSON line each. */
 const PULL_STEPS = ["pulling manifest", "verifying sha256 digest", "writing manifest", "success"]

@@ -5,7 +5,6 @@
 
 import type { Requirements } from "../../core/request.ts"
 
-
 const NONE: Requirements = { vision: false, tools: false, jsonMode: false, embeddings: false, estimatedTokens: 0 }
 
 export function noRequirements(): Requirements {

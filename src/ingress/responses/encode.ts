@@ -62,7 +62,7 @@ function callItem(id: string, t: Answer["tools"][number], status: string): Obj {
 }
 
 /** A whole answer as a `response` object (kept when asked). */
-export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Obj {
+function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Obj {
   const hex = newHex()
   const output: Obj[] = []
   if (a.reasoning) output.push(reasoningItem(itemId("rs", hex, output.length), a.reasoning, carry?.summary ?? false))
@@ -73,7 +73,7 @@ export function toResponse(a: Answer, model: string, carry?: ResponsesCarry): Ob
   return response
 }
 
-export function createResponsesStreamRenderer(model: string, carry?: ResponsesCarry) {
+function createResponsesStreamRenderer(model: string, carry?: ResponsesCarry) {
   const hex = newHex()
   const id = `resp_${hex}`
   const created = Math.floor(Date.now() / 1000)
@@ -182,7 +182,6 @@ export function createResponsesStreamRenderer(model: string, carry?: ResponsesCa
 
 /** The Responses stream's own error event (a relayed native stream that fails part way). */
 export const responsesFraming: StreamFraming = { error: (message, code) => `event: error\ndata: ${JSON.stringify({ type: "error", code, message })}\n\n` }
-
 
 /** A canonical stream rendered as the Responses API's semantic events while it is relayed. */
 export function translateResponses(ctx: Pick<EncodeContext, "model" | "carry" | "restricted">): StreamTranslator {

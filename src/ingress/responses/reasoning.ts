@@ -11,11 +11,14 @@
 type Obj = Record<string, unknown>
 type Emit = (type: string, data: Obj) => string
 
+/** The item's one part: a summary, or the raw reasoning. */
+function partOf(text: string, summary: boolean): Obj {
+  return summary ? { type: "summary_text", text } : { type: "reasoning_text", text }
+}
+
 /** The finished item. */
 export function reasoningItem(id: string, text: string, summary: boolean): Obj {
-  return summary
-    ? { type: "reasoning", id, summary: [{ type: "summary_text", text }] }
-    : { type: "reasoning", id, summary: [], content: [{ type: "reasoning_text", text }] }
+  return summary ? { type: "reasoning", id, summary: [partOf(text, summary)] } : { type: "reasoning", id, summary: [], content: [partOf(text, summary)] }
 }
 
 export type ReasoningStream = ReturnType<typeof reasoningStream>
@@ -24,7 +27,7 @@ export type ReasoningStream = ReturnType<typeof reasoningStream>
 export function reasoningStream(id: string, index: number, summary: boolean, ev: Emit) {
   let text = ""
   const where = summary ? { item_id: id, output_index: index, summary_index: 0 } : { item_id: id, output_index: index, content_index: 0 }
-  const part = () => (summary ? { type: "summary_text", text } : { type: "reasoning_text", text })
+  const part = () => partOf(text, summary)
   return {
     /** The item as it stands (complete once `done` was written). */
     item: (): Obj => reasoningItem(id, text, summary),
