@@ -27,9 +27,9 @@ export function ingressDeps(deps: Sources): IngressDeps {
       const { server } = deps.config()
       return parseJsonObject(await readBodyText(req, server.max_body_bytes, server.request_timeout_seconds * 1000))
     },
-    async countPrompt(prompt, headers) {
-      // The prompt goes to a backend to be counted: the same policy as for generation applies.
-      const policy = applyPolicy({ model: prompt.model, resolved: deps.router.resolve(prompt.model), headers, operation: "chat", continues: prompt.continues }, deps.stages)
+    async countPrompt(prompt, headers, key) {
+      // The prompt goes to a backend to be counted: the same policy as for generation applies, the client's key's included.
+      const policy = applyPolicy({ model: prompt.model, resolved: deps.router.resolve(prompt.model), headers, operation: "chat", continues: prompt.continues, key }, deps.stages)
       const plan = deps.router.plan(prompt.model, prompt.requirements, policy)
       const counted = await countOn(plan.ok ? plan.attempts : [], prompt.canonical, COUNT_TIMEOUT_MS)
       return counted && { tokens: counted.tokens, backend: headerValue(counted.backend.name) }

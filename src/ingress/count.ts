@@ -17,7 +17,7 @@ function estimatePromptTokens(canonical: Record<string, unknown>): number {
 
 /** The prompt's tokens, counted by a backend that can, else estimated; the header says which. */
 export async function promptTokens(deps: Pick<IngressDeps, "countPrompt">, c: Context<IngressEnv>, prompt: Prompt): Promise<number> {
-  const counted = await deps.countPrompt(prompt, c.req.raw.headers)
+  const counted = await deps.countPrompt(prompt, c.req.raw.headers, c.get("scope").key)
   c.header("x-nexus-token-count", counted ? `exact:${counted.backend}` : "estimate")
   return counted ? counted.tokens : estimatePromptTokens(prompt.canonical)
 }

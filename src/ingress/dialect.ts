@@ -47,7 +47,7 @@ export interface IngressDeps extends CatalogDeps {
    * policy and can count with its own tokenizer, and that backend's name (header-safe);
    * undefined when none can.
    */
-  countPrompt(prompt: Prompt, headers: Headers): Promise<{ tokens: number; backend: string } | undefined>
+  countPrompt(prompt: Prompt, headers: Headers, key?: ApiKey): Promise<{ tokens: number; backend: string } | undefined>
   /** The 404 for a continuation of responses Nexus does not hold. */
   notHeld(param: "previous_response_id" | "input"): NexusError
 }
