@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "bun:test"
 import { toMessagesRequest } from "../../src/egress/providers/anthropic-request.ts"
-import { finishReason, openaiUsage, toChatCompletion } from "../../src/egress/providers/anthropic-response.ts"
+import { finishReason, openaiUsage } from "../../src/core/anthropic-usage.ts"
+import { toChatCompletion } from "../../src/egress/providers/anthropic-response.ts"
 import { costOf, priceOf } from "../../src/core/pricing.ts"
 import { toAnthropicInput } from "../../src/core/anthropic-usage.ts"
 

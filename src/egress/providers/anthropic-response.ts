@@ -7,8 +7,6 @@
 import { finishReason, openaiUsage } from "../../core/anthropic-usage.ts"
 import { isObject } from "./http.ts"
 
-export { finishReason, openaiUsage }
-
 export function toChatCompletion(msg: Record<string, unknown>, model: string): Record<string, unknown> {
   const blocks = Array.isArray(msg.content) ? msg.content.filter(isObject) : []
   const text = blocks.filter((b) => b.type === "text").map((b) => String(b.text ?? "")).join("")
