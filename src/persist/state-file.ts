@@ -54,3 +54,12 @@ export function stateFile(dir: string | undefined): StateFile {
     },
   }
 }
+
+/**
+ * `prepare` run on the first database it is given and kept: the file keeps its
+ * connection once open. A `prepare` that throws is tried again on the next use.
+ */
+export function preparedOnce<T>(prepare: (db: Database) => T): (db: Database) => T {
+  let statements: T | undefined
+  return (db) => (statements ??= prepare(db))
+}
