@@ -37,7 +37,7 @@ export interface StateBacking {
 
 export function embeddedState(file: StateFile): StateBacking {
   return {
-    where: file.path ?? "memory",
+    where: file.path,
     ledger: (onFault) => openLedger(file, onFault),
     keys: sqliteKeyStore(file),
     demand: openDemandStore(file),
