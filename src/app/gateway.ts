@@ -36,8 +36,7 @@ export async function startGateway(config: NexusConfig, opts: StartOptions = {})
   const { url } = config.state
   const backing = url ? await redisState({ ...config.state, url }, env, log) : embeddedState(state)
   // Demand for pre-warming stays in this instance's own file, shared state or not.
-  backing.demand ??= openDemandStore(state)
-  const services = createServices(() => current, log, backing, opts.clock ?? realClock)
+  const services = createServices(() => current, log, backing, openDemandStore(state), opts.clock ?? realClock)
   const { registry, health, queue } = services
   const store = backing.backends ?? (opts.persist === false ? undefined : openStore(state))
   const manager = createBackendManager({ registry, store, env, log, config: () => current, identify: (url) => fingerprint(url) })

@@ -19,6 +19,7 @@ import { createStats } from "../observability/stats.ts"
 import { createSpend, type Spend } from "../observability/cost.ts"
 import { createKeyUsage, type KeyUsage } from "../observability/key-usage.ts"
 import type { StateBacking } from "../persist/backing.ts"
+import type { DemandStore } from "../persist/demand.ts"
 import { watchState } from "../observability/state-up.ts"
 import { createKeyLimits } from "../policy/key-limits.ts"
 import { sharedKeyLimits } from "../policy/key-limits-shared.ts"
@@ -37,7 +38,7 @@ import { createFleetAuto } from "../fleet/auto.ts"
 
 export type Services = ReturnType<typeof createServices>
 
-export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking, clock: Clock = realClock) {
+export function createServices(config: () => NexusConfig, log: Logger, state: StateBacking, demand: DemandStore, clock: Clock = realClock) {
   const faults = createListenerFaults(log)
   const registry = createRegistry(faults.of("registry"))
   const breakers = createBreakers(() => config().routing.circuit_breaker)
@@ -61,7 +62,7 @@ export function createServices(config: () => NexusConfig, log: Logger, state: St
     clock,
     lifecycleOf: (type) => providerFor(type).lifecycle,
     waiting: (model) => queue.waitingFor(model),
-    store: state.demand,
+    store: demand,
     log,
   })
   const feedback = createFeedback(registry, breakers)

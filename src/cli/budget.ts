@@ -19,7 +19,7 @@ export const budgetCommand = defineCommand({
   },
   args: {
     ...urlArg,
-    json: { type: "boolean", description: "Print JSON: {month, spent_usd, limit_usd, status, utilization_percent, remaining_usd, hard_limit_action, by_model: [...]}" },
+    json: { type: "boolean", description: "Print JSON: {month, spent_usd, reserved_usd, limit_usd, status, utilization_percent, remaining_usd, hard_limit_action, ledger, by_model: [...]}" },
   },
   async run({ args }) {
     const { budget } = await api<{ budget: BudgetBlock }>(serverUrl(args.url), "/v1/stats")

@@ -89,7 +89,7 @@ interface PlanAction {
 }
 
 /** `nexus fleet plan`: what auto would load, unload or keep next, and why. */
-export const planCommand = defineCommand({
+const planCommand = defineCommand({
   meta: {
     name: "plan",
     description: "What the fleet would load, unload or keep next and why ([fleet] auto does it; the plan is told either way).\n\nExample:\n  nexus fleet plan",

@@ -13,7 +13,7 @@ import { costOf, priceOf, worstCost } from "../core/pricing.ts"
 import type { CanonicalRequest } from "../core/request.ts"
 import type { Usage } from "../core/usage.ts"
 import type { NexusConfig } from "../config/types.ts"
-import type { Ledger, LedgerFault } from "../persist/ledger.ts"
+import { monthOf, type Ledger, type LedgerFault } from "../persist/ledger.ts"
 import { budgetStatus, type BudgetStatus } from "../policy/budget.ts"
 import { watchLedger } from "./ledger-watch.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
@@ -142,7 +142,7 @@ export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => L
       const s = status()
       const rows = ledger.rows()
       return {
-        month: new Date().toISOString().slice(0, 7),
+        month: monthOf(Date.now()),
         spent_usd: round(ledger.monthToDate()),
         reserved_usd: round(held.reservedUsd),
         limit_usd: s?.limitUsd ?? null,
@@ -167,7 +167,8 @@ export function createSpend(openLedger: (onFault: (f: LedgerFault) => void) => L
   }
 }
 
-function round(n: number, digits = 6): number {
+/** `n` to `digits` decimals (US dollars in answers: to the millionth). */
+export function round(n: number, digits = 6): number {
   const f = 10 ** digits
   return Math.round(n * f) / f
 }

@@ -17,16 +17,14 @@ import { monthOf, READ_RETRY_MS } from "../persist/ledger.ts"
 import type { KeyLimits } from "../policy/key-limits.ts"
 import type { KeySpend } from "../policy/keys.ts"
 import type { KeyTable } from "../policy/key-table.ts"
-import { holdWorstCost, type SpendHold } from "./cost.ts"
+import { holdWorstCost, round, type Holds, type SpendHold } from "./cost.ts"
 import { Counter, Gauge, type Registry } from "./prom.ts"
 
-interface Usage {
+interface Usage extends Holds {
   requests: number
   errors: number
   promptTokens: number
   completionTokens: number
-  reservedUsd: number
-  holds: number
 }
 
 export type KeyUsage = ReturnType<typeof createKeyUsage>
@@ -163,10 +161,10 @@ export function createKeyUsage(deps: { table: KeyTable; limits: KeyLimits; store
           completion_tokens: u?.completionTokens ?? 0,
           in_flight: limits.inFlight(key),
           month: month.name || monthOf(Date.now()),
-          spent_usd: spent === undefined ? null : Math.round(spent * 1e6) / 1e6,
-          reserved_usd: Math.round((u?.reservedUsd ?? 0) * 1e6) / 1e6,
+          spent_usd: spent === undefined ? null : round(spent),
+          reserved_usd: round(u?.reservedUsd ?? 0),
           spend_error: spent === undefined ? (month.error ?? null) : null,
-          unsaved_usd: Math.round([...unsaved.values()].reduce((n, x) => n + (x.id === key.id ? x.usd : 0), 0) * 1e6) / 1e6,
+          unsaved_usd: round([...unsaved.values()].reduce((n, x) => n + (x.id === key.id ? x.usd : 0), 0)),
         },
       }
     },

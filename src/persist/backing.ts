@@ -4,7 +4,6 @@
  * @module
  */
 import type { BucketStore, KeyStore } from "../core/api-key.ts"
-import { openDemandStore, type DemandStore } from "./demand.ts"
 import { sqliteKeyStore } from "./key-store.ts"
 import { openLedger, type Ledger, type LedgerFault } from "./ledger.ts"
 import type { StateFile } from "./state-file.ts"
@@ -27,8 +26,6 @@ export interface StateBacking {
   backends?: Store
   /** Sticky sessions several instances share; undefined: each keeps its own. */
   sessions?: SessionChannel
-  /** Demand by hour of the week for fleet pre-warming: always this instance's state file. */
-  demand?: DemandStore
   /** Whether the shared server answers (always true for the embedded file). */
   isUp(): boolean
   /** Sends what is not sent yet, then lets go. */
@@ -37,10 +34,9 @@ export interface StateBacking {
 
 export function embeddedState(file: StateFile): StateBacking {
   return {
-    where: file.path ?? "memory",
+    where: file.path,
     ledger: (onFault) => openLedger(file, onFault),
     keys: sqliteKeyStore(file),
-    demand: openDemandStore(file),
     isUp: () => true,
     // The file is closed by whoever opened it (it holds runtime backends as well).
     close() {},

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from "bun:sqlite"
-import type { StateFile } from "./state-file.ts"
+import { preparedOnce, type StateFile } from "./state-file.ts"
 
 /** One model's requests in one hour of the week, decayed as of `at` (epoch ms). */
 export interface DemandRow {
@@ -36,8 +36,7 @@ function prepare(db: Database) {
 }
 
 export function openDemandStore(file: StateFile): DemandStore {
-  let statements: ReturnType<typeof prepare> | undefined
-  const ready = (db: Database) => (statements ??= prepare(db))
+  const ready = preparedOnce(prepare)
   return {
     rows(): DemandRow[] {
       try {

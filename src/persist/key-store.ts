@@ -5,7 +5,7 @@
  */
 import type { Database } from "bun:sqlite"
 import type { ApiKey, KeyStore } from "../core/api-key.ts"
-import type { StateFile } from "./state-file.ts"
+import { preparedOnce, type StateFile } from "./state-file.ts"
 
 function prepare(db: Database) {
   db.run(`CREATE TABLE IF NOT EXISTS api_keys (
@@ -49,9 +49,7 @@ interface Row {
 type Settings = Pick<ApiKey, "models" | "privacy" | "rpm" | "tpm" | "maxConcurrent" | "monthlyUsd">
 
 export function sqliteKeyStore(file: StateFile): KeyStore {
-  let statements: ReturnType<typeof prepare> | undefined
-  // The file keeps its connection once open; statements that failed to prepare are tried again.
-  const ready = (db: Database) => (statements ??= prepare(db))
+  const ready = preparedOnce(prepare)
   return {
     load() {
       const db = file.existing()

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Database } from "bun:sqlite"
-import type { StateFile } from "./state-file.ts"
+import { preparedOnce, type StateFile } from "./state-file.ts"
 
 export interface SpendRow {
   model: string
@@ -102,9 +102,7 @@ export function withUnsent(rows: SpendRow[], unsent: Iterable<SpendRow>): SpendR
  * every failed read or write (the ledger itself never throws for them).
  */
 export function openLedger(file: StateFile, onFault?: (fault: LedgerFault) => void) {
-  let statements: ReturnType<typeof prepare> | undefined
-  // The file keeps its connection once open; statements that failed to prepare are tried again.
-  const ready = (db: Database) => (statements ??= prepare(db))
+  const ready = preparedOnce(prepare)
   /** The current month's total as the file holds it (with what was written since it was read). */
   let cached = { month: "", fileUsd: 0, read: false, triedAt: 0 }
   /** Costs the file has not taken yet, by month, model and backend (so bounded). */

@@ -11,7 +11,7 @@
  */
 import type { Database } from "bun:sqlite"
 import { NexusError } from "../core/errors.ts"
-import type { StateFile } from "./state-file.ts"
+import { preparedOnce, type StateFile } from "./state-file.ts"
 
 type Obj = Record<string, unknown>
 
@@ -55,10 +55,9 @@ function prepare(db: Database) {
 
 /** Kept responses, in the state file (created with the first one kept). */
 export function openResponseStore(file: StateFile, limits: () => ResponseLimits, now: () => number = Date.now) {
-  let statements: ReturnType<typeof prepare> | undefined
   /** Rows in the table, known once it was counted: trimming needs no count per write. */
   let rows: number | undefined
-  const ready = (db: Database) => (statements ??= prepare(db))
+  const ready = preparedOnce(prepare)
   /** The statements, if anything was ever kept; a file that cannot be read is said, not taken for empty. */
   const existing = () => {
     try {

@@ -1,8 +1,8 @@
 /**
  * The state file (`nexus.sqlite` in the data directory), opened on first use. A Nexus
- * that has stored nothing (no runtime backend, no cloud spend, no kept response) never loads SQLite,
- * which takes resident memory a small box can use better, and leaves no file behind.
- * The spend ledger, the backend store and the response store share the one connection.
+ * that has stored nothing (no runtime backend, no cloud spend, no API key, no kept response,
+ * no demand learned) never loads SQLite, which takes resident memory a small box can use
+ * better, and leaves no file behind. Every store here shares the one connection.
  * @module
  */
 import { Database } from "bun:sqlite"
@@ -53,4 +53,13 @@ export function stateFile(dir: string | undefined): StateFile {
       db = undefined
     },
   }
+}
+
+/**
+ * `prepare` run on the first database it is given and kept: the file keeps its
+ * connection once open. A `prepare` that throws is tried again on the next use.
+ */
+export function preparedOnce<T>(prepare: (db: Database) => T): (db: Database) => T {
+  let statements: T | undefined
+  return (db) => (statements ??= prepare(db))
 }

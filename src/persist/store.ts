@@ -8,7 +8,7 @@ import { homedir } from "node:os"
 import { join } from "node:path"
 import type { BackendType } from "../config/types.ts"
 import type { Zone } from "../core/backend.ts"
-import type { StateFile } from "./state-file.ts"
+import { preparedOnce, type StateFile } from "./state-file.ts"
 
 export interface StoredBackend {
   id: string
@@ -80,8 +80,7 @@ function prepare(db: Database) {
 
 /** Backends kept in the state file (created with the first one saved). */
 export function openStore(file: StateFile): Store {
-  let statements: ReturnType<typeof prepare> | undefined
-  const ready = (db: Database) => (statements ??= prepare(db))
+  const ready = preparedOnce(prepare)
 
   return {
     path: file.path,
